@@ -1,0 +1,70 @@
+package synclayer
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// JobState is where a delivery job stands.
+type JobState string
+
+const (
+	JobPending JobState = "pending" // waiting for RunAt
+	JobRunning JobState = "running" // claimed by a worker until LeaseUntil
+	JobDone    JobState = "done"
+	JobDead    JobState = "dead" // gave up; kept with its history for replay
+)
+
+// Job asks a skill to bring one record up to date in one destination. It
+// holds no payload: the worker reads the record's state when it runs, so
+// jobs for the same record coalesce into one pending job.
+type Job struct {
+	ID          int64     `json:"id"`
+	Skill       string    `json:"skill"`
+	Destination string    `json:"destination"`
+	RecordKey   string    `json:"recordKey"` // e.g. the contact ID
+	State       JobState  `json:"state"`
+	Attempts    int       `json:"attempts"`
+	RunAt       time.Time `json:"runAt"`
+	LeaseUntil  time.Time `json:"leaseUntil,omitzero"`
+	LastError   string    `json:"lastError,omitempty"`
+	FirstSeenAt time.Time `json:"firstSeenAt"` // when the oldest change it carries was received
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// JobFilter selects jobs for listing.
+type JobFilter struct {
+	State JobState
+	Skill string
+	Limit int
+}
+
+// TraceEntry is one line of a record's history: an event and the decisions
+// it caused, or a delivery and what the destination answered.
+type TraceEntry struct {
+	ID        int64           `json:"id"`
+	ContactID string          `json:"contactId"`
+	At        time.Time       `json:"at"`
+	Kind      string          `json:"kind"` // "event" or "delivery"
+	EventID   string          `json:"eventId,omitempty"`
+	Summary   string          `json:"summary"`
+	Detail    json.RawMessage `json:"detail,omitempty"`
+}
+
+// Trace entry kinds.
+const (
+	TraceEvent    = "event"
+	TraceDelivery = "delivery"
+)
+
+// SyncState is what a destination is known to hold for a record, as of the
+// last successful delivery. It lets a skill skip no-op updates and decide
+// whether a consent flag must be sent.
+type SyncState struct {
+	RecordKey   string          `json:"recordKey"`
+	Destination string          `json:"destination"`
+	RemoteID    string          `json:"remoteId,omitempty"`
+	State       json.RawMessage `json:"state"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+}

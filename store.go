@@ -1,0 +1,76 @@
+package synclayer
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the canonical store and the durable queue in one database, so a
+// record and the delivery work it causes commit in one transaction.
+type Store interface {
+	// Tx runs fn in one transaction and commits when fn returns nil.
+	Tx(ctx context.Context, fn func(Tx) error) error
+
+	FindContactByID(ctx context.Context, id string) (*Contact, error)
+	FindContacts(ctx context.Context, f ContactFilter) ([]*Contact, error)
+	FindEventByID(ctx context.Context, id string) (*Event, error)
+	FindEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+	Trace(ctx context.Context, contactID string) ([]*TraceEntry, error)
+
+	// ClaimJobs leases up to n due jobs to a worker for lease. It never
+	// hands out a job whose record another live lease holds.
+	ClaimJobs(ctx context.Context, skill string, n int, lease time.Duration, now time.Time) ([]*Job, error)
+	// CompleteJob finishes a claimed job, records its sync state and trace
+	// entry in the same transaction.
+	CompleteJob(ctx context.Context, job *Job, st *SyncState, trace *TraceEntry, now time.Time) error
+	// RetryJob puts a claimed job back to run at runAt with its error.
+	RetryJob(ctx context.Context, job *Job, runAt time.Time, reason string, trace *TraceEntry, now time.Time) error
+	// DeadJob moves a claimed job to the dead-letter state with its reason.
+	DeadJob(ctx context.Context, job *Job, reason string, trace *TraceEntry, now time.Time) error
+	// RequeueDeadJob puts a dead job back to run now; ENOTFOUND if it is not dead.
+	RequeueDeadJob(ctx context.Context, id int64, now time.Time) error
+	// DeleteDeadJob discards a dead job; ENOTFOUND if it is not dead.
+	DeleteDeadJob(ctx context.Context, id int64) error
+	FindJobs(ctx context.Context, f JobFilter) ([]*Job, error)
+	// CountJobs returns the number of jobs per state.
+	CountJobs(ctx context.Context) (map[JobState]int, error)
+	FindSyncState(ctx context.Context, recordKey, destination string) (*SyncState, error)
+
+	Close() error
+}
+
+// Tx is the part of the store used inside an ingest transaction.
+type Tx interface {
+	// Lock serializes concurrent transactions that use the same keys (an
+	// email, a source ID) until commit, so two events for one new person
+	// create one contact.
+	Lock(ctx context.Context, keys ...string) error
+	// InsertEvent stores e, assigning its ID. It returns ECONFLICT when an
+	// event with the same source and dedupe key was already stored.
+	InsertEvent(ctx context.Context, e *Event) error
+	// UpdateEvent records an event's status, reason and contact.
+	UpdateEvent(ctx context.Context, e *Event) error
+	FindContactBySourceID(ctx context.Context, source, id string) (*Contact, error)
+	FindContactByEmail(ctx context.Context, email string) (*Contact, error)
+	FindContactByPhone(ctx context.Context, phone string) (*Contact, error)
+	// SaveContact inserts a contact without an ID (assigning one) or
+	// updates an existing one, with its source IDs.
+	SaveContact(ctx context.Context, c *Contact) error
+	AppendTrace(ctx context.Context, t *TraceEntry) error
+	// EnqueueJob asks for a record to be brought up to date. It coalesces
+	// with a pending job for the same skill and record.
+	EnqueueJob(ctx context.Context, skill, destination, recordKey string, now time.Time) error
+}
+
+// ContactFilter selects contacts.
+type ContactFilter struct {
+	Email string
+	Phone string
+	Limit int
+}
+
+// EventFilter selects events.
+type EventFilter struct {
+	Status EventStatus
+	Limit  int
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/oklog/ulid/v2"
+
+	"synclayer"
+)
+
+const contactColumns = "id, data"
+
+func scanContact(row interface{ Scan(...any) error }) (*synclayer.Contact, error) {
+	var id string
+	var data []byte
+	if err := row.Scan(&id, &data); err != nil {
+		return nil, err
+	}
+	c := &synclayer.Contact{}
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, fmt.Errorf("decode contact %s: %w", id, err)
+	}
+	c.ID = id
+	return c, nil
+}
+
+func (s *DB) findContact(ctx context.Context, q querier, where string, args ...any) (*synclayer.Contact, error) {
+	c, err := scanContact(q.QueryRowContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE "+where), args...))
+	if isNoRows(err) {
+		return nil, notFound("contact")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find contact: %w", err)
+	}
+	return c, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// FindContactByID returns the contact, or ENOTFOUND.
+func (s *DB) FindContactByID(ctx context.Context, id string) (*synclayer.Contact, error) {
+	return s.findContact(ctx, s.db, "id = ?", id)
+}
+
+// FindContacts returns contacts matching f, newest first.
+func (s *DB) FindContacts(ctx context.Context, f synclayer.ContactFilter) ([]*synclayer.Contact, error) {
+	where, args := "1 = 1", []any{}
+	if f.Email != "" {
+		where, args = where+" AND email = ?", append(args, f.Email)
+	}
+	if f.Phone != "" {
+		where, args = where+" AND phone = ?", append(args, f.Phone)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE "+where+" ORDER BY updated_at DESC LIMIT ?"), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("find contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []*synclayer.Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Lock takes a transaction-scoped lock on each key, in sorted order so that
+// two transactions never deadlock on each other.
+func (t *Tx) Lock(ctx context.Context, keys ...string) error {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	return t.s.dialect.lockKeys(ctx, t.tx, slices.Compact(keys))
+}
+
+// FindContactBySourceID returns the contact a source knows by id, or ENOTFOUND.
+func (t *Tx) FindContactBySourceID(ctx context.Context, source, id string) (*synclayer.Contact, error) {
+	return t.s.findContact(ctx, t.tx, "id = (SELECT contact_id FROM contact_source_ids WHERE source = ? AND source_id = ?)", source, id)
+}
+
+// FindContactByEmail returns the oldest live contact with the email, or
+// ENOTFOUND. Deleted contacts are matched only when no live one exists.
+func (t *Tx) FindContactByEmail(ctx context.Context, email string) (*synclayer.Contact, error) {
+	return t.s.findContact(ctx, t.tx, "email = ? ORDER BY deleted, created_at LIMIT 1", email)
+}
+
+// FindContactByPhone returns the oldest live contact with the phone, or ENOTFOUND.
+func (t *Tx) FindContactByPhone(ctx context.Context, phone string) (*synclayer.Contact, error) {
+	return t.s.findContact(ctx, t.tx, "phone = ? ORDER BY deleted, created_at LIMIT 1", phone)
+}
+
+// SaveContact inserts c when it has no ID, assigning a stable "ct_" ID, and
+// updates it otherwise. Its source IDs are recorded for identity resolution.
+func (t *Tx) SaveContact(ctx context.Context, c *synclayer.Contact) error {
+	insert := c.ID == ""
+	if insert {
+		c.ID = "ct_" + ulid.Make().String()
+		c.CreatedAt = c.UpdatedAt
+	}
+	c.Version++
+	data, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode contact: %w", err)
+	}
+	if insert {
+		_, err = t.exec(ctx, "INSERT INTO contacts (id, email, phone, deleted, data, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			c.ID, c.Email, c.Phone, boolInt(c.Deleted), string(data), c.Version, micros(c.CreatedAt), micros(c.UpdatedAt))
+	} else {
+		_, err = t.exec(ctx, "UPDATE contacts SET email = ?, phone = ?, deleted = ?, data = ?, version = ?, updated_at = ? WHERE id = ?",
+			c.Email, c.Phone, boolInt(c.Deleted), string(data), c.Version, micros(c.UpdatedAt), c.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("save contact: %w", err)
+	}
+	for source, id := range c.SourceIDs {
+		_, err := t.exec(ctx, "INSERT INTO contact_source_ids (source, source_id, contact_id) VALUES (?, ?, ?) ON CONFLICT (source, source_id) DO UPDATE SET contact_id = excluded.contact_id", source, id, c.ID)
+		if err != nil {
+			return fmt.Errorf("save contact source id: %w", err)
+		}
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

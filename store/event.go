@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/oklog/ulid/v2"
+
+	"synclayer"
+)
+
+// InsertEvent stores e with a new "ev_" ID. A second event with the same
+// source and dedupe key is ECONFLICT: the platform redelivered it.
+func (t *Tx) InsertEvent(ctx context.Context, e *synclayer.Event) error {
+	if e.ID == "" {
+		e.ID = "ev_" + ulid.Make().String()
+	}
+	var customer []byte
+	if e.Customer != nil {
+		var err error
+		if customer, err = json.Marshal(e.Customer); err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+	}
+	// A savepoint keeps the transaction usable after a duplicate on PostgreSQL.
+	if _, err := t.exec(ctx, "SAVEPOINT ins_event"); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	_, err := t.exec(ctx, `INSERT INTO events (id, source, dedupe_key, topic, type, occurred_at, received_at, status, reason, contact_id, customer, payload)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.Source, e.DedupeKey, e.Topic, string(e.Type), micros(e.OccurredAt), micros(e.ReceivedAt),
+		string(e.Status), e.Reason, e.ContactID, string(customer), []byte(e.Payload))
+	if err != nil {
+		_, _ = t.exec(ctx, "ROLLBACK TO SAVEPOINT ins_event")
+		if t.s.dialect.isUniqueViolation(err) {
+			return synclayer.Errorf(synclayer.ECONFLICT, "event %s from %s was already received", e.DedupeKey, e.Source)
+		}
+		return fmt.Errorf("insert event: %w", err)
+	}
+	_, err = t.exec(ctx, "RELEASE SAVEPOINT ins_event")
+	return err
+}
+
+// UpdateEvent records the outcome of ingesting e.
+func (t *Tx) UpdateEvent(ctx context.Context, e *synclayer.Event) error {
+	_, err := t.exec(ctx, "UPDATE events SET status = ?, reason = ?, contact_id = ? WHERE id = ?", string(e.Status), e.Reason, e.ContactID, e.ID)
+	if err != nil {
+		return fmt.Errorf("update event: %w", err)
+	}
+	return nil
+}
+
+const eventColumns = "id, source, dedupe_key, topic, type, occurred_at, received_at, status, reason, contact_id, customer, payload"
+
+func scanEvent(row interface{ Scan(...any) error }) (*synclayer.Event, error) {
+	var (
+		e                  synclayer.Event
+		typ, status        string
+		occurred, received int64
+		customer           string
+		payload            []byte
+	)
+	if err := row.Scan(&e.ID, &e.Source, &e.DedupeKey, &e.Topic, &typ, &occurred, &received, &status, &e.Reason, &e.ContactID, &customer, &payload); err != nil {
+		return nil, err
+	}
+	e.Type, e.Status = synclayer.EventType(typ), synclayer.EventStatus(status)
+	e.OccurredAt, e.ReceivedAt = fromMicros(occurred), fromMicros(received)
+	e.Payload = payload
+	if customer != "" {
+		e.Customer = &synclayer.CustomerChange{}
+		if err := json.Unmarshal([]byte(customer), e.Customer); err != nil {
+			return nil, fmt.Errorf("decode event %s: %w", e.ID, err)
+		}
+	}
+	return &e, nil
+}
+
+// FindEventByID returns the event, or ENOTFOUND.
+func (s *DB) FindEventByID(ctx context.Context, id string) (*synclayer.Event, error) {
+	e, err := scanEvent(s.db.QueryRowContext(ctx, s.q("SELECT "+eventColumns+" FROM events WHERE id = ?"), id))
+	if isNoRows(err) {
+		return nil, notFound("event")
+	}
+	return e, err
+}
+
+// FindEvents returns events matching f, newest first.
+func (s *DB) FindEvents(ctx context.Context, f synclayer.EventFilter) ([]*synclayer.Event, error) {
+	where, args := "1 = 1", []any{}
+	if f.Status != "" {
+		where, args = where+" AND status = ?", append(args, string(f.Status))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+eventColumns+" FROM events WHERE "+where+" ORDER BY received_at DESC, id DESC LIMIT ?"), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("find events: %w", err)
+	}
+	defer rows.Close()
+	var out []*synclayer.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"synclayer"
+)
+
+const jobColumns = "id, skill, destination, record_key, state, attempts, run_at, lease_until, last_error, first_seen_at, created_at, updated_at"
+
+func scanJob(row interface{ Scan(...any) error }) (*synclayer.Job, error) {
+	var j synclayer.Job
+	var state string
+	var runAt, lease, first, created, updated int64
+	if err := row.Scan(&j.ID, &j.Skill, &j.Destination, &j.RecordKey, &state, &j.Attempts, &runAt, &lease, &j.LastError, &first, &created, &updated); err != nil {
+		return nil, err
+	}
+	j.State = synclayer.JobState(state)
+	j.RunAt, j.LeaseUntil, j.FirstSeenAt = fromMicros(runAt), fromMicros(lease), fromMicros(first)
+	j.CreatedAt, j.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &j, nil
+}
+
+func scanJobs(rows *sql.Rows, err error) ([]*synclayer.Job, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*synclayer.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// EnqueueJob asks for a record to be brought up to date. A pending job for
+// the same skill and record absorbs the request and keeps its schedule, so a
+// burst of changes to one contact makes one delivery.
+func (t *Tx) EnqueueJob(ctx context.Context, skill, destination, recordKey string, now time.Time) error {
+	_, err := t.exec(ctx, `INSERT INTO jobs (skill, destination, record_key, state, run_at, first_seen_at, created_at, updated_at)
+		VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)
+		ON CONFLICT (skill, record_key) WHERE state = 'pending' DO UPDATE SET updated_at = excluded.updated_at`,
+		skill, destination, recordKey, micros(now), micros(now), micros(now), micros(now))
+	if err != nil {
+		return fmt.Errorf("enqueue job: %w", err)
+	}
+	return nil
+}
+
+// ClaimJobs first recovers jobs whose lease expired (their worker died),
+// then leases up to n due jobs of skill, skipping records that another live
+// lease holds, so two workers never send the same record at once.
+func (s *DB) ClaimJobs(ctx context.Context, skill string, n int, lease time.Duration, now time.Time) ([]*synclayer.Job, error) {
+	var jobs []*synclayer.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.recoverExpired(ctx, tx, skill, now); err != nil {
+			return err
+		}
+		var err error
+		jobs, err = scanJobs(tx.QueryContext(ctx, s.q(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ?
+			WHERE id IN (
+				SELECT id FROM jobs j WHERE j.skill = ? AND j.state = 'pending' AND j.run_at <= ?
+				AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.skill = j.skill AND r.record_key = j.record_key AND r.state = 'running')
+				ORDER BY j.run_at, j.id LIMIT ?`+s.dialect.skipLocked()+`)
+			RETURNING `+jobColumns), micros(now.Add(lease)), micros(now), skill, micros(now), n))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+func (s *DB) recoverExpired(ctx context.Context, tx *sql.Tx, skill string, now time.Time) error {
+	// A pending job for the same record already covers an expired one.
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE skill = ? AND state = 'running' AND lease_until < ?
+		AND EXISTS (SELECT 1 FROM jobs p WHERE p.skill = jobs.skill AND p.record_key = jobs.record_key AND p.state = 'pending')`), skill, micros(now)); err != nil {
+		return fmt.Errorf("recover expired jobs: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = 'pending', run_at = ?, lease_until = 0, last_error = 'lease expired: the worker stopped before finishing', updated_at = ?
+		WHERE skill = ? AND state = 'running' AND lease_until < ?`), micros(now), micros(now), skill, micros(now)); err != nil {
+		return fmt.Errorf("recover expired jobs: %w", err)
+	}
+	return nil
+}
+
+// CompleteJob marks a claimed job done and records what the destination now
+// holds and the delivery's trace entry, in one transaction.
+func (s *DB) CompleteJob(ctx context.Context, job *synclayer.Job, st *synclayer.SyncState, trace *synclayer.TraceEntry, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'done', lease_until = 0, last_error = '', updated_at = ? WHERE id = ? AND state = 'running'"), micros(now), job.ID); err != nil {
+			return fmt.Errorf("complete job: %w", err)
+		}
+		if st != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO sync_state (record_key, destination, remote_id, state, updated_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (record_key, destination) DO UPDATE SET remote_id = excluded.remote_id, state = excluded.state, updated_at = excluded.updated_at`),
+				st.RecordKey, st.Destination, st.RemoteID, string(st.State), micros(now)); err != nil {
+				return fmt.Errorf("save sync state: %w", err)
+			}
+		}
+		return appendTrace(ctx, s, tx, trace)
+	})
+}
+
+// RetryJob reschedules a claimed job. When a newer change was enqueued for
+// the same record meanwhile, the two merge into the pending job, which keeps
+// the later schedule so an outage does not turn into a retry storm.
+func (s *DB) RetryJob(ctx context.Context, job *synclayer.Job, runAt time.Time, reason string, trace *synclayer.TraceEntry, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE jobs SET run_at = CASE WHEN run_at > ? THEN run_at ELSE ? END, attempts = ?, last_error = ?,
+				first_seen_at = CASE WHEN first_seen_at < ? THEN first_seen_at ELSE ? END, updated_at = ?
+			WHERE skill = ? AND record_key = ? AND state = 'pending'`),
+			micros(runAt), micros(runAt), job.Attempts, reason, micros(job.FirstSeenAt), micros(job.FirstSeenAt), micros(now), job.Skill, job.RecordKey)
+		if err != nil {
+			return fmt.Errorf("retry job: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			_, err = tx.ExecContext(ctx, s.q("DELETE FROM jobs WHERE id = ?"), job.ID)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'pending', run_at = ?, lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?"),
+				micros(runAt), reason, micros(now), job.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("retry job: %w", err)
+		}
+		return appendTrace(ctx, s, tx, trace)
+	})
+}
+
+// DeadJob moves a claimed job to the dead-letter state with its reason.
+func (s *DB) DeadJob(ctx context.Context, job *synclayer.Job, reason string, trace *synclayer.TraceEntry, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'dead', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?"), reason, micros(now), job.ID); err != nil {
+			return fmt.Errorf("dead-letter job: %w", err)
+		}
+		return appendTrace(ctx, s, tx, trace)
+	})
+}
+
+// RequeueDeadJob puts a dead job back in the queue to run now, with a fresh
+// retry budget. A pending job for the same record already covers it, so then
+// the dead one is simply removed.
+func (s *DB) RequeueDeadJob(ctx context.Context, id int64, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		j, err := scanJob(tx.QueryRowContext(ctx, s.q("SELECT "+jobColumns+" FROM jobs WHERE id = ? AND state = 'dead'"), id))
+		if isNoRows(err) {
+			return synclayer.Errorf(synclayer.ENOTFOUND, "dead-letter job %d not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("requeue job: %w", err)
+		}
+		var pending int
+		if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM jobs WHERE skill = ? AND record_key = ? AND state = 'pending'"), j.Skill, j.RecordKey).Scan(&pending); err != nil {
+			return fmt.Errorf("requeue job: %w", err)
+		}
+		if pending > 0 {
+			_, err = tx.ExecContext(ctx, s.q("DELETE FROM jobs WHERE id = ?"), id)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?, updated_at = ? WHERE id = ?"), micros(now), micros(now), id)
+		}
+		if err != nil {
+			return fmt.Errorf("requeue job: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeleteDeadJob discards a dead job.
+func (s *DB) DeleteDeadJob(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM jobs WHERE id = ? AND state = 'dead'"), id)
+	if err != nil {
+		return fmt.Errorf("delete job: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return synclayer.Errorf(synclayer.ENOTFOUND, "dead-letter job %d not found", id)
+	}
+	return nil
+}
+
+// FindJobs lists jobs, most recently updated first.
+func (s *DB) FindJobs(ctx context.Context, f synclayer.JobFilter) ([]*synclayer.Job, error) {
+	where, args := "1 = 1", []any{}
+	if f.State != "" {
+		where, args = where+" AND state = ?", append(args, string(f.State))
+	}
+	if f.Skill != "" {
+		where, args = where+" AND skill = ?", append(args, f.Skill)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	return scanJobs(s.db.QueryContext(ctx, s.q("SELECT "+jobColumns+" FROM jobs WHERE "+where+" ORDER BY updated_at DESC, id DESC LIMIT ?"), append(args, limit)...))
+}
+
+// CountJobs returns how many jobs are in each state.
+func (s *DB) CountJobs(ctx context.Context) (map[synclayer.JobState]int, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT state, COUNT(*) FROM jobs GROUP BY state")
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[synclayer.JobState]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		out[synclayer.JobState(state)] = n
+	}
+	return out, rows.Err()
+}
+
+// FindSyncState returns what a destination holds for a record, or ENOTFOUND
+// when nothing was delivered yet.
+func (s *DB) FindSyncState(ctx context.Context, recordKey, destination string) (*synclayer.SyncState, error) {
+	var st synclayer.SyncState
+	var state string
+	var updated int64
+	err := s.db.QueryRowContext(ctx, s.q("SELECT record_key, destination, remote_id, state, updated_at FROM sync_state WHERE record_key = ? AND destination = ?"), recordKey, destination).
+		Scan(&st.RecordKey, &st.Destination, &st.RemoteID, &state, &updated)
+	if isNoRows(err) {
+		return nil, notFound("sync state")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find sync state: %w", err)
+	}
+	st.State, st.UpdatedAt = json.RawMessage(state), fromMicros(updated)
+	return &st, nil
+}

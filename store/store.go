@@ -1,0 +1,200 @@
+// Package store is the canonical store and the durable delivery queue of
+// synclayer, on SQLite (the embedded default) or PostgreSQL. Both run the same
+// SQL; the few differences live in dialect.go, and one conformance suite
+// (storetest) runs against both real databases.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"synclayer"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB implements synclayer.Store on a SQL database.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
+	driver  string
+}
+
+var _ synclayer.Store = (*DB)(nil)
+
+// Open connects to the database, applies pending migrations and returns the
+// store. driver is "sqlite" (dsn is a file path) or "postgres" (dsn is a
+// postgres:// URL).
+func Open(ctx context.Context, driver, dsn string) (*DB, error) {
+	var (
+		db  *sql.DB
+		err error
+		d   dialect
+	)
+	switch driver {
+	case "sqlite", "":
+		driver, d = "sqlite", sqliteDialect{}
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("create data directory: %w", err)
+			}
+		}
+		// WAL with synchronous=NORMAL keeps every commit across a process
+		// crash; _txlock=immediate serializes writers up front instead of
+		// failing them with SQLITE_BUSY halfway through a transaction.
+		db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate")
+		if err == nil {
+			db.SetMaxOpenConns(1) // one writer; reads share it, which SQLite serializes anyway
+		}
+	case "postgres":
+		d = postgresDialect{}
+		db, err = sql.Open("pgx", dsn)
+		if err == nil {
+			db.SetMaxOpenConns(16)
+			db.SetMaxIdleConns(16)
+		}
+	default:
+		return nil, synclayer.FieldErrorf("storage.driver", "unknown driver %q; use sqlite or postgres", driver)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", driver, err)
+	}
+	s := &DB{db: db, dialect: d, driver: driver}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// Driver returns "sqlite" or "postgres".
+func (s *DB) Driver() string { return s.driver }
+
+// Ping checks that the database answers and that its schema is current.
+func (s *DB) Ping(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return fmt.Errorf("ping storage: %w", err)
+	}
+	if want := len(s.migrationFiles()); v < want {
+		return fmt.Errorf("storage schema at version %d, want %d", v, want)
+	}
+	return nil
+}
+
+func (s *DB) migrationFiles() []string {
+	names, _ := fs.Glob(migrations, "migrations/"+s.driver+"/*.sql")
+	slices.Sort(names)
+	return names
+}
+
+func (s *DB) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	for i, name := range s.migrationFiles() {
+		version := i + 1
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if err := s.dialect.lockMigrations(ctx, tx); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			body, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			for _, stmt := range strings.Split(string(body), ";\n") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+			}
+			_, err = tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"), version, time.Now().UnixMicro())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// q rewrites ? placeholders for the dialect.
+func (s *DB) q(query string) string { return s.dialect.rebind(query) }
+
+func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Tx runs fn in one transaction. Nothing fn wrote is visible, or durable,
+// before it returns nil and the commit succeeds.
+func (s *DB) Tx(ctx context.Context, fn func(synclayer.Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
+}
+
+// Tx is one ingest transaction.
+type Tx struct {
+	s  *DB
+	tx *sql.Tx
+}
+
+var _ synclayer.Tx = (*Tx)(nil)
+
+func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.s.q(query), args...)
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func notFound(what string) error {
+	return synclayer.Errorf(synclayer.ENOTFOUND, "%s not found", what)
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
