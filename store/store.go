@@ -146,6 +146,8 @@ func (s *DB) migrate(ctx context.Context) error {
 // q rewrites ? placeholders for the dialect.
 func (s *DB) q(query string) string { return s.dialect.rebind(query) }
 
+type sqlTx = *sql.Tx
+
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

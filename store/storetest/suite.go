@@ -139,7 +139,9 @@ func testRollback(t *testing.T, s synclayer.Store) {
 
 func enqueue(t *testing.T, s synclayer.Store, key string, at time.Time) {
 	t.Helper()
-	mustTx(t, s, func(tx synclayer.Tx) error { return tx.EnqueueJob(context.Background(), "customer-sync", "brevo", key, at) })
+	mustTx(t, s, func(tx synclayer.Tx) error {
+		return tx.EnqueueJob(context.Background(), "customer-sync", "brevo", key, at)
+	})
 }
 
 func testEnqueueCoalesces(t *testing.T, s synclayer.Store) {

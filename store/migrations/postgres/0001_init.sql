@@ -73,3 +73,14 @@ CREATE TABLE sync_state (
   updated_at  BIGINT NOT NULL,
   PRIMARY KEY (record_key, destination)
 );
+
+CREATE TABLE rejections (
+  id          BIGSERIAL PRIMARY KEY,
+  source      TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  status      BIGINT NOT NULL,
+  code        TEXT NOT NULL,
+  message     TEXT NOT NULL,
+  headers     TEXT NOT NULL,
+  body        BYTEA
+);

@@ -73,3 +73,14 @@ CREATE TABLE sync_state (
   updated_at  INTEGER NOT NULL,
   PRIMARY KEY (record_key, destination)
 );
+
+CREATE TABLE rejections (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  source      TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  status      INTEGER NOT NULL,
+  code        TEXT NOT NULL,
+  message     TEXT NOT NULL,
+  headers     TEXT NOT NULL,
+  body        BLOB
+);

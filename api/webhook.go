@@ -1,0 +1,104 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"synclayer"
+)
+
+// handleWebhook verifies, parses and durably stores a delivery, then answers
+// 200. Only a storage failure answers 5xx, so the platform retries; a
+// genuine event that cannot be synced is still 200, with its reason, since
+// platforms drop subscriptions that keep failing.
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("source")
+	src, ok := s.cfg.Sources[name]
+	if !ok {
+		s.reject(w, r, name, nil, synclayer.Errorf(synclayer.ENOTFOUND, "no source %q is configured; configured sources are listed under sources: in the config", name))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			err = synclayer.Errorf(synclayer.ETOOLARGE, "the body is larger than the %d-byte limit (server.max_body_bytes)", tooBig.Limit)
+		} else {
+			err = synclayer.Errorf(synclayer.EINVALID, "could not read the request body")
+		}
+		s.reject(w, r, name, nil, err)
+		return
+	}
+	events, err := src.Parse(r.Header, body, s.cfg.Now())
+	if err != nil {
+		s.reject(w, r, name, body, err)
+		return
+	}
+	if len(events) == 0 { // a ping
+		s.count(name, "ping")
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+		return
+	}
+	results, err := s.cfg.Ingester.Ingest(r.Context(), events)
+	if err != nil {
+		s.count(name, "error")
+		writeError(w, r, s.cfg.Logger, err)
+		return
+	}
+	outcome := "accepted"
+	for _, res := range results {
+		if res.Duplicate {
+			outcome = "duplicate"
+		}
+	}
+	s.count(name, outcome)
+	writeJSON(w, http.StatusOK, map[string]any{"status": outcome, "events": results})
+}
+
+func (s *Server) count(source, outcome string) {
+	if s.cfg.OnWebhook != nil {
+		s.cfg.OnWebhook(source, outcome)
+	}
+}
+
+// reject answers with the error and keeps the request for inspection, with
+// signature headers left out and the body truncated.
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, source string, body []byte, err error) {
+	s.count(source, "rejected")
+	code := synclayer.ErrorCode(err)
+	status := statusOf(code)
+	s.cfg.Logger.Info("webhook rejected", "source", source, "status", status, "reason", synclayer.ErrorMessage(err))
+	if s.cfg.Rejections != nil && code != synclayer.EINTERNAL {
+		const keepBody = 64 << 10
+		if len(body) > keepBody {
+			body = body[:keepBody]
+		}
+		rej := &synclayer.Rejection{Source: source, ReceivedAt: s.cfg.Now(), Status: status, Code: code,
+			Message: synclayer.ErrorMessage(err), Headers: safeHeaders(r.Header), Body: body}
+		if err := s.cfg.Rejections.RecordRejection(r.Context(), rej, 1000); err != nil {
+			s.cfg.Logger.Warn("record rejection", "err", err)
+		}
+	}
+	writeError(w, r, s.cfg.Logger, err)
+}
+
+// safeHeaders keeps the headers worth inspecting, without credentials or
+// signatures, each value cut to 200 bytes of valid UTF-8.
+func safeHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if strings.Contains(lk, "signature") || strings.Contains(lk, "hmac") || lk == "authorization" || lk == "cookie" || strings.Contains(lk, "key") {
+			continue
+		}
+		val := strings.Join(v, ", ")
+		if len(val) > 200 {
+			val = val[:200]
+		}
+		out[k] = strings.ToValidUTF8(val, string(utf8.RuneError))
+	}
+	return out
+}

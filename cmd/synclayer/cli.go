@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+const usage = `synclayer: a self-hosted customer data sync layer
+
+Usage:
+  synclayer serve            [--config FILE]   run the server (webhooks, queue, deliveries)
+  synclayer config validate  [--config FILE]   check a config file without starting anything
+  synclayer trigger SKILL --event EVENT --data JSON [--config FILE]
+                                               push one event through the pipeline, as a webhook would
+  synclayer dlq list         [--config FILE]   list dead-lettered deliveries
+  synclayer dlq retry ID...|--all [--config FILE]
+                                               put dead-lettered deliveries back in the queue
+  synclayer version
+
+Without --config, ./synclayer.yaml is used when it exists, else the built-in
+defaults (SQLite under ./data, the built-in Brevo simulator).
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func run(ctx context.Context, args []string) error {
+	return runIO(ctx, args, os.Stdout, os.Stderr)
+}
+
+func runIO(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stderr)
+	case "config":
+		if len(rest) == 0 || rest[0] != "validate" {
+			return errors.New("usage: synclayer config validate [--config FILE]")
+		}
+		return cmdConfigValidate(rest[1:], stdout)
+	case "trigger":
+		return cmdTrigger(ctx, rest, stdout)
+	case "dlq":
+		return cmdDLQ(ctx, rest, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "synclayer", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// flags returns a flag set with --config, parsing args with flags
+// allowed before and after positional arguments.
+func parseFlags(name string, args []string, setup func(*flag.FlagSet)) (fs *flag.FlagSet, configPath string, positional []string, err error) {
+	fs = flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&configPath, "config", "", "config file")
+	if setup != nil {
+		setup(fs)
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, "", nil, fmt.Errorf("%s: %w", name, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return fs, configPath, positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	_, path, _, err := parseFlags("serve", args, nil)
+	if err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Stderr: stderr}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down; deliveries in flight finish first")
+	return m.Close()
+}
+
+func cmdConfigValidate(args []string, stdout io.Writer) error {
+	_, path, _, err := parseFlags("config validate", args, nil)
+	if err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	where := cfg.path
+	if where == "" {
+		where = "built-in defaults"
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", where)
+	return nil
+}
+
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

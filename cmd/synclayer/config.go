@@ -1,0 +1,394 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Config is synclayer.yaml. Strings marked "env" take ${VAR} from the
+// environment; nothing else is expanded.
+type Config struct {
+	Server       ServerConfig      `yaml:"server"`
+	Storage      StorageConfig     `yaml:"storage"`
+	Sources      SourcesConfig     `yaml:"sources"`
+	Destinations DestinationConfig `yaml:"destinations"`
+	Skills       SkillsConfig      `yaml:"skills"`
+	Queue        QueueConfig       `yaml:"queue"`
+	Log          LogConfig         `yaml:"log"`
+
+	// path is the file the config came from; "" for built-in defaults.
+	path string
+}
+
+type ServerConfig struct {
+	Listen       string `yaml:"listen"`         // env
+	MaxBodyBytes int64  `yaml:"max_body_bytes"` // webhook body cap
+}
+
+type StorageConfig struct {
+	Driver string `yaml:"driver"` // sqlite or postgres
+	DSN    string `yaml:"dsn"`    // env
+}
+
+type SourcesConfig struct {
+	Shopify     *SourceConfig `yaml:"shopify"`
+	WooCommerce *SourceConfig `yaml:"woocommerce"`
+	Custom      *SourceConfig `yaml:"custom"`
+}
+
+// SourceConfig holds a source's signing secret. PreviousSecrets stay valid
+// during a rotation (Shopify signs with the old secret for up to an hour).
+type SourceConfig struct {
+	Secret          string        `yaml:"secret"`           // env
+	SecretFile      string        `yaml:"secret_file"`      // read at start; env
+	PreviousSecrets []string      `yaml:"previous_secrets"` // env
+	Tolerance       time.Duration `yaml:"tolerance"`        // custom only: timestamp tolerance, default 5m
+
+	generate bool // built-in defaults: create SecretFile when missing
+}
+
+type DestinationConfig struct {
+	Brevo BrevoConfig `yaml:"brevo"`
+}
+
+type BrevoConfig struct {
+	APIKey  string `yaml:"api_key"`  // env; empty runs the built-in simulator
+	BaseURL string `yaml:"base_url"` // env
+	// SimulatorRateLimit is the built-in simulator's contacts limit per second.
+	SimulatorRateLimit int `yaml:"simulator_rate_limit"`
+}
+
+type SkillsConfig struct {
+	CustomerSync *CustomerSyncConfig `yaml:"customer-sync"`
+}
+
+type CustomerSyncConfig struct {
+	Enabled      bool                `yaml:"enabled"`
+	Source       StringList          `yaml:"source"`
+	FieldMapping map[string]string   `yaml:"field_mapping"`
+	Options      CustomerSyncOptions `yaml:"options"`
+	Debug        bool                `yaml:"debug"`
+	LogLevel     string              `yaml:"log_level"`
+}
+
+type CustomerSyncOptions struct {
+	SyncMode         string `yaml:"sync_mode"`       // realtime (batch: not yet)
+	DeleteBehavior   string `yaml:"delete_behavior"` // soft or hard
+	ListID           int64  `yaml:"list_id"`
+	CreateAttributes *bool  `yaml:"create_attributes"` // default true
+	ConsentSource    string `yaml:"consent_source"`    // default: the first source
+	DefaultRegion    string `yaml:"default_region"`    // phone region for numbers without +country
+}
+
+type QueueConfig struct {
+	Concurrency int           `yaml:"concurrency"`
+	MaxAge      time.Duration `yaml:"max_age"`
+	Lease       time.Duration `yaml:"lease"`
+	Poll        time.Duration `yaml:"poll"`
+}
+
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// StringList accepts one string or a list of them.
+type StringList []string
+
+func (l *StringList) UnmarshalYAML(b []byte) error {
+	var one string
+	if err := yaml.Unmarshal(b, &one); err == nil {
+		*l = StringList{one}
+		return nil
+	}
+	var many []string
+	if err := yaml.Unmarshal(b, &many); err != nil {
+		return errors.New("must be a source name or a list of them")
+	}
+	*l = many
+	return nil
+}
+
+// DefaultFieldMapping is customer-sync's mapping when the config gives none.
+var DefaultFieldMapping = map[string]string{
+	"email": "email", "firstName": "FIRSTNAME", "lastName": "LASTNAME", "phone": "SMS",
+	"totalOrders": "TOTAL_ORDERS", "totalSpent": "TOTAL_SPENT", "lastOrderDate": "LAST_ORDER_DATE",
+	"customerTier": "CUSTOMER_TIER", "tags": "TAGS",
+}
+
+// DefaultConfig is what runs with no config file: SQLite under ./data, every
+// source with a generated secret under ./data/secrets (unless its
+// *_WEBHOOK_SECRET variable is set), and customer-sync on for all of them.
+func DefaultConfig() *Config {
+	src := func(name, env string) *SourceConfig {
+		return &SourceConfig{Secret: os.Getenv(env), SecretFile: "data/secrets/" + name + "_webhook_secret", generate: true}
+	}
+	return &Config{
+		Server:  ServerConfig{Listen: "127.0.0.1:8080"},
+		Storage: StorageConfig{Driver: "sqlite", DSN: "data/synclayer.db"},
+		Sources: SourcesConfig{
+			Shopify:     src("shopify", "SHOPIFY_WEBHOOK_SECRET"),
+			WooCommerce: src("woocommerce", "WOOCOMMERCE_WEBHOOK_SECRET"),
+			Custom:      src("custom", "CUSTOM_WEBHOOK_SECRET"),
+		},
+		Destinations: DestinationConfig{Brevo: BrevoConfig{APIKey: os.Getenv("BREVO_API_KEY")}},
+		Skills: SkillsConfig{CustomerSync: &CustomerSyncConfig{
+			Enabled: true, Source: StringList{"shopify", "woocommerce", "custom"},
+			Options: CustomerSyncOptions{ListID: 5},
+		}},
+	}
+}
+
+// LoadConfig reads the config file at path. With path "" it reads
+// ./synclayer.yaml when that exists, and otherwise returns DefaultConfig.
+// Every problem is reported with its key and line.
+func LoadConfig(path string) (*Config, error) {
+	if path == "" {
+		if _, err := os.Stat("synclayer.yaml"); err != nil {
+			cfg := DefaultConfig()
+			return cfg, cfg.finish(nil)
+		}
+		path = "synclayer.yaml"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg.path = path
+	return cfg, nil
+}
+
+// ParseConfig parses and validates a config document.
+func ParseConfig(data []byte) (*Config, error) {
+	cfg := &Config{}
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
+			return nil, errors.New(yaml.FormatError(err, false, true))
+		}
+	}
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, errors.New(yaml.FormatError(err, false, true))
+	}
+	return cfg, cfg.finish(file)
+}
+
+// configErrors collects problems, each with its key and line.
+type configErrors struct {
+	file *ast.File
+	errs []string
+}
+
+func (e *configErrors) add(key, format string, args ...any) {
+	msg := key + ": " + fmt.Sprintf(format, args...)
+	if line := e.line(key); line > 0 {
+		msg = fmt.Sprintf("line %d: %s", line, msg)
+	}
+	e.errs = append(e.errs, msg)
+}
+
+func (e *configErrors) line(key string) int {
+	if e.file == nil {
+		return 0
+	}
+	for k := key; k != ""; {
+		p, err := yaml.PathString("$." + quotePath(k))
+		if err == nil {
+			if n, err := p.FilterFile(e.file); err == nil && n != nil {
+				return n.GetToken().Position.Line
+			}
+		}
+		i := strings.LastIndex(k, ".")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return 0
+}
+
+func quotePath(key string) string {
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		if strings.ContainsAny(p, "-") {
+			parts[i] = "'" + p + "'"
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func (e *configErrors) err() error {
+	if len(e.errs) == 0 {
+		return nil
+	}
+	return errors.New("invalid config:\n  " + strings.Join(e.errs, "\n  "))
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expand replaces ${VAR} in *s from the environment. An unset variable is an
+// error naming the key, since an empty secret would fail every request later.
+func (e *configErrors) expand(key string, s *string) {
+	*s = envRef.ReplaceAllStringFunc(*s, func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		v, ok := os.LookupEnv(name)
+		if !ok || v == "" {
+			e.add(key, "environment variable %s is not set", name)
+		}
+		return v
+	})
+}
+
+func (c *Config) finish(file *ast.File) error {
+	e := &configErrors{file: file}
+	if c.Server.Listen == "" {
+		c.Server.Listen = "127.0.0.1:8080"
+	}
+	e.expand("server.listen", &c.Server.Listen)
+	if c.Server.MaxBodyBytes == 0 {
+		c.Server.MaxBodyBytes = 1 << 20
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		e.add("server.max_body_bytes", "must be at least 1024")
+	}
+	if c.Storage.Driver == "" {
+		c.Storage.Driver = "sqlite"
+	}
+	if c.Storage.DSN == "" && c.Storage.Driver == "sqlite" {
+		c.Storage.DSN = "data/synclayer.db"
+	}
+	e.expand("storage.dsn", &c.Storage.DSN)
+	switch c.Storage.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Storage.DSN == "" {
+			e.add("storage.dsn", "is required for postgres, e.g. postgres://user@host:5432/db")
+		}
+	default:
+		e.add("storage.driver", "must be sqlite or postgres, not %q", c.Storage.Driver)
+	}
+	for name, s := range c.sources() {
+		key := "sources." + name
+		e.expand(key+".secret", &s.Secret)
+		e.expand(key+".secret_file", &s.SecretFile)
+		for i := range s.PreviousSecrets {
+			e.expand(fmt.Sprintf("%s.previous_secrets[%d]", key, i), &s.PreviousSecrets[i])
+		}
+		if s.Secret == "" && s.SecretFile == "" {
+			e.add(key+".secret", "is required: set it from the environment, e.g. secret: \"${%s_WEBHOOK_SECRET}\"", strings.ToUpper(name))
+		}
+		if s.Tolerance < 0 {
+			e.add(key+".tolerance", "must not be negative")
+		}
+	}
+	b := &c.Destinations.Brevo
+	e.expand("destinations.brevo.api_key", &b.APIKey)
+	e.expand("destinations.brevo.base_url", &b.BaseURL)
+	if b.BaseURL == "" && b.APIKey != "" {
+		b.BaseURL = "https://api.brevo.com/v3"
+	}
+	if cs := c.Skills.CustomerSync; cs != nil {
+		c.finishCustomerSync(e, cs)
+	}
+	if c.Queue.Concurrency < 0 {
+		e.add("queue.concurrency", "must not be negative")
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		e.add("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		e.add("log.format", "must be text or json, not %q", c.Log.Format)
+	}
+	return e.err()
+}
+
+func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
+	const key = "skills.customer-sync"
+	if len(cs.FieldMapping) == 0 {
+		cs.FieldMapping = DefaultFieldMapping
+	}
+	if _, ok := cs.FieldMapping["email"]; !ok {
+		e.add(key+".field_mapping", "must map email (email: email), since Brevo identifies contacts by it")
+	}
+	for field, attr := range cs.FieldMapping {
+		if attr == "" {
+			e.add(key+".field_mapping."+field, "names no Brevo attribute")
+		} else if !strings.EqualFold(attr, "email") && strings.ToUpper(attr) != attr {
+			e.add(key+".field_mapping."+field, "Brevo attribute names are upper case: use %q", strings.ToUpper(attr))
+		}
+	}
+	if !cs.Enabled {
+		return
+	}
+	if len(cs.Source) == 0 {
+		e.add(key+".source", "is required: shopify, woocommerce, custom, or a list of them")
+	}
+	configured := c.sources()
+	for i, s := range cs.Source {
+		if _, ok := configured[s]; !ok {
+			e.add(fmt.Sprintf("%s.source[%d]", key, i), "source %q is not configured under sources", s)
+		}
+	}
+	o := &cs.Options
+	switch o.SyncMode {
+	case "", "realtime":
+		o.SyncMode = "realtime"
+	case "batch":
+		e.add(key+".options.sync_mode", "batch mode is not available yet; use realtime")
+	default:
+		e.add(key+".options.sync_mode", "must be realtime or batch, not %q", o.SyncMode)
+	}
+	switch o.DeleteBehavior {
+	case "", "soft":
+		o.DeleteBehavior = "soft"
+	case "hard":
+	default:
+		e.add(key+".options.delete_behavior", "must be soft or hard, not %q", o.DeleteBehavior)
+	}
+	if o.ListID < 0 {
+		e.add(key+".options.list_id", "must be a positive Brevo list ID")
+	}
+	if o.ConsentSource == "" && len(cs.Source) > 0 {
+		o.ConsentSource = cs.Source[0]
+	} else if o.ConsentSource != "" && !slices.Contains(cs.Source, o.ConsentSource) {
+		e.add(key+".options.consent_source", "%q is not one of the skill's sources", o.ConsentSource)
+	}
+	switch cs.LogLevel {
+	case "", "info", "verbose":
+	default:
+		e.add(key+".log_level", "must be info or verbose, not %q", cs.LogLevel)
+	}
+}
+
+// sources returns the configured sources by name.
+func (c *Config) sources() map[string]*SourceConfig {
+	out := map[string]*SourceConfig{}
+	if c.Sources.Shopify != nil {
+		out["shopify"] = c.Sources.Shopify
+	}
+	if c.Sources.WooCommerce != nil {
+		out["woocommerce"] = c.Sources.WooCommerce
+	}
+	if c.Sources.Custom != nil {
+		out["custom"] = c.Sources.Custom
+	}
+	return out
+}

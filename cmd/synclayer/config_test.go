@@ -1,0 +1,88 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseConfig_IssueExample(t *testing.T) {
+	t.Setenv("SHOPIFY_WEBHOOK_SECRET", "s1")
+	t.Setenv("WOOCOMMERCE_WEBHOOK_SECRET", "s2")
+	t.Setenv("CUSTOM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	t.Setenv("BREVO_API_KEY", "xkeysib-test")
+	cfg, err := ParseConfig([]byte(sampleConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := cfg.Skills.CustomerSync
+	if cfg.Sources.Shopify.Secret != "s1" || cfg.Destinations.Brevo.APIKey != "xkeysib-test" {
+		t.Errorf("env not expanded: %+v", cfg.Sources.Shopify)
+	}
+	if cs.Options.ListID != 5 || cs.FieldMapping["phone"] != "SMS" || cs.Source[0] != "shopify" || cs.Options.ConsentSource != "shopify" {
+		t.Errorf("customer-sync parsed wrong: %+v", cs)
+	}
+}
+
+func TestParseConfig_Errors(t *testing.T) {
+	t.Setenv("SHOPIFY_WEBHOOK_SECRET", "s1")
+	for _, tc := range []struct{ name, doc, want string }{
+		{"UnknownKey", "server:\n  listen: x\n  lisen: y\n", `[3:3] unknown field "lisen"`},
+		{"WrongType", "skills:\n  customer-sync:\n    options:\n      list_id: five\n", "list_id"},
+		{"BadDriver", "storage:\n  driver: mysql\n", "line 2: storage.driver: must be sqlite or postgres"},
+		{"UnsetEnv", "sources:\n  custom:\n    secret: \"${SYNCLAYER_TEST_UNSET_VAR}\"\n", "line 3: sources.custom.secret: environment variable SYNCLAYER_TEST_UNSET_VAR is not set"},
+		{"MissingSecret", "sources:\n  shopify: {}\n", "sources.shopify.secret: is required"},
+		{"BatchNotYet", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      sync_mode: batch\n", "line 8: skills.customer-sync.options.sync_mode: batch mode is not available yet"},
+		{"UnconfiguredSource", "skills:\n  customer-sync:\n    enabled: true\n    source: [woocommerce]\n", `source "woocommerce" is not configured`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.doc))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseConfig_SecretNotInErrors(t *testing.T) {
+	t.Setenv("SHOPIFY_WEBHOOK_SECRET", "very-secret-value-123")
+	_, err := ParseConfig([]byte("sources:\n  shopify: {secret: \"${SHOPIFY_WEBHOOK_SECRET}\"}\nstorage:\n  driver: nope\n"))
+	if err == nil || strings.Contains(err.Error(), "very-secret-value-123") {
+		t.Fatalf("error %v must exist and not contain the secret", err)
+	}
+}
+
+const sampleConfig = `
+server:
+  listen: "127.0.0.1:8080"
+storage:
+  driver: sqlite
+  dsn: "data/synclayer.db"
+sources:
+  shopify:     { secret: "${SHOPIFY_WEBHOOK_SECRET}" }
+  woocommerce: { secret: "${WOOCOMMERCE_WEBHOOK_SECRET}" }
+  custom:      { secret: "${CUSTOM_WEBHOOK_SECRET}" }
+destinations:
+  brevo:
+    api_key: "${BREVO_API_KEY}"
+    base_url: "https://api.brevo.com/v3"
+skills:
+  customer-sync:
+    enabled: true
+    source: shopify
+    field_mapping:
+      email: email
+      firstName: FIRSTNAME
+      lastName: LASTNAME
+      phone: SMS
+      totalOrders: TOTAL_ORDERS
+      totalSpent: TOTAL_SPENT
+      lastOrderDate: LAST_ORDER_DATE
+      customerTier: CUSTOMER_TIER
+      tags: TAGS
+    options:
+      sync_mode: realtime
+      delete_behavior: soft
+      list_id: 5
+    debug: false
+    log_level: info
+`

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"synclayer"
+	"synclayer/api"
+	"synclayer/destination/brevo"
+	"synclayer/destination/brevo/brevotest"
+	"synclayer/ingest"
+	"synclayer/queue"
+	"synclayer/skill"
+	"synclayer/source/custom"
+	"synclayer/source/shopify"
+	"synclayer/source/woocommerce"
+	"synclayer/store"
+)
+
+// Main is the running program: built from a Config by Run, and shared by
+// the serve command and the end-to-end tests.
+type Main struct {
+	Config *Config
+	Logger *slog.Logger
+	Stderr io.Writer
+
+	DB        *store.DB
+	Simulator *brevotest.Server // the built-in Brevo simulator, when no API key is set
+	Addr      string            // the address the server listens on
+	Ingester  *ingest.Ingester
+
+	http    *http.Server
+	workers []*queue.Worker
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Run opens the store, builds sources, skills and workers, and starts
+// serving. It returns once the server is listening; Close stops it.
+func (m *Main) Run(ctx context.Context) (err error) {
+	cfg := m.Config
+	if m.Stderr == nil {
+		m.Stderr = os.Stderr
+	}
+	secrets, err := m.loadSecrets()
+	if err != nil {
+		return err
+	}
+	if m.Logger == nil {
+		level := cfg.Log.Level
+		if cs := cfg.Skills.CustomerSync; cs != nil && (cs.LogLevel == "verbose" || cs.Debug) {
+			level = "debug"
+		}
+		m.Logger = newLogger(m.Stderr, level, cfg.Log.Format, append(allSecrets(secrets), cfg.Destinations.Brevo.APIKey))
+	}
+	log := m.Logger
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+
+	if m.DB, err = store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Server.Listen, err)
+	}
+	m.Addr = ln.Addr().String()
+
+	extra := map[string]http.Handler{}
+	bcfg := cfg.Destinations.Brevo
+	if bcfg.APIKey == "" {
+		m.Simulator = brevotest.New(brevotest.Options{APIKey: "simulator", RateLimit: bcfg.SimulatorRateLimit})
+		extra["/simulator/brevo/"] = http.StripPrefix("/simulator/brevo", m.Simulator)
+		extra["GET /simulator/brevo/contacts"] = http.HandlerFunc(m.handleSimulatorContacts)
+		bcfg.APIKey, bcfg.BaseURL = "simulator", "http://"+m.Addr+"/simulator/brevo/v3"
+		log.Warn("NO BREVO API KEY CONFIGURED: deliveries go to the built-in Brevo SIMULATOR, not to Brevo. " +
+			"Set destinations.brevo.api_key (e.g. \"${BREVO_API_KEY}\") to sync for real. Simulated contacts: GET /simulator/brevo/contacts")
+	}
+	client := brevo.New(brevo.Config{APIKey: bcfg.APIKey, BaseURL: bcfg.BaseURL, Logger: log.With("destination", "brevo")})
+
+	var routes []ingest.Route
+	ingCfg := ingest.Config{Store: m.DB}
+	cs := cfg.Skills.CustomerSync
+	if cs != nil && cs.Enabled {
+		routes = append(routes, ingest.Route{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...)})
+		ingCfg.ConsentOwner, ingCfg.DefaultRegion = cs.Options.ConsentSource, cs.Options.DefaultRegion
+		sk := &skill.CustomerSync{Store: m.DB, Client: client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
+			HardDelete: cs.Options.DeleteBehavior == "hard", Logger: log}
+		create := cs.Options.CreateAttributes == nil || *cs.Options.CreateAttributes
+		m.startServing(ln, extra, secrets, routes, ingCfg)
+		if err := m.checkAttributes(ctx, sk, create); err != nil {
+			return err
+		}
+	} else {
+		m.startServing(ln, extra, secrets, routes, ingCfg)
+	}
+	log.Info("synclayer is serving", "addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ","))
+	return nil
+}
+
+func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secrets map[string][]string, routes []ingest.Route, ingCfg ingest.Config) {
+	ingCfg.Routes = routes
+	ingCfg.Notify = m.wake
+	m.Ingester = ingest.New(ingCfg)
+	sources := map[string]synclayer.Source{}
+	for name, sec := range secrets {
+		switch name {
+		case "shopify":
+			sources[name] = shopify.New(shopify.Config{Secrets: sec})
+		case "woocommerce":
+			sources[name] = woocommerce.New(woocommerce.Config{Secrets: sec})
+		case "custom":
+			sources[name] = custom.New(custom.Config{Secrets: sec, Tolerance: m.Config.Sources.Custom.Tolerance})
+		}
+	}
+	h := api.Handler(api.Config{
+		Sources: sources, Ingester: m.Ingester, Store: m.DB, Rejections: m.DB, Ready: m.DB.Ping,
+		MaxBodyBytes: m.Config.Server.MaxBodyBytes, Logger: m.Logger, Extra: extra,
+	})
+	m.http = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("server stopped", "err", err)
+		}
+	}()
+}
+
+// checkAttributes makes sure Brevo has every mapped attribute before the
+// worker starts, since Brevo drops unknown ones silently. A missing attribute
+// that may not be created refuses the start. An unreachable Brevo does not:
+// webhooks are still accepted and queued, and the check is retried until it
+// passes, then deliveries begin.
+func (m *Main) checkAttributes(ctx context.Context, sk *skill.CustomerSync, create bool) error {
+	try := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		created, err := sk.EnsureAttributes(ctx, create)
+		if len(created) > 0 {
+			m.Logger.Info("created missing Brevo contact attributes", "attributes", strings.Join(created, ", "))
+		}
+		return err
+	}
+	err := try(ctx)
+	if err == nil {
+		m.startWorker(skill.CustomerSyncName, sk)
+		return nil
+	}
+	if synclayer.ErrorCode(err) == synclayer.EINVALID {
+		return fmt.Errorf("customer-sync: %w", err)
+	}
+	m.Logger.Warn("cannot check Brevo attributes yet; webhooks are accepted and queued, deliveries start once Brevo answers", "err", err)
+	bg, cancel := context.WithCancel(context.Background())
+	m.addCancel(cancel)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-time.After(10 * time.Second):
+			}
+			if err := try(bg); err == nil {
+				m.startWorker(skill.CustomerSyncName, sk)
+				return
+			} else if bg.Err() == nil {
+				m.Logger.Warn("Brevo attribute check failed; retrying", "err", err)
+			}
+		}
+	}()
+	return nil
+}
+
+func (m *Main) addCancel(cancel context.CancelFunc) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prev := m.cancel
+	m.cancel = func() {
+		cancel()
+		if prev != nil {
+			prev()
+		}
+	}
+}
+
+func (m *Main) startWorker(name string, h queue.Handler) {
+	q := m.Config.Queue
+	w := queue.New(queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, Lease: q.Lease,
+		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger.With("skill", name)})
+	ctx, cancel := context.WithCancel(context.Background())
+	m.addCancel(cancel)
+	m.mu.Lock()
+	m.workers = append(m.workers, w)
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); w.Run(ctx) }()
+}
+
+func (m *Main) wake(string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.workers {
+		w.Wake()
+	}
+}
+
+// Close stops accepting requests, lets deliveries in flight finish, and
+// closes the store.
+func (m *Main) Close() error {
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = m.http.Shutdown(ctx)
+		cancel()
+	}
+	m.mu.Lock()
+	cancel := m.cancel
+	m.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	m.wg.Wait()
+	if m.DB != nil {
+		return m.DB.Close()
+	}
+	return nil
+}
+
+func (m *Main) handleSimulatorContacts(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = jsonEncode(w, map[string]any{"contacts": m.Simulator.Contacts()})
+}
+
+// loadSecrets returns each configured source's accepted secrets, current
+// first. A secret_file that does not exist is generated only for the
+// built-in defaults, so the quick start works without any setup.
+func (m *Main) loadSecrets() (map[string][]string, error) {
+	out := map[string][]string{}
+	for name, s := range m.Config.sources() {
+		secret := s.Secret
+		if secret == "" && s.SecretFile != "" {
+			b, err := os.ReadFile(s.SecretFile)
+			if errors.Is(err, os.ErrNotExist) && s.generate {
+				b, err = generateSecret(name, s.SecretFile)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("sources.%s.secret_file: %w", name, err)
+			}
+			secret = strings.TrimSpace(string(b))
+		}
+		out[name] = append([]string{secret}, s.PreviousSecrets...)
+	}
+	return out, nil
+}
+
+func generateSecret(source, path string) ([]byte, error) {
+	raw := make([]byte, 24)
+	_, _ = rand.Read(raw)
+	secret := base64.StdEncoding.EncodeToString(raw)
+	if source == "custom" {
+		secret = "whsec_" + secret
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return []byte(secret), nil
+}
+
+func allSecrets(m map[string][]string) []string {
+	var out []string
+	for _, s := range m {
+		out = append(out, s...)
+	}
+	return out
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"synclayer"
+	"synclayer/ingest"
+	"synclayer/skill"
+	"synclayer/source/custom"
+	"synclayer/store"
+)
+
+// cmdTrigger pushes one event, in the custom source's format, through the
+// same validation and pipeline as a webhook. A running server picks the
+// delivery up from the shared store.
+func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
+	var event, data string
+	_, path, pos, err := parseFlags("trigger", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&event, "event", "", "event name, e.g. customer_updated")
+		fs.StringVar(&data, "data", "", "the event's data as JSON")
+	})
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: synclayer trigger SKILL --event EVENT --data JSON")
+	}
+	if pos[0] != skill.CustomerSyncName {
+		return fmt.Errorf("unknown skill %q; available: %s", pos[0], skill.CustomerSyncName)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	cs := cfg.Skills.CustomerSync
+	if cs == nil || !cs.Enabled {
+		return fmt.Errorf("skill %s is not enabled in the config", pos[0])
+	}
+	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	in := ingest.New(ingest.Config{Store: db, ConsentOwner: cs.Options.ConsentSource, DefaultRegion: cs.Options.DefaultRegion,
+		Routes: []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: []string{"manual"}}}})
+	res, err := Trigger(ctx, in, event, json.RawMessage(data), time.Now())
+	if err != nil {
+		return err
+	}
+	return jsonEncode(stdout, res)
+}
+
+// Trigger runs a manual event through the pipeline as source "manual".
+func Trigger(ctx context.Context, in *ingest.Ingester, event string, data json.RawMessage, now time.Time) (ingest.Result, error) {
+	if !json.Valid(data) {
+		return ingest.Result{}, synclayer.FieldErrorf("data", "is not valid JSON")
+	}
+	body, _ := json.Marshal(map[string]any{"event": event, "timestamp": now.UTC().Format(time.RFC3339Nano), "data": data})
+	ev, err := custom.ParseEvent(body, now)
+	if err != nil {
+		return ingest.Result{}, err
+	}
+	ev.Source, ev.Topic, ev.DedupeKey = "manual", event, "manual_"+ulid.Make().String()
+	res, err := in.Ingest(ctx, []*synclayer.Event{ev})
+	if err != nil {
+		return ingest.Result{}, err
+	}
+	return res[0], nil
+}

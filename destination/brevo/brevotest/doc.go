@@ -1,0 +1,11 @@
+// Package brevotest is an in-memory simulator of the Brevo API v3 contact
+// endpoints, behaving as Brevo documents them: 201 vs 204 upserts, silent
+// dropping of unknown or mistyped attributes, SMS format checks, Brevo's
+// {code, message} error bodies, the api-key header, and fixed-window rate
+// limiting with x-sib-ratelimit-* headers on every response.
+//
+// Tests mount it with httptest.NewServer and can inject outages, latency and
+// a request validator (see brevospec). The synclayer binary also serves it
+// when no Brevo API key is configured, so it imports neither testing nor
+// kin-openapi. It answers both at the root and under /v3.
+package brevotest

@@ -1,0 +1,262 @@
+package brevotest
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server.
+type Options struct {
+	// APIKey is the api-key header value required; "" accepts any non-empty
+	// key. A missing or wrong key gets 401 unauthorized.
+	APIKey string
+
+	// RateLimit is how many requests per fixed one-second window are
+	// allowed; 0 means unlimited (the headers then report a large limit).
+	RateLimit int
+
+	// Validate, when set, checks every request; an error is answered with
+	// 400 invalid_request and recorded in Violations.
+	Validate func(r *http.Request, body []byte) error
+
+	// Attributes are the attributes that exist initially, as "NAME" (a text
+	// attribute) or "NAME:type" with type text, date, float, boolean,
+	// multiple-choice, category, id or user. Default: EMAIL, FIRSTNAME,
+	// LASTNAME and SMS. EXT_ID needs no entry: it is the ext_id identifier,
+	// reported by GET as the EXT_ID attribute.
+	Attributes []string
+
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Outage is a failure mode the server can be put in.
+type Outage int
+
+const (
+	OutageNone    Outage = iota
+	Outage500            // answer 500 with an errorModel body
+	OutageTimeout        // never answer; wait until the client gives up
+	OutageDrop           // close the connection without answering
+)
+
+// Call is one request the server received. Status is 0 when it was not
+// answered (OutageTimeout, OutageDrop).
+type Call struct {
+	Method string
+	Path   string // with the query
+	Header http.Header
+	Status int
+	Body   []byte
+	At     time.Time
+}
+
+// Contact is the server's record of a contact. Attributes excludes the
+// email and ext_id, which have their own fields.
+type Contact struct {
+	ID               int64
+	Email            string
+	ExtID            string
+	Attributes       map[string]any
+	EmailBlacklisted bool
+	SMSBlacklisted   bool
+	ListIDs          []int64
+	CreatedAt        time.Time
+	ModifiedAt       time.Time
+}
+
+// maxCalls and maxViolations bound the history kept, so a long-running
+// binary serving the simulator does not grow without end.
+const (
+	maxCalls      = 10000
+	maxViolations = 1000
+	maxBody       = 10 << 20
+	unlimited     = 1000000
+)
+
+// Server is the simulator; it implements http.Handler and is safe for
+// concurrent use.
+type Server struct {
+	validate func(*http.Request, []byte) error
+	apiKey   string
+	now      func() time.Time
+	mux      *http.ServeMux
+
+	mu          sync.Mutex
+	outage      Outage
+	latency     time.Duration
+	rateLimit   int
+	windowStart time.Time
+	windowCount int
+	calls       []*Call
+	violations  []string
+	attrs       []attribute
+	contacts    map[int64]*Contact
+	nextID      int64
+}
+
+// New returns a Server configured by o.
+func New(o Options) *Server {
+	s := &Server{
+		validate:  o.Validate,
+		apiKey:    o.APIKey,
+		now:       o.Now,
+		rateLimit: o.RateLimit,
+		contacts:  map[int64]*Contact{},
+		nextID:    1,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	names := o.Attributes
+	if names == nil {
+		names = []string{"EMAIL", "FIRSTNAME", "LASTNAME", "SMS"}
+	}
+	for _, n := range names {
+		name, typ, _ := strings.Cut(n, ":")
+		if typ == "" {
+			typ = "text"
+		}
+		s.attrs = append(s.attrs, attribute{Name: strings.ToUpper(name), Category: "normal", Type: typ})
+	}
+	s.mux = http.NewServeMux()
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /contacts", s.handleContactCreate)
+	s.mux.HandleFunc("GET /contacts/attributes", s.handleAttributeList)
+	s.mux.HandleFunc("POST /contacts/attributes/{category}/{name}", s.handleAttributeCreate)
+	s.mux.HandleFunc("GET /contacts/{identifier}", s.handleContactGet)
+	s.mux.HandleFunc("PUT /contacts/{identifier}", s.handleContactUpdate)
+	s.mux.HandleFunc("DELETE /contacts/{identifier}", s.handleContactDelete)
+}
+
+// SetOutage puts the server in failure mode m; OutageNone ends it.
+func (s *Server) SetOutage(m Outage) { s.mu.Lock(); s.outage = m; s.mu.Unlock() }
+
+// SetRateLimit changes the requests allowed per second; 0 is unlimited.
+func (s *Server) SetRateLimit(perSecond int) { s.mu.Lock(); s.rateLimit = perSecond; s.mu.Unlock() }
+
+// SetLatency delays each answer by d.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
+
+// Calls returns the requests received, oldest first (the last 10,000).
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Call, len(s.calls))
+	for i, c := range s.calls {
+		out[i] = *c
+	}
+	return out
+}
+
+// CallCount counts the calls with method whose path starts with pathPrefix;
+// an empty method matches any.
+func (s *Server) CallCount(method, pathPrefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if (method == "" || c.Method == method) && strings.HasPrefix(c.Path, pathPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// Violations returns the errors Options.Validate reported.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.violations...)
+}
+
+// ServeHTTP answers r as Brevo would, after any outage and latency.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	stripBase(r)
+	call := s.record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
+	rec := &statusWriter{ResponseWriter: w}
+	defer func() { s.mu.Lock(); call.Status = rec.status; s.mu.Unlock() }()
+
+	// Every request is validated, so a violation is recorded even when the
+	// answer is an outage or a 401.
+	var invalid error
+	if s.validate != nil {
+		if invalid = s.validate(r, body); invalid != nil {
+			s.addViolation(invalid.Error())
+		}
+	}
+
+	s.mu.Lock()
+	outage, latency := s.outage, s.latency
+	s.mu.Unlock()
+	switch outage {
+	case OutageTimeout:
+		<-r.Context().Done()
+		return
+	case OutageDrop:
+		drop(w)
+		return
+	}
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+
+	s.writeRateHeaders(rec, false)
+	if outage == Outage500 {
+		writeError(rec, http.StatusInternalServerError, "", "Internal Server Error")
+		return
+	}
+	if key := r.Header.Get("api-key"); key == "" || (s.apiKey != "" && key != s.apiKey) {
+		writeError(rec, http.StatusUnauthorized, "unauthorized", "Key not found")
+		return
+	}
+	if invalid != nil {
+		writeError(rec, http.StatusBadRequest, "invalid_request", invalid.Error())
+		return
+	}
+	if !s.writeRateHeaders(rec, true) {
+		writeError(rec, http.StatusTooManyRequests, "too_many_requests", "The expected rate limit is exceeded.")
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		writeError(rec, http.StatusNotFound, "document_not_found", "Invalid route or method")
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// record adds c to the history on arrival; its Status is set when the
+// answer is written.
+func (s *Server) record(c Call) *Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.calls) >= maxCalls {
+		s.calls = s.calls[1:]
+	}
+	s.calls = append(s.calls, &c)
+	return &c
+}
+
+func (s *Server) addViolation(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.violations) < maxViolations {
+		s.violations = append(s.violations, v)
+	}
+}

@@ -1,0 +1,19 @@
+// Package brevo is a thin client for the parts of the Brevo API v3 that
+// synclayer delivers to: contacts and contact attributes.
+//
+// It is written against net/http rather than Brevo's Go SDK because the SDK
+// always sends emailBlacklisted:false, which resubscribes people who opted
+// out. Here the blacklist fields are pointers and are sent only when set.
+//
+// The client classifies failures for the queue: network errors, 5xx and 425
+// come back as plain (retryable) errors, 429 as synclayer.RetryAfter with
+// the window reset from x-sib-ratelimit-reset, and every other 4xx as
+// synclayer.Permanent. All of them wrap an *APIError when Brevo answered.
+//
+// It also throttles itself per rate-limit bucket from the x-sib-ratelimit-*
+// headers, so traffic below the account's limit does not meet 429s even
+// with many concurrent callers.
+//
+// The brevotest subpackage is an in-memory Brevo simulator, and brevospec
+// validates requests against Brevo's OpenAPI spec in tests.
+package brevo

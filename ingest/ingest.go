@@ -1,0 +1,280 @@
+// Package ingest takes verified events from the sources into the canonical
+// store: it deduplicates them, resolves identity, merges them under the
+// store's rules and enqueues the delivery jobs they cause, all in one
+// transaction, before the sender is acknowledged.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"synclayer"
+	"synclayer/normalize"
+)
+
+// Route sends changes from some sources to one skill's destination.
+type Route struct {
+	Skill       string
+	Destination string
+	Sources     []string
+}
+
+// Config configures an Ingester.
+type Config struct {
+	Store         synclayer.Store
+	Routes        []Route
+	ConsentOwner  string            // the source whose opt-ins count
+	FieldOwners   map[string]string // canonical field → the only source that may set it
+	DefaultRegion string            // for phones without a country code; "" requires E.164
+	Now           func() time.Time
+	// Notify is called after a commit that enqueued work, to wake workers.
+	Notify func(skill string)
+}
+
+// Ingester is the one path into the store, shared by webhooks, the API and
+// the CLI's manual triggers.
+type Ingester struct{ cfg Config }
+
+// New returns an Ingester.
+func New(cfg Config) *Ingester {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Ingester{cfg: cfg}
+}
+
+// Result is what happened to one event.
+type Result struct {
+	EventID   string                `json:"id"`
+	Status    synclayer.EventStatus `json:"status"`
+	Duplicate bool                  `json:"duplicate,omitempty"`
+	Reason    string                `json:"reason,omitempty"`
+	ContactID string                `json:"contactId,omitempty"`
+}
+
+// Ingest stores and applies events in one transaction. A redelivered event
+// (same source and dedupe key) changes nothing and reports Duplicate. An
+// event that is genuine but cannot be synced is stored with status failed
+// and its reason; only a storage failure returns an error, and then nothing
+// was written.
+func (in *Ingester) Ingest(ctx context.Context, events []*synclayer.Event) ([]Result, error) {
+	now := in.cfg.Now().UTC()
+	results := make([]Result, len(events))
+	woken := map[string]bool{}
+	err := in.cfg.Store.Tx(ctx, func(tx synclayer.Tx) error {
+		clear(woken)
+		for i, ev := range events {
+			r, skills, err := in.ingestOne(ctx, tx, ev, now)
+			if err != nil {
+				return err
+			}
+			results[i] = r
+			for _, s := range skills {
+				woken[s] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if in.cfg.Notify != nil {
+		for s := range woken {
+			in.cfg.Notify(s)
+		}
+	}
+	return results, nil
+}
+
+func (in *Ingester) ingestOne(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, now time.Time) (Result, []string, error) {
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = now
+	}
+	if ev.OccurredAt.IsZero() {
+		ev.OccurredAt = ev.ReceivedAt
+	}
+	if err := tx.InsertEvent(ctx, ev); err != nil {
+		if synclayer.ErrorCode(err) == synclayer.ECONFLICT {
+			return Result{Status: synclayer.EventUnchanged, Duplicate: true, Reason: "already received"}, nil, nil
+		}
+		return Result{}, nil, err
+	}
+	skills, err := in.apply(ctx, tx, ev)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if err := tx.UpdateEvent(ctx, ev); err != nil {
+		return Result{}, nil, err
+	}
+	return Result{EventID: ev.ID, Status: ev.Status, Reason: ev.Reason, ContactID: ev.ContactID}, skills, nil
+}
+
+func fail(ev *synclayer.Event, format string, args ...any) ([]string, error) {
+	ev.Status, ev.Reason = synclayer.EventFailed, fmt.Sprintf(format, args...)
+	return nil, nil
+}
+
+// apply merges a stored event into its contact and enqueues the deliveries
+// it causes, returning the skills that got work.
+func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event) ([]string, error) {
+	ch := ev.Customer
+	if ch == nil {
+		ev.Status = synclayer.EventUnchanged
+		return nil, nil
+	}
+	notes, err := in.normalize(ch)
+	if err != nil {
+		return fail(ev, "%s", err.Error())
+	}
+	var keys []string
+	if ch.SourceID != "" {
+		keys = append(keys, "src:"+ev.Source+":"+ch.SourceID)
+	}
+	if e := ch.Email(); e != "" {
+		keys = append(keys, "email:"+e)
+	}
+	if p := ch.Phone(); p != "" {
+		keys = append(keys, "phone:"+p)
+	}
+	if err := tx.Lock(ctx, keys...); err != nil {
+		return nil, err
+	}
+	c, err := in.resolve(ctx, tx, ev.Source, ch)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		if ch.Delete {
+			ev.Status, ev.Reason = synclayer.EventUnchanged, "no such contact to delete"
+			return nil, nil
+		}
+		if ch.Email() == "" && ch.Phone() == "" {
+			return fail(ev, "cannot sync a customer with neither email nor phone")
+		}
+		c = &synclayer.Contact{}
+	}
+	decisions, changed := synclayer.Merge(c, ch, synclayer.MergeContext{
+		Source:       ev.Source,
+		At:           ev.OccurredAt,
+		ConsentOwner: in.cfg.ConsentOwner,
+		FieldOwners:  in.cfg.FieldOwners,
+		Create:       ev.Type == synclayer.EventCustomerCreated,
+	})
+	decisions = append(decisions, notes...)
+	if c.ID != "" && !changed {
+		ev.Status, ev.ContactID = synclayer.EventUnchanged, c.ID
+		return nil, in.trace(ctx, tx, ev, c.ID, decisions)
+	}
+	if !c.Deleted && c.Email == "" && c.Phone == "" {
+		return fail(ev, "cannot sync a customer with neither email nor phone")
+	}
+	c.UpdatedAt = ev.ReceivedAt
+	if err := tx.SaveContact(ctx, c); err != nil {
+		return nil, err
+	}
+	ev.Status, ev.ContactID = synclayer.EventApplied, c.ID
+	if err := in.trace(ctx, tx, ev, c.ID, decisions); err != nil {
+		return nil, err
+	}
+	var skills []string
+	for _, r := range in.cfg.Routes {
+		if slices.Contains(r.Sources, ev.Source) {
+			if err := tx.EnqueueJob(ctx, r.Skill, r.Destination, c.ID, ev.ReceivedAt); err != nil {
+				return nil, err
+			}
+			skills = append(skills, r.Skill)
+		}
+	}
+	return skills, nil
+}
+
+// resolve finds the contact by source ID, then email, then phone.
+func (in *Ingester) resolve(ctx context.Context, tx synclayer.Tx, source string, ch *synclayer.CustomerChange) (*synclayer.Contact, error) {
+	try := func(c *synclayer.Contact, err error) (*synclayer.Contact, error) {
+		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+			return nil, nil
+		}
+		return c, err
+	}
+	if ch.SourceID != "" {
+		if c, err := try(tx.FindContactBySourceID(ctx, source, ch.SourceID)); c != nil || err != nil {
+			return c, err
+		}
+	}
+	if e := ch.Email(); e != "" {
+		if c, err := try(tx.FindContactByEmail(ctx, e)); c != nil || err != nil {
+			return c, err
+		}
+	}
+	if p := ch.Phone(); p != "" {
+		// A shared phone joins records only when it cannot merge two
+		// people who have different emails.
+		c, err := try(tx.FindContactByPhone(ctx, p))
+		if c != nil && ch.Email() != "" && c.Email != "" {
+			return nil, nil
+		}
+		return c, err
+	}
+	return nil, nil
+}
+
+// normalize validates and normalizes the identity fields in place. An
+// invalid email fails the event; an invalid phone is dropped with a note,
+// since the rest of the record can still be synced.
+func (in *Ingester) normalize(ch *synclayer.CustomerChange) ([]synclayer.Decision, error) {
+	var notes []synclayer.Decision
+	if raw, ok := ch.Fields[synclayer.FieldEmail]; ok && !isNull(raw) {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("invalid email: not a string")
+		}
+		e, err := normalize.Email(s)
+		if err != nil {
+			return nil, fmt.Errorf("invalid email: %v", err)
+		}
+		ch.Fields[synclayer.FieldEmail] = jsonString(e)
+	}
+	if raw, ok := ch.Fields[synclayer.FieldPhone]; ok && !isNull(raw) {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		p, err := normalize.Phone(s, in.cfg.DefaultRegion)
+		if err != nil {
+			delete(ch.Fields, synclayer.FieldPhone)
+			notes = append(notes, synclayer.Decision{Field: synclayer.FieldPhone, Rule: "invalid_dropped", New: raw, Note: err.Error()})
+		} else {
+			ch.Fields[synclayer.FieldPhone] = jsonString(p)
+		}
+	}
+	return notes, nil
+}
+
+func (in *Ingester) trace(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, contactID string, decisions []synclayer.Decision) error {
+	detail, _ := json.Marshal(map[string]any{"source": ev.Source, "topic": ev.Topic, "occurredAt": ev.OccurredAt, "decisions": decisions})
+	var applied []string
+	for _, d := range decisions {
+		if d.Applied {
+			applied = append(applied, d.Field)
+		}
+	}
+	summary := fmt.Sprintf("%s from %s (%s)", ev.Type, ev.Source, ev.Topic)
+	if len(applied) > 0 {
+		summary += ": set " + strings.Join(applied, ", ")
+	} else {
+		summary += ": nothing changed"
+	}
+	return tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: contactID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID, Summary: summary, Detail: detail})
+}
+
+func isNull(v json.RawMessage) bool {
+	s := strings.TrimSpace(string(v))
+	return s == "" || s == "null"
+}
+
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}

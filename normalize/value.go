@@ -1,0 +1,253 @@
+package normalize
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"synclayer"
+)
+
+// null is the canonical JSON for "the source cleared this field".
+var null = json.RawMessage("null")
+
+// Object decodes raw as a JSON object and returns its members, each still
+// raw. Malformed JSON is an EINVALID error naming field and the byte offset
+// of the fault; any other JSON value, null included, is an EINVALID error
+// saying what was found instead.
+func Object(field string, raw []byte) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, synclayer.FieldErrorf(field, "is empty; expected a JSON object")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, synclayer.FieldErrorf(field, "malformed JSON at byte offset %d: %s", se.Offset, se.Error())
+		}
+		return nil, synclayer.FieldErrorf(field, "must be a JSON object, not %s", kind(raw))
+	}
+	if m == nil {
+		return nil, synclayer.FieldErrorf(field, "must be a JSON object, not null")
+	}
+	return m, nil
+}
+
+// String returns the JSON string raw, trimmed, or "" for null. Any other
+// JSON value is an EINVALID error naming field.
+func String(field string, raw json.RawMessage) (string, error) {
+	if IsNull(raw) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", synclayer.FieldErrorf(field, "must be a string or null, not %s", kind(raw))
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// Text returns the canonical JSON of a text field: the string trimmed, or
+// null when raw is null or blank, since platforms send "" for "no value".
+func Text(field string, raw json.RawMessage) (json.RawMessage, error) {
+	s, err := String(field, raw)
+	if err != nil || s == "" {
+		return null, err
+	}
+	return jsonString(s), nil
+}
+
+// Bool returns the JSON boolean raw; ok is false for null. Any other JSON
+// value is an EINVALID error naming field.
+func Bool(field string, raw json.RawMessage) (b, ok bool, err error) {
+	if IsNull(raw) {
+		return false, false, nil
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return false, false, synclayer.FieldErrorf(field, "must be true, false or null, not %s", kind(raw))
+	}
+	return b, true, nil
+}
+
+// Integer returns a whole number, given as a JSON number or a string of
+// digits, as a JSON number; null or "" is null.
+func Integer(field string, raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if IsNull(raw) {
+		return null, nil
+	}
+	if isNumber(raw) {
+		if !isInteger(string(raw)) {
+			return nil, synclayer.FieldErrorf(field, "must be a whole number, not %s", raw)
+		}
+		return raw, nil
+	}
+	s, err := String(field, raw)
+	if err != nil {
+		return nil, synclayer.FieldErrorf(field, "must be a whole number or null, not %s", kind(raw))
+	}
+	if s == "" {
+		return null, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return nil, synclayer.FieldErrorf(field, "%q is not a whole number", clip(s))
+	}
+	return json.RawMessage(strconv.FormatInt(n, 10)), nil
+}
+
+// Decimal returns a decimal amount, given as a JSON number or a decimal
+// string such as "199.65", as the JSON number literal written exactly as
+// sent (199.65), never rounded through float64; null or "" is null.
+func Decimal(field string, raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if IsNull(raw) {
+		return null, nil
+	}
+	if isNumber(raw) {
+		return raw, nil
+	}
+	s, err := String(field, raw)
+	if err != nil {
+		return nil, synclayer.FieldErrorf(field, "must be a decimal number or null, not %s", kind(raw))
+	}
+	if s == "" {
+		return null, nil
+	}
+	if !isNumber([]byte(s)) {
+		return nil, synclayer.FieldErrorf(field, "%q is not a decimal number: write it like 199.65", clip(s))
+	}
+	return json.RawMessage(s), nil
+}
+
+// Tags returns a list of tags, given as one comma-separated string
+// ("vip, wholesale", as Shopify sends it) or as an array of strings, as a
+// JSON array of the trimmed, non-empty tags; null is null.
+func Tags(field string, raw json.RawMessage) (json.RawMessage, error) {
+	if IsNull(raw) {
+		return null, nil
+	}
+	var parts []string
+	switch kind(raw) {
+	case "a string":
+		s, err := String(field, raw)
+		if err != nil {
+			return nil, err
+		}
+		parts = strings.Split(s, ",")
+	case "an array":
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, synclayer.FieldErrorf(field, "must be an array of strings")
+		}
+		for i, item := range items {
+			var s string
+			if err := json.Unmarshal(item, &s); err != nil {
+				return nil, synclayer.FieldErrorf(field+"["+strconv.Itoa(i)+"]", "must be a string, not %s", kind(item))
+			}
+			parts = append(parts, s)
+		}
+	default:
+		return nil, synclayer.FieldErrorf(field, "must be a comma-separated string or an array of strings, not %s", kind(raw))
+	}
+	tags := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			tags = append(tags, p)
+		}
+	}
+	b, _ := json.Marshal(tags)
+	return b, nil
+}
+
+// Date returns a timestamp string (see Time) as a JSON string in RFC 3339,
+// UTC, and the time itself; null or "" is null and the zero time.
+func Date(field string, raw json.RawMessage) (json.RawMessage, time.Time, error) {
+	s, err := String(field, raw)
+	if err != nil {
+		return nil, time.Time{}, synclayer.FieldErrorf(field, "must be an RFC 3339 timestamp string or null, not %s", kind(raw))
+	}
+	if s == "" {
+		return null, time.Time{}, nil
+	}
+	t, err := Time(s)
+	if err != nil {
+		return nil, time.Time{}, synclayer.FieldErrorf(field, "%s", synclayer.ErrorMessage(err))
+	}
+	return jsonString(t.Format(time.RFC3339Nano)), t, nil
+}
+
+// ID returns a source's record ID, given as a string or a whole JSON number,
+// as a string. Numbers are copied digit for digit, so 64-bit IDs such as
+// Shopify's stay exact. null or "" is "".
+func ID(field string, raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if isNumber(raw) {
+		if !isInteger(string(raw)) {
+			return "", synclayer.FieldErrorf(field, "must be a string or a whole number, not %s", raw)
+		}
+		return string(raw), nil
+	}
+	s, err := String(field, raw)
+	if err != nil {
+		return "", synclayer.FieldErrorf(field, "must be a string or a whole number, not %s", kind(raw))
+	}
+	return s, nil
+}
+
+// Raw returns a JSON value of any kind compacted, as a custom attribute is
+// kept. It fails only on malformed JSON.
+func Raw(field string, raw json.RawMessage) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, synclayer.FieldErrorf(field, "is not valid JSON")
+	}
+	return buf.Bytes(), nil
+}
+
+// IsNull reports whether raw is JSON null (or empty).
+func IsNull(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// kind names the JSON type of raw for error messages.
+func kind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// isNumber reports whether b is exactly one JSON number literal.
+func isNumber(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9') && json.Valid(b)
+}
+
+// isInteger reports whether a JSON number literal has no fraction or
+// exponent.
+func isInteger(s string) bool {
+	s = strings.TrimSpace(s)
+	return !strings.ContainsAny(s, ".eE")
+}
+
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}

@@ -1,0 +1,204 @@
+// Package queue runs delivery jobs: claim with a lease → deliver → complete,
+// retry with exponential backoff and jitter, or dead-letter. The clock is
+// injected, and the store does the claiming, so several instances can share
+// one PostgreSQL database.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"synclayer"
+)
+
+// Handler delivers one job. It returns what the destination now holds and a
+// trace entry, or an error: a synclayer.Permanent error dead-letters the job,
+// a synclayer.RetryAfter error retries no sooner than it says, and any other
+// error retries with backoff.
+type Handler interface {
+	Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error)
+}
+
+// Outcome is how one delivery attempt ended, for metrics.
+type Outcome string
+
+const (
+	OutcomeDelivered Outcome = "delivered"
+	OutcomeRetried   Outcome = "retried"
+	OutcomeDead      Outcome = "dead"
+)
+
+// Config configures a Worker.
+type Config struct {
+	Store       synclayer.Store
+	Skill       string
+	Handler     Handler
+	Concurrency int           // deliveries in flight at once; default 4
+	Lease       time.Duration // how long a claim holds a job; default 2 min
+	Poll        time.Duration // how often to look for due jobs when not woken; default 500 ms
+	MaxAge      time.Duration // after this long since the first change, a failing job is dead-lettered; default 24 h
+	BaseBackoff time.Duration // first retry delay; default 1 s
+	MaxBackoff  time.Duration // cap on the retry delay; default 5 min
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// Observe, if set, is called after each attempt.
+	Observe func(job *synclayer.Job, outcome Outcome, latency time.Duration)
+}
+
+// Worker runs one skill's jobs.
+type Worker struct {
+	cfg  Config
+	wake chan struct{}
+}
+
+// New returns a Worker with defaults filled in.
+func New(cfg Config) *Worker {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 500 * time.Millisecond
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 24 * time.Hour
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Worker{cfg: cfg, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes the worker look for jobs now instead of at the next poll.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers jobs until ctx ends, then waits for deliveries in flight.
+func (w *Worker) Run(ctx context.Context) {
+	sem := make(chan struct{}, w.cfg.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-w.wake:
+		}
+		for {
+			free := w.cfg.Concurrency - len(sem)
+			if free == 0 {
+				break
+			}
+			jobs, err := w.cfg.Store.ClaimJobs(ctx, w.cfg.Skill, free, w.cfg.Lease, w.cfg.Now())
+			if err != nil {
+				if ctx.Err() == nil {
+					w.cfg.Logger.Warn("claim jobs failed; will retry", "skill", w.cfg.Skill, "err", err)
+				}
+				break
+			}
+			for _, j := range jobs {
+				sem <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer func() { <-sem; wg.Done(); w.Wake() }()
+					w.run(context.WithoutCancel(ctx), j)
+				}()
+			}
+			if len(jobs) < free {
+				break
+			}
+		}
+		timer.Reset(w.cfg.Poll)
+	}
+}
+
+// run makes one attempt. It runs detached from Run's context so that a
+// shutdown lets the attempt finish and record its outcome; a kill loses
+// only the lease, which expires and is recovered.
+func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Lease*3/4)
+	defer cancel()
+	st, trace, err := w.cfg.Handler.Handle(ctx, job)
+	now := w.cfg.Now()
+	latency := now.Sub(job.FirstSeenAt)
+	if err == nil {
+		if trace != nil {
+			trace.At = now
+		}
+		if err := w.cfg.Store.CompleteJob(context.WithoutCancel(ctx), job, st, trace, now); err != nil {
+			w.cfg.Logger.Error("record delivery", "skill", job.Skill, "job", job.ID, "err", err)
+			return
+		}
+		w.observe(job, OutcomeDelivered, latency)
+		return
+	}
+	reason := err.Error()
+	failTrace := &synclayer.TraceEntry{ContactID: job.RecordKey, At: now, Kind: synclayer.TraceDelivery}
+	var perm *synclayer.PermanentError
+	if errors.As(err, &perm) || now.Sub(job.FirstSeenAt) > w.cfg.MaxAge {
+		if perm == nil {
+			reason = fmt.Sprintf("retry window of %s ended after %d attempts; last error: %s", w.cfg.MaxAge, job.Attempts, reason)
+		}
+		failTrace.Summary = job.Destination + ": failed permanently, moved to the dead-letter queue: " + reason
+		if err := w.cfg.Store.DeadJob(context.WithoutCancel(ctx), job, reason, failTrace, now); err != nil {
+			w.cfg.Logger.Error("dead-letter job", "skill", job.Skill, "job", job.ID, "err", err)
+			return
+		}
+		w.cfg.Logger.Warn("delivery failed permanently", "skill", job.Skill, "job", job.ID, "record", job.RecordKey, "reason", reason)
+		w.observe(job, OutcomeDead, latency)
+		return
+	}
+	delay := w.Backoff(job.Attempts)
+	var ra *synclayer.RetryAfterError
+	if errors.As(err, &ra) && ra.After > delay {
+		delay = ra.After + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
+	}
+	failTrace.Summary = fmt.Sprintf("%s: attempt %d failed, retrying in %s: %s", job.Destination, job.Attempts, delay.Round(time.Millisecond), reason)
+	if err := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, failTrace, now); err != nil {
+		w.cfg.Logger.Error("reschedule job", "skill", job.Skill, "job", job.ID, "err", err)
+		return
+	}
+	w.cfg.Logger.Info("delivery failed; will retry", "skill", job.Skill, "job", job.ID, "attempt", job.Attempts, "in", delay.Round(time.Millisecond), "err", reason)
+	w.observe(job, OutcomeRetried, latency)
+}
+
+// Backoff returns the delay before retry number attempt: exponential from
+// BaseBackoff, capped at MaxBackoff, with jitter of up to half the delay so
+// that jobs failed together do not retry together.
+func (w *Worker) Backoff(attempt int) time.Duration {
+	d := w.cfg.BaseBackoff
+	for i := 1; i < attempt && d < w.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.MaxBackoff)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func (w *Worker) observe(job *synclayer.Job, o Outcome, latency time.Duration) {
+	if w.cfg.Observe != nil {
+		w.cfg.Observe(job, o, latency)
+	}
+}

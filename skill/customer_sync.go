@@ -1,0 +1,249 @@
+package skill
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"synclayer"
+	"synclayer/destination/brevo"
+)
+
+// CustomerSync is the customer-sync skill: store customers to Brevo contacts.
+type CustomerSync struct {
+	Store   synclayer.Store
+	Client  *brevo.Client
+	Mapping map[string]string // canonical field → Brevo attribute; "email" maps to the contact's email
+	ListID  int64
+	// HardDelete deletes the contact in Brevo; otherwise a delete only
+	// unlinks it from ListID and keeps it.
+	HardDelete bool
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Name is the skill's name in config, metrics and job rows.
+const CustomerSyncName = "customer-sync"
+
+// brevoState is what Brevo is known to hold for a contact after the last
+// successful delivery.
+type brevoState struct {
+	Email            string                     `json:"email,omitempty"`
+	Attributes       map[string]json.RawMessage `json:"attributes,omitempty"`
+	InList           bool                       `json:"inList,omitempty"`
+	EmailBlacklisted bool                       `json:"emailBlacklisted,omitempty"`
+	SMSBlacklisted   bool                       `json:"smsBlacklisted,omitempty"`
+	Deleted          bool                       `json:"deleted,omitempty"`
+}
+
+// Op is one planned Brevo call.
+type Op string
+
+const (
+	OpNone   Op = "none"
+	OpCreate Op = "create" // POST /contacts with updateEnabled
+	OpUpdate Op = "update" // PUT /contacts/{ext_id}
+	OpDelete Op = "delete" // DELETE /contacts/{ext_id}
+)
+
+// Plan is what a delivery will do and what Brevo will hold afterwards.
+type Plan struct {
+	Op     Op                          `json:"op"`
+	Create *brevo.CreateContactRequest `json:"create,omitempty"`
+	Update *brevo.UpdateContactRequest `json:"update,omitempty"`
+	Next   brevoState                  `json:"-"`
+	Reason string                      `json:"reason,omitempty"`
+}
+
+// Plan decides the Brevo call for contact c given what Brevo holds (prev is
+// nil when the contact was never delivered). Consent flags are sent only on
+// a change: an opt-out sends emailBlacklisted true, and false is sent only
+// when an explicit opt-in follows a blocklisting we made.
+func (s *CustomerSync) Plan(c *synclayer.Contact, prev *brevoState) (Plan, error) {
+	if c.Deleted {
+		return s.planDelete(prev), nil
+	}
+	attrs, email, err := s.attributes(c)
+	if err != nil {
+		return Plan{}, err
+	}
+	if email == "" && attrs["SMS"] == nil && c.Phone == "" {
+		return Plan{}, synclayer.Permanent(errors.New("the contact has neither an email nor a mapped phone, so Brevo cannot identify it"))
+	}
+	wantList := s.ListID > 0 && c.Marketable()
+	wantEmailBL := c.EmailConsent.State == synclayer.ConsentUnsubscribed
+	wantSMSBL := c.SMSConsent.State == synclayer.ConsentUnsubscribed
+	next := brevoState{Email: email, Attributes: attrs, InList: wantList}
+
+	if prev == nil || prev.Deleted {
+		req := &brevo.CreateContactRequest{Email: email, ExtID: c.ID, Attributes: anyMap(attrs), UpdateEnabled: true}
+		if wantList {
+			req.ListIDs = []int64{s.ListID}
+		}
+		if wantEmailBL {
+			req.EmailBlacklisted, next.EmailBlacklisted = ptr(true), true
+		}
+		if wantSMSBL {
+			req.SMSBlacklisted, next.SMSBlacklisted = ptr(true), true
+		}
+		return Plan{Op: OpCreate, Create: req, Next: next}, nil
+	}
+
+	req := &brevo.UpdateContactRequest{}
+	changed := map[string]any{}
+	for name, v := range attrs {
+		if old, ok := prev.Attributes[name]; !ok || string(old) != string(v) {
+			changed[name] = v
+		}
+	}
+	for name := range prev.Attributes {
+		if _, ok := attrs[name]; !ok {
+			changed[name] = json.RawMessage(`""`) // a cleared field is emptied in Brevo
+			delete(next.Attributes, name)
+		}
+	}
+	if email != "" && email != prev.Email {
+		changed["EMAIL"] = email
+	}
+	if len(changed) > 0 {
+		req.Attributes = changed
+	}
+	switch {
+	case wantList && !prev.InList:
+		req.ListIDs = []int64{s.ListID}
+	case !wantList && prev.InList:
+		req.UnlinkListIDs = []int64{s.ListID}
+	}
+	next.EmailBlacklisted, next.SMSBlacklisted = prev.EmailBlacklisted, prev.SMSBlacklisted
+	switch {
+	case wantEmailBL && !prev.EmailBlacklisted:
+		req.EmailBlacklisted, next.EmailBlacklisted = ptr(true), true
+	case prev.EmailBlacklisted && c.EmailConsent.State == synclayer.ConsentSubscribed:
+		req.EmailBlacklisted, next.EmailBlacklisted = ptr(false), false
+	}
+	switch {
+	case wantSMSBL && !prev.SMSBlacklisted:
+		req.SMSBlacklisted, next.SMSBlacklisted = ptr(true), true
+	case prev.SMSBlacklisted && c.SMSConsent.State == synclayer.ConsentSubscribed:
+		req.SMSBlacklisted, next.SMSBlacklisted = ptr(false), false
+	}
+	if req.Attributes == nil && req.ListIDs == nil && req.UnlinkListIDs == nil && req.EmailBlacklisted == nil && req.SMSBlacklisted == nil {
+		return Plan{Op: OpNone, Next: *prev, Reason: "nothing the mapping sends has changed"}, nil
+	}
+	return Plan{Op: OpUpdate, Update: req, Next: next}, nil
+}
+
+func (s *CustomerSync) planDelete(prev *brevoState) Plan {
+	if prev == nil || prev.Deleted {
+		return Plan{Op: OpNone, Next: brevoState{Deleted: true}, Reason: "not in Brevo"}
+	}
+	if s.HardDelete {
+		return Plan{Op: OpDelete, Next: brevoState{Deleted: true}}
+	}
+	next := *prev
+	next.Deleted, next.InList = true, false
+	if !prev.InList || s.ListID == 0 {
+		return Plan{Op: OpNone, Next: next, Reason: "soft delete: the contact is kept and is in no synced list"}
+	}
+	return Plan{Op: OpUpdate, Update: &brevo.UpdateContactRequest{UnlinkListIDs: []int64{s.ListID}}, Next: next}
+}
+
+// attributes converts the mapped canonical fields to Brevo attribute values.
+// Only mapped fields leave synclayer.
+func (s *CustomerSync) attributes(c *synclayer.Contact) (map[string]json.RawMessage, string, error) {
+	attrs := map[string]json.RawMessage{}
+	var email string
+	for _, field := range slices.Sorted(maps.Keys(s.Mapping)) {
+		attr := s.Mapping[field]
+		raw := c.Value(field)
+		if raw == nil {
+			continue
+		}
+		if strings.EqualFold(attr, "email") {
+			_ = json.Unmarshal(raw, &email)
+			continue
+		}
+		v, err := ConvertValue(synclayer.KindOf(field), raw)
+		if err != nil {
+			return nil, "", synclayer.Permanent(fmt.Errorf("field %s (Brevo attribute %s): %w", field, attr, err))
+		}
+		if v != nil {
+			attrs[attr] = v
+		}
+	}
+	return attrs, email, nil
+}
+
+// ConvertValue turns a canonical value into the form Brevo expects for its
+// kind: dates as YYYY-MM-DD, numbers as JSON numbers, tags joined with ", ".
+// It returns nil for a value that has nothing to send.
+func ConvertValue(kind synclayer.FieldKind, raw json.RawMessage) (json.RawMessage, error) {
+	switch kind {
+	case synclayer.KindDate:
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("date is not a string")
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return nil, fmt.Errorf("date %q is not RFC 3339", s)
+		}
+		return mustJSON(t.UTC().Format("2006-01-02")), nil
+	case synclayer.KindNumber:
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return nil, fmt.Errorf("%s is not a number", raw)
+		}
+		if _, err := n.Float64(); err != nil {
+			return nil, fmt.Errorf("%s is not a number", raw)
+		}
+		return json.RawMessage(n.String()), nil
+	case synclayer.KindList:
+		var tags []string
+		if err := json.Unmarshal(raw, &tags); err != nil {
+			return nil, fmt.Errorf("tags are not a list of strings")
+		}
+		return mustJSON(strings.Join(tags, ", ")), nil
+	case synclayer.KindText, synclayer.KindPhone:
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("%s is not a string", raw)
+		}
+		return mustJSON(s), nil
+	}
+	return raw, nil
+}
+
+// AttributeType is the Brevo attribute type to create for a canonical field.
+func AttributeType(field string) string {
+	switch synclayer.KindOf(field) {
+	case synclayer.KindNumber:
+		return "float"
+	case synclayer.KindDate:
+		return "date"
+	}
+	return "text"
+}
+
+func anyMap(m map[string]json.RawMessage) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func ptr[T any](v T) *T { return &v }

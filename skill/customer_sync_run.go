@@ -1,0 +1,157 @@
+package skill
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"synclayer"
+	"synclayer/destination/brevo"
+)
+
+// Handle brings the job's contact up to date in Brevo. It reads the
+// contact's current state, so one run covers every change made before it.
+// It returns what Brevo now holds and the trace entry for the delivery.
+func (s *CustomerSync) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+	c, err := s.Store.FindContactByID(ctx, job.RecordKey)
+	if err != nil {
+		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+			return nil, nil, synclayer.Permanent(fmt.Errorf("contact %s no longer exists", job.RecordKey))
+		}
+		return nil, nil, err
+	}
+	var prev *brevoState
+	st, err := s.Store.FindSyncState(ctx, c.ID, "brevo")
+	switch {
+	case err == nil:
+		prev = &brevoState{}
+		if err := json.Unmarshal(st.State, prev); err != nil {
+			return nil, nil, fmt.Errorf("decode sync state of %s: %w", c.ID, err)
+		}
+	case synclayer.ErrorCode(err) != synclayer.ENOTFOUND:
+		return nil, nil, err
+	}
+	plan, err := s.Plan(c, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	summary, err := s.run(ctx, c, &plan)
+	if err != nil {
+		return nil, nil, err
+	}
+	state, _ := json.Marshal(plan.Next)
+	detail, _ := json.Marshal(map[string]any{"destination": "brevo", "plan": plan, "contactVersion": c.Version})
+	return &synclayer.SyncState{RecordKey: c.ID, Destination: "brevo", RemoteID: c.ID, State: state},
+		&synclayer.TraceEntry{ContactID: c.ID, Kind: synclayer.TraceDelivery, Summary: summary, Detail: detail}, nil
+}
+
+func (s *CustomerSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan) (string, error) {
+	switch plan.Op {
+	case OpNone:
+		return "brevo: no call (" + plan.Reason + ")", nil
+	case OpCreate:
+		created, err := s.Client.CreateContact(ctx, *plan.Create)
+		if err != nil {
+			return "", err
+		}
+		if created {
+			return "brevo: POST /contacts → 201 created", nil
+		}
+		return "brevo: POST /contacts → 204 updated the existing contact", nil
+	case OpUpdate:
+		err := s.Client.UpdateContact(ctx, c.ID, brevo.IdentifierExtID, *plan.Update)
+		if brevo.IsNotFound(err) && !c.Deleted {
+			// The contact is gone from Brevo (deleted there, or never
+			// linked by ext_id): create it again from the full state.
+			full, perr := s.Plan(c, nil)
+			if perr != nil {
+				return "", perr
+			}
+			*plan = full
+			return s.run(ctx, c, plan)
+		}
+		if brevo.IsNotFound(err) {
+			return "brevo: PUT /contacts/{ext_id} → 404, nothing to unlink", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return "brevo: PUT /contacts/{ext_id} → 204 (" + describeUpdate(plan.Update) + ")", nil
+	case OpDelete:
+		err := s.Client.DeleteContact(ctx, c.ID, brevo.IdentifierExtID)
+		if brevo.IsNotFound(err) {
+			return "brevo: DELETE /contacts/{ext_id} → 404, already gone", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return "brevo: DELETE /contacts/{ext_id} → 204 deleted", nil
+	}
+	return "", fmt.Errorf("unknown plan %q", plan.Op)
+}
+
+func describeUpdate(u *brevo.UpdateContactRequest) string {
+	var parts []string
+	if len(u.Attributes) > 0 {
+		names := make([]string, 0, len(u.Attributes))
+		for k := range u.Attributes {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		parts = append(parts, "attributes "+strings.Join(names, ", "))
+	}
+	if len(u.ListIDs) > 0 {
+		parts = append(parts, "added to list")
+	}
+	if len(u.UnlinkListIDs) > 0 {
+		parts = append(parts, "unlinked from list")
+	}
+	if u.EmailBlacklisted != nil {
+		parts = append(parts, fmt.Sprintf("emailBlacklisted=%v", *u.EmailBlacklisted))
+	}
+	if u.SMSBlacklisted != nil {
+		parts = append(parts, fmt.Sprintf("smsBlacklisted=%v", *u.SMSBlacklisted))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// EnsureAttributes checks that every mapped attribute exists in the Brevo
+// account, since Brevo silently drops unknown ones. With create it creates
+// the missing ones; otherwise it returns an error naming them.
+func (s *CustomerSync) EnsureAttributes(ctx context.Context, create bool) (createdNames []string, err error) {
+	have, err := s.Client.ListAttributes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list Brevo contact attributes: %w", err)
+	}
+	exists := map[string]bool{}
+	for _, a := range have {
+		exists[strings.ToUpper(a.Name)] = true
+	}
+	var missing []string
+	fields := map[string]string{}
+	for field, attr := range s.Mapping {
+		if strings.EqualFold(attr, "email") || exists[strings.ToUpper(attr)] {
+			continue
+		}
+		missing = append(missing, attr)
+		fields[attr] = field
+	}
+	slices.Sort(missing)
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	if !create {
+		return nil, synclayer.Errorf(synclayer.EINVALID,
+			"Brevo has no contact attribute %s, and Brevo silently drops unknown attributes; create them in Brevo, or set skills.customer-sync.options.create_attributes: true",
+			strings.Join(missing, ", "))
+	}
+	for _, attr := range missing {
+		if err := s.Client.CreateAttribute(ctx, "normal", attr, AttributeType(fields[attr])); err != nil {
+			return createdNames, fmt.Errorf("create Brevo attribute %s: %w", attr, err)
+		}
+		createdNames = append(createdNames, attr)
+	}
+	return createdNames, nil
+}

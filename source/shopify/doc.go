@@ -1,0 +1,15 @@
+// Package shopify verifies and normalizes Shopify customer webhooks.
+//
+// A delivery is signed with the app's client secret: X-Shopify-Hmac-Sha256
+// is the base64 HMAC-SHA256 of the raw body. The body is the REST customer
+// resource, whose shape depends on X-Shopify-API-Version:
+//
+//   - before 2022-04, email consent is accepts_marketing (a bool);
+//   - from 2022-04, email_marketing_consent and sms_marketing_consent;
+//   - from 2025-01, customer payloads carry no tags and no consent: those
+//     arrive on customer.tags_added/removed and on the two consent topics,
+//     so they are left as they are rather than cleared.
+//
+// Events are deduplicated on shop domain, topic and X-Shopify-Webhook-Id
+// (the per-delivery key), falling back to X-Shopify-Event-Id.
+package shopify

@@ -1,0 +1,299 @@
+package shopify_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"synclayer"
+	"synclayer/source/shopify"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden want.json files")
+
+const (
+	testSecret = "shpss_test_client_secret"
+	oldSecret  = "shpss_old_client_secret"
+)
+
+var now = time.Date(2024, 10, 2, 15, 0, 0, 0, time.UTC)
+
+func TestSource_Parse(t *testing.T) {
+	tests := []struct {
+		name     string
+		secrets  []string // configured; nil means {testSecret}
+		sign     string   // secret to sign with; "" leaves the headers file as it is
+		signBody string   // sign this body instead of the delivered one
+		header   string   // signature header; default X-Shopify-Hmac-Sha256
+		raw      bool     // keep header names as written instead of canonicalizing them
+		edit     func(http.Header)
+	}{
+		{name: "official-vector", secrets: []string{"test_secret_key"}},
+		{name: "customers-create-2024-10", sign: testSecret},
+		{name: "customers-update-2024-10", sign: testSecret},
+		{name: "customers-enable-2021-07", sign: testSecret},
+		{name: "customers-disable-2022-01", sign: testSecret},
+		{name: "customers-update-2025-01", sign: testSecret},
+		{name: "customers-update-unstable", sign: testSecret},
+		{name: "customers-delete", sign: testSecret},
+		{name: "customers-delete-no-trigger-time", sign: testSecret},
+		{name: "email-consent-update", sign: testSecret},
+		{name: "sms-consent-update", sign: testSecret},
+		{name: "events-headers", sign: testSecret, header: "shopify-hmac-sha256", raw: true},
+		{name: "lowercase-headers", sign: testSecret, header: "x-shopify-hmac-sha256", raw: true},
+		{name: "event-id-fallback", sign: testSecret},
+		{name: "no-identity", sign: testSecret},
+
+		{name: "no-secret", secrets: []string{"", "  "}, sign: testSecret},
+		{name: "missing-signature"},
+		{name: "bad-signature", edit: func(h http.Header) {
+			h.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+		}},
+		{name: "other-body-signature", sign: testSecret, signBody: `{"id": 9, "email": "someone-else@example.com"}`},
+		{name: "not-base64-signature", edit: func(h http.Header) { h.Set("X-Shopify-Hmac-Sha256", "not base64!") }},
+		{name: "rotation-old-secret", secrets: []string{testSecret, oldSecret}, sign: oldSecret},
+		{name: "rotation-new-secret", secrets: []string{testSecret, oldSecret}, sign: testSecret},
+
+		{name: "missing-webhook-id", sign: testSecret},
+		{name: "missing-shop-domain", sign: testSecret},
+		{name: "missing-api-version", sign: testSecret},
+		{name: "bad-api-version", sign: testSecret},
+		{name: "missing-topic", sign: testSecret},
+		{name: "unknown-topic", sign: testSecret},
+		{name: "malformed-json", sign: testSecret},
+		{name: "not-an-object", sign: testSecret},
+		{name: "wrong-type-email", sign: testSecret},
+		{name: "wrong-type-id", sign: testSecret},
+		{name: "wrong-type-orders-count", sign: testSecret},
+		{name: "wrong-type-total-spent", sign: testSecret},
+		{name: "wrong-type-consent", sign: testSecret},
+		{name: "unknown-consent-state", sign: testSecret},
+		{name: "wrong-type-accepts-marketing", sign: testSecret},
+		{name: "bad-updated-at", sign: testSecret},
+		{name: "bad-triggered-at", sign: testSecret},
+		{name: "delete-without-id", sign: testSecret},
+		{name: "consent-topic-without-consent", sign: testSecret},
+	}
+	seen := map[string]bool{}
+	for _, tt := range tests {
+		seen[tt.name] = true
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join("testdata", tt.name)
+			body := mustRead(t, filepath.Join(dir, "body.json"))
+			h := mustReadHeaders(t, filepath.Join(dir, "headers"), tt.raw)
+			if tt.sign != "" {
+				signed := body
+				if tt.signBody != "" {
+					signed = []byte(tt.signBody)
+				}
+				name := tt.header
+				if name == "" {
+					name = "X-Shopify-Hmac-Sha256"
+				}
+				h[name] = []string{sign(tt.sign, signed)}
+			}
+			if tt.edit != nil {
+				tt.edit(h)
+			}
+			secrets := tt.secrets
+			if secrets == nil {
+				secrets = []string{testSecret}
+			}
+			events, err := shopify.New(shopify.Config{Secrets: secrets}).Parse(h, body, now)
+			for _, e := range events {
+				if !bytes.Equal(e.Payload, body) {
+					t.Errorf("Payload is not the raw body")
+				}
+			}
+			checkGolden(t, filepath.Join(dir, "want.json"), events, err)
+		})
+	}
+	entries, _ := os.ReadDir("testdata")
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != "fuzz" && !seen[e.Name()] {
+			t.Errorf("testdata/%s has no test case", e.Name())
+		}
+	}
+}
+
+// TestSource_OfficialVector checks Shopify's own test vector: the signature
+// verifies (so the error is about the products/create topic, not the
+// signature), and one changed byte does not.
+func TestSource_OfficialVector(t *testing.T) {
+	src := shopify.New(shopify.Config{Secrets: []string{"test_secret_key"}})
+	h := http.Header{}
+	h.Set("X-Shopify-Hmac-Sha256", "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")
+	h.Set("X-Shopify-Topic", "products/create")
+	h.Set("X-Shopify-Shop-Domain", "shop1.myshopify.io")
+	h.Set("X-Shopify-API-Version", "2023-01")
+	h.Set("X-Shopify-Webhook-Id", "123456789")
+
+	_, err := src.Parse(h, []byte(`{"foo": "bar"}`), now)
+	if e := asError(t, err); e.Code != synclayer.EINVALID || e.Field != "X-Shopify-Topic" {
+		t.Errorf("vector: error = %#v, want EINVALID on X-Shopify-Topic", e)
+	}
+	_, err = src.Parse(h, []byte(`{"foo":"bar"}`), now)
+	if e := asError(t, err); e.Code != synclayer.EUNAUTHORIZED || e.Field != "X-Shopify-Hmac-Sha256" {
+		t.Errorf("changed body: error = %#v, want EUNAUTHORIZED on X-Shopify-Hmac-Sha256", e)
+	}
+}
+
+func TestSource_Name(t *testing.T) {
+	var src synclayer.Source = shopify.New(shopify.Config{})
+	if src.Name() != "shopify" {
+		t.Errorf("Name() = %q", src.Name())
+	}
+}
+
+// FuzzParse signs whatever body it is given, so every input reaches the
+// payload parser. A signed delivery must give an event or an *Error, never a
+// panic, and every field value must be valid JSON.
+func FuzzParse(f *testing.F) {
+	entries, _ := os.ReadDir("testdata")
+	for _, e := range entries {
+		if body, err := os.ReadFile(filepath.Join("testdata", e.Name(), "body.json")); err == nil {
+			f.Add("customers/update", "2024-10", body)
+		}
+	}
+	f.Add("customers/delete", "2024-10", []byte(`{"id":1}`))
+	f.Add("customers_email_marketing_consent/update", "2024-10", []byte(`{"customer_id":1,"email_marketing_consent":{"state":"subscribed"}}`))
+	f.Add("customers_marketing_consent/update", "2024-10", []byte(`{"id":"1","sms_marketing_consent":{"state":"redacted","consent_updated_at":"2024-01-01T00:00:00"}}`))
+	f.Add("customers/create", "2021-07", []byte(`{"id":1,"accepts_marketing":true,"accepts_marketing_updated_at":null}`))
+	src := shopify.New(shopify.Config{Secrets: []string{testSecret}})
+	f.Fuzz(func(t *testing.T, topic, version string, body []byte) {
+		h := http.Header{}
+		h.Set("X-Shopify-Topic", topic)
+		h.Set("X-Shopify-API-Version", version)
+		h.Set("X-Shopify-Shop-Domain", "fuzz.myshopify.com")
+		h.Set("X-Shopify-Webhook-Id", "w1")
+		if _, err := src.Parse(h, body, now); synclayer.ErrorCode(err) != synclayer.EUNAUTHORIZED {
+			t.Fatalf("unsigned delivery: error %v, want EUNAUTHORIZED", err)
+		}
+		h.Set("X-Shopify-Hmac-Sha256", sign(testSecret, body))
+		events, err := src.Parse(h, body, now)
+		checkFuzzResult(t, events, err)
+	})
+}
+
+func checkFuzzResult(t *testing.T, events []*synclayer.Event, err error) {
+	t.Helper()
+	if err != nil {
+		var e *synclayer.Error
+		if !errors.As(err, &e) || e.Code != synclayer.EINVALID || e.Message == "" {
+			t.Fatalf("error %#v is not an EINVALID *synclayer.Error", err)
+		}
+		return
+	}
+	if len(events) != 1 {
+		t.Fatalf("got %d events, want 1", len(events))
+	}
+	e := events[0]
+	if e.Customer == nil || e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
+		t.Fatalf("incomplete event %+v", e)
+	}
+	for k, v := range e.Customer.Fields {
+		if !json.Valid(v) {
+			t.Fatalf("field %s = %q is not valid JSON", k, v)
+		}
+	}
+	for _, c := range []*synclayer.ConsentChange{e.Customer.EmailConsent, e.Customer.SMSConsent} {
+		if c != nil && (c.State == synclayer.ConsentUnknown || !c.State.Valid()) {
+			t.Fatalf("consent state %q", c.State)
+		}
+	}
+}
+
+func sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func asError(t *testing.T, err error) *synclayer.Error {
+	t.Helper()
+	var e *synclayer.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not a *synclayer.Error", err)
+	}
+	return e
+}
+
+func mustRead(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// mustReadHeaders reads "Name: value" lines. Names are canonicalized as
+// net/http does unless raw is set, which keeps HTTP/2's lowercase names.
+func mustReadHeaders(tb testing.TB, path string, raw bool) http.Header {
+	tb.Helper()
+	h := http.Header{}
+	sc := bufio.NewScanner(bytes.NewReader(mustRead(tb, path)))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			tb.Fatalf("%s: bad header line %q", path, line)
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if raw {
+			h[k] = append(h[k], v)
+		} else {
+			h.Add(k, v)
+		}
+	}
+	return h
+}
+
+type golden struct {
+	Events []*synclayer.Event `json:"events,omitempty"`
+	Error  *goldenError       `json:"error,omitempty"`
+}
+
+type goldenError struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// checkGolden compares Parse's result with the golden file; -update
+// rewrites it.
+func checkGolden(t *testing.T, path string, events []*synclayer.Event, err error) {
+	t.Helper()
+	g := golden{Events: events}
+	if err != nil {
+		e := asError(t, err)
+		g.Error = &goldenError{Code: e.Code, Field: e.Field, Message: e.Message}
+	}
+	got, _ := json.MarshalIndent(g, "", "  ")
+	got = append(got, '\n')
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want := mustRead(t, path)
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run go test -update and review the diff):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
