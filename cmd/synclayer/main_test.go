@@ -21,6 +21,7 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevotest"
+	"synclayer/source/custom"
 	"synclayer/store/storetest"
 )
 
@@ -456,5 +457,145 @@ func TestCustomerSync_Postgres(t *testing.T) {
 	}
 	if c := e.contact("pg0@example.com"); c.Attributes["FIRSTNAME"] != "Q" {
 		t.Errorf("update lost on postgres: %+v", c.Attributes)
+	}
+}
+
+func (e *env) custom(body []byte, msgID string, when time.Time) (int, map[string]any) {
+	e.t.Helper()
+	sig, err := custom.Sign(customSecret, msgID, when, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", fmt.Sprint(when.Unix()))
+	h.Set("webhook-signature", sig)
+	return e.post("/webhooks/custom", body, h)
+}
+
+func TestWebhook_BadInput(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevotest.Options{})
+	good := mustMarshal(shopifyCustomer(1, "a@example.com", "A", 0, "", 0))
+	for _, tc := range []struct {
+		name   string
+		path   string
+		body   []byte
+		header func() http.Header
+		status int
+		want   string // in the error message or field
+	}{
+		{"BadSignature", "/webhooks/shopify", good, func() http.Header { return shopifyHeaders("customers/create", "x1", good, "wrong-secret") }, 401, "X-Shopify-Hmac-Sha256"},
+		{"SignatureForAnotherBody", "/webhooks/shopify", good, func() http.Header { return shopifyHeaders("customers/create", "x2", []byte(`{}`), shopifySecret) }, 401, "X-Shopify-Hmac-Sha256"},
+		{"MissingSignature", "/webhooks/shopify", good, func() http.Header {
+			h := shopifyHeaders("customers/create", "x3", good, shopifySecret)
+			h.Del("X-Shopify-Hmac-Sha256")
+			return h
+		}, 401, "X-Shopify-Hmac-Sha256"},
+		{"MalformedJSON", "/webhooks/shopify", []byte(`{"id": 1,`), func() http.Header { return shopifyHeaders("customers/create", "x4", []byte(`{"id": 1,`), shopifySecret) }, 400, "JSON"},
+		{"UnknownTopic", "/webhooks/shopify", good, func() http.Header { return shopifyHeaders("carts/explode", "x5", good, shopifySecret) }, 400, "carts/explode"},
+		{"UnknownSource", "/webhooks/magento", good, func() http.Header { return http.Header{} }, 404, "magento"},
+		{"TooLarge", "/webhooks/shopify", bytes.Repeat([]byte(" "), 2<<20), func() http.Header { return http.Header{} }, 413, "limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, reply := e.post(tc.path, tc.body, tc.header())
+			if status != tc.status {
+				t.Fatalf("status %d, want %d (%v)", status, tc.status, reply)
+			}
+			errObj, _ := reply["error"].(map[string]any)
+			if !strings.Contains(fmt.Sprint(errObj["message"], errObj["field"]), tc.want) {
+				t.Errorf("error %v does not name %q", errObj, tc.want)
+			}
+		})
+	}
+	// Valid traffic alongside is unaffected, and nothing partial was written.
+	if status, _ := e.shopify("customers/create", shopifyCustomer(9, "ok@example.com", "Ok", 0, "", 0)); status != 200 {
+		t.Fatalf("valid webhook after bad ones: %d", status)
+	}
+	e.waitIdle(10 * time.Second)
+	if n := len(e.sim.Contacts()); n != 1 {
+		t.Errorf("Brevo has %d contacts, want only the valid one", n)
+	}
+	rej, _ := e.m.DB.FindRejections(context.Background(), 100)
+	if len(rej) != 7 {
+		t.Errorf("%d rejections kept for inspection, want 7", len(rej))
+	}
+	for _, r := range rej {
+		for k := range r.Headers {
+			if strings.Contains(strings.ToLower(k), "hmac") {
+				t.Errorf("rejection kept the signature header %s", k)
+			}
+		}
+	}
+}
+
+func TestWebhook_WooCommercePing(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevotest.Options{})
+	h := http.Header{}
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	if status, reply := e.post("/webhooks/woocommerce", []byte("webhook_id=17"), h); status != 200 {
+		t.Errorf("ping: %d %v", status, reply)
+	}
+}
+
+func TestWebhook_CustomPartialUpdate(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevotest.Options{})
+	now := time.Now()
+	created := mustMarshal(map[string]any{"event": "customer_created", "timestamp": now.Add(-time.Minute).UTC().Format(time.RFC3339),
+		"data": map[string]any{"id": "cust_12345", "email": "cu@example.com", "firstName": "Cu", "emailConsent": "subscribed"}})
+	if status, reply := e.custom(created, "msg_1", now); status != 200 {
+		t.Fatalf("create: %d %v", status, reply)
+	}
+	update := mustMarshal(map[string]any{"event": "customer_updated", "timestamp": now.UTC().Format(time.RFC3339),
+		"data": map[string]any{"id": "cust_12345", "changes": map[string]any{"phone": map[string]any{"old": "+14155550000", "new": "+14155550123"}}}})
+	if status, reply := e.custom(update, "msg_2", now); status != 200 {
+		t.Fatalf("update: %d %v", status, reply)
+	}
+	e.waitIdle(10 * time.Second)
+	c := e.contact("cu@example.com")
+	if c.Attributes["SMS"] == nil {
+		t.Errorf("partial update not applied: %+v", c)
+	}
+	if hasList(c, 5) {
+		t.Errorf("an opt-in from custom, which does not own consent here (shopify does), listed the contact: %+v", c)
+	}
+	list, _ := e.m.DB.FindContacts(context.Background(), synclayer.ContactFilter{Email: "cu@example.com"})
+	trace, _ := e.m.DB.Trace(context.Background(), list[0].ID)
+	var mismatch bool
+	for _, tr := range trace {
+		mismatch = mismatch || bytes.Contains(tr.Detail, []byte(synclayer.RuleOldMismatch))
+	}
+	if !mismatch {
+		t.Errorf("the stale old value was not recorded in the trace: %+v", trace)
+	}
+	// An event that identifies nobody is rejected, naming what is missing.
+	anon := mustMarshal(map[string]any{"event": "customer_updated", "timestamp": now.UTC().Format(time.RFC3339), "data": map[string]any{"firstName": "X"}})
+	status, reply := e.custom(anon, "msg_3", now)
+	if status != 400 || !strings.Contains(fmt.Sprint(reply["error"]), "data.id") {
+		t.Errorf("anonymous event: %d %v, want 400 naming data.id", status, reply)
+	}
+	// A replayed message outside the tolerance is refused.
+	if status, _ := e.custom(created, "msg_4", now.Add(-10*time.Minute)); status != 401 {
+		t.Errorf("stale timestamp: %d, want 401", status)
+	}
+}
+
+func TestTrigger_SamePipeline(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevotest.Options{})
+	res, err := Trigger(context.Background(), e.m.Ingester, "customer_created", json.RawMessage(`{"id":"m1","email":"manual@example.com","firstName":"Man"}`), time.Now())
+	if err != nil || res.Status != synclayer.EventApplied {
+		t.Fatalf("trigger: %+v, %v", res, err)
+	}
+	e.m.wake("")
+	e.waitIdle(10 * time.Second)
+	if c := e.contact("manual@example.com"); c.Attributes["FIRSTNAME"] != "Man" {
+		t.Errorf("triggered contact: %+v", c)
+	}
+	if _, err := Trigger(context.Background(), e.m.Ingester, "customer_exploded", json.RawMessage(`{"id":"m1"}`), time.Now()); synclayer.ErrorCode(err) != synclayer.EINVALID {
+		t.Errorf("unknown event: %v, want EINVALID", err)
 	}
 }

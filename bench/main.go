@@ -1,0 +1,191 @@
+// Command bench measures synclayer end to end and prints the figures quoted
+// in the README:
+//
+//	go run ./bench [--n 20000] [--c 32] [--driver postgres] [--json]
+//
+// It builds the real binary and runs it as a child process, so the memory
+// and CPU reported are the server's alone, against a Brevo simulator served
+// from this process. Everything a deployment pays for is included: HMAC
+// check, parsing, normalization, the transaction that stores each webhook
+// with its job, the delivery queue and the Brevo client. The load generator
+// and the simulator share the host's cores with the server, so on a small
+// machine the figures are a floor, not a ceiling.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// options are the command-line flags.
+type options struct {
+	n, c             int
+	latencyN         int
+	latencyRate      float64
+	timeout          time.Duration
+	driver, dsn      string
+	queueConcurrency int
+	json             bool
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 20000, "webhooks in the saturated burst")
+	flag.IntVar(&o.c, "c", 32, "concurrent keep-alive clients")
+	flag.IntVar(&o.latencyN, "latency-n", 2000, "webhooks in the paced latency run (0 skips it)")
+	flag.Float64Var(&o.latencyRate, "latency-rate", 200, "webhooks per second in the paced latency run")
+	flag.DurationVar(&o.timeout, "timeout", 120*time.Second, "how long to wait for every contact to reach Brevo, per run")
+	flag.StringVar(&o.driver, "driver", "sqlite", "storage driver: sqlite or postgres")
+	flag.StringVar(&o.dsn, "dsn", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+		"postgres only: a server URL on which a fresh database is created and dropped after")
+	flag.IntVar(&o.queueConcurrency, "queue-concurrency", 0, "queue.concurrency for the server (0: its default)")
+	flag.BoolVar(&o.json, "json", false, "print the report as JSON")
+	flag.Parse()
+	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) {
+		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n not negative, --latency-rate positive")
+		os.Exit(2)
+	}
+	if o.driver != "sqlite" && o.driver != "postgres" {
+		fmt.Fprintf(os.Stderr, "bench: --driver must be sqlite or postgres, not %q\n", o.driver)
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rep, err := run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if o.json {
+		err = rep.writeJSON(os.Stdout)
+	} else {
+		err = rep.writeText(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run does the whole measurement. Every resource it starts is released by a
+// defer, so an error or an interrupt leaves no process, database or
+// temporary directory behind.
+func run(ctx context.Context, o options) (*report, error) {
+	dir, err := os.MkdirTemp("", "synclayer-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	progress("building synclayer")
+	bin, err := buildBinary(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := serverConfig{bin: bin, dir: dir, driver: o.driver, dsn: filepath.Join(dir, "synclayer.db"),
+		secret: randomHex(24), apiKey: "xkeysib-bench-" + randomHex(16), queueConcurrency: o.queueConcurrency}
+	if o.driver == "postgres" {
+		dsn, drop, err := createDatabase(ctx, o.dsn)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		cfg.dsn = dsn
+	}
+	sim, err := startSimulator(cfg.apiKey)
+	if err != nil {
+		return nil, err
+	}
+	defer sim.close()
+	cfg.brevoURL = sim.url
+
+	progress("starting synclayer (" + o.driver + ")")
+	srv, err := startServer(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	go sim.track(ctx)
+
+	rep := &report{Driver: o.driver, Cores: runtime.NumCPU(), Clients: o.c}
+	client := newClient(o.c)
+	webhookURL := srv.url + "/webhooks/shopify"
+
+	progress(fmt.Sprintf("burst: %d webhooks from %d clients", o.n, o.c))
+	burst, err := runPhase(ctx, client, webhookURL, sim, prepareWebhooks(cfg.secret, 1, o.n), o.c, 0, o.timeout)
+	if err != nil {
+		return nil, srv.withLog(err)
+	}
+	rep.Burst = burst
+
+	if o.latencyN > 0 {
+		progress(fmt.Sprintf("paced: %d webhooks at %g/s", o.latencyN, o.latencyRate))
+		paced, err := runPhase(ctx, client, webhookURL, sim, prepareWebhooks(cfg.secret, o.n+1, o.latencyN), o.c, o.latencyRate, o.timeout)
+		if err != nil {
+			return nil, srv.withLog(err)
+		}
+		rep.Paced = &paced
+	}
+
+	if rep.PeakMiB, rep.RSSMiB, err = srv.memory(); err != nil {
+		return nil, err
+	}
+	rep.ServerCPU, _ = processCPU(fmt.Sprint(srv.cmd.Process.Pid))
+	rep.BenchCPU, _ = processCPU("self")
+	if gaps := sim.gaps(); gaps > 0 {
+		return nil, errors.New("the simulator's call history overflowed between polls; latencies would be incomplete")
+	}
+	return rep, nil
+}
+
+// runPhase sends hooks (paced at rate per second, or all at once when rate
+// is 0) and waits for every accepted one to reach Brevo.
+func runPhase(ctx context.Context, client *http.Client, url string, sim *simulator, hooks []webhook, c int, rate float64, timeout time.Duration) (phase, error) {
+	res, err := send(ctx, client, url, hooks, c, rate)
+	if err != nil {
+		return phase{}, err
+	}
+	var emails []string
+	for i, h := range hooks {
+		if res.ok[i] {
+			emails = append(emails, h.email)
+		}
+	}
+	last, err := sim.waitFor(ctx, emails, timeout)
+	if err != nil {
+		return phase{}, err
+	}
+	p := phase{Webhooks: len(hooks), Rate: rate, Accepted: res.accepted, Non200: res.non200, Errors: res.errors,
+		Send: res.wall, Delivered: last.Sub(res.start)}
+	if res.wall > 0 {
+		p.AcceptedPerSecond = float64(res.accepted) / res.wall.Seconds()
+	}
+	var lat []time.Duration
+	for i, h := range hooks {
+		if res.ok[i] {
+			lat = append(lat, sim.firstPost(h.email).Sub(res.sentAt[i]))
+		}
+	}
+	p.Latency = summarize(lat)
+	return p, nil
+}
+
+func progress(msg string) { fmt.Fprintln(os.Stderr, "bench:", msg) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
