@@ -493,7 +493,9 @@ func TestWebhook_BadInput(t *testing.T) {
 			h.Del("X-Shopify-Hmac-Sha256")
 			return h
 		}, 401, "X-Shopify-Hmac-Sha256"},
-		{"MalformedJSON", "/webhooks/shopify", []byte(`{"id": 1,`), func() http.Header { return shopifyHeaders("customers/create", "x4", []byte(`{"id": 1,`), shopifySecret) }, 400, "JSON"},
+		{"MalformedJSON", "/webhooks/shopify", []byte(`{"id": 1,`), func() http.Header {
+			return shopifyHeaders("customers/create", "x4", []byte(`{"id": 1,`), shopifySecret)
+		}, 400, "JSON"},
 		{"UnknownTopic", "/webhooks/shopify", good, func() http.Header { return shopifyHeaders("carts/explode", "x5", good, shopifySecret) }, 400, "carts/explode"},
 		{"UnknownSource", "/webhooks/magento", good, func() http.Header { return http.Header{} }, 404, "magento"},
 		{"TooLarge", "/webhooks/shopify", bytes.Repeat([]byte(" "), 2<<20), func() http.Header { return http.Header{} }, 413, "limit"},
