@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevotest"
 	"synclayer/source/custom"
@@ -601,3 +602,42 @@ func TestTrigger_SamePipeline(t *testing.T) {
 		t.Errorf("unknown event: %v, want EINVALID", err)
 	}
 }
+
+func TestCustomerSync_ExistingBrevoContact(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevotest.Options{})
+	// The shop's Brevo account already has this person, who unsubscribed in
+	// Brevo itself.
+	cl := brevo.New(brevo.Config{APIKey: "xkeysib-e2e", BaseURL: e.m.Config.Destinations.Brevo.BaseURL})
+	if _, err := cl.CreateContact(context.Background(), brevo.CreateContactRequest{Email: "exist@example.com",
+		Attributes: map[string]any{"FIRSTNAME": "Old"}, EmailBlacklisted: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.shopify("customers/create", shopifyCustomer(1010, "exist@example.com", "New", 0, "subscribed", 0))
+	e.waitIdle(10 * time.Second)
+	if n := len(e.sim.Contacts()); n != 1 {
+		t.Fatalf("Brevo has %d contacts, want the existing one updated", n)
+	}
+	c := e.contact("exist@example.com")
+	if c.Attributes["FIRSTNAME"] != "New" || c.ExtID == "" {
+		t.Errorf("existing contact not updated and linked: %+v", c)
+	}
+	if !c.EmailBlacklisted || e.sentBlacklistFalse() {
+		t.Errorf("a contact blocklisted in Brevo was resubscribed: %+v", c)
+	}
+	var created, updated int
+	for _, call := range e.sim.Calls() {
+		if call.Method == "POST" && call.Path == "/contacts" {
+			if call.Status == 201 {
+				created++
+			} else if call.Status == 204 {
+				updated++
+			}
+		}
+	}
+	if created != 1 || updated != 1 { // the seed, then our upsert
+		t.Errorf("POST /contacts: %d created, %d updated; want the seed and one update", created, updated)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
