@@ -22,11 +22,18 @@ func (s ConsentState) Valid() bool {
 	return false
 }
 
-// Consent is the consent on one channel with where and when it was decided.
+// Consent is the consent on one channel: the state, which statement decided
+// it, and the newest time of each kind of statement with authority. The
+// state is derived from those times, not from the order statements arrive
+// in, so reordered and duplicated webhooks cannot change the outcome.
 type Consent struct {
 	State  ConsentState `json:"state,omitempty"`
-	Source string       `json:"source,omitempty"`
-	At     time.Time    `json:"at,omitzero"`
+	Source string       `json:"source,omitempty"` // of the deciding statement
+	At     time.Time    `json:"at,omitzero"`      // of the deciding statement
+
+	OptOutAt    time.Time `json:"optOutAt,omitzero"`    // newest opt-out, from any source
+	OptInAt     time.Time `json:"optInAt,omitzero"`     // newest opt-in from the consent owner
+	WithdrawnAt time.Time `json:"withdrawnAt,omitzero"` // newest "not subscribed" from the consent owner
 }
 
 // ConsentChange is what a source says about consent on one channel. At is
@@ -36,39 +43,62 @@ type ConsentChange struct {
 	At    time.Time    `json:"at"`
 }
 
-// mergeConsent applies ch to cur under the consent rules and returns the
-// result and the rule that decided it:
+// mergeConsent records ch in cur and returns the result and the rule that
+// decided it. The rules:
 //
-//   - an opt-out from any source stands, if it is newer than what is held;
-//   - only an explicit opt-in from the consent owner, newer than what is
-//     held, lifts an opt-out or grants consent;
-//   - "not subscribed" never lifts an opt-out, because it is not an opt-in.
+//   - an opt-out from any source stands until an explicit opt-in from the
+//     consent owner that is strictly newer than every opt-out;
+//   - other sources' opt-ins, and their "not subscribed", have no authority
+//     and are ignored;
+//   - the owner's "not subscribed" withdraws a consent given before it, and
+//     never lifts an opt-out, because it is not an opt-in.
 //
-// So no update, resync or default value can resubscribe anyone.
+// So no update, resync, default value or reordering can resubscribe anyone.
 func mergeConsent(cur Consent, ch ConsentChange, source, owner string) (Consent, string) {
-	next := Consent{State: ch.State, Source: source, At: ch.At}
-	if cur.State == ch.State {
-		return cur, RuleUnchanged
+	isOwner := owner == "" || source == owner
+	next := cur
+	switch {
+	case ch.State == ConsentUnsubscribed:
+		if !ch.At.After(cur.OptOutAt) && !cur.OptOutAt.IsZero() {
+			return cur, RuleStale
+		}
+		next.OptOutAt = ch.At
+	case ch.State == ConsentSubscribed && isOwner:
+		if !ch.At.After(cur.OptInAt) && !cur.OptInAt.IsZero() {
+			return cur, RuleStale
+		}
+		next.OptInAt = ch.At
+	case ch.State == ConsentNone && isOwner:
+		if !ch.At.After(cur.WithdrawnAt) && !cur.WithdrawnAt.IsZero() {
+			return cur, RuleStale
+		}
+		next.WithdrawnAt = ch.At
+	default:
+		return cur, RuleConsentProtected
 	}
-	if !cur.At.IsZero() && !ch.At.After(cur.At) {
-		return cur, RuleStale
+	state, at := deriveConsent(next)
+	if state == cur.State {
+		return next, RuleUnchanged
 	}
-	switch ch.State {
+	next.State, next.At, next.Source = state, at, source
+	switch state {
 	case ConsentUnsubscribed:
 		return next, RuleConsentOptOut
 	case ConsentSubscribed:
-		if owner != "" && source != owner {
-			return cur, RuleConsentProtected
-		}
 		return next, RuleConsentOptIn
-	case ConsentNone:
-		if cur.State == ConsentUnsubscribed {
-			return cur, RuleConsentProtected
-		}
-		if cur.State == ConsentSubscribed && owner != "" && source != owner {
-			return cur, RuleConsentProtected
-		}
-		return next, RuleNewerWins
 	}
-	return cur, RuleConsentProtected
+	return next, RuleNewerWins
+}
+
+// deriveConsent computes the state from the newest statement times.
+func deriveConsent(c Consent) (ConsentState, time.Time) {
+	switch {
+	case !c.OptOutAt.IsZero() && !c.OptInAt.After(c.OptOutAt):
+		return ConsentUnsubscribed, c.OptOutAt
+	case !c.OptInAt.IsZero() && c.OptInAt.After(c.WithdrawnAt):
+		return ConsentSubscribed, c.OptInAt
+	case !c.WithdrawnAt.IsZero() || !c.OptInAt.IsZero():
+		return ConsentNone, c.WithdrawnAt
+	}
+	return ConsentUnknown, time.Time{}
 }

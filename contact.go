@@ -175,9 +175,21 @@ func Merge(c *Contact, ch *CustomerChange, mc MergeContext) (decisions []Decisio
 		c.SourceIDs[mc.Source] = ch.SourceID
 		changed = true
 	}
+	// Consent is about the person, not the record: it is kept even while the
+	// contact is deleted, so a restored contact keeps its opt-out.
+	if ch.EmailConsent != nil {
+		d := applyConsent(&c.EmailConsent, "emailConsent", *ch.EmailConsent, mc)
+		decisions = append(decisions, d)
+		changed = changed || d.Applied
+	}
+	if ch.SMSConsent != nil {
+		d := applyConsent(&c.SMSConsent, "smsConsent", *ch.SMSConsent, mc)
+		decisions = append(decisions, d)
+		changed = changed || d.Applied
+	}
 	if c.Deleted {
 		if !mc.Create || !mc.At.After(c.DeletedAt) {
-			return []Decision{{Field: "*", Rule: RuleIgnoredDeleted, Note: "the contact was deleted at " + c.DeletedAt.Format(time.RFC3339)}}, changed
+			return append(decisions, Decision{Field: "*", Rule: RuleIgnoredDeleted, Note: "the contact was deleted at " + c.DeletedAt.Format(time.RFC3339)}), changed
 		}
 		c.Deleted, c.DeletedAt = false, time.Time{}
 		decisions = append(decisions, Decision{Field: "*", Rule: RuleRestored, Applied: true})
@@ -196,16 +208,6 @@ func Merge(c *Contact, ch *CustomerChange, mc MergeContext) (decisions []Decisio
 		for _, x := range d {
 			changed = changed || x.Applied
 		}
-	}
-	if ch.EmailConsent != nil {
-		d := applyConsent(&c.EmailConsent, "emailConsent", *ch.EmailConsent, mc)
-		decisions = append(decisions, d)
-		changed = changed || d.Applied
-	}
-	if ch.SMSConsent != nil {
-		d := applyConsent(&c.SMSConsent, "smsConsent", *ch.SMSConsent, mc)
-		decisions = append(decisions, d)
-		changed = changed || d.Applied
 	}
 	c.Email = textValue(c.Value(FieldEmail))
 	c.Phone = textValue(c.Value(FieldPhone))
@@ -261,11 +263,6 @@ func (c *Contact) newestFieldTime() time.Time {
 	for _, f := range c.Fields {
 		if f.At.After(t) {
 			t = f.At
-		}
-	}
-	for _, cs := range []Consent{c.EmailConsent, c.SMSConsent} {
-		if cs.At.After(t) {
-			t = cs.At
 		}
 	}
 	return t
