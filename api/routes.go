@@ -1,5 +1,7 @@
 // Package api serves synclayer over HTTP: the webhook ingress, health
-// checks, and operator endpoints. Every route is in Handler's one list.
+// checks, and the admin API under /api/v1, which takes a bearer API key and
+// is described by openapi.yaml. Every route is in Handler's one list, with
+// the role it needs.
 package api
 
 import (
@@ -23,6 +25,8 @@ type Config struct {
 	Ingester     Ingester
 	Store        synclayer.Store
 	Rejections   synclayer.RejectionStore
+	Keys         synclayer.KeyStore // authenticates the admin API; nil refuses every key
+	Skills       SkillManager
 	Ready        func(ctx context.Context) error // storage reachable and migrated
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -52,6 +56,23 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.HandleFunc("POST /webhooks/{source}", s.handleWebhook)
+	mux.HandleFunc("GET /api/v1/openapi.yaml", s.handleOpenAPI)
+
+	viewer, operator, admin := synclayer.RoleViewer, synclayer.RoleOperator, synclayer.RoleAdmin
+	mux.Handle("GET /api/v1/skills", s.auth(viewer, s.handleSkillList))
+	mux.Handle("PUT /api/v1/skills/{name}", s.auth(admin, s.handleSkillPut))
+	mux.Handle("POST /api/v1/skills/{name}/disable", s.auth(admin, s.handleSkillDisable))
+	mux.Handle("POST /api/v1/skills/{name}/trigger", s.auth(operator, s.handleSkillTrigger))
+	mux.Handle("GET /api/v1/contacts", s.auth(viewer, s.handleContactList))
+	mux.Handle("GET /api/v1/contacts/{id}", s.auth(viewer, s.handleContactGet))
+	mux.Handle("GET /api/v1/contacts/{id}/trace", s.auth(viewer, s.handleContactTrace))
+	mux.Handle("GET /api/v1/jobs", s.auth(viewer, s.handleJobList))
+	mux.Handle("GET /api/v1/dlq", s.auth(viewer, s.handleDLQList))
+	mux.Handle("POST /api/v1/dlq/{id}/retry", s.auth(operator, s.handleDLQRetry))
+	mux.Handle("DELETE /api/v1/dlq/{id}", s.auth(operator, s.handleDLQDelete))
+	mux.Handle("GET /api/v1/keys", s.auth(admin, s.handleKeyList))
+	mux.Handle("POST /api/v1/keys", s.auth(admin, s.handleKeyCreate))
+	mux.Handle("POST /api/v1/keys/{id}/revoke", s.auth(admin, s.handleKeyRevoke))
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}

@@ -21,6 +21,10 @@ Usage:
   synclayer dlq list         [--config FILE]   list dead-lettered deliveries
   synclayer dlq retry ID...|--all [--config FILE]
                                                put dead-lettered deliveries back in the queue
+  synclayer keys create --role admin|operator|viewer [--name NAME] [--config FILE]
+                                               create an admin API key; prints it once, on the last line
+  synclayer keys list        [--config FILE]   list API keys (never their secrets)
+  synclayer keys revoke ID   [--config FILE]   revoke a key; it stops working at once
   synclayer version
 
 Without --config, ./synclayer.yaml is used when it exists, else the built-in
@@ -51,6 +55,8 @@ func runIO(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTrigger(ctx, rest, stdout)
 	case "dlq":
 		return cmdDLQ(ctx, rest, stdout)
+	case "keys":
+		return cmdKeys(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "synclayer", version)
 		return nil

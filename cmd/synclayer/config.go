@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -72,22 +74,24 @@ type SkillsConfig struct {
 	CustomerSync *CustomerSyncConfig `yaml:"customer-sync"`
 }
 
+// CustomerSyncConfig is skills.customer-sync. The admin API reads and
+// writes it as JSON in the same shape, so the json tags repeat the yaml ones.
 type CustomerSyncConfig struct {
-	Enabled      bool                `yaml:"enabled"`
-	Source       StringList          `yaml:"source"`
-	FieldMapping map[string]string   `yaml:"field_mapping"`
-	Options      CustomerSyncOptions `yaml:"options"`
-	Debug        bool                `yaml:"debug"`
-	LogLevel     string              `yaml:"log_level"`
+	Enabled      bool                `yaml:"enabled" json:"enabled,omitempty"`
+	Source       StringList          `yaml:"source" json:"source,omitempty"`
+	FieldMapping map[string]string   `yaml:"field_mapping" json:"field_mapping,omitempty"`
+	Options      CustomerSyncOptions `yaml:"options" json:"options"`
+	Debug        bool                `yaml:"debug" json:"debug,omitempty"`
+	LogLevel     string              `yaml:"log_level" json:"log_level,omitempty"`
 }
 
 type CustomerSyncOptions struct {
-	SyncMode         string `yaml:"sync_mode"`       // realtime (batch: not yet)
-	DeleteBehavior   string `yaml:"delete_behavior"` // soft or hard
-	ListID           int64  `yaml:"list_id"`
-	CreateAttributes *bool  `yaml:"create_attributes"` // default true
-	ConsentSource    string `yaml:"consent_source"`    // default: the first source
-	DefaultRegion    string `yaml:"default_region"`    // phone region for numbers without +country
+	SyncMode         string `yaml:"sync_mode" json:"sync_mode,omitempty"`             // realtime (batch: not yet)
+	DeleteBehavior   string `yaml:"delete_behavior" json:"delete_behavior,omitempty"` // soft or hard
+	ListID           int64  `yaml:"list_id" json:"list_id,omitempty"`
+	CreateAttributes *bool  `yaml:"create_attributes" json:"create_attributes,omitempty"` // default true
+	ConsentSource    string `yaml:"consent_source" json:"consent_source,omitempty"`       // default: the first source
+	DefaultRegion    string `yaml:"default_region" json:"default_region,omitempty"`       // phone region for numbers without +country
 }
 
 type QueueConfig struct {
@@ -117,6 +121,42 @@ func (l *StringList) UnmarshalYAML(b []byte) error {
 	}
 	*l = many
 	return nil
+}
+
+// JSONShape names what UnmarshalJSON accepts, for errors.
+func (StringList) JSONShape() string { return "a source name or a list of them" }
+
+// UnmarshalJSON accepts one string or a list of them, as UnmarshalYAML does.
+func (l *StringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = StringList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[StringList]()}
+	}
+	*l = many
+	return nil
+}
+
+func jsonKind(b []byte) string {
+	var v any
+	_ = json.Unmarshal(b, &v)
+	switch v.(type) {
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case nil:
+		return "null"
+	}
+	return "string"
 }
 
 // DefaultFieldMapping is customer-sync's mapping when the config gives none.
@@ -191,9 +231,11 @@ func ParseConfig(data []byte) (*Config, error) {
 type configErrors struct {
 	file *ast.File
 	errs []string
+	keys []string // the key of each problem, for errors that name a field
 }
 
 func (e *configErrors) add(key, format string, args ...any) {
+	e.keys = append(e.keys, key)
 	msg := key + ": " + fmt.Sprintf(format, args...)
 	if line := e.line(key); line > 0 {
 		msg = fmt.Sprintf("line %d: %s", line, msg)

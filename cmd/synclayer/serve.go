@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,9 +21,7 @@ import (
 	"synclayer/api"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevotest"
-	"synclayer/ingest"
 	"synclayer/queue"
-	"synclayer/skill"
 	"synclayer/source/custom"
 	"synclayer/source/shopify"
 	"synclayer/source/woocommerce"
@@ -39,7 +38,14 @@ type Main struct {
 	DB        *store.DB
 	Simulator *brevotest.Server // the built-in Brevo simulator, when no API key is set
 	Addr      string            // the address the server listens on
-	Ingester  *ingest.Ingester
+	// Ingester is the pipeline webhooks, the API and Trigger feed; its
+	// routes follow the skills' current config.
+	Ingester api.Ingester
+
+	// skills runs customer-sync and applies admin changes to it. Config
+	// stays what Run started with; the skills' current settings are here.
+	skills *skillRuntime
+	level  *slog.LevelVar // nil when the caller supplied Logger
 
 	http    *http.Server
 	workers []*queue.Worker
@@ -60,11 +66,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	if m.Logger == nil {
-		level := cfg.Log.Level
-		if cs := cfg.Skills.CustomerSync; cs != nil && (cs.LogLevel == "verbose" || cs.Debug) {
-			level = "debug"
-		}
-		m.Logger = newLogger(m.Stderr, level, cfg.Log.Format, append(allSecrets(secrets), cfg.Destinations.Brevo.APIKey))
+		m.level = new(slog.LevelVar)
+		m.Logger = newLogger(m.Stderr, m.level, cfg.Log.Format, append(allSecrets(secrets), cfg.Destinations.Brevo.APIKey))
+		m.setLogLevel(cfg.Skills.CustomerSync)
 	}
 	log := m.Logger
 	defer func() {
@@ -94,30 +98,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	client := brevo.New(brevo.Config{APIKey: bcfg.APIKey, BaseURL: bcfg.BaseURL, Logger: log.With("destination", "brevo")})
 
-	var routes []ingest.Route
-	ingCfg := ingest.Config{Store: m.DB}
-	cs := cfg.Skills.CustomerSync
-	if cs != nil && cs.Enabled {
-		routes = append(routes, ingest.Route{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...)})
-		ingCfg.ConsentOwner, ingCfg.DefaultRegion = cs.Options.ConsentSource, cs.Options.DefaultRegion
-		sk := &skill.CustomerSync{Store: m.DB, Client: client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
-			HardDelete: cs.Options.DeleteBehavior == "hard", Logger: log}
-		create := cs.Options.CreateAttributes == nil || *cs.Options.CreateAttributes
-		m.startServing(ln, extra, secrets, routes, ingCfg)
-		if err := m.checkAttributes(ctx, sk, create); err != nil {
-			return err
-		}
-	} else {
-		m.startServing(ln, extra, secrets, routes, ingCfg)
+	m.skills = newSkillRuntime(m, client, cfg.Skills.CustomerSync)
+	m.Ingester = m.skills
+	m.startServing(ln, extra, secrets)
+	if err := m.skills.start(ctx); err != nil {
+		return err
 	}
 	log.Info("synclayer is serving", "addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ","))
 	return nil
 }
 
-func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secrets map[string][]string, routes []ingest.Route, ingCfg ingest.Config) {
-	ingCfg.Routes = routes
-	ingCfg.Notify = m.wake
-	m.Ingester = ingest.New(ingCfg)
+func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secrets map[string][]string) {
 	sources := map[string]synclayer.Source{}
 	for name, sec := range secrets {
 		switch name {
@@ -130,7 +121,7 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 		}
 	}
 	h := api.Handler(api.Config{
-		Sources: sources, Ingester: m.Ingester, Store: m.DB, Rejections: m.DB, Ready: m.DB.Ping,
+		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Ready: m.DB.Ping,
 		MaxBodyBytes: m.Config.Server.MaxBodyBytes, Logger: m.Logger, Extra: extra,
 	})
 	m.http = &http.Server{
@@ -151,52 +142,6 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 	}()
 }
 
-// checkAttributes makes sure Brevo has every mapped attribute before the
-// worker starts, since Brevo drops unknown ones silently. A missing attribute
-// that may not be created refuses the start. An unreachable Brevo does not:
-// webhooks are still accepted and queued, and the check is retried until it
-// passes, then deliveries begin.
-func (m *Main) checkAttributes(ctx context.Context, sk *skill.CustomerSync, create bool) error {
-	try := func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		created, err := sk.EnsureAttributes(ctx, create)
-		if len(created) > 0 {
-			m.Logger.Info("created missing Brevo contact attributes", "attributes", strings.Join(created, ", "))
-		}
-		return err
-	}
-	err := try(ctx)
-	if err == nil {
-		m.startWorker(skill.CustomerSyncName, sk)
-		return nil
-	}
-	if synclayer.ErrorCode(err) == synclayer.EINVALID {
-		return fmt.Errorf("customer-sync: %w", err)
-	}
-	m.Logger.Warn("cannot check Brevo attributes yet; webhooks are accepted and queued, deliveries start once Brevo answers", "err", err)
-	bg, cancel := context.WithCancel(context.Background())
-	m.addCancel(cancel)
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		for {
-			select {
-			case <-bg.Done():
-				return
-			case <-time.After(10 * time.Second):
-			}
-			if err := try(bg); err == nil {
-				m.startWorker(skill.CustomerSyncName, sk)
-				return
-			} else if bg.Err() == nil {
-				m.Logger.Warn("Brevo attribute check failed; retrying", "err", err)
-			}
-		}
-	}()
-	return nil
-}
-
 func (m *Main) addCancel(cancel context.CancelFunc) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -209,7 +154,9 @@ func (m *Main) addCancel(cancel context.CancelFunc) {
 	}
 }
 
-func (m *Main) startWorker(name string, h queue.Handler) {
+// startWorker runs a worker for the skill until Close, or until stop is
+// called; deliveries in flight then finish in the background.
+func (m *Main) startWorker(name string, h queue.Handler) (stop func()) {
 	q := m.Config.Queue
 	w := queue.New(queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, Lease: q.Lease,
 		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger.With("skill", name)})
@@ -220,6 +167,12 @@ func (m *Main) startWorker(name string, h queue.Handler) {
 	m.mu.Unlock()
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); w.Run(ctx) }()
+	return func() {
+		cancel()
+		m.mu.Lock()
+		m.workers = slices.DeleteFunc(m.workers, func(x *queue.Worker) bool { return x == w })
+		m.mu.Unlock()
+	}
 }
 
 func (m *Main) wake(string) {

@@ -12,6 +12,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"synclayer"
+	"synclayer/api"
 	"synclayer/ingest"
 	"synclayer/skill"
 	"synclayer/source/custom"
@@ -58,8 +59,9 @@ func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 	return jsonEncode(stdout, res)
 }
 
-// Trigger runs a manual event through the pipeline as source "manual".
-func Trigger(ctx context.Context, in *ingest.Ingester, event string, data json.RawMessage, now time.Time) (ingest.Result, error) {
+// Trigger runs a manual event through the pipeline as source "manual". The
+// trigger command, the admin API and the tests all come through here.
+func Trigger(ctx context.Context, in api.Ingester, event string, data json.RawMessage, now time.Time) (ingest.Result, error) {
 	if !json.Valid(data) {
 		return ingest.Result{}, synclayer.FieldErrorf("data", "is not valid JSON")
 	}

@@ -24,6 +24,7 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("ConcurrentClaimersNeverShareARecord", func(t *testing.T) { t.Parallel(); testConcurrentClaim(t, open(t)) })
 	t.Run("LockMakesOneContactPerEmail", func(t *testing.T) { t.Parallel(); testLockOneContact(t, open(t)) })
 	t.Run("CompleteRecordsSyncStateAndTrace", func(t *testing.T) { t.Parallel(); testComplete(t, open(t)) })
+	t.Run("KeyCreateFindRevoke", func(t *testing.T) { t.Parallel(); testKeys(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)

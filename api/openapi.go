@@ -1,0 +1,21 @@
+package api
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// openAPI describes every route this package serves except the webhooks,
+// whose authentication is each platform's signature rather than a key.
+//
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns the embedded OpenAPI 3 document, for clients and for
+// tests that validate responses against it.
+func OpenAPI() []byte { return openAPI }
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(openAPI)
+}

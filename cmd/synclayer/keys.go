@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"synclayer"
+	"synclayer/store"
+)
+
+const keysUsage = "usage: synclayer keys create --role admin|operator|viewer [--name NAME] | keys list | keys revoke ID [--config FILE]"
+
+// cmdKeys manages admin API keys in the configured store, so it works
+// beside a running server: the server looks keys up on every request, and
+// a revocation applies at once.
+func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(keysUsage)
+	}
+	var role, name string
+	_, path, pos, err := parseFlags("keys "+args[0], args[1:], func(fs *flag.FlagSet) {
+		if args[0] == "create" {
+			fs.StringVar(&role, "role", "", "admin, operator or viewer")
+			fs.StringVar(&name, "name", "", "what the key is for, shown in keys list")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "create", "list", "revoke":
+	default:
+		return fmt.Errorf("unknown keys command %q; %s", args[0], keysUsage)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch args[0] {
+	case "create":
+		return keysCreate(ctx, db, role, name, stdout)
+	case "list":
+		return keysList(ctx, db, stdout)
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: synclayer keys revoke ID (see synclayer keys list)")
+	}
+	if err := db.RevokeKey(ctx, pos[0], time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "key %s revoked; it stops working at its next request\n", pos[0])
+	return nil
+}
+
+// keysCreate prints the new key alone on the last line, so a script can
+// take it with tail -n 1. It is shown once: only its hash is stored.
+func keysCreate(ctx context.Context, db *store.DB, role, name string, stdout io.Writer) error {
+	r, err := synclayer.ParseRole(role)
+	if err != nil {
+		return fmt.Errorf("keys create: --role must be admin, operator or viewer, not %q", role)
+	}
+	k, secret, err := synclayer.NewAPIKey(r, name, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := db.CreateKey(ctx, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s key %s (prefix %s). Store it now; it is not shown again:\n%s\n", k.Role, k.ID, k.Prefix, secret)
+	return nil
+}
+
+func keysList(ctx context.Context, db *store.DB, stdout io.Writer) error {
+	keys, err := db.FindKeys(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, orDash(k.Name), k.Role, k.Prefix, stamp(k.CreatedAt), stamp(k.LastUsedAt), stamp(k.RevokedAt))
+	}
+	return tw.Flush()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.RFC3339)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
