@@ -20,6 +20,10 @@ type Store interface {
 	// ClaimJobs leases up to n due jobs to a worker for lease. It never
 	// hands out a job whose record another live lease holds.
 	ClaimJobs(ctx context.Context, skill string, n int, lease time.Duration, now time.Time) ([]*Job, error)
+	// ExtendLease keeps a claimed job's lease alive while it runs, so a
+	// short lease recovers a dead worker's jobs quickly without a slow
+	// delivery being taken over. ECONFLICT when the job is no longer held.
+	ExtendLease(ctx context.Context, job *Job, until time.Time) error
 	// CompleteJob finishes a claimed job, records its sync state and trace
 	// entry in the same transaction.
 	CompleteJob(ctx context.Context, job *Job, st *SyncState, trace *TraceEntry, now time.Time) error

@@ -39,7 +39,10 @@ type Config struct {
 	Skill       string
 	Handler     Handler
 	Concurrency int           // deliveries in flight at once; default 4
-	Lease       time.Duration // how long a claim holds a job; default 2 min
+	Lease       time.Duration // how long a claim holds a job without renewal; default 30 s
+	// AttemptTimeout bounds one delivery attempt, rate-limit waits included;
+	// default 2 min. The lease is renewed while the attempt runs.
+	AttemptTimeout time.Duration
 	Poll        time.Duration // how often to look for due jobs when not woken; default 500 ms
 	MaxAge      time.Duration // after this long since the first change, a failing job is dead-lettered; default 24 h
 	BaseBackoff time.Duration // first retry delay; default 1 s
@@ -62,7 +65,10 @@ func New(cfg Config) *Worker {
 		cfg.Concurrency = 4
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Minute
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = 2 * time.Minute
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 500 * time.Millisecond
@@ -139,9 +145,11 @@ func (w *Worker) Run(ctx context.Context) {
 // shutdown lets the attempt finish and record its outcome; a kill loses
 // only the lease, which expires and is recovered.
 func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.Lease*3/4)
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.AttemptTimeout)
 	defer cancel()
+	stopRenew := w.renew(ctx, job)
 	st, trace, err := w.cfg.Handler.Handle(ctx, job)
+	stopRenew()
 	now := w.cfg.Now()
 	latency := now.Sub(job.FirstSeenAt)
 	if err == nil {
@@ -183,6 +191,32 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 	}
 	w.cfg.Logger.Info("delivery failed; will retry", "skill", job.Skill, "job", job.ID, "attempt", job.Attempts, "in", delay.Round(time.Millisecond), "err", reason)
 	w.observe(job, OutcomeRetried, latency)
+}
+
+// renew extends the job's lease every third of a lease while the attempt
+// runs. A lost lease (the process stalled past it and another worker
+// recovered the job) is logged; the attempt still finishes, and since a
+// delivery brings the destination to the current state, a second one is
+// harmless.
+func (w *Worker) renew(ctx context.Context, job *synclayer.Job) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(w.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := w.cfg.Store.ExtendLease(ctx, job, w.cfg.Now().Add(w.cfg.Lease)); err != nil && ctx.Err() == nil {
+					w.cfg.Logger.Warn("lost the lease on a job; another worker may deliver it", "skill", job.Skill, "job", job.ID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Backoff returns the delay before retry number attempt: exponential from
