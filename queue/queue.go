@@ -43,12 +43,12 @@ type Config struct {
 	// AttemptTimeout bounds one delivery attempt, rate-limit waits included;
 	// default 2 min. The lease is renewed while the attempt runs.
 	AttemptTimeout time.Duration
-	Poll        time.Duration // how often to look for due jobs when not woken; default 500 ms
-	MaxAge      time.Duration // after this long since the first change, a failing job is dead-lettered; default 24 h
-	BaseBackoff time.Duration // first retry delay; default 1 s
-	MaxBackoff  time.Duration // cap on the retry delay; default 5 min
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Poll           time.Duration // how often to look for due jobs when not woken; default 500 ms
+	MaxAge         time.Duration // after this long since the first change, a failing job is dead-lettered; default 24 h
+	BaseBackoff    time.Duration // first retry delay; default 1 s
+	MaxBackoff     time.Duration // cap on the retry delay; default 5 min
+	Logger         *slog.Logger
+	Now            func() time.Time
 	// Observe, if set, is called after each attempt.
 	Observe func(job *synclayer.Job, outcome Outcome, latency time.Duration)
 }
