@@ -53,10 +53,10 @@ func (s *DB) FindContactByID(ctx context.Context, id string) (*synclayer.Contact
 func (s *DB) FindContacts(ctx context.Context, f synclayer.ContactFilter) ([]*synclayer.Contact, error) {
 	where, args := "1 = 1", []any{}
 	if f.Email != "" {
-		where, args = where+" AND email = ?", append(args, f.Email)
+		where, args = where+" AND email = ? AND email <> ''", append(args, f.Email)
 	}
 	if f.Phone != "" {
-		where, args = where+" AND phone = ?", append(args, f.Phone)
+		where, args = where+" AND phone = ? AND phone <> ''", append(args, f.Phone)
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
@@ -94,12 +94,14 @@ func (t *Tx) FindContactBySourceID(ctx context.Context, source, id string) (*syn
 // FindContactByEmail returns the oldest live contact with the email, or
 // ENOTFOUND. Deleted contacts are matched only when no live one exists.
 func (t *Tx) FindContactByEmail(ctx context.Context, email string) (*synclayer.Contact, error) {
-	return t.s.findContact(ctx, t.tx, "email = ? ORDER BY deleted, created_at LIMIT 1", email)
+	// "email <> ''" lets SQLite and PostgreSQL's generic plans use the
+	// partial index, which leaves out contacts without an email.
+	return t.s.findContact(ctx, t.tx, "email = ? AND email <> '' ORDER BY deleted, created_at LIMIT 1", email)
 }
 
 // FindContactByPhone returns the oldest live contact with the phone, or ENOTFOUND.
 func (t *Tx) FindContactByPhone(ctx context.Context, phone string) (*synclayer.Contact, error) {
-	return t.s.findContact(ctx, t.tx, "phone = ? ORDER BY deleted, created_at LIMIT 1", phone)
+	return t.s.findContact(ctx, t.tx, "phone = ? AND phone <> '' ORDER BY deleted, created_at LIMIT 1", phone)
 }
 
 // SaveContact inserts c when it has no ID, assigning a stable "ct_" ID, and

@@ -48,6 +48,7 @@ func (s *Server) handleContactCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		s.nextID++
 		s.contacts[target.ID] = target
+		s.reindex(target)
 		writeJSON(w, http.StatusCreated, map[string]int64{"id": target.ID})
 		return
 	}
@@ -87,6 +88,7 @@ func (s *Server) handleContactDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(s.contacts, c.ID)
+	s.unindex(c)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -164,5 +166,8 @@ func (s *Server) apply(c *Contact, b *contactBody) *apiError {
 	c.ListIDs = slices.DeleteFunc(c.ListIDs, func(id int64) bool { return slices.Contains(b.UnlinkListIDs, id) })
 	slices.Sort(c.ListIDs)
 	c.ModifiedAt = s.now()
+	if _, stored := s.contacts[c.ID]; stored {
+		s.reindex(c)
+	}
 	return nil
 }

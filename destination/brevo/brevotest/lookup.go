@@ -49,34 +49,54 @@ func (s *Server) resolve(r *http.Request, phoneDefault bool) (*Contact, *apiErro
 	return c, nil
 }
 
-// findBy returns the contact whose email, ext_id or sms is v, or nil.
+// findBy returns the contact whose email, ext_id or sms is v, or nil; s.mu
+// must be held. It reads the index, so lookups stay cheap however many
+// contacts the simulator holds.
 func (s *Server) findBy(v, field string) *Contact {
 	if v == "" {
 		return nil
 	}
-	for _, c := range s.contacts {
-		switch field {
-		case "email":
-			if c.Email == v {
-				return c
-			}
-		case "ext_id":
-			if c.ExtID == v {
-				return c
-			}
-		case "sms":
-			if c.Attributes["SMS"] == v {
-				return c
-			}
+	return s.byKey[field+":"+v]
+}
+
+// reindex records c's current identifiers in the index; s.mu must be held.
+func (s *Server) reindex(c *Contact) {
+	s.unindex(c)
+	var keys []string
+	add := func(field, v string) {
+		if v != "" {
+			keys = append(keys, field+":"+v)
 		}
 	}
-	return nil
+	add("email", c.Email)
+	add("ext_id", c.ExtID)
+	if sms, _ := c.Attributes["SMS"].(string); sms != "" {
+		add("sms", sms)
+	}
+	for _, k := range keys {
+		s.byKey[k] = c
+	}
+	s.keysOf[c.ID] = keys
+}
+
+func (s *Server) unindex(c *Contact) {
+	for _, k := range s.keysOf[c.ID] {
+		if s.byKey[k] == c {
+			delete(s.byKey, k)
+		}
+	}
+	delete(s.keysOf, c.ID)
 }
 
 func (s *Server) findPhone(attr, number string) *Contact {
 	digits, ok := normalizeSMS(number)
 	if !ok {
 		return nil
+	}
+	if attr == "SMS" {
+		if c := s.findBy(digits, "sms"); c != nil {
+			return c
+		}
 	}
 	for _, c := range s.contacts {
 		if v, _ := c.Attributes[attr].(string); v != "" {

@@ -96,6 +96,8 @@ type Server struct {
 	violations  []string
 	attrs       []attribute
 	contacts    map[int64]*Contact
+	byKey       map[string]*Contact // "email:", "ext_id:" and "sms:" + value → contact
+	keysOf      map[int64][]string  // the byKey entries each contact holds
 	nextID      int64
 }
 
@@ -107,6 +109,8 @@ func New(o Options) *Server {
 		now:       o.Now,
 		rateLimit: o.RateLimit,
 		contacts:  map[int64]*Contact{},
+		byKey:     map[string]*Contact{},
+		keysOf:    map[int64][]string{},
 		nextID:    1,
 	}
 	if s.now == nil {

@@ -64,6 +64,8 @@ CREATE TABLE jobs (
 CREATE UNIQUE INDEX jobs_one_pending ON jobs (skill, record_key) WHERE state = 'pending';
 CREATE INDEX jobs_due ON jobs (skill, state, run_at);
 CREATE INDEX jobs_record ON jobs (skill, record_key, state);
+-- The claim's "no running job for this record" check reads only this.
+CREATE INDEX jobs_running ON jobs (skill, record_key) WHERE state = 'running';
 
 CREATE TABLE sync_state (
   record_key  TEXT NOT NULL,
