@@ -103,25 +103,16 @@ func (s *simulator) gaps() int {
 	return s.gapCount
 }
 
-// waitFor returns when every email has been POSTed and exists as a contact,
-// with the latest first arrival among them. Contacts() copies every
-// contact, so it is checked only once the arrivals say it can pass.
-func (s *simulator) waitFor(ctx context.Context, emails []string, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
+// waitFor returns when every email has been POSTed and exists as a
+// contact, or when timeout passes, with the latest first arrival and how
+// many are still missing. Contacts() copies every contact, so it is
+// checked only once the arrivals say it can pass. Only an interrupt is an
+// error: a timeout is a result worth printing.
+func (s *simulator) waitFor(ctx context.Context, emails []string, timeout time.Duration) (last time.Time, missing int, err error) {
+	deadline, lastReport := time.Now().Add(timeout), time.Now()
 	for {
 		s.poll()
-		var last time.Time
-		missing := 0
-		s.mu.Lock()
-		for _, e := range emails {
-			at, ok := s.first[e]
-			if !ok {
-				missing++
-			} else if at.After(last) {
-				last = at
-			}
-		}
-		s.mu.Unlock()
+		last, missing = s.arrivals(emails)
 		if missing == 0 {
 			have := map[string]bool{}
 			for _, c := range s.Contacts() {
@@ -133,16 +124,36 @@ func (s *simulator) waitFor(ctx context.Context, emails []string, timeout time.D
 				}
 			}
 			if missing == 0 {
-				return last, nil
+				return last, 0, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("%d of %d contacts not in Brevo after %s (--timeout)", missing, len(emails), timeout)
+			progress(fmt.Sprintf("%d of %d contacts not in Brevo after %s (--timeout)", missing, len(emails), timeout))
+			return last, missing, nil
+		}
+		if time.Since(lastReport) >= 10*time.Second {
+			progress(fmt.Sprintf("%d of %d contacts in Brevo", len(emails)-missing, len(emails)))
+			lastReport = time.Now()
 		}
 		select {
 		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
+			return time.Time{}, 0, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// arrivals returns the latest first POST among emails and how many have none.
+func (s *simulator) arrivals(emails []string) (last time.Time, missing int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range emails {
+		at, ok := s.first[e]
+		if !ok {
+			missing++
+		} else if at.After(last) {
+			last = at
+		}
+	}
+	return last, missing
 }

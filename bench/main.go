@@ -37,6 +37,7 @@ type options struct {
 	driver, dsn      string
 	queueConcurrency int
 	json             bool
+	keep             bool
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 		"postgres only: a server URL on which a fresh database is created and dropped after")
 	flag.IntVar(&o.queueConcurrency, "queue-concurrency", 0, "queue.concurrency for the server (0: its default)")
 	flag.BoolVar(&o.json, "json", false, "print the report as JSON")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (config, server log, SQLite database) and print its path")
 	flag.Parse()
 	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) {
 		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n not negative, --latency-rate positive")
@@ -77,17 +79,27 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if rep.incomplete() {
+		fmt.Fprintln(os.Stderr, "bench: some contacts did not reach Brevo within --timeout; the latencies cover only those that did")
+		os.Exit(1)
+	}
 }
 
 // run does the whole measurement. Every resource it starts is released by a
 // defer, so an error or an interrupt leaves no process, database or
 // temporary directory behind.
 func run(ctx context.Context, o options) (*report, error) {
+	ctx, cancel := context.WithCancel(ctx) // also stops the simulator's tracker
+	defer cancel()
 	dir, err := os.MkdirTemp("", "synclayer-bench-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	if o.keep {
+		defer progress("kept " + dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 
 	progress("building synclayer")
 	bin, err := buildBinary(ctx, dir)
@@ -130,7 +142,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	rep.Burst = burst
 
-	if o.latencyN > 0 {
+	if o.latencyN > 0 && burst.Missing > 0 {
+		progress("skipping the paced run: with the burst still being delivered it would measure that backlog")
+	} else if o.latencyN > 0 {
 		progress(fmt.Sprintf("paced: %d webhooks at %g/s", o.latencyN, o.latencyRate))
 		paced, err := runPhase(ctx, client, webhookURL, sim, prepareWebhooks(cfg.secret, o.n+1, o.latencyN), o.c, o.latencyRate, o.timeout)
 		if err != nil {
@@ -157,25 +171,29 @@ func runPhase(ctx context.Context, client *http.Client, url string, sim *simulat
 	if err != nil {
 		return phase{}, err
 	}
+	progress(fmt.Sprintf("sent in %s: %d accepted (%.0f/s); waiting for Brevo", seconds(res.wall), res.accepted, float64(res.accepted)/res.wall.Seconds()))
 	var emails []string
 	for i, h := range hooks {
 		if res.ok[i] {
 			emails = append(emails, h.email)
 		}
 	}
-	last, err := sim.waitFor(ctx, emails, timeout)
+	last, missing, err := sim.waitFor(ctx, emails, timeout)
 	if err != nil {
 		return phase{}, err
 	}
 	p := phase{Webhooks: len(hooks), Rate: rate, Accepted: res.accepted, Non200: res.non200, Errors: res.errors,
-		Send: res.wall, Delivered: last.Sub(res.start)}
+		Send: res.wall, Missing: missing}
+	if !last.IsZero() {
+		p.Delivered = last.Sub(res.start)
+	}
 	if res.wall > 0 {
 		p.AcceptedPerSecond = float64(res.accepted) / res.wall.Seconds()
 	}
 	var lat []time.Duration
 	for i, h := range hooks {
-		if res.ok[i] {
-			lat = append(lat, sim.firstPost(h.email).Sub(res.sentAt[i]))
+		if at := sim.firstPost(h.email); res.ok[i] && !at.IsZero() {
+			lat = append(lat, at.Sub(res.sentAt[i]))
 		}
 	}
 	p.Latency = summarize(lat)

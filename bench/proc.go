@@ -148,6 +148,9 @@ func (s *server) stop() {
 // withLog adds the tail of the server's log to err, since that is usually
 // where the reason is.
 func (s *server) withLog(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return errors.New("interrupted")
+	}
 	b, _ := os.ReadFile(s.logPath)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) > 15 {

@@ -29,9 +29,10 @@ type phase struct {
 	Accepted          int           `json:"accepted"`
 	Non200            int           `json:"non_200"`
 	Errors            int           `json:"transport_errors"`
+	Missing           int           `json:"missing_in_brevo"` // accepted but not in Brevo by --timeout
 	AcceptedPerSecond float64       `json:"accepted_per_second"`
 	Send              time.Duration `json:"-"`
-	Delivered         time.Duration `json:"-"` // first send to the last contact's arrival in Brevo
+	Delivered         time.Duration `json:"-"` // first send to the last arrival in Brevo
 	Latency           latency       `json:"-"`
 }
 
@@ -79,14 +80,13 @@ func (r *report) writeText(w io.Writer) error {
 		fmt.Sprintf("synclayer bench (%s, %d cores)", r.Driver, r.Cores),
 		fmt.Sprintf("ingest:   %d webhooks, %d clients: %.0f accepted/s (%d non-200, %d errors)",
 			b.Webhooks, r.Clients, b.AcceptedPerSecond, b.Non200, b.Errors),
-		fmt.Sprintf("delivery: all %d contacts in Brevo %s after the first webhook (sending took %s)",
-			b.Accepted, seconds(b.Delivered), seconds(b.Send)),
+		b.delivery(),
 		"latency (saturated burst):   " + b.Latency.String(),
 	}
 	if p := r.Paced; p != nil {
 		lines = append(lines, fmt.Sprintf("latency (%g/s paced, %d):%s%s", p.Rate, p.Webhooks, pad(p), p.Latency))
-		if p.Non200+p.Errors > 0 {
-			lines = append(lines, fmt.Sprintf("          paced run: %d non-200, %d errors", p.Non200, p.Errors))
+		if p.Non200+p.Errors+p.Missing > 0 {
+			lines = append(lines, fmt.Sprintf("          paced run: %d non-200, %d errors, %d not in Brevo by --timeout", p.Non200, p.Errors, p.Missing))
 		}
 	}
 	lines = append(lines,
@@ -98,6 +98,19 @@ func (r *report) writeText(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+func (p phase) delivery() string {
+	if p.Missing > 0 {
+		return fmt.Sprintf("delivery: INCOMPLETE: %d of %d contacts in Brevo by --timeout, the last %s after the first webhook (sending took %s)",
+			p.Accepted-p.Missing, p.Accepted, seconds(p.Delivered), seconds(p.Send))
+	}
+	return fmt.Sprintf("delivery: all %d contacts in Brevo %s after the first webhook (sending took %s)",
+		p.Accepted, seconds(p.Delivered), seconds(p.Send))
+}
+
+func (r *report) incomplete() bool {
+	return r.Burst.Missing > 0 || (r.Paced != nil && r.Paced.Missing > 0)
 }
 
 // pad aligns the paced latency line with the burst one.
