@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"synclayer"
@@ -33,11 +34,35 @@ type Config struct {
 	Now           func() time.Time
 	// Notify is called after a commit that enqueued work, to wake workers.
 	Notify func(skill string)
+	// GroupCommit commits concurrent calls together. It suits SQLite, which
+	// has one writer anyway; on PostgreSQL concurrent transactions are faster.
+	GroupCommit bool
 }
 
 // Ingester is the one path into the store, shared by webhooks, the API and
-// the CLI's manual triggers.
-type Ingester struct{ cfg Config }
+// the CLI's manual triggers. With GroupCommit, concurrent calls are
+// committed together: while one transaction commits, the next calls gather
+// and share the following one, so a burst costs one commit per batch, not
+// one per webhook. Each call still returns only after its own events are
+// durable.
+type Ingester struct {
+	cfg Config
+
+	mu      sync.Mutex
+	pending []*request
+	leading bool // a caller is committing batches
+}
+
+// maxBatch caps how many calls share one transaction.
+const maxBatch = 64
+
+type request struct {
+	ctx     context.Context
+	events  []*synclayer.Event
+	results []Result
+	err     error
+	done    chan struct{}
+}
 
 // New returns an Ingester.
 func New(cfg Config) *Ingester {
@@ -59,35 +84,94 @@ type Result struct {
 // Ingest stores and applies events in one transaction. A redelivered event
 // (same source and dedupe key) changes nothing and reports Duplicate. An
 // event that is genuine but cannot be synced is stored with status failed
-// and its reason; only a storage failure returns an error, and then nothing
-// was written.
+// and its reason; only a storage failure returns an error, and then none of
+// the call's events was written.
 func (in *Ingester) Ingest(ctx context.Context, events []*synclayer.Event) ([]Result, error) {
-	now := in.cfg.Now().UTC()
-	results := make([]Result, len(events))
+	req := &request{ctx: ctx, events: events, done: make(chan struct{})}
+	if !in.cfg.GroupCommit {
+		in.commit([]*request{req})
+		return req.results, req.err
+	}
+	in.mu.Lock()
+	in.pending = append(in.pending, req)
+	lead := !in.leading
+	in.leading = in.leading || lead
+	in.mu.Unlock()
+	if lead {
+		in.lead()
+	}
+	<-req.done
+	return req.results, req.err
+}
+
+// lead commits batches of pending calls until none is left.
+func (in *Ingester) lead() {
+	for {
+		in.mu.Lock()
+		batch := in.pending[:min(len(in.pending), maxBatch)]
+		in.pending = in.pending[len(batch):]
+		if len(batch) == 0 {
+			in.leading = false
+			in.mu.Unlock()
+			return
+		}
+		in.mu.Unlock()
+		in.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction. If that fails, each call is
+// retried alone, so one call's storage error never fails another's.
+func (in *Ingester) commit(batch []*request) {
 	woken := map[string]bool{}
-	err := in.cfg.Store.Tx(ctx, func(tx synclayer.Tx) error {
+	run := func(reqs []*request) error {
 		clear(woken)
-		for i, ev := range events {
-			r, skills, err := in.ingestOne(ctx, tx, ev, now)
+		ctx := reqs[0].ctx
+		if len(reqs) > 1 {
+			ctx = context.WithoutCancel(ctx) // one caller giving up must not fail the others
+		}
+		now := in.cfg.Now().UTC()
+		return in.cfg.Store.Tx(ctx, func(tx synclayer.Tx) error {
+			for _, req := range reqs {
+				req.results = make([]Result, len(req.events))
+				for i, ev := range req.events {
+					r, skills, err := in.ingestOne(ctx, tx, ev, now)
+					if err != nil {
+						return err
+					}
+					req.results[i] = r
+					for _, s := range skills {
+						woken[s] = true
+					}
+				}
+			}
+			return nil
+		})
+	}
+	finish := func(reqs []*request, err error) {
+		if err == nil && in.cfg.Notify != nil {
+			for s := range woken {
+				in.cfg.Notify(s)
+			}
+		}
+		for _, req := range reqs {
 			if err != nil {
-				return err
+				req.results, req.err = nil, err
 			}
-			results[i] = r
-			for _, s := range skills {
-				woken[s] = true
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if in.cfg.Notify != nil {
-		for s := range woken {
-			in.cfg.Notify(s)
+			close(req.done)
 		}
 	}
-	return results, nil
+	err := run(batch)
+	if err == nil || len(batch) == 1 {
+		finish(batch, err)
+		return
+	}
+	for _, req := range batch {
+		for _, ev := range req.events {
+			ev.ID, ev.Status, ev.Reason, ev.ContactID = "", "", "", ""
+		}
+		finish([]*request{req}, run([]*request{req}))
+	}
 }
 
 func (in *Ingester) ingestOne(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, now time.Time) (Result, []string, error) {

@@ -23,23 +23,19 @@ func (t *Tx) InsertEvent(ctx context.Context, e *synclayer.Event) error {
 			return fmt.Errorf("encode event: %w", err)
 		}
 	}
-	// A savepoint keeps the transaction usable after a duplicate on PostgreSQL.
-	if _, err := t.exec(ctx, "SAVEPOINT ins_event"); err != nil {
-		return fmt.Errorf("insert event: %w", err)
-	}
-	_, err := t.exec(ctx, `INSERT INTO events (id, source, dedupe_key, topic, type, occurred_at, received_at, status, reason, contact_id, customer, payload)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// DO NOTHING, not a caught unique violation: PostgreSQL would abort the
+	// transaction, and the event's batch with it.
+	res, err := t.exec(ctx, `INSERT INTO events (id, source, dedupe_key, topic, type, occurred_at, received_at, status, reason, contact_id, customer, payload)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, dedupe_key) DO NOTHING`,
 		e.ID, e.Source, e.DedupeKey, e.Topic, string(e.Type), micros(e.OccurredAt), micros(e.ReceivedAt),
 		string(e.Status), e.Reason, e.ContactID, string(customer), []byte(e.Payload))
 	if err != nil {
-		_, _ = t.exec(ctx, "ROLLBACK TO SAVEPOINT ins_event")
-		if t.s.dialect.isUniqueViolation(err) {
-			return synclayer.Errorf(synclayer.ECONFLICT, "event %s from %s was already received", e.DedupeKey, e.Source)
-		}
 		return fmt.Errorf("insert event: %w", err)
 	}
-	_, err = t.exec(ctx, "RELEASE SAVEPOINT ins_event")
-	return err
+	if n, _ := res.RowsAffected(); n == 0 {
+		return synclayer.Errorf(synclayer.ECONFLICT, "event %s from %s was already received", e.DedupeKey, e.Source)
+	}
+	return nil
 }
 
 // UpdateEvent records the outcome of ingesting e.

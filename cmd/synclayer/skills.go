@@ -59,7 +59,7 @@ func newSkillRuntime(m *Main, client *brevo.Client, cs *CustomerSyncConfig) *ski
 }
 
 func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
-	cfg := ingest.Config{Store: m.DB, Notify: m.wake}
+	cfg := ingest.Config{Store: m.DB, Notify: m.wake, GroupCommit: m.DB.Driver() == "sqlite"}
 	if cs != nil {
 		// Consent ownership holds even while the skill is disabled, so
 		// changes merged meanwhile cannot lift an opt-out.
