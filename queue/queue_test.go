@@ -68,7 +68,7 @@ func TestWorker_RetriesThenDelivers(t *testing.T) {
 	enqueue(t, s, "ct_1", clk.Now())
 	var mu sync.Mutex
 	attempts := 0
-	w := queue.New(queue.Config{Store: s, Skill: "sk", Poll: time.Millisecond, Now: clk.Now,
+	w := queue.New(queue.Config{Store: s, Skill: "sk", Poll: time.Millisecond, Now: clk.Now, Lease: 1000 * time.Hour,
 		Handler: handlerFunc(func(ctx context.Context, j *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -110,7 +110,9 @@ func TestWorker_RetryWindowEnds(t *testing.T) {
 	s := storetest.OpenSQLite(t)
 	clk := newClock()
 	enqueue(t, s, "ct_1", clk.Now())
-	w := queue.New(queue.Config{Store: s, Skill: "sk", Poll: time.Millisecond, Now: clk.Now, MaxAge: time.Hour,
+	// The test clock jumps 10 minutes at a time, so the lease must outlast
+	// the jumps or an attempt in flight would be recovered under it.
+	w := queue.New(queue.Config{Store: s, Skill: "sk", Poll: time.Millisecond, Now: clk.Now, MaxAge: time.Hour, Lease: 1000 * time.Hour,
 		Handler: handlerFunc(func(context.Context, *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
 			return nil, nil, errors.New("connection refused")
 		})})

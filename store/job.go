@@ -92,11 +92,24 @@ func (s *DB) recoverExpired(ctx context.Context, tx *sql.Tx, skill string, now t
 	return nil
 }
 
+// holds reports whether this claim still holds job: it is running under the
+// lease it was claimed (or last renewed) with. A worker that stalled past
+// its lease, while another recovered the job, must not overwrite its state.
+func (s *DB) holds(ctx context.Context, tx *sql.Tx, job *synclayer.Job) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM jobs WHERE id = ? AND state = 'running' AND lease_until = ?"), job.ID, micros(job.LeaseUntil)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("check lease: %w", err)
+	}
+	return n > 0, nil
+}
+
 // CompleteJob marks a claimed job done and records what the destination now
 // holds and the delivery's trace entry, in one transaction.
 func (s *DB) CompleteJob(ctx context.Context, job *synclayer.Job, st *synclayer.SyncState, trace *synclayer.TraceEntry, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'done', lease_until = 0, last_error = '', updated_at = ? WHERE id = ? AND state = 'running'"), micros(now), job.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'done', lease_until = 0, last_error = '', updated_at = ? WHERE id = ? AND state = 'running' AND lease_until = ?"),
+			micros(now), job.ID, micros(job.LeaseUntil)); err != nil {
 			return fmt.Errorf("complete job: %w", err)
 		}
 		if st != nil {
@@ -105,6 +118,9 @@ func (s *DB) CompleteJob(ctx context.Context, job *synclayer.Job, st *synclayer.
 				st.RecordKey, st.Destination, st.RemoteID, string(st.State), micros(now)); err != nil {
 				return fmt.Errorf("save sync state: %w", err)
 			}
+		}
+		if err := recordDelivery(ctx, s, tx, job, synclayer.DeliveryDelivered, "", now); err != nil {
+			return err
 		}
 		return appendTrace(ctx, s, tx, trace)
 	})
@@ -115,6 +131,9 @@ func (s *DB) CompleteJob(ctx context.Context, job *synclayer.Job, st *synclayer.
 // the later schedule so an outage does not turn into a retry storm.
 func (s *DB) RetryJob(ctx context.Context, job *synclayer.Job, runAt time.Time, reason string, trace *synclayer.TraceEntry, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if held, err := s.holds(ctx, tx, job); err != nil || !held {
+			return err // the job's new holder decides its fate
+		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE jobs SET run_at = CASE WHEN run_at > ? THEN run_at ELSE ? END, attempts = ?, last_error = ?,
 				first_seen_at = CASE WHEN first_seen_at < ? THEN first_seen_at ELSE ? END, updated_at = ?
 			WHERE skill = ? AND record_key = ? AND state = 'pending'`),
@@ -131,6 +150,9 @@ func (s *DB) RetryJob(ctx context.Context, job *synclayer.Job, runAt time.Time, 
 		if err != nil {
 			return fmt.Errorf("retry job: %w", err)
 		}
+		if err := recordDelivery(ctx, s, tx, job, synclayer.DeliveryRetried, reason, now); err != nil {
+			return err
+		}
 		return appendTrace(ctx, s, tx, trace)
 	})
 }
@@ -138,8 +160,14 @@ func (s *DB) RetryJob(ctx context.Context, job *synclayer.Job, runAt time.Time, 
 // DeadJob moves a claimed job to the dead-letter state with its reason.
 func (s *DB) DeadJob(ctx context.Context, job *synclayer.Job, reason string, trace *synclayer.TraceEntry, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if held, err := s.holds(ctx, tx, job); err != nil || !held {
+			return err // the job's new holder decides its fate
+		}
 		if _, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'dead', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?"), reason, micros(now), job.ID); err != nil {
 			return fmt.Errorf("dead-letter job: %w", err)
+		}
+		if err := recordDelivery(ctx, s, tx, job, synclayer.DeliveryDead, reason, now); err != nil {
+			return err
 		}
 		return appendTrace(ctx, s, tx, trace)
 	})
@@ -216,6 +244,28 @@ func (s *DB) CountJobs(ctx context.Context) (map[synclayer.JobState]int, error) 
 			return nil, err
 		}
 		out[synclayer.JobState(state)] = n
+	}
+	return out, rows.Err()
+}
+
+// CountJobsBySkill returns how many jobs each skill has in each state.
+func (s *DB) CountJobsBySkill(ctx context.Context) (map[string]map[synclayer.JobState]int, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT skill, state, COUNT(*) FROM jobs GROUP BY skill, state")
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[synclayer.JobState]int{}
+	for rows.Next() {
+		var skill, state string
+		var n int
+		if err := rows.Scan(&skill, &state, &n); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		if out[skill] == nil {
+			out[skill] = map[synclayer.JobState]int{}
+		}
+		out[skill][synclayer.JobState(state)] = n
 	}
 	return out, rows.Err()
 }

@@ -32,3 +32,30 @@ func testExtendLease(t *testing.T, s synclayer.Store) {
 		t.Errorf("renewing a lost lease: %v, want ECONFLICT", err)
 	}
 }
+
+func testLostLease(t *testing.T, s synclayer.Store) {
+	ctx := context.Background()
+	enqueue(t, s, "ct_1", t0)
+	stale, _ := s.ClaimJobs(ctx, "customer-sync", 1, 10*time.Second, t0)
+	// The worker stalls past its lease and another recovers the job.
+	fresh, _ := s.ClaimJobs(ctx, "customer-sync", 1, 10*time.Second, t0.Add(11*time.Second))
+	if len(stale) != 1 || len(fresh) != 1 {
+		t.Fatalf("claims: %v then %v", stale, fresh)
+	}
+	if err := s.DeadJob(ctx, stale[0], "late failure", nil, t0.Add(12*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetryJob(ctx, stale[0], t0.Add(time.Hour), "late retry", nil, t0.Add(12*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	running, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobRunning})
+	if len(running) != 1 || running[0].LastError == "late failure" || running[0].LastError == "late retry" {
+		t.Fatalf("the stalled worker overwrote the new holder's job: %+v", running)
+	}
+	if err := s.CompleteJob(ctx, fresh[0], nil, nil, t0.Add(13*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if counts, _ := s.CountJobs(ctx); counts[synclayer.JobDone] != 1 || counts[synclayer.JobDead] != 0 || counts[synclayer.JobPending] != 0 {
+		t.Errorf("job counts %v, want the one job done", counts)
+	}
+}

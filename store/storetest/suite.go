@@ -18,6 +18,8 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("RollbackLeavesNothing", func(t *testing.T) { t.Parallel(); testRollback(t, open(t)) })
 	t.Run("EnqueueCoalesces", func(t *testing.T) { t.Parallel(); testEnqueueCoalesces(t, open(t)) })
 	t.Run("ClaimHoldsRecord", func(t *testing.T) { t.Parallel(); testClaimHoldsRecord(t, open(t)) })
+	t.Run("ExtendedLeaseIsKept", func(t *testing.T) { t.Parallel(); testExtendLease(t, open(t)) })
+	t.Run("LostLeaseChangesNothing", func(t *testing.T) { t.Parallel(); testLostLease(t, open(t)) })
 	t.Run("ExpiredLeaseIsRecovered", func(t *testing.T) { t.Parallel(); testExpiredLease(t, open(t)) })
 	t.Run("RetryMergesWithPending", func(t *testing.T) { t.Parallel(); testRetryMerges(t, open(t)) })
 	t.Run("DeadLetterRequeueAndDelete", func(t *testing.T) { t.Parallel(); testDeadLetter(t, open(t)) })
@@ -25,6 +27,7 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("LockMakesOneContactPerEmail", func(t *testing.T) { t.Parallel(); testLockOneContact(t, open(t)) })
 	t.Run("CompleteRecordsSyncStateAndTrace", func(t *testing.T) { t.Parallel(); testComplete(t, open(t)) })
 	t.Run("KeyCreateFindRevoke", func(t *testing.T) { t.Parallel(); testKeys(t, open(t)) })
+	t.Run("DeliveriesAndStats", func(t *testing.T) { t.Parallel(); testDeliveries(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
