@@ -35,6 +35,15 @@ type Config struct {
 	Extra map[string]http.Handler
 	// OnWebhook, if set, is told the outcome of every webhook, for metrics.
 	OnWebhook func(source, outcome string)
+	// Stats answers GET /api/v1/stats; nil answers it 500.
+	Stats synclayer.StatsStore
+	// Metrics, if set, serves GET /metrics: open, or for a viewer key
+	// with MetricsAuth (server.metrics_auth).
+	Metrics     http.Handler
+	MetricsAuth bool
+	// UI, if set, is the dashboard under /ui/. It checks the same API keys
+	// itself, from a bearer header or its session cookie.
+	UI http.Handler
 }
 
 // Server holds the handlers' dependencies.
@@ -73,6 +82,16 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("GET /api/v1/keys", s.auth(admin, s.handleKeyList))
 	mux.Handle("POST /api/v1/keys", s.auth(admin, s.handleKeyCreate))
 	mux.Handle("POST /api/v1/keys/{id}/revoke", s.auth(admin, s.handleKeyRevoke))
+	mux.Handle("GET /api/v1/stats", s.auth(viewer, s.handleStats))
+	switch {
+	case cfg.Metrics != nil && cfg.MetricsAuth:
+		mux.Handle("GET /metrics", s.auth(viewer, cfg.Metrics.ServeHTTP))
+	case cfg.Metrics != nil:
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	if cfg.UI != nil {
+		mux.Handle("/ui/", cfg.UI) // routes and roles in dashboard/routes.go
+	}
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}

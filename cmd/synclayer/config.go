@@ -35,6 +35,7 @@ type Config struct {
 type ServerConfig struct {
 	Listen       string `yaml:"listen"`         // env
 	MaxBodyBytes int64  `yaml:"max_body_bytes"` // webhook body cap
+	MetricsAuth  bool   `yaml:"metrics_auth"`   // GET /metrics needs a viewer key
 }
 
 type StorageConfig struct {

@@ -40,6 +40,7 @@ type env struct {
 	sim  *brevotest.Server
 	base string
 	n    atomic.Int64
+	logs *syncWriter // everything the server logged
 }
 
 type envOption func(*Config)
@@ -83,7 +84,8 @@ func startEnv(t *testing.T, simOpts brevotest.Options, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	m := &Main{Config: cfg, Stderr: &syncWriter{w: &logs}}
+	sw := &syncWriter{w: &logs}
+	m := &Main{Config: cfg, Stderr: sw}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func startEnv(t *testing.T, simOpts brevotest.Options, opts ...envOption) *env {
 			t.Errorf("request violates Brevo's OpenAPI spec: %s", v)
 		}
 	})
-	return &env{t: t, m: m, sim: sim, base: "http://" + m.Addr}
+	return &env{t: t, m: m, sim: sim, base: "http://" + m.Addr, logs: sw}
 }
 
 type syncWriter struct {
@@ -108,6 +110,16 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// String returns what was written so far, when the writer is a buffer.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.w.(*bytes.Buffer); ok {
+		return b.String()
+	}
+	return ""
 }
 
 // post sends a body with headers and returns the status and decoded reply.

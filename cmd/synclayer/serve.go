@@ -21,6 +21,7 @@ import (
 	"synclayer/api"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevotest"
+	"synclayer/metrics"
 	"synclayer/queue"
 	"synclayer/source/custom"
 	"synclayer/source/shopify"
@@ -44,8 +45,9 @@ type Main struct {
 
 	// skills runs customer-sync and applies admin changes to it. Config
 	// stays what Run started with; the skills' current settings are here.
-	skills *skillRuntime
-	level  *slog.LevelVar // nil when the caller supplied Logger
+	skills  *skillRuntime
+	level   *slog.LevelVar // nil when the caller supplied Logger
+	metrics *metrics.Metrics
 
 	http    *http.Server
 	workers []*queue.Worker
@@ -85,6 +87,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Server.Listen, err)
 	}
 	m.Addr = ln.Addr().String()
+	m.metrics = m.newMetrics(secrets)
 
 	extra := map[string]http.Handler{}
 	bcfg := cfg.Destinations.Brevo
@@ -96,7 +99,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		log.Warn("NO BREVO API KEY CONFIGURED: deliveries go to the built-in Brevo SIMULATOR, not to Brevo. " +
 			"Set destinations.brevo.api_key (e.g. \"${BREVO_API_KEY}\") to sync for real. Simulated contacts: GET /simulator/brevo/contacts")
 	}
-	client := brevo.New(brevo.Config{APIKey: bcfg.APIKey, BaseURL: bcfg.BaseURL, Logger: log.With("destination", "brevo")})
+	client := brevo.New(brevo.Config{APIKey: bcfg.APIKey, BaseURL: bcfg.BaseURL, Logger: log.With("destination", "brevo"),
+		OnRateLimitWait: m.onBrevoWait})
 
 	m.skills = newSkillRuntime(m, client, cfg.Skills.CustomerSync)
 	m.Ingester = m.skills
@@ -123,6 +127,8 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 	h := api.Handler(api.Config{
 		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Ready: m.DB.Ping,
 		MaxBodyBytes: m.Config.Server.MaxBodyBytes, Logger: m.Logger, Extra: extra,
+		OnWebhook: m.metrics.Webhook, Stats: m.DB, Metrics: m.metrics.Handler(), MetricsAuth: m.Config.Server.MetricsAuth,
+		UI: m.newDashboard().Handler(),
 	})
 	m.http = &http.Server{
 		Handler:           h,
@@ -159,7 +165,7 @@ func (m *Main) addCancel(cancel context.CancelFunc) {
 func (m *Main) startWorker(name string, h queue.Handler) (stop func()) {
 	q := m.Config.Queue
 	w := queue.New(queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, Lease: q.Lease,
-		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger.With("skill", name)})
+		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger.With("skill", name), Observe: m.observeDelivery})
 	ctx, cancel := context.WithCancel(context.Background())
 	m.addCancel(cancel)
 	m.mu.Lock()

@@ -29,8 +29,9 @@ type Config struct {
 	HTTPClient *http.Client // default: one with a 15 s timeout
 
 	// Logger receives one debug line per request: method, path template
-	// (identifiers masked), status, duration and Brevo error code. It never
-	// sees the API key, bodies, emails, phone numbers or attribute values.
+	// (identifiers masked), status, duration, Brevo error code, and a
+	// summary of the bodies (attribute names, list IDs, blacklist flags).
+	// It never sees the API key, emails, phone numbers or attribute values.
 	Logger *slog.Logger
 
 	// OnRateLimitWait, when set, is called each time a request waits for a
@@ -125,7 +126,7 @@ func (c *Client) do(ctx context.Context, k call) (int, error) {
 	if err != nil {
 		c.limits.release(t, nil)
 		err = transportError(err)
-		c.logRequest(ctx, k, bucket, 0, time.Since(start), "", err)
+		c.logRequest(ctx, k, bucket, 0, time.Since(start), "", nil, err)
 		return 0, c.wrap(k, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
@@ -134,16 +135,16 @@ func (c *Client) do(ctx context.Context, k call) (int, error) {
 	c.limits.release(t, &answer{status: resp.StatusCode, rate: rl})
 	if err != nil {
 		err = fmt.Errorf("read response: %w", transportError(err))
-		c.logRequest(ctx, k, bucket, resp.StatusCode, time.Since(start), "", err)
+		c.logRequest(ctx, k, bucket, resp.StatusCode, time.Since(start), "", nil, err)
 		return 0, c.wrap(k, err)
 	}
 
 	if resp.StatusCode/100 != 2 {
 		apiErr := parseAPIError(resp.StatusCode, data)
-		c.logRequest(ctx, k, bucket, resp.StatusCode, time.Since(start), apiErr.Code, nil)
+		c.logRequest(ctx, k, bucket, resp.StatusCode, time.Since(start), apiErr.Code, nil, nil)
 		return 0, classify(c.wrap(k, apiErr), apiErr, rl)
 	}
-	c.logRequest(ctx, k, bucket, resp.StatusCode, time.Since(start), "", nil)
+	c.logRequest(ctx, k, bucket, resp.StatusCode, time.Since(start), "", data, nil)
 	if k.out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, k.out); err != nil {
 			return 0, c.wrap(k, fmt.Errorf("decode %d response: %w", resp.StatusCode, err))
@@ -157,7 +158,12 @@ func (c *Client) wrap(k call, err error) error {
 	return fmt.Errorf("brevo: %s %s: %w", k.method, k.route, err)
 }
 
-func (c *Client) logRequest(ctx context.Context, k call, bucket string, status int, d time.Duration, code string, err error) {
+// logRequest writes the debug line of one request and its answer, with a
+// summary of both bodies that holds no personal data (see requestSummary).
+func (c *Client) logRequest(ctx context.Context, k call, bucket string, status int, d time.Duration, code string, resp []byte, err error) {
+	if !c.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("method", k.method),
 		slog.String("path", k.route),
@@ -174,6 +180,8 @@ func (c *Client) logRequest(ctx context.Context, k call, bucket string, status i
 	if err != nil {
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
+	attrs = append(attrs, requestSummary(k.body)...)
+	attrs = append(attrs, responseSummary(resp)...)
 	c.log.LogAttrs(ctx, slog.LevelDebug, "brevo request", attrs...)
 }
 

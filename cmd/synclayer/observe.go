@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"synclayer"
+	"synclayer/dashboard"
+	"synclayer/metrics"
+	"synclayer/queue"
+	"synclayer/skill"
+)
+
+// newMetrics builds this Main's Prometheus registry, with a series for
+// every configured source and skill from the start.
+func (m *Main) newMetrics(secrets map[string][]string) *metrics.Metrics {
+	return metrics.New(metrics.Config{
+		Sources:          sortedNames(secrets),
+		Skills:           map[string]string{skill.CustomerSyncName: "brevo"},
+		RateLimitBuckets: map[string][]string{"brevo": {"contacts"}},
+		Jobs:             m.DB,
+		Logger:           m.Logger,
+	})
+}
+
+// observeDelivery is the queue's Observe hook.
+func (m *Main) observeDelivery(job *synclayer.Job, o queue.Outcome, latency time.Duration) {
+	m.metrics.Delivery(job.Skill, job.Destination, string(o), latency)
+}
+
+// onBrevoWait is the Brevo client's OnRateLimitWait hook.
+func (m *Main) onBrevoWait(bucket string, d time.Duration) {
+	m.metrics.RateLimitWait("brevo", bucket, d)
+}
+
+// newDashboard builds the /ui/ dashboard on the store and the running skills.
+func (m *Main) newDashboard() *dashboard.Server {
+	return dashboard.New(dashboard.Config{
+		Store: m.DB, Stats: m.DB, Keys: m.DB, Logger: m.Logger,
+		Skills: func(ctx context.Context) ([]dashboard.Skill, error) {
+			list, err := m.skills.List(ctx)
+			out := make([]dashboard.Skill, len(list))
+			for i, s := range list {
+				out[i] = dashboard.Skill{Name: s.Name, Enabled: s.Enabled}
+			}
+			return out, err
+		},
+	})
+}
