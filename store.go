@@ -39,6 +39,13 @@ type Store interface {
 	// CountJobs returns the number of jobs per state.
 	CountJobs(ctx context.Context) (map[JobState]int, error)
 	FindSyncState(ctx context.Context, recordKey, destination string) (*SyncState, error)
+	// SaveSyncState records what a destination holds, or is about to hold:
+	// a skill writes its intent before a call whose answer could be lost.
+	SaveSyncState(ctx context.Context, st *SyncState, now time.Time) error
+	// ExpediteRetries makes a skill's backed-off jobs due now, once a
+	// delivery succeeds again, so a backlog drains at full speed instead of
+	// waiting out each job's backoff.
+	ExpediteRetries(ctx context.Context, skill string, now time.Time) error
 
 	Close() error
 }

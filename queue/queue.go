@@ -51,6 +51,10 @@ type Config struct {
 	Now            func() time.Time
 	// Observe, if set, is called after each attempt.
 	Observe func(job *synclayer.Job, outcome Outcome, latency time.Duration)
+	// NoTrace leaves failed attempts out of the trace, for jobs whose
+	// record is not a contact (notifications): the trace is a contact's
+	// history.
+	NoTrace bool
 }
 
 // Worker runs one skill's jobs.
@@ -161,17 +165,29 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 			return
 		}
 		w.observe(job, OutcomeDelivered, latency)
+		if job.Attempts > 1 {
+			// The destination answers again: let the backlog that backed
+			// off during the outage run now rather than at its backoff.
+			if err := w.cfg.Store.ExpediteRetries(context.WithoutCancel(ctx), job.Skill, now); err != nil {
+				w.cfg.Logger.Warn("expedite retries", "skill", job.Skill, "err", err)
+			}
+		}
 		return
 	}
 	reason := err.Error()
 	failTrace := &synclayer.TraceEntry{ContactID: job.RecordKey, At: now, Kind: synclayer.TraceDelivery}
+	if w.cfg.NoTrace {
+		trace = nil
+	} else {
+		trace = failTrace
+	}
 	var perm *synclayer.PermanentError
 	if errors.As(err, &perm) || now.Sub(job.FirstSeenAt) > w.cfg.MaxAge {
 		if perm == nil {
 			reason = fmt.Sprintf("retry window of %s ended after %d attempts; last error: %s", w.cfg.MaxAge, job.Attempts, reason)
 		}
 		failTrace.Summary = job.Destination + ": failed permanently, moved to the dead-letter queue: " + reason
-		if err := w.cfg.Store.DeadJob(context.WithoutCancel(ctx), job, reason, failTrace, now); err != nil {
+		if err := w.cfg.Store.DeadJob(context.WithoutCancel(ctx), job, reason, trace, now); err != nil {
 			w.cfg.Logger.Error("dead-letter job", "skill", job.Skill, "job", job.ID, "err", err)
 			return
 		}
@@ -185,7 +201,7 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 		delay = ra.After + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
 	}
 	failTrace.Summary = fmt.Sprintf("%s: attempt %d failed, retrying in %s: %s", job.Destination, job.Attempts, delay.Round(time.Millisecond), reason)
-	if err := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, failTrace, now); err != nil {
+	if err := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, trace, now); err != nil {
 		w.cfg.Logger.Error("reschedule job", "skill", job.Skill, "job", job.ID, "err", err)
 		return
 	}

@@ -39,6 +39,13 @@ type brevoState struct {
 	EmailBlacklisted bool                       `json:"emailBlacklisted,omitempty"`
 	SMSBlacklisted   bool                       `json:"smsBlacklisted,omitempty"`
 	Deleted          bool                       `json:"deleted,omitempty"`
+
+	// EmailBlockedByUs and SMSBlockedByUs record that synclayer set the
+	// blocklist flag, written before the call that sets it. Only a block we
+	// made may ever be lifted, by an explicit opt-in: Brevo's own
+	// unsubscribes are never undone.
+	EmailBlockedByUs bool `json:"emailBlockedByUs,omitempty"`
+	SMSBlockedByUs   bool `json:"smsBlockedByUs,omitempty"`
 }
 
 // Op is one planned Brevo call.
@@ -85,11 +92,14 @@ func (s *CustomerSync) Plan(c *synclayer.Contact, prev *brevoState) (Plan, error
 		if wantList {
 			req.ListIDs = []int64{s.ListID}
 		}
+		if prev != nil {
+			next.EmailBlockedByUs, next.SMSBlockedByUs = prev.EmailBlockedByUs, prev.SMSBlockedByUs
+		}
 		if wantEmailBL {
-			req.EmailBlacklisted, next.EmailBlacklisted = ptr(true), true
+			req.EmailBlacklisted, next.EmailBlacklisted, next.EmailBlockedByUs = ptr(true), true, true
 		}
 		if wantSMSBL {
-			req.SMSBlacklisted, next.SMSBlacklisted = ptr(true), true
+			req.SMSBlacklisted, next.SMSBlacklisted, next.SMSBlockedByUs = ptr(true), true, true
 		}
 		return Plan{Op: OpCreate, Create: req, Next: next}, nil
 	}
@@ -119,23 +129,28 @@ func (s *CustomerSync) Plan(c *synclayer.Contact, prev *brevoState) (Plan, error
 	case !wantList && prev.InList:
 		req.UnlinkListIDs = []int64{s.ListID}
 	}
-	next.EmailBlacklisted, next.SMSBlacklisted = prev.EmailBlacklisted, prev.SMSBlacklisted
-	switch {
-	case wantEmailBL && !prev.EmailBlacklisted:
-		req.EmailBlacklisted, next.EmailBlacklisted = ptr(true), true
-	case prev.EmailBlacklisted && c.EmailConsent.State == synclayer.ConsentSubscribed:
-		req.EmailBlacklisted, next.EmailBlacklisted = ptr(false), false
-	}
-	switch {
-	case wantSMSBL && !prev.SMSBlacklisted:
-		req.SMSBlacklisted, next.SMSBlacklisted = ptr(true), true
-	case prev.SMSBlacklisted && c.SMSConsent.State == synclayer.ConsentSubscribed:
-		req.SMSBlacklisted, next.SMSBlacklisted = ptr(false), false
-	}
+	next.EmailBlacklisted, next.EmailBlockedByUs = blockFlag(&req.EmailBlacklisted, wantEmailBL, prev.EmailBlacklisted, prev.EmailBlockedByUs, c.EmailConsent)
+	next.SMSBlacklisted, next.SMSBlockedByUs = blockFlag(&req.SMSBlacklisted, wantSMSBL, prev.SMSBlacklisted, prev.SMSBlockedByUs, c.SMSConsent)
 	if req.Attributes == nil && req.ListIDs == nil && req.UnlinkListIDs == nil && req.EmailBlacklisted == nil && req.SMSBlacklisted == nil {
 		return Plan{Op: OpNone, Next: *prev, Reason: "nothing the mapping sends has changed"}, nil
 	}
 	return Plan{Op: OpUpdate, Update: req, Next: next}, nil
+}
+
+// blockFlag decides one channel's blocklist flag: set it on an opt-out, and
+// lift it only when synclayer set it and an explicit opt-in (from the
+// consent owner, as Merge enforces) now stands. It returns the flag and the
+// by-us mark Brevo will hold afterwards.
+func blockFlag(send **bool, want, blocked, byUs bool, consent synclayer.Consent) (bool, bool) {
+	switch {
+	case want && !blocked:
+		*send = ptr(true)
+		return true, true
+	case blocked && byUs && consent.State == synclayer.ConsentSubscribed:
+		*send = ptr(false)
+		return false, false
+	}
+	return blocked, byUs
 }
 
 func (s *CustomerSync) planDelete(prev *brevoState) Plan {

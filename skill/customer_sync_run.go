@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"synclayer"
 	"synclayer/destination/brevo"
@@ -22,19 +23,24 @@ func (s *CustomerSync) Handle(ctx context.Context, job *synclayer.Job) (*synclay
 		}
 		return nil, nil, err
 	}
-	var prev *brevoState
-	st, err := s.Store.FindSyncState(ctx, c.ID, "brevo")
-	switch {
-	case err == nil:
-		prev = &brevoState{}
-		if err := json.Unmarshal(st.State, prev); err != nil {
-			return nil, nil, fmt.Errorf("decode sync state of %s: %w", c.ID, err)
-		}
-	case synclayer.ErrorCode(err) != synclayer.ENOTFOUND:
+	local, err := s.syncState(ctx, c.ID)
+	if err != nil {
 		return nil, nil, err
+	}
+	prev := local
+	if job.Attempts > 1 {
+		// An earlier attempt may have reached Brevo without its answer
+		// reaching us, so what we last recorded may be stale: plan
+		// against what Brevo holds now.
+		if prev, err = s.remoteState(ctx, c.ID, local); err != nil {
+			return nil, nil, err
+		}
 	}
 	plan, err := s.Plan(c, prev)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.recordBlockIntent(ctx, c.ID, local, plan); err != nil {
 		return nil, nil, err
 	}
 	summary, err := s.run(ctx, c, &plan)
@@ -45,6 +51,76 @@ func (s *CustomerSync) Handle(ctx context.Context, job *synclayer.Job) (*synclay
 	detail, _ := json.Marshal(map[string]any{"destination": "brevo", "plan": plan, "contactVersion": c.Version})
 	return &synclayer.SyncState{RecordKey: c.ID, Destination: "brevo", RemoteID: c.ID, State: state},
 		&synclayer.TraceEntry{ContactID: c.ID, Kind: synclayer.TraceDelivery, Summary: summary, Detail: detail}, nil
+}
+
+func (s *CustomerSync) syncState(ctx context.Context, id string) (*brevoState, error) {
+	st, err := s.Store.FindSyncState(ctx, id, "brevo")
+	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	prev := &brevoState{}
+	if err := json.Unmarshal(st.State, prev); err != nil {
+		return nil, fmt.Errorf("decode sync state of %s: %w", id, err)
+	}
+	return prev, nil
+}
+
+// remoteState reads the contact from Brevo. Only the mapped attributes are
+// kept, for the diff; which blocks synclayer made comes from local, since
+// Brevo cannot tell its own unsubscribes from ours.
+func (s *CustomerSync) remoteState(ctx context.Context, id string, local *brevoState) (*brevoState, error) {
+	rc, err := s.Client.GetContact(ctx, id, brevo.IdentifierExtID)
+	if brevo.IsNotFound(err) {
+		if local == nil {
+			return nil, nil
+		}
+		return &brevoState{Deleted: true, EmailBlockedByUs: local.EmailBlockedByUs, SMSBlockedByUs: local.SMSBlockedByUs}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the contact back from Brevo after an unanswered attempt: %w", err)
+	}
+	st := &brevoState{Email: strings.ToLower(rc.Email), Attributes: map[string]json.RawMessage{},
+		InList: s.ListID > 0 && slices.Contains(rc.ListIDs, s.ListID), EmailBlacklisted: rc.EmailBlacklisted, SMSBlacklisted: rc.SMSBlacklisted}
+	for _, attr := range s.Mapping {
+		if v, ok := rc.Attributes[attr]; ok && !strings.EqualFold(attr, "email") {
+			st.Attributes[attr], _ = json.Marshal(v)
+		}
+	}
+	if local != nil {
+		st.EmailBlockedByUs, st.SMSBlockedByUs = local.EmailBlockedByUs, local.SMSBlockedByUs
+	}
+	return st, nil
+}
+
+// recordBlockIntent writes, before the call, that synclayer is about to
+// blocklist the contact. If the answer is lost, a later opt-in still knows
+// the block was ours to lift; without the mark it would never be lifted.
+func (s *CustomerSync) recordBlockIntent(ctx context.Context, id string, local *brevoState, plan Plan) error {
+	setsEmail, setsSMS := plan.Next.EmailBlockedByUs, plan.Next.SMSBlockedByUs
+	if local != nil && (local.EmailBlockedByUs || !setsEmail) && (local.SMSBlockedByUs || !setsSMS) {
+		return nil
+	}
+	if !setsEmail && !setsSMS {
+		return nil
+	}
+	intent := brevoState{}
+	if local != nil {
+		intent = *local
+	}
+	intent.EmailBlockedByUs = intent.EmailBlockedByUs || setsEmail
+	intent.SMSBlockedByUs = intent.SMSBlockedByUs || setsSMS
+	state, _ := json.Marshal(intent)
+	return s.Store.SaveSyncState(ctx, &synclayer.SyncState{RecordKey: id, Destination: "brevo", RemoteID: id, State: state}, s.now())
+}
+
+func (s *CustomerSync) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func (s *CustomerSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan) (string, error) {

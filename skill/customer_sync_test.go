@@ -126,3 +126,19 @@ func TestConvertValue(t *testing.T) {
 		}
 	}
 }
+
+func TestPlan_NeverLiftsABlockSynclayerDidNotMake(t *testing.T) {
+	s := newSkill()
+	// Brevo reports the contact blocklisted, but not by us (its own
+	// unsubscribe link, a spam complaint): an opt-in must not lift it.
+	held := brevoState{Email: "ann@x.com", EmailBlacklisted: true}
+	p, _ := s.Plan(contact("ann@x.com", synclayer.ConsentSubscribed), &held)
+	if p.Update != nil && p.Update.EmailBlacklisted != nil {
+		t.Errorf("sent emailBlacklisted=%v for a block synclayer did not make", *p.Update.EmailBlacklisted)
+	}
+	held.EmailBlockedByUs = true
+	p, _ = s.Plan(contact("ann@x.com", synclayer.ConsentSubscribed), &held)
+	if p.Update == nil || p.Update.EmailBlacklisted == nil || *p.Update.EmailBlacklisted {
+		t.Errorf("plan %+v: an explicit opt-in should lift synclayer's own block", p.Update)
+	}
+}

@@ -80,13 +80,15 @@ func (s *DB) ClaimJobs(ctx context.Context, skill string, n int, lease time.Dura
 }
 
 func (s *DB) recoverExpired(ctx context.Context, tx *sql.Tx, skill string, now time.Time) error {
-	// A pending job for the same record already covers an expired one.
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE skill = ? AND state = 'running' AND lease_until < ?
-		AND EXISTS (SELECT 1 FROM jobs p WHERE p.skill = jobs.skill AND p.record_key = jobs.record_key AND p.state = 'pending')`), skill, micros(now)); err != nil {
+	// The expired job is kept, not a pending one for the same record: its
+	// attempt count tells the next attempt that the last one may have
+	// reached the destination unanswered. It keeps its place in the queue.
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE skill = ? AND state = 'pending'
+		AND record_key IN (SELECT record_key FROM jobs WHERE skill = ? AND state = 'running' AND lease_until < ?)`), skill, skill, micros(now)); err != nil {
 		return fmt.Errorf("recover expired jobs: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = 'pending', run_at = ?, lease_until = 0, last_error = 'lease expired: the worker stopped before finishing', updated_at = ?
-		WHERE skill = ? AND state = 'running' AND lease_until < ?`), micros(now), micros(now), skill, micros(now)); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = 'pending', lease_until = 0, last_error = 'lease expired: the worker stopped before finishing', updated_at = ?
+		WHERE skill = ? AND state = 'running' AND lease_until < ?`), micros(now), skill, micros(now)); err != nil {
 		return fmt.Errorf("recover expired jobs: %w", err)
 	}
 	return nil

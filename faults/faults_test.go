@@ -1,0 +1,67 @@
+package faults
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFaults runs the fault-injection scenario on SQLite and PostgreSQL, in
+// parallel (most of a run is waiting for leases, backoff and outages).
+//
+//	go test ./faults                                  short mode, about a minute
+//	SYNCLAYER_FAULTS=long go test ./faults -run TestFaults -v -timeout 60m
+//
+// SYNCLAYER_FAULTS_SEED replays a run, SYNCLAYER_FAULTS_DRIVERS=sqlite picks
+// the databases, SYNCLAYER_FAULTS_RACE=1 builds the server with -race, and
+// SYNCLAYER_FAULTS=off or -short skips the test.
+func TestFaults(t *testing.T) {
+	mode := os.Getenv("SYNCLAYER_FAULTS")
+	if mode == "off" || (testing.Short() && mode == "") {
+		t.Skip("fault injection skipped (SYNCLAYER_FAULTS=off or -short)")
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("SYNCLAYER_FAULTS_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("SYNCLAYER_FAULTS_SEED: %v", err)
+		}
+	}
+	drivers := []string{"sqlite", "postgres"}
+	if d := os.Getenv("SYNCLAYER_FAULTS_DRIVERS"); d != "" {
+		drivers = strings.Split(d, ",")
+	}
+	bin, err := Build(t.Context(), t.TempDir(), os.Getenv("SYNCLAYER_FAULTS_RACE") == "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			rep, err := Run(t.Context(), Options{Driver: driver, Long: mode == "long", Seed: seed, Bin: bin, Dir: dir, Logf: t.Logf})
+			if rep != nil {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Log("\n" + b.String())
+			}
+			if err == nil && !rep.Failed() {
+				return
+			}
+			prefix := filepath.Join(os.TempDir(), "synclayer-faults-"+driver+"-"+strconv.FormatUint(seed, 10))
+			for _, f := range []string{"server.log", "histories.txt"} {
+				if b, rerr := os.ReadFile(filepath.Join(dir, f)); rerr == nil && os.WriteFile(prefix+"-"+f, b, 0o600) == nil {
+					t.Logf("kept %s-%s", prefix, f)
+				}
+			}
+			t.Logf("replay the workload with SYNCLAYER_FAULTS_SEED=%d (timings differ)", seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Error("synclayer broke its promise: nothing lost, nothing doubled, nobody resubscribed (see the report above)")
+		})
+	}
+}
