@@ -28,8 +28,9 @@ func scanContact(row interface{ Scan(...any) error }) (*synclayer.Contact, error
 	return c, nil
 }
 
-func (s *DB) findContact(ctx context.Context, q querier, where string, args ...any) (*synclayer.Contact, error) {
-	c, err := scanContact(q.QueryRowContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE "+where), args...))
+// findContact reads one contact, in tx or, with tx nil, outside one.
+func (s *DB) findContact(ctx context.Context, tx *sql.Tx, where string, args ...any) (*synclayer.Contact, error) {
+	c, err := scanContact(s.queryRowTx(ctx, tx, "SELECT "+contactColumns+" FROM contacts WHERE "+where, args...))
 	if isNoRows(err) {
 		return nil, notFound("contact")
 	}
@@ -46,7 +47,7 @@ type querier interface {
 
 // FindContactByID returns the contact, or ENOTFOUND.
 func (s *DB) FindContactByID(ctx context.Context, id string) (*synclayer.Contact, error) {
-	return s.findContact(ctx, s.db, "id = ?", id)
+	return s.findContact(ctx, nil, "id = ?", id)
 }
 
 // FindContacts returns contacts matching f, newest first.

@@ -83,12 +83,12 @@ func (s *DB) recoverExpired(ctx context.Context, tx *sql.Tx, skill string, now t
 	// The expired job is kept, not a pending one for the same record: its
 	// attempt count tells the next attempt that the last one may have
 	// reached the destination unanswered. It keeps its place in the queue.
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE skill = ? AND state = 'pending'
-		AND record_key IN (SELECT record_key FROM jobs WHERE skill = ? AND state = 'running' AND lease_until < ?)`), skill, skill, micros(now)); err != nil {
+	if _, err := s.execTx(ctx, tx, `DELETE FROM jobs WHERE skill = ? AND state = 'pending'
+		AND record_key IN (SELECT record_key FROM jobs WHERE skill = ? AND state = 'running' AND lease_until < ?)`, skill, skill, micros(now)); err != nil {
 		return fmt.Errorf("recover expired jobs: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = 'pending', lease_until = 0, last_error = 'lease expired: the worker stopped before finishing', updated_at = ?
-		WHERE skill = ? AND state = 'running' AND lease_until < ?`), micros(now), skill, micros(now)); err != nil {
+	if _, err := s.execTx(ctx, tx, `UPDATE jobs SET state = 'pending', lease_until = 0, last_error = 'lease expired: the worker stopped before finishing', updated_at = ?
+		WHERE skill = ? AND state = 'running' AND lease_until < ?`, micros(now), skill, micros(now)); err != nil {
 		return fmt.Errorf("recover expired jobs: %w", err)
 	}
 	return nil
@@ -99,7 +99,7 @@ func (s *DB) recoverExpired(ctx context.Context, tx *sql.Tx, skill string, now t
 // its lease, while another recovered the job, must not overwrite its state.
 func (s *DB) holds(ctx context.Context, tx *sql.Tx, job *synclayer.Job) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM jobs WHERE id = ? AND state = 'running' AND lease_until = ?"), job.ID, micros(job.LeaseUntil)).Scan(&n)
+	err := s.queryRowTx(ctx, tx, "SELECT COUNT(*) FROM jobs WHERE id = ? AND state = 'running' AND lease_until = ?", job.ID, micros(job.LeaseUntil)).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("check lease: %w", err)
 	}
@@ -110,13 +110,13 @@ func (s *DB) holds(ctx context.Context, tx *sql.Tx, job *synclayer.Job) (bool, e
 // holds and the delivery's trace entry, in one transaction.
 func (s *DB) CompleteJob(ctx context.Context, job *synclayer.Job, st *synclayer.SyncState, trace *synclayer.TraceEntry, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'done', lease_until = 0, last_error = '', updated_at = ? WHERE id = ? AND state = 'running' AND lease_until = ?"),
+		if _, err := s.execTx(ctx, tx, "UPDATE jobs SET state = 'done', lease_until = 0, last_error = '', updated_at = ? WHERE id = ? AND state = 'running' AND lease_until = ?",
 			micros(now), job.ID, micros(job.LeaseUntil)); err != nil {
 			return fmt.Errorf("complete job: %w", err)
 		}
 		if st != nil {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO sync_state (record_key, destination, remote_id, state, updated_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (record_key, destination) DO UPDATE SET remote_id = excluded.remote_id, state = excluded.state, updated_at = excluded.updated_at`),
+			if _, err := s.execTx(ctx, tx, `INSERT INTO sync_state (record_key, destination, remote_id, state, updated_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (record_key, destination) DO UPDATE SET remote_id = excluded.remote_id, state = excluded.state, updated_at = excluded.updated_at`,
 				st.RecordKey, st.Destination, st.RemoteID, string(st.State), micros(now)); err != nil {
 				return fmt.Errorf("save sync state: %w", err)
 			}
@@ -136,17 +136,17 @@ func (s *DB) RetryJob(ctx context.Context, job *synclayer.Job, runAt time.Time, 
 		if held, err := s.holds(ctx, tx, job); err != nil || !held {
 			return err // the job's new holder decides its fate
 		}
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE jobs SET run_at = CASE WHEN run_at > ? THEN run_at ELSE ? END, attempts = ?, last_error = ?,
+		res, err := s.execTx(ctx, tx, `UPDATE jobs SET run_at = CASE WHEN run_at > ? THEN run_at ELSE ? END, attempts = ?, last_error = ?,
 				first_seen_at = CASE WHEN first_seen_at < ? THEN first_seen_at ELSE ? END, updated_at = ?
-			WHERE skill = ? AND record_key = ? AND state = 'pending'`),
+			WHERE skill = ? AND record_key = ? AND state = 'pending'`,
 			micros(runAt), micros(runAt), job.Attempts, reason, micros(job.FirstSeenAt), micros(job.FirstSeenAt), micros(now), job.Skill, job.RecordKey)
 		if err != nil {
 			return fmt.Errorf("retry job: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			_, err = tx.ExecContext(ctx, s.q("DELETE FROM jobs WHERE id = ?"), job.ID)
+			_, err = s.execTx(ctx, tx, "DELETE FROM jobs WHERE id = ?", job.ID)
 		} else {
-			_, err = tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'pending', run_at = ?, lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?"),
+			_, err = s.execTx(ctx, tx, "UPDATE jobs SET state = 'pending', run_at = ?, lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?",
 				micros(runAt), reason, micros(now), job.ID)
 		}
 		if err != nil {
@@ -165,7 +165,7 @@ func (s *DB) DeadJob(ctx context.Context, job *synclayer.Job, reason string, tra
 		if held, err := s.holds(ctx, tx, job); err != nil || !held {
 			return err // the job's new holder decides its fate
 		}
-		if _, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'dead', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?"), reason, micros(now), job.ID); err != nil {
+		if _, err := s.execTx(ctx, tx, "UPDATE jobs SET state = 'dead', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?", reason, micros(now), job.ID); err != nil {
 			return fmt.Errorf("dead-letter job: %w", err)
 		}
 		if err := recordDelivery(ctx, s, tx, job, synclayer.DeliveryDead, reason, now); err != nil {
@@ -180,7 +180,7 @@ func (s *DB) DeadJob(ctx context.Context, job *synclayer.Job, reason string, tra
 // the dead one is simply removed.
 func (s *DB) RequeueDeadJob(ctx context.Context, id int64, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		j, err := scanJob(tx.QueryRowContext(ctx, s.q("SELECT "+jobColumns+" FROM jobs WHERE id = ? AND state = 'dead'"), id))
+		j, err := scanJob(s.queryRowTx(ctx, tx, "SELECT "+jobColumns+" FROM jobs WHERE id = ? AND state = 'dead'", id))
 		if isNoRows(err) {
 			return synclayer.Errorf(synclayer.ENOTFOUND, "dead-letter job %d not found", id)
 		}
@@ -188,13 +188,13 @@ func (s *DB) RequeueDeadJob(ctx context.Context, id int64, now time.Time) error 
 			return fmt.Errorf("requeue job: %w", err)
 		}
 		var pending int
-		if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM jobs WHERE skill = ? AND record_key = ? AND state = 'pending'"), j.Skill, j.RecordKey).Scan(&pending); err != nil {
+		if err := s.queryRowTx(ctx, tx, "SELECT COUNT(*) FROM jobs WHERE skill = ? AND record_key = ? AND state = 'pending'", j.Skill, j.RecordKey).Scan(&pending); err != nil {
 			return fmt.Errorf("requeue job: %w", err)
 		}
 		if pending > 0 {
-			_, err = tx.ExecContext(ctx, s.q("DELETE FROM jobs WHERE id = ?"), id)
+			_, err = s.execTx(ctx, tx, "DELETE FROM jobs WHERE id = ?", id)
 		} else {
-			_, err = tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?, updated_at = ? WHERE id = ?"), micros(now), micros(now), id)
+			_, err = s.execTx(ctx, tx, "UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?, updated_at = ? WHERE id = ?", micros(now), micros(now), id)
 		}
 		if err != nil {
 			return fmt.Errorf("requeue job: %w", err)

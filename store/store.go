@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -31,6 +32,10 @@ type DB struct {
 	db      *sql.DB
 	dialect dialect
 	driver  string
+	// marked holds the skills whose delivery attempts are marked for the
+	// notifier (MarkDeliveries); nil marks none.
+	marked atomic.Pointer[map[string]bool]
+	stmts  statements
 }
 
 var _ synclayer.Store = (*DB)(nil)
@@ -81,7 +86,10 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Driver returns "sqlite" or "postgres".
 func (s *DB) Driver() string { return s.driver }
@@ -153,6 +161,7 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer s.stmts.prepareWanted(ctx, s)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -178,7 +187,7 @@ type Tx struct {
 var _ synclayer.Tx = (*Tx)(nil)
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.s.q(query), args...)
+	return t.s.execTx(ctx, t.tx, query, args...)
 }
 
 func micros(t time.Time) int64 {

@@ -17,7 +17,7 @@ func appendTrace(ctx context.Context, s *DB, tx *sql.Tx, e *synclayer.TraceEntry
 	if e == nil {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q("INSERT INTO trace (contact_id, at, kind, event_id, summary, detail) VALUES (?, ?, ?, ?, ?, ?)"),
+	_, err := s.execTx(ctx, tx, "INSERT INTO trace (contact_id, at, kind, event_id, summary, detail) VALUES (?, ?, ?, ?, ?, ?)",
 		e.ContactID, micros(e.At), e.Kind, e.EventID, e.Summary, string(e.Detail))
 	if err != nil {
 		return fmt.Errorf("append trace: %w", err)
