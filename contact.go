@@ -42,7 +42,7 @@ func KindOf(field string) FieldKind {
 		return KindPhone
 	case FieldTotalOrders, FieldTotalSpent:
 		return KindNumber
-	case FieldLastOrderDate:
+	case FieldLastOrderDate, FieldFirstOrderDate:
 		return KindDate
 	case FieldTags:
 		return KindList

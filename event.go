@@ -35,6 +35,8 @@ type Event struct {
 	OccurredAt time.Time       `json:"occurredAt"` // the source's own time of the change
 	ReceivedAt time.Time       `json:"receivedAt"`
 	Customer   *CustomerChange `json:"customer,omitempty"`
+	Order      *OrderChange    `json:"order,omitempty"`
+	Product    *ProductChange  `json:"product,omitempty"`
 	Payload    json.RawMessage `json:"-"`
 
 	Status    EventStatus `json:"status,omitempty"`

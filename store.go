@@ -47,6 +47,9 @@ type Store interface {
 	// waiting out each job's backoff.
 	ExpediteRetries(ctx context.Context, skill string, now time.Time) error
 
+	OrderStore
+	ProductStore
+
 	Close() error
 }
 
@@ -71,6 +74,9 @@ type Tx interface {
 	// EnqueueJob asks for a record to be brought up to date. It coalesces
 	// with a pending job for the same skill and record.
 	EnqueueJob(ctx context.Context, skill, destination, recordKey string, now time.Time) error
+
+	OrderTx
+	ProductTx
 }
 
 // ContactFilter selects contacts.

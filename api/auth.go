@@ -66,10 +66,13 @@ func (s *Server) authenticate(r *http.Request) (*synclayer.APIKey, error) {
 	return k, nil
 }
 
-// actor names who made a change, for logs and (later) config history: the
-// ID of the request's API key.
+// actor names who made a change, for logs and the config history: the
+// name of the request's API key, or its ID when it has none.
 func actor(r *http.Request) string {
 	if k, ok := r.Context().Value(keyContext{}).(*synclayer.APIKey); ok {
+		if k.Name != "" {
+			return k.Name
+		}
 		return k.ID
 	}
 	return ""

@@ -27,6 +27,7 @@ type Config struct {
 	Rejections   synclayer.RejectionStore
 	Keys         synclayer.KeyStore // authenticates the admin API; nil refuses every key
 	Skills       SkillManager
+	Configs      ConfigManager                   // the config history and rollbacks; nil answers them 500
 	Ready        func(ctx context.Context) error // storage reachable and migrated
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -83,6 +84,9 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("POST /api/v1/keys", s.auth(admin, s.handleKeyCreate))
 	mux.Handle("POST /api/v1/keys/{id}/revoke", s.auth(admin, s.handleKeyRevoke))
 	mux.Handle("GET /api/v1/stats", s.auth(viewer, s.handleStats))
+	mux.Handle("GET /api/v1/config/versions", s.auth(viewer, s.handleConfigVersionList))
+	mux.Handle("GET /api/v1/config/versions/{n}", s.auth(viewer, s.handleConfigVersionGet))
+	mux.Handle("POST /api/v1/config/rollback", s.auth(admin, s.handleConfigRollback))
 	switch {
 	case cfg.Metrics != nil && cfg.MetricsAuth:
 		mux.Handle("GET /metrics", s.auth(viewer, cfg.Metrics.ServeHTTP))

@@ -26,12 +26,13 @@ type SkillManager interface {
 	// List returns every skill the program knows, enabled or not.
 	List(ctx context.Context) ([]Skill, error)
 	// Put validates cfg as the named skill's whole config and applies it at
-	// once, enabling the skill; cfg may omit "enabled". It returns
-	// the stored config version, 0 while versions are not stored. Errors:
-	// ENOTFOUND for an unknown skill, EINVALID naming the field at fault.
+	// once, enabling the skill; cfg may omit "enabled". It returns the
+	// config version it recorded (the running one when nothing changed).
+	// Errors: ENOTFOUND for an unknown skill, EINVALID naming the field.
 	Put(ctx context.Context, name string, cfg json.RawMessage, actor string) (version int, err error)
-	// Disable stops the skill: no new deliveries are queued or made.
-	Disable(ctx context.Context, name, actor string) error
+	// Disable stops the skill: no new deliveries are queued or made. It
+	// returns the config version it recorded.
+	Disable(ctx context.Context, name, actor string) (version int, err error)
 	// Trigger runs one event through the same validation and pipeline as a
 	// webhook. Errors: ENOTFOUND, ECONFLICT when the skill is disabled,
 	// EINVALID naming the field.
@@ -63,11 +64,12 @@ func (s *Server) handleSkillPut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSkillDisable(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Skills.Disable(r.Context(), r.PathValue("name"), actor(r)); err != nil {
+	version, err := s.cfg.Skills.Disable(r.Context(), r.PathValue("name"), actor(r))
+	if err != nil {
 		writeError(w, r, s.cfg.Logger, err)
 		return
 	}
-	s.writeSkill(w, r, 0)
+	s.writeSkill(w, r, version)
 }
 
 func (s *Server) writeSkill(w http.ResponseWriter, r *http.Request, version int) {

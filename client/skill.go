@@ -8,7 +8,7 @@ import (
 
 // Skill is a skill as the server runs it. Config is its settings in the
 // shape of its block under skills: in synclayer.yaml. Version is the
-// stored config version after a change (0 while versions are not stored).
+// config version a change recorded (the running one when nothing changed).
 type Skill struct {
 	Name    string          `json:"name"`
 	Enabled bool            `json:"enabled"`

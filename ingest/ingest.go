@@ -22,6 +22,9 @@ type Route struct {
 	Skill       string
 	Destination string
 	Sources     []string
+	// Records is what the route carries: RecordContacts (also ""),
+	// RecordOrders or RecordProducts (see order.go, product.go).
+	Records string
 }
 
 // Config configures an Ingester.
@@ -205,6 +208,12 @@ func fail(ev *synclayer.Event, format string, args ...any) ([]string, error) {
 // apply merges a stored event into its contact and enqueues the deliveries
 // it causes, returning the skills that got work.
 func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event) ([]string, error) {
+	switch {
+	case ev.Order != nil:
+		return in.applyOrder(ctx, tx, ev)
+	case ev.Product != nil:
+		return in.applyProduct(ctx, tx, ev)
+	}
 	ch := ev.Customer
 	if ch == nil {
 		ev.Status = synclayer.EventUnchanged
@@ -266,7 +275,7 @@ func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 	}
 	var skills []string
 	for _, r := range in.cfg.Routes {
-		if slices.Contains(r.Sources, ev.Source) {
+		if r.carries(RecordContacts) && slices.Contains(r.Sources, ev.Source) {
 			if err := tx.EnqueueJob(ctx, r.Skill, r.Destination, c.ID, ev.ReceivedAt); err != nil {
 				return nil, err
 			}

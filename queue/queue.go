@@ -176,10 +176,9 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 	}
 	reason := err.Error()
 	failTrace := &synclayer.TraceEntry{ContactID: job.RecordKey, At: now, Kind: synclayer.TraceDelivery}
+	kept := failTrace // what the store appends to the record's trace
 	if w.cfg.NoTrace {
-		trace = nil
-	} else {
-		trace = failTrace
+		kept = nil
 	}
 	var perm *synclayer.PermanentError
 	if errors.As(err, &perm) || now.Sub(job.FirstSeenAt) > w.cfg.MaxAge {
@@ -187,7 +186,7 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 			reason = fmt.Sprintf("retry window of %s ended after %d attempts; last error: %s", w.cfg.MaxAge, job.Attempts, reason)
 		}
 		failTrace.Summary = job.Destination + ": failed permanently, moved to the dead-letter queue: " + reason
-		if err := w.cfg.Store.DeadJob(context.WithoutCancel(ctx), job, reason, trace, now); err != nil {
+		if err := w.cfg.Store.DeadJob(context.WithoutCancel(ctx), job, reason, kept, now); err != nil {
 			w.cfg.Logger.Error("dead-letter job", "skill", job.Skill, "job", job.ID, "err", err)
 			return
 		}
@@ -201,7 +200,7 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 		delay = ra.After + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
 	}
 	failTrace.Summary = fmt.Sprintf("%s: attempt %d failed, retrying in %s: %s", job.Destination, job.Attempts, delay.Round(time.Millisecond), reason)
-	if err := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, trace, now); err != nil {
+	if err := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, kept, now); err != nil {
 		w.cfg.Logger.Error("reschedule job", "skill", job.Skill, "job", job.ID, "err", err)
 		return
 	}

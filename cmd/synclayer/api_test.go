@@ -127,6 +127,9 @@ func TestAPI_Roles(t *testing.T) {
 			_ = a.m.DB.CreateKey(context.Background(), k)
 			return "/api/v1/keys/" + k.ID + "/revoke"
 		}, nil, synclayer.RoleAdmin, 204},
+		{"ConfigVersions", "GET", fixed("/api/v1/config/versions"), nil, synclayer.RoleViewer, 200},
+		{"ConfigVersion", "GET", fixed("/api/v1/config/versions/1"), nil, synclayer.RoleViewer, 200},
+		{"ConfigRollback", "POST", fixed("/api/v1/config/rollback"), map[string]any{"version": 1}, synclayer.RoleAdmin, 200},
 		{"SkillDisable", "POST", fixed("/api/v1/skills/customer-sync/disable"), nil, synclayer.RoleAdmin, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -255,6 +258,10 @@ func TestAPI_Errors(t *testing.T) {
 		{"TriggerNoData", "POST", "/api/v1/skills/customer-sync/trigger", op, map[string]any{"event": "customer_created"}, 400, synclayer.EINVALID, "data"},
 		{"TriggerWrongType", "POST", "/api/v1/skills/customer-sync/trigger", op, map[string]any{"event": "customer_created", "data": map[string]any{"id": "x", "tags": []any{"a", 2}}}, 400, synclayer.EINVALID, "data.tags[1]"},
 		{"TriggerUnknownKey", "POST", "/api/v1/skills/customer-sync/trigger", op, map[string]any{"evnt": "customer_created"}, 400, synclayer.EINVALID, "evnt"},
+		{"ConfigVersionMissing", "GET", "/api/v1/config/versions/999", viewer, nil, 404, synclayer.ENOTFOUND, ""},
+		{"ConfigVersionBad", "GET", "/api/v1/config/versions/first", viewer, nil, 400, synclayer.EINVALID, "n"},
+		{"RollbackMissing", "POST", "/api/v1/config/rollback", admin, map[string]any{"version": 999}, 404, synclayer.ENOTFOUND, ""},
+		{"RollbackNoVersion", "POST", "/api/v1/config/rollback", admin, map[string]any{}, 400, synclayer.EINVALID, "version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, reply := a.call(tc.method, tc.path, tc.key, tc.body)

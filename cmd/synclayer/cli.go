@@ -16,6 +16,14 @@ const usage = `synclayer: a self-hosted customer data sync layer
 Usage:
   synclayer serve            [--config FILE]   run the server (webhooks, queue, deliveries)
   synclayer config validate  [--config FILE]   check a config file without starting anything
+  synclayer config history   [--config FILE]   list the configuration versions applied
+  synclayer config show N    [--config FILE]   print version N's config (secrets as ${VAR} or [REDACTED])
+  synclayer config diff A B  [--config FILE]   the keys that differ between versions A and B
+  synclayer config rollback N [--config FILE]  record version N's skills as the newest version;
+                                               running servers apply it within 5 s
+  synclayer plan --sample DIR [--json] [--source NAME] [--config FILE]
+                                               dry run: what the config would send for sample records,
+                                               against a copy of the current state; touches nothing live
   synclayer trigger SKILL --event EVENT --data JSON [--config FILE]
                                                push one event through the pipeline, as a webhook would
   synclayer dlq list         [--config FILE]   list dead-lettered deliveries
@@ -28,7 +36,8 @@ Usage:
   synclayer version
 
 Without --config, ./synclayer.yaml is used when it exists, else the built-in
-defaults (SQLite under ./data, the built-in Brevo simulator).
+defaults (SQLite under ./data, the built-in Brevo simulator). Every command
+takes --env NAME to overlay environments.NAME of the config file.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -47,10 +56,9 @@ func runIO(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return cmdServe(ctx, rest, stderr)
 	case "config":
-		if len(rest) == 0 || rest[0] != "validate" {
-			return errors.New("usage: synclayer config validate [--config FILE]")
-		}
-		return cmdConfigValidate(rest[1:], stdout)
+		return cmdConfig(ctx, rest, stdout)
+	case "plan":
+		return cmdPlan(ctx, rest, stdout)
 	case "trigger":
 		return cmdTrigger(ctx, rest, stdout)
 	case "dlq":
@@ -69,22 +77,28 @@ func runIO(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// flags returns a flag set with --config, parsing args with flags
-// allowed before and after positional arguments.
-func parseFlags(name string, args []string, setup func(*flag.FlagSet)) (fs *flag.FlagSet, configPath string, positional []string, err error) {
+// configSource is where a command's config comes from: --config and --env.
+type configSource struct{ path, env string }
+
+func (s configSource) load() (*Config, error) { return LoadConfig(s.path, s.env) }
+
+// parseFlags returns a flag set with --config and --env, parsing args
+// with flags allowed before and after positional arguments.
+func parseFlags(name string, args []string, setup func(*flag.FlagSet)) (fs *flag.FlagSet, src configSource, positional []string, err error) {
 	fs = flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&configPath, "config", "", "config file")
+	fs.StringVar(&src.path, "config", "", "config file")
+	fs.StringVar(&src.env, "env", "", "environment under environments: to overlay")
 	if setup != nil {
 		setup(fs)
 	}
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, "", nil, fmt.Errorf("%s: %w", name, err)
+			return nil, configSource{}, nil, fmt.Errorf("%s: %w", name, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return fs, configPath, positional, nil
+			return fs, src, positional, nil
 		}
 		positional = append(positional, args[0])
 		args = args[1:]
@@ -92,11 +106,11 @@ func parseFlags(name string, args []string, setup func(*flag.FlagSet)) (fs *flag
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
-	_, path, _, err := parseFlags("serve", args, nil)
+	_, src, _, err := parseFlags("serve", args, nil)
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := src.load()
 	if err != nil {
 		return err
 	}
@@ -107,23 +121,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	<-ctx.Done()
 	m.Logger.Info("shutting down; deliveries in flight finish first")
 	return m.Close()
-}
-
-func cmdConfigValidate(args []string, stdout io.Writer) error {
-	_, path, _, err := parseFlags("config validate", args, nil)
-	if err != nil {
-		return err
-	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		return err
-	}
-	where := cfg.path
-	if where == "" {
-		where = "built-in defaults"
-	}
-	fmt.Fprintf(stdout, "%s: ok\n", where)
-	return nil
 }
 
 func jsonEncode(w io.Writer, v any) error {

@@ -20,16 +20,25 @@ import (
 // Config is synclayer.yaml. Strings marked "env" take ${VAR} from the
 // environment; nothing else is expanded.
 type Config struct {
-	Server       ServerConfig      `yaml:"server"`
-	Storage      StorageConfig     `yaml:"storage"`
-	Sources      SourcesConfig     `yaml:"sources"`
-	Destinations DestinationConfig `yaml:"destinations"`
-	Skills       SkillsConfig      `yaml:"skills"`
-	Queue        QueueConfig       `yaml:"queue"`
-	Log          LogConfig         `yaml:"log"`
+	Server        ServerConfig        `yaml:"server"`
+	Storage       StorageConfig       `yaml:"storage"`
+	Sources       SourcesConfig       `yaml:"sources"`
+	Destinations  DestinationConfig   `yaml:"destinations"`
+	Notifications NotificationsConfig `yaml:"notifications"`
+	Skills        SkillsConfig        `yaml:"skills"`
+	Queue         QueueConfig         `yaml:"queue"`
+	Log           LogConfig           `yaml:"log"`
+	// Environments overlay the keys above, one chosen with --env; see
+	// config_env.go. Parsing applies the chosen one and drops the rest.
+	Environments map[string]*EnvironmentConfig `yaml:"environments,omitempty"`
 
 	// path is the file the config came from; "" for built-in defaults.
 	path string
+	// env is the environment chosen with --env; "" for none.
+	env string
+	// refs holds, by key, each env value as written (with its ${VAR}), so
+	// the config history stores references and never the secrets.
+	refs map[string]string
 }
 
 type ServerConfig struct {
@@ -44,9 +53,9 @@ type StorageConfig struct {
 }
 
 type SourcesConfig struct {
-	Shopify     *SourceConfig `yaml:"shopify"`
-	WooCommerce *SourceConfig `yaml:"woocommerce"`
-	Custom      *SourceConfig `yaml:"custom"`
+	Shopify     *SourceConfig `yaml:"shopify,omitempty"`
+	WooCommerce *SourceConfig `yaml:"woocommerce,omitempty"`
+	Custom      *SourceConfig `yaml:"custom,omitempty"`
 }
 
 // SourceConfig holds a source's signing secret. PreviousSecrets stay valid
@@ -72,13 +81,16 @@ type BrevoConfig struct {
 }
 
 type SkillsConfig struct {
-	CustomerSync *CustomerSyncConfig `yaml:"customer-sync"`
+	CustomerSync   *CustomerSyncConfig  `yaml:"customer-sync,omitempty"`
+	OrderEvents    *CommerceSkillConfig `yaml:"order-events,omitempty"`    // commerce.go
+	ProductCatalog *CommerceSkillConfig `yaml:"product-catalog,omitempty"` // commerce.go
 }
 
 // CustomerSyncConfig is skills.customer-sync. The admin API reads and
 // writes it as JSON in the same shape, so the json tags repeat the yaml ones.
 type CustomerSyncConfig struct {
 	Enabled      bool                `yaml:"enabled" json:"enabled,omitempty"`
+	Owner        string              `yaml:"owner,omitempty" json:"owner,omitempty"` // who answers for the skill, named in Slack alerts
 	Source       StringList          `yaml:"source" json:"source,omitempty"`
 	FieldMapping map[string]string   `yaml:"field_mapping" json:"field_mapping,omitempty"`
 	Options      CustomerSyncOptions `yaml:"options" json:"options"`
@@ -190,12 +202,16 @@ func DefaultConfig() *Config {
 	}
 }
 
-// LoadConfig reads the config file at path. With path "" it reads
+// LoadConfig reads the config file at path, with environment env
+// overlaid (see config_env.go; "" for none). With path "" it reads
 // ./synclayer.yaml when that exists, and otherwise returns DefaultConfig.
 // Every problem is reported with its key and line.
-func LoadConfig(path string) (*Config, error) {
+func LoadConfig(path, env string) (*Config, error) {
 	if path == "" {
 		if _, err := os.Stat("synclayer.yaml"); err != nil {
+			if env != "" {
+				return nil, fmt.Errorf("--env %s: there is no config file to hold environments; give one with --config", env)
+			}
 			cfg := DefaultConfig()
 			return cfg, cfg.finish(nil)
 		}
@@ -205,7 +221,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := ParseConfig(data)
+	cfg, err := ParseConfig(data, env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -213,8 +229,9 @@ func LoadConfig(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// ParseConfig parses and validates a config document.
-func ParseConfig(data []byte) (*Config, error) {
+// ParseConfig parses and validates a config document, with environment
+// env overlaid ("" for none).
+func ParseConfig(data []byte, env string) (*Config, error) {
 	cfg := &Config{}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
@@ -225,14 +242,19 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err != nil {
 		return nil, errors.New(yaml.FormatError(err, false, true))
 	}
+	if err := cfg.overlay(file, env); err != nil {
+		return nil, err
+	}
 	return cfg, cfg.finish(file)
 }
 
 // configErrors collects problems, each with its key and line.
 type configErrors struct {
 	file *ast.File
+	env  string // a key set in this environment is looked up there first
 	errs []string
-	keys []string // the key of each problem, for errors that name a field
+	keys []string          // the key of each problem, for errors that name a field
+	refs map[string]string // env values as written, by key (see Config.refs)
 }
 
 func (e *configErrors) add(key, format string, args ...any) {
@@ -245,6 +267,28 @@ func (e *configErrors) add(key, format string, args ...any) {
 }
 
 func (e *configErrors) line(key string) int {
+	if e.env != "" {
+		if n := e.lineOf("environments." + e.env + "." + key); n > 0 && e.setIn("environments."+e.env, key) {
+			return n
+		}
+	}
+	return e.lineOf(key)
+}
+
+// setIn reports whether the environment block at prefix sets the first
+// part of key itself (such as storage), so its line is the right one.
+func (e *configErrors) setIn(prefix, key string) bool {
+	top, _, _ := strings.Cut(key, ".")
+	top, _, _ = strings.Cut(top, "[")
+	p, err := yaml.PathString("$." + quotePath(prefix+"."+top))
+	if err != nil {
+		return false
+	}
+	n, err := p.FilterFile(e.file)
+	return err == nil && n != nil
+}
+
+func (e *configErrors) lineOf(key string) int {
 	if e.file == nil {
 		return 0
 	}
@@ -286,6 +330,12 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // expand replaces ${VAR} in *s from the environment. An unset variable is an
 // error naming the key, since an empty secret would fail every request later.
 func (e *configErrors) expand(key string, s *string) {
+	if envRef.MatchString(*s) {
+		if e.refs == nil {
+			e.refs = map[string]string{}
+		}
+		e.refs[key] = *s
+	}
 	*s = envRef.ReplaceAllStringFunc(*s, func(ref string) string {
 		name := envRef.FindStringSubmatch(ref)[1]
 		v, ok := os.LookupEnv(name)
@@ -297,16 +347,9 @@ func (e *configErrors) expand(key string, s *string) {
 }
 
 func (c *Config) finish(file *ast.File) error {
-	e := &configErrors{file: file}
+	e := &configErrors{file: file, env: c.env}
 	if c.Server.Listen == "" {
 		c.Server.Listen = "127.0.0.1:8080"
-	}
-	e.expand("server.listen", &c.Server.Listen)
-	if c.Server.MaxBodyBytes == 0 {
-		c.Server.MaxBodyBytes = 1 << 20
-	}
-	if c.Server.MaxBodyBytes < 1024 {
-		e.add("server.max_body_bytes", "must be at least 1024")
 	}
 	if c.Storage.Driver == "" {
 		c.Storage.Driver = "sqlite"
@@ -314,7 +357,16 @@ func (c *Config) finish(file *ast.File) error {
 	if c.Storage.DSN == "" && c.Storage.Driver == "sqlite" {
 		c.Storage.DSN = "data/synclayer.db"
 	}
-	e.expand("storage.dsn", &c.Storage.DSN)
+	for _, f := range c.envFields() {
+		e.expand(f.key, f.value)
+	}
+	c.refs = e.refs
+	if c.Server.MaxBodyBytes == 0 {
+		c.Server.MaxBodyBytes = 1 << 20
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		e.add("server.max_body_bytes", "must be at least 1024")
+	}
 	switch c.Storage.Driver {
 	case "sqlite":
 	case "postgres":
@@ -326,11 +378,6 @@ func (c *Config) finish(file *ast.File) error {
 	}
 	for name, s := range c.sources() {
 		key := "sources." + name
-		e.expand(key+".secret", &s.Secret)
-		e.expand(key+".secret_file", &s.SecretFile)
-		for i := range s.PreviousSecrets {
-			e.expand(fmt.Sprintf("%s.previous_secrets[%d]", key, i), &s.PreviousSecrets[i])
-		}
 		if s.Secret == "" && s.SecretFile == "" {
 			e.add(key+".secret", "is required: set it from the environment, e.g. secret: \"${%s_WEBHOOK_SECRET}\"", strings.ToUpper(name))
 		}
@@ -338,15 +385,14 @@ func (c *Config) finish(file *ast.File) error {
 			e.add(key+".tolerance", "must not be negative")
 		}
 	}
-	b := &c.Destinations.Brevo
-	e.expand("destinations.brevo.api_key", &b.APIKey)
-	e.expand("destinations.brevo.base_url", &b.BaseURL)
-	if b.BaseURL == "" && b.APIKey != "" {
+	if b := &c.Destinations.Brevo; b.BaseURL == "" && b.APIKey != "" {
 		b.BaseURL = "https://api.brevo.com/v3"
 	}
+	c.finishNotifications(e)
 	if cs := c.Skills.CustomerSync; cs != nil {
 		c.finishCustomerSync(e, cs)
 	}
+	c.finishCommerce(e)
 	if c.Queue.Concurrency < 0 {
 		e.add("queue.concurrency", "must not be negative")
 	}

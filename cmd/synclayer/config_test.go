@@ -10,7 +10,7 @@ func TestParseConfig_IssueExample(t *testing.T) {
 	t.Setenv("WOOCOMMERCE_WEBHOOK_SECRET", "s2")
 	t.Setenv("CUSTOM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	t.Setenv("BREVO_API_KEY", "xkeysib-test")
-	cfg, err := ParseConfig([]byte(sampleConfig))
+	cfg, err := ParseConfig([]byte(sampleConfig), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestParseConfig_Errors(t *testing.T) {
 		{"UnconfiguredSource", "skills:\n  customer-sync:\n    enabled: true\n    source: [woocommerce]\n", `source "woocommerce" is not configured`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.doc))
+			_, err := ParseConfig([]byte(tc.doc), "")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
 			}
@@ -45,7 +45,7 @@ func TestParseConfig_Errors(t *testing.T) {
 
 func TestParseConfig_SecretNotInErrors(t *testing.T) {
 	t.Setenv("SHOPIFY_WEBHOOK_SECRET", "very-secret-value-123")
-	_, err := ParseConfig([]byte("sources:\n  shopify: {secret: \"${SHOPIFY_WEBHOOK_SECRET}\"}\nstorage:\n  driver: nope\n"))
+	_, err := ParseConfig([]byte("sources:\n  shopify: {secret: \"${SHOPIFY_WEBHOOK_SECRET}\"}\nstorage:\n  driver: nope\n"), "")
 	if err == nil || strings.Contains(err.Error(), "very-secret-value-123") {
 		t.Fatalf("error %v must exist and not contain the secret", err)
 	}

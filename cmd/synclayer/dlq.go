@@ -19,13 +19,13 @@ func cmdDLQ(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("usage: synclayer dlq list|retry [ID...|--all] [--config FILE]")
 	}
 	var all bool
-	_, path, ids, err := parseFlags("dlq "+args[0], args[1:], func(fs *flag.FlagSet) {
+	_, src, ids, err := parseFlags("dlq "+args[0], args[1:], func(fs *flag.FlagSet) {
 		fs.BoolVar(&all, "all", false, "retry every dead-lettered job")
 	})
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := src.load()
 	if err != nil {
 		return err
 	}

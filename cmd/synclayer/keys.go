@@ -23,7 +23,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New(keysUsage)
 	}
 	var role, name string
-	_, path, pos, err := parseFlags("keys "+args[0], args[1:], func(fs *flag.FlagSet) {
+	_, src, pos, err := parseFlags("keys "+args[0], args[1:], func(fs *flag.FlagSet) {
 		if args[0] == "create" {
 			fs.StringVar(&role, "role", "", "admin, operator or viewer")
 			fs.StringVar(&name, "name", "", "what the key is for, shown in keys list")
@@ -37,7 +37,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 	default:
 		return fmt.Errorf("unknown keys command %q; %s", args[0], keysUsage)
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := src.load()
 	if err != nil {
 		return err
 	}

@@ -14,18 +14,24 @@ import (
 // newMetrics builds this Main's Prometheus registry, with a series for
 // every configured source and skill from the start.
 func (m *Main) newMetrics(secrets map[string][]string) *metrics.Metrics {
-	return metrics.New(metrics.Config{
+	cfg := metrics.Config{
 		Sources:          sortedNames(secrets),
 		Skills:           map[string]string{skill.CustomerSyncName: "brevo"},
 		RateLimitBuckets: map[string][]string{"brevo": {"contacts"}},
 		Jobs:             m.DB,
 		Logger:           m.Logger,
-	})
+	}
+	m.commerceMetrics(&cfg)
+	return metrics.New(cfg)
 }
 
-// observeDelivery is the queue's Observe hook.
+// observeDelivery is the queue's Observe hook. An outcome of a watched
+// skill also wakes the notifier: the store has marked it already.
 func (m *Main) observeDelivery(job *synclayer.Job, o queue.Outcome, latency time.Duration) {
 	m.metrics.Delivery(job.Skill, job.Destination, string(o), latency)
+	if m.notifier != nil && job.Skill != synclayer.NotifySkill {
+		m.notifier.Wake()
+	}
 }
 
 // onBrevoWait is the Brevo client's OnRateLimitWait hook.

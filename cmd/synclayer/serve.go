@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -22,6 +23,7 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevotest"
 	"synclayer/metrics"
+	"synclayer/notify"
 	"synclayer/queue"
 	"synclayer/source/custom"
 	"synclayer/source/shopify"
@@ -42,12 +44,18 @@ type Main struct {
 	// Ingester is the pipeline webhooks, the API and Trigger feed; its
 	// routes follow the skills' current config.
 	Ingester api.Ingester
+	// ConfigPoll is how often to look for config versions recorded
+	// elsewhere (DefaultConfigPoll); NotifyPoll how often the notifier
+	// looks for outcomes when not woken (2 s). Tests shorten them.
+	ConfigPoll time.Duration
+	NotifyPoll time.Duration
 
 	// skills runs customer-sync and applies admin changes to it. Config
 	// stays what Run started with; the skills' current settings are here.
-	skills  *skillRuntime
-	level   *slog.LevelVar // nil when the caller supplied Logger
-	metrics *metrics.Metrics
+	skills   *skillRuntime
+	level    *slog.LevelVar // nil when the caller supplied Logger
+	metrics  *metrics.Metrics
+	notifier *notify.Notifier // nil without notifications
 
 	http    *http.Server
 	workers []*queue.Worker
@@ -69,7 +77,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	if m.Logger == nil {
 		m.level = new(slog.LevelVar)
-		m.Logger = newLogger(m.Stderr, m.level, cfg.Log.Format, append(allSecrets(secrets), cfg.Destinations.Brevo.APIKey))
+		m.Logger = newLogger(m.Stderr, m.level, cfg.Log.Format, append(allSecrets(secrets),
+			cfg.Destinations.Brevo.APIKey, cfg.Notifications.Secret, cfg.Notifications.SlackWebhookURL))
 		m.setLogLevel(cfg.Skills.CustomerSync)
 	}
 	log := m.Logger
@@ -102,12 +111,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	client := brevo.New(brevo.Config{APIKey: bcfg.APIKey, BaseURL: bcfg.BaseURL, Logger: log.With("destination", "brevo"),
 		OnRateLimitWait: m.onBrevoWait})
 
-	m.skills = newSkillRuntime(m, client, cfg.Skills.CustomerSync)
+	cs, version, err := m.resumeConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("config history: %w", err)
+	}
+	m.setLogLevel(cs)
+	m.skills = newSkillRuntime(m, client, cs, version)
 	m.Ingester = m.skills
+	if err := m.startNotifications(); err != nil {
+		return err
+	}
 	m.startServing(ln, extra, secrets)
 	if err := m.skills.start(ctx); err != nil {
 		return err
 	}
+	m.startCommerce(client)
+	m.skills.watchConfig(cmp.Or(m.ConfigPoll, DefaultConfigPoll))
 	log.Info("synclayer is serving", "addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ","))
 	return nil
 }
@@ -125,7 +144,7 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 		}
 	}
 	h := api.Handler(api.Config{
-		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Ready: m.DB.Ping,
+		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Configs: m.skills, Ready: m.DB.Ping,
 		MaxBodyBytes: m.Config.Server.MaxBodyBytes, Logger: m.Logger, Extra: extra,
 		OnWebhook: m.metrics.Webhook, Stats: m.DB, Metrics: m.metrics.Handler(), MetricsAuth: m.Config.Server.MetricsAuth,
 		UI: m.newDashboard().Handler(),
@@ -161,11 +180,16 @@ func (m *Main) addCancel(cancel context.CancelFunc) {
 }
 
 // startWorker runs a worker for the skill until Close, or until stop is
-// called; deliveries in flight then finish in the background.
-func (m *Main) startWorker(name string, h queue.Handler) (stop func()) {
+// called; deliveries in flight then finish in the background. opts adjust
+// the queue config built from queue:.
+func (m *Main) startWorker(name string, h queue.Handler, opts ...func(*queue.Config)) (stop func()) {
 	q := m.Config.Queue
-	w := queue.New(queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, Lease: q.Lease,
-		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger.With("skill", name), Observe: m.observeDelivery})
+	qc := queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, Lease: q.Lease,
+		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger.With("skill", name), Observe: m.observeDelivery}
+	for _, o := range opts {
+		o(&qc)
+	}
+	w := queue.New(qc)
 	ctx, cancel := context.WithCancel(context.Background())
 	m.addCancel(cancel)
 	m.mu.Lock()

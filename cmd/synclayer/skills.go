@@ -26,8 +26,8 @@ import (
 //
 // A change swaps the settings whole: an ingest or a delivery already under
 // way finishes with the settings it started with, and the next one uses
-// the new ones. Config versions are not stored yet; Put returns version 0,
-// and actor is only logged, until they are.
+// the new ones. Every change is recorded as a config version before it is
+// swapped in (versions.go), so the history never misses a running config.
 type skillRuntime struct {
 	m      *Main
 	client *brevo.Client
@@ -42,6 +42,11 @@ type skillRuntime struct {
 	sk         *skill.CustomerSync // nil while disabled
 	stopWorker func()              // nil while no worker runs
 	stopWait   func()              // nil unless waiting for Brevo before starting the worker
+
+	// version is the config version running, written under change and mu;
+	// seen is the newest one this server has looked at, run or skipped,
+	// guarded by change.
+	version, seen int
 }
 
 var (
@@ -50,8 +55,8 @@ var (
 	_ queue.Handler    = (*skillRuntime)(nil)
 )
 
-func newSkillRuntime(m *Main, client *brevo.Client, cs *CustomerSyncConfig) *skillRuntime {
-	r := &skillRuntime{m: m, client: client, cfg: cs, ing: buildIngester(m, cs)}
+func newSkillRuntime(m *Main, client *brevo.Client, cs *CustomerSyncConfig, version int) *skillRuntime {
+	r := &skillRuntime{m: m, client: client, cfg: cs, ing: buildIngester(m, cs), version: version, seen: version}
 	if cs != nil && cs.Enabled {
 		r.sk = r.newSkill(cs)
 	}
@@ -68,6 +73,7 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 			cfg.Routes = []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...)}}
 		}
 	}
+	m.commerceIngest(&cfg)
 	return ingest.New(cfg)
 }
 
@@ -208,7 +214,9 @@ func (r *skillRuntime) List(ctx context.Context) ([]api.Skill, error) {
 }
 
 // Put validates raw as customer-sync's whole config, with the same checks
-// as the config file, and applies it, enabling the skill.
+// as the config file, and applies it, enabling the skill. It returns the
+// config version recorded; a config equal to the running one records none
+// and returns the running version.
 func (r *skillRuntime) Put(ctx context.Context, name string, raw json.RawMessage, actor string) (int, error) {
 	if err := knownSkill(name); err != nil {
 		return 0, err
@@ -217,13 +225,14 @@ func (r *skillRuntime) Put(ctx context.Context, name string, raw json.RawMessage
 	if err != nil {
 		return 0, err
 	}
-	return 0, r.apply(ctx, cs, actor)
+	return r.apply(ctx, cs, change{origin: synclayer.ConfigFromAPI, actor: actor, note: "PUT /api/v1/skills/" + name})
 }
 
-// Disable keeps customer-sync's config but stops it.
-func (r *skillRuntime) Disable(ctx context.Context, name, actor string) error {
+// Disable keeps customer-sync's config but stops it, and returns the
+// config version recorded.
+func (r *skillRuntime) Disable(ctx context.Context, name, actor string) (int, error) {
 	if err := knownSkill(name); err != nil {
-		return err
+		return 0, err
 	}
 	r.mu.RLock()
 	cs := CustomerSyncConfig{}
@@ -232,32 +241,91 @@ func (r *skillRuntime) Disable(ctx context.Context, name, actor string) error {
 	}
 	r.mu.RUnlock()
 	cs.Enabled = false
-	return r.apply(ctx, &cs, actor)
+	return r.apply(ctx, &cs, change{origin: synclayer.ConfigFromAPI, actor: actor, note: "POST /api/v1/skills/" + name + "/disable"})
 }
 
-// apply makes cs the running config. An enabled config first has its
-// Brevo attributes checked, so a change that cannot run changes nothing.
-func (r *skillRuntime) apply(ctx context.Context, cs *CustomerSyncConfig, actor string) error {
+// change says who makes a config change, and why, for its version.
+type change struct {
+	origin synclayer.ConfigOrigin
+	actor  string
+	note   string
+	always bool // record even when the config equals the running one (a rollback)
+}
+
+// apply makes cs the running config and records it as a version. An
+// enabled config first has its Brevo attributes checked, and then the
+// version is recorded, so a change that cannot run, or cannot be
+// recorded, changes nothing.
+func (r *skillRuntime) apply(ctx context.Context, cs *CustomerSyncConfig, c change) (int, error) {
 	r.change.Lock()
 	defer r.change.Unlock()
-	var sk *skill.CustomerSync
-	if cs.Enabled {
-		sk = r.newSkill(cs)
-		if err := r.ensureAttributes(ctx, sk, cs); err != nil {
-			var e *synclayer.Error
-			if errors.As(err, &e) && e.Code == synclayer.EINVALID {
-				return synclayer.FieldErrorf("field_mapping", "%s", e.Message)
-			}
-			return fmt.Errorf("check Brevo attributes for customer-sync (nothing was changed): %w", err)
-		}
+	sk, err := r.prepare(ctx, cs)
+	if err != nil {
+		return 0, err
 	}
+	doc, err := r.m.Config.withCustomerSync(cs).versionYAML()
+	if err != nil {
+		return 0, err
+	}
+	r.mu.RLock()
+	running, _ := r.m.Config.withCustomerSync(r.cfg).versionYAML()
+	r.mu.RUnlock()
+	if doc == running && !c.always {
+		return r.version, nil
+	}
+	v := &synclayer.ConfigVersion{CreatedAt: time.Now().UTC(), Actor: c.actor, Origin: c.origin, Note: c.note, YAML: doc}
+	if err := r.m.DB.AddConfigVersion(ctx, v, -1); err != nil {
+		return 0, fmt.Errorf("record the config version (nothing was changed): %w", err)
+	}
+	r.swap(cs, sk, v.Version)
+	r.m.Logger.Info("skill configuration changed", "skill", skill.CustomerSyncName, "enabled", cs.Enabled, "by", c.actor, "version", v.Version)
+	return v.Version, nil
+}
+
+// swapChecked runs cs as version without recording it: it was recorded
+// elsewhere. The caller holds r.change.
+func (r *skillRuntime) swapChecked(ctx context.Context, cs *CustomerSyncConfig, version int) error {
+	sk, err := r.prepare(ctx, cs)
+	if err != nil {
+		return err
+	}
+	r.swap(cs, sk, version)
+	return nil
+}
+
+// prepare builds the skill for an enabled cs and checks its Brevo
+// attributes; nil for a disabled one.
+func (r *skillRuntime) prepare(ctx context.Context, cs *CustomerSyncConfig) (*skill.CustomerSync, error) {
+	if !cs.Enabled {
+		return nil, nil
+	}
+	sk := r.newSkill(cs)
+	if err := r.ensureAttributes(ctx, sk, cs); err != nil {
+		var e *synclayer.Error
+		if errors.As(err, &e) && e.Code == synclayer.EINVALID {
+			return nil, synclayer.FieldErrorf("field_mapping", "%s", e.Message)
+		}
+		return nil, fmt.Errorf("check Brevo attributes for customer-sync (nothing was changed): %w", err)
+	}
+	return sk, nil
+}
+
+// swap puts cs and sk in place and starts or stops the worker. The caller
+// holds r.change.
+func (r *skillRuntime) swap(cs *CustomerSyncConfig, sk *skill.CustomerSync, version int) {
 	r.mu.Lock()
-	r.cfg, r.ing, r.sk = cs, buildIngester(r.m, cs), sk
+	r.cfg, r.ing, r.sk, r.version = cs, buildIngester(r.m, cs), sk, version
 	r.mu.Unlock()
+	r.seen = max(r.seen, version)
 	r.runWorker(cs.Enabled)
 	r.m.setLogLevel(cs)
-	r.m.Logger.Info("skill configuration changed", "skill", skill.CustomerSyncName, "enabled", cs.Enabled, "by", actor)
-	return nil
+}
+
+// running returns the config version running.
+func (r *skillRuntime) running() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.version
 }
 
 // Trigger runs one manual event through the pipeline, as the trigger

@@ -24,7 +24,7 @@ import (
 // delivery up from the shared store.
 func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 	var event, data string
-	_, path, pos, err := parseFlags("trigger", args, func(fs *flag.FlagSet) {
+	_, src, pos, err := parseFlags("trigger", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&event, "event", "", "event name, e.g. customer_updated")
 		fs.StringVar(&data, "data", "", "the event's data as JSON")
 	})
@@ -37,7 +37,7 @@ func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 	if pos[0] != skill.CustomerSyncName {
 		return fmt.Errorf("unknown skill %q; available: %s", pos[0], skill.CustomerSyncName)
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := src.load()
 	if err != nil {
 		return err
 	}

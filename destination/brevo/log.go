@@ -20,6 +20,15 @@ func requestSummary(body any) []slog.Attr {
 	case UpdateContactRequest:
 		attrs = append(attrs, slog.Bool("ext_id", b.ExtID != ""))
 		attrs = append(attrs, contactAttrs(b.Attributes, b.ListIDs, b.UnlinkListIDs, b.EmailBlacklisted, b.SMSBlacklisted)...)
+	case Order:
+		ids := b.Identifiers
+		attrs = append(attrs, slog.String("status", b.Status), slog.Int("products", len(b.Products)),
+			slog.Bool("email_id", ids != nil && ids.EmailID != ""), slog.Bool("ext_id", ids != nil && ids.ExtID != ""))
+	case Product:
+		attrs = append(attrs, slog.Bool("isDeleted", b.IsDeleted != nil && *b.IsDeleted), slog.Bool("stock", b.Stock != nil),
+			slog.Int("categories", len(b.Categories)), slog.Bool("updateEnabled", b.UpdateEnabled))
+	case Category:
+		attrs = append(attrs, slog.Bool("isDeleted", b.IsDeleted), slog.Bool("updateEnabled", b.UpdateEnabled))
 	default:
 		return nil
 	}

@@ -16,5 +16,15 @@
 //
 // data uses the canonical field names; a partial update lists the changed
 // fields as {"changes": {"phone": {"old": null, "new": "+14155552671"}}}.
+//
+// Order and product events use the same envelope (commerce.go):
+// order_created, order_updated and order_cancelled carry {id, email or
+// customer_id, status, currency, total, items: [{product_id, variant_id,
+// sku, price, quantity}], created_at, updated_at}; order_refunded carries
+// {id, order_id, amount, created_at}; product_created, product_updated and
+// product_deleted carry {id, sku, name, price, stock, url, image_url,
+// categories, parent_id, updated_at}. Amounts are decimals, as numbers or
+// strings, and stay exact; unknown keys are refused, so a misspelt amount
+// is reported rather than lost.
 // ParseEvent reads a body without a signature, for manual triggers.
 package custom

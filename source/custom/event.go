@@ -16,9 +16,9 @@ var eventTypes = map[string]synclayer.EventType{
 	string(synclayer.EventCustomerDeleted): synclayer.EventCustomerDeleted,
 }
 
-// ParseEvent reads a customer-sync event body without checking any
-// signature; Parse calls it after verification, and manual triggers call it
-// directly and set their own DedupeKey. The event's OccurredAt is its
+// ParseEvent reads an event body (a customer, order or product event)
+// without checking any signature; Parse calls it after verification, and
+// manual triggers call it directly and set their own DedupeKey. The event's OccurredAt is its
 // timestamp, ReceivedAt is now.
 //
 // Errors are EINVALID naming the field: "body" for malformed JSON (with the
@@ -34,12 +34,15 @@ func ParseEvent(body []byte, now time.Time) (*synclayer.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if parse, ok := commerceEvents[name]; ok {
+		return parseCommerceEvent(top, name, parse, body, now)
+	}
 	typ, ok := eventTypes[name]
 	if !ok {
 		if name == "" {
-			return nil, synclayer.FieldErrorf("event", "missing; set it to customer_created, customer_updated or customer_deleted")
+			return nil, synclayer.FieldErrorf("event", "missing; set it to %s", eventList)
 		}
-		return nil, synclayer.FieldErrorf("event", "unknown event %q; use customer_created, customer_updated or customer_deleted", name)
+		return nil, synclayer.FieldErrorf("event", "unknown event %q; use %s", name, eventList)
 	}
 	at, err := eventTime(top["timestamp"])
 	if err != nil {

@@ -296,6 +296,13 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("got %d events, want 1", len(events))
 		}
 		ev := events[0]
+		if ev.Order != nil || ev.Product != nil {
+			if ev.DedupeKey != "msg_fuzz" || ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC {
+				t.Fatalf("incomplete event %+v", ev)
+			}
+			checkCommerce(t, ev)
+			return
+		}
 		if ev.Customer == nil || !ev.Customer.Identifies() || ev.DedupeKey != "msg_fuzz" || ev.OccurredAt.Location() != time.UTC {
 			t.Fatalf("incomplete event %+v", ev)
 		}

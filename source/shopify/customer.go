@@ -31,10 +31,21 @@ var topics = map[string]topic{
 	"customers/delete":                         {kindDelete, synclayer.EventCustomerDeleted},
 	"customers_email_marketing_consent/update": {kindEmailConsent, synclayer.EventCustomerUpdated},
 	"customers_marketing_consent/update":       {kindSMSConsent, synclayer.EventCustomerUpdated},
+	"orders/create":                            {kindOrder, synclayer.EventOrderCreated},
+	"orders/updated":                           {kindOrder, synclayer.EventOrderUpdated},
+	"orders/paid":                              {kindOrder, synclayer.EventOrderUpdated},
+	"orders/fulfilled":                         {kindOrder, synclayer.EventOrderUpdated},
+	"orders/cancelled":                         {kindOrder, synclayer.EventOrderCancelled},
+	"refunds/create":                           {kindRefund, synclayer.EventOrderRefunded},
+	"products/create":                          {kindProduct, synclayer.EventProductCreated},
+	"products/update":                          {kindProduct, synclayer.EventProductUpdated},
+	"products/delete":                          {kindProductDelete, synclayer.EventProductDeleted},
 }
 
 const topicList = "customers/create, customers/update, customers/enable, customers/disable, customers/delete, " +
-	"customers_email_marketing_consent/update and customers_marketing_consent/update"
+	"customers_email_marketing_consent/update, customers_marketing_consent/update, " +
+	"orders/create, orders/updated, orders/paid, orders/fulfilled, orders/cancelled, refunds/create, " +
+	"products/create, products/update and products/delete"
 
 // API versions at which the customer payload changed shape.
 const (

@@ -49,7 +49,7 @@ func (s *Source) Name() string { return sourceName }
 // Parse verifies a delivery over its raw body and returns the one event it
 // carries. Errors are EUNAUTHORIZED when no secret is configured or the
 // signature is missing or wrong, and EINVALID, naming the header or payload
-// field, when the topic is not a customer topic, a required header is
+// field, when the topic is not one it reads, a required header is
 // missing or the body cannot be read.
 func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.Event, error) {
 	hd := readHeaders(h)
@@ -70,6 +70,8 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	}
 	var (
 		ch *synclayer.CustomerChange
+		oc *synclayer.OrderChange
+		pc *synclayer.ProductChange
 		at time.Time
 	)
 	switch t.kind {
@@ -84,6 +86,14 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		ch, at, err = parseEmailConsent(obj)
 	case kindSMSConsent:
 		ch, at, err = parseSMSConsent(obj)
+	case kindOrder:
+		oc, at, err = parseOrder(obj)
+	case kindRefund:
+		oc, at, err = parseRefund(obj)
+	case kindProduct:
+		pc, at, err = parseProduct(obj, hd.get("Shop-Domain"))
+	case kindProductDelete:
+		pc, err = parseProductDelete(obj)
 	}
 	if err != nil {
 		return nil, err
@@ -101,6 +111,8 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		OccurredAt: at.UTC(),
 		ReceivedAt: now.UTC(),
 		Customer:   ch,
+		Order:      oc,
+		Product:    pc,
 		Payload:    body,
 	}}, nil
 }

@@ -54,6 +54,13 @@ func TestSource_Parse(t *testing.T) {
 		{name: "lowercase-headers", sign: testSecret, header: "x-shopify-hmac-sha256", raw: true},
 		{name: "event-id-fallback", sign: testSecret},
 		{name: "no-identity", sign: testSecret},
+		{name: "orders-create", sign: testSecret},
+		{name: "orders-updated-with-refund", sign: testSecret},
+		{name: "orders-cancelled", sign: testSecret},
+		{name: "orders-paid-guest", sign: testSecret},
+		{name: "refunds-create", sign: testSecret},
+		{name: "products-update", sign: testSecret},
+		{name: "products-delete", sign: testSecret},
 
 		{name: "no-secret", secrets: []string{"", "  "}, sign: testSecret},
 		{name: "missing-signature"},
@@ -84,6 +91,11 @@ func TestSource_Parse(t *testing.T) {
 		{name: "bad-triggered-at", sign: testSecret},
 		{name: "delete-without-id", sign: testSecret},
 		{name: "consent-topic-without-consent", sign: testSecret},
+		{name: "order-without-total", sign: testSecret},
+		{name: "order-wrong-type-line-price", sign: testSecret},
+		{name: "order-bad-updated-at", sign: testSecret},
+		{name: "refund-without-order-id", sign: testSecret},
+		{name: "product-without-id", sign: testSecret},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -129,8 +141,8 @@ func TestSource_Parse(t *testing.T) {
 }
 
 // TestSource_OfficialVector checks Shopify's own test vector: the signature
-// verifies (so the error is about the products/create topic, not the
-// signature), and one changed byte does not.
+// verifies (so the error is about the products/create payload, which has
+// no product id, not the signature), and one changed byte does not.
 func TestSource_OfficialVector(t *testing.T) {
 	src := shopify.New(shopify.Config{Secrets: []string{"test_secret_key"}})
 	h := http.Header{}
@@ -141,8 +153,8 @@ func TestSource_OfficialVector(t *testing.T) {
 	h.Set("X-Shopify-Webhook-Id", "123456789")
 
 	_, err := src.Parse(h, []byte(`{"foo": "bar"}`), now)
-	if e := asError(t, err); e.Code != synclayer.EINVALID || e.Field != "X-Shopify-Topic" {
-		t.Errorf("vector: error = %#v, want EINVALID on X-Shopify-Topic", e)
+	if e := asError(t, err); e.Code != synclayer.EINVALID || e.Field != "id" {
+		t.Errorf("vector: error = %#v, want EINVALID on id", e)
 	}
 	_, err = src.Parse(h, []byte(`{"foo":"bar"}`), now)
 	if e := asError(t, err); e.Code != synclayer.EUNAUTHORIZED || e.Field != "X-Shopify-Hmac-Sha256" {
@@ -171,6 +183,16 @@ func FuzzParse(f *testing.F) {
 	f.Add("customers_email_marketing_consent/update", "2024-10", []byte(`{"customer_id":1,"email_marketing_consent":{"state":"subscribed"}}`))
 	f.Add("customers_marketing_consent/update", "2024-10", []byte(`{"id":"1","sms_marketing_consent":{"state":"redacted","consent_updated_at":"2024-01-01T00:00:00"}}`))
 	f.Add("customers/create", "2021-07", []byte(`{"id":1,"accepts_marketing":true,"accepts_marketing_updated_at":null}`))
+	for _, c := range []struct{ topic, dir string }{
+		{"orders/create", "orders-create"}, {"orders/updated", "orders-updated-with-refund"}, {"orders/cancelled", "orders-cancelled"},
+		{"orders/paid", "orders-paid-guest"}, {"refunds/create", "refunds-create"}, {"products/update", "products-update"},
+		{"products/delete", "products-delete"},
+	} {
+		if body, err := os.ReadFile(filepath.Join("testdata", c.dir, "body.json")); err == nil {
+			f.Add(c.topic, "2024-10", body)
+		}
+	}
+	f.Add("orders/fulfilled", "2024-10", []byte(`{"id":1,"total_price":"1e3","line_items":[{"id":2,"quantity":"4"}],"refunds":[{"id":3,"transactions":[{"kind":"refund","amount":"-2"}]}]}`))
 	src := shopify.New(shopify.Config{Secrets: []string{testSecret}})
 	f.Fuzz(func(t *testing.T, topic, version string, body []byte) {
 		h := http.Header{}
@@ -200,8 +222,15 @@ func checkFuzzResult(t *testing.T, events []*synclayer.Event, err error) {
 		t.Fatalf("got %d events, want 1", len(events))
 	}
 	e := events[0]
-	if e.Customer == nil || e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
+	if e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
 		t.Fatalf("incomplete event %+v", e)
+	}
+	if e.Order != nil || e.Product != nil {
+		checkCommerce(t, e)
+		return
+	}
+	if e.Customer == nil {
+		t.Fatalf("event %+v carries nothing", e)
 	}
 	for k, v := range e.Customer.Fields {
 		if !json.Valid(v) {

@@ -62,13 +62,22 @@ var eventTypes = map[string]synclayer.EventType{
 	"customer.created": synclayer.EventCustomerCreated,
 	"customer.updated": synclayer.EventCustomerUpdated,
 	"customer.deleted": synclayer.EventCustomerDeleted,
+	"order.created":    synclayer.EventOrderCreated,
+	"order.updated":    synclayer.EventOrderUpdated,
+	"order.deleted":    synclayer.EventOrderDeleted,
+	"product.created":  synclayer.EventProductCreated,
+	"product.updated":  synclayer.EventProductUpdated,
+	"product.deleted":  synclayer.EventProductDeleted,
 }
+
+const topicList = "customer.created, customer.updated, customer.deleted, order.created, order.updated, order.deleted, " +
+	"product.created, product.updated and product.deleted"
 
 // Parse verifies a delivery over its raw body and returns the one event it
 // carries, or nothing for WooCommerce's unsigned ping. Errors are
 // EUNAUTHORIZED when no secret is configured or the signature is missing or
 // wrong, and EINVALID, naming the header or payload field, when the topic
-// is not a customer topic or the body cannot be read.
+// is not one it reads or the body cannot be read.
 func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.Event, error) {
 	if isPing(h, body) {
 		return nil, nil
@@ -82,14 +91,38 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	case topic == "":
 		return nil, synclayer.FieldErrorf(headerTopic, "missing %s header; WooCommerce sends the topic with every webhook", headerTopic)
 	case !ok:
-		return nil, synclayer.FieldErrorf(headerTopic, "unsupported topic %q; subscribe this endpoint only to "+
-			"customer.created, customer.updated and customer.deleted", topic)
+		return nil, synclayer.FieldErrorf(headerTopic, "unsupported topic %q; subscribe this endpoint only to "+topicList, topic)
 	}
 	obj, err := normalize.Object("body", body)
 	if err != nil {
 		return nil, err
 	}
-	ch, modified, at, err := parseCustomer(obj, typ)
+	var (
+		ch       *synclayer.CustomerChange
+		oc       *synclayer.OrderChange
+		pc       *synclayer.ProductChange
+		id       string
+		modified string
+		at       time.Time
+	)
+	deleted := strings.HasSuffix(topic, ".deleted")
+	switch resource, _, _ := strings.Cut(topic, "."); resource {
+	case "order":
+		oc, modified, at, err = parseOrder(obj, deleted)
+		if oc != nil {
+			id = oc.SourceID
+		}
+	case "product":
+		pc, modified, at, err = parseProduct(obj, deleted)
+		if pc != nil {
+			id = pc.SourceID
+		}
+	default:
+		ch, modified, at, err = parseCustomer(obj, typ)
+		if ch != nil {
+			id = ch.SourceID
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -97,10 +130,10 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	var key string
 	switch {
 	case modified != "":
-		key = topic + "|" + ch.SourceID + "|" + modified
+		key = topic + "|" + id + "|" + modified
 	case delivery != "":
-		key = topic + "|" + ch.SourceID + "|" + delivery
-	case typ == synclayer.EventCustomerDeleted:
+		key = topic + "|" + id + "|" + delivery
+	case deleted:
 		return nil, synclayer.FieldErrorf(headerDelivery, "missing %s header; it tells one delete delivery from another", headerDelivery)
 	default:
 		return nil, synclayer.FieldErrorf("date_modified_gmt", "missing, and so is the %s header; one is needed to drop duplicate deliveries", headerDelivery)
@@ -116,6 +149,8 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		OccurredAt: at.UTC(),
 		ReceivedAt: now.UTC(),
 		Customer:   ch,
+		Order:      oc,
+		Product:    pc,
 		Payload:    body,
 	}}, nil
 }

@@ -45,6 +45,12 @@ func TestSource_Parse(t *testing.T) {
 		{name: "lowercase-headers", sign: testSecret, raw: true},
 		{name: "rotation-old-secret", secrets: []string{testSecret, oldSecret}, sign: oldSecret},
 		{name: "entity-decoded-secret", secrets: []string{"s3cr&amp;t"}, sign: "s3cr&t"},
+		{name: "order-created", sign: testSecret},
+		{name: "order-updated-refund", sign: testSecret},
+		{name: "order-deleted", sign: testSecret},
+		{name: "product-updated", sign: testSecret},
+		{name: "product-variation", sign: testSecret},
+		{name: "product-deleted", sign: testSecret},
 
 		{name: "ping", secrets: []string{testSecret}},
 		{name: "ping-no-secret", secrets: []string{}},
@@ -69,6 +75,8 @@ func TestSource_Parse(t *testing.T) {
 		{name: "wrong-type-billing-phone", sign: testSecret},
 		{name: "wrong-type-id", sign: testSecret},
 		{name: "bad-date-modified", sign: testSecret},
+		{name: "order-missing-total", sign: testSecret},
+		{name: "product-wrong-type-stock", sign: testSecret},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -160,6 +168,14 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add("customer.deleted", []byte(`{"id":25}`))
 	f.Add("customer.created", []byte(`webhook_id=1`))
+	for _, c := range []struct{ topic, dir string }{
+		{"order.created", "order-created"}, {"order.updated", "order-updated-refund"}, {"order.deleted", "order-deleted"},
+		{"product.updated", "product-updated"}, {"product.updated", "product-variation"}, {"product.deleted", "product-deleted"},
+	} {
+		if body, err := os.ReadFile(filepath.Join("testdata", c.dir, "body.json")); err == nil {
+			f.Add(c.topic, body)
+		}
+	}
 	src := woocommerce.New(woocommerce.Config{Secrets: []string{testSecret}})
 	f.Fuzz(func(t *testing.T, topic string, body []byte) {
 		h := http.Header{}
@@ -195,8 +211,15 @@ func checkFuzzResult(t *testing.T, events []*synclayer.Event, err error) {
 		t.Fatalf("got %d events, want 1", len(events))
 	}
 	e := events[0]
-	if e.Customer == nil || e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
+	if e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
 		t.Fatalf("incomplete event %+v", e)
+	}
+	if e.Order != nil || e.Product != nil {
+		checkCommerce(t, e)
+		return
+	}
+	if e.Customer == nil {
+		t.Fatalf("event %+v carries nothing", e)
 	}
 	for k, v := range e.Customer.Fields {
 		if !json.Valid(v) {

@@ -28,6 +28,10 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("CompleteRecordsSyncStateAndTrace", func(t *testing.T) { t.Parallel(); testComplete(t, open(t)) })
 	t.Run("KeyCreateFindRevoke", func(t *testing.T) { t.Parallel(); testKeys(t, open(t)) })
 	t.Run("DeliveriesAndStats", func(t *testing.T) { t.Parallel(); testDeliveries(t, open(t)) })
+	t.Run("NotificationOutbox", func(t *testing.T) { t.Parallel(); testNotificationOutbox(t, open(t)) })
+	t.Run("ConfigVersions", func(t *testing.T) { t.Parallel(); testConfigVersions(t, open(t)) })
+	t.Run("OrdersAndRefunds", func(t *testing.T) { t.Parallel(); testOrders(t, open(t)) })
+	t.Run("ProductsAndCategories", func(t *testing.T) { t.Parallel(); testProducts(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)

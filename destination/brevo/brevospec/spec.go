@@ -80,6 +80,7 @@ func load() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load spec %s: %w", path, err)
 	}
+	applyErrata(doc)
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("route spec %s: %w", path, err)

@@ -1,8 +1,10 @@
 // Package brevotest is an in-memory simulator of the Brevo API v3 contact
-// endpoints, behaving as Brevo documents them: 201 vs 204 upserts, silent
-// dropping of unknown or mistyped attributes, SMS format checks, Brevo's
-// {code, message} error bodies, the api-key header, and fixed-window rate
-// limiting with x-sib-ratelimit-* headers on every response.
+// and e-commerce endpoints (orders, products, categories), behaving as
+// Brevo documents them: 201 vs 204 upserts, silent dropping of unknown or
+// mistyped attributes, SMS format checks, Brevo's {code, message} error
+// bodies, the api-key header, and fixed-window rate limiting per bucket
+// (contacts, orders, products, other) with x-sib-ratelimit-* headers on
+// every response.
 //
 // Tests mount it with httptest.NewServer and can inject outages, latency and
 // a request validator (see brevospec). The synclayer binary also serves it

@@ -4,28 +4,75 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// writeRateHeaders sets the x-sib-ratelimit-* headers. With count it also
-// counts the request in the current window and reports whether it is
-// within the limit; a refused request is not counted.
-func (s *Server) writeRateHeaders(w http.ResponseWriter, count bool) bool {
+// Default per-second limits of the e-commerce buckets, as on Brevo's
+// general tier: POST /orders/status 5, POST /products 2.
+const (
+	DefaultOrderRateLimit   = 5
+	DefaultProductRateLimit = 2
+)
+
+// window is one bucket's fixed one-second window.
+type window struct {
+	start time.Time
+	count int
+}
+
+// bucketOf names the rate-limit bucket of a request, as Brevo counts them
+// (and as the client's throttle names them): contacts, orders (POST
+// /orders/status), products (POST /products) and other.
+func bucketOf(method, path string) string {
+	switch {
+	case path == "/contacts" || strings.HasPrefix(path, "/contacts/"):
+		return "contacts"
+	case method == http.MethodPost && path == "/orders/status":
+		return "orders"
+	case method == http.MethodPost && path == "/products":
+		return "products"
+	}
+	return "other"
+}
+
+// limitOf returns the bucket's limit per second; s.mu is held.
+func (s *Server) limitOf(bucket string) int {
+	limit := s.rateLimit
+	switch bucket {
+	case "orders":
+		limit = s.orderRateLimit
+	case "products":
+		limit = s.productRateLimit
+	}
+	if limit <= 0 {
+		return unlimited
+	}
+	return limit
+}
+
+// writeRateHeaders sets the x-sib-ratelimit-* headers of the request's
+// bucket. With count it also counts the request in the bucket's current
+// window and reports whether it is within the limit; a refused request is
+// not counted.
+func (s *Server) writeRateHeaders(w http.ResponseWriter, bucket string, count bool) bool {
 	s.mu.Lock()
 	now := s.now()
-	if end := s.windowStart.Add(time.Second); !now.Before(end) {
-		s.windowStart, s.windowCount = now.Truncate(time.Second), 0
+	win := s.windows[bucket]
+	if win == nil {
+		win = &window{}
+		s.windows[bucket] = win
 	}
-	limit := s.rateLimit
-	if limit <= 0 {
-		limit = unlimited
+	if end := win.start.Add(time.Second); !now.Before(end) {
+		win.start, win.count = now.Truncate(time.Second), 0
 	}
-	ok := s.windowCount < limit
+	limit := s.limitOf(bucket)
+	ok := win.count < limit
 	if count && ok {
-		s.windowCount++
+		win.count++
 	}
-	remaining := max(limit-s.windowCount, 0)
-	reset := int(math.Ceil(s.windowStart.Add(time.Second).Sub(now).Seconds()))
+	remaining := max(limit-win.count, 0)
+	reset := int(math.Ceil(win.start.Add(time.Second).Sub(now).Seconds()))
 	s.mu.Unlock()
 
 	h := w.Header()

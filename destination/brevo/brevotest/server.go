@@ -17,7 +17,15 @@ type Options struct {
 
 	// RateLimit is how many requests per fixed one-second window are
 	// allowed; 0 means unlimited (the headers then report a large limit).
+	// It applies to the contacts bucket and, apart, to "other" requests.
 	RateLimit int
+
+	// OrderRateLimit and ProductRateLimit are the per-second limits of
+	// POST /orders/status and POST /products, each in a bucket of its own
+	// as at Brevo. 0 means Brevo's general tier (DefaultOrderRateLimit,
+	// DefaultProductRateLimit); a negative value means unlimited.
+	OrderRateLimit   int
+	ProductRateLimit int
 
 	// Validate, when set, checks every request; an error is answered with
 	// 400 invalid_request and recorded in Violations.
@@ -89,9 +97,11 @@ type Server struct {
 	mu          sync.Mutex
 	outage      Outage
 	latency     time.Duration
-	rateLimit   int
-	windowStart time.Time
-	windowCount int
+	rateLimit        int
+	orderRateLimit   int
+	productRateLimit int
+	windows          map[string]*window // rate-limit bucket → its current window
+	commerce         commerce
 	calls       []*Call
 	violations  []string
 	attrs       []attribute
@@ -108,6 +118,7 @@ func New(o Options) *Server {
 		apiKey:    o.APIKey,
 		now:       o.Now,
 		rateLimit: o.RateLimit,
+		windows:   map[string]*window{},
 		contacts:  map[int64]*Contact{},
 		byKey:     map[string]*Contact{},
 		keysOf:    map[int64][]string{},
@@ -116,6 +127,7 @@ func New(o Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.orderRateLimit, s.productRateLimit = orDefault(o.OrderRateLimit, DefaultOrderRateLimit), orDefault(o.ProductRateLimit, DefaultProductRateLimit)
 	names := o.Attributes
 	if names == nil {
 		names = []string{"EMAIL", "FIRSTNAME", "LASTNAME", "SMS"}
@@ -139,6 +151,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /contacts/{identifier}", s.handleContactGet)
 	s.mux.HandleFunc("PUT /contacts/{identifier}", s.handleContactUpdate)
 	s.mux.HandleFunc("DELETE /contacts/{identifier}", s.handleContactDelete)
+	s.commerceRoutes()
 }
 
 // SetOutage puts the server in failure mode m; OutageNone ends it.
@@ -220,7 +233,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	s.writeRateHeaders(rec, false)
+	bucket := bucketOf(r.Method, r.URL.Path)
+	s.writeRateHeaders(rec, bucket, false)
 	if outage == Outage500 {
 		writeError(rec, http.StatusInternalServerError, "", "Internal Server Error")
 		return
@@ -233,7 +247,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusBadRequest, "invalid_request", invalid.Error())
 		return
 	}
-	if !s.writeRateHeaders(rec, true) {
+	if !s.writeRateHeaders(rec, bucket, true) {
 		writeError(rec, http.StatusTooManyRequests, "too_many_requests", "The expected rate limit is exceeded.")
 		return
 	}

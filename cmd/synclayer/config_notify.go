@@ -1,0 +1,79 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"synclayer"
+	"synclayer/source/custom"
+)
+
+// NotificationsConfig is notifications: where delivery outcomes are told.
+type NotificationsConfig struct {
+	WebhookURL string   `yaml:"webhook_url,omitempty"` // env
+	Secret     string   `yaml:"secret,omitempty"`      // env; whsec_ (Standard Webhooks)
+	Events     []string `yaml:"events,omitempty"`      // default [sync_failed]
+	// SlackWebhookURL is a Slack incoming webhook; the URL is the secret. env
+	SlackWebhookURL    string        `yaml:"slack_webhook_url,omitempty"`
+	ErrorRateThreshold float64       `yaml:"error_rate_threshold,omitempty"` // 0: no error-rate alerts
+	ErrorRateWindow    time.Duration `yaml:"error_rate_window,omitempty"`    // default 15m
+	QuietPeriod        time.Duration `yaml:"quiet_period,omitempty"`         // closes a sync_failed incident; default 15m
+}
+
+// notificationEvents are the types notifications.events may name.
+var notificationEvents = []synclayer.NotificationType{synclayer.NotifySyncCompleted, synclayer.NotifySyncFailed, synclayer.NotifyBatchCompleted}
+
+// enabled reports whether anything is to be notified.
+func (n *NotificationsConfig) enabled() bool { return n.WebhookURL != "" || n.SlackWebhookURL != "" }
+
+func (c *Config) finishNotifications(e *configErrors) {
+	n := &c.Notifications
+	const key = "notifications"
+	checkURL := func(k, v string) {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			e.add(k, "must be an http:// or https:// URL") // the value may hold a token, so it is not repeated
+		}
+	}
+	if n.WebhookURL == "" {
+		if n.Secret != "" || len(n.Events) > 0 {
+			e.add(key+".webhook_url", "is required when notifications.secret or notifications.events is set")
+		}
+	} else {
+		checkURL(key+".webhook_url", n.WebhookURL)
+		if n.Secret == "" {
+			e.add(key+".secret", "is required with webhook_url: the Standard Webhooks signing secret, e.g. secret: \"${NOTIFY_WEBHOOK_SECRET}\"")
+		} else if err := (custom.Config{Secrets: []string{n.Secret}}).Validate(); err != nil {
+			e.add(key+".secret", "must be whsec_ followed by base64")
+		}
+		if len(n.Events) == 0 {
+			n.Events = []string{string(synclayer.NotifySyncFailed)}
+		}
+	}
+	for i, ev := range n.Events {
+		if !slices.Contains(notificationEvents, synclayer.NotificationType(ev)) {
+			e.add(fmt.Sprintf("%s.events[%d]", key, i), "must be sync_completed, sync_failed or batch_completed, not %q", ev)
+		}
+	}
+	if n.SlackWebhookURL != "" {
+		checkURL(key+".slack_webhook_url", n.SlackWebhookURL)
+	}
+	switch {
+	case n.ErrorRateThreshold < 0 || n.ErrorRateThreshold > 1:
+		e.add(key+".error_rate_threshold", "must be a share between 0 and 1, such as 0.2 for 20%%")
+	case n.ErrorRateThreshold > 0 && n.SlackWebhookURL == "":
+		e.add(key+".error_rate_threshold", "error-rate alerts go to Slack: set notifications.slack_webhook_url too")
+	}
+	if n.ErrorRateWindow != 0 && n.ErrorRateWindow < time.Minute {
+		e.add(key+".error_rate_window", "must be at least 1m")
+	}
+	if n.QuietPeriod < 0 {
+		e.add(key+".quiet_period", "must not be negative")
+	}
+	if n.enabled() {
+		n.ErrorRateWindow = cmp.Or(n.ErrorRateWindow, 15*time.Minute)
+		n.QuietPeriod = cmp.Or(n.QuietPeriod, 15*time.Minute)
+	}
+}

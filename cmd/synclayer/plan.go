@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"synclayer"
+	"synclayer/ingest"
+	"synclayer/normalize"
+	"synclayer/skill"
+	"synclayer/source/custom"
+	"synclayer/store"
+)
+
+// cmdPlan is synclayer plan: a dry run of sample records through a config,
+// against a copy of the current state. Nothing live is touched: the store
+// is copied (store.Snapshot), the samples are ingested into the copy, and
+// customer-sync's Plan says what it would send. No destination is called.
+func cmdPlan(ctx context.Context, args []string, stdout io.Writer) error {
+	var dir, source string
+	var asJSON bool
+	_, src, pos, err := parseFlags("plan", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&dir, "sample", "", "directory of sample events, one JSON file each")
+		fs.StringVar(&source, "source", "", "the source the samples come from (default: customer-sync's consent source)")
+		fs.BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	})
+	if err != nil {
+		return err
+	}
+	if dir == "" || len(pos) > 0 {
+		return errors.New("usage: synclayer plan --sample DIR [--json] [--source NAME] [--config FILE] [--env NAME]")
+	}
+	cfg, err := src.load()
+	if err != nil {
+		return err
+	}
+	samples, err := readSamples(dir)
+	if err != nil {
+		return err
+	}
+	rep, err := runPlan(ctx, cfg, samples, source, time.Now())
+	if err != nil {
+		return err
+	}
+	rep.Samples = dir
+	if asJSON {
+		return jsonEncode(stdout, rep)
+	}
+	return rep.print(stdout)
+}
+
+// sample is one event file.
+type sample struct {
+	name string
+	body []byte
+}
+
+// readSamples reads DIR's *.json files in file-name order, the order the
+// plan applies them in.
+func readSamples(dir string) ([]sample, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("plan: no *.json sample files in %s", dir)
+	}
+	slices.Sort(names)
+	out := make([]sample, len(names))
+	for i, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
+		out[i] = sample{name: filepath.Base(n), body: b}
+	}
+	return out, nil
+}
+
+// planReport is what synclayer plan prints.
+type planReport struct {
+	Config      string       `json:"config"`
+	Environment string       `json:"environment,omitempty"`
+	Samples     string       `json:"samples,omitempty"`
+	Source      string       `json:"source"`
+	State       string       `json:"state"` // what the plan ran against
+	Records     []planRecord `json:"records"`
+}
+
+// planRecord is one sample's outcome. Status is planned (Calls says what
+// would be sent, possibly nothing), unchanged (the event changes nothing,
+// so no delivery is queued), failed (stored but cannot sync; Reason),
+// rejected (the event is invalid; Reason) or skipped (no skill handles it).
+type planRecord struct {
+	File      string         `json:"file"`
+	Event     string         `json:"event"`
+	Status    string         `json:"status"`
+	ContactID string         `json:"contactId,omitempty"`
+	Reason    string         `json:"reason,omitempty"`
+	Calls     []skill.Call   `json:"calls"`
+	Changes   []skill.Change `json:"changes"`
+}
+
+// runPlan copies the current state, ingests the samples into the copy in
+// order, and previews customer-sync's delivery after each, against what
+// the destination would hold by then: the copied sync state, updated by
+// the records planned before.
+func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, now time.Time) (*planReport, error) {
+	cs := cfg.Skills.CustomerSync
+	if cs == nil {
+		return nil, errors.New("plan: the config has no skills.customer-sync to plan for")
+	}
+	if source == "" {
+		source = orDefault(cs.consentOwner(), "custom")
+	}
+	if _, ok := cfg.sources()[source]; !ok && source != "manual" {
+		return nil, fmt.Errorf("plan: --source %s is not configured under sources", source)
+	}
+	rep := &planReport{Config: orDefault(cfg.path, "built-in defaults"), Environment: cfg.env, Source: source}
+	events := make([]*synclayer.Event, len(samples))
+	var keys store.ContactKeys
+	for i, s := range samples {
+		rec := planRecord{File: s.name, Calls: []skill.Call{}, Changes: []skill.Change{}}
+		ev, err := parseSample(s, source, now, &rec)
+		rep.Records = append(rep.Records, rec)
+		if err != nil || ev == nil {
+			continue
+		}
+		events[i] = ev
+		if id := ev.Customer.SourceID; id != "" {
+			keys.SourceIDs = append(keys.SourceIDs, [2]string{source, id})
+		}
+		if e, err := normalize.Email(ev.Customer.Email()); err == nil && e != "" {
+			keys.Emails = append(keys.Emails, e)
+		}
+		if p, err := normalize.Phone(ev.Customer.Phone(), cs.Options.DefaultRegion); err == nil && p != "" {
+			keys.Phones = append(keys.Phones, p)
+		}
+	}
+
+	tmp, err := os.MkdirTemp("", "synclayer-plan-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	snap, missing, err := store.Snapshot(ctx, cfg.Storage.Driver, cfg.Storage.DSN, filepath.Join(tmp, "state.db"), keys)
+	if err != nil {
+		return nil, fmt.Errorf("plan: copy the current state: %w", err)
+	}
+	defer snap.Close()
+	switch {
+	case missing:
+		rep.State = "an empty store: " + cfg.Storage.DSN + " does not exist yet"
+	case cfg.Storage.Driver == "postgres":
+		rep.State = "a copy of the sample records' contacts and sync state from postgres"
+	default:
+		rep.State = "a copy of sqlite " + cfg.Storage.DSN
+	}
+
+	routed := slices.Contains(cs.Source, source) || source == "manual"
+	in := ingest.New(ingest.Config{Store: snap, ConsentOwner: cs.consentOwner(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }})
+	sk := &skill.CustomerSync{Store: snap, Mapping: cs.FieldMapping, ListID: cs.Options.ListID, HardDelete: cs.Options.DeleteBehavior == "hard"}
+	held := map[string]*synclayer.SyncState{} // what Brevo would hold after the records planned so far
+	for i, ev := range events {
+		if ev == nil {
+			continue
+		}
+		rec := &rep.Records[i]
+		res, err := in.Ingest(ctx, []*synclayer.Event{ev})
+		if err != nil {
+			return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
+		}
+		rec.Status, rec.ContactID, rec.Reason = string(res[0].Status), res[0].ContactID, res[0].Reason
+		switch {
+		case res[0].Status != synclayer.EventApplied:
+			if rec.Reason == "" {
+				rec.Reason = "nothing changed, so no delivery is queued"
+			}
+			continue
+		case !cs.Enabled:
+			rec.Status, rec.Reason = "planned", "customer-sync is disabled in this config: nothing is sent"
+			continue
+		case !routed:
+			rec.Status, rec.Reason = "planned", fmt.Sprintf("source %s is not one of customer-sync's sources: nothing is sent", source)
+			continue
+		}
+		if err := previewRecord(ctx, snap, sk, held, rec); err != nil {
+			return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
+		}
+	}
+	return rep, nil
+}
+
+// parseSample reads one sample as the custom source would, filling rec's
+// event, and its status when it is rejected or skipped (then ev is nil).
+func parseSample(s sample, source string, now time.Time, rec *planRecord) (*synclayer.Event, error) {
+	var head struct {
+		Event string `json:"event"`
+	}
+	_ = json.Unmarshal(s.body, &head)
+	rec.Event = head.Event
+	if strings.HasPrefix(head.Event, "order_") {
+		rec.Status, rec.Reason = "skipped", head.Event+": not handled until order-events exists"
+		return nil, nil
+	}
+	ev, err := custom.ParseEvent(s.body, now)
+	if err != nil {
+		rec.Status, rec.Reason = "rejected", synclayer.ErrorMessage(err)
+		return nil, err
+	}
+	ev.Source, ev.DedupeKey = source, "plan:"+s.name
+	return ev, nil
+}
+
+// previewRecord plans the delivery of rec's contact against what Brevo
+// would hold, and records the result as held for the records after it.
+func previewRecord(ctx context.Context, snap *store.DB, sk *skill.CustomerSync, held map[string]*synclayer.SyncState, rec *planRecord) error {
+	c, err := snap.FindContactByID(ctx, rec.ContactID)
+	if err != nil {
+		return err
+	}
+	st, ok := held[c.ID]
+	if !ok {
+		st, err = snap.FindSyncState(ctx, c.ID, "brevo")
+		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+			st, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	p, err := sk.Preview(c, st)
+	var perm *synclayer.PermanentError
+	if errors.As(err, &perm) {
+		rec.Status, rec.Reason = "failed", "the delivery would be dead-lettered: "+err.Error()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rec.Status, rec.Reason, rec.Calls, rec.Changes = "planned", p.Reason, p.Calls, p.Changes
+	held[c.ID] = p.Next
+	return nil
+}
+
+// print writes the plan for a reader: per record, the calls with their
+// bodies and the field-level changes.
+func (r *planReport) print(w io.Writer) error {
+	env := ""
+	if r.Environment != "" {
+		env = " (environment " + r.Environment + ")"
+	}
+	fmt.Fprintf(w, "Dry run of %s%s, samples as source %s, against %s. Nothing live was touched.\n", r.Config, env, r.Source, r.State)
+	for _, rec := range r.Records {
+		fmt.Fprintf(w, "\n%s  %s", rec.File, orDash(rec.Event))
+		if rec.ContactID != "" {
+			fmt.Fprintf(w, " → contact %s", rec.ContactID)
+		}
+		fmt.Fprintln(w)
+		switch {
+		case rec.Status != "planned":
+			fmt.Fprintf(w, "  %s: %s\n", rec.Status, rec.Reason)
+			continue
+		case len(rec.Calls) == 0:
+			fmt.Fprintf(w, "  no call: %s\n", rec.Reason)
+		}
+		for _, c := range rec.Calls {
+			body := ""
+			if c.Body != nil {
+				b, _ := json.Marshal(c.Body)
+				body = " " + string(b)
+			}
+			fmt.Fprintf(w, "  %s %s%s\n", c.Method, c.Path, body)
+		}
+		for _, ch := range rec.Changes {
+			fmt.Fprintf(w, "    %s: %s → %s\n", ch.Field, ch.Before, ch.After)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package synclayer
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// NotificationType names what a notification reports.
+type NotificationType string
+
+const (
+	NotifySyncCompleted  NotificationType = "sync_completed"  // one per delivered job
+	NotifySyncFailed     NotificationType = "sync_failed"     // one per dead-lettered job
+	NotifyBatchCompleted NotificationType = "batch_completed" // reserved for batch and backfill runs, which do not exist yet
+	NotifyErrorRate      NotificationType = "error_rate"      // Slack only: a skill's error rate crossed its threshold
+)
+
+// NotificationChannel is where a notification goes.
+type NotificationChannel string
+
+const (
+	ChannelWebhook NotificationChannel = "webhook" // notifications.webhook_url, signed the Standard Webhooks way
+	ChannelSlack   NotificationChannel = "slack"   // notifications.slack_webhook_url, an incoming webhook
+)
+
+// NotifySkill is the queue's skill name for notification deliveries: they
+// reuse the jobs table, its leases, retries and dead letters.
+const NotifySkill = "notify"
+
+// Notification is one message to send. ID is derived from what it reports
+// (its type, the job and the delivery attempt, or the incident), so a
+// notification made twice, after a crash or by two instances, is stored
+// once, and every retry of it carries the same ID: the webhook-id a
+// receiver deduplicates on. Body is exactly what is sent, fixed when the
+// notification is made.
+type Notification struct {
+	ID        string              `json:"id"`
+	Channel   NotificationChannel `json:"channel"`
+	Type      NotificationType    `json:"type"`
+	Body      json.RawMessage     `json:"body"`
+	CreatedAt time.Time           `json:"createdAt"`
+}
+
+// Incident is a run of failures of one skill that Slack is told about
+// once: it opens with the first failure (or the error rate crossing its
+// threshold) and closes after a quiet period (or the rate falling back),
+// as notify decides.
+type Incident struct {
+	ID       int64            `json:"id"`
+	Skill    string           `json:"skill"`
+	Kind     NotificationType `json:"kind"` // sync_failed or error_rate
+	OpenedAt time.Time        `json:"openedAt"`
+	LastAt   time.Time        `json:"lastAt"` // the latest failure counted in it
+	Failures int              `json:"failures"`
+	ClosedAt time.Time        `json:"closedAt,omitzero"`
+}
+
+// Open reports whether the incident has not been closed.
+func (i *Incident) Open() bool { return i.ClosedAt.IsZero() }
+
+// NotificationStore is the notifier's view of the store. Delivery attempts
+// of the skills the store was told to mark are marked in the transaction
+// that records them, so no outcome is lost between its commit and its
+// notification.
+type NotificationStore interface {
+	// TakeDeliveries passes up to limit marked delivery attempts, oldest
+	// first, to fn inside one transaction, and unmarks them if fn returns
+	// nil. After a crash they are passed again; notification IDs make that
+	// harmless. It returns how many were passed.
+	TakeDeliveries(ctx context.Context, limit int, fn func(NotificationTx, []*Delivery) error) (int, error)
+	// NotificationTx runs fn in one transaction.
+	NotificationTx(ctx context.Context, fn func(NotificationTx) error) error
+	// FindNotification returns a stored notification, or ENOTFOUND.
+	FindNotification(ctx context.Context, id string) (*Notification, error)
+	// CountDeliveries counts attempts since since, per skill and outcome.
+	CountDeliveries(ctx context.Context, since time.Time) (map[string]map[DeliveryOutcome]int, error)
+	// FindIncidents lists incidents, newest first.
+	FindIncidents(ctx context.Context, limit int) ([]*Incident, error)
+}
+
+// NotificationTx is used inside the notifier's transaction.
+type NotificationTx interface {
+	// AddNotification stores n and queues its delivery as a NotifySkill job
+	// whose destination is the channel. It reports false, and queues
+	// nothing, when a notification with n.ID is already stored.
+	AddNotification(ctx context.Context, n *Notification) (added bool, err error)
+	// FindOpenIncidents returns the incidents not yet closed.
+	FindOpenIncidents(ctx context.Context) ([]*Incident, error)
+	// SaveIncident inserts an incident without an ID (assigning one) or
+	// updates it.
+	SaveIncident(ctx context.Context, i *Incident) error
+}
+
+// NotificationSender delivers notifications to one channel. Its errors
+// follow the queue's rules: a Permanent error dead-letters the delivery, a
+// RetryAfter error waits, any other error retries with backoff.
+type NotificationSender interface {
+	Send(ctx context.Context, n *Notification) error
+}
