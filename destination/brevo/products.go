@@ -19,7 +19,7 @@ type Product struct {
 	ImageURL      string           `json:"imageUrl,omitempty"`
 	SKU           string           `json:"sku,omitempty"`
 	Price         *synclayer.Money `json:"price,omitempty"` // sent digit for digit
-	Categories    []string         `json:"categories"` // always sent, so a removed category is removed in Brevo too; nil is sent as []
+	Categories    []string         `json:"categories"`      // always sent, so a removed category is removed in Brevo too; nil is sent as []
 	ParentID      string           `json:"parentId,omitempty"`
 	Stock         *int64           `json:"stock,omitempty"`
 	IsDeleted     *bool            `json:"isDeleted,omitempty"` // true to delete; false only to restore a deleted product

@@ -94,21 +94,23 @@ type Server struct {
 	now      func() time.Time
 	mux      *http.ServeMux
 
-	mu          sync.Mutex
-	outage      Outage
-	latency     time.Duration
-	rateLimit        int
+	mu         sync.Mutex
+	outage     Outage
+	latency    time.Duration
+	rateLimit  int
+	calls      []*Call
+	violations []string
+	attrs      []attribute
+	contacts   map[int64]*Contact
+	byKey      map[string]*Contact // "email:", "ext_id:" and "sms:" + value → contact
+	keysOf     map[int64][]string  // the byKey entries each contact holds
+	nextID     int64
+
+	// The e-commerce buckets and records (ratelimit.go, orders.go, products.go).
 	orderRateLimit   int
 	productRateLimit int
 	windows          map[string]*window // rate-limit bucket → its current window
 	commerce         commerce
-	calls       []*Call
-	violations  []string
-	attrs       []attribute
-	contacts    map[int64]*Contact
-	byKey       map[string]*Contact // "email:", "ext_id:" and "sms:" + value → contact
-	keysOf      map[int64][]string  // the byKey entries each contact holds
-	nextID      int64
 }
 
 // New returns a Server configured by o.
