@@ -86,7 +86,9 @@ func TestDelivery_SlowResponsesUseTheConcurrency(t *testing.T) {
 // each skill has its own worker and queue.
 func TestDelivery_FailingSkillDoesNotStallAnother(t *testing.T) {
 	t.Parallel()
-	g := &gate{fail: func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/v3/products") || strings.HasPrefix(r.URL.Path, "/v3/categories") }}
+	g := &gate{fail: func(r *http.Request) bool {
+		return strings.HasPrefix(r.URL.Path, "/v3/products") || strings.HasPrefix(r.URL.Path, "/v3/categories")
+	}}
 	sim, url := gatedSimulator(t, g)
 	e := startEnv(t, brevotest.Options{}, withBrevo(url), withCommerce())
 	e.mustAccept(e.shopify("products/create", shopifyProduct(1, 10, "a pod")))
