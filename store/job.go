@@ -10,6 +10,10 @@ import (
 	"synclayer"
 )
 
+// DoneJobRetention is how long finished jobs stay listable (GET
+// /api/v1/jobs?state=done); the trace keeps each delivery for good.
+const DoneJobRetention = 7 * 24 * time.Hour
+
 const jobColumns = "id, skill, destination, record_key, state, attempts, run_at, lease_until, last_error, first_seen_at, created_at, updated_at"
 
 func scanJob(row interface{ Scan(...any) error }) (*synclayer.Job, error) {
@@ -64,6 +68,14 @@ func (s *DB) ClaimJobs(ctx context.Context, skill string, n int, lease time.Dura
 		if err := s.recoverExpired(ctx, tx, skill, now); err != nil {
 			return err
 		}
+		// Done jobs stay listable for a while; at most once an hour a claim
+		// drops those older than DoneJobRetention, so the table stays
+		// bounded without a sweeper.
+		if last := s.lastPrune.Load(); now.UnixMicro()-last > time.Hour.Microseconds() && s.lastPrune.CompareAndSwap(last, now.UnixMicro()) {
+			if _, err := s.execTx(ctx, tx, "DELETE FROM jobs WHERE state = 'done' AND updated_at < ?", micros(now.Add(-DoneJobRetention))); err != nil {
+				return fmt.Errorf("prune done jobs: %w", err)
+			}
+		}
 		var err error
 		jobs, err = scanJobs(tx.QueryContext(ctx, s.q(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ?
 			WHERE id IN (
@@ -114,6 +126,7 @@ func (s *DB) CompleteJob(ctx context.Context, job *synclayer.Job, st *synclayer.
 			micros(now), job.ID, micros(job.LeaseUntil)); err != nil {
 			return fmt.Errorf("complete job: %w", err)
 		}
+
 		if st != nil {
 			if _, err := s.execTx(ctx, tx, `INSERT INTO sync_state (record_key, destination, remote_id, state, updated_at) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (record_key, destination) DO UPDATE SET remote_id = excluded.remote_id, state = excluded.state, updated_at = excluded.updated_at`,

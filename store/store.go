@@ -36,6 +36,8 @@ type DB struct {
 	// notifier (MarkDeliveries); nil marks none.
 	marked atomic.Pointer[map[string]bool]
 	stmts  statements
+	// lastPrune is when a claim last pruned done jobs, in Unix microseconds.
+	lastPrune atomic.Int64
 }
 
 var _ synclayer.Store = (*DB)(nil)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,5 +58,30 @@ func testLostLease(t *testing.T, s synclayer.Store) {
 	}
 	if counts, _ := s.CountJobs(ctx); counts[synclayer.JobDone] != 1 || counts[synclayer.JobDead] != 0 || counts[synclayer.JobPending] != 0 {
 		t.Errorf("job counts %v, want the one job done", counts)
+	}
+}
+
+func testDoneJobsPruned(t *testing.T, s synclayer.Store) {
+	ctx := context.Background()
+	for i := range 3 {
+		enqueue(t, s, fmt.Sprintf("ct_%d", i), t0)
+	}
+	jobs, _ := s.ClaimJobs(ctx, "customer-sync", 3, time.Minute, t0)
+	for _, j := range jobs {
+		if err := s.CompleteJob(ctx, j, nil, nil, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enqueue(t, s, "ct_new", t0.Add(8*24*time.Hour))
+	recent, _ := s.ClaimJobs(ctx, "customer-sync", 1, time.Minute, t0.Add(8*24*time.Hour))
+	if err := s.CompleteJob(ctx, recent[0], nil, nil, t0.Add(8*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// A claim a week later prunes the old done jobs and keeps the recent one.
+	if _, err := s.ClaimJobs(ctx, "customer-sync", 1, time.Minute, t0.Add(8*24*time.Hour+2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if counts, _ := s.CountJobs(ctx); counts[synclayer.JobDone] != 1 {
+		t.Errorf("%d done jobs after pruning, want only the recent one", counts[synclayer.JobDone])
 	}
 }

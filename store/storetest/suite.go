@@ -19,6 +19,7 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("EnqueueCoalesces", func(t *testing.T) { t.Parallel(); testEnqueueCoalesces(t, open(t)) })
 	t.Run("ClaimHoldsRecord", func(t *testing.T) { t.Parallel(); testClaimHoldsRecord(t, open(t)) })
 	t.Run("ExtendedLeaseIsKept", func(t *testing.T) { t.Parallel(); testExtendLease(t, open(t)) })
+	t.Run("DoneJobsArePruned", func(t *testing.T) { t.Parallel(); testDoneJobsPruned(t, open(t)) })
 	t.Run("LostLeaseChangesNothing", func(t *testing.T) { t.Parallel(); testLostLease(t, open(t)) })
 	t.Run("ExpiredLeaseIsRecovered", func(t *testing.T) { t.Parallel(); testExpiredLease(t, open(t)) })
 	t.Run("RetryMergesWithPending", func(t *testing.T) { t.Parallel(); testRetryMerges(t, open(t)) })
