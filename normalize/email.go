@@ -32,6 +32,8 @@ func Email(s string) (string, error) {
 		return bad("it is longer than 254 characters")
 	case strings.IndexFunc(s, unicode.IsSpace) >= 0:
 		return bad("it contains a space")
+	case strings.IndexFunc(s, invisible) >= 0:
+		return bad("it contains an invisible or control character (such as a zero-width space)")
 	}
 	local, domain, ok := strings.Cut(s, "@")
 	switch {
@@ -61,6 +63,17 @@ func Email(s string) (string, error) {
 }
 
 // clip shortens a value quoted in an error message.
+// invisible reports control and format characters (zero-width spaces and
+// joiners, direction marks, soft hyphens, byte-order marks) and the
+// replacement character: they make two addresses look alike that are not.
+func invisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+}
+
+// Clip cuts s to about 80 bytes on a rune boundary, for echoing a sender's
+// value back in an error without echoing a megabyte of it.
+func Clip(s string) string { return clip(s) }
+
 func clip(s string) string {
 	const n = 80
 	if len(s) <= n {

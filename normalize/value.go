@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"synclayer"
 )
@@ -21,6 +23,11 @@ var null = json.RawMessage("null")
 func Object(field string, raw []byte) (map[string]json.RawMessage, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, synclayer.FieldErrorf(field, "is empty; expected a JSON object")
+	}
+	// json.Unmarshal would quietly turn invalid bytes into U+FFFD, and the
+	// mangled value would be synced as if the sender had meant it.
+	if !utf8.Valid(raw) {
+		return nil, synclayer.FieldErrorf(field, "is not valid UTF-8 (first bad byte at offset %d)", firstInvalidUTF8(raw))
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -80,7 +87,10 @@ func Integer(field string, raw json.RawMessage) (json.RawMessage, error) {
 	}
 	if isNumber(raw) {
 		if !isInteger(string(raw)) {
-			return nil, synclayer.FieldErrorf(field, "must be a whole number, not %s", raw)
+			return nil, synclayer.FieldErrorf(field, "must be a whole number, not %s", clip(string(raw)))
+		}
+		if _, err := strconv.ParseInt(string(raw), 10, 64); err != nil {
+			return nil, synclayer.FieldErrorf(field, "%s is out of range for a whole number", clip(string(raw)))
 		}
 		return raw, nil
 	}
@@ -107,7 +117,7 @@ func Decimal(field string, raw json.RawMessage) (json.RawMessage, error) {
 		return null, nil
 	}
 	if isNumber(raw) {
-		return raw, nil
+		return raw, inRange(field, string(raw))
 	}
 	s, err := String(field, raw)
 	if err != nil {
@@ -119,7 +129,16 @@ func Decimal(field string, raw json.RawMessage) (json.RawMessage, error) {
 	if !isNumber([]byte(s)) {
 		return nil, synclayer.FieldErrorf(field, "%q is not a decimal number: write it like 199.65", clip(s))
 	}
-	return json.RawMessage(s), nil
+	return json.RawMessage(s), inRange(field, s)
+}
+
+// inRange refuses a decimal no destination can take (1e400), which would
+// otherwise be accepted here and then fail every delivery of its record.
+func inRange(field, s string) error {
+	if _, err := strconv.ParseFloat(s, 64); err != nil {
+		return synclayer.FieldErrorf(field, "%s is out of range for a number", clip(s))
+	}
+	return nil
 }
 
 // Tags returns a list of tags, given as one comma-separated string
@@ -186,13 +205,16 @@ func ID(field string, raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	if isNumber(raw) {
 		if !isInteger(string(raw)) {
-			return "", synclayer.FieldErrorf(field, "must be a string or a whole number, not %s", raw)
+			return "", synclayer.FieldErrorf(field, "must be a string or a whole number, not %s", clip(string(raw)))
 		}
 		return string(raw), nil
 	}
 	s, err := String(field, raw)
 	if err != nil {
 		return "", synclayer.FieldErrorf(field, "must be a string or a whole number, not %s", kind(raw))
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", synclayer.FieldErrorf(field, "%q contains a control character", clip(s))
 	}
 	return s, nil
 }
@@ -208,6 +230,17 @@ func Raw(field string, raw json.RawMessage) (json.RawMessage, error) {
 }
 
 // IsNull reports whether raw is JSON null (or empty).
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
 func IsNull(raw json.RawMessage) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) == 0 || string(raw) == "null"

@@ -208,6 +208,9 @@ func ConvertValue(kind synclayer.FieldKind, raw json.RawMessage) (json.RawMessag
 		if err != nil {
 			return nil, fmt.Errorf("date %q is not RFC 3339", s)
 		}
+		if y := t.UTC().Year(); y < 1 || y > 9999 {
+			return nil, fmt.Errorf("date %q is outside the years 1 to 9999", s)
+		}
 		return mustJSON(t.UTC().Format("2006-01-02")), nil
 	case synclayer.KindNumber:
 		var n json.Number

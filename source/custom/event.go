@@ -42,7 +42,7 @@ func ParseEvent(body []byte, now time.Time) (*synclayer.Event, error) {
 		if name == "" {
 			return nil, synclayer.FieldErrorf("event", "missing; set it to %s", eventList)
 		}
-		return nil, synclayer.FieldErrorf("event", "unknown event %q; use %s", name, eventList)
+		return nil, synclayer.FieldErrorf("event", "unknown event %q; use %s", clip(name), eventList)
 	}
 	at, err := eventTime(top["timestamp"])
 	if err != nil {

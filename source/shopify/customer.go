@@ -204,7 +204,7 @@ func consent(field string, raw json.RawMessage) (*synclayer.ConsentChange, error
 			return nil, synclayer.FieldErrorf(field+".state", "missing")
 		}
 		return nil, synclayer.FieldErrorf(field+".state", "unknown consent state %q; Shopify's states are subscribed, "+
-			"unsubscribed, not_subscribed, pending, redacted and invalid", s)
+			"unsubscribed, not_subscribed, pending, redacted and invalid", normalize.Clip(s))
 	}
 	_, at, err := normalize.Date(field+".consent_updated_at", obj["consent_updated_at"])
 	if err != nil {

@@ -183,7 +183,7 @@ func (hd headers) topic() (topic, error) {
 	}
 	t, ok := topics[v]
 	if !ok {
-		return topic{}, synclayer.FieldErrorf(name, "unsupported topic %q; subscribe this endpoint only to %s", v, topicList)
+		return topic{}, synclayer.FieldErrorf(name, "unsupported topic %q; subscribe this endpoint only to %s", normalize.Clip(v), topicList)
 	}
 	return t, nil
 }
@@ -215,7 +215,7 @@ func (hd headers) apiVersion() (string, error) {
 	case v == "":
 		return "", synclayer.FieldErrorf(name, "missing %s header; it tells which payload shape to read", name)
 	case v != "unstable" && !versionPattern.MatchString(v):
-		return "", synclayer.FieldErrorf(name, "%q is not a Shopify API version such as 2024-10", v)
+		return "", synclayer.FieldErrorf(name, "%q is not a Shopify API version such as 2024-10", normalize.Clip(v))
 	}
 	return v, nil
 }

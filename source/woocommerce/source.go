@@ -91,7 +91,7 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	case topic == "":
 		return nil, synclayer.FieldErrorf(headerTopic, "missing %s header; WooCommerce sends the topic with every webhook", headerTopic)
 	case !ok:
-		return nil, synclayer.FieldErrorf(headerTopic, "unsupported topic %q; subscribe this endpoint only to "+topicList, topic)
+		return nil, synclayer.FieldErrorf(headerTopic, "unsupported topic %q; subscribe this endpoint only to "+topicList, normalize.Clip(topic))
 	}
 	obj, err := normalize.Object("body", body)
 	if err != nil {
