@@ -1,7 +1,6 @@
 package custom_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"synclayer"
 	"synclayer/source/custom"
+	"synclayer/source/sourcetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden want.json files")
@@ -139,7 +139,7 @@ func TestSource_Verify(t *testing.T) {
 			}
 			src := custom.New(custom.Config{Secrets: secrets, Tolerance: tt.tol})
 			_, err := src.Parse(h, []byte(body), time.Unix(tt.v.ts+tt.now, 0))
-			e := asError(t, err)
+			e := sourcetest.AsError(t, err)
 			switch tt.field {
 			case "":
 				if !verified(e) {
@@ -167,14 +167,14 @@ func TestSource_VerifyEmptyBody(t *testing.T) {
 	h := vectorA.headers()
 	h.Set("webhook-signature", sig)
 	_, err = custom.New(custom.Config{Secrets: []string{vectorA.secret}}).Parse(h, nil, now)
-	if e := asError(t, err); e.Code != synclayer.EINVALID || e.Field != "body" {
+	if e := sourcetest.AsError(t, err); e.Code != synclayer.EINVALID || e.Field != "body" {
 		t.Fatalf("error = %#v, want the empty body to verify and then fail as EINVALID body", e)
 	}
 }
 
 func TestSource_ToleranceMessage(t *testing.T) {
 	_, err := custom.New(custom.Config{Secrets: []string{vectorA.secret}}).Parse(vectorA.headers(), []byte(vectorA.body), time.Unix(vectorA.ts+3600, 0))
-	if e := asError(t, err); !strings.Contains(e.Message, "outside the tolerance of 5m0s") {
+	if e := sourcetest.AsError(t, err); !strings.Contains(e.Message, "outside the tolerance of 5m0s") {
 		t.Errorf("message = %q", e.Message)
 	}
 }
@@ -193,7 +193,7 @@ func TestConfig_Validate(t *testing.T) {
 		{[]string{"whsec_%%%"}, "secrets[0]"},
 	} {
 		err := custom.Config{Secrets: tt.secrets}.Validate()
-		if e := asError(t, err); e.Code != synclayer.EINVALID || e.Field != tt.field {
+		if e := sourcetest.AsError(t, err); e.Code != synclayer.EINVALID || e.Field != tt.field {
 			t.Errorf("Validate(%q) = %#v, want EINVALID on %s", tt.secrets, e, tt.field)
 		}
 	}
@@ -226,8 +226,8 @@ func TestSource_Parse(t *testing.T) {
 		t.Run(e.Name(), func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join("testdata", e.Name())
-			body := mustRead(t, filepath.Join(dir, "body.json"))
-			h := mustReadHeaders(t, filepath.Join(dir, "headers"))
+			body := sourcetest.MustRead(t, filepath.Join(dir, "body.json"))
+			h := sourcetest.MustReadHeaders(t, filepath.Join(dir, "headers"), false)
 			ts, _ := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
 			sig, err := custom.Sign(testSecret, h.Get("webhook-id"), time.Unix(ts, 0), body)
 			if err != nil {
@@ -235,7 +235,7 @@ func TestSource_Parse(t *testing.T) {
 			}
 			h.Set("webhook-signature", sig)
 			events, err := src.Parse(h, body, now)
-			checkGolden(t, filepath.Join(dir, "want.json"), events, err)
+			sourcetest.CheckGolden(t, filepath.Join(dir, "want.json"), events, err, *update)
 
 			ev, err2 := custom.ParseEvent(body, now)
 			if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
@@ -300,7 +300,7 @@ func FuzzParse(f *testing.F) {
 			if ev.DedupeKey != "msg_fuzz" || ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC {
 				t.Fatalf("incomplete event %+v", ev)
 			}
-			checkCommerce(t, ev)
+			sourcetest.CheckCommerce(t, ev)
 			return
 		}
 		if ev.Customer == nil || !ev.Customer.Identifies() || ev.DedupeKey != "msg_fuzz" || ev.OccurredAt.Location() != time.UTC {
@@ -330,71 +330,3 @@ func recase(h http.Header, f func(string) string) {
 }
 
 func ptr(s string) *string { return &s }
-
-func asError(t *testing.T, err error) *synclayer.Error {
-	t.Helper()
-	var e *synclayer.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v is not a *synclayer.Error", err)
-	}
-	return e
-}
-
-func mustRead(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
-func mustReadHeaders(tb testing.TB, path string) http.Header {
-	tb.Helper()
-	h := http.Header{}
-	sc := bufio.NewScanner(bytes.NewReader(mustRead(tb, path)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			tb.Fatalf("%s: bad header line %q", path, line)
-		}
-		h.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	return h
-}
-
-type golden struct {
-	Events []*synclayer.Event `json:"events,omitempty"`
-	Error  *goldenError       `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-func checkGolden(t *testing.T, path string, events []*synclayer.Event, err error) {
-	t.Helper()
-	g := golden{Events: events}
-	if err != nil {
-		e := asError(t, err)
-		g.Error = &goldenError{Code: e.Code, Field: e.Field, Message: e.Message}
-	}
-	got, _ := json.MarshalIndent(g, "", "  ")
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want := mustRead(t, path)
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update and review the diff):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}

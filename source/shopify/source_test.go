@@ -1,23 +1,20 @@
 package shopify_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"flag"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"synclayer"
 	"synclayer/source/shopify"
+	"synclayer/source/sourcetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden want.json files")
@@ -103,8 +100,8 @@ func TestSource_Parse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join("testdata", tt.name)
-			body := mustRead(t, filepath.Join(dir, "body.json"))
-			h := mustReadHeaders(t, filepath.Join(dir, "headers"), tt.raw)
+			body := sourcetest.MustRead(t, filepath.Join(dir, "body.json"))
+			h := sourcetest.MustReadHeaders(t, filepath.Join(dir, "headers"), tt.raw)
 			if tt.sign != "" {
 				signed := body
 				if tt.signBody != "" {
@@ -129,7 +126,7 @@ func TestSource_Parse(t *testing.T) {
 					t.Errorf("Payload is not the raw body")
 				}
 			}
-			checkGolden(t, filepath.Join(dir, "want.json"), events, err)
+			sourcetest.CheckGolden(t, filepath.Join(dir, "want.json"), events, err, *update)
 		})
 	}
 	entries, _ := os.ReadDir("testdata")
@@ -153,11 +150,11 @@ func TestSource_OfficialVector(t *testing.T) {
 	h.Set("X-Shopify-Webhook-Id", "123456789")
 
 	_, err := src.Parse(h, []byte(`{"foo": "bar"}`), now)
-	if e := asError(t, err); e.Code != synclayer.EINVALID || e.Field != "id" {
+	if e := sourcetest.AsError(t, err); e.Code != synclayer.EINVALID || e.Field != "id" {
 		t.Errorf("vector: error = %#v, want EINVALID on id", e)
 	}
 	_, err = src.Parse(h, []byte(`{"foo":"bar"}`), now)
-	if e := asError(t, err); e.Code != synclayer.EUNAUTHORIZED || e.Field != "X-Shopify-Hmac-Sha256" {
+	if e := sourcetest.AsError(t, err); e.Code != synclayer.EUNAUTHORIZED || e.Field != "X-Shopify-Hmac-Sha256" {
 		t.Errorf("changed body: error = %#v, want EUNAUTHORIZED on X-Shopify-Hmac-Sha256", e)
 	}
 }
@@ -205,124 +202,12 @@ func FuzzParse(f *testing.F) {
 		}
 		h.Set("X-Shopify-Hmac-Sha256", sign(testSecret, body))
 		events, err := src.Parse(h, body, now)
-		checkFuzzResult(t, events, err)
+		sourcetest.CheckFuzzResult(t, events, err)
 	})
-}
-
-func checkFuzzResult(t *testing.T, events []*synclayer.Event, err error) {
-	t.Helper()
-	if err != nil {
-		var e *synclayer.Error
-		if !errors.As(err, &e) || e.Code != synclayer.EINVALID || e.Message == "" {
-			t.Fatalf("error %#v is not an EINVALID *synclayer.Error", err)
-		}
-		return
-	}
-	if len(events) != 1 {
-		t.Fatalf("got %d events, want 1", len(events))
-	}
-	e := events[0]
-	if e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
-		t.Fatalf("incomplete event %+v", e)
-	}
-	if e.Order != nil || e.Product != nil {
-		checkCommerce(t, e)
-		return
-	}
-	if e.Customer == nil {
-		t.Fatalf("event %+v carries nothing", e)
-	}
-	for k, v := range e.Customer.Fields {
-		if !json.Valid(v) {
-			t.Fatalf("field %s = %q is not valid JSON", k, v)
-		}
-	}
-	for _, c := range []*synclayer.ConsentChange{e.Customer.EmailConsent, e.Customer.SMSConsent} {
-		if c != nil && (c.State == synclayer.ConsentUnknown || !c.State.Valid()) {
-			t.Fatalf("consent state %q", c.State)
-		}
-	}
 }
 
 func sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-func asError(t *testing.T, err error) *synclayer.Error {
-	t.Helper()
-	var e *synclayer.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v is not a *synclayer.Error", err)
-	}
-	return e
-}
-
-func mustRead(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
-// mustReadHeaders reads "Name: value" lines. Names are canonicalized as
-// net/http does unless raw is set, which keeps HTTP/2's lowercase names.
-func mustReadHeaders(tb testing.TB, path string, raw bool) http.Header {
-	tb.Helper()
-	h := http.Header{}
-	sc := bufio.NewScanner(bytes.NewReader(mustRead(tb, path)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			tb.Fatalf("%s: bad header line %q", path, line)
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if raw {
-			h[k] = append(h[k], v)
-		} else {
-			h.Add(k, v)
-		}
-	}
-	return h
-}
-
-type golden struct {
-	Events []*synclayer.Event `json:"events,omitempty"`
-	Error  *goldenError       `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-// checkGolden compares Parse's result with the golden file; -update
-// rewrites it.
-func checkGolden(t *testing.T, path string, events []*synclayer.Event, err error) {
-	t.Helper()
-	g := golden{Events: events}
-	if err != nil {
-		e := asError(t, err)
-		g.Error = &goldenError{Code: e.Code, Field: e.Field, Message: e.Message}
-	}
-	got, _ := json.MarshalIndent(g, "", "  ")
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want := mustRead(t, path)
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update and review the diff):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
 }

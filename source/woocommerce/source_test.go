@@ -1,13 +1,10 @@
 package woocommerce_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"flag"
 	"net/http"
 	"os"
@@ -17,6 +14,7 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/source/sourcetest"
 	"synclayer/source/woocommerce"
 )
 
@@ -85,7 +83,7 @@ func TestSource_Parse(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join("testdata", tt.name)
 			body := mustReadBody(t, dir)
-			h := mustReadHeaders(t, filepath.Join(dir, "headers"), tt.raw)
+			h := sourcetest.MustReadHeaders(t, filepath.Join(dir, "headers"), tt.raw)
 			if tt.sign != "" {
 				signed := body
 				if tt.signBody != "" {
@@ -110,7 +108,7 @@ func TestSource_Parse(t *testing.T) {
 					t.Errorf("Payload is not the raw body")
 				}
 			}
-			checkGolden(t, filepath.Join(dir, "want.json"), events, err)
+			sourcetest.CheckGolden(t, filepath.Join(dir, "want.json"), events, err, *update)
 		})
 	}
 	entries, _ := os.ReadDir("testdata")
@@ -186,7 +184,7 @@ func FuzzParse(f *testing.F) {
 		}
 		h.Set("X-WC-Webhook-Signature", sign(testSecret, body))
 		events, err := src.Parse(h, body, now)
-		checkFuzzResult(t, events, err)
+		sourcetest.CheckFuzzResult(t, events, err)
 	})
 }
 
@@ -195,123 +193,11 @@ func mustReadBody(tb testing.TB, dir string) []byte {
 	if b, err := os.ReadFile(filepath.Join(dir, "body.json")); err == nil {
 		return b
 	}
-	return mustRead(tb, filepath.Join(dir, "body.txt"))
-}
-
-func checkFuzzResult(t *testing.T, events []*synclayer.Event, err error) {
-	t.Helper()
-	if err != nil {
-		var e *synclayer.Error
-		if !errors.As(err, &e) || e.Code != synclayer.EINVALID || e.Message == "" {
-			t.Fatalf("error %#v is not an EINVALID *synclayer.Error", err)
-		}
-		return
-	}
-	if len(events) != 1 {
-		t.Fatalf("got %d events, want 1", len(events))
-	}
-	e := events[0]
-	if e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
-		t.Fatalf("incomplete event %+v", e)
-	}
-	if e.Order != nil || e.Product != nil {
-		checkCommerce(t, e)
-		return
-	}
-	if e.Customer == nil {
-		t.Fatalf("event %+v carries nothing", e)
-	}
-	for k, v := range e.Customer.Fields {
-		if !json.Valid(v) {
-			t.Fatalf("field %s = %q is not valid JSON", k, v)
-		}
-	}
-	for _, c := range []*synclayer.ConsentChange{e.Customer.EmailConsent, e.Customer.SMSConsent} {
-		if c != nil && (c.State == synclayer.ConsentUnknown || !c.State.Valid()) {
-			t.Fatalf("consent state %q", c.State)
-		}
-	}
+	return sourcetest.MustRead(tb, filepath.Join(dir, "body.txt"))
 }
 
 func sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-func asError(t *testing.T, err error) *synclayer.Error {
-	t.Helper()
-	var e *synclayer.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v is not a *synclayer.Error", err)
-	}
-	return e
-}
-
-func mustRead(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
-// mustReadHeaders reads "Name: value" lines. Names are canonicalized as
-// net/http does unless raw is set, which keeps HTTP/2's lowercase names.
-func mustReadHeaders(tb testing.TB, path string, raw bool) http.Header {
-	tb.Helper()
-	h := http.Header{}
-	sc := bufio.NewScanner(bytes.NewReader(mustRead(tb, path)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			tb.Fatalf("%s: bad header line %q", path, line)
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if raw {
-			h[k] = append(h[k], v)
-		} else {
-			h.Add(k, v)
-		}
-	}
-	return h
-}
-
-type golden struct {
-	Events []*synclayer.Event `json:"events,omitempty"`
-	Error  *goldenError       `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-// checkGolden compares Parse's result with the golden file; -update
-// rewrites it.
-func checkGolden(t *testing.T, path string, events []*synclayer.Event, err error) {
-	t.Helper()
-	g := golden{Events: events}
-	if err != nil {
-		e := asError(t, err)
-		g.Error = &goldenError{Code: e.Code, Field: e.Field, Message: e.Message}
-	}
-	got, _ := json.MarshalIndent(g, "", "  ")
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want := mustRead(t, path)
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update and review the diff):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
 }
