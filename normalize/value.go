@@ -108,6 +108,16 @@ func Integer(field string, raw json.RawMessage) (json.RawMessage, error) {
 	return json.RawMessage(strconv.FormatInt(n, 10)), nil
 }
 
+// Count is Integer for a count, such as a customer's number of orders,
+// which cannot be negative.
+func Count(field string, raw json.RawMessage) (json.RawMessage, error) {
+	v, err := Integer(field, raw)
+	if err == nil && len(v) > 0 && v[0] == '-' {
+		return nil, synclayer.FieldErrorf(field, "%s is negative; a count cannot be", clip(string(v)))
+	}
+	return v, err
+}
+
 // Decimal returns a decimal amount, given as a JSON number or a decimal
 // string such as "199.65", as the JSON number literal written exactly as
 // sent (199.65), never rounded through float64; null or "" is null.

@@ -240,7 +240,7 @@ func changeConsent(ch *synclayer.CustomerChange, k, path string, raw json.RawMes
 func field(name, path string, raw json.RawMessage) (json.RawMessage, error) {
 	switch name {
 	case synclayer.FieldTotalOrders:
-		return normalize.Integer(path, raw)
+		return normalize.Count(path, raw)
 	case synclayer.FieldTotalSpent:
 		return normalize.Decimal(path, raw)
 	case synclayer.FieldLastOrderDate:

@@ -76,7 +76,7 @@ func parseCustomer(obj map[string]json.RawMessage, v string) (*synclayer.Custome
 			return nil, time.Time{}, err
 		}
 	}
-	if err := setField(ch, obj, "orders_count", synclayer.FieldTotalOrders, normalize.Integer); err != nil {
+	if err := setField(ch, obj, "orders_count", synclayer.FieldTotalOrders, normalize.Count); err != nil {
 		return nil, time.Time{}, err
 	}
 	if err := setField(ch, obj, "total_spent", synclayer.FieldTotalSpent, normalize.Decimal); err != nil {
