@@ -56,3 +56,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+func errorBodyOf(code, message, field string) errorBody {
+	var b errorBody
+	b.Error.Code, b.Error.Message, b.Error.Field = code, message, field
+	return b
+}

@@ -66,6 +66,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.HandleFunc("POST /webhooks/{source}", s.handleWebhook)
+	mux.HandleFunc("/webhooks/{source}", s.handleWebhookMethod) // any other method
 	mux.HandleFunc("GET /api/v1/openapi.yaml", s.handleOpenAPI)
 
 	viewer, operator, admin := synclayer.RoleViewer, synclayer.RoleOperator, synclayer.RoleAdmin

@@ -102,3 +102,11 @@ func safeHeaders(h http.Header) map[string]string {
 	}
 	return out
 }
+
+// handleWebhookMethod answers a webhook URL called with another method than
+// POST in the same JSON error shape as every other refusal, not the plain
+// text ServeMux would send.
+func (s *Server) handleWebhookMethod(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	writeJSON(w, http.StatusMethodNotAllowed, errorBodyOf("method_not_allowed", "webhooks are delivered with POST, not "+r.Method, ""))
+}
