@@ -40,7 +40,47 @@ func Object(field string, raw []byte) (map[string]json.RawMessage, error) {
 	if m == nil {
 		return nil, synclayer.FieldErrorf(field, "must be a JSON object, not null")
 	}
+	if dup := duplicateKey(raw); dup != "" {
+		// json.Unmarshal keeps the last value; another parser may keep the
+		// first, so the sender and we could read different records.
+		return nil, synclayer.FieldErrorf(joinPath(field, dup), "is a duplicate key with another value; send each key once")
+	}
 	return m, nil
+}
+
+// duplicateKey returns a key that appears twice, with different values,
+// among the members of the well-formed JSON object raw, or "". A repeat with
+// the same value is harmless. Nested objects are checked when they are read
+// in turn.
+func duplicateKey(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // {
+		return ""
+	}
+	seen := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return ""
+		}
+		if prev, ok := seen[key]; ok && !bytes.Equal(prev, v) {
+			return clip(key)
+		}
+		seen[key] = v
+	}
+	return ""
+}
+
+func joinPath(field, key string) string {
+	if field == "" || field == "body" {
+		return key
+	}
+	return field + "." + key
 }
 
 // String returns the JSON string raw, trimmed, or "" for null. Any other
