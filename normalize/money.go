@@ -49,3 +49,24 @@ func Array(field string, raw json.RawMessage) ([]json.RawMessage, error) {
 	}
 	return items, nil
 }
+
+// LineItem reads the fields Shopify and WooCommerce line items share, sku,
+// name, price (a missing price is 0) and quantity, into it; path names the
+// line in errors.
+func LineItem(path string, li map[string]json.RawMessage, it *synclayer.OrderItem) error {
+	var err error
+	if it.SKU, err = String(path+".sku", li["sku"]); err != nil {
+		return err
+	}
+	if it.Name, err = String(path+".name", li["name"]); err != nil {
+		return err
+	}
+	if it.Price, err = Money(path+".price", li["price"]); err != nil {
+		return err
+	}
+	if it.Price.IsZero() {
+		it.Price = synclayer.MustMoney("0")
+	}
+	it.Quantity, _, err = Int64(path+".quantity", li["quantity"])
+	return err
+}

@@ -160,19 +160,7 @@ func lineItems(raw json.RawMessage) ([]synclayer.OrderItem, error) {
 			}
 			it.ProductID = "line-" + lineID
 		}
-		if it.SKU, err = normalize.String(path+".sku", li["sku"]); err != nil {
-			return nil, err
-		}
-		if it.Name, err = normalize.String(path+".name", li["name"]); err != nil {
-			return nil, err
-		}
-		if it.Price, err = normalize.Money(path+".price", li["price"]); err != nil {
-			return nil, err
-		}
-		if it.Price.IsZero() {
-			it.Price = synclayer.MustMoney("0")
-		}
-		if it.Quantity, _, err = normalize.Int64(path+".quantity", li["quantity"]); err != nil {
+		if err := normalize.LineItem(path, li, &it); err != nil {
 			return nil, err
 		}
 		out = append(out, it)

@@ -81,12 +81,15 @@ func (s *Server) Orders() []Order {
 
 // OrderByID returns the order with id.
 func (s *Server) OrderByID(id string) (Order, bool) {
-	for _, o := range s.Orders() {
-		if o.ID == id {
-			return o, true
-		}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.commerce.orders[id]
+	if !ok {
+		return Order{}, false
 	}
-	return Order{}, false
+	out := *o
+	out.Products = slices.Clone(o.Products)
+	return out, true
 }
 
 // decodeJSON reads r's body with numbers kept as literals.

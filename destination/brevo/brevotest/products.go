@@ -116,14 +116,11 @@ func (s *Server) handleProductPost(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	c := &s.commerce
 	p, exists := c.products[*b.ID]
-	switch {
-	case exists && !b.UpdateEnabled:
-		badRequest("duplicate_parameter", "Product already exists").write(w)
+	if e := upsertRefusal("Product", exists, b.UpdateEnabled, b.Name); e != nil {
+		e.write(w)
 		return
-	case !exists && (b.Name == nil || *b.Name == ""):
-		badRequest("missing_parameter", "name is mandatory in case of creation").write(w)
-		return
-	case !exists:
+	}
+	if !exists {
 		c.nextRecord++
 		p = &Product{RecordID: c.nextRecord, ID: *b.ID, CreatedAt: s.now()}
 		c.products[p.ID] = p
@@ -222,14 +219,11 @@ func (s *Server) handleCategoryPost(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	c := &s.commerce
 	cat, exists := c.categories[*b.ID]
-	switch {
-	case exists && !b.UpdateEnabled:
-		badRequest("duplicate_parameter", "Category already exists").write(w)
+	if e := upsertRefusal("Category", exists, b.UpdateEnabled, b.Name); e != nil {
+		e.write(w)
 		return
-	case !exists && (b.Name == nil || *b.Name == ""):
-		badRequest("missing_parameter", "name is mandatory in case of creation").write(w)
-		return
-	case !exists:
+	}
+	if !exists {
 		c.nextRecord++
 		cat = &Category{RecordID: c.nextRecord, ID: *b.ID, CreatedAt: s.now()}
 		c.categories[cat.ID] = cat
@@ -264,4 +258,17 @@ func (s *Server) handleCategoryList(w http.ResponseWriter, r *http.Request) {
 		out = append(out, m)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(all), "categories": out})
+}
+
+// upsertRefusal is Brevo's answer to a product or category POST that may not
+// go ahead: an existing ID without updateEnabled, or a new one without a
+// name. It is nil when the POST may proceed.
+func upsertRefusal(what string, exists, updateEnabled bool, name *string) *apiError {
+	switch {
+	case exists && !updateEnabled:
+		return badRequest("duplicate_parameter", what+" already exists")
+	case !exists && (name == nil || *name == ""):
+		return badRequest("missing_parameter", "name is mandatory in case of creation")
+	}
+	return nil
 }
