@@ -37,6 +37,8 @@ type Event struct {
 	Customer   *CustomerChange `json:"customer,omitempty"`
 	Order      *OrderChange    `json:"order,omitempty"`
 	Product    *ProductChange  `json:"product,omitempty"`
+	Cart       *CartChange     `json:"cart,omitempty"`     // cart.go
+	Activity   *Activity       `json:"activity,omitempty"` // activity.go: tickets, loyalty tiers, forms
 	Payload    json.RawMessage `json:"-"`
 
 	Status    EventStatus `json:"status,omitempty"`

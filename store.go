@@ -49,6 +49,8 @@ type Store interface {
 
 	OrderStore
 	ProductStore
+	CartStore
+	WorkflowStore
 
 	Close() error
 }
@@ -77,6 +79,8 @@ type Tx interface {
 
 	OrderTx
 	ProductTx
+	CartTx
+	WorkflowTx
 }
 
 // ContactFilter selects contacts.

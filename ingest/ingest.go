@@ -213,6 +213,10 @@ func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 		return in.applyOrder(ctx, tx, ev)
 	case ev.Product != nil:
 		return in.applyProduct(ctx, tx, ev)
+	case ev.Cart != nil:
+		return in.applyCart(ctx, tx, ev)
+	case ev.Activity != nil:
+		return in.applyActivity(ctx, tx, ev)
 	}
 	ch := ev.Customer
 	if ch == nil {

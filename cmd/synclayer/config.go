@@ -28,6 +28,7 @@ type Config struct {
 	Skills        SkillsConfig        `yaml:"skills"`
 	Queue         QueueConfig         `yaml:"queue"`
 	Log           LogConfig           `yaml:"log"`
+	Workflows     []*WorkflowConfig   `yaml:"workflows,omitempty"` // workflows.go
 	// Environments overlay the keys above, one chosen with --env; see
 	// config_env.go. Parsing applies the chosen one and drops the rest.
 	Environments map[string]*EnvironmentConfig `yaml:"environments,omitempty"`
@@ -84,6 +85,7 @@ type SkillsConfig struct {
 	CustomerSync   *CustomerSyncConfig  `yaml:"customer-sync,omitempty"`
 	OrderEvents    *CommerceSkillConfig `yaml:"order-events,omitempty"`    // commerce.go
 	ProductCatalog *CommerceSkillConfig `yaml:"product-catalog,omitempty"` // commerce.go
+	CartEvents     *CartEventsConfig    `yaml:"cart-events,omitempty"`     // carts.go
 }
 
 // CustomerSyncConfig is skills.customer-sync. The admin API reads and
@@ -393,6 +395,8 @@ func (c *Config) finish(file *ast.File) error {
 		c.finishCustomerSync(e, cs)
 	}
 	c.finishCommerce(e)
+	c.finishCarts(e)
+	c.finishWorkflows(e)
 	if c.Queue.Concurrency < 0 {
 		e.add("queue.concurrency", "must not be negative")
 	}

@@ -126,6 +126,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.startCommerce(client)
+	m.startCarts(client)
+	m.startWorkflows(client)
 	m.skills.watchConfig(cmp.Or(m.ConfigPoll, DefaultConfigPoll))
 	log.Info("synclayer is serving", "addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ","))
 	return nil

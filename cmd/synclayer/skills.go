@@ -74,6 +74,8 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 		}
 	}
 	m.commerceIngest(&cfg)
+	m.cartIngest(&cfg)
+	m.workflowIngest(&cfg)
 	return ingest.New(cfg)
 }
 

@@ -111,6 +111,7 @@ type Server struct {
 	productRateLimit int
 	windows          map[string]*window // rate-limit bucket → its current window
 	commerce         commerce
+	events           []Event // POST /events, oldest first (events.go)
 }
 
 // New returns a Server configured by o.
@@ -154,6 +155,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("PUT /contacts/{identifier}", s.handleContactUpdate)
 	s.mux.HandleFunc("DELETE /contacts/{identifier}", s.handleContactDelete)
 	s.commerceRoutes()
+	s.eventRoutes()
 }
 
 // SetOutage puts the server in failure mode m; OutageNone ends it.
