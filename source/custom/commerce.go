@@ -12,9 +12,15 @@ import (
 	"synclayer/normalize"
 )
 
-// eventList names every event ParseEvent reads, for messages.
-const eventList = "customer_created, customer_updated, customer_deleted, order_created, order_updated, " +
-	"order_cancelled, order_refunded, product_created, product_updated or product_deleted"
+// eventList names every event ParseEvent reads, for messages. Cart,
+// ticket, loyalty and form events register their parsers in
+// commerceEvents from their own files, and appear here with them.
+func eventList() string {
+	names := slices.Collect(maps.Keys(eventTypes))
+	names = append(names, slices.Collect(maps.Keys(commerceEvents))...)
+	slices.Sort(names)
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
 
 // commerceParser reads the data of one order or product event, dated at
 // (the event's timestamp) unless data says otherwise.

@@ -40,9 +40,9 @@ func ParseEvent(body []byte, now time.Time) (*synclayer.Event, error) {
 	typ, ok := eventTypes[name]
 	if !ok {
 		if name == "" {
-			return nil, synclayer.FieldErrorf("event", "missing; set it to %s", eventList)
+			return nil, synclayer.FieldErrorf("event", "missing; set it to %s", eventList())
 		}
-		return nil, synclayer.FieldErrorf("event", "unknown event %q; use %s", clip(name), eventList)
+		return nil, synclayer.FieldErrorf("event", "unknown event %q; use %s", clip(name), eventList())
 	}
 	at, err := eventTime(top["timestamp"])
 	if err != nil {
