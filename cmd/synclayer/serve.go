@@ -56,6 +56,9 @@ type Main struct {
 	level    *slog.LevelVar // nil when the caller supplied Logger
 	metrics  *metrics.Metrics
 	notifier *notify.Notifier // nil without notifications
+	// triggers records workflow rules' actions for canonical events (set
+	// by workflows.go; nil without workflows). Ingest and cart-events fire it.
+	triggers synclayer.TriggerSink
 
 	http    *http.Server
 	workers []*queue.Worker
@@ -126,8 +129,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.startCommerce(client)
-	m.startCarts(client)
 	m.startWorkflows(client)
+	m.startCarts(client)
 	m.skills.watchConfig(cmp.Or(m.ConfigPoll, DefaultConfigPoll))
 	log.Info("synclayer is serving", "addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ","))
 	return nil
