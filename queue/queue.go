@@ -89,6 +89,8 @@ func New(cfg Config) *Worker {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// Every line names the skill once, here, not at each call.
+	cfg.Logger = cfg.Logger.With("skill", cfg.Skill)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -125,7 +127,7 @@ func (w *Worker) Run(ctx context.Context) {
 			jobs, err := w.cfg.Store.ClaimJobs(ctx, w.cfg.Skill, free, w.cfg.Lease, w.cfg.Now())
 			if err != nil {
 				if ctx.Err() == nil {
-					w.cfg.Logger.Warn("claim jobs failed; will retry", "skill", w.cfg.Skill, "err", err)
+					w.cfg.Logger.Warn("claim jobs failed; will retry", "err", err)
 				}
 				break
 			}
@@ -161,7 +163,7 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 			trace.At = now
 		}
 		if err := w.cfg.Store.CompleteJob(context.WithoutCancel(ctx), job, st, trace, now); err != nil {
-			w.cfg.Logger.Error("record delivery", "skill", job.Skill, "job", job.ID, "err", err)
+			w.cfg.Logger.Error("record delivery", "job", job.ID, "err", err)
 			return
 		}
 		w.observe(job, OutcomeDelivered, latency)
@@ -169,7 +171,7 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 			// The destination answers again: let the backlog that backed
 			// off during the outage run now rather than at its backoff.
 			if err := w.cfg.Store.ExpediteRetries(context.WithoutCancel(ctx), job.Skill, now); err != nil {
-				w.cfg.Logger.Warn("expedite retries", "skill", job.Skill, "err", err)
+				w.cfg.Logger.Warn("expedite retries", "err", err)
 			}
 		}
 		return
@@ -187,10 +189,10 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 		}
 		failTrace.Summary = job.Destination + ": failed permanently, moved to the dead-letter queue: " + reason
 		if err := w.cfg.Store.DeadJob(context.WithoutCancel(ctx), job, reason, kept, now); err != nil {
-			w.cfg.Logger.Error("dead-letter job", "skill", job.Skill, "job", job.ID, "err", err)
+			w.cfg.Logger.Error("dead-letter job", "job", job.ID, "err", err)
 			return
 		}
-		w.cfg.Logger.Warn("delivery failed permanently", "skill", job.Skill, "job", job.ID, "record", job.RecordKey, "reason", reason)
+		w.cfg.Logger.Warn("delivery failed permanently", "job", job.ID, "record", job.RecordKey, "reason", reason)
 		w.observe(job, OutcomeDead, latency)
 		return
 	}
@@ -201,10 +203,10 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 	}
 	failTrace.Summary = fmt.Sprintf("%s: attempt %d failed, retrying in %s: %s", job.Destination, job.Attempts, delay.Round(time.Millisecond), reason)
 	if err := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, kept, now); err != nil {
-		w.cfg.Logger.Error("reschedule job", "skill", job.Skill, "job", job.ID, "err", err)
+		w.cfg.Logger.Error("reschedule job", "job", job.ID, "err", err)
 		return
 	}
-	w.cfg.Logger.Info("delivery failed; will retry", "skill", job.Skill, "job", job.ID, "attempt", job.Attempts, "in", delay.Round(time.Millisecond), "err", reason)
+	w.cfg.Logger.Info("delivery failed; will retry", "job", job.ID, "attempt", job.Attempts, "in", delay.Round(time.Millisecond), "err", reason)
 	w.observe(job, OutcomeRetried, latency)
 }
 
@@ -226,7 +228,7 @@ func (w *Worker) renew(ctx context.Context, job *synclayer.Job) (stop func()) {
 				return
 			case <-t.C:
 				if err := w.cfg.Store.ExtendLease(ctx, job, w.cfg.Now().Add(w.cfg.Lease)); err != nil && ctx.Err() == nil {
-					w.cfg.Logger.Warn("lost the lease on a job; another worker may deliver it", "skill", job.Skill, "job", job.ID, "err", err)
+					w.cfg.Logger.Warn("lost the lease on a job; another worker may deliver it", "job", job.ID, "err", err)
 				}
 			}
 		}

@@ -190,7 +190,7 @@ func (m *Main) addCancel(cancel context.CancelFunc) {
 func (m *Main) startWorker(name string, h queue.Handler, opts ...func(*queue.Config)) (stop func()) {
 	q := m.Config.Queue
 	qc := queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, Lease: q.Lease,
-		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger.With("skill", name), Observe: m.observeDelivery}
+		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger, Observe: m.observeDelivery}
 	for _, o := range opts {
 		o(&qc)
 	}
