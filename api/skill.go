@@ -14,10 +14,13 @@ import (
 // with the same snake_case keys, less "enabled", which is Enabled here; so
 // a listed config can be changed and PUT back as it is.
 type Skill struct {
-	Name    string          `json:"name"`
-	Enabled bool            `json:"enabled"`
-	Sources []string        `json:"sources"`
-	Config  json.RawMessage `json:"config"`
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+	// Editable is true for a skill the admin API can change; the others
+	// are set in the config file and change with a restart.
+	Editable bool            `json:"editable"`
+	Sources  []string        `json:"sources"`
+	Config   json.RawMessage `json:"config"`
 }
 
 // SkillManager reads and changes the running skills. The program wires it,

@@ -10,11 +10,14 @@ import (
 // shape of its block under skills: in synclayer.yaml. Version is the
 // config version a change recorded (the running one when nothing changed).
 type Skill struct {
-	Name    string          `json:"name"`
-	Enabled bool            `json:"enabled"`
-	Sources []string        `json:"sources"`
-	Config  json.RawMessage `json:"config"`
-	Version int             `json:"version,omitempty"`
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+	// Editable is false for skills set in the config file, which change
+	// with the file and a restart rather than through the API.
+	Editable bool            `json:"editable"`
+	Sources  []string        `json:"sources"`
+	Config   json.RawMessage `json:"config"`
+	Version  int             `json:"version,omitempty"`
 }
 
 // TriggerResult is what became of a triggered event: its stored ID, its

@@ -240,6 +240,8 @@ func TestAPI_Errors(t *testing.T) {
 		{"DLQDeleteMissing", "DELETE", "/api/v1/dlq/424242", op, nil, 404, synclayer.ENOTFOUND, ""},
 		{"UnknownSkill", "PUT", "/api/v1/skills/order-sync", admin, customerSyncConfig(5, "shopify"), 404, synclayer.ENOTFOUND, ""},
 		{"UnknownSkillTrigger", "POST", "/api/v1/skills/order-sync/trigger", op, map[string]any{"event": "customer_created", "data": map[string]any{}}, 404, synclayer.ENOTFOUND, ""},
+		{"FileSkillPut", "PUT", "/api/v1/skills/order-events", admin, map[string]any{"source": "shopify"}, 409, synclayer.ECONFLICT, ""},
+		{"FileSkillDisable", "POST", "/api/v1/skills/product-catalog/disable", admin, nil, 409, synclayer.ECONFLICT, ""},
 		{"MalformedJSON", "PUT", "/api/v1/skills/customer-sync", admin, []byte(`{"source": [`), 400, synclayer.EINVALID, "body"},
 		{"UnknownKey", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"source": "shopify", "options": map[string]any{"lis_id": 5}}, 400, synclayer.EINVALID, "options.lis_id"},
 		{"WrongType", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"source": "shopify", "options": map[string]any{"list_id": "five"}}, 400, synclayer.EINVALID, "options.list_id"},
@@ -268,8 +270,17 @@ func TestAPI_Errors(t *testing.T) {
 			wantError(t, status, reply, tc.status, tc.code, tc.field)
 		})
 	}
-	// None of the refused changes was applied.
+	// None of the refused changes was applied. The skills set in the file
+	// are listed, and marked as not changeable here.
 	_, reply := a.call("GET", "/api/v1/skills", viewer, nil)
+	var listed []string
+	for _, sk := range reply["skills"].([]any) {
+		sk := sk.(map[string]any)
+		listed = append(listed, fmt.Sprintf("%s editable=%v", sk["name"], sk["editable"]))
+	}
+	if got, want := strings.Join(listed, "; "), "customer-sync editable=true; order-events editable=false; product-catalog editable=false"; !strings.HasPrefix(got, want) {
+		t.Errorf("GET /api/v1/skills lists %q, want it to start with %q", got, want)
+	}
 	cfg := reply["skills"].([]any)[0].(map[string]any)["config"].(map[string]any)
 	if opts := cfg["options"].(map[string]any); opts["list_id"] != 5.0 || opts["sync_mode"] != "realtime" {
 		t.Errorf("a refused change was applied: %v", cfg)

@@ -212,7 +212,8 @@ func (r *skillRuntime) List(ctx context.Context) ([]api.Skill, error) {
 	if cs.Enabled {
 		sources = append(sources, cs.Source...)
 	}
-	return []api.Skill{{Name: skill.CustomerSyncName, Enabled: cs.Enabled, Sources: sources, Config: raw}}, nil
+	list := []api.Skill{{Name: skill.CustomerSyncName, Enabled: cs.Enabled, Editable: true, Sources: sources, Config: raw}}
+	return append(list, r.m.fileSkills()...), nil
 }
 
 // Put validates raw as customer-sync's whole config, with the same checks
@@ -220,7 +221,7 @@ func (r *skillRuntime) List(ctx context.Context) ([]api.Skill, error) {
 // config version recorded; a config equal to the running one records none
 // and returns the running version.
 func (r *skillRuntime) Put(ctx context.Context, name string, raw json.RawMessage, actor string) (int, error) {
-	if err := knownSkill(name); err != nil {
+	if err := r.m.knownSkill(name); err != nil {
 		return 0, err
 	}
 	cs, err := r.m.parseCustomerSync(raw)
@@ -233,7 +234,7 @@ func (r *skillRuntime) Put(ctx context.Context, name string, raw json.RawMessage
 // Disable keeps customer-sync's config but stops it, and returns the
 // config version recorded.
 func (r *skillRuntime) Disable(ctx context.Context, name, actor string) (int, error) {
-	if err := knownSkill(name); err != nil {
+	if err := r.m.knownSkill(name); err != nil {
 		return 0, err
 	}
 	r.mu.RLock()
@@ -333,7 +334,7 @@ func (r *skillRuntime) running() int {
 // Trigger runs one manual event through the pipeline, as the trigger
 // command does, once the skill is enabled.
 func (r *skillRuntime) Trigger(ctx context.Context, name, event string, data json.RawMessage) (ingest.Result, error) {
-	if err := knownSkill(name); err != nil {
+	if err := r.m.knownSkill(name); err != nil {
 		return ingest.Result{}, err
 	}
 	r.mu.RLock()
@@ -345,12 +346,6 @@ func (r *skillRuntime) Trigger(ctx context.Context, name, event string, data jso
 	return Trigger(ctx, r, event, data, time.Now())
 }
 
-func knownSkill(name string) error {
-	if name != skill.CustomerSyncName {
-		return synclayer.Errorf(synclayer.ENOTFOUND, "no skill %q; available: %s", name, skill.CustomerSyncName)
-	}
-	return nil
-}
 
 // parseCustomerSync reads customer-sync's config from the admin API: JSON
 // in the shape of its YAML block, decoded strictly, then checked and
