@@ -64,6 +64,9 @@ type Order struct {
 	CreatedAt time.Time   `json:"createdAt"`
 	UpdatedAt time.Time   `json:"updatedAt"` // the source's own time; decides newer-wins
 	Version   int64       `json:"version,omitempty"`
+	// CartID is the source's ID of the cart or checkout the order was
+	// placed from (Shopify's checkout_token), which converts that cart.
+	CartID string `json:"cartId,omitempty"`
 
 	// Refunds are kept apart, keyed by their own IDs, because a refund can
 	// arrive on its own (refunds/create) and before its order. The store

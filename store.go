@@ -51,6 +51,7 @@ type Store interface {
 	ProductStore
 	CartStore
 	WorkflowStore
+	BatchStore
 
 	Close() error
 }

@@ -2,6 +2,8 @@ package synclayer
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -20,6 +22,9 @@ type Trigger struct {
 	// Data is the object filters and templates see under the trigger's
 	// noun ("order", "cart", "ticket", ...), in JSON types.
 	Data map[string]any
+	// Source is the source of the event that caused it ("shopify", ...);
+	// filters see it as event.source.
+	Source string
 }
 
 // TriggerSink takes triggers inside the transaction that caused them, so
@@ -28,9 +33,76 @@ type TriggerSink interface {
 	Fire(ctx context.Context, tx Tx, triggers ...Trigger) error
 }
 
-// WorkflowStore reads workflow action runs outside a transaction. (Filled
-// in by the workflows work.)
-type WorkflowStore interface{}
+// Triggers that are not events of their own: ingest finds them in the
+// change an event makes to a contact.
+const (
+	EventContactCreated EventType = "contact_created" // a contact was created, by any event
+	EventContactUpdated EventType = "contact_updated" // an event changed a contact
+	EventConsentChanged EventType = "consent_changed" // an event changed a contact's consent state
+)
+
+// WorkflowSkill is the queue's skill name for workflow actions: each job
+// runs one WorkflowAction, named by its ID in the job's record key.
+const WorkflowSkill = "workflows"
+
+// FieldWorkflowTags holds the tags workflows gave a contact (add_tag). It
+// is kept apart from the sources' own tags, which a source replaces
+// whole, and customer-sync sends the union of both (Contact.AllTags).
+const FieldWorkflowTags = "workflowTags"
+
+// AllTags returns the contact's tags: the sources' and the workflows',
+// each once, in the order first seen.
+func (c *Contact) AllTags() []string {
+	var out []string
+	for _, f := range []string{FieldTags, FieldWorkflowTags} {
+		var tags []string
+		_ = json.Unmarshal(c.Value(f), &tags)
+		for _, t := range tags {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// WorkflowAction is one action of one rule for one trigger: a row made in
+// the transaction that fired the trigger, unique on (Rule, Action,
+// TriggerKey), and run by a WorkflowSkill job. View is what the rule's
+// filter saw, kept so that a retry days later sends what the trigger
+// said then.
+type WorkflowAction struct {
+	ID          int64           `json:"id"`
+	Rule        string          `json:"rule"`
+	Action      int             `json:"action"` // index in the rule's actions
+	Kind        string          `json:"kind"`   // slack, webhook, brevo_event, set_attribute, ...
+	TriggerType EventType       `json:"triggerType"`
+	TriggerKey  string          `json:"triggerKey"`
+	EventID     string          `json:"eventId,omitempty"`
+	ContactID   string          `json:"contactId,omitempty"`
+	View        json.RawMessage `json:"view"`
+	CreatedAt   time.Time       `json:"createdAt"`
+}
+
+// WorkflowActionFilter selects workflow actions for listing.
+type WorkflowActionFilter struct {
+	Rule      string
+	ContactID string
+	Limit     int
+}
+
+// WorkflowStore reads workflow action runs outside a transaction.
+type WorkflowStore interface {
+	// FindWorkflowAction returns an action row, or ENOTFOUND.
+	FindWorkflowAction(ctx context.Context, id int64) (*WorkflowAction, error)
+	// FindWorkflowActions returns action rows matching f, newest first.
+	FindWorkflowActions(ctx context.Context, f WorkflowActionFilter) ([]*WorkflowAction, error)
+}
 
 // WorkflowTx records workflow action runs inside an ingest transaction.
-type WorkflowTx interface{}
+type WorkflowTx interface {
+	// AddWorkflowAction inserts a, assigning its ID. It reports false, and
+	// writes nothing, when the row for the same rule, action and trigger
+	// key exists: the trigger fired before.
+	AddWorkflowAction(ctx context.Context, a *WorkflowAction) (added bool, err error)
+}

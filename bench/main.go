@@ -2,6 +2,7 @@
 // in the README:
 //
 //	go run ./bench [--n 20000] [--c 32] [--driver postgres] [--json]
+//	go run ./bench --orders 10000 --backfill 100000 --backfill-memory 1000000
 //
 // It builds the real binary and runs it as a child process, so the memory
 // and CPU reported are the server's alone, against a Brevo simulator served
@@ -38,6 +39,9 @@ type options struct {
 	queueConcurrency int
 	json             bool
 	keep             bool
+	orders           int // orders/create webhooks in the order burst (0 skips it)
+	backfill         int // contacts in the backfill throughput run (0 skips it)
+	backfillMemory   int // contacts in the backfill memory run (0 skips it)
 }
 
 func main() {
@@ -53,9 +57,12 @@ func main() {
 	flag.IntVar(&o.queueConcurrency, "queue-concurrency", 0, "queue.concurrency for the server (0: its default)")
 	flag.BoolVar(&o.json, "json", false, "print the report as JSON")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (config, server log, SQLite database) and print its path")
+	flag.IntVar(&o.orders, "orders", 0, "signed orders/create webhooks in an order burst, with order-events on (0 skips it)")
+	flag.IntVar(&o.backfill, "backfill", 0, "contacts in a backfill throughput run: Shopify CSV export to Brevo imports (0 skips it)")
+	flag.IntVar(&o.backfillMemory, "backfill-memory", 0, "contacts in a backfill whose peak memory is reported, e.g. 1000000 (0 skips it)")
 	flag.Parse()
-	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) {
-		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n not negative, --latency-rate positive")
+	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) || o.orders < 0 || o.backfill < 0 || o.backfillMemory < 0 {
+		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n, --orders, --backfill and --backfill-memory not negative, --latency-rate positive")
 		os.Exit(2)
 	}
 	if o.driver != "sqlite" && o.driver != "postgres" {
@@ -107,7 +114,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	cfg := serverConfig{bin: bin, dir: dir, driver: o.driver, dsn: filepath.Join(dir, "synclayer.db"),
-		secret: randomHex(24), apiKey: "xkeysib-bench-" + randomHex(16), queueConcurrency: o.queueConcurrency}
+		secret: randomHex(24), apiKey: "xkeysib-bench-" + randomHex(16), queueConcurrency: o.queueConcurrency, orders: o.orders > 0}
 	if o.driver == "postgres" {
 		dsn, drop, err := createDatabase(ctx, o.dsn)
 		if err != nil {
@@ -153,8 +160,28 @@ func run(ctx context.Context, o options) (*report, error) {
 		rep.Paced = &paced
 	}
 
+	if o.orders > 0 {
+		progress(fmt.Sprintf("orders: %d orders/create webhooks from %d clients", o.orders, o.c))
+		res, err := send(ctx, client, webhookURL, prepareOrders(cfg.secret, 1, o.orders), o.c, 0)
+		if err != nil {
+			return nil, srv.withLog(err)
+		}
+		rep.Orders = &orderPhase{Webhooks: o.orders, Accepted: res.accepted, Non200: res.non200, Errors: res.errors,
+			AcceptedPerSecond: float64(res.accepted) / res.wall.Seconds()}
+	}
 	if rep.PeakMiB, rep.RSSMiB, err = srv.memory(); err != nil {
 		return nil, err
+	}
+	for _, n := range []int{o.backfill, o.backfillMemory} {
+		if n == 0 {
+			continue
+		}
+		progress(fmt.Sprintf("backfill: %d contacts from a Shopify customer export", n))
+		b, err := runBackfill(ctx, cfg, sim, n)
+		if err != nil {
+			return nil, err
+		}
+		rep.Backfills = append(rep.Backfills, b)
 	}
 	rep.ServerCPU, _ = processCPU(fmt.Sprint(srv.cmd.Process.Pid))
 	rep.BenchCPU, _ = processCPU("self")

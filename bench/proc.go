@@ -35,6 +35,7 @@ type serverConfig struct {
 	secret, apiKey   string // passed through the environment, as in production
 	queueConcurrency int
 	listen           string
+	orders           bool // order-events on, for the order burst
 }
 
 // yaml renders the config. The secrets stay ${VAR} references, so the
@@ -46,6 +47,9 @@ func (c serverConfig) yaml() string {
 	b.WriteString("sources:\n  shopify:\n    secret: \"${SHOPIFY_WEBHOOK_SECRET}\"\n")
 	fmt.Fprintf(&b, "destinations:\n  brevo:\n    api_key: \"${BREVO_API_KEY}\"\n    base_url: %q\n", c.brevoURL)
 	b.WriteString("skills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      list_id: 5\n")
+	if c.orders {
+		b.WriteString("  order-events:\n    enabled: true\n    source: shopify\n")
+	}
 	if c.queueConcurrency > 0 {
 		fmt.Fprintf(&b, "queue:\n  concurrency: %d\n", c.queueConcurrency)
 	}

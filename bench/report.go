@@ -20,6 +20,18 @@ type report struct {
 	RSSMiB    float64 `json:"server_vmrss_mib"`
 	ServerCPU float64 `json:"server_cpu_seconds"`
 	BenchCPU  float64 `json:"bench_cpu_seconds"` // load generator and simulator
+
+	Orders    *orderPhase    `json:"orders,omitempty"`
+	Backfills []*backfillRun `json:"backfills,omitempty"`
+}
+
+// orderPhase is the burst of signed orders/create webhooks.
+type orderPhase struct {
+	Webhooks          int     `json:"webhooks"`
+	Accepted          int     `json:"accepted"`
+	Non200            int     `json:"non_200"`
+	Errors            int     `json:"transport_errors"`
+	AcceptedPerSecond float64 `json:"accepted_per_second"`
 }
 
 // phase is one run of webhooks: the saturated burst or the paced one.
@@ -92,6 +104,14 @@ func (r *report) writeText(w io.Writer) error {
 	lines = append(lines,
 		fmt.Sprintf("server peak memory (VmHWM): %.1f MiB (VmRSS at end %.1f MiB)", r.PeakMiB, r.RSSMiB),
 		fmt.Sprintf("cpu: server %.1f s, bench load generator + Brevo simulator %.1f s", r.ServerCPU, r.BenchCPU))
+	if o := r.Orders; o != nil {
+		lines = append(lines, fmt.Sprintf("orders:   %d orders/create webhooks, %d clients: %.0f accepted/s (%d non-200, %d errors)",
+			o.Webhooks, r.Clients, o.AcceptedPerSecond, o.Non200, o.Errors))
+	}
+	for _, b := range r.Backfills {
+		lines = append(lines, fmt.Sprintf("backfill: %d contacts, Shopify CSV to Brevo imports, in %.1f s: %.0f contacts/s, %d import calls, peak memory (VmHWM) %.1f MiB",
+			b.Contacts, b.Seconds, b.ContactsPerSecond, b.Imports, b.PeakMiB))
+	}
 	for _, l := range lines {
 		if _, err := fmt.Fprintln(w, l); err != nil {
 			return err

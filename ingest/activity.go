@@ -2,13 +2,98 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 
 	"synclayer"
 )
 
-// applyActivity stores a ticket, loyalty or form event. (Filled in by the
-// workflows work.)
+// applyActivity stores what a ticket, loyalty or form event says and
+// fires its trigger. A form lead creates or updates its contact, and a
+// loyalty change sets the contact's customerTier, both through the same
+// identity and consent rules as a customer event (so a form's
+// acceptsMarketing is an opt-in only from the consent-owning source). A
+// ticket only looks its sender up: writing to support makes nobody a
+// contact, and rules on it see an empty contact when nobody matches.
 func (in *Ingester) applyActivity(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event) ([]string, error) {
-	ev.Status, ev.Reason = synclayer.EventUnchanged, "activities are not handled yet"
-	return nil, nil
+	act := ev.Activity
+	data := map[string]any{}
+	for k, raw := range act.Fields {
+		var v any
+		if json.Unmarshal(raw, &v) == nil {
+			data[k] = v
+		}
+	}
+	key := ev.ID
+	var skills []string
+	ch := act.Customer
+	switch act.Kind {
+	case synclayer.EventTicketCreated:
+		key = synclayer.CanonicalID(ev.Source, act.ID)
+		if ch != nil {
+			c, err := in.lookUp(ctx, tx, ev, ch)
+			if err != nil || ev.Status == synclayer.EventFailed {
+				return nil, err
+			}
+			if c != nil {
+				ev.ContactID = c.ID
+				if err := tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: c.ID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID,
+					Summary: fmt.Sprintf("%s from %s (%s): ticket %s", ev.Type, ev.Source, ev.Topic, act.ID)}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		ev.Status = synclayer.EventApplied
+		if ev.ContactID == "" {
+			ev.Reason = "no contact has the ticket's email; workflows see the ticket without a contact"
+		}
+	case synclayer.EventLoyaltyTierChanged, synclayer.EventFormSubmitted:
+		if ch == nil {
+			return fail(ev, "the %s names nobody", act.Kind)
+		}
+		var prev string
+		if act.Kind == synclayer.EventLoyaltyTierChanged {
+			held, err := in.lookUp(ctx, tx, ev, &synclayer.CustomerChange{SourceID: ch.SourceID, Fields: maps.Clone(ch.Fields)})
+			if err != nil || ev.Status == synclayer.EventFailed {
+				return nil, err
+			}
+			if held != nil {
+				_ = json.Unmarshal(held.Value(synclayer.FieldCustomerTier), &prev)
+			}
+		}
+		s, err := in.applyContact(ctx, tx, ev, ch, act.Kind == synclayer.EventFormSubmitted)
+		if err != nil || ev.Status == synclayer.EventFailed {
+			return nil, err
+		}
+		skills = s
+		if act.Kind == synclayer.EventLoyaltyTierChanged {
+			if ev.Status != synclayer.EventApplied {
+				// The tier is the one held (or not this source's to set):
+				// nothing was joined.
+				return skills, nil
+			}
+			data["previousTier"] = prev
+		}
+		if act.Kind == synclayer.EventFormSubmitted {
+			ev.Status = synclayer.EventApplied
+		}
+	default:
+		return fail(ev, "unknown activity %s", act.Kind)
+	}
+	s, err := in.fire(ctx, tx, trigger(ev, act.Kind, key, ev.ContactID, data))
+	return append(skills, s...), err
+}
+
+// lookUp finds the contact ch identifies, under the identity locks, or
+// nil; an invalid email fails the event.
+func (in *Ingester) lookUp(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, ch *synclayer.CustomerChange) (*synclayer.Contact, error) {
+	if _, err := in.normalize(ch); err != nil {
+		_, ferr := fail(ev, "%s", err.Error())
+		return nil, ferr
+	}
+	if err := tx.Lock(ctx, identityKeys(ev.Source, ch)...); err != nil {
+		return nil, err
+	}
+	return in.resolve(ctx, tx, ev.Source, ch)
 }

@@ -25,6 +25,23 @@ type Route struct {
 	// Records is what the route carries: RecordContacts (also ""),
 	// RecordOrders or RecordProducts (see order.go, product.go).
 	Records string
+	// Wait is how long a RecordCarts route's cart waits after its last
+	// change before the skill judges it (cart.go).
+	Wait time.Duration
+	// Batch, when set, is the queue changes go to for the skill's batch
+	// flusher (synclayer.BatchQueue). A contact change that touches
+	// consent (an opt-out stands, or the contact is deleted) still goes
+	// to Skill, the realtime queue: consent never waits for a batch.
+	Batch string
+}
+
+// queueFor returns the queue a change of contact c goes to; c is nil for
+// a record that is not a contact.
+func (r Route) queueFor(c *synclayer.Contact) string {
+	if r.Batch == "" || c != nil && (c.Deleted || c.EmailConsent.State == synclayer.ConsentUnsubscribed || c.SMSConsent.State == synclayer.ConsentUnsubscribed) {
+		return r.Skill
+	}
+	return r.Batch
 }
 
 // Config configures an Ingester.
@@ -40,6 +57,9 @@ type Config struct {
 	// GroupCommit commits concurrent calls together. It suits SQLite, which
 	// has one writer anyway; on PostgreSQL concurrent transactions are faster.
 	GroupCommit bool
+	// Triggers takes the workflow triggers events cause, in their
+	// transaction (trigger.go); nil without workflows.
+	Triggers synclayer.TriggerSink
 }
 
 // Ingester is the one path into the store, shared by webhooks, the API and
@@ -223,6 +243,15 @@ func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 		ev.Status = synclayer.EventUnchanged
 		return nil, nil
 	}
+	return in.applyContact(ctx, tx, ev, ch, ev.Type == synclayer.EventCustomerCreated)
+}
+
+// applyContact resolves the contact ch is about, creating it when none
+// matches, merges ch under the store's rules (create: the change is a
+// creation, which may restore a deleted contact), enqueues its
+// deliveries and fires its triggers (contact_created, contact_updated,
+// consent_changed). It sets ev's status, reason and contact.
+func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, ch *synclayer.CustomerChange, create bool) ([]string, error) {
 	notes, err := in.normalize(ch)
 	if err != nil {
 		return fail(ev, "%s", err.Error())
@@ -254,12 +283,13 @@ func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 		}
 		c = &synclayer.Contact{}
 	}
+	before := snapshot(c)
 	decisions, changed := synclayer.Merge(c, ch, synclayer.MergeContext{
 		Source:       ev.Source,
 		At:           ev.OccurredAt,
 		ConsentOwner: in.cfg.ConsentOwner,
 		FieldOwners:  in.cfg.FieldOwners,
-		Create:       ev.Type == synclayer.EventCustomerCreated,
+		Create:       create,
 	})
 	decisions = append(decisions, notes...)
 	if c.ID != "" && !changed {
@@ -280,13 +310,15 @@ func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 	var skills []string
 	for _, r := range in.cfg.Routes {
 		if r.carries(RecordContacts) && slices.Contains(r.Sources, ev.Source) {
-			if err := tx.EnqueueJob(ctx, r.Skill, r.Destination, c.ID, ev.ReceivedAt); err != nil {
+			q := r.queueFor(c)
+			if err := tx.EnqueueJob(ctx, q, r.Destination, c.ID, ev.ReceivedAt); err != nil {
 				return nil, err
 			}
-			skills = append(skills, r.Skill)
+			skills = append(skills, q)
 		}
 	}
-	return skills, nil
+	s, err := in.fire(ctx, tx, contactTriggers(ev, merged{contact: c, before: before, changed: true})...)
+	return append(skills, s...), err
 }
 
 // resolve finds the contact by source ID, then email, then phone.

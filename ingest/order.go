@@ -40,10 +40,11 @@ func (in *Ingester) routesFor(kind, source string) []Route {
 func enqueue(ctx context.Context, tx synclayer.Tx, routes []Route, key string, at time.Time) ([]string, error) {
 	var skills []string
 	for _, r := range routes {
-		if err := tx.EnqueueJob(ctx, r.Skill, r.Destination, key, at); err != nil {
+		q := r.queueFor(nil) // order totals and commerce records never touch consent
+		if err := tx.EnqueueJob(ctx, q, r.Destination, key, at); err != nil {
 			return nil, err
 		}
-		skills = append(skills, r.Skill)
+		skills = append(skills, q)
 	}
 	return skills, nil
 }
@@ -60,7 +61,7 @@ func (in *Ingester) applyOrder(ctx context.Context, tx synclayer.Tx, ev *synclay
 	routes := in.routesFor(RecordOrders, ev.Source)
 	if len(routes) == 0 {
 		ev.Status, ev.Reason = synclayer.EventUnchanged, "no skill takes orders from "+ev.Source+"; enable order-events for it"
-		return nil, nil
+		return nil, in.convertCarts(ctx, tx, ev, nil) // cart-events still learns of the order
 	}
 	id := synclayer.CanonicalID(ev.Source, oc.SourceID)
 	var notes []synclayer.Decision
@@ -86,7 +87,8 @@ func (in *Ingester) applyOrder(ctx context.Context, tx synclayer.Tx, ev *synclay
 		return nil, err
 	}
 
-	var did []string // what changed, for the trace
+	var did []string                // what changed, for the trace
+	var refunded []synclayer.Refund // new or changed refunds, for the triggers
 	for _, r := range oc.Refunds {
 		r.OrderID = id
 		if r.CreatedAt.IsZero() {
@@ -98,6 +100,7 @@ func (in *Ingester) applyOrder(ctx context.Context, tx synclayer.Tx, ev *synclay
 		}
 		if changed {
 			did = append(did, fmt.Sprintf("refund %s of %s", r.ID, r.Amount))
+			refunded = append(refunded, r)
 		}
 	}
 
@@ -124,6 +127,9 @@ func (in *Ingester) applyOrder(ctx context.Context, tx synclayer.Tx, ev *synclay
 		return nil, nil
 	}
 	ev.ContactID = current.ContactID
+	if err := in.convertCarts(ctx, tx, ev, current); err != nil {
+		return nil, err
+	}
 	if len(did) == 0 {
 		ev.Status, ev.Reason = synclayer.EventUnchanged, reason
 		return nil, in.traceOrder(ctx, tx, ev, current, "nothing changed ("+reason+")", notes)
@@ -148,6 +154,11 @@ func (in *Ingester) applyOrder(ctx context.Context, tx synclayer.Tx, ev *synclay
 	if err != nil {
 		return nil, err
 	}
+	t, err := in.orderTriggers(ctx, tx, ev, held, next, current, refunded)
+	if err != nil {
+		return nil, err
+	}
+	s = append(s, t...)
 	ev.Status = synclayer.EventApplied
 	return append(skills, s...), in.traceOrder(ctx, tx, ev, current, strings.Join(did, ", "), notes)
 }
@@ -239,6 +250,9 @@ func (in *Ingester) orderContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 	})
 	c.UpdatedAt = ev.ReceivedAt
 	if err := tx.SaveContact(ctx, c); err != nil {
+		return nil, err
+	}
+	if _, err := in.fire(ctx, tx, trigger(ev, synclayer.EventContactCreated, c.ID, c.ID, nil)); err != nil {
 		return nil, err
 	}
 	detail, _ := json.Marshal(map[string]any{"source": ev.Source, "topic": ev.Topic, "occurredAt": ev.OccurredAt, "decisions": decisions})

@@ -176,6 +176,9 @@ func (s *CustomerSync) attributes(c *synclayer.Contact) (map[string]json.RawMess
 	for _, field := range slices.Sorted(maps.Keys(s.Mapping)) {
 		attr := s.Mapping[field]
 		raw := c.Value(field)
+		if field == synclayer.FieldTags && c.Value(synclayer.FieldWorkflowTags) != nil {
+			raw, _ = json.Marshal(c.AllTags()) // the sources' tags with the workflows' (add_tag)
+		}
 		if raw == nil {
 			continue
 		}

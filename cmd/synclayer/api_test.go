@@ -249,7 +249,7 @@ func TestAPI_Errors(t *testing.T) {
 		{"EnabledFalse", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"enabled": false, "source": "shopify"}, 400, synclayer.EINVALID, "enabled"},
 		{"NoSource", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"options": map[string]any{"list_id": 5}}, 400, synclayer.EINVALID, "source"},
 		{"UnconfiguredSource", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"source": []string{"shopify", "magento"}}, 400, synclayer.EINVALID, "source[1]"},
-		{"BatchNotYet", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"source": "shopify", "options": map[string]any{"sync_mode": "batch"}}, 400, synclayer.EINVALID, "options.sync_mode"},
+		{"BatchTooFast", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"source": "shopify", "options": map[string]any{"sync_mode": "batch", "batch": map[string]any{"interval": "10ms"}}}, 400, synclayer.EINVALID, "options.batch.interval"},
 		{"MappingWithoutEmail", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"source": "shopify", "field_mapping": map[string]string{"firstName": "FIRSTNAME"}}, 400, synclayer.EINVALID, "field_mapping"},
 		{"LowercaseAttribute", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"source": "shopify", "field_mapping": map[string]string{"email": "email", "firstName": "firstname"}}, 400, synclayer.EINVALID, "field_mapping.firstName"},
 		{"MissingAttributeNotCreated", "PUT", "/api/v1/skills/customer-sync", admin, map[string]any{"source": "shopify",

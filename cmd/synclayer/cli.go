@@ -26,6 +26,10 @@ Usage:
                                                against a copy of the current state; touches nothing live
   synclayer trigger SKILL --event EVENT --data JSON [--config FILE]
                                                push one event through the pipeline, as a webhook would
+  synclayer backfill SKILL --file export.csv|.jsonl [--no-push] [--restart] [--as-of TIME] [--config FILE]
+                                               load a platform export into the store, then push it to
+                                               Brevo in batches; resumes where an interrupted run stopped
+  synclayer resync SKILL     [--config FILE]   push the skill's whole canonical state to Brevo in batches
   synclayer dlq list         [--config FILE]   list dead-lettered deliveries
   synclayer dlq retry ID...|--all [--config FILE]
                                                put dead-lettered deliveries back in the queue
@@ -44,6 +48,9 @@ takes --env NAME to overlay environments.NAME of the config file.
 var version = "dev"
 
 func run(ctx context.Context, args []string) error {
+	if len(args) > 0 && (args[0] == "backfill" || args[0] == "resync") {
+		limitMemory() // the process runs this one command (backfill.go)
+	}
 	return runIO(ctx, args, os.Stdout, os.Stderr)
 }
 
@@ -61,6 +68,10 @@ func runIO(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPlan(ctx, rest, stdout)
 	case "trigger":
 		return cmdTrigger(ctx, rest, stdout)
+	case "backfill":
+		return cmdBackfill(ctx, rest, stdout, stderr)
+	case "resync":
+		return cmdResync(ctx, rest, stdout, stderr)
 	case "dlq":
 		return cmdDLQ(ctx, rest, stdout)
 	case "keys":

@@ -22,7 +22,8 @@ type CommerceSkillConfig struct {
 }
 
 type CommerceOptions struct {
-	SyncMode string `yaml:"sync_mode" json:"sync_mode,omitempty"` // realtime (batch: not yet)
+	SyncMode string       `yaml:"sync_mode" json:"sync_mode,omitempty"` // realtime or batch (batch.go)
+	Batch    BatchOptions `yaml:"batch,omitempty" json:"batch,omitzero"`
 }
 
 // commerceSkill is one of the two skills with what cmd needs to run it.
@@ -62,10 +63,10 @@ func (c *Config) finishCommerce(e *configErrors) {
 		case "", "realtime":
 			o.SyncMode = "realtime"
 		case "batch":
-			e.add(key+".options.sync_mode", "batch mode is not available yet; use realtime")
 		default:
 			e.add(key+".options.sync_mode", "must be realtime or batch, not %q", o.SyncMode)
 		}
+		finishBatch(e, key+".options", s.cfg.Options.SyncMode, &s.cfg.Options.Batch)
 	}
 }
 
@@ -81,7 +82,11 @@ func (m *Main) commerceIngest(cfg *ingest.Config) {
 		if !s.enabled() {
 			continue
 		}
-		cfg.Routes = append(cfg.Routes, ingest.Route{Skill: s.name, Destination: "brevo", Sources: slices.Clone(s.cfg.Source), Records: s.records})
+		r := ingest.Route{Skill: s.name, Destination: "brevo", Sources: slices.Clone(s.cfg.Source), Records: s.records}
+		if s.cfg.Options.SyncMode == "batch" {
+			r.Batch = synclayer.BatchQueue(s.name)
+		}
+		cfg.Routes = append(cfg.Routes, r)
 		if s.name == skill.OrderEventsName {
 			owners := map[string]string{}
 			for k, v := range cfg.FieldOwners {
@@ -114,8 +119,8 @@ func (m *Main) startCommerce(client *brevo.Client) {
 	}
 }
 
-// commerceMetrics gives the enabled commerce skills and their Brevo
-// rate-limit buckets series from the start.
+// commerceMetrics gives the enabled commerce skills (cart-events too) and
+// their Brevo rate-limit buckets series from the start.
 func (m *Main) commerceMetrics(cfg *metrics.Config) {
 	skills := map[string]string{}
 	for k, v := range cfg.Skills {
@@ -133,6 +138,10 @@ func (m *Main) commerceMetrics(cfg *metrics.Config) {
 		case skill.ProductCatalogName:
 			buckets = append(buckets, "products", "other")
 		}
+	}
+	if m.Config.Skills.CartEvents.enabled() {
+		skills[skill.CartEventsName] = "brevo"
+		buckets = append(buckets, "events")
 	}
 	rl := map[string][]string{}
 	for k, v := range cfg.RateLimitBuckets {

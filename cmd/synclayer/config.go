@@ -15,6 +15,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"synclayer/workflow"
 )
 
 // Config is synclayer.yaml. Strings marked "env" take ${VAR} from the
@@ -40,6 +42,8 @@ type Config struct {
 	// refs holds, by key, each env value as written (with its ${VAR}), so
 	// the config history stores references and never the secrets.
 	refs map[string]string
+	// workflows is Workflows compiled by finishWorkflows; nil without rules.
+	workflows *workflow.Rules
 }
 
 type ServerConfig struct {
@@ -101,12 +105,15 @@ type CustomerSyncConfig struct {
 }
 
 type CustomerSyncOptions struct {
-	SyncMode         string `yaml:"sync_mode" json:"sync_mode,omitempty"`             // realtime (batch: not yet)
+	SyncMode         string `yaml:"sync_mode" json:"sync_mode,omitempty"`             // realtime or batch (batch.go)
 	DeleteBehavior   string `yaml:"delete_behavior" json:"delete_behavior,omitempty"` // soft or hard
 	ListID           int64  `yaml:"list_id" json:"list_id,omitempty"`
 	CreateAttributes *bool  `yaml:"create_attributes" json:"create_attributes,omitempty"` // default true
 	ConsentSource    string `yaml:"consent_source" json:"consent_source,omitempty"`       // default: the first source
 	DefaultRegion    string `yaml:"default_region" json:"default_region,omitempty"`       // phone region for numbers without +country
+	// Batch and ImportListID configure sync_mode: batch (batch.go).
+	Batch        BatchOptions `yaml:"batch,omitempty" json:"batch,omitzero"`
+	ImportListID int64        `yaml:"import_list_id,omitempty" json:"import_list_id,omitempty"` // the list contacts without marketing consent are imported into
 }
 
 type QueueConfig struct {
@@ -236,8 +243,8 @@ func LoadConfig(path, env string) (*Config, error) {
 func ParseConfig(data []byte, env string) (*Config, error) {
 	cfg := &Config{}
 	if len(bytes.TrimSpace(data)) > 0 {
-		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
-			return nil, errors.New(yaml.FormatError(err, false, true))
+		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict(), durationOption); err != nil {
+			return nil, durationIn(data, err)
 		}
 	}
 	file, err := parser.ParseBytes(data, 0)
@@ -445,9 +452,15 @@ func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
 	case "", "realtime":
 		o.SyncMode = "realtime"
 	case "batch":
-		e.add(key+".options.sync_mode", "batch mode is not available yet; use realtime")
 	default:
 		e.add(key+".options.sync_mode", "must be realtime or batch, not %q", o.SyncMode)
+	}
+	finishBatch(e, key+".options", o.SyncMode, &o.Batch)
+	switch {
+	case o.ImportListID < 0:
+		e.add(key+".options.import_list_id", "must be a positive Brevo list ID")
+	case o.ImportListID > 0 && o.ImportListID == o.ListID:
+		e.add(key+".options.import_list_id", "must differ from list_id: it holds the contacts without marketing consent, which campaigns must not target")
 	}
 	switch o.DeleteBehavior {
 	case "", "soft":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -56,8 +55,8 @@ func (c *Config) overlay(file *ast.File, env string) error {
 	if node == nil || node.Type() == ast.NullType {
 		return nil
 	}
-	if err := yaml.NodeToValue(node, c, yaml.Strict()); err != nil {
-		return errors.New(yaml.FormatError(err, false, true))
+	if err := yaml.NodeToValue(node, c, yaml.Strict(), durationOption); err != nil {
+		return durationIn([]byte(file.String()), err)
 	}
 	return nil
 }

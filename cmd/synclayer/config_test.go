@@ -31,8 +31,15 @@ func TestParseConfig_Errors(t *testing.T) {
 		{"BadDriver", "storage:\n  driver: mysql\n", "line 2: storage.driver: must be sqlite or postgres"},
 		{"UnsetEnv", "sources:\n  custom:\n    secret: \"${SYNCLAYER_TEST_UNSET_VAR}\"\n", "line 3: sources.custom.secret: environment variable SYNCLAYER_TEST_UNSET_VAR is not set"},
 		{"MissingSecret", "sources:\n  shopify: {}\n", "sources.shopify.secret: is required"},
-		{"BatchNotYet", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      sync_mode: batch\n", "line 8: skills.customer-sync.options.sync_mode: batch mode is not available yet"},
+		{"BatchTooFast", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      sync_mode: batch\n      batch: { interval: 10ms }\n", "line 9: skills.customer-sync.options.batch.interval: must be at least 1s"},
+		{"BatchWithoutBatchMode", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      batch: { max_size: 10 }\n", "skills.customer-sync.options.batch: is only used with sync_mode: batch"},
+		{"ImportListIsTheList", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      list_id: 5\n      import_list_id: 5\n", "line 9: skills.customer-sync.options.import_list_id: must differ from list_id"},
 		{"UnconfiguredSource", "skills:\n  customer-sync:\n    enabled: true\n    source: [woocommerce]\n", `source "woocommerce" is not configured`},
+		// A duration that does not parse names its key and line, wherever it is.
+		{"BadDuration", "queue:\n  concurrency: 2\n  lease: soon\n", `line 3: queue.lease: "soon" is not a duration; write it like 30s, 5m or 1h`},
+		{"NumberAsDuration", "sources:\n  custom: {secret: x, tolerance: 5}\n", `line 2: sources.custom.tolerance: "5" is not a duration`},
+		{"BadAbandonAfter", "sources:\n  custom: {secret: x}\nskills:\n  cart-events:\n    enabled: true\n    source: [custom]\n    options: { abandon_after: an hour }\n", `line 7: skills.cart-events.options.abandon_after: "an hour" is not a duration`},
+		{"BadBatchInterval", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      sync_mode: batch\n      batch: { interval: 1x }\n", `line 9: skills.customer-sync.options.batch.interval: "1x" is not a duration`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.doc), "")

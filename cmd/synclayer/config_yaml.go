@@ -36,7 +36,7 @@ func (c *Config) envFields() []envField {
 			out = append(out, envField{key: fmt.Sprintf("%s.previous_secrets[%d]", key, i), value: &s.PreviousSecrets[i], secret: true})
 		}
 	}
-	return out
+	return append(out, c.workflowEnvFields()...)
 }
 
 // redacted stands for a secret written literally in the file (or taken
@@ -52,6 +52,7 @@ const redacted = "[REDACTED]"
 func (c *Config) versionYAML() (string, error) {
 	cp := *c
 	cp.Environments = nil
+	cp.Workflows = cloneWorkflows(c.Workflows)
 	cp.Sources = SourcesConfig{}
 	for name, s := range c.sources() {
 		sc := *s

@@ -22,6 +22,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo/brevotest"
+	"synclayer/skill"
 	"synclayer/source/custom"
 )
 
@@ -63,6 +64,13 @@ type hostileWant struct {
 	Reason  string        `json:"reason"`  // 2xx: a substring of events[0].reason
 	Email   string        `json:"email"`   // the case's customer: none may be stored unless the event applied
 	Brevo   *hostileBrevo `json:"brevo"`   // the contact the case must leave in Brevo; without it, none
+	// Contact is a contact the applied case stores in synclayer only, as
+	// a cart's buyer is: it must be stored and must not reach Brevo.
+	Contact string        `json:"contact"`
+	Slack   *hostileSlack `json:"slack"` // the one Slack message a workflow rule posts for the case; without it, none
+	// CartEvent is the one cart_abandoned event the case's cart must send
+	// to Brevo; without it, none.
+	CartEvent *hostileCartEvent `json:"cartEvent"`
 	// Bug describes how the current code gets this case wrong. The case
 	// still runs and its mismatches are logged, not failed; once it
 	// passes, the test fails so that the note is removed.
@@ -74,6 +82,50 @@ type hostileBrevo struct {
 	Email      string         `json:"email"`
 	Attributes map[string]any `json:"attributes"` // each must be sent as given (compared as JSON)
 	Absent     []string       `json:"absent"`     // attributes that must not be set
+	// Blacklisted, when set, is the contact's emailBlacklisted (an opt-out).
+	Blacklisted *bool `json:"blacklisted"`
+}
+
+// hostileSlack is the Slack message a case's workflow rule posts: the one
+// message holding Key, which must hold every Contains and no Absent.
+type hostileSlack struct {
+	Key      string   `json:"key"`
+	Contains []string `json:"contains"`
+	Absent   []string `json:"absent"`
+}
+
+// hostileCartEvent is the cart_abandoned event a case sends to Brevo.
+type hostileCartEvent struct {
+	Email  string `json:"email"`
+	CartID string `json:"cartId"` // canonical, "custom:hc-..."
+	Total  string `json:"total"`
+	// ItemsOmitted is how many lines did not fit in Brevo's 50 KB.
+	ItemsOmitted int `json:"itemsOmitted"`
+}
+
+// hostileWorkflows are the rules the corpus runs, posting to slackURL.
+// Their templates hold no mrkdwn of their own, so a "<!" or "<http" in a
+// message can only come from unescaped input.
+func hostileWorkflows(t *testing.T, slackURL string) []*WorkflowConfig {
+	t.Helper()
+	doc := fmt.Sprintf(`workflows:
+  - name: hostile-ticket
+    owner: support@example.com
+    trigger: ticket_created
+    actions:
+      - slack: { webhook_url: %[1]q, text: "Ticket {{ .ticket.id }} from {{ .ticket.email }} ({{ .contact.email }}): {{ .ticket.subject }} / {{ .ticket.text }}" }
+  - name: hostile-form
+    owner: growth@example.com
+    trigger: form_submitted
+    filter: 'form.form != "silent"'
+    actions:
+      - slack: { webhook_url: %[1]q, text: "Form {{ .form.form }} from {{ .form.email }} (marketable: {{ .contact.marketable }})" }
+`, slackURL)
+	cfg, err := ParseConfig([]byte(doc), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Workflows
 }
 
 func (b *hostileBrevo) email() string {
@@ -455,8 +507,10 @@ func runHostile(t *testing.T, e *env, c *hostileCase) (status int, storedEvent b
 		if ids := after.added(before); len(ids) > 0 {
 			bad("a rejected request stored events %v", ids)
 		}
-		if stored(w.Email) {
-			bad("a rejected request stored a contact for %s", w.Email)
+		for _, email := range []string{w.Email, w.Contact} {
+			if stored(email) {
+				bad("a rejected request stored a contact for %s", email)
+			}
 		}
 		return reply.status, len(after.added(before)) > 0, problems
 	}
@@ -504,6 +558,9 @@ func runHostile(t *testing.T, e *env, c *hostileCase) (status int, storedEvent b
 	case string(synclayer.EventApplied):
 		if w.Email != "" && !stored(w.Email) {
 			bad("the applied event stored no contact for %s", w.Email)
+		}
+		if w.Contact != "" && !stored(w.Contact) {
+			bad("the applied event stored no contact for %s", w.Contact)
 		}
 	}
 	return reply.status, len(after.added(before)) > 0, problems
@@ -569,9 +626,11 @@ func sendValid(t *testing.T, e *env, n int) hostileValid {
 // testdata/hostile to one running server, with genuine customers in
 // between, and checks each answer, that the server keeps answering, that a
 // rejected request writes nothing, and that only what should reach Brevo
-// does. It runs on SQLite; SYNCLAYER_HOSTILE_POSTGRES=1 runs it on
-// PostgreSQL instead, where some values fail differently (see the cases'
-// "bug" notes).
+// (contacts, cart_abandoned events) and Slack (the workflow rules' messages,
+// escaped) does. Cart-events runs on shopify and custom, with a ticket
+// rule and a form rule posting to a local Slack receiver. It runs on
+// SQLite; SYNCLAYER_HOSTILE_POSTGRES=1 runs it on PostgreSQL instead,
+// where some values fail differently (see the cases' "bug" notes).
 func TestWebhook_HostileCorpus(t *testing.T) {
 	t.Parallel()
 	cases := loadHostileCases(t)
@@ -582,8 +641,17 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 	if os.Getenv("SYNCLAYER_HOSTILE_POSTGRES") != "" {
 		opts = append(opts, withPostgres(t))
 	}
+	// Cart-events on shopify and custom judge carts soon after their last
+	// change, so every cart's job runs during the corpus: only the carts
+	// of genuine customers, who opted in on Shopify, may reach Brevo.
+	slackHook := newReceiver(t, 0)
+	opts = append(opts, withWorkflows(hostileWorkflows(t, slackHook.URL+"/services/T0/B0/hostile")), func(c *Config) {
+		c.Skills.CartEvents = &CartEventsConfig{Enabled: true, Source: StringList{"shopify", "custom"},
+			Options: CartEventsOptions{AbandonAfter: 50 * time.Millisecond}}
+	})
 	e := startEnv(t, brevotest.Options{}, opts...)
 	var (
+		kept     = map[string]bool{} // contacts cases store in synclayer only
 		valid    []hostileValid
 		expected = map[string]*hostileCase{} // email → the case that must leave it in Brevo
 		either   = map[string]bool{}         // emails of known-bug cases, allowed either way
@@ -596,6 +664,9 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		}
 		if c.want.Brevo != nil {
 			expected[strings.ToLower(c.want.Brevo.Email)] = c
+		}
+		if c.want.Contact != "" {
+			kept[strings.ToLower(c.want.Contact)] = true
 		}
 		if c.want.Bug != "" {
 			for _, email := range []string{c.want.Email, c.want.Brevo.email()} {
@@ -657,6 +728,9 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 				t.Errorf("%s: Brevo %s = %s, want %s", hc.name, name, mustMarshal(got), mustMarshal(want))
 			}
 		}
+		if b := hc.want.Brevo.Blacklisted; b != nil && c.EmailBlacklisted != *b {
+			t.Errorf("%s: Brevo emailBlacklisted = %v, want %v", hc.name, c.EmailBlacklisted, *b)
+		}
 		for _, name := range hc.want.Brevo.Absent {
 			if got, ok := c.Attributes[name]; ok {
 				t.Errorf("%s: Brevo %s = %v, want it unset", hc.name, name, got)
@@ -668,6 +742,11 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		if _, ok := expected[email]; !ok && !either[email] {
 			t.Errorf("Brevo has a contact no accepted request should have made: %+v", c)
 		}
+	}
+	checkHostileSlack(t, cases, slackHook.received())
+	checkHostileCartEvents(t, cases, e.sim.Events())
+	if strings.Contains(e.logs.String(), "/services/T0/B0/hostile") {
+		t.Errorf("the Slack webhook URL, a secret, is in the log")
 	}
 	for _, call := range e.sim.Calls() {
 		if call.Status >= 400 {
@@ -690,7 +769,7 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		t.Fatalf("%d contacts, %v: the corpus outgrew FindContacts' limit", len(contacts), err)
 	}
 	for _, c := range contacts {
-		if email := strings.ToLower(c.Email); !either[email] && expected[email] == nil && !slices.ContainsFunc(valid, func(v hostileValid) bool { return v.email == email }) {
+		if email := strings.ToLower(c.Email); !either[email] && !kept[email] && expected[email] == nil && !slices.ContainsFunc(valid, func(v hostileValid) bool { return v.email == email }) {
 			t.Errorf("stored a contact no case should have made: %s %q", c.ID, c.Email)
 		}
 	}
@@ -708,4 +787,94 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		t.Errorf("the server logged a panic:\n%s", logs)
 	}
 	t.Logf("%d hostile cases, %d valid customers in between, %d Brevo contacts", len(cases), len(valid), len(e.sim.Contacts()))
+}
+
+// checkHostileSlack checks the Slack messages the workflow rules posted:
+// one per case that names one, holding what it says, and none with a
+// mention or link that only unescaped input could make.
+func checkHostileSlack(t *testing.T, cases []*hostileCase, got []received) {
+	t.Helper()
+	var texts []string
+	for _, r := range got {
+		if r.status != http.StatusOK {
+			continue
+		}
+		text := slackText(t, r)
+		for _, markup := range []string{"<!", "<http", "<@", "<#"} {
+			if strings.Contains(text, markup) {
+				t.Errorf("a Slack message holds %q from unescaped input: %.300q", markup, text)
+			}
+		}
+		texts = append(texts, text)
+	}
+	want := 0
+	for _, c := range cases {
+		s := c.want.Slack
+		if s == nil {
+			continue
+		}
+		want++
+		var hits []string
+		for _, text := range texts {
+			if strings.Contains(text, s.Key) {
+				hits = append(hits, text)
+			}
+		}
+		if len(hits) != 1 {
+			if c.want.Bug == "" {
+				t.Errorf("%s: %d Slack messages hold %q, want 1", c.name, len(hits), s.Key)
+			}
+			continue
+		}
+		for _, sub := range s.Contains {
+			if !strings.Contains(hits[0], sub) {
+				t.Errorf("%s: the Slack message %.300q does not hold %q", c.name, hits[0], sub)
+			}
+		}
+		for _, sub := range s.Absent {
+			if strings.Contains(hits[0], sub) {
+				t.Errorf("%s: the Slack message %.300q holds %q", c.name, hits[0], sub)
+			}
+		}
+	}
+	if len(texts) != want {
+		t.Errorf("%d Slack messages, want one per case that names one (%d)", len(texts), want)
+	}
+}
+
+// checkHostileCartEvents checks the Brevo events the run sent: only
+// cart-events sends any here, one cart_abandoned per case that names one.
+func checkHostileCartEvents(t *testing.T, cases []*hostileCase, got []brevotest.Event) {
+	t.Helper()
+	want := 0
+	for _, c := range cases {
+		w := c.want.CartEvent
+		if w == nil {
+			continue
+		}
+		want++
+		var hits []brevotest.Event
+		for _, ev := range got {
+			if ev.Properties["cart_id"] == w.CartID {
+				hits = append(hits, ev)
+			}
+		}
+		if len(hits) != 1 {
+			if c.want.Bug == "" {
+				t.Errorf("%s: %d Brevo events for cart %.100s, want 1", c.name, len(hits), w.CartID)
+			}
+			continue
+		}
+		ev := hits[0]
+		if ev.Name != skill.CartAbandonedEvent || ev.Identifiers["email_id"] != w.Email || ev.Properties["total"] != w.Total {
+			t.Errorf("%s: Brevo event %s for %v, total %v; want %s for %s, total %s",
+				c.name, ev.Name, ev.Identifiers, ev.Properties["total"], skill.CartAbandonedEvent, w.Email, w.Total)
+		}
+		if got, ok := ev.Properties["items_omitted"]; ok != (w.ItemsOmitted != 0) || ok && fmt.Sprint(got) != strconv.Itoa(w.ItemsOmitted) {
+			t.Errorf("%s: items_omitted %v, want %d", c.name, got, w.ItemsOmitted)
+		}
+	}
+	if len(got) != want {
+		t.Errorf("%d Brevo events, want one per case that names one (%d)", len(got), want)
+	}
 }

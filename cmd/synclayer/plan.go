@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/normalize"
 	"synclayer/skill"
@@ -126,23 +127,32 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 		return nil, fmt.Errorf("plan: --source %s is not configured under sources", source)
 	}
 	rep := &planReport{Config: orDefault(cfg.path, "built-in defaults"), Environment: cfg.env, Source: source}
+	oe := cfg.Skills.OrderEvents
+	orders := oe != nil && oe.Enabled && slices.Contains(oe.Source, source)
 	events := make([]*synclayer.Event, len(samples))
 	var keys store.ContactKeys
 	for i, s := range samples {
 		rec := planRecord{File: s.name, Calls: []skill.Call{}, Changes: []skill.Change{}}
-		ev, err := parseSample(s, source, now, &rec)
+		ev, err := parseSample(s, source, orders, now, &rec)
 		rep.Records = append(rep.Records, rec)
 		if err != nil || ev == nil {
 			continue
 		}
 		events[i] = ev
-		if id := ev.Customer.SourceID; id != "" {
+		who := ev.Customer
+		if ev.Order != nil {
+			who = ev.Order.Customer
+		}
+		if who == nil {
+			continue
+		}
+		if id := who.SourceID; id != "" {
 			keys.SourceIDs = append(keys.SourceIDs, [2]string{source, id})
 		}
-		if e, err := normalize.Email(ev.Customer.Email()); err == nil && e != "" {
+		if e, err := normalize.Email(who.Email()); err == nil && e != "" {
 			keys.Emails = append(keys.Emails, e)
 		}
-		if p, err := normalize.Phone(ev.Customer.Phone(), cs.Options.DefaultRegion); err == nil && p != "" {
+		if p, err := normalize.Phone(who.Phone(), cs.Options.DefaultRegion); err == nil && p != "" {
 			keys.Phones = append(keys.Phones, p)
 		}
 	}
@@ -167,7 +177,10 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	}
 
 	routed := slices.Contains(cs.Source, source) || source == "manual"
-	in := ingest.New(ingest.Config{Store: snap, ConsentOwner: cs.consentOwner(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }})
+	icfg := ingest.Config{Store: snap, ConsentOwner: cs.consentOwner(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }}
+	(&Main{Config: cfg}).commerceIngest(&icfg) // order routes, and the order totals' owner
+	in := ingest.New(icfg)
+	heldOrders := map[string]*brevo.Order{} // what Brevo would hold of each order planned so far
 	sk := &skill.CustomerSync{Store: snap, Mapping: cs.FieldMapping, ListID: cs.Options.ListID, HardDelete: cs.Options.DeleteBehavior == "hard"}
 	held := map[string]*synclayer.SyncState{} // what Brevo would hold after the records planned so far
 	for i, ev := range events {
@@ -180,12 +193,23 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 			return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
 		}
 		rec.Status, rec.ContactID, rec.Reason = string(res[0].Status), res[0].ContactID, res[0].Reason
-		switch {
-		case res[0].Status != synclayer.EventApplied:
+		if res[0].Status != synclayer.EventApplied {
 			if rec.Reason == "" {
 				rec.Reason = "nothing changed, so no delivery is queued"
 			}
 			continue
+		}
+		if ev.Order != nil {
+			// order-events' call first; the order changed its contact's
+			// totals, so customer-sync's delivery follows.
+			if err := previewOrder(ctx, snap, synclayer.CanonicalID(source, ev.Order.SourceID), heldOrders, rec); err != nil {
+				return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
+			}
+			if rec.ContactID == "" || !cs.Enabled || !routed {
+				continue
+			}
+		}
+		switch {
 		case !cs.Enabled:
 			rec.Status, rec.Reason = "planned", "customer-sync is disabled in this config: nothing is sent"
 			continue
@@ -193,23 +217,66 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 			rec.Status, rec.Reason = "planned", fmt.Sprintf("source %s is not one of customer-sync's sources: nothing is sent", source)
 			continue
 		}
+		orderCalls, orderReason := rec.Calls, rec.Reason
 		if err := previewRecord(ctx, snap, sk, held, rec); err != nil {
 			return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
+		}
+		if ev.Order != nil {
+			rec.Calls = append(orderCalls, rec.Calls...)
+			if len(rec.Calls) == 0 {
+				rec.Reason = orderReason + "; " + rec.Reason
+			}
 		}
 	}
 	return rep, nil
 }
 
+// previewOrder plans order-events' call for order id against what Brevo
+// would hold of it (the copied sync state, then what the records before
+// it would leave), and records it on rec.
+func previewOrder(ctx context.Context, snap *store.DB, id string, held map[string]*brevo.Order, rec *planRecord) error {
+	o, err := snap.FindOrderByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	var c *synclayer.Contact
+	if o.ContactID != "" {
+		if c, err = snap.FindContactByID(ctx, o.ContactID); err != nil {
+			return err
+		}
+	}
+	prev, ok := held[id]
+	if !ok {
+		st, err := snap.FindSyncState(ctx, skill.OrderStateKey(id), "brevo")
+		switch {
+		case err == nil:
+			prev = new(brevo.Order)
+			if err := json.Unmarshal(st.State, prev); err != nil {
+				return fmt.Errorf("decode sync state of order %s: %w", id, err)
+			}
+		case synclayer.ErrorCode(err) != synclayer.ENOTFOUND:
+			return err
+		}
+	}
+	plan := skill.PlanOrder(o, c, prev)
+	rec.Status, rec.ContactID, rec.Reason = "planned", o.ContactID, plan.Reason
+	if plan.Op == skill.OpUpsert {
+		rec.Calls = append(rec.Calls, skill.Call{Method: "POST", Path: "/orders/status", Body: plan.Order})
+		held[id] = plan.Order
+	}
+	return nil
+}
+
 // parseSample reads one sample as the custom source would, filling rec's
 // event, and its status when it is rejected or skipped (then ev is nil).
-func parseSample(s sample, source string, now time.Time, rec *planRecord) (*synclayer.Event, error) {
+func parseSample(s sample, source string, orders bool, now time.Time, rec *planRecord) (*synclayer.Event, error) {
 	var head struct {
 		Event string `json:"event"`
 	}
 	_ = json.Unmarshal(s.body, &head)
 	rec.Event = head.Event
-	if strings.HasPrefix(head.Event, "order_") {
-		rec.Status, rec.Reason = "skipped", head.Event+": not handled until order-events exists"
+	if strings.HasPrefix(head.Event, "order_") && !orders {
+		rec.Status, rec.Reason = "skipped", head.Event+": order-events is not enabled for source "+source+" in this config"
 		return nil, nil
 	}
 	ev, err := custom.ParseEvent(s.body, now)

@@ -67,8 +67,9 @@ func TestPlan_Samples(t *testing.T) {
   customer-sync:
     enabled: true
     source: [shopify, custom]
-    field_mapping: {email: email, firstName: FIRSTNAME, lastName: LASTNAME, totalOrders: TOTAL_ORDERS, customerTier: LOYALTY_TIER}
+    field_mapping: {email: email, firstName: FIRSTNAME, lastName: LASTNAME, totalOrders: TOTAL_ORDERS, totalSpent: TOTAL_SPENT, customerTier: LOYALTY_TIER}
     options: {list_id: 5}
+  order-events: {enabled: true, source: [shopify]}
 `)
 	var out, stderr bytes.Buffer
 	if err := runIO(context.Background(), []string{"plan", "--config", cfg, "--sample", "../../samples", "--json"}, &out, &stderr); err != nil {
@@ -78,7 +79,7 @@ func TestPlan_Samples(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("plan --json: %v\n%s", err, out.String())
 	}
-	if len(rep.Records) != 5 || rep.Source != "shopify" {
+	if len(rep.Records) != 6 || rep.Source != "shopify" {
 		t.Fatalf("plan: %s", out.String())
 	}
 	body := func(r planRecord) map[string]any {
@@ -94,7 +95,7 @@ func TestPlan_Samples(t *testing.T) {
 		}
 		return m
 	}
-	newc, old, dup, optout, refund := rep.Records[0], rep.Records[1], rep.Records[2], rep.Records[3], rep.Records[4]
+	newc, old, dup, optout, order, refund := rep.Records[0], rep.Records[1], rep.Records[2], rep.Records[3], rep.Records[4], rep.Records[5]
 
 	t.Run("NewCustomer", func(t *testing.T) {
 		if newc.Status != "planned" || len(newc.Calls) != 1 || newc.Calls[0].Method != "POST" || newc.Calls[0].Path != "/contacts" {
@@ -109,8 +110,10 @@ func TestPlan_Samples(t *testing.T) {
 			t.Fatalf("existing customer: %+v, want a PUT on %s", old, existing)
 		}
 		ch := changes(old)
-		if ch["attributes.LOYALTY_TIER"] != `null → "gold"` || ch["attributes.TOTAL_ORDERS"] != "3 → 4" || ch["attributes.SMS"] != `"+14155557001" → null` {
-			t.Errorf("existing customer's changes: %v; want the new attribute, the new count, and the unmapped SMS removed", ch)
+		// order-events is on, so the count comes from the orders synclayer
+		// holds, not from the record's totalOrders: TOTAL_ORDERS stays.
+		if ch["attributes.LOYALTY_TIER"] != `null → "gold"` || ch["attributes.TOTAL_ORDERS"] != "" || ch["attributes.SMS"] != `"+14155557001" → null` {
+			t.Errorf("existing customer's changes: %v; want the new attribute, the count left to order-events, and the unmapped SMS removed", ch)
 		}
 		if attrs, _ := body(old)["attributes"].(map[string]any); attrs["SMS"] != "" || attrs["FIRSTNAME"] != nil {
 			t.Errorf("existing customer's PUT attributes: %v, want SMS emptied and the unchanged FIRSTNAME left out", attrs)
@@ -132,9 +135,27 @@ func TestPlan_Samples(t *testing.T) {
 			t.Errorf("opted-out POST body: %v, want emailBlacklisted true and no list", b)
 		}
 	})
-	t.Run("RefundSkipped", func(t *testing.T) {
-		if refund.Status != "skipped" || refund.Reason != "order_refunded: not handled until order-events exists" || len(refund.Calls) != 0 {
-			t.Errorf("refund: %+v", refund)
+	// The order, then its refund: each is one POST /orders/status with the
+	// amount kept, followed by customer-sync's update of the buyer's totals.
+	orderCall := func(t *testing.T, r planRecord, amount string) map[string]string {
+		t.Helper()
+		if r.Status != "planned" || r.ContactID != newc.ContactID || len(r.Calls) != 2 || r.Calls[0].Path != "/orders/status" || r.Calls[1].Method != "PUT" {
+			t.Fatalf("%s: %+v, want POST /orders/status then a PUT of contact %s", r.File, r, newc.ContactID)
+		}
+		b, _ := json.Marshal(r.Calls[0].Body)
+		if !strings.Contains(string(b), `"amount":`+amount+`,`) || !strings.Contains(string(b), `"ext_id":"`+newc.ContactID+`"`) {
+			t.Errorf("%s: order body %s, want amount %s for the contact", r.File, b, amount)
+		}
+		return changes(r)
+	}
+	t.Run("Order", func(t *testing.T) {
+		if ch := orderCall(t, order, "120"); ch["attributes.TOTAL_ORDERS"] != "null → 1" || ch["attributes.TOTAL_SPENT"] != "null → 120.00" {
+			t.Errorf("order's contact changes: %v", ch)
+		}
+	})
+	t.Run("RefundLowersTotalSpent", func(t *testing.T) {
+		if ch := orderCall(t, refund, "100"); ch["attributes.TOTAL_SPENT"] != "120.00 → 100.00" || ch["attributes.TOTAL_ORDERS"] != "" {
+			t.Errorf("refund's contact changes: %v, want TOTAL_SPENT lowered and the count unchanged", ch)
 		}
 	})
 	t.Run("NothingLiveTouched", func(t *testing.T) {
@@ -151,7 +172,7 @@ func TestPlan_Samples(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, want := range []string{"Nothing live was touched", "01-new-customer.json  customer_created", `POST /contacts {"email":"new.customer@example.com"`,
-			`attributes.LOYALTY_TIER: null → "gold"`, "skipped: order_refunded: not handled until order-events exists"} {
+			`attributes.LOYALTY_TIER: null → "gold"`, "06-refunded-order.json  order_refunded", `"amount":100.00,`, "attributes.TOTAL_SPENT: 120.00 → 100.00"} {
 			if !strings.Contains(text.String(), want) {
 				t.Errorf("text plan lacks %q:\n%s", want, text.String())
 			}

@@ -80,7 +80,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	if m.Logger == nil {
 		m.level = new(slog.LevelVar)
-		m.Logger = newLogger(m.Stderr, m.level, cfg.Log.Format, append(allSecrets(secrets),
+		m.Logger = newLogger(m.Stderr, m.level, cfg.Log.Format, append(append(allSecrets(secrets), cfg.workflowSecrets()...),
 			cfg.Destinations.Brevo.APIKey, cfg.Notifications.Secret, cfg.Notifications.SlackWebhookURL))
 		m.setLogLevel(cfg.Skills.CustomerSync)
 	}
@@ -129,6 +129,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.startCommerce(client)
+	m.startBatch(client)
 	m.startWorkflows(client)
 	m.startCarts(client)
 	m.skills.watchConfig(cmp.Or(m.ConfigPoll, DefaultConfigPoll))

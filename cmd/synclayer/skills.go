@@ -70,7 +70,7 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 		// changes merged meanwhile cannot lift an opt-out.
 		cfg.ConsentOwner, cfg.DefaultRegion = cs.consentOwner(), cs.Options.DefaultRegion
 		if cs.Enabled {
-			cfg.Routes = []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...)}}
+			cfg.Routes = []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...), Batch: cs.batchQueue()}}
 		}
 	}
 	m.commerceIngest(&cfg)

@@ -51,7 +51,13 @@ func (c *Config) fileSkillList() []fileSkill {
 		}
 		out = append(out, f)
 	}
-	return out
+	cart := fileSkill{name: skill.CartEventsName} // carts.go
+	if ce := c.Skills.CartEvents; ce != nil {
+		shown := *ce
+		shown.Enabled = false
+		cart.enabled, cart.sources, cart.config = ce.Enabled, ce.Source, shown
+	}
+	return append(out, cart)
 }
 
 // knownSkill refuses a change to a skill the API does not change: not

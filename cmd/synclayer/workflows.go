@@ -1,18 +1,255 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
+	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
+	"synclayer/queue"
+	"synclayer/skill"
+	"synclayer/workflow"
 )
 
-// WorkflowConfig is one rule under workflows:. (Filled in by the workflows work.)
-type WorkflowConfig struct{}
+// WorkflowConfig is one rule under workflows: on trigger, when filter (a
+// CEL expression) holds, run actions in order.
+type WorkflowConfig struct {
+	Name    string                 `yaml:"name"`
+	Owner   string                 `yaml:"owner,omitempty"` // who answers for the rule
+	Trigger string                 `yaml:"trigger"`
+	Filter  string                 `yaml:"filter,omitempty"`
+	Actions []WorkflowActionConfig `yaml:"actions"`
+}
+
+// WorkflowActionConfig is one action: exactly one of its keys is set.
+type WorkflowActionConfig struct {
+	Slack          *SlackActionConfig      `yaml:"slack,omitempty"`
+	Webhook        *WebhookActionConfig    `yaml:"webhook,omitempty"`
+	BrevoEvent     *BrevoEventActionConfig `yaml:"brevo_event,omitempty"`
+	SetAttribute   map[string]any          `yaml:"set_attribute,omitempty"`
+	AddTag         string                  `yaml:"add_tag,omitempty"`
+	AddToList      int64                   `yaml:"add_to_list,omitempty"`
+	RemoveFromList int64                   `yaml:"remove_from_list,omitempty"`
+}
+
+type SlackActionConfig struct {
+	WebhookURL string `yaml:"webhook_url"` // env; the URL is the secret
+	Text       string `yaml:"text"`        // template
+}
+
+type WebhookActionConfig struct {
+	URL    string `yaml:"url"`    // env
+	Secret string `yaml:"secret"` // env; whsec_ (Standard Webhooks)
+}
+
+type BrevoEventActionConfig struct {
+	Name       string         `yaml:"name"`
+	Properties map[string]any `yaml:"properties,omitempty"` // string values are templates
+}
+
+// actionKinds lists the action keys, for messages.
+const actionKinds = "slack, webhook, brevo_event, set_attribute, add_tag, add_to_list or remove_from_list"
+
+// rule converts the YAML action; n is how many action keys it sets.
+func (a *WorkflowActionConfig) rule() (act workflow.Action, n int) {
+	set := func(kind string) {
+		if n == 0 {
+			act.Kind = kind
+		}
+		n++
+	}
+	if a.Slack != nil {
+		set(workflow.KindSlack)
+		act.WebhookURL, act.Text = a.Slack.WebhookURL, a.Slack.Text
+	}
+	if a.Webhook != nil {
+		set(workflow.KindWebhook)
+		act.URL, act.Secret = a.Webhook.URL, a.Webhook.Secret
+	}
+	if a.BrevoEvent != nil {
+		set(workflow.KindBrevoEvent)
+		act.Name, act.Properties = a.BrevoEvent.Name, a.BrevoEvent.Properties
+	}
+	if a.SetAttribute != nil {
+		set(workflow.KindSetAttribute)
+		act.Attributes = a.SetAttribute
+	}
+	if a.AddTag != "" {
+		set(workflow.KindAddTag)
+		act.Tag = a.AddTag
+	}
+	if a.AddToList != 0 {
+		set(workflow.KindAddToList)
+		act.ListID = a.AddToList
+	}
+	if a.RemoveFromList != 0 {
+		set(workflow.KindRemoveFromList)
+		if act.Kind == workflow.KindRemoveFromList {
+			act.ListID = a.RemoveFromList
+		}
+	}
+	return act, n
+}
 
 // finishWorkflows checks every rule: its trigger, filter and actions.
-func (c *Config) finishWorkflows(e *configErrors) {}
+// Errors name the rule by index and name, and the line; a filter's also
+// give the line and column in the expression.
+func (c *Config) finishWorkflows(e *configErrors) {
+	c.workflows = nil
+	if len(c.Workflows) == 0 {
+		return
+	}
+	rules := make([]workflow.Rule, len(c.Workflows))
+	failed := false
+	for i, w := range c.Workflows {
+		if w == nil {
+			e.add(fmt.Sprintf("workflows[%d]", i), "is empty; a rule has name, trigger, filter and actions")
+			failed = true
+			continue
+		}
+		r := workflow.Rule{Name: w.Name, Owner: w.Owner, Trigger: synclayer.EventType(w.Trigger), Filter: w.Filter}
+		for j := range w.Actions {
+			act, n := w.Actions[j].rule()
+			if n > 1 {
+				workflowError(e, i, w.Name, fmt.Sprintf("actions[%d]", j), "sets %d actions; give each its own list item (- %s: ...)", n, act.Kind)
+				failed = true
+			}
+			r.Actions = append(r.Actions, act)
+		}
+		rules[i] = r
+	}
+	rs, err := workflow.Compile(rules)
+	if ps, ok := err.(workflow.Problems); ok {
+		for _, p := range ps {
+			if p.Line > 0 {
+				workflowError(e, p.Rule, p.Name, p.Field, "expression line %d, column %d: %s", p.Line, p.Column, p.Message)
+			} else {
+				workflowError(e, p.Rule, p.Name, p.Field, "%s", p.Message)
+			}
+		}
+		return
+	}
+	if err != nil {
+		e.add("workflows", "%v", err)
+		return
+	}
+	if !failed {
+		c.workflows = rs
+	}
+}
+
+// workflowError adds a problem with a rule, named by its index and name
+// ("workflows[1] (churn-risk).filter") at the line of its key.
+func workflowError(e *configErrors, i int, name, field, format string, args ...any) {
+	key := fmt.Sprintf("workflows[%d].%s", i, field)
+	shown := fmt.Sprintf("workflows[%d] (%s).%s", i, name, field)
+	e.keys = append(e.keys, key)
+	msg := shown + ": " + fmt.Sprintf(format, args...)
+	if line := e.line(key); line > 0 {
+		msg = fmt.Sprintf("line %d: %s", line, msg)
+	}
+	e.errs = append(e.errs, msg)
+}
+
+// workflowEnvFields are the rules' env keys: Slack webhook URLs and
+// webhook URLs and secrets.
+func (c *Config) workflowEnvFields() []envField {
+	var out []envField
+	for i, w := range c.Workflows {
+		if w == nil {
+			continue
+		}
+		for j := range w.Actions {
+			a, key := &w.Actions[j], fmt.Sprintf("workflows[%d].actions[%d]", i, j)
+			if a.Slack != nil {
+				out = append(out, envField{key: key + ".slack.webhook_url", value: &a.Slack.WebhookURL, secret: true})
+			}
+			if a.Webhook != nil {
+				out = append(out, envField{key: key + ".webhook.url", value: &a.Webhook.URL},
+					envField{key: key + ".webhook.secret", value: &a.Webhook.Secret, secret: true})
+			}
+		}
+	}
+	return out
+}
+
+// workflowSecrets are the values the logger must redact.
+func (c *Config) workflowSecrets() []string {
+	var out []string
+	for _, f := range c.workflowEnvFields() {
+		if f.secret && *f.value != "" {
+			out = append(out, *f.value)
+		}
+	}
+	return out
+}
+
+// cloneWorkflows copies the rules deep enough that versionYAML can put
+// the env references back without touching the running config.
+func cloneWorkflows(ws []*WorkflowConfig) []*WorkflowConfig {
+	if ws == nil {
+		return nil
+	}
+	out := make([]*WorkflowConfig, len(ws))
+	for i, w := range ws {
+		if w == nil {
+			continue
+		}
+		cp := *w
+		cp.Actions = make([]WorkflowActionConfig, len(w.Actions))
+		for j, a := range w.Actions {
+			if a.Slack != nil {
+				s := *a.Slack
+				a.Slack = &s
+			}
+			if a.Webhook != nil {
+				h := *a.Webhook
+				a.Webhook = &h
+			}
+			cp.Actions[j] = a
+		}
+		out[i] = &cp
+	}
+	return out
+}
 
 // workflowIngest lets ingest fire the rules' triggers.
-func (m *Main) workflowIngest(cfg *ingest.Config) {}
+func (m *Main) workflowIngest(cfg *ingest.Config) {
+	if m.Config.workflows == nil {
+		return
+	}
+	m.triggers = m.Config.workflows
+	cfg.Triggers = m.triggers
+}
 
-// startWorkflows starts the worker that runs the rules' actions.
-func (m *Main) startWorkflows(client *brevo.Client) {}
+// startWorkflows starts the worker that runs the rules' actions. The
+// attributes set_attribute sets are created in Brevo first where
+// missing; an unreachable Brevo only delays them to the first
+// set_attribute, which checks again.
+func (m *Main) startWorkflows(client *brevo.Client) {
+	rs := m.Config.workflows
+	if rs == nil {
+		return
+	}
+	h := &workflow.Handler{Rules: rs, Store: m.DB, Brevo: client}
+	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
+		h.ContactSkills = []string{skill.CustomerSyncName}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.addCancel(cancel)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := h.EnsureAttributes(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("workflows: Brevo attributes not checked yet; set_attribute checks again before it runs", "err", err)
+		}
+	}()
+	m.startWorker(synclayer.WorkflowSkill, h, func(c *queue.Config) { c.NoTrace = true })
+	names := make([]string, 0, rs.Len())
+	for _, w := range m.Config.Workflows {
+		names = append(names, w.Name)
+	}
+	m.Logger.Info("workflows started", "rules", strings.Join(names, ","))
+}

@@ -83,14 +83,15 @@ type call struct {
 	path   string
 	query  url.Values
 	body   any
+	raw    []byte // a body already encoded (a contact import's), sent as it is instead of body
 	out    any
 }
 
 // do sends k and returns the HTTP status of a successful (2xx) answer. A
 // failure is classified as described in the package doc.
 func (c *Client) do(ctx context.Context, k call) (int, error) {
-	var payload []byte
-	if k.body != nil {
+	payload := k.raw
+	if payload == nil && k.body != nil {
 		var err error
 		if payload, err = json.Marshal(k.body); err != nil {
 			return 0, synclayer.Permanent(c.wrap(k, fmt.Errorf("encode body: %w", err)))

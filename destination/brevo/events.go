@@ -12,8 +12,10 @@ type Event struct {
 	Name        string           `json:"event_name"`           // [A-Za-z0-9_-], at most 255 characters
 	Date        string           `json:"event_date,omitempty"` // RFC 3339; Brevo uses the receipt time without it
 	Identifiers EventIdentifiers `json:"identifiers"`
-	// Properties describe the event: strings, numbers, booleans and dates,
-	// at most 50 KB. Money is sent as an exact JSON number.
+	// Properties describe the event, at most 50 KB. The spec's schema
+	// takes strings, whole numbers, objects and arrays at the top level
+	// (its prose also names decimals and booleans), so amounts go as exact
+	// decimal strings.
 	Properties map[string]any `json:"event_properties,omitempty"`
 }
 

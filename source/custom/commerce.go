@@ -63,11 +63,12 @@ func parseCommerceEvent(top map[string]json.RawMessage, name string, parse comme
 }
 
 // known refuses keys outside allowed, so a misspelt amount is reported
-// rather than dropped. Keys are checked in sorted order.
+// rather than dropped. Keys are checked in sorted order; a long key is
+// clipped in the error, which must not echo a huge input.
 func known(path string, obj map[string]json.RawMessage, allowed ...string) error {
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if !slices.Contains(allowed, k) {
-			return synclayer.FieldErrorf(join(path, k), "unknown key; known keys here are %s", strings.Join(allowed, ", "))
+			return synclayer.FieldErrorf(join(path, clip(k)), "unknown key; known keys here are %s", strings.Join(allowed, ", "))
 		}
 	}
 	return nil
@@ -98,7 +99,7 @@ func optionalTime(field string, raw json.RawMessage) (time.Time, error) {
 	return t, err
 }
 
-var orderKeys = []string{"created_at", "currency", "customer_id", "email", "id", "items", "status", "total", "updated_at"}
+var orderKeys = []string{"cart_id", "created_at", "currency", "customer_id", "email", "id", "items", "status", "total", "updated_at"}
 
 // parseOrder reads order_created, order_updated and order_cancelled:
 // {id, email or customer_id, status, currency, total, items[], created_at,
@@ -155,6 +156,9 @@ func parseOrder(typ synclayer.EventType, data map[string]json.RawMessage, at tim
 		return nil, synclayer.FieldErrorf("data.items", "missing; list the order's lines (an empty list is allowed)")
 	}
 	if o.Items, err = orderItems(raw); err != nil {
+		return nil, err
+	}
+	if o.CartID, err = normalize.ID("data.cart_id", data["cart_id"]); err != nil { // the cart it converts (cart.go)
 		return nil, err
 	}
 	ch := &synclayer.CustomerChange{Fields: map[string]json.RawMessage{}}

@@ -296,7 +296,11 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("got %d events, want 1", len(events))
 		}
 		ev := events[0]
-		if ev.Order != nil || ev.Product != nil {
+		if ev.Activity != nil {
+			checkActivity(t, ev) // activity_test.go
+			return
+		}
+		if ev.Order != nil || ev.Product != nil || ev.Cart != nil {
 			if ev.DedupeKey != "msg_fuzz" || ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC {
 				t.Fatalf("incomplete event %+v", ev)
 			}

@@ -40,12 +40,14 @@ var topics = map[string]topic{
 	"products/create":                          {kindProduct, synclayer.EventProductCreated},
 	"products/update":                          {kindProduct, synclayer.EventProductUpdated},
 	"products/delete":                          {kindProductDelete, synclayer.EventProductDeleted},
+	"checkouts/create":                         {kindCheckout, synclayer.EventCartUpdated}, // checkout.go
+	"checkouts/update":                         {kindCheckout, synclayer.EventCartUpdated},
 }
 
 const topicList = "customers/create, customers/update, customers/enable, customers/disable, customers/delete, " +
 	"customers_email_marketing_consent/update, customers_marketing_consent/update, " +
 	"orders/create, orders/updated, orders/paid, orders/fulfilled, orders/cancelled, refunds/create, " +
-	"products/create, products/update and products/delete"
+	"products/create, products/update, products/delete, checkouts/create and checkouts/update"
 
 // API versions at which the customer payload changed shape.
 const (

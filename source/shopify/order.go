@@ -58,6 +58,13 @@ func parseOrder(obj map[string]json.RawMessage) (*synclayer.OrderChange, time.Ti
 	if o.Items, err = lineItems(obj["line_items"]); err != nil {
 		return nil, time.Time{}, err
 	}
+	// The checkout the order came from is the cart it converts (checkout.go).
+	if o.CartID, err = normalize.ID("checkout_token", obj["checkout_token"]); err != nil {
+		return nil, time.Time{}, err
+	}
+	if _, err = normalize.ID("cart_token", obj["cart_token"]); err != nil {
+		return nil, time.Time{}, err
+	}
 	ch := &synclayer.OrderChange{SourceID: id, Order: o}
 	if ch.Customer, err = orderCustomer(obj); err != nil {
 		return nil, time.Time{}, err

@@ -72,6 +72,7 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		ch *synclayer.CustomerChange
 		oc *synclayer.OrderChange
 		pc *synclayer.ProductChange
+		cc *synclayer.CartChange
 		at time.Time
 	)
 	switch t.kind {
@@ -94,6 +95,8 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		pc, at, err = parseProduct(obj, hd.get("Shop-Domain"))
 	case kindProductDelete:
 		pc, err = parseProductDelete(obj)
+	case kindCheckout:
+		cc, at, err = parseCheckout(obj)
 	}
 	if err != nil {
 		return nil, err
@@ -113,6 +116,7 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		Customer:   ch,
 		Order:      oc,
 		Product:    pc,
+		Cart:       cc,
 		Payload:    body,
 	}}, nil
 }

@@ -58,6 +58,9 @@ func TestSource_Parse(t *testing.T) {
 		{name: "refunds-create", sign: testSecret},
 		{name: "products-update", sign: testSecret},
 		{name: "products-delete", sign: testSecret},
+		{name: "checkouts-create", sign: testSecret},
+		{name: "checkouts-update-completed", sign: testSecret},
+		{name: "orders-create-from-checkout", sign: testSecret},
 
 		{name: "no-secret", secrets: []string{"", "  "}, sign: testSecret},
 		{name: "missing-signature"},
@@ -93,6 +96,12 @@ func TestSource_Parse(t *testing.T) {
 		{name: "order-bad-updated-at", sign: testSecret},
 		{name: "refund-without-order-id", sign: testSecret},
 		{name: "product-without-id", sign: testSecret},
+		{name: "checkout-without-token", sign: testSecret},
+		{name: "checkout-wrong-type-total", sign: testSecret},
+		{name: "checkout-wrong-type-line-quantity", sign: testSecret},
+		{name: "checkout-negative-line-price", sign: testSecret},
+		{name: "checkout-token-too-long", sign: testSecret},
+		{name: "checkout-currency-too-long", sign: testSecret},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -183,13 +192,16 @@ func FuzzParse(f *testing.F) {
 	for _, c := range []struct{ topic, dir string }{
 		{"orders/create", "orders-create"}, {"orders/updated", "orders-updated-with-refund"}, {"orders/cancelled", "orders-cancelled"},
 		{"orders/paid", "orders-paid-guest"}, {"refunds/create", "refunds-create"}, {"products/update", "products-update"},
-		{"products/delete", "products-delete"},
+		{"products/delete", "products-delete"}, {"checkouts/create", "checkouts-create"},
+		{"checkouts/update", "checkouts-update-completed"}, {"checkouts/update", "checkout-wrong-type-line-quantity"},
+		{"orders/create", "orders-create-from-checkout"},
 	} {
 		if body, err := os.ReadFile(filepath.Join("testdata", c.dir, "body.json")); err == nil {
 			f.Add(c.topic, "2024-10", body)
 		}
 	}
 	f.Add("orders/fulfilled", "2024-10", []byte(`{"id":1,"total_price":"1e3","line_items":[{"id":2,"quantity":"4"}],"refunds":[{"id":3,"transactions":[{"kind":"refund","amount":"-2"}]}]}`))
+	f.Add("checkouts/update", "2024-10", []byte(`{"token":7,"total_price":"-1","completed_at":"","line_items":[{"product_id":"1","quantity":-3}],"customer":{"id":null}}`))
 	src := shopify.New(shopify.Config{Secrets: []string{testSecret}})
 	f.Fuzz(func(t *testing.T, topic, version string, body []byte) {
 		h := http.Header{}

@@ -131,7 +131,7 @@ func CheckFuzzResult(tb testing.TB, events []*synclayer.Event, err error) {
 	if e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
 		tb.Fatalf("incomplete event %+v", e)
 	}
-	if e.Order != nil || e.Product != nil {
+	if e.Order != nil || e.Product != nil || e.Cart != nil {
 		CheckCommerce(tb, e)
 		return
 	}
@@ -150,7 +150,7 @@ func CheckFuzzResult(tb testing.TB, events []*synclayer.Event, err error) {
 	}
 }
 
-// CheckCommerce checks an order or product event the fuzzer produced: the
+// CheckCommerce checks an order, product or cart event the fuzzer produced: the
 // IDs it must have are there, every amount is exact decimal text, and the
 // event encodes to valid JSON.
 func CheckCommerce(tb testing.TB, e *synclayer.Event) {
@@ -183,6 +183,14 @@ func CheckCommerce(tb testing.TB, e *synclayer.Event) {
 					tb.Fatalf("customer field %s = %q is not valid JSON", k, v)
 				}
 			}
+		}
+	}
+	if cc := e.Cart; cc != nil {
+		if cc.SourceID == "" || (cc.Cart == nil && !cc.Completed) || cc.Cart != nil && (cc.Cart.SourceID != cc.SourceID || cc.Cart.Total.Sign() < 0) {
+			tb.Fatalf("incomplete cart change %+v", cc)
+		}
+		if cc.Customer != nil && !cc.Customer.Identifies() {
+			tb.Fatalf("cart customer identifies nobody: %+v", cc.Customer)
 		}
 	}
 	if pc := e.Product; pc != nil {

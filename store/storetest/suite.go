@@ -33,6 +33,10 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("ConfigVersions", func(t *testing.T) { t.Parallel(); testConfigVersions(t, open(t)) })
 	t.Run("OrdersAndRefunds", func(t *testing.T) { t.Parallel(); testOrders(t, open(t)) })
 	t.Run("ProductsAndCategories", func(t *testing.T) { t.Parallel(); testProducts(t, open(t)) })
+	t.Run("BatchImports", func(t *testing.T) { t.Parallel(); testBatch(t, open(t)) })
+	t.Run("Carts", func(t *testing.T) { t.Parallel(); testCarts(t, open(t)) })
+	t.Run("EnqueueAtMovesThePendingJob", func(t *testing.T) { t.Parallel(); testEnqueueAt(t, open(t)) })
+	t.Run("WorkflowActions", func(t *testing.T) { t.Parallel(); testWorkflowActions(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)

@@ -114,36 +114,11 @@ func (s *Server) handleProductPost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := &s.commerce
-	p, exists := c.products[*b.ID]
-	if e := upsertRefusal("Product", exists, b.UpdateEnabled, b.Name); e != nil {
+	p, exists, e := s.upsertProduct(&b)
+	if e != nil {
 		e.write(w)
 		return
 	}
-	if !exists {
-		c.nextRecord++
-		p = &Product{RecordID: c.nextRecord, ID: *b.ID, CreatedAt: s.now()}
-		c.products[p.ID] = p
-		c.productIDs = append(c.productIDs, p.ID)
-	}
-	set(&p.Name, b.Name)
-	set(&p.URL, b.URL)
-	set(&p.ImageURL, b.ImageURL)
-	set(&p.SKU, b.SKU)
-	set(&p.ParentID, b.ParentID)
-	set(&p.IsDeleted, b.IsDeleted)
-	set(&p.DeletedAt, b.DeletedAt)
-	if b.Price != nil {
-		p.Price = b.Price.String()
-	}
-	if b.Stock != nil {
-		p.Stock = b.Stock.String()
-	}
-	if b.Categories != nil {
-		p.Categories = slices.Clone(b.Categories)
-	}
-	p.Posts++
-	p.ModifiedAt = s.now()
 	if !exists {
 		writeJSON(w, http.StatusCreated, map[string]any{"id": p.RecordID})
 		return
@@ -271,4 +246,39 @@ func upsertRefusal(what string, exists, updateEnabled bool, name *string) *apiEr
 		return badRequest("missing_parameter", "name is mandatory in case of creation")
 	}
 	return nil
+}
+
+// upsertProduct applies one product body; s.mu is held. It reports whether
+// the product existed before.
+func (s *Server) upsertProduct(b *productBody) (*Product, bool, *apiError) {
+	c := &s.commerce
+	p, exists := c.products[*b.ID]
+	if e := upsertRefusal("Product", exists, b.UpdateEnabled, b.Name); e != nil {
+		return nil, exists, e
+	}
+	if !exists {
+		c.nextRecord++
+		p = &Product{RecordID: c.nextRecord, ID: *b.ID, CreatedAt: s.now()}
+		c.products[p.ID] = p
+		c.productIDs = append(c.productIDs, p.ID)
+	}
+	set(&p.Name, b.Name)
+	set(&p.URL, b.URL)
+	set(&p.ImageURL, b.ImageURL)
+	set(&p.SKU, b.SKU)
+	set(&p.ParentID, b.ParentID)
+	set(&p.IsDeleted, b.IsDeleted)
+	set(&p.DeletedAt, b.DeletedAt)
+	if b.Price != nil {
+		p.Price = b.Price.String()
+	}
+	if b.Stock != nil {
+		p.Stock = b.Stock.String()
+	}
+	if b.Categories != nil {
+		p.Categories = slices.Clone(b.Categories)
+	}
+	p.Posts++
+	p.ModifiedAt = s.now()
+	return p, exists, nil
 }

@@ -13,6 +13,7 @@ import (
 const (
 	DefaultOrderRateLimit   = 5
 	DefaultProductRateLimit = 2
+	DefaultEventRateLimit   = 10 // POST /events
 )
 
 // window is one bucket's fixed one-second window.
@@ -23,7 +24,8 @@ type window struct {
 
 // bucketOf names the rate-limit bucket of a request, as Brevo counts them
 // (and as the client's throttle names them): contacts, orders (POST
-// /orders/status), products (POST /products) and other.
+// /orders/status), products (POST /products), events (POST /events) and
+// other.
 func bucketOf(method, path string) string {
 	switch {
 	case path == "/contacts" || strings.HasPrefix(path, "/contacts/"):
@@ -32,6 +34,8 @@ func bucketOf(method, path string) string {
 		return "orders"
 	case method == http.MethodPost && path == "/products":
 		return "products"
+	case method == http.MethodPost && path == "/events":
+		return "events"
 	}
 	return "other"
 }
@@ -44,6 +48,12 @@ func (s *Server) limitOf(bucket string) int {
 		limit = s.orderRateLimit
 	case "products":
 		limit = s.productRateLimit
+	case "events":
+		limit = DefaultEventRateLimit
+	case "other":
+		if s.otherHourly > 0 {
+			limit = s.otherHourly // per hourlyWindow (imports.go)
+		}
 	}
 	if limit <= 0 {
 		return unlimited
@@ -63,8 +73,15 @@ func (s *Server) writeRateHeaders(w http.ResponseWriter, bucket string, count bo
 		win = &window{}
 		s.windows[bucket] = win
 	}
-	if end := win.start.Add(time.Second); !now.Before(end) {
+	length := time.Second
+	if bucket == "other" && s.otherHourly > 0 {
+		length = s.hourlyWindow
+	}
+	if end := win.start.Add(length); !now.Before(end) {
 		win.start, win.count = now.Truncate(time.Second), 0
+		if length != time.Second {
+			win.start = now
+		}
 	}
 	limit := s.limitOf(bucket)
 	ok := win.count < limit
@@ -72,7 +89,7 @@ func (s *Server) writeRateHeaders(w http.ResponseWriter, bucket string, count bo
 		win.count++
 	}
 	remaining := max(limit-win.count, 0)
-	reset := int(math.Ceil(win.start.Add(time.Second).Sub(now).Seconds()))
+	reset := int(math.Ceil(win.start.Add(length).Sub(now).Seconds()))
 	s.mu.Unlock()
 
 	h := w.Header()

@@ -40,6 +40,19 @@ type Options struct {
 
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+
+	// OtherHourlyLimit, when positive, limits the "other" bucket (batch
+	// endpoints, processes, categories, attributes outside /contacts) to
+	// this many requests per HourlyWindow, as Brevo's general tier does
+	// with 100 an hour (DefaultOtherHourlyLimit). 0 keeps RateLimit per
+	// second for it.
+	OtherHourlyLimit int
+	// HourlyWindow is the length of OtherHourlyLimit's window; default 1h.
+	// Tests shorten it to run fast.
+	HourlyWindow time.Duration
+	// ImportDelay is how long a contact import takes to apply (see
+	// imports.go); 0 applies it before answering.
+	ImportDelay time.Duration
 }
 
 // Outage is a failure mode the server can be put in.
@@ -112,6 +125,14 @@ type Server struct {
 	windows          map[string]*window // rate-limit bucket → its current window
 	commerce         commerce
 	events           []Event // POST /events, oldest first (events.go)
+
+	// Contact imports and the "other" bucket's hourly limit (imports.go).
+	imports      []*Import
+	nextProcess  int64
+	failImports  int
+	importDelay  time.Duration
+	otherHourly  int
+	hourlyWindow time.Duration
 }
 
 // New returns a Server configured by o.
@@ -126,6 +147,13 @@ func New(o Options) *Server {
 		byKey:     map[string]*Contact{},
 		keysOf:    map[int64][]string{},
 		nextID:    1,
+
+		importDelay:  o.ImportDelay,
+		otherHourly:  o.OtherHourlyLimit,
+		hourlyWindow: o.HourlyWindow,
+	}
+	if s.hourlyWindow <= 0 {
+		s.hourlyWindow = time.Hour
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -156,6 +184,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /contacts/{identifier}", s.handleContactDelete)
 	s.commerceRoutes()
 	s.eventRoutes()
+	s.importRoutes()
 }
 
 // SetOutage puts the server in failure mode m; OutageNone ends it.

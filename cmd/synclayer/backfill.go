@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"synclayer"
+	"synclayer/backfill"
+	"synclayer/batch"
+	"synclayer/destination/brevo"
+	"synclayer/ingest"
+	"synclayer/notify"
+	"synclayer/skill"
+	"synclayer/store"
+)
+
+// batchSkills are the skills backfill and resync take.
+var batchSkills = []string{skill.CustomerSyncName, skill.OrderEventsName, skill.ProductCatalogName}
+
+// enabledSkill checks that name is a batch skill enabled in cfg.
+func enabledSkill(cfg *Config, name string) error {
+	on := map[string]bool{}
+	if cs := cfg.Skills.CustomerSync; cs != nil {
+		on[skill.CustomerSyncName] = cs.Enabled
+	}
+	for _, s := range cfg.commerceSkills() {
+		on[s.name] = s.enabled()
+	}
+	enabled, known := on[name]
+	switch {
+	case !known && !isBatchSkill(name):
+		return fmt.Errorf("unknown skill %q; available: %s", name, strings.Join(batchSkills, ", "))
+	case !enabled:
+		return fmt.Errorf("skill %s is not enabled in the config (skills.%s.enabled)", name, name)
+	}
+	return nil
+}
+
+func isBatchSkill(name string) bool {
+	for _, s := range batchSkills {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+// cmdBackfill loads an export into the store through the ingest pipeline
+// and pushes it to Brevo through the batch path. An interrupted run,
+// started again with the same file, resumes after its last committed
+// chunk; its dedupe keys make loading a line twice harmless anyway.
+func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var file, asOf string
+	var noPush, restart bool
+	_, src, pos, err := parseFlags("backfill", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&file, "file", "", "the export: a Shopify customer or order CSV, or JSONL of custom events")
+		fs.BoolVar(&noPush, "no-push", false, "only load the store; a running server's flusher pushes")
+		fs.BoolVar(&restart, "restart", false, "ignore a checkpoint and load the file from its start")
+		fs.StringVar(&asOf, "as-of", "", "RFC 3339 time the export was taken (default: the file's modification time)")
+	})
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || file == "" {
+		return errors.New("usage: synclayer backfill SKILL --file export.csv|export.jsonl [--no-push] [--restart] [--as-of TIME]")
+	}
+	name := pos[0]
+	var at time.Time
+	if asOf != "" {
+		if at, err = time.Parse(time.RFC3339, asOf); err != nil {
+			return fmt.Errorf("--as-of: %q is not an RFC 3339 time such as 2026-11-20T10:00:00Z", asOf)
+		}
+	}
+	cfg, err := src.load()
+	if err != nil {
+		return err
+	}
+	if err := enabledSkill(cfg, name); err != nil {
+		return err
+	}
+	var client *brevo.Client
+	if !noPush {
+		if client, err = brevoClient(cfg); err != nil {
+			return err
+		}
+	}
+	f, err := backfill.Open(file, at)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if name == skill.OrderEventsName && f.Format == backfill.FormatShopifyCustomers {
+		return fmt.Errorf("--file %s is a customer export; order-events takes an order export or JSONL", filepath.Base(file))
+	}
+	if name == skill.ProductCatalogName && f.Format != backfill.FormatJSONL {
+		return fmt.Errorf("--file %s is a Shopify %s export; product-catalog takes JSONL of product events", filepath.Base(file), f.Records())
+	}
+	if name == skill.CustomerSyncName && f.Format == backfill.FormatShopifyOrders {
+		return fmt.Errorf("--file %s is an order export; customer-sync takes a customer export or JSONL (back the orders up with order-events)", filepath.Base(file))
+	}
+	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	source := "shopify"
+	if f.Format == backfill.FormatJSONL {
+		source = "custom"
+	}
+	started := time.Now().UTC()
+	prog := newProgress(stderr, "loading "+filepath.Base(file), f.Size)
+	loader := &backfill.Loader{Store: db, Ingester: ingest.New(batchIngestConfig(cfg, db, source)), File: f,
+		Checkpoint: "backfill:" + name + ":" + f.Identity, Restart: restart,
+		Progress: func(c backfill.Counts, n int64) {
+			prog.update(n, fmt.Sprintf("read %d, written %d, skipped %d, failed %d", c.Read, c.Written, c.Skipped, c.Failed))
+		}}
+	counts, resumed, err := loader.Load(ctx)
+	prog.done()
+	if resumed > 0 {
+		fmt.Fprintf(stderr, "resumed after line %d, where an earlier run stopped\n", resumed)
+	}
+	if err != nil {
+		return fmt.Errorf("backfill stopped after %d records (%w); run the same command again to resume", counts.Read, err)
+	}
+	var pushed batch.Stats
+	if !noPush {
+		if pushed, err = push(ctx, cfg, db, client, true, stderr); err != nil {
+			return fmt.Errorf("backfill loaded %d records, but the push stopped (%w); run the same command again to finish it", counts.Read, err)
+		}
+	}
+	data := notify.BatchData{Run: "backfill", Skill: name, File: filepath.Base(file), StartedAt: started,
+		Read: counts.Read, Written: counts.Written, Skipped: counts.Skipped, Failed: counts.Failed}
+	for _, fl := range counts.Failures {
+		data.Failures = append(data.Failures, notify.BatchFailure{Line: fl.Line, Reason: fl.Reason})
+	}
+	finishRun(ctx, cfg, db, stdout, stderr, loader.Checkpoint, data, pushed, noPush)
+	return db.DeleteCheckpoint(ctx, loader.Checkpoint)
+}
+
+// push drains every enabled skill's batch queue through Brevo's batch
+// endpoints, consent changes first and one by one, and returns the totals.
+func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, historical bool, stderr io.Writer) (batch.Stats, error) {
+	var total batch.Stats
+	flushers, err := pushers(cfg, db, client, historical)
+	if err != nil {
+		return total, err
+	}
+	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
+		sk := &skill.CustomerSync{Client: client, Mapping: cs.FieldMapping}
+		if _, err := sk.EnsureAttributes(ctx, cs.Options.CreateAttributes == nil || *cs.Options.CreateAttributes); err != nil {
+			return total, fmt.Errorf("customer-sync: %w", err)
+		}
+	}
+	for _, f := range flushers {
+		left, err := db.CountPending(ctx, f.Queue())
+		if err != nil {
+			return total, err
+		}
+		imps, err := db.FindImports(ctx, batchSkillOf(f.Queue()))
+		if err != nil {
+			return total, err
+		}
+		if left == 0 && len(imps) == 0 {
+			continue
+		}
+		prog := newProgress(stderr, "pushing "+batchSkillOf(f.Queue()), int64(left))
+		st, err := f.Drain(ctx, func(s batch.Stats, pending int) {
+			prog.update(int64(s.Claimed), fmt.Sprintf("imported %d in %d calls, realtime %d, unchanged %d, failed %d, imports in flight %d",
+				s.Imported, s.Calls, s.Realtime, s.Unchanged, s.Failed, pending))
+		})
+		prog.done()
+		total.Claimed += st.Claimed
+		total.Imported += st.Imported
+		total.Realtime += st.Realtime
+		total.Unchanged += st.Unchanged
+		total.Failed += st.Failed
+		total.Calls += st.Calls
+		total.Reasons = append(total.Reasons, st.Reasons...)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func batchSkillOf(queue string) string { return strings.TrimSuffix(queue, ":batch") }
+
+// batchMemoryLimit is the Go heap's soft limit for backfill and resync:
+// what they hold at once is bounded (a chunk of events, an import body of
+// at most 8 MB and its contacts' states), so the garbage collector is told
+// to keep the heap near that rather than let it double, and a
+// million-contact export runs in about the memory of a small one.
+// GOMEMLIMIT overrides it.
+const batchMemoryLimit = 64 << 20
+
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(batchMemoryLimit)
+	}
+}
+
+// finishRun prints the batch_completed summary and sends it as a
+// notification when notifications.events names batch_completed. A
+// notification that cannot be sent now stays queued for a running
+// server's notifier, which retries it.
+func finishRun(ctx context.Context, cfg *Config, db *store.DB, stdout, stderr io.Writer, runID string, data notify.BatchData, pushed batch.Stats, noPush bool) {
+	data.Imported, data.Realtime, data.Unchanged, data.PushFailed, data.Calls = pushed.Imported, pushed.Realtime, pushed.Unchanged, pushed.Failed, pushed.Calls
+	w := stdout
+	fmt.Fprintf(w, "batch_completed: %s %s", data.Run, data.Skill)
+	if data.File != "" {
+		fmt.Fprintf(w, " from %s", data.File)
+	}
+	fmt.Fprintf(w, " in %s\n", time.Since(data.StartedAt).Round(time.Millisecond))
+	fmt.Fprintf(w, "  records: read %d, written %d, skipped %d, failed %d\n", data.Read, data.Written, data.Skipped, data.Failed)
+	for _, f := range data.Failures {
+		if f.Line > 0 {
+			fmt.Fprintf(w, "    line %d: %s\n", f.Line, f.Reason)
+		} else {
+			fmt.Fprintf(w, "    %s\n", f.Reason)
+		}
+	}
+	if data.Failed > len(data.Failures) {
+		fmt.Fprintf(w, "    … and %d more\n", data.Failed-len(data.Failures))
+	}
+	if noPush {
+		fmt.Fprintln(w, "  push: skipped (--no-push); a running server's batch flusher sends them")
+	} else {
+		fmt.Fprintf(w, "  brevo: imported %d in %d batch calls, realtime %d (consent changes among them), unchanged %d, failed attempts %d (retried, or dead-lettered: synclayer dlq list)\n",
+			pushed.Imported, pushed.Calls, pushed.Realtime, pushed.Unchanged, pushed.Failed)
+		for i, r := range pushed.Reasons {
+			if i == backfill.MaxFailures {
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", r)
+		}
+	}
+	if !cfg.Notifications.enabled() {
+		return
+	}
+	var events []synclayer.NotificationType
+	for _, e := range cfg.Notifications.Events {
+		events = append(events, synclayer.NotificationType(e))
+	}
+	added, err := notify.BatchCompleted(ctx, db, events, runID, time.Now(), data)
+	if err != nil {
+		fmt.Fprintf(stderr, "the batch_completed notification could not be stored: %v\n", err)
+		return
+	}
+	if added {
+		if err := deliverNotifications(ctx, cfg, db); err != nil {
+			fmt.Fprintf(stderr, "the batch_completed notification is queued; a running server sends it (%v)\n", err)
+		}
+	}
+}
+
+// progress shows a bar on a terminal and plain lines every few seconds
+// otherwise.
+type progress struct {
+	w     io.Writer
+	label string
+	bar   *progressbar.ProgressBar
+	last  time.Time
+	note  string
+}
+
+func newProgress(w io.Writer, label string, total int64) *progress {
+	p := &progress{w: w, label: label, last: time.Now()}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(label),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	return p
+}
+
+func (p *progress) update(n int64, note string) {
+	p.note = note
+	if p.bar != nil {
+		_ = p.bar.Set64(n)
+		p.bar.Describe(p.label + ": " + note)
+		return
+	}
+	if time.Since(p.last) >= 2*time.Second {
+		p.last = time.Now()
+		fmt.Fprintf(p.w, "%s: %s\n", p.label, note)
+	}
+}
+
+func (p *progress) done() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+	if p.note != "" {
+		fmt.Fprintf(p.w, "%s: %s\n", p.label, p.note)
+	}
+}

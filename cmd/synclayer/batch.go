@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"time"
+
+
+	"synclayer"
+	"synclayer/batch"
+	"synclayer/destination/brevo"
+	"synclayer/ingest"
+	"synclayer/skill"
+	"synclayer/store"
+)
+
+// BatchOptions is options.batch of a skill in sync_mode: batch.
+type BatchOptions struct {
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"` // how often changes are flushed; default 5m
+	MaxSize  int      `yaml:"max_size,omitempty" json:"max_size,omitempty"` // changes per flush; default 5000
+}
+
+// Defaults and bounds of options.batch.
+const (
+	defaultBatchInterval = 5 * time.Minute
+	defaultBatchMaxSize  = 5000
+	maxBatchMaxSize      = 100000
+)
+
+// Duration is a time.Duration written as "5m" in YAML and in the admin
+// API's JSON alike.
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalYAML writes the duration as "5m0s".
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// UnmarshalYAML reads a duration such as "5m" or "30s".
+func (d *Duration) UnmarshalYAML(b []byte) error {
+	v, err := parseDuration(b)
+	*d = Duration(v)
+	return err
+}
+
+// MarshalJSON writes the duration as "5m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// JSONShape names what UnmarshalJSON accepts, for errors.
+func (Duration) JSONShape() string { return `a duration such as "5m"` }
+
+// UnmarshalJSON reads a duration such as "5m".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[Duration]()}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: "string " + s, Type: reflect.TypeFor[Duration]()}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// finishBatch checks and defaults a skill's options.batch (key is the
+// options key): it is for sync_mode batch only.
+func finishBatch(e *configErrors, key, mode string, b *BatchOptions) {
+	if mode != "batch" {
+		if *b != (BatchOptions{}) {
+			e.add(key+".batch", "is only used with sync_mode: batch")
+		}
+		return
+	}
+	if b.Interval == 0 {
+		b.Interval = Duration(defaultBatchInterval)
+	}
+	if b.MaxSize == 0 {
+		b.MaxSize = defaultBatchMaxSize
+	}
+	if time.Duration(b.Interval) < time.Second && b.Interval > 0 || b.Interval < 0 {
+		e.add(key+".batch.interval", "must be at least 1s, e.g. 5m")
+	}
+	if b.MaxSize < 1 || b.MaxSize > maxBatchMaxSize {
+		e.add(key+".batch.max_size", "must be between 1 and %d", maxBatchMaxSize)
+	}
+}
+
+// batchQueue is the queue customer-sync's consented changes go to in
+// batch mode; "" in realtime mode.
+func (cs *CustomerSyncConfig) batchQueue() string {
+	if cs.Options.SyncMode == "batch" {
+		return synclayer.BatchQueue(skill.CustomerSyncName)
+	}
+	return ""
+}
+
+// currentContacts is what customer-sync's flusher runs with: the skill as
+// now configured (nil while disabled) and its import list.
+func (r *skillRuntime) currentContacts() (*skill.CustomerSync, int64) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.sk == nil || r.cfg == nil {
+		return nil, 0
+	}
+	return r.sk, r.cfg.Options.ImportListID
+}
+
+// startBatch runs a batch flusher for each enabled skill. In batch mode it
+// flushes the skill's changes every batch.interval; in realtime mode it
+// still takes what a backfill or resync left in the batch queue (every 5
+// minutes), so nothing stays there unsent.
+func (m *Main) startBatch(client *brevo.Client) {
+	var flushers []*batch.Flusher
+	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
+		interval, size := batchSettings(cs.Options.SyncMode, cs.Options.Batch)
+		flushers = append(flushers, batch.New(batch.Config{Store: m.DB, Client: client, Skill: skill.CustomerSyncName,
+			CurrentContacts: m.skills.currentContacts, Interval: interval, MaxSize: size, Logger: m.Logger, PollMin: min(interval, 10*time.Second)}))
+	}
+	for _, s := range m.Config.commerceSkills() {
+		if !s.enabled() {
+			continue
+		}
+		interval, size := batchSettings(s.cfg.Options.SyncMode, s.cfg.Options.Batch)
+		cfg := batch.Config{Store: m.DB, Client: client, Skill: s.name, Interval: interval, MaxSize: size, Logger: m.Logger}
+		switch s.name {
+		case skill.OrderEventsName:
+			cfg.Orders = &skill.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
+		case skill.ProductCatalogName:
+			cfg.Products = &skill.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
+		}
+		flushers = append(flushers, batch.New(cfg))
+	}
+	for _, f := range flushers {
+		ctx, cancel := context.WithCancel(context.Background())
+		m.addCancel(cancel)
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); f.Run(ctx) }()
+	}
+}
+
+func batchSettings(mode string, b BatchOptions) (time.Duration, int) {
+	if mode != "batch" {
+		return defaultBatchInterval, defaultBatchMaxSize
+	}
+	return time.Duration(b.Interval), b.MaxSize
+}
+
+// batchIngestConfig is the pipeline a backfill loads through: the
+// configured rules (consent owner, field owners), with every enabled
+// skill's route sending to its batch queue and taking the file's source
+// too, so the load creates no realtime job a running server would push
+// one by one. Consent changes among them are pushed first by the flush.
+func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
+	icfg := ingest.Config{Store: db}
+	if cs := cfg.Skills.CustomerSync; cs != nil {
+		icfg.ConsentOwner, icfg.DefaultRegion = cs.consentOwner(), cs.Options.DefaultRegion
+		if cs.Enabled {
+			icfg.Routes = []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: slices.Clone(cs.Source)}}
+		}
+	}
+	(&Main{Config: cfg}).commerceIngest(&icfg)
+	for i := range icfg.Routes {
+		r := &icfg.Routes[i]
+		r.Skill, r.Batch = synclayer.BatchQueue(r.Skill), ""
+		if !slices.Contains(r.Sources, source) {
+			r.Sources = append(r.Sources, source)
+		}
+	}
+	return icfg
+}
+
+// pushers are the flushers a backfill or resync drains, in the order
+// Brevo wants the records: contacts before the orders that name them,
+// categories and products before orders.
+func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) ([]*batch.Flusher, error) {
+	var out []*batch.Flusher
+	base := batch.Config{Store: db, Client: client, MaxSize: -1, PollMin: time.Second, PollMax: 30 * time.Second, Historical: historical}
+	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
+		c := base
+		c.Skill = skill.CustomerSyncName
+		c.Contacts = &skill.CustomerSync{Store: db, Client: client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
+			HardDelete: cs.Options.DeleteBehavior == "hard"}
+		c.ImportListID = cs.Options.ImportListID
+		out = append(out, batch.New(c))
+	}
+	if s := cfg.Skills.ProductCatalog; s != nil && s.Enabled {
+		c := base
+		c.Skill, c.Products = skill.ProductCatalogName, &skill.ProductCatalog{Store: db, Client: client}
+		out = append(out, batch.New(c))
+	}
+	if s := cfg.Skills.OrderEvents; s != nil && s.Enabled {
+		c := base
+		c.Skill, c.Orders = skill.OrderEventsName, &skill.OrderEvents{Store: db, Client: client}
+		out = append(out, batch.New(c))
+	}
+	return out, nil
+}
+
+// brevoClient is the Brevo client of a CLI command. The built-in simulator
+// lives inside a running server, so a command that pushes needs a real
+// destinations.brevo.api_key (or a base_url with one).
+func brevoClient(cfg *Config) (*brevo.Client, error) {
+	b := cfg.Destinations.Brevo
+	if b.APIKey == "" {
+		return nil, errors.New("destinations.brevo.api_key is not set, so there is nowhere to push to; set it, or pass --no-push to only load the store (a running server's flusher then pushes)")
+	}
+	return brevo.New(brevo.Config{APIKey: b.APIKey, BaseURL: b.BaseURL}), nil
+}

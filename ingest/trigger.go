@@ -1,0 +1,125 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+
+	"synclayer"
+)
+
+// fire passes triggers to the workflows, in the transaction that caused
+// them, and returns the workflows skill to wake when there are any.
+func (in *Ingester) fire(ctx context.Context, tx synclayer.Tx, triggers ...synclayer.Trigger) ([]string, error) {
+	if in.cfg.Triggers == nil || len(triggers) == 0 {
+		return nil, nil
+	}
+	if err := in.cfg.Triggers.Fire(ctx, tx, triggers...); err != nil {
+		return nil, err
+	}
+	return []string{synclayer.WorkflowSkill}, nil
+}
+
+func trigger(ev *synclayer.Event, typ synclayer.EventType, key, contactID string, data map[string]any) synclayer.Trigger {
+	return synclayer.Trigger{Type: typ, Key: key, EventID: ev.ID, ContactID: contactID, At: ev.OccurredAt, Data: data, Source: ev.Source}
+}
+
+// merged is what merging a customer change did to its contact.
+type merged struct {
+	contact *synclayer.Contact // nil when the event found and made no contact
+	before  *synclayer.Contact // as held before the merge; nil when created
+	changed bool
+}
+
+// contactTriggers are the triggers a merged customer change fires:
+// contact_created for a new contact (keyed by it, so however many events
+// create it, the rules run once), contact_updated for a change to a held
+// one, and consent_changed when a consent state changed (both keyed by
+// the event).
+func contactTriggers(ev *synclayer.Event, m merged) []synclayer.Trigger {
+	c := m.contact
+	if c == nil || !m.changed || c.Deleted {
+		return nil
+	}
+	var out []synclayer.Trigger
+	before := m.before
+	if before == nil {
+		out = append(out, trigger(ev, synclayer.EventContactCreated, c.ID, c.ID, nil))
+		before = &synclayer.Contact{}
+	} else {
+		out = append(out, trigger(ev, synclayer.EventContactUpdated, ev.ID, c.ID, nil))
+	}
+	var changed []any
+	if c.EmailConsent.State != before.EmailConsent.State {
+		changed = append(changed, "email")
+	}
+	if c.SMSConsent.State != before.SMSConsent.State {
+		changed = append(changed, "sms")
+	}
+	if len(changed) > 0 {
+		out = append(out, trigger(ev, synclayer.EventConsentChanged, ev.ID, c.ID, map[string]any{
+			"email": string(c.EmailConsent.State), "sms": string(c.SMSConsent.State), "changed": changed,
+			"previous": map[string]any{"email": string(before.EmailConsent.State), "sms": string(before.SMSConsent.State)},
+		}))
+	}
+	return out
+}
+
+// snapshot copies what Merge changes in place, for comparing after it.
+func snapshot(c *synclayer.Contact) *synclayer.Contact {
+	if c.ID == "" {
+		return nil
+	}
+	cp := *c
+	cp.Fields = maps.Clone(c.Fields)
+	cp.SourceIDs = maps.Clone(c.SourceIDs)
+	return &cp
+}
+
+// orderData is an order as workflows see it (order.total, order.items,
+// order.status, ...), with what was refunded and what is kept.
+func orderData(o *synclayer.Order) map[string]any {
+	b, _ := json.Marshal(o)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if m == nil {
+		m = map[string]any{}
+	}
+	refunded := o.Refunded()
+	if refunded.IsZero() {
+		refunded = synclayer.MustMoney("0")
+	}
+	m["refunded"], m["net"], m["total"] = refunded, o.Net(), o.Total
+	return m
+}
+
+// orderTriggers are the triggers an applied order event fires:
+// order_created when the order is first stored (keyed by the order, so
+// three deliveries of one creation run the rules once), order_updated
+// and order_cancelled on later changes, and order_refunded for each new
+// refund (keyed by the refund). They fire after the contact's totals are
+// recomputed, so "contact.orders == 1" holds on a first purchase.
+func (in *Ingester) orderTriggers(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, held, next, current *synclayer.Order, refunds []synclayer.Refund) ([]string, error) {
+	if in.cfg.Triggers == nil {
+		return nil, nil
+	}
+	var ts []synclayer.Trigger
+	data := orderData(current)
+	if next != nil {
+		switch {
+		case held == nil:
+			ts = append(ts, trigger(ev, synclayer.EventOrderCreated, current.ID, current.ContactID, data))
+		default:
+			ts = append(ts, trigger(ev, synclayer.EventOrderUpdated, ev.ID, current.ContactID, data))
+		}
+		if next.Status == synclayer.OrderCancelled && (held == nil || held.Status != synclayer.OrderCancelled) {
+			ts = append(ts, trigger(ev, synclayer.EventOrderCancelled, current.ID, current.ContactID, data))
+		}
+	}
+	for _, r := range refunds {
+		d := maps.Clone(data)
+		d["refund"] = map[string]any{"id": r.ID, "amount": r.Amount, "createdAt": r.CreatedAt}
+		ts = append(ts, trigger(ev, synclayer.EventOrderRefunded, synclayer.CanonicalID(ev.Source, r.ID), current.ContactID, d))
+	}
+	return in.fire(ctx, tx, ts...)
+}

@@ -1,0 +1,255 @@
+package skill
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"synclayer"
+	"synclayer/destination/brevo"
+)
+
+// CartEventsName is the skill's name in config, metrics and job rows.
+const CartEventsName = "cart-events"
+
+// CartAbandonedEvent is the Brevo event an abandoned cart sends, which a
+// Brevo automation starts its recovery emails on.
+const CartAbandonedEvent = "cart_abandoned"
+
+// DefaultAbandonAfter is how long a cart waits after its last change
+// before it counts as abandoned, when the config does not say.
+const DefaultAbandonAfter = time.Hour
+
+// CartEvents is the cart-events skill. Ingest queues each changed cart's
+// job to run AbandonAfter after the change; when it runs, the skill reads
+// the cart again and sends one Brevo event cart_abandoned when nothing
+// converted it meanwhile. The wait is the job's run_at in the store, so a
+// restart neither loses nor repeats it.
+type CartEvents struct {
+	Store  synclayer.Store
+	Client *brevo.Client
+	// Triggers, when set, hears of every cart judged abandoned, before
+	// the consent check, for workflow rules.
+	Triggers       synclayer.TriggerSink
+	AbandonAfter   time.Duration // default DefaultAbandonAfter
+	RequireConsent bool          // send only to contacts with marketing consent
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// CartStateKey is the sync-state key of a cart: what cart-events last
+// judged for it.
+func CartStateKey(id string) string { return "cart:" + id }
+
+// cartState is what cart-events records once it judged a cart abandoned:
+// the change it judged (ChangedAt, the version) and whether Brevo got the
+// event, so one abandonment sends once and a later change starts anew.
+type cartState struct {
+	ChangedAt time.Time `json:"changedAt"`
+	Version   int64     `json:"version"`
+	Sent      bool      `json:"sent"`
+	Reason    string    `json:"reason,omitempty"` // why nothing was sent
+}
+
+// CartDueAt returns when cart c may be judged: at once when the platform
+// said it is abandoned, otherwise abandonAfter after its last change.
+func CartDueAt(c *synclayer.Cart, abandonAfter time.Duration) time.Time {
+	if !c.AbandonedAt.IsZero() {
+		return c.AbandonedAt
+	}
+	return c.ChangedAt.Add(abandonAfter)
+}
+
+// CartEvent returns the Brevo event for an abandoned cart c of contact ct:
+// identified by email and by ext_id, the canonical contact ID
+// customer-sync gives the contact, as order-events does. Amounts are exact
+// decimal strings: Brevo's schema takes only whole numbers at the top of
+// event_properties.
+func CartEvent(c *synclayer.Cart, ct *synclayer.Contact, at time.Time) brevo.Event {
+	items := make([]map[string]any, 0, len(c.Items))
+	for _, it := range c.Items {
+		item := map[string]any{"product_id": it.ProductID, "price": it.Price.String(), "quantity": it.Quantity}
+		if it.VariantID != "" {
+			item["variant_id"] = it.VariantID
+		}
+		if it.SKU != "" {
+			item["sku"] = it.SKU
+		}
+		if it.Name != "" {
+			item["name"] = it.Name
+		}
+		items = append(items, item)
+	}
+	props := map[string]any{"cart_id": c.ID, "items": []map[string]any{}, "total": c.Total.String(), "source": c.Source}
+	if c.Currency != "" {
+		props["currency"] = c.Currency
+	}
+	if c.RecoveryURL != "" {
+		props["recovery_url"] = c.RecoveryURL
+	}
+	props["items"], props["items_omitted"] = fitItems(props, items)
+	if props["items_omitted"] == 0 {
+		delete(props, "items_omitted")
+	}
+	return brevo.Event{
+		Name:        CartAbandonedEvent,
+		Date:        brevo.FormatTime(at),
+		Identifiers: brevo.EventIdentifiers{EmailID: ct.Email, ExtID: ct.ID},
+		Properties:  props,
+	}
+}
+
+// maxEventProperties is the most Brevo takes in one event's
+// event_properties, as JSON; a larger event is refused with a 400.
+const maxEventProperties = 50 << 10
+
+// fitItems returns the first items that fit in props (which holds no
+// items yet) under maxEventProperties, leaving room for items_omitted,
+// and how many were left out: a cart of thousands of lines still sends
+// its abandonment, with the lines Brevo can take.
+func fitItems(props map[string]any, items []map[string]any) ([]map[string]any, int) {
+	base, _ := json.Marshal(props)
+	room := maxEventProperties - len(base) - len(`,"items_omitted":`) - 20
+	for i, it := range items {
+		b, _ := json.Marshal(it)
+		if room -= len(b) + 1; room < 0 {
+			return items[:i], len(items) - i
+		}
+	}
+	return items, 0
+}
+
+// Handle judges the job's cart. Converted, not yet due, anonymous, empty
+// or already judged carts send nothing (a cart not yet due is queued again
+// for its due time); an abandoned cart fires the workflow trigger, then,
+// unless consent is required and missing, sends cart_abandoned. The
+// judgement is recorded in the job's sync state, in the transaction that
+// completes the job.
+func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	after := s.AbandonAfter
+	if after <= 0 {
+		after = DefaultAbandonAfter
+	}
+	c, err := s.Store.FindCartByID(ctx, job.RecordKey)
+	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+		return nil, &synclayer.TraceEntry{ContactID: job.RecordKey, Kind: synclayer.TraceDelivery, Summary: "cart-events: no call (the cart is not stored)"}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	traceKey := c.ContactID
+	if traceKey == "" {
+		traceKey = c.ID
+	}
+	trace := func(summary string, detail map[string]any) *synclayer.TraceEntry {
+		detail["destination"], detail["cart"], detail["cartVersion"] = "brevo", c.ID, c.Version
+		d, _ := json.Marshal(detail)
+		return &synclayer.TraceEntry{ContactID: traceKey, Kind: synclayer.TraceDelivery, Summary: summary, Detail: d}
+	}
+	none := func(reason string) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+		return nil, trace("brevo: no call ("+reason+")", map[string]any{"reason": reason}), nil
+	}
+
+	if c.Converted() {
+		return none("the cart was converted by " + c.ConvertedBy)
+	}
+	if due := CartDueAt(c, after); now.Before(due) {
+		// Run early (a retry merged into the job, a requeue): wait again.
+		if err := s.Store.Tx(ctx, func(tx synclayer.Tx) error {
+			return tx.EnqueueJobAt(ctx, job.Skill, job.Destination, c.ID, due, now)
+		}); err != nil {
+			return nil, nil, err
+		}
+		return none("not abandoned before " + due.UTC().Format(time.RFC3339) + "; looked at again then")
+	}
+	if c.ContactID == "" {
+		return none("nobody is identified for the cart: it has no email or customer ID")
+	}
+	if len(c.Items) == 0 {
+		return none("the cart is empty")
+	}
+	ct, err := s.Store.FindContactByID(ctx, c.ContactID)
+	switch {
+	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND || err == nil && ct.Deleted:
+		return none("the cart's contact " + c.ContactID + " no longer exists")
+	case err != nil:
+		return nil, nil, err
+	}
+	if o, err := s.convertingOrder(ctx, c); err != nil {
+		return nil, nil, err
+	} else if o != nil {
+		return none("order " + o.ID + " was placed after the cart's last change")
+	}
+	var prev *cartState
+	if err := loadState(ctx, s.Store, CartStateKey(c.ID), &prev); err != nil {
+		return nil, nil, err
+	}
+	if prev != nil && prev.ChangedAt.Equal(c.ChangedAt) {
+		return none(fmt.Sprintf("this abandonment (cart version %d) was already judged", prev.Version))
+	}
+
+	// The cart is abandoned.
+	if s.Triggers != nil {
+		t := cartTrigger(c, now)
+		if err := s.Store.Tx(ctx, func(tx synclayer.Tx) error { return s.Triggers.Fire(ctx, tx, t) }); err != nil {
+			return nil, nil, fmt.Errorf("fire cart_abandoned trigger: %w", err)
+		}
+	}
+	st := cartState{ChangedAt: c.ChangedAt, Version: c.Version}
+	saved := func() *synclayer.SyncState {
+		b, _ := json.Marshal(st)
+		return &synclayer.SyncState{RecordKey: CartStateKey(c.ID), Destination: "brevo", RemoteID: c.ID, State: b}
+	}
+	if s.RequireConsent && !ct.Marketable() {
+		st.Reason = "the contact has no marketing consent, and require_consent is on"
+		return saved(), trace("brevo: no call (abandoned, but "+st.Reason+")", map[string]any{"reason": st.Reason}), nil
+	}
+	ev := CartEvent(c, ct, CartDueAt(c, after))
+	if err := s.Client.SendEvent(ctx, ev); err != nil {
+		return nil, nil, err
+	}
+	st.Sent = true
+	return saved(), trace(fmt.Sprintf("brevo: POST /events → 204 (%s for cart %s, %s %s)", CartAbandonedEvent, c.ID, c.Total, c.Currency),
+		map[string]any{"event": ev}), nil
+}
+
+// convertingOrder returns an order of the cart's contact that converts it
+// and was stored after the cart (by order-events) without ingest seeing
+// the cart first: one from the cart's checkout, or any counted order
+// placed at or after the cart's last change. nil when there is none.
+func (s *CartEvents) convertingOrder(ctx context.Context, c *synclayer.Cart) (*synclayer.Order, error) {
+	orders, err := s.Store.FindOrders(ctx, synclayer.OrderFilter{ContactID: c.ContactID, Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range orders {
+		if !o.Counts() {
+			continue
+		}
+		if o.CartID != "" && synclayer.CanonicalID(o.Source, o.CartID) == c.ID || !o.CreatedAt.Before(c.UpdatedAt) {
+			return o, nil
+		}
+	}
+	return nil, nil
+}
+
+// cartTrigger is the workflow trigger of an abandoned cart: keyed by the
+// cart and its version, so one abandonment fires a rule once.
+func cartTrigger(c *synclayer.Cart, at time.Time) synclayer.Trigger {
+	items := make([]any, 0, len(c.Items))
+	for _, it := range c.Items {
+		items = append(items, map[string]any{"product_id": it.ProductID, "variant_id": it.VariantID, "sku": it.SKU,
+			"name": it.Name, "price": it.Price, "quantity": it.Quantity})
+	}
+	// Amounts stay Money: the workflow view makes them numbers for
+	// filters (cart.total >= 100) and keeps their digits for templates.
+	data := map[string]any{"id": c.ID, "source": c.Source, "items": items, "total": c.Total, "currency": c.Currency,
+		"recovery_url": c.RecoveryURL, "updated_at": c.UpdatedAt.UTC().Format(time.RFC3339)}
+	return synclayer.Trigger{Type: synclayer.EventCartAbandoned, Key: fmt.Sprintf("%s#%d", c.ID, c.Version), ContactID: c.ContactID, At: at, Data: data}
+}

@@ -1,0 +1,44 @@
+package skill
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"synclayer"
+	"synclayer/destination/brevo"
+)
+
+// IsCategoryJob reports whether a product-catalog job is a category's:
+// categories are few and have no batch endpoint worth its scarce calls,
+// so the batch path hands them to Handle.
+func IsCategoryJob(job *synclayer.Job) bool { return strings.HasPrefix(job.RecordKey, "category:") }
+
+// PlanProductBatch plans the job's product for POST /products/batch with
+// PlanProduct, as Handle does for one product.
+func (s *ProductCatalog) PlanProductBatch(ctx context.Context, job *synclayer.Job) (BatchItem[brevo.Product], error) {
+	p, err := s.Store.FindProductByID(ctx, job.RecordKey)
+	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+		return BatchItem[brevo.Product]{}, synclayer.Permanent(fmt.Errorf("product %s no longer exists", job.RecordKey))
+	}
+	if err != nil {
+		return BatchItem[brevo.Product]{}, err
+	}
+	var prev *brevo.Product
+	if err := loadState(ctx, s.Store, ProductStateKey(p.ID), &prev); err != nil {
+		return BatchItem[brevo.Product]{}, err
+	}
+	plan, err := PlanProduct(p, prev)
+	if err != nil {
+		return BatchItem[brevo.Product]{}, err
+	}
+	item := BatchItem[brevo.Product]{TraceKey: p.ID}
+	sent := prev
+	if plan.Op == OpUpsert {
+		item.Send, sent = plan.Product, plan.Product
+	}
+	state, _ := json.Marshal(sent)
+	item.State = &synclayer.SyncState{RecordKey: ProductStateKey(p.ID), Destination: "brevo", RemoteID: p.ID, State: state}
+	return item, nil
+}

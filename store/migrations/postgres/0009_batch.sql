@@ -1,0 +1,33 @@
+-- Where an interrupted backfill or resync resumes.
+CREATE TABLE batch_checkpoints (
+  name       TEXT PRIMARY KEY,
+  position   BIGINT NOT NULL,
+  detail     TEXT NOT NULL DEFAULT '',
+  updated_at BIGINT NOT NULL
+);
+
+-- Batch calls a destination accepted whose outcome is not recorded yet
+-- (a contact import's process runs in the background), with the jobs they
+-- carry: the jobs stay running until the import completes or fails.
+CREATE TABLE batch_imports (
+  id         BIGSERIAL PRIMARY KEY,
+  skill      TEXT NOT NULL,
+  queue      TEXT NOT NULL,
+  process_id TEXT NOT NULL,
+  summary    TEXT NOT NULL,
+  items      BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  check_at   BIGINT NOT NULL,
+  checks     BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX batch_imports_skill ON batch_imports (skill, id);
+
+CREATE TABLE batch_import_items (
+  import_id  BIGINT NOT NULL,
+  job_id     BIGINT NOT NULL,
+  state_key  TEXT NOT NULL DEFAULT '',
+  remote_id  TEXT NOT NULL DEFAULT '',
+  state      TEXT NOT NULL DEFAULT '',
+  trace_key  TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (import_id, job_id)
+);

@@ -1,0 +1,287 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+
+	"synclayer"
+	"synclayer/destination/brevo"
+	"synclayer/destination/slack"
+)
+
+// WorkflowSource is the source name of the fields workflows set.
+const WorkflowSource = "workflows"
+
+func (h *Handler) slack(ctx context.Context, a *action, view map[string]any) (string, error) {
+	text, err := render(a.text, escapeSlack(view))
+	if err != nil {
+		return "", err
+	}
+	body, _ := json.Marshal(map[string]string{"text": clipSlack(text)})
+	s := &slack.Client{URL: a.WebhookURL}
+	if err := s.Send(ctx, &synclayer.Notification{Channel: synclayer.ChannelSlack, Body: body}); err != nil {
+		return "", err
+	}
+	return "Slack message sent", nil
+}
+
+// maxSlackText is where a message is cut: Slack truncates text past
+// 40,000 characters, and a ticket's 1 MB text would otherwise be sent whole.
+const maxSlackText = 40000
+
+// clipSlack cuts text to maxSlackText characters, marking the cut with
+// "…", and never inside an escape such as &amp;.
+func clipSlack(text string) string {
+	if utf8.RuneCountInString(text) <= maxSlackText {
+		return text
+	}
+	r := []rune(text)[:maxSlackText-1]
+	if i := lastIndexRune(r, '&'); i >= 0 && i > len(r)-6 && lastIndexRune(r[i:], ';') < 0 {
+		r = r[:i]
+	}
+	return string(r) + "…"
+}
+
+func lastIndexRune(r []rune, c rune) int {
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// WebhookID is the webhook-id of a webhook action's deliveries: derived
+// from the rule, the action and the trigger, so every retry of it, and a
+// repeat after a crash, carries the same ID for the receiver to
+// deduplicate on.
+func WebhookID(rule string, action int, triggerKey string) string {
+	sum := sha256.Sum256([]byte(rule + "\x00" + strconv.Itoa(action) + "\x00" + triggerKey))
+	return "wf_" + hex.EncodeToString(sum[:16])
+}
+
+// WebhookBody is what a webhook action posts.
+type WebhookBody struct {
+	Type      string         `json:"type"` // "workflow.action"
+	Timestamp time.Time      `json:"timestamp"`
+	Data      WebhookPayload `json:"data"`
+}
+
+// WebhookPayload names the rule and the trigger, and carries the view the
+// rule's filter saw.
+type WebhookPayload struct {
+	Rule    string         `json:"rule"`
+	Owner   string         `json:"owner,omitempty"`
+	Trigger WebhookTrigger `json:"trigger"`
+	View    map[string]any `json:"view"`
+}
+
+type WebhookTrigger struct {
+	Type      synclayer.EventType `json:"type"`
+	Key       string              `json:"key"`
+	EventID   string              `json:"eventId,omitempty"`
+	ContactID string              `json:"contactId,omitempty"`
+}
+
+func (h *Handler) webhook(ctx context.Context, ru *rule, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
+	view = maps.Clone(view)
+	delete(view, "rule") // named in the payload itself
+	body, err := json.Marshal(WebhookBody{Type: "workflow.action", Timestamp: row.CreatedAt, Data: WebhookPayload{
+		Rule: ru.Name, Owner: ru.Owner, View: view,
+		Trigger: WebhookTrigger{Type: row.TriggerType, Key: row.TriggerKey, EventID: row.EventID, ContactID: row.ContactID},
+	}})
+	if err != nil {
+		return "", synclayer.Permanent(fmt.Errorf("encode webhook body: %w", err))
+	}
+	id := WebhookID(row.Rule, row.Action, row.TriggerKey)
+	if err := a.hook.Send(ctx, &synclayer.Notification{ID: id, Channel: synclayer.ChannelWebhook, Body: body}); err != nil {
+		return "", err
+	}
+	return "webhook " + id + " delivered", nil
+}
+
+func (h *Handler) brevoEvent(ctx context.Context, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
+	props, err := renderValues(a.properties, view)
+	if err != nil {
+		return "", err
+	}
+	ev := brevo.Event{Name: a.Name, Identifiers: brevo.EventIdentifiers{EmailID: viewText(view, "contact", "email"), ExtID: row.ContactID}, Properties: props}
+	if at, err := time.Parse(time.RFC3339Nano, viewText(view, "event", "at")); err == nil && !at.IsZero() && at.Year() > 1 {
+		ev.Date = at.UTC().Format(time.RFC3339)
+	}
+	if err := h.Brevo.SendEvent(ctx, ev); err != nil {
+		return "", err
+	}
+	return "Brevo event " + a.Name + " sent", nil
+}
+
+// setAttribute updates the contact in Brevo by its external ID, which
+// customer-sync gives every contact it creates, so an email changed
+// meanwhile does not lose the update.
+func (h *Handler) setAttribute(ctx context.Context, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
+	if err := h.EnsureAttributes(ctx); err != nil {
+		return "", err
+	}
+	attrs, err := renderValues(a.attributes, view)
+	if err != nil {
+		return "", err
+	}
+	if err := h.Brevo.UpdateContact(ctx, row.ContactID, brevo.IdentifierExtID, brevo.UpdateContactRequest{Attributes: attrs}); err != nil {
+		return "", notYetInBrevo(err)
+	}
+	names := make([]string, 0, len(attrs))
+	for k := range attrs {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return "set " + strings.Join(names, ", ") + " in Brevo", nil
+}
+
+// list adds the contact to a Brevo list, only while it may receive
+// marketing (as the store holds it now, so a later opt-out wins), or
+// removes it from one.
+func (h *Handler) list(ctx context.Context, a *action, row *synclayer.WorkflowAction) (string, error) {
+	req := brevo.UpdateContactRequest{UnlinkListIDs: []int64{a.ListID}}
+	if a.Kind == KindAddToList {
+		c, err := h.Store.FindContactByID(ctx, row.ContactID)
+		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+			return "skipped add_to_list: the contact is no longer stored", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if !c.Marketable() {
+			return fmt.Sprintf("skipped adding to list %d: the contact has no marketing consent", a.ListID), nil
+		}
+		req = brevo.UpdateContactRequest{ListIDs: []int64{a.ListID}}
+	}
+	if err := h.Brevo.UpdateContact(ctx, row.ContactID, brevo.IdentifierExtID, req); err != nil {
+		return "", notYetInBrevo(err)
+	}
+	if a.Kind == KindAddToList {
+		return fmt.Sprintf("added to Brevo list %d", a.ListID), nil
+	}
+	return fmt.Sprintf("removed from Brevo list %d", a.ListID), nil
+}
+
+// addTag merges the tag into the contact's workflow tags, in a store
+// transaction that also queues customer-sync, which sends them with the
+// sources' own tags. A repeat is harmless: a tag held is not added twice.
+func (h *Handler) addTag(ctx context.Context, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
+	tag, err := render(a.tag, view)
+	if err != nil {
+		return "", err
+	}
+	tag = strings.TrimSpace(tag)
+	if tag == "" {
+		return "skipped add_tag: the tag came out empty", nil
+	}
+	// Dated at the trigger, not now: a delete the source made after the
+	// trigger must not look older than this tag (Merge keeps the newest).
+	at, _ := time.Parse(time.RFC3339Nano, viewText(view, "event", "at"))
+	result := "tag " + tag + " added"
+	err = h.Store.Tx(ctx, func(tx synclayer.Tx) error {
+		c, err := tx.FindContactByID(ctx, row.ContactID)
+		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+			result = "skipped add_tag: the contact is no longer stored"
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var tags []string
+		_ = json.Unmarshal(c.Value(synclayer.FieldWorkflowTags), &tags)
+		if slices.Contains(tags, tag) {
+			result = "tag " + tag + " already held"
+			return nil
+		}
+		if c.Fields == nil {
+			c.Fields = map[string]synclayer.Field{}
+		}
+		if held := c.Fields[synclayer.FieldWorkflowTags].At; held.After(at) {
+			at = held
+		}
+		raw, _ := json.Marshal(append(tags, tag))
+		c.Fields[synclayer.FieldWorkflowTags] = synclayer.Field{Value: raw, At: at, Source: WorkflowSource}
+		now := h.now().UTC()
+		c.UpdatedAt = now
+		if err := tx.SaveContact(ctx, c); err != nil {
+			return err
+		}
+		for _, s := range h.ContactSkills {
+			if err := tx.EnqueueJob(ctx, s, "brevo", c.ID, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return result, err
+}
+
+func render(t *template.Template, data any) (string, error) {
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", synclayer.Permanent(fmt.Errorf("template %s: %v", t.Name(), err))
+	}
+	return b.String(), nil
+}
+
+func renderValues(in map[string]any, view map[string]any) (map[string]any, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if t, ok := v.(*template.Template); ok {
+			s, err := render(t, view)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = s
+			continue
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// escapeSlack returns a copy of v with &, < and > escaped in every
+// string, as Slack's mrkdwn requires of text that is not markup: a
+// customer's name cannot open a link or mention a channel. The
+// template's own text is left as written, so rules may use mrkdwn.
+func escapeSlack(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(x)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = escapeSlack(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = escapeSlack(e)
+		}
+		return out
+	}
+	return v
+}
+
+func viewText(view map[string]any, obj, key string) string {
+	m, _ := view[obj].(map[string]any)
+	s, _ := m[key].(string)
+	return s
+}

@@ -1,0 +1,328 @@
+package workflow
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"text/template"
+
+	"cel.dev/cel-go/cel"
+
+	"synclayer"
+	"synclayer/destination/webhook"
+)
+
+// Rule is one workflow as configured: on Trigger, when Filter holds, run
+// Actions in order. Owner is who answers for it, named in its messages.
+type Rule struct {
+	Name    string
+	Owner   string
+	Trigger synclayer.EventType
+	Filter  string // CEL; "" matches every trigger
+	Actions []Action
+}
+
+// Action kinds.
+const (
+	KindSlack          = "slack"
+	KindWebhook        = "webhook"
+	KindBrevoEvent     = "brevo_event"
+	KindSetAttribute   = "set_attribute"
+	KindAddTag         = "add_tag"
+	KindAddToList      = "add_to_list"
+	KindRemoveFromList = "remove_from_list"
+)
+
+// Action is one thing a rule does. Kind decides which fields apply;
+// strings marked "template" are Go text/templates over the view.
+type Action struct {
+	Kind string
+
+	WebhookURL string // slack: the incoming-webhook URL, a secret
+	Text       string // slack: template
+
+	URL    string // webhook: the endpoint
+	Secret string // webhook: whsec_ Standard Webhooks signing secret
+
+	Name       string         // brevo_event: the event name
+	Properties map[string]any // brevo_event: event_properties; string values are templates
+
+	Attributes map[string]any // set_attribute: Brevo attribute → value; string values are templates
+
+	Tag string // add_tag: template
+
+	ListID int64 // add_to_list, remove_from_list
+}
+
+// Problem is one thing wrong with a rule. Field is where, relative to the
+// rule ("filter", "actions[1].slack.text"); Line and Column locate it in
+// the filter expression, 1-based, and are 0 elsewhere.
+type Problem struct {
+	Rule    int // index in the rules given to Compile
+	Name    string
+	Field   string
+	Line    int
+	Column  int
+	Message string
+}
+
+func (p Problem) Error() string {
+	at := ""
+	if p.Line > 0 {
+		at = fmt.Sprintf("line %d, column %d: ", p.Line, p.Column)
+	}
+	return fmt.Sprintf("workflows[%d] (%s).%s: %s%s", p.Rule, p.Name, p.Field, at, p.Message)
+}
+
+// Problems is every problem Compile found.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Rules is a compiled set of rules: the trigger sink ingest fires, and
+// what Handler runs actions by.
+type Rules struct {
+	all       []*rule
+	byName    map[string]*rule
+	byTrigger map[synclayer.EventType][]*rule
+}
+
+type rule struct {
+	Rule
+	filter  cel.Program
+	actions []*action
+}
+
+type action struct {
+	Action
+	text       *template.Template
+	tag        *template.Template
+	properties map[string]any // string values compiled to *template.Template
+	attributes map[string]any
+	hook       *webhook.Client
+}
+
+var (
+	ruleNameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+	eventNameRE  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	attributeRE  = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,49}$`)
+	reservedAttr = map[string]bool{"EMAIL": true, "SMS": true, "EXT_ID": true}
+)
+
+// Compile checks and compiles rules. It returns every problem found, as
+// Problems, so a config with three mistakes reports three.
+func Compile(rules []Rule) (*Rules, error) {
+	out := &Rules{byName: map[string]*rule{}, byTrigger: map[synclayer.EventType][]*rule{}}
+	var problems Problems
+	envs := map[synclayer.EventType]*cel.Env{}
+	for i, r := range rules {
+		add := func(field string, format string, args ...any) {
+			problems = append(problems, Problem{Rule: i, Name: r.Name, Field: field, Message: fmt.Sprintf(format, args...)})
+		}
+		switch {
+		case r.Name == "":
+			add("name", "is required: a short name such as high-value-order, which keys the rule's actions")
+		case !ruleNameRE.MatchString(r.Name):
+			add("name", "must be letters, digits, '-', '_' or '.', at most 100, starting with a letter or digit")
+		case out.byName[r.Name] != nil:
+			add("name", "%q names two rules; each needs its own name, since it keys what the rule has done", r.Name)
+		}
+		if len(r.Actions) == 0 {
+			add("actions", "is required: what the rule does, such as slack, webhook or brevo_event")
+		}
+		c := &rule{Rule: r}
+		if _, ok := nouns[r.Trigger]; !ok {
+			if r.Trigger == "" {
+				add("trigger", "is required: one of %s", Triggers())
+			} else {
+				add("trigger", "unknown trigger %q; use one of %s", clip(string(r.Trigger)), Triggers())
+			}
+		} else {
+			env := envs[r.Trigger]
+			if env == nil {
+				var err error
+				if env, err = newEnv(r.Trigger); err != nil {
+					add("filter", "%v", err)
+					continue
+				}
+				envs[r.Trigger] = env
+			}
+			prg, ps := compileFilter(env, r.Filter)
+			for _, p := range ps {
+				p.Rule, p.Name = i, r.Name
+				if strings.Contains(p.Message, "undeclared reference") {
+					p.Message += fmt.Sprintf("; %s rules see %s", r.Trigger, strings.Join(Variables(r.Trigger), ", "))
+				}
+				problems = append(problems, p)
+			}
+			c.filter = prg
+		}
+		for j, a := range r.Actions {
+			ca, err := compileAction(a)
+			if err != nil {
+				field := fmt.Sprintf("actions[%d]", j)
+				if err.field != "" {
+					field += "." + err.field
+				}
+				add(field, "%s", err.msg)
+				continue
+			}
+			c.actions = append(c.actions, ca)
+		}
+		if r.Name != "" && out.byName[r.Name] == nil {
+			out.byName[r.Name] = c
+		}
+		out.all = append(out.all, c)
+		out.byTrigger[r.Trigger] = append(out.byTrigger[r.Trigger], c)
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return out, nil
+}
+
+type actionError struct{ field, msg string }
+
+func errAt(field, format string, args ...any) *actionError {
+	return &actionError{field, fmt.Sprintf(format, args...)}
+}
+
+func compileAction(a Action) (*action, *actionError) {
+	c := &action{Action: a}
+	var err error
+	switch a.Kind {
+	case KindSlack:
+		if !httpURL(a.WebhookURL) {
+			return nil, errAt("slack.webhook_url", "must be the http:// or https:// URL of a Slack incoming webhook, from the environment: webhook_url: \"${SLACK_WEBHOOK_URL}\"")
+		}
+		if strings.TrimSpace(a.Text) == "" {
+			return nil, errAt("slack.text", "is required: the message, a template such as \"Order {{ .order.id }}\"")
+		}
+		if c.text, err = parseTemplate("text", a.Text); err != nil {
+			return nil, errAt("slack.text", "%v", err)
+		}
+	case KindWebhook:
+		if !httpURL(a.URL) {
+			return nil, errAt("webhook.url", "must be an http:// or https:// URL")
+		}
+		if c.hook, err = webhook.New(webhook.Config{URL: a.URL, Secret: a.Secret}); err != nil {
+			return nil, errAt("webhook.secret", "must be whsec_ followed by base64, from the environment: secret: \"${CHURN_WEBHOOK_SECRET}\"")
+		}
+	case KindBrevoEvent:
+		if !eventNameRE.MatchString(a.Name) {
+			return nil, errAt("brevo_event.name", "must be 1 to 255 letters, digits, '_' or '-', as Brevo requires of event names")
+		}
+		if c.properties, err = compileValues(a.Properties); err != nil {
+			return nil, errAt("brevo_event.properties", "%v", err)
+		}
+	case KindSetAttribute:
+		if len(a.Attributes) == 0 {
+			return nil, errAt("set_attribute", "names no attribute; set_attribute: { CHURN_RISK: true }")
+		}
+		for name, v := range a.Attributes {
+			if !attributeRE.MatchString(name) || reservedAttr[name] {
+				return nil, errAt("set_attribute."+name, "must be an upper-case Brevo attribute name such as CHURN_RISK, and not EMAIL, SMS or EXT_ID")
+			}
+			switch v.(type) {
+			case string, bool, int, int64, uint64, float64:
+			default:
+				return nil, errAt("set_attribute."+name, "must be a text, number or true/false")
+			}
+		}
+		if c.attributes, err = compileValues(a.Attributes); err != nil {
+			return nil, errAt("set_attribute", "%v", err)
+		}
+	case KindAddTag:
+		if strings.TrimSpace(a.Tag) == "" {
+			return nil, errAt("add_tag", "names no tag; add_tag: FIRST_PURCHASE")
+		}
+		if c.tag, err = parseTemplate("tag", a.Tag); err != nil {
+			return nil, errAt("add_tag", "%v", err)
+		}
+	case KindAddToList, KindRemoveFromList:
+		if a.ListID <= 0 {
+			return nil, errAt(a.Kind, "must be a Brevo list ID, a number above 0")
+		}
+	case "":
+		return nil, errAt("", "names no action; use one of slack, webhook, brevo_event, set_attribute, add_tag, add_to_list or remove_from_list")
+	default:
+		return nil, errAt(a.Kind, "unknown action; use one of slack, webhook, brevo_event, set_attribute, add_tag, add_to_list or remove_from_list")
+	}
+	return c, nil
+}
+
+func compileValues(in map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if s, ok := v.(string); ok {
+			t, err := parseTemplate(k, s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = t
+			continue
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func parseTemplate(name, src string) (*template.Template, error) {
+	t, err := template.New(name).Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("template: %s", strings.TrimPrefix(err.Error(), "template: "))
+	}
+	return t, nil
+}
+
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// needsContact reports whether the action acts on, or names, a contact.
+func (a *action) needsContact() bool {
+	switch a.Kind {
+	case KindBrevoEvent, KindSetAttribute, KindAddTag, KindAddToList, KindRemoveFromList:
+		return true
+	}
+	return false
+}
+
+// Attributes returns every attribute set_attribute actions set, with the
+// Brevo type to create it as: boolean, float or text.
+func (r *Rules) Attributes() map[string]string {
+	out := map[string]string{}
+	for _, ru := range r.all {
+		for _, a := range ru.actions {
+			for name, v := range a.Attributes {
+				switch v.(type) {
+				case bool:
+					out[name] = "boolean"
+				case string:
+					out[name] = "text"
+				default:
+					out[name] = "float"
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Len returns the number of rules.
+func (r *Rules) Len() int { return len(r.all) }
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
