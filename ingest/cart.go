@@ -74,7 +74,7 @@ func (in *Ingester) applyCart(ctx context.Context, tx synclayer.Tx, ev *synclaye
 			cand.Items = canonicalItems(ev.Source, c.Items)
 			cand.Total, cand.Currency, cand.RecoveryURL = c.Total, c.Currency, c.RecoveryURL
 			if ch := cc.Customer; ch != nil {
-				contact, err := in.cartContact(ctx, tx, ev, id, ch, c.UpdatedAt)
+				contact, err := in.recordContact(ctx, tx, ev, "cart "+id, ch, c.UpdatedAt)
 				if err != nil {
 					return nil, err
 				}
@@ -148,43 +148,6 @@ func canonicalItems(source string, items []synclayer.OrderItem) []synclayer.Orde
 		out = []synclayer.OrderItem{}
 	}
 	return out
-}
-
-// cartContact finds the cart's contact by source ID, email or phone, and
-// creates it from the cart when none matches and the cart names an email
-// or phone, as orderContact does for a guest's order.
-func (in *Ingester) cartContact(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, cartID string, ch *synclayer.CustomerChange, at time.Time) (*synclayer.Contact, error) {
-	c, err := in.resolve(ctx, tx, ev.Source, ch)
-	if err != nil {
-		return nil, err
-	}
-	if c != nil {
-		if ch.SourceID != "" && c.SourceIDs[ev.Source] == "" {
-			if c.SourceIDs == nil {
-				c.SourceIDs = map[string]string{}
-			}
-			c.SourceIDs[ev.Source] = ch.SourceID
-			c.UpdatedAt = ev.ReceivedAt
-			if err := tx.SaveContact(ctx, c); err != nil {
-				return nil, err
-			}
-		}
-		return c, nil
-	}
-	if ch.Email() == "" && ch.Phone() == "" {
-		return nil, nil
-	}
-	c = &synclayer.Contact{}
-	decisions, _ := synclayer.Merge(c, ch, synclayer.MergeContext{
-		Source: ev.Source, At: at, ConsentOwner: in.cfg.ConsentOwner, FieldOwners: in.cfg.FieldOwners, Create: true,
-	})
-	c.UpdatedAt = ev.ReceivedAt
-	if err := tx.SaveContact(ctx, c); err != nil {
-		return nil, err
-	}
-	detail, _ := json.Marshal(map[string]any{"source": ev.Source, "topic": ev.Topic, "occurredAt": ev.OccurredAt, "decisions": decisions})
-	return c, tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: c.ID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID,
-		Summary: fmt.Sprintf("contact created from cart %s (%s from %s)", cartID, ev.Topic, ev.Source), Detail: detail})
 }
 
 // convertCarts marks the carts an order was placed from as converted, so

@@ -196,7 +196,7 @@ func (in *Ingester) nextOrder(ctx context.Context, tx synclayer.Tx, ev *synclaye
 		o.ContactID, o.Version = held.ContactID, held.Version
 	}
 	if ch := oc.Customer; ch != nil {
-		c, err := in.orderContact(ctx, tx, ev, ch, o.UpdatedAt)
+		c, err := in.recordContact(ctx, tx, ev, "order "+id, ch, o.UpdatedAt)
 		if err != nil {
 			return nil, "", err
 		}
@@ -219,11 +219,12 @@ func (in *Ingester) nextOrder(ctx context.Context, tx synclayer.Tx, ev *synclaye
 	return &o, "", nil
 }
 
-// orderContact finds the order's contact by source ID, email or phone, and
-// creates it from the order when none matches and the order has an email
-// or phone: a guest's order makes a contact too. A match that has no ID
-// for the source yet gets the order's customer ID.
-func (in *Ingester) orderContact(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, ch *synclayer.CustomerChange, at time.Time) (*synclayer.Contact, error) {
+// recordContact finds the contact an order or cart (what, such as "order
+// shopify:1001") belongs to by source ID, email or phone, and creates it
+// from the record when none matches and the record has an email or phone:
+// a guest's order or cart makes a contact too, without any consent. A
+// match that has no ID for the source yet gets the record's customer ID.
+func (in *Ingester) recordContact(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, what string, ch *synclayer.CustomerChange, at time.Time) (*synclayer.Contact, error) {
 	c, err := in.resolve(ctx, tx, ev.Source, ch)
 	if err != nil {
 		return nil, err
@@ -257,7 +258,7 @@ func (in *Ingester) orderContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 	}
 	detail, _ := json.Marshal(map[string]any{"source": ev.Source, "topic": ev.Topic, "occurredAt": ev.OccurredAt, "decisions": decisions})
 	return c, tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: c.ID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID,
-		Summary: fmt.Sprintf("contact created from order %s (%s from %s)", synclayer.CanonicalID(ev.Source, ev.Order.SourceID), ev.Topic, ev.Source),
+		Summary: fmt.Sprintf("contact created from %s (%s from %s)", what, ev.Topic, ev.Source),
 		Detail:  detail})
 }
 
