@@ -46,8 +46,10 @@ type brevoServer struct {
 
 	mu     sync.Mutex
 	writes []*Write
+	events []*EventCall
 	calls  map[int]int // status → count, for every call
 	hold   *hold
+	evHold *eventHold
 
 	// loseAnswers makes every contact write take effect and its answer
 	// vanish (the connection is closed instead), as when a proxy or the
@@ -117,6 +119,10 @@ func (b *brevoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec.Status = sw.status
 		}
 	}()
+	if r.Method == http.MethodPost && path == "/events" {
+		b.serveEvent(sw, r, body)
+		return
+	}
 	if rec != nil && b.loseAnswers.Load() {
 		bw := &discardWriter{header: http.Header{}}
 		b.Sim.ServeHTTP(bw, r)

@@ -21,6 +21,7 @@ type Findings struct {
 	Duplicated      int // emails with more than one Brevo contact, or more than one 201 to POST /contacts
 	Resubscribed    int // opted-out (or never opted-in) contacts in the list or not blocklisted, or sent emailBlacklisted:false without cause
 	StaleOverwrites int // applied writes that set an attribute to an older version than an earlier applied write had
+	OwnedOverwrites int // contacts holding TOTAL_ORDERS, which order-events owns and no platform may set
 	Details         []string
 	Flagged         []string // emails of the contacts found resubscribed, duplicated or lost, in that order
 }
@@ -73,6 +74,10 @@ func Compare(expect map[string]Expectation, contacts []brevotest.Contact, writes
 				lost = true
 				f.note("lost: %s %s = %v, want %v (version %d)", email, a, got, want.V, want.Version)
 			}
+		}
+		if v, ok := c.Attributes[attrOrders]; ok {
+			f.OwnedOverwrites++
+			f.note("overwritten: %s %s = %v, want none: order-events owns it and the contact placed no orders", email, attrOrders, v)
 		}
 		inList := slices.Contains(c.ListIDs, listID)
 		switch e.Consent {

@@ -15,7 +15,7 @@ func at(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 // for after events, built by hand so a test can break one thing.
 func brevoHolding(version int, lists []int64, blacklisted bool) brevotest.Contact {
 	return brevotest.Contact{ID: 1, Email: emailOf(1), ExtID: "ct_1", ListIDs: lists, EmailBlacklisted: blacklisted,
-		Attributes: map[string]any{attrFirst: firstName(1, version), attrLast: lastName(1, version), attrOrders: float64(version), attrTags: tagsOf(version)}}
+		Attributes: map[string]any{attrFirst: firstName(1, version), attrLast: lastName(1, version), attrTags: tagsOf(version)}}
 }
 
 func create(ext string) Write {
@@ -36,7 +36,9 @@ func TestCompare(t *testing.T) {
 		{"AllGood", optedIn, []brevotest.Contact{brevoHolding(2, []int64{5}, false)}, []Write{create("ct_1")},
 			func(f Findings) bool { return len(f.Details) == 0 }},
 		{"OlderValue", optedIn, []brevotest.Contact{brevoHolding(1, []int64{5}, false)}, nil,
-			func(f Findings) bool { return f.Lost == 1 && f.LostFields == 4 }},
+			func(f Findings) bool { return f.Lost == 1 && f.LostFields == 3 }},
+		{"PlatformSetOwnedTotal", optedIn, []brevotest.Contact{withTotal(brevoHolding(2, []int64{5}, false))}, []Write{create("ct_1")},
+			func(f Findings) bool { return f.OwnedOverwrites == 1 && f.Lost == 0 }},
 		// A deliberately broken expectation: the model claims a version 3
 		// Brevo never saw, and Compare must call it lost.
 		{"BrokenExpectation", append(optedIn[:2:2], shopifyCustomer(1, 3, at(3), at(0), "customers/update", optIn, at(1))),
@@ -73,6 +75,11 @@ func TestCompare(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withTotal(c brevotest.Contact) brevotest.Contact {
+	c.Attributes[attrOrders] = float64(2)
+	return c
 }
 
 // customUpdateWith is a custom-source event that sets FIRSTNAME and claims

@@ -22,7 +22,9 @@ type crash struct {
 // crash kills the server, notes which jobs it held, restarts it, and
 // watches those jobs recover.
 func (h *harness) crash(ctx context.Context) error {
+	start := time.Now()
 	h.srv.kill()
+	h.fault("kill", start)
 	h.rep.Kills++
 	h.mark(fmt.Sprintf("kill -9 #%d", h.rep.Kills))
 	c := &crash{first: -1, firstRunning: -1, all: -1}

@@ -17,6 +17,30 @@
 // the simulator's contacts and every contact write it received against the
 // model.
 //
+// The server also runs order-events, cart-events (abandon_after 2s) and a
+// workflow rule: an order of 500 or more posts to a Slack receiver and
+// sends a signed webhook to a receiver that deduplicates by webhook-id,
+// both served from this process (receiver.go). The shop side (shop.go,
+// shop_run.go) mixes high- and low-value orders, redelivered and sent
+// again under other webhook ids, into the schedule, and runs one script
+// per cart: left behind, converted by completed_at or by an order with
+// its checkout_token (before or after the cart), changed in the wait or
+// after an abandonment, redelivered, said abandoned by the platform, from
+// Shopify or the custom source, by contacts with and without consent.
+// Cart waits span the random kills; an aimed kill lands while Slack's,
+// the webhook's and Brevo's answers are held, with another cart's wait
+// running; a cart changes while its event is in flight; one order and one
+// cart are delivered several times at once; done jobs are dead-lettered
+// and replayed with `synclayer dlq retry`, which must send nothing. CompareShop (shop_check.go) then wants one Slack message and
+// one webhook per high-value order, none for the others, and one
+// cart_abandoned per abandonment, none for a converted cart or a contact
+// without consent. Slack and Brevo events take no idempotency key, so a
+// repeat is allowed only when a kill or PostgreSQL restart the harness
+// made fell between the two arrivals; those are reported as in-doubt
+// repeats, and any other repeat or loss fails the run. A conversion
+// acknowledged after the wait could have ended allows one event more,
+// never two.
+//
 // TestFaults runs a short mode by default, small enough for CI, and a long
 // mode with SYNCLAYER_FAULTS=long (see faults_test.go).
 package faults

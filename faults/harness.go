@@ -1,12 +1,14 @@
 package faults
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,25 +44,29 @@ type profile struct {
 	stormRate            float64
 	tailRate             float64
 	settle               time.Duration // how long the queue may take to go idle
+	orders, carts        int           // shop.go
 }
 
 // shortProfile fits in CI: about a minute per database, both run in parallel.
 var shortProfile = profile{minEvents: 4, maxEvents: 10, concurrency: 6, latency: 80 * time.Millisecond,
 	burst: 12 * time.Second, burstRate: 50, kills: 3, pgRestarts: 1,
 	outage: 9 * time.Second, outageRate: 15, storm: 5 * time.Second, stormLimit: 2, stormRate: 15,
-	tailRate: 100, settle: 60 * time.Second}
+	tailRate: 100, settle: 60 * time.Second, orders: 24, carts: 33}
 
 // longProfile runs for about 15 minutes per database.
 var longProfile = profile{minEvents: 4, maxEvents: 12, concurrency: 8, latency: 80 * time.Millisecond,
 	burst: 5 * time.Minute, burstRate: 60, kills: 24, pgRestarts: 4,
 	outage: 4 * time.Minute, outageRate: 20, storm: time.Minute, stormLimit: 2, stormRate: 25,
-	tailRate: 150, settle: 10 * time.Minute}
+	tailRate: 150, settle: 10 * time.Minute, orders: 300, carts: 440}
 
 type harness struct {
 	o     Options
 	p     profile
 	rep   *Report
 	brevo *brevoServer
+	slack *receiver // Slack's incoming webhook, for the workflow's slack action
+	hook  *receiver // a Standard Webhooks endpoint, for its webhook action
+	shop  *shopRun
 	srv   *server
 	pg    *pgServer
 	db    *store.DB
@@ -72,6 +78,7 @@ type harness struct {
 	mu                  sync.Mutex
 	crashes             []*crash
 	marks               []mark
+	faults              []fault
 	watchers            sync.WaitGroup
 	bg                  context.Context // ends when Run returns; for the watchers
 	deadNotes           []string
@@ -94,6 +101,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	wl := Generate(rng, genOptions{contacts: contacts, minEvents: p.minEvents, maxEvents: p.maxEvents, reorder: 0.15, redeliver: 0.08},
 		time.Now().UTC().Add(-90*24*time.Hour).Truncate(time.Second))
 	h.rep.Contacts, h.rep.Events = wl.Contacts, len(wl.Events)
+	h.shop = &shopRun{carts: genCarts(p.carts), base: time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Second)}
+	var orderSends []Send
+	h.shop.orders, orderSends = genOrders(rng, p.orders, time.Now().UTC().Add(-60*24*time.Hour).Truncate(time.Second))
+	wl.Sends = append(wl.Sends, orderSends...)
+	slices.SortStableFunc(wl.Sends, func(a, b Send) int { return cmp.Compare(a.pos, b.pos) })
 
 	var err error
 	if h.brevo, err = startBrevo(brevoAPIKey); err != nil {
@@ -101,6 +113,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer h.brevo.close()
 	h.brevo.Sim.SetLatency(p.latency)
+	if h.slack, err = startReceiver(""); err != nil {
+		return nil, err
+	}
+	defer h.slack.close()
+	if h.hook, err = startReceiver(orderHookSecret); err != nil {
+		return nil, err
+	}
+	defer h.hook.close()
 
 	dsn := filepath.Join(o.Dir, "synclayer.db")
 	if o.Driver == "postgres" {
@@ -110,7 +130,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		defer h.pg.Stop()
 		dsn, h.rep.PGSkip = h.pg.DSN, h.pg.SkipReason
 	}
-	if h.srv, err = newServer(o.Bin, o.Dir, serverConfig{driver: o.Driver, dsn: dsn, brevoURL: h.brevo.URL}); err != nil {
+	if h.srv, err = newServer(o.Bin, o.Dir, serverConfig{driver: o.Driver, dsn: dsn, brevoURL: h.brevo.URL,
+		slackURL: h.slack.URL + "/services/T0FAULTS/B0FAULTS/faults-token", hookURL: h.hook.URL + "/hooks/orders"}); err != nil {
 		return nil, err
 	}
 	if err := h.srv.start(ctx); err != nil {
@@ -142,18 +163,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return h.rep, err
 		}
 	}
-	if err := h.aimedCrashes(ctx); err != nil {
-		return h.rep, err
-	}
-	if err := h.countDead(ctx); err != nil {
-		return h.rep, err
+	for _, phase := range []func(context.Context) error{h.aimedCrashes, h.aimedShop, h.changeWhileJudged, h.concurrentDeliveries, h.replayDead, h.countDead} {
+		if err := phase(ctx); err != nil {
+			return h.rep, err
+		}
 	}
 
 	h.fillTraffic(model)
-	expect := Expect(model.Acked())
+	var contactEvents []*Event
+	for _, ev := range model.Acked() {
+		if !ev.Shop {
+			contactEvents = append(contactEvents, ev)
+		}
+	}
+	expect := Expect(contactEvents)
 	h.tr.gaveUp.Range(func(k, _ any) bool { delete(expect, emailOf(k.(int))); return true })
-	writes := h.brevo.Writes()
+	writes := withoutShop(h.brevo.Writes())
 	h.rep.Findings = Compare(expect, h.brevo.Sim.Contacts(), writes, listID)
+	h.compareShop(model)
 	h.rep.Details = append(h.rep.Details, h.deadNotes...)
 	h.writeHistories(model, writes)
 	h.watchers.Wait()
@@ -187,6 +214,7 @@ func (h *harness) burstWithCrashes(ctx context.Context, rng *rand.Rand) error {
 	defer cancel()
 	done := make(chan struct{})
 	go func() { h.tr.run(bctx, h.p.burstRate); close(done) }()
+	h.startCarts((h.p.burst + h.p.outage) * 8 / 10)
 	start := time.Now()
 	for i, f := range faults {
 		time.Sleep(time.Until(start.Add(at[i])))
@@ -196,7 +224,9 @@ func (h *harness) burstWithCrashes(ctx context.Context, rng *rand.Rand) error {
 				return err
 			}
 		case "pg":
+			pgStart := time.Now()
 			down, err := h.pg.Restart(ctx)
+			h.fault("postgres restart", pgStart)
 			if err != nil {
 				return fmt.Errorf("restart postgres: %w", err)
 			}
@@ -227,11 +257,17 @@ func (h *harness) brevoOutage(ctx context.Context, _ *rand.Rand) error {
 	for _, m := range modes {
 		h.brevo.Sim.SetOutage(m.m)
 		h.brevo.loseAnswers.Store(m.name == "lost answers")
+		// Slack and the webhook endpoint refuse while Brevo drops and 500s.
+		refuse := m.m == brevotest.OutageDrop || m.m == brevotest.Outage500
+		h.slack.failing.Store(refuse)
+		h.hook.failing.Store(refuse)
 		h.mark("brevo outage: " + m.name)
 		time.Sleep(each)
 	}
 	h.brevo.Sim.SetOutage(brevotest.OutageNone)
 	h.brevo.loseAnswers.Store(false)
+	h.slack.failing.Store(false)
+	h.hook.failing.Store(false)
 	h.mark("brevo outage over")
 	end := time.Now()
 	h.inOutage.Store(false)
@@ -279,12 +315,13 @@ func (h *harness) rateLimitStorm(ctx context.Context, _ *rand.Rand) error {
 	return nil
 }
 
-// finish sends what is left of the schedule without faults and waits for
-// the queue to go idle.
+// finish sends what is left of the schedule without faults, lets the
+// carts' scripts end, and waits for the queue to go idle.
 func (h *harness) finish(ctx context.Context, _ *rand.Rand) error {
 	fctx, cancel := context.WithCancel(ctx)
 	h.tr.run(fctx, h.p.tailRate)
 	cancel()
+	h.shop.scripts.Wait()
 	_, err := h.waitIdle(ctx)
 	return err
 }

@@ -67,7 +67,9 @@ func (h *harness) aimedCrashes(ctx context.Context) error {
 		case <-time.After(15 * time.Second):
 			return fmt.Errorf("aimed crash %q: the %s to Brevo never came", p.name, p.holdOn)
 		}
+		start := time.Now()
 		h.srv.kill()
+		h.fault("aimed kill", start)
 		h.rep.AimedKills++
 		h.mark("aimed kill -9: " + p.name)
 		close(hd.release)

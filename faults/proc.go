@@ -35,12 +35,16 @@ type serverConfig struct {
 	listen      string
 	driver, dsn string
 	brevoURL    string
+	slackURL    string // the Slack receiver, given as SLACK_WEBHOOK_URL
+	hookURL     string // the webhook receiver, given as ORDER_WEBHOOK_URL
 }
 
 // yaml renders the config. Secrets stay ${VAR} references, so they come
 // from the environment as in a deployment. The short lease and poll make a
 // killed worker's jobs come back within seconds; the long max_age keeps a
-// long outage from dead-lettering anything.
+// long outage from dead-lettering anything; the short abandon_after lets
+// carts' waits span kills and end within the run. The workflow names the
+// order and its buyer in the Slack text, for the checks to read.
 func (c serverConfig) yaml() string {
 	return fmt.Sprintf(`server:
   listen: %q
@@ -60,11 +64,34 @@ skills:
     source: [shopify, custom]
     options:
       list_id: %d
+  order-events:
+    enabled: true
+    source: [shopify]
+  cart-events:
+    enabled: true
+    source: [shopify, custom]
+    options:
+      abandon_after: %s
+workflows:
+  - name: %s
+    owner: ops@example.com
+    trigger: order_created
+    filter: 'order.total >= %s'
+    actions:
+      - slack: { webhook_url: "${SLACK_WEBHOOK_URL}", text: "order {{ .order.id }} total {{ .order.total }} for {{ .contact.email }}" }
+      - webhook: { url: "${ORDER_WEBHOOK_URL}", secret: "${ORDER_WEBHOOK_SECRET}" }
 queue:
   lease: 3s
   poll: 100ms
   max_age: 720h
-`, c.listen, c.driver, c.dsn, c.brevoURL, listID)
+`, c.listen, c.driver, c.dsn, c.brevoURL, listID, abandonAfter, ruleName, highValue)
+}
+
+// env is the child's environment beyond the harness's own: every secret
+// the config names.
+func (c serverConfig) env() []string {
+	return []string{"SHOPIFY_WEBHOOK_SECRET=" + shopifySecret, "CUSTOM_WEBHOOK_SECRET=" + customSecret, "BREVO_API_KEY=" + brevoAPIKey,
+		"SLACK_WEBHOOK_URL=" + c.slackURL, "ORDER_WEBHOOK_URL=" + c.hookURL, "ORDER_WEBHOOK_SECRET=" + orderHookSecret}
 }
 
 // listID is the marketable Brevo list.
@@ -75,6 +102,7 @@ const listID = 5
 type server struct {
 	bin, dir, cfgPath, logPath string
 	url                        string
+	env                        []string
 	cmd                        *exec.Cmd
 	exited                     chan struct{}
 }
@@ -85,7 +113,7 @@ func newServer(bin, dir string, c serverConfig) (*server, error) {
 		return nil, err
 	}
 	c.listen = "127.0.0.1:" + port
-	s := &server{bin: bin, dir: dir, cfgPath: filepath.Join(dir, "synclayer.yaml"), logPath: filepath.Join(dir, "server.log"), url: "http://" + c.listen}
+	s := &server{bin: bin, dir: dir, cfgPath: filepath.Join(dir, "synclayer.yaml"), logPath: filepath.Join(dir, "server.log"), url: "http://" + c.listen, env: c.env()}
 	return s, os.WriteFile(s.cfgPath, []byte(c.yaml()), 0o600)
 }
 
@@ -99,7 +127,7 @@ func (s *server) start(ctx context.Context) error {
 	fmt.Fprintf(logf, "---- harness: start at %s\n", time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(s.bin, "serve", "--config", s.cfgPath)
 	cmd.Dir = s.dir
-	cmd.Env = append(os.Environ(), "SHOPIFY_WEBHOOK_SECRET="+shopifySecret, "CUSTOM_WEBHOOK_SECRET="+customSecret, "BREVO_API_KEY="+brevoAPIKey)
+	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {

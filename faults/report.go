@@ -46,6 +46,7 @@ type Report struct {
 	Undrained               string // set when the queue never went idle
 
 	Findings
+	Shop ShopReport
 }
 
 // Recovery is what one kill -9 cost.
@@ -61,8 +62,8 @@ type Recovery struct {
 // Failed reports whether the promise was broken, or the run could not
 // show that it was kept.
 func (r *Report) Failed() bool {
-	return r.Lost > 0 || r.Duplicated > 0 || r.Resubscribed > 0 || r.DedupeMisses > 0 ||
-		r.Rejected > 0 || r.FailedEvents > 0 || r.GaveUp > 0 || r.Undrained != ""
+	return r.Lost > 0 || r.Duplicated > 0 || r.Resubscribed > 0 || r.DedupeMisses > 0 || r.OwnedOverwrites > 0 ||
+		r.Rejected > 0 || r.FailedEvents > 0 || r.GaveUp > 0 || r.Undrained != "" || r.Shop.Failed()
 }
 
 // WriteText prints the report.
@@ -87,13 +88,29 @@ func (r *Report) WriteText(w io.Writer) {
 		r.Outage, r.OutageModes, r.OutageEach, r.MaxDepthOutage, r.OutageBacklog, r.DrainTime.Round(time.Millisecond), r.DrainRate)
 	p("  429 storm: %s at %d/s: %d contact writes applied, %d answers 429, drained %s after", r.Storm, r.StormLimit, r.StormWrites, r.Answered429, r.StormDrain.Round(time.Millisecond))
 	p("  queue:     max depth %d (pending+running); %d dead-lettered", r.MaxDepth, r.DeadJobs)
-	p("  result:    lost %d (fields %d, consent %d), duplicated %d, wrongly resubscribed %d, stale overwrites %d, dedupe misses %d",
-		r.Lost, r.LostFields, r.LostConsent, r.Duplicated, r.Resubscribed, r.StaleOverwrites, r.DedupeMisses)
+	p("  result:    lost %d (fields %d, consent %d), duplicated %d, wrongly resubscribed %d, stale overwrites %d, dedupe misses %d, TOTAL_ORDERS set by a platform %d",
+		r.Lost, r.LostFields, r.LostConsent, r.Duplicated, r.Resubscribed, r.StaleOverwrites, r.DedupeMisses, r.OwnedOverwrites)
+	r.Shop.writeText(p)
 	if r.Rejected+r.FailedEvents+r.GaveUp > 0 || r.Undrained != "" {
 		p("  problems:  %d rejected (4xx), %d events failed, %d never acknowledged; %s %s", r.Rejected, r.FailedEvents, r.GaveUp, r.Undrained, r.FirstProblem)
 	}
-	for _, d := range r.Details {
+	for _, d := range append(r.Details, r.Shop.Details...) {
 		p("    %s", d)
+	}
+}
+
+func (s *ShopReport) writeText(p func(string, ...any)) {
+	p("  orders:    %d acknowledged (%d of %s or more), %d webhooks about them; Slack: %d messages, %d in-doubt repeats, %d answered 503 and retried",
+		s.Orders, s.HighOrders, highValue, s.OrderWebhooks, s.SlackMessages, s.InDoubtSlack, s.SlackRefused)
+	p("  webhook:   %d deliveries processed, %d repeats of a webhook-id ignored (%d with no fault between)", s.HookDeliveries, s.HookRepeats, s.HookRepeatsNoFault)
+	p("  carts:     %d (%s); %d abandonments wanted, %d cart_abandoned events, %d in-doubt repeats; %d late conversions (%d sent); %d waits had a fault in them",
+		s.Carts, s.CartKinds, s.Abandonments, s.CartEvents, s.InDoubtEvents, s.LateConversions, s.LateSent, s.WaitsAcrossFaults)
+	p("  aimed:     %d kill with answers held (%s); %d done jobs replayed from the dead-letter queue, %d sent again; %d orders or carts undetermined",
+		s.AimedKills, s.AimedHeld, s.Replayed, s.ReplaySent, s.Undetermined)
+	p("  actions:   Slack lost %d, duplicated %d, unwanted %d; webhook lost %d, duplicated %d, unwanted %d, forged %d; cart events lost %d, duplicated %d, unwanted %d",
+		s.SlackLost, s.SlackDuplicated, s.SlackUnwanted, s.HookLost, s.HookDuplicated, s.HookUnwanted, s.HookForged, s.EventsLost, s.EventsDuplicated, s.EventsUnwanted)
+	for _, n := range s.Notes {
+		p("    note: %s", n)
 	}
 }
 
