@@ -84,11 +84,21 @@ type BatchStore interface {
 	// states, delivery rows and trace lines, and forgets the import, in one
 	// transaction. ENOTFOUND when it is not pending.
 	CompleteImport(ctx context.Context, id int64, now time.Time) error
+	// CompleteImportWithoutState completes the import as CompleteImport
+	// does but writes no sync state, for an import Brevo completed while
+	// skipping rows it does not name. ENOTFOUND when it is not pending.
+	CompleteImportWithoutState(ctx context.Context, id int64, now time.Time) error
 	// FailImport puts the import's jobs back in their queue to run at
 	// runAt with reason (merging into a newer pending job of the same
 	// record), records the retried attempts, and forgets the import.
 	// ENOTFOUND when it is not pending.
 	FailImport(ctx context.Context, id int64, reason string, runAt, now time.Time) error
+
+	// DeadImport dead-letters the import's jobs with reason (a batch call
+	// refused as a whole, which retrying cannot fix), records the dead
+	// attempts and trace lines, and forgets the import. ENOTFOUND when it
+	// is not pending.
+	DeadImport(ctx context.Context, id int64, reason string, now time.Time) error
 
 	// EnqueueAll enqueues a job on queue for every record of kind
 	// ("contacts", "orders" or "products"; deleted ones too, since a

@@ -45,6 +45,23 @@ type Cart struct {
 	Version     int64     `json:"version,omitempty"`
 }
 
+// ConversionSkew is how long before a cart's last update an order of its
+// contact may have been placed and still count as placed from the cart.
+// The two times come from different clocks, often of different precision
+// (a cart plugin's updated_at in milliseconds, a shop's created_at in
+// whole seconds), and a cart's last update is commonly sent as checkout
+// starts, moments before the order: comparing them exactly calls the
+// buyer's cart abandoned.
+const ConversionSkew = 2 * time.Minute
+
+// PlacedFrom reports whether order o counts as placed from cart c, by
+// contact: o belongs to c's contact and was placed at or after c's last
+// update, give or take ConversionSkew. (An order naming the cart's token
+// converts it whatever its time.)
+func (c *Cart) PlacedFrom(o *Order) bool {
+	return c.ContactID != "" && o.ContactID == c.ContactID && !o.CreatedAt.Before(c.UpdatedAt.Add(-ConversionSkew))
+}
+
 // Converted reports whether an order was seen for the cart.
 func (c *Cart) Converted() bool { return !c.ConvertedAt.IsZero() }
 

@@ -68,14 +68,18 @@ func (c *Contact) AllTags() []string {
 
 // WorkflowAction is one action of one rule for one trigger: a row made in
 // the transaction that fired the trigger, unique on (Rule, Action,
-// TriggerKey), and run by a WorkflowSkill job. View is what the rule's
+// TriggerType, TriggerKey), and run by a WorkflowSkill job. View is what the rule's
 // filter saw, kept so that a retry days later sends what the trigger
 // said then.
 type WorkflowAction struct {
-	ID          int64           `json:"id"`
-	Rule        string          `json:"rule"`
-	Action      int             `json:"action"` // index in the rule's actions
-	Kind        string          `json:"kind"`   // slack, webhook, brevo_event, set_attribute, ...
+	ID     int64  `json:"id"`
+	Rule   string `json:"rule"`
+	Action int    `json:"action"` // index in the rule's actions
+	Kind   string `json:"kind"`   // slack, webhook, brevo_event, set_attribute, ...
+	// Fingerprint identifies the action's config (its secrets left out)
+	// when the row was made, so the row still finds its action after the
+	// rule's actions are reordered; "" for rows made before it existed.
+	Fingerprint string          `json:"fingerprint,omitempty"`
 	TriggerType EventType       `json:"triggerType"`
 	TriggerKey  string          `json:"triggerKey"`
 	EventID     string          `json:"eventId,omitempty"`
@@ -86,9 +90,10 @@ type WorkflowAction struct {
 
 // WorkflowActionFilter selects workflow actions for listing.
 type WorkflowActionFilter struct {
-	Rule      string
-	ContactID string
-	Limit     int
+	Rule       string
+	TriggerKey string
+	ContactID  string
+	Limit      int
 }
 
 // WorkflowStore reads workflow action runs outside a transaction.
@@ -102,7 +107,7 @@ type WorkflowStore interface {
 // WorkflowTx records workflow action runs inside an ingest transaction.
 type WorkflowTx interface {
 	// AddWorkflowAction inserts a, assigning its ID. It reports false, and
-	// writes nothing, when the row for the same rule, action and trigger
-	// key exists: the trigger fired before.
+	// writes nothing, when the row for the same rule, action, trigger type
+	// and key exists: the trigger fired before.
 	AddWorkflowAction(ctx context.Context, a *WorkflowAction) (added bool, err error)
 }

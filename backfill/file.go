@@ -37,7 +37,7 @@ type File struct {
 	Path     string
 	Format   string
 	Size     int64
-	Identity string // from the file's content, for checkpoints and dedupe keys
+	Identity string // a hash of the file's content and its size, for checkpoints and dedupe keys
 
 	f     *os.File
 	count *countingReader
@@ -75,15 +75,21 @@ func Open(path string, asOf time.Time) (*File, error) {
 	if asOf.IsZero() {
 		asOf = st.ModTime()
 	}
-	head := make([]byte, 64<<10)
-	n, _ := io.ReadFull(f, head)
-	sum := sha256.Sum256(head[:n])
+	// The identity hashes the whole file, not its start: a line edited
+	// anywhere (a typo fixed, same size) must change the dedupe keys, or
+	// the corrected line would be skipped as already loaded, even with
+	// --restart. One read pass costs far less than loading the file.
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read --file %s: %w", filepath.Base(path), err)
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		f.Close()
 		return nil, err
 	}
 	x := &File{Path: path, Size: st.Size(), f: f, now: time.Now().UTC(),
-		Identity: hex.EncodeToString(sum[:8]) + fmt.Sprintf("-%d", st.Size())}
+		Identity: hex.EncodeToString(h.Sum(nil)[:8]) + fmt.Sprintf("-%d", st.Size())}
 	x.count = &countingReader{r: f}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".jsonl", ".ndjson":

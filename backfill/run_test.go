@@ -120,3 +120,40 @@ func TestOpen_Formats(t *testing.T) {
 		t.Errorf("xlsx: %v", err)
 	}
 }
+
+// TestOpen_IdentityCoversTheWholeFile edits one line far past the file's
+// start without changing its size: the identity, and so the dedupe keys
+// and checkpoint, must change, or the corrected line would be skipped as
+// loaded already.
+func TestOpen_IdentityCoversTheWholeFile(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&b, `{"event":"customer_updated","timestamp":"2026-10-01T10:00:00Z","data":{"id":"u%d","email":"user%d@example.com"}}`+"\n", i, i)
+	}
+	dir := t.TempDir()
+	a, c := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
+	edited := strings.Replace(b.String(), "user1999@example.com", "user1999@exampel.com", 1)
+	if len(edited) != b.Len() || b.Len() < 128<<10 {
+		t.Fatalf("the edit must keep the size (%d, %d) past 64 KiB", len(edited), b.Len())
+	}
+	os.WriteFile(a, []byte(b.String()), 0o600)
+	os.WriteFile(c, []byte(edited), 0o600)
+	fa, err := backfill.Open(a, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fa.Close()
+	fc, err := backfill.Open(c, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	if fa.Identity == fc.Identity {
+		t.Errorf("identity %s for both files: a line edited past 64 KiB goes unseen", fa.Identity)
+	}
+	// Reading still starts at the first line after hashing.
+	if line, ev, err := fc.Next(); err != nil || line != 1 || ev == nil {
+		t.Errorf("first line: %d, %v, %v", line, ev, err)
+	}
+}

@@ -50,8 +50,12 @@ type Config struct {
 	// 5 min), since GET /processes shares Brevo's 100-an-hour bucket.
 	PollMin, PollMax time.Duration
 	Concurrency      int // realtime deliveries at once; default 4
-	Logger           *slog.Logger
-	Now              func() time.Time
+	// MaxAge is how long after its record's first change a failing job is
+	// retried before it is dead-lettered, as the realtime queue does;
+	// default 24 h.
+	MaxAge time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Stats counts what flushes did.
@@ -118,6 +122,9 @@ func New(cfg Config) *Flusher {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 24 * time.Hour
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -300,15 +307,21 @@ func (f *Flusher) realtime(ctx context.Context, h queue.Handler, jobs []*synclay
 }
 
 // fail retries a job with backoff, or dead-letters it for a permanent
-// error, and counts it.
+// error or once its retry window (MaxAge) has passed, and counts it:
+// without the window, a record Brevo keeps failing would be retried for
+// ever, and a backfill's push would never end.
 func (f *Flusher) fail(ctx context.Context, j *synclayer.Job, err error, st *Stats) {
 	st.Failed++
 	st.reason(fmt.Sprintf("%s: %v", j.RecordKey, err))
 	now := f.cfg.Now()
 	trace := &synclayer.TraceEntry{ContactID: j.RecordKey, At: now, Kind: synclayer.TraceDelivery, Summary: "batch delivery failed: " + err.Error()}
 	var perm *synclayer.PermanentError
-	if errors.As(err, &perm) {
-		if derr := f.cfg.Store.DeadJob(ctx, j, err.Error(), trace, now); derr != nil {
+	if errors.As(err, &perm) || now.Sub(j.FirstSeenAt) > f.cfg.MaxAge {
+		reason := err.Error()
+		if perm == nil {
+			reason = fmt.Sprintf("retry window of %s ended after %d attempts; last error: %s", f.cfg.MaxAge, j.Attempts, reason)
+		}
+		if derr := f.cfg.Store.DeadJob(ctx, j, reason, trace, now); derr != nil {
 			f.cfg.Logger.Warn("dead-letter failed", "skill", f.cfg.Skill, "job", j.ID, "err", derr)
 		}
 		return
@@ -333,35 +346,53 @@ func backoff(n int, err error) time.Duration {
 
 // finishAtOnce records a batch Brevo applied in the call itself (orders,
 // products, or records that needed no call): the jobs are completed in
-// one transaction, with their sync states and trace lines.
-func (f *Flusher) finishAtOnce(ctx context.Context, id, summary string, items []synclayer.ImportItem) error {
+// one transaction, with their sync states and trace lines. planned is when
+// the first of them was planned: a sync state written since (by a realtime
+// delivery meanwhile) is newer, and is kept.
+func (f *Flusher) finishAtOnce(ctx context.Context, id, summary string, items []synclayer.ImportItem, planned time.Time) error {
 	if len(items) == 0 {
 		return nil
 	}
 	now := f.cfg.Now()
-	imp := &synclayer.Import{Skill: f.cfg.Skill, Queue: f.queue, ProcessID: id, Summary: summary, CreatedAt: now, CheckAt: now}
+	// Not a process ID: were the run to stop before CompleteImport, Check
+	// must not ask Brevo about it (see Check).
+	imp := &synclayer.Import{Skill: f.cfg.Skill, Queue: f.queue, ProcessID: "at-call:" + id, Summary: summary, CreatedAt: planned, CheckAt: now}
 	if err := f.cfg.Store.AddImport(ctx, imp, items, now.Add(f.cfg.Lease)); err != nil {
 		return err
 	}
 	return f.cfg.Store.CompleteImport(ctx, imp.ID, now)
 }
 
-// failAll puts back every job of a batch call that was refused, in one
-// transaction, to be sent again after a backoff: the reason is kept on
-// each job. A refusal of the whole call (a list that does not exist, a
-// payload Brevo cannot read) is a setup problem the next attempts report
-// until it is fixed.
+// failAll settles every job of a batch call Brevo did not accept, in one
+// transaction, with the reason kept on each job. A refusal of the whole
+// call with a 4xx (a list that does not exist, a payload Brevo cannot
+// read) is a setup problem retrying cannot fix: the jobs are dead-lettered
+// with Brevo's message, for `synclayer dlq list` and, once fixed,
+// `dlq retry`. Anything else (a 5xx, a 429, the network) puts them back to
+// be sent again after a backoff.
 func (f *Flusher) failAll(ctx context.Context, items []synclayer.ImportItem, err error, st *Stats) {
 	now := f.cfg.Now()
 	st.Failed += len(items)
-	st.reason(fmt.Sprintf("a batch call of %d records: %v", len(items), err))
+	var perm *synclayer.PermanentError
+	dead := errors.As(err, &perm)
+	outcome := "queued again"
+	if dead {
+		outcome = "dead-lettered (synclayer dlq list)"
+	}
+	st.reason(fmt.Sprintf("a batch call of %d records, %s: %v", len(items), outcome, err))
 	imp := &synclayer.Import{Skill: f.cfg.Skill, Queue: f.queue, ProcessID: "refused", Summary: "refused", CreatedAt: now, CheckAt: now}
 	if aerr := f.cfg.Store.AddImport(ctx, imp, items, now.Add(f.cfg.Lease)); aerr != nil {
-		f.cfg.Logger.Warn("putting back a refused batch failed; its records are retried when their claims expire", "skill", f.cfg.Skill, "err", aerr)
+		f.cfg.Logger.Warn("settling a refused batch failed; its records are retried when their claims expire", "skill", f.cfg.Skill, "err", aerr)
 		return
 	}
-	if ferr := f.cfg.Store.FailImport(ctx, imp.ID, err.Error(), now.Add(backoff(1, err)+f.cfg.PollMin), now); ferr != nil {
-		f.cfg.Logger.Warn("putting back a refused batch failed; its records are retried when their claims expire", "skill", f.cfg.Skill, "err", ferr)
+	var serr error
+	if dead {
+		serr = f.cfg.Store.DeadImport(ctx, imp.ID, err.Error(), now)
+	} else {
+		serr = f.cfg.Store.FailImport(ctx, imp.ID, err.Error(), now.Add(backoff(1, err)+f.cfg.PollMin), now)
 	}
-	f.cfg.Logger.Warn("Brevo refused a batch call; its records are queued again", "skill", f.cfg.Skill, "records", len(items), "err", err)
+	if serr != nil {
+		f.cfg.Logger.Warn("settling a refused batch failed; its records are retried when their claims expire", "skill", f.cfg.Skill, "err", serr)
+	}
+	f.cfg.Logger.Warn("Brevo refused a batch call; its records are "+outcome, "skill", f.cfg.Skill, "records", len(items), "err", err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"synclayer"
 	"synclayer/destination/brevo"
@@ -75,6 +76,7 @@ func (f *Flusher) flushProducts(ctx context.Context) (Stats, error) {
 func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (Stats, error) {
 	var st Stats
 	b := c.limits
+	var since time.Time // when the first record of the batch being built was planned
 	send := func() {
 		if len(b.send) == 0 {
 			return
@@ -82,7 +84,7 @@ func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (
 		id, summary, err := c.call(ctx, b.send)
 		if err != nil {
 			f.failAll(ctx, b.items, err, &st)
-		} else if err := f.finishAtOnce(ctx, id, summary, b.items); err != nil {
+		} else if err := f.finishAtOnce(ctx, id, summary, b.items, since); err != nil {
 			f.cfg.Logger.Warn("recording a "+c.what+" batch failed; its "+c.what+"s are sent again", "err", err)
 			st.reason(err.Error())
 		} else {
@@ -100,6 +102,7 @@ func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (
 			break
 		}
 		st.Claimed += len(jobs)
+		planned := f.cfg.Now() // before any sync state of the chunk is read
 		batched := jobs
 		if c.realtime != nil {
 			var now []*synclayer.Job
@@ -129,9 +132,12 @@ func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (
 			if b.full(len(raw)) {
 				send()
 			}
+			if len(b.send) == 0 {
+				since = planned
+			}
 			b.send, b.items, b.bytes = append(b.send, *it.Send), append(b.items, item), b.bytes+len(raw)+1
 		}
-		if err := f.finishAtOnce(ctx, "none", c.noChange, unchanged); err != nil {
+		if err := f.finishAtOnce(ctx, "none", c.noChange, unchanged, planned); err != nil {
 			return st, err
 		}
 		st.Unchanged += len(unchanged)

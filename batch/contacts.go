@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"synclayer"
 	"synclayer/destination/brevo"
@@ -19,12 +20,16 @@ type importer struct {
 	listID int64
 	body   bytes.Buffer // the jsonBody array being built
 	items  []synclayer.ImportItem
+	// since is when the first of items was planned: a sync state written
+	// after it (a realtime opt-out while the import was being built or
+	// sent) is newer than what the import carries, and CompleteImport keeps it.
+	since time.Time
 }
 
 // envelope is a generous bound on what the request adds around jsonBody.
 const envelope = 256
 
-func (im *importer) add(ctx context.Context, row brevo.ImportContact, item synclayer.ImportItem, st *Stats) error {
+func (im *importer) add(ctx context.Context, row brevo.ImportContact, item synclayer.ImportItem, planned time.Time, st *Stats) error {
 	b, err := json.Marshal(row)
 	if err != nil {
 		return err
@@ -43,6 +48,9 @@ func (im *importer) add(ctx context.Context, row brevo.ImportContact, item syncl
 		im.body.WriteByte(',')
 	}
 	im.body.Write(b)
+	if len(im.items) == 0 {
+		im.since = planned
+	}
 	im.items = append(im.items, item)
 	return nil
 }
@@ -65,7 +73,7 @@ func (im *importer) send(ctx context.Context, st *Stats) error {
 		return nil
 	}
 	now := im.f.cfg.Now()
-	imp := &synclayer.Import{Skill: im.f.cfg.Skill, Queue: im.f.queue, ProcessID: strconv.FormatInt(id, 10), CreatedAt: now,
+	imp := &synclayer.Import{Skill: im.f.cfg.Skill, Queue: im.f.queue, ProcessID: strconv.FormatInt(id, 10), CreatedAt: im.since,
 		CheckAt: now.Add(im.f.cfg.PollMin),
 		Summary: fmt.Sprintf("brevo: POST /contacts/import → process %d completed (into list %d, with %d contacts)", id, im.listID, len(items))}
 	if err := im.f.cfg.Store.AddImport(ctx, imp, items, now.Add(im.f.cfg.Hold)); err != nil {
@@ -99,6 +107,7 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 			break
 		}
 		st.Claimed += len(jobs)
+		planned := f.cfg.Now() // before any sync state of the chunk is read
 		var realtime []*synclayer.Job
 		var unchanged []synclayer.ImportItem
 		for _, j := range jobs {
@@ -111,7 +120,7 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 			case p.Path == skill.PathRealtime:
 				realtime = append(realtime, j)
 			default:
-				if err := lists[p.Path].add(ctx, p.Row, synclayer.NewImportItem(j, p.State, j.RecordKey), &st); err != nil {
+				if err := lists[p.Path].add(ctx, p.Row, synclayer.NewImportItem(j, p.State, j.RecordKey), planned, &st); err != nil {
 					return st, err
 				}
 			}
@@ -119,7 +128,7 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 		// Consent first: the opt-outs of this chunk go out before any
 		// import of it is sent.
 		f.realtime(ctx, cs, realtime, &st)
-		if err := f.finishAtOnce(ctx, "none", "brevo: no call (batch: nothing the mapping sends has changed)", unchanged); err != nil {
+		if err := f.finishAtOnce(ctx, "none", "brevo: no call (batch: nothing the mapping sends has changed)", unchanged, planned); err != nil {
 			return st, err
 		}
 		st.Unchanged += len(unchanged)
@@ -146,16 +155,20 @@ func (f *Flusher) Check(ctx context.Context) (int, error) {
 	}
 	now := f.cfg.Now()
 	var due []*synclayer.Import
+	processes := 0 // due imports Brevo has a process for
 	for _, imp := range imps {
 		if !imp.CheckAt.After(now) {
 			due = append(due, imp)
+			if _, err := strconv.ParseInt(imp.ProcessID, 10, 64); err == nil {
+				processes++
+			}
 		}
 	}
 	if len(due) == 0 {
 		return len(imps), nil
 	}
 	known := map[string]*brevo.Process{}
-	if len(due) > 1 {
+	if processes > 1 {
 		list, err := f.cfg.Client.ListProcesses(ctx, 50)
 		if err != nil {
 			return len(imps), err
@@ -167,8 +180,16 @@ func (f *Flusher) Check(ctx context.Context) (int, error) {
 	pending := len(imps)
 	for _, imp := range due {
 		p := known[imp.ProcessID]
-		if p == nil {
-			id, _ := strconv.ParseInt(imp.ProcessID, 10, 64)
+		id, perr := strconv.ParseInt(imp.ProcessID, 10, 64)
+		switch {
+		case perr != nil:
+			// A batch done at the call (finishAtOnce, failAll) left over by
+			// a crash between recording it and settling it:
+			// Brevo has no process to ask about, and asking for one that
+			// cannot exist would fail this check for good. Its records are
+			// planned again, which sends only what Brevo lacks.
+			p = &brevo.Process{Status: "failed", Error: "the run stopped before it recorded the outcome"}
+		case p == nil:
 			if p, err = f.cfg.Client.GetProcess(ctx, id); err != nil {
 				if brevo.IsNotFound(err) {
 					p = &brevo.Process{ID: id, Status: "failed", Error: "Brevo no longer knows the process"}
@@ -185,6 +206,14 @@ func (f *Flusher) Check(ctx context.Context) (int, error) {
 				return pending, err
 			}
 			continue
+		case ok && p.Skipped() > 0:
+			// Which rows Brevo left out (an email it finds invalid, an
+			// ext_id another contact holds) it does not say: recording every
+			// row as delivered would keep the skipped ones out of Brevo for
+			// good, since a resync would find nothing to send.
+			f.cfg.Logger.Warn("a Brevo import skipped contacts; its contacts are sent again at their next change or resync",
+				"skill", f.cfg.Skill, "process", imp.ProcessID, "contacts", imp.Items, "skipped", p.Skipped())
+			err = f.cfg.Store.CompleteImportWithoutState(ctx, imp.ID, now)
 		case ok:
 			err = f.cfg.Store.CompleteImport(ctx, imp.ID, now)
 		default:

@@ -68,9 +68,21 @@ func (in *Ingester) applyActivity(ctx context.Context, tx synclayer.Tx, ev *sync
 		}
 		skills = s
 		if act.Kind == synclayer.EventLoyaltyTierChanged {
-			if ev.Status != synclayer.EventApplied {
-				// The tier is the one held (or not this source's to set):
-				// nothing was joined.
+			// A tier was joined only when the contact now holds the
+			// event's tier and held another before. The event's status
+			// cannot tell: it is applied too when the tier is the one held,
+			// or older than it, and the event changed something else (a
+			// new loyalty ID).
+			var want, now string
+			_ = json.Unmarshal(ch.Fields[synclayer.FieldCustomerTier], &want)
+			if ev.Status == synclayer.EventApplied && ev.ContactID != "" {
+				c, err := tx.FindContactByID(ctx, ev.ContactID)
+				if err != nil {
+					return nil, err
+				}
+				_ = json.Unmarshal(c.Value(synclayer.FieldCustomerTier), &now)
+			}
+			if ev.Status != synclayer.EventApplied || now != want || now == prev {
 				return skills, nil
 			}
 			data["previousTier"] = prev

@@ -153,7 +153,8 @@ func canonicalItems(source string, items []synclayer.OrderItem) []synclayer.Orde
 // convertCarts marks the carts an order was placed from as converted, so
 // they are never called abandoned: the cart named by the order's cart or
 // checkout token, then the open carts of the order's contact last changed
-// before the order was placed. current is the order as stored; nil when no
+// before the order was placed (Cart.PlacedFrom, which allows for the two
+// clocks' skew). current is the order as stored; nil when no
 // skill stores orders, and then the order is read from the event and its
 // contact looked up, never created. Cancelled, failed and deleted orders
 // convert nothing.
@@ -225,9 +226,7 @@ func (in *Ingester) convertCarts(ctx context.Context, tx synclayer.Tx, ev *syncl
 			return err
 		}
 		for _, c := range open {
-			if err := convert(c.ID, false, func(c *synclayer.Cart) bool {
-				return c.ContactID == o.ContactID && !o.CreatedAt.Before(c.UpdatedAt)
-			}); err != nil {
+			if err := convert(c.ID, false, func(c *synclayer.Cart) bool { return c.PlacedFrom(o) }); err != nil {
 				return err
 			}
 		}

@@ -135,6 +135,18 @@ func TestIngest_CartConversion(t *testing.T) {
 					t.Errorf("a cancelled order converted %+v", c)
 				}
 			})
+			t.Run("CartUpdatedAsCheckoutStarts", func(t *testing.T) {
+				// The plugin dates the cart's last update in milliseconds,
+				// as checkout starts; the shop dates the order in whole
+				// seconds, so it looks 300 ms older than the cart.
+				mustIngest(t, in, cartEvent("custom", "checkout", "dan@example.com", c0.Add(3*time.Hour+300*time.Millisecond), "30.00"))
+				o := shopifyOrder("80", "paid", "30.00", c0.Add(3*time.Hour), "", "dan@example.com")
+				o.Order.CreatedAt = c0.Add(3 * time.Hour)
+				mustIngest(t, in, orderEvent("woocommerce", synclayer.EventOrderCreated, o, c0.Add(3*time.Hour)))
+				if c := cart(t, s, "custom:checkout"); !c.Converted() || c.ConvertedBy != "woocommerce:80" {
+					t.Errorf("cart updated as its checkout started: %+v, want converted by woocommerce:80", c)
+				}
+			})
 			t.Run("OrderBeforeItsCart", func(t *testing.T) {
 				o := shopifyOrder("79", "paid", "5.00", c0, "", "carol@example.com")
 				o.Order.CartID = "late"

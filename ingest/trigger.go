@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"maps"
 
@@ -93,11 +95,27 @@ func orderData(o *synclayer.Order) map[string]any {
 	return m
 }
 
+// changeKey keys a trigger by what the change left (id and a digest of
+// data, without the keys named in skip), not by the event that brought
+// it: the same change delivered again under another webhook ID, after
+// another change of the same second made it apply again, keys the same,
+// while two different changes never do.
+func changeKey(id string, data map[string]any, skip ...string) string {
+	d := maps.Clone(data)
+	for _, k := range skip {
+		delete(d, k)
+	}
+	b, _ := json.Marshal(d)
+	sum := sha256.Sum256(b)
+	return id + "@" + hex.EncodeToString(sum[:12])
+}
+
 // orderTriggers are the triggers an applied order event fires:
 // order_created when the order is first stored (keyed by the order, so
 // three deliveries of one creation run the rules once), order_updated
-// and order_cancelled on later changes, and order_refunded for each new
-// refund (keyed by the refund). They fire after the contact's totals are
+// (keyed by the order as changed: changeKey) and order_cancelled on
+// later changes, and order_refunded for each new refund (keyed by the
+// refund). They fire after the contact's totals are
 // recomputed, so "contact.orders == 1" holds on a first purchase.
 func (in *Ingester) orderTriggers(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, held, next, current *synclayer.Order, refunds []synclayer.Refund) ([]string, error) {
 	if in.cfg.Triggers == nil {
@@ -110,7 +128,7 @@ func (in *Ingester) orderTriggers(ctx context.Context, tx synclayer.Tx, ev *sync
 		case held == nil:
 			ts = append(ts, trigger(ev, synclayer.EventOrderCreated, current.ID, current.ContactID, data))
 		default:
-			ts = append(ts, trigger(ev, synclayer.EventOrderUpdated, ev.ID, current.ContactID, data))
+			ts = append(ts, trigger(ev, synclayer.EventOrderUpdated, changeKey(current.ID, data, "version"), current.ContactID, data))
 		}
 		if next.Status == synclayer.OrderCancelled && (held == nil || held.Status != synclayer.OrderCancelled) {
 			ts = append(ts, trigger(ev, synclayer.EventOrderCancelled, current.ID, current.ContactID, data))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -104,8 +105,8 @@ func TestTriggers_Order(t *testing.T) {
 	cancelled := shopifyOrder("1001", "cancelled", "520.00", c0.Add(minute), "77", "ann@example.com")
 	ev := orderEvent("shopify", synclayer.EventOrderCancelled, cancelled, c0.Add(minute))
 	mustIngest(t, in, ev)
-	if want := []string{"order_updated " + ev.ID, "order_cancelled shopify:1001"}; !slices.Equal(types(rec.take()), want) {
-		t.Errorf("cancellation fired something else than %q", want)
+	if got := types(rec.take()); len(got) != 2 || !strings.HasPrefix(got[0], "order_updated shopify:1001@") || got[1] != "order_cancelled shopify:1001" {
+		t.Errorf("cancellation fired %q, want order_updated keyed by the changed order and order_cancelled shopify:1001", got)
 	}
 
 	refund := func() *synclayer.OrderChange {
@@ -119,6 +120,31 @@ func TestTriggers_Order(t *testing.T) {
 	}
 	if rf, _ := got[0].Data["refund"].(map[string]any); rf["id"] != "r1" {
 		t.Errorf("refund data %v", got[0].Data["refund"])
+	}
+}
+
+// TestTriggers_OrderUpdateKeyedByChange: order_updated is keyed by the
+// change, not the delivery. Two changes of the same second key apart;
+// the first delivered again under another webhook ID (which applies
+// again, as newer-wins cannot tell the second apart) keys as it did.
+func TestTriggers_OrderUpdateKeyedByChange(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	in := triggerIngester(storetest.OpenSQLite(t), rec)
+	mustIngest(t, in, orderEvent("shopify", synclayer.EventOrderCreated, shopifyOrder("2001", "paid", "100.00", c0, "78", "cy@example.com"), c0))
+	rec.take()
+	at := c0.Add(minute)
+	var keys []string
+	for _, total := range []string{"90.00", "80.00", "90.00"} {
+		mustIngest(t, in, orderEvent("shopify", synclayer.EventOrderUpdated, shopifyOrder("2001", "paid", total, at, "78", "cy@example.com"), at))
+		for _, f := range rec.take() {
+			if f.Type == synclayer.EventOrderUpdated {
+				keys = append(keys, f.Key)
+			}
+		}
+	}
+	if len(keys) != 3 || keys[0] == keys[1] || keys[2] != keys[0] {
+		t.Errorf("order_updated keys %q; want two changes keyed apart and the redelivered first keyed as before", keys)
 	}
 }
 
@@ -208,6 +234,20 @@ func TestActivity_TicketLoyaltyForm(t *testing.T) {
 		mustIngest(t, in, customEvent(t, 5, body("gold")))
 		if got := rec.take(); len(got) != 0 {
 			t.Errorf("the tier held again fired %q", types(got))
+		}
+		// The tier held, or an older one, in an event that changes
+		// something else (the member's loyalty ID is new): the contact
+		// changes, but no tier was joined.
+		for i, b := range []string{
+			`{"event":"loyalty_tier_changed","timestamp":"2026-11-20T10:07:00Z","data":{"email":"kim@example.com","customer_id":"L-9","tier":"gold"}}`,
+			`{"event":"loyalty_tier_changed","timestamp":"2026-11-20T09:00:00Z","data":{"email":"kim@example.com","customer_id":"L-10","tier":"bronze"}}`,
+		} {
+			mustIngest(t, in, customEvent(t, 50+i, b))
+			for _, f := range rec.take() {
+				if f.Type == synclayer.EventLoyaltyTierChanged {
+					t.Errorf("%s fired loyalty_tier_changed (tier %v) although the contact's tier stays %s", b, f.Data["tier"], f.contact.Value(synclayer.FieldCustomerTier))
+				}
+			}
 		}
 	})
 	t.Run("Form", func(t *testing.T) {

@@ -222,7 +222,7 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 // convertingOrder returns an order of the cart's contact that converts it
 // and was stored after the cart (by order-events) without ingest seeing
 // the cart first: one from the cart's checkout, or any counted order
-// placed at or after the cart's last change. nil when there is none.
+// placed at or after the cart's last change (Cart.PlacedFrom). nil when there is none.
 func (s *CartEvents) convertingOrder(ctx context.Context, c *synclayer.Cart) (*synclayer.Order, error) {
 	orders, err := s.Store.FindOrders(ctx, synclayer.OrderFilter{ContactID: c.ContactID, Limit: 100})
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *CartEvents) convertingOrder(ctx context.Context, c *synclayer.Cart) (*s
 		if !o.Counts() {
 			continue
 		}
-		if o.CartID != "" && synclayer.CanonicalID(o.Source, o.CartID) == c.ID || !o.CreatedAt.Before(c.UpdatedAt) {
+		if o.CartID != "" && synclayer.CanonicalID(o.Source, o.CartID) == c.ID || c.PlacedFrom(o) {
 			return o, nil
 		}
 	}
@@ -240,7 +240,10 @@ func (s *CartEvents) convertingOrder(ctx context.Context, c *synclayer.Cart) (*s
 }
 
 // cartTrigger is the workflow trigger of an abandoned cart: keyed by the
-// cart and its version, so one abandonment fires a rule once.
+// cart and the change it was abandoned after (ChangedAt), so one
+// abandonment fires a rule once. Not by the version: a retry after Brevo
+// failed would fire again once anything re-saved the cart meanwhile (the
+// platform's own abandonment signal, a conversion check).
 func cartTrigger(c *synclayer.Cart, at time.Time) synclayer.Trigger {
 	items := make([]any, 0, len(c.Items))
 	for _, it := range c.Items {
@@ -251,5 +254,12 @@ func cartTrigger(c *synclayer.Cart, at time.Time) synclayer.Trigger {
 	// filters (cart.total >= 100) and keeps their digits for templates.
 	data := map[string]any{"id": c.ID, "source": c.Source, "items": items, "total": c.Total, "currency": c.Currency,
 		"recovery_url": c.RecoveryURL, "updated_at": c.UpdatedAt.UTC().Format(time.RFC3339)}
-	return synclayer.Trigger{Type: synclayer.EventCartAbandoned, Key: fmt.Sprintf("%s#%d", c.ID, c.Version), ContactID: c.ContactID, At: at, Data: data}
+	return synclayer.Trigger{Type: synclayer.EventCartAbandoned, Key: CartTriggerKey(c), ContactID: c.ContactID, At: at, Data: data}
+}
+
+// CartTriggerKey is the key of cart c's cart_abandoned trigger: the cart
+// and when its contents last changed, in microseconds as the store keeps
+// times ("shopify:tok1@1795687200000000").
+func CartTriggerKey(c *synclayer.Cart) string {
+	return fmt.Sprintf("%s@%d", c.ID, c.ChangedAt.UnixMicro())
 }

@@ -136,7 +136,7 @@ func TestCartEvents_Handle(t *testing.T) {
 		if it, _ := items[0].(map[string]any); it["product_id"] != "shopify:632910392" || it["price"] != "199.00" || fmt.Sprint(it["quantity"]) != "2" {
 			t.Errorf("item %v", items[0])
 		}
-		if len(e.fired) != 1 || e.fired[0].Type != synclayer.EventCartAbandoned || e.fired[0].Key != "shopify:tok1#1" || e.fired[0].ContactID != ct.ID ||
+		if len(e.fired) != 1 || e.fired[0].Type != synclayer.EventCartAbandoned || e.fired[0].Key != fmt.Sprintf("shopify:tok1@%d", c0.UnixMicro()) || e.fired[0].ContactID != ct.ID ||
 			fmt.Sprint(e.fired[0].Data["total"]) != "398.00" || e.fired[0].Data["recovery_url"] != "https://shop.example/recover/tok1" {
 			t.Errorf("triggers fired: %+v", e.fired)
 		}
@@ -157,6 +157,30 @@ func TestCartEvents_Handle(t *testing.T) {
 				t.Errorf("after a change and a new wait: %+v, want a second event with the new total", got)
 			}
 		})
+	})
+	t.Run("RetryAfterAResaveFiresTheSameTrigger", func(t *testing.T) {
+		// Brevo fails the first send; before the retry the cart is saved
+		// again without a new change (the platform's own abandonment
+		// signal bumps its version). The retry is the same abandonment:
+		// its trigger must carry the same key, or rules fire twice.
+		t.Parallel()
+		e := newCartEnv(t)
+		c := e.cart("tok6", e.contact("retry@example.com", true).ID, c0)
+		e.now = c0.Add(time.Hour)
+		e.sim.SetOutage(brevotest.Outage500)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, _, err := e.skill.Handle(ctx, &synclayer.Job{Skill: CartEventsName, Destination: "brevo", RecordKey: c.ID}); err == nil {
+			t.Fatal("Handle during a Brevo outage succeeded")
+		}
+		e.sim.SetOutage(brevotest.OutageNone)
+		c, _ = e.store.FindCartByID(context.Background(), c.ID)
+		c.AbandonedAt = e.now
+		e.save(c)
+		e.run(c.ID)
+		if len(e.sent()) != 1 || len(e.fired) != 2 || e.fired[0].Key != e.fired[1].Key {
+			t.Errorf("sent %d, triggers %+v; want one event and the same trigger key on both attempts", len(e.sent()), e.fired)
+		}
 	})
 	t.Run("NotDueIsQueuedAgainForItsTime", func(t *testing.T) {
 		t.Parallel()

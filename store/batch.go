@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,6 +153,20 @@ func (s *DB) takeImport(ctx context.Context, tx *sql.Tx, id int64) (imp synclaye
 // state, and gets a job on the skill's realtime queue marked as retried,
 // so it is planned against what Brevo holds once the import has applied.
 func (s *DB) CompleteImport(ctx context.Context, id int64, now time.Time) error {
+	return s.completeImport(ctx, id, true, now)
+}
+
+// CompleteImportWithoutState finishes the import's jobs as CompleteImport
+// does, but writes none of their sync states: Brevo reported rows it
+// skipped without saying which, so what it holds for each record is
+// unknown. The records keep their last recorded state and are planned
+// (and sent) again at their next change or resync, instead of counting as
+// delivered forever.
+func (s *DB) CompleteImportWithoutState(ctx context.Context, id int64, now time.Time) error {
+	return s.completeImport(ctx, id, false, now)
+}
+
+func (s *DB) completeImport(ctx context.Context, id int64, withState bool, now time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		imp, err := s.takeImport(ctx, tx, id)
 		if err != nil {
@@ -181,6 +196,9 @@ func (s *DB) CompleteImport(ctx context.Context, id int64, now time.Time) error 
 				WHERE state = 'running' AND id IN (SELECT job_id FROM batch_import_items WHERE import_id = ?)`,
 				[]any{micros(now), id}},
 			{"DELETE FROM batch_import_items WHERE import_id = ?", []any{id}},
+		}
+		if !withState {
+			steps = slices.Delete(steps, 1, 2) // the sync states
 		}
 		for _, st := range steps {
 			if _, err := tx.ExecContext(ctx, s.q(st.q), st.args...); err != nil {
@@ -235,6 +253,48 @@ func (s *DB) FailImport(ctx context.Context, id int64, reason string, runAt, now
 	})
 	if err != nil && synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
 		return fmt.Errorf("fail import: %w", err)
+	}
+	return err
+}
+
+// DeadImport dead-letters the import's jobs with reason, as DeadJob does
+// one job, in one transaction: a delivery row and a trace line each. It is
+// for a batch call Brevo refused as a whole with a 4xx (a list that does
+// not exist, a body it cannot read): retrying cannot fix that, and the
+// jobs wait in the dead-letter queue for the fix and `synclayer dlq retry`.
+func (s *DB) DeadImport(ctx context.Context, id int64, reason string, now time.Time) error {
+	if len(reason) > 500 {
+		reason = strings.ToValidUTF8(reason[:500], "")
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.takeImport(ctx, tx, id); err != nil {
+			return err
+		}
+		held := `FROM batch_import_items i JOIN jobs j ON j.id = i.job_id WHERE i.import_id = ? AND j.state = 'running'`
+		steps := []struct {
+			q    string
+			args []any
+		}{
+			{`INSERT INTO deliveries (job_id, skill, destination, record_key, outcome, at, latency_us, reason, notify)
+				SELECT j.id, j.skill, j.destination, j.record_key, 'dead', CAST(? AS BIGINT), CASE WHEN j.first_seen_at < CAST(? AS BIGINT) THEN CAST(? AS BIGINT) - j.first_seen_at ELSE 0 END, CAST(? AS TEXT), 0 ` + held,
+				[]any{micros(now), micros(now), micros(now), reason, id}},
+			{`INSERT INTO trace (contact_id, at, kind, event_id, summary, detail)
+				SELECT i.trace_key, CAST(? AS BIGINT), 'delivery', '', CAST(? AS TEXT), '' ` + held + ` AND i.trace_key <> ''`,
+				[]any{micros(now), "batch delivery dead-lettered: " + reason, id}},
+			{`UPDATE jobs SET state = 'dead', lease_until = 0, last_error = ?, updated_at = ?
+				WHERE state = 'running' AND id IN (SELECT job_id FROM batch_import_items WHERE import_id = ?)`,
+				[]any{reason, micros(now), id}},
+			{"DELETE FROM batch_import_items WHERE import_id = ?", []any{id}},
+		}
+		for _, st := range steps {
+			if _, err := tx.ExecContext(ctx, s.q(st.q), st.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
+		return fmt.Errorf("dead-letter import: %w", err)
 	}
 	return err
 }

@@ -14,15 +14,15 @@ var (
 	_ synclayer.WorkflowTx    = (*Tx)(nil)
 )
 
-const workflowActionColumns = "id, rule, action, kind, trigger_type, trigger_key, event_id, contact_id, snapshot, created_at"
+const workflowActionColumns = "id, rule, action, kind, fingerprint, trigger_type, trigger_key, event_id, contact_id, snapshot, created_at"
 
-// AddWorkflowAction inserts the row unless one for the same rule, action
-// and trigger key exists; the unique index decides, so two instances
+// AddWorkflowAction inserts the row unless one for the same rule, action,
+// trigger type and key exists; the unique index decides, so two instances
 // firing the same trigger at once store one row.
 func (t *Tx) AddWorkflowAction(ctx context.Context, a *synclayer.WorkflowAction) (bool, error) {
-	err := t.tx.QueryRowContext(ctx, t.s.q(`INSERT INTO workflow_actions (rule, action, kind, trigger_type, trigger_key, event_id, contact_id, snapshot, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule, action, trigger_key) DO NOTHING RETURNING id`),
-		a.Rule, a.Action, a.Kind, string(a.TriggerType), a.TriggerKey, a.EventID, a.ContactID, string(a.View), micros(a.CreatedAt)).Scan(&a.ID)
+	err := t.tx.QueryRowContext(ctx, t.s.q(`INSERT INTO workflow_actions (rule, action, kind, fingerprint, trigger_type, trigger_key, event_id, contact_id, snapshot, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule, action, trigger_type, trigger_key) DO NOTHING RETURNING id`),
+		a.Rule, a.Action, a.Kind, a.Fingerprint, string(a.TriggerType), a.TriggerKey, a.EventID, a.ContactID, string(a.View), micros(a.CreatedAt)).Scan(&a.ID)
 	if isNoRows(err) {
 		return false, nil
 	}
@@ -53,6 +53,9 @@ func (s *DB) FindWorkflowActions(ctx context.Context, f synclayer.WorkflowAction
 	if f.Rule != "" {
 		where, args = append(where, "rule = ?"), append(args, f.Rule)
 	}
+	if f.TriggerKey != "" {
+		where, args = append(where, "trigger_key = ?"), append(args, f.TriggerKey)
+	}
 	if f.ContactID != "" {
 		where, args = append(where, "contact_id = ?"), append(args, f.ContactID)
 	}
@@ -78,7 +81,7 @@ func scanWorkflowActions(rows *sql.Rows, err error) ([]*synclayer.WorkflowAction
 		var a synclayer.WorkflowAction
 		var typ, view string
 		var created int64
-		if err := rows.Scan(&a.ID, &a.Rule, &a.Action, &a.Kind, &typ, &a.TriggerKey, &a.EventID, &a.ContactID, &view, &created); err != nil {
+		if err := rows.Scan(&a.ID, &a.Rule, &a.Action, &a.Kind, &a.Fingerprint, &typ, &a.TriggerKey, &a.EventID, &a.ContactID, &view, &created); err != nil {
 			return nil, fmt.Errorf("find workflow actions: %w", err)
 		}
 		a.TriggerType, a.View, a.CreatedAt = synclayer.EventType(typ), []byte(view), fromMicros(created)

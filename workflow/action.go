@@ -65,9 +65,11 @@ func lastIndexRune(r []rune, c rune) int {
 // WebhookID is the webhook-id of a webhook action's deliveries: derived
 // from the rule, the action and the trigger, so every retry of it, and a
 // repeat after a crash, carries the same ID for the receiver to
-// deduplicate on.
-func WebhookID(rule string, action int, triggerKey string) string {
-	sum := sha256.Sum256([]byte(rule + "\x00" + strconv.Itoa(action) + "\x00" + triggerKey))
+// deduplicate on. The trigger's type is part of it, as of the row's
+// once-key: one rule's order_created and (after a config change)
+// order_cancelled of the same order are two deliveries.
+func WebhookID(rule string, action int, trigger synclayer.EventType, triggerKey string) string {
+	sum := sha256.Sum256([]byte(rule + "\x00" + strconv.Itoa(action) + "\x00" + string(trigger) + "\x00" + triggerKey))
 	return "wf_" + hex.EncodeToString(sum[:16])
 }
 
@@ -104,7 +106,7 @@ func (h *Handler) webhook(ctx context.Context, ru *rule, a *action, row *synclay
 	if err != nil {
 		return "", synclayer.Permanent(fmt.Errorf("encode webhook body: %w", err))
 	}
-	id := WebhookID(row.Rule, row.Action, row.TriggerKey)
+	id := WebhookID(row.Rule, row.Action, row.TriggerType, row.TriggerKey)
 	if err := a.hook.Send(ctx, &synclayer.Notification{ID: id, Channel: synclayer.ChannelWebhook, Body: body}); err != nil {
 		return "", err
 	}
@@ -192,9 +194,9 @@ func (h *Handler) addTag(ctx context.Context, a *action, row *synclayer.Workflow
 	at, _ := time.Parse(time.RFC3339Nano, viewText(view, "event", "at"))
 	result := "tag " + tag + " added"
 	err = h.Store.Tx(ctx, func(tx synclayer.Tx) error {
-		c, err := tx.FindContactByID(ctx, row.ContactID)
-		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-			result = "skipped add_tag: the contact is no longer stored"
+		c, err := lockContact(ctx, tx, row.ContactID)
+		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND || err == nil && c.Deleted {
+			result = "skipped add_tag: the contact was deleted"
 			return nil
 		}
 		if err != nil {
@@ -227,6 +229,31 @@ func (h *Handler) addTag(ctx context.Context, a *action, row *synclayer.Workflow
 		return nil
 	})
 	return result, err
+}
+
+// lockContact reads contact id under the identity locks ingest takes
+// (its source IDs, email and phone), then reads it again: without them,
+// on PostgreSQL an event merged meanwhile (an opt-out) would be saved
+// over by this transaction's older copy, or overwrite the tag.
+func lockContact(ctx context.Context, tx synclayer.Tx, id string) (*synclayer.Contact, error) {
+	c, err := tx.FindContactByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for source, sid := range c.SourceIDs {
+		keys = append(keys, "src:"+source+":"+sid)
+	}
+	if c.Email != "" {
+		keys = append(keys, "email:"+c.Email)
+	}
+	if c.Phone != "" {
+		keys = append(keys, "phone:"+c.Phone)
+	}
+	if err := tx.Lock(ctx, keys...); err != nil {
+		return nil, err
+	}
+	return tx.FindContactByID(ctx, id)
 }
 
 func render(t *template.Template, data any) (string, error) {

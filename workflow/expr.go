@@ -1,10 +1,12 @@
 package workflow
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/ext"
@@ -56,8 +58,18 @@ func Variables(t synclayer.EventType) []string {
 }
 
 // maxFilterCost bounds one filter's evaluation, which runs inside an
-// ingest transaction: far above any sensible rule, far below a stall.
-const maxFilterCost = 100_000
+// ingest transaction: far below a stall (about 10 ms of work), and far
+// above what the inputs need. A webhook body is up to 1 MB, and CEL
+// charges about 0.1 a character for each pass over a string, so the
+// README's ticket.text.lowerAscii().contains("cancel") on a 1 MB ticket
+// costs some 200,000: a lower bound would skip the rule on exactly the
+// long complaint it was written for.
+const maxFilterCost = 10_000_000
+
+// maxFilterTime bounds one filter's evaluation in time as well, since
+// the cost limit counts some work (a string's size(), a regex) as less
+// than it takes on a long text; it is checked in comprehensions.
+const maxFilterTime = 100 * time.Millisecond
 
 // maxFilterLength bounds the expression's size.
 const maxFilterLength = 4096
@@ -109,20 +121,25 @@ func compileFilter(env *cel.Env, src string) (cel.Program, []Problem) {
 		return nil, []Problem{{Field: "filter", Line: 1, Column: 1,
 			Message: fmt.Sprintf("the filter is a %s, not a condition; compare it, such as order.total >= 500", t)}}
 	}
-	prg, err := env.Program(ast, cel.CostLimit(maxFilterCost))
+	prg, err := env.Program(ast, cel.CostLimit(maxFilterCost), cel.InterruptCheckFrequency(100))
 	if err != nil {
 		return nil, []Problem{{Field: "filter", Line: 1, Column: 1, Message: err.Error()}}
 	}
 	return prg, nil
 }
 
-// match evaluates a filter over the view. A runtime error (a key the
-// trigger does not carry, a type mismatch) is returned for the trace.
-func match(prg cel.Program, view map[string]any) (bool, error) {
+// match evaluates a filter over the view, within maxFilterCost and
+// maxFilterTime. A runtime error (a key the trigger does not carry, a type
+// mismatch, a limit) is returned for the trace.
+func match(ctx context.Context, prg cel.Program, view map[string]any) (bool, error) {
 	if prg == nil {
 		return true, nil
 	}
-	out, _, err := prg.Eval(view)
+	// Not the caller's cancellation: a client hanging up mid-ingest must
+	// not skip a rule in a transaction that may still commit.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxFilterTime)
+	defer cancel()
+	out, _, err := prg.ContextEval(ctx, view)
 	if err != nil {
 		return false, err
 	}

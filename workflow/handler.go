@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,8 +44,8 @@ type doneState struct {
 // (the job was replayed from the dead-letter queue, or ran again after a
 // crash) completes without a call. Otherwise the action runs and its done
 // marker is returned, for the queue to commit with the job. A rule that
-// is no longer configured, or whose action changed kind, dead-letters
-// the row with the reason.
+// is no longer configured, or that no longer has the row's action (see
+// actionOf), dead-letters the row with the reason.
 func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
 	if _, err := h.Store.FindSyncState(ctx, job.RecordKey, synclayer.WorkflowSkill); err == nil {
 		return nil, nil, nil
@@ -66,20 +67,37 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 	if ru == nil {
 		return nil, nil, synclayer.Permanent(fmt.Errorf("workflow %s is no longer configured; its %s action for %s %s did not run", row.Rule, row.Kind, row.TriggerType, row.TriggerKey))
 	}
-	if row.Action >= len(ru.actions) || ru.actions[row.Action].Kind != row.Kind {
-		return nil, nil, synclayer.Permanent(fmt.Errorf("workflow %s no longer has a %s action at actions[%d]; it did not run for %s %s", row.Rule, row.Kind, row.Action, row.TriggerType, row.TriggerKey))
+	a, err := h.actionOf(ctx, ru, row)
+	if err != nil {
+		return nil, nil, err
 	}
 	view, err := decodeView(row.View)
 	if err != nil {
 		return nil, nil, synclayer.Permanent(fmt.Errorf("workflow action %d: decode its view: %v", id, err))
 	}
-	a := ru.actions[row.Action]
+	if a.needsContact() {
+		// A contact deleted since the trigger gets nothing: a Brevo event
+		// or an update by ext_id would bring it back into Brevo.
+		c, err := h.Store.FindContactByID(ctx, row.ContactID)
+		switch {
+		case synclayer.ErrorCode(err) == synclayer.ENOTFOUND || err == nil && c.Deleted:
+			return h.done(job, row, "skipped "+row.Kind+": the contact was deleted")
+		case err != nil:
+			return nil, nil, err
+		}
+	}
 	tmplView := maps.Clone(view) // templates also see the rule: {{ .rule.owner }}
 	tmplView["rule"] = map[string]any{"name": ru.Name, "owner": ru.Owner}
 	result, err := h.run(ctx, ru, a, row, tmplView)
 	if err != nil {
 		return nil, nil, fmt.Errorf("workflow %s actions[%d] (%s): %w", row.Rule, row.Action, row.Kind, err)
 	}
+	return h.done(job, row, result)
+}
+
+// done is the done marker and trace line of a row whose action ran, or
+// was skipped, with result saying which.
+func (h *Handler) done(job *synclayer.Job, row *synclayer.WorkflowAction, result string) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
 	state, _ := json.Marshal(doneState{Rule: row.Rule, Action: row.Action, Kind: row.Kind, Result: result})
 	st := &synclayer.SyncState{RecordKey: job.RecordKey, Destination: synclayer.WorkflowSkill, State: state}
 	key := row.ContactID
@@ -89,6 +107,59 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 	trace := &synclayer.TraceEntry{ContactID: key, Kind: synclayer.TraceDelivery, EventID: row.EventID,
 		Summary: fmt.Sprintf("workflow %s (%s %s): %s", row.Rule, row.TriggerType, row.TriggerKey, result)}
 	return st, trace, nil
+}
+
+// actionOf finds the configured action a row was made for. The row's
+// fingerprint decides, wherever the action now stands in the rule, so a
+// reordered action list runs each row's own action. A row whose action
+// was edited (no fingerprint matches) runs the edit only when that is
+// unambiguous: the action at the row's index is the rule's only one of
+// the row's kind, and no other row of the same trigger was made for it.
+// Anything else dead-letters the row, naming why. Rows made before
+// fingerprints existed are found by index and kind.
+func (h *Handler) actionOf(ctx context.Context, ru *rule, row *synclayer.WorkflowAction) (*action, error) {
+	gone := func(why string) error {
+		return synclayer.Permanent(fmt.Errorf("workflow %s: the %s action recorded at actions[%d] for %s %s did not run: %s; "+
+			"a replay runs it only once the config has the action again, so act on this trigger by hand if it still matters",
+			row.Rule, row.Kind, row.Action, row.TriggerType, row.TriggerKey, why))
+	}
+	var at *action
+	if row.Action >= 0 && row.Action < len(ru.actions) {
+		at = ru.actions[row.Action]
+	}
+	if row.Fingerprint == "" {
+		if at == nil || at.Kind != row.Kind {
+			return nil, gone("the rule no longer has that action there")
+		}
+		return at, nil
+	}
+	if at != nil && at.fingerprint == row.Fingerprint {
+		return at, nil
+	}
+	for _, a := range ru.actions {
+		if a.fingerprint == row.Fingerprint {
+			return a, nil // moved: the same config at another index
+		}
+	}
+	sameKind := 0
+	for _, a := range ru.actions {
+		if a.Kind == row.Kind {
+			sameKind++
+		}
+	}
+	if at == nil || at.Kind != row.Kind || sameKind != 1 {
+		return nil, gone(fmt.Sprintf("its config changed and the rule has %d %s actions, so which one it became is unclear", sameKind, row.Kind))
+	}
+	siblings, err := h.Store.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{Rule: row.Rule, TriggerKey: row.TriggerKey, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range siblings {
+		if s.ID != row.ID && s.Fingerprint == at.fingerprint {
+			return nil, gone(fmt.Sprintf("it was removed from the rule; actions[%d] is now the action of row %d", row.Action, s.ID))
+		}
+	}
+	return at, nil // edited in place: runs as now configured
 }
 
 func (h *Handler) run(ctx context.Context, ru *rule, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
@@ -133,7 +204,7 @@ func (h *Handler) EnsureAttributes(ctx context.Context) error {
 			if exists[name] {
 				continue
 			}
-			if err := h.Brevo.CreateAttribute(ctx, "normal", name, typ); err != nil {
+			if err := h.Brevo.CreateAttribute(ctx, "normal", name, typ); err != nil && !attributeExists(err) {
 				return fmt.Errorf("create Brevo attribute %s: %w", name, err)
 			}
 		}
@@ -147,6 +218,15 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+// attributeExists reports whether Brevo refused to create an attribute
+// because it exists: another instance, or another skill, created it after
+// the list was read. That is the state wanted, not a (permanent) failure
+// that would dead-letter the set_attribute row.
+func attributeExists(err error) bool {
+	var e *brevo.APIError
+	return errors.As(err, &e) && e.Status == http.StatusBadRequest && e.Code == "duplicate_parameter"
 }
 
 // notYetInBrevo turns Brevo's 404 for a contact into a retry: the

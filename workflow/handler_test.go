@@ -27,7 +27,9 @@ type slackHook struct {
 	*httptest.Server
 	mu   sync.Mutex
 	fail int // answer 500 to this many posts first
-	got  []string
+	// refuse, when set, answers 500 to the posts whose text it names.
+	refuse func(text string) bool
+	got    []string
 }
 
 func newSlackHook(t *testing.T) *slackHook {
@@ -38,8 +40,8 @@ func newSlackHook(t *testing.T) *slackHook {
 		_ = json.Unmarshal(b, &m)
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		if h.fail > 0 {
-			h.fail--
+		if h.fail > 0 || h.refuse != nil && h.refuse(m.Text) {
+			h.fail = max(h.fail-1, 0)
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
@@ -352,4 +354,263 @@ func contains(s string, parts ...string) bool {
 func isPermanent(err error) bool {
 	var p *synclayer.PermanentError
 	return errors.As(err, &p)
+}
+
+// reconfigure compiles rules as a config reload would, for the pending
+// rows the fixture's store holds, and runs them with a new Handler.
+func (f *fixture) reconfigure(rules ...workflow.Rule) {
+	f.t.Helper()
+	for i := range rules {
+		for j := range rules[i].Actions {
+			if rules[i].Actions[j].Kind == workflow.KindSlack {
+				rules[i].Actions[j].WebhookURL = f.slack.URL
+			}
+		}
+	}
+	rs, err := workflow.Compile(rules)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.rules = rs
+	f.h = &workflow.Handler{Rules: rs, Store: f.store, Brevo: f.brevo, ContactSkills: []string{"customer-sync"}}
+}
+
+// TestHandler_ActionsChangedBeforeRun: rows fired under one config and
+// run under another find their own action by its fingerprint. Reordered
+// actions of the same kind each run once, as recorded; an action edited
+// in place runs as edited; an action removed from beside another of its
+// kind dead-letters rather than running its neighbour.
+func TestHandler_ActionsChangedBeforeRun(t *testing.T) {
+	t.Parallel()
+	slackRule := func(texts ...string) workflow.Rule {
+		r := workflow.Rule{Name: "alerts", Trigger: synclayer.EventOrderCreated}
+		for _, text := range texts {
+			r.Actions = append(r.Actions, workflow.Action{Kind: workflow.KindSlack, Text: text})
+		}
+		return r
+	}
+	t.Run("Reordered", func(t *testing.T) {
+		t.Parallel()
+		// ops is posted, sales is refused and waits for its retry, and
+		// meanwhile the config swaps the two.
+		f := newFixture(t, storetest.OpenSQLite(t), slackRule("to ops: {{ .order.id }}", "to sales: {{ .order.id }}"))
+		f.slack.refuse = func(text string) bool { return strings.HasPrefix(text, "to sales") }
+		f.fire(orderTrigger(f.contact("a@example.com", nil, false), "1", 10))
+		if errs := f.run(); len(errs) != 1 {
+			t.Fatalf("errors %v, want the refused sales post", errs)
+		}
+		f.slack.mu.Lock()
+		f.slack.refuse = nil
+		f.slack.mu.Unlock()
+		f.reconfigure(slackRule("to sales: {{ .order.id }}", "to ops: {{ .order.id }}"))
+		if errs := f.run(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if got, want := sorted(f.slack.messages()), []string{"to ops: shopify:1", "to sales: shopify:1"}; !slices.Equal(got, want) {
+			t.Errorf("Slack messages %q, want %q: each row runs its own action, once", got, want)
+		}
+	})
+	t.Run("EditedInPlace", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, storetest.OpenSQLite(t), slackRule("order {{ .order.id }}"))
+		f.fire(orderTrigger(f.contact("b@example.com", nil, false), "2", 10))
+		f.reconfigure(slackRule("order {{ .order.id }} (edited)"))
+		if errs := f.run(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if got, want := f.slack.messages(), []string{"order shopify:2 (edited)"}; !slices.Equal(got, want) {
+			t.Errorf("Slack messages %q, want %q", got, want)
+		}
+	})
+	t.Run("RemovedBesideItsKind", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, storetest.OpenSQLite(t), slackRule("to ops", "to sales"))
+		f.fire(orderTrigger(f.contact("c@example.com", nil, false), "3", 10))
+		f.reconfigure(slackRule("to sales"))
+		errs := f.run()
+		if got, want := f.slack.messages(), []string{"to sales"}; !slices.Equal(got, want) {
+			t.Errorf("Slack messages %q, want %q: the removed action's row must not run its neighbour", got, want)
+		}
+		if len(errs) != 1 || !isPermanent(errs[0]) || !strings.Contains(errs[0].Error(), "removed") {
+			t.Errorf("errors %v, want the removed action's row dead-lettered, saying so", errs)
+		}
+	})
+}
+
+// TestHandler_DeletedContact: a contact deleted between the trigger and
+// the run gets no Brevo event, update or tag (any of which would bring it
+// back into Brevo), and a trigger of an already deleted contact records
+// no contact action and shows rules an empty contact.
+func TestHandler_DeletedContact(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, storetest.OpenSQLite(t), workflow.Rule{Name: "welcome", Trigger: synclayer.EventOrderCreated,
+		Actions: []workflow.Action{
+			{Kind: workflow.KindBrevoEvent, Name: "first_purchase"},
+			{Kind: workflow.KindSetAttribute, Attributes: map[string]any{"BUYER": true}},
+			{Kind: workflow.KindAddTag, Tag: "BUYER"},
+			{Kind: workflow.KindSlack, Text: "order from {{ .contact.email }}"},
+		}})
+	del := func(c *synclayer.Contact) {
+		c.Deleted, c.DeletedAt = true, time.Now()
+		f.tx(func(tx synclayer.Tx) error { return tx.SaveContact(ctx, c) })
+	}
+	gone := f.contact("gone@example.com", nil, true)
+	f.fire(orderTrigger(gone, "1", 10))
+	del(gone)
+	already := f.contact("already@example.com", nil, true)
+	del(already)
+	f.fire(orderTrigger(already, "2", 10))
+	if errs := f.run(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if n := len(f.sim.Calls()); n != 0 {
+		t.Errorf("Brevo got %d calls (%+v), want none for deleted contacts", n, f.sim.Calls())
+	}
+	if held, _ := f.store.FindContactByID(ctx, gone.ID); len(held.AllTags()) != 0 {
+		t.Errorf("deleted contact tagged %v", held.AllTags())
+	}
+	if got, want := f.slack.messages(), []string{"order from gone@example.com", "order from "}; !slices.Equal(got, want) {
+		t.Errorf("Slack messages %q, want %q: a contact deleted before the trigger is not shown", got, want)
+	}
+	rows, _ := f.store.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{ContactID: already.ID})
+	if len(rows) != 1 || rows[0].Kind != workflow.KindSlack {
+		t.Errorf("rows for the deleted contact %+v, want only the Slack one", rows)
+	}
+}
+
+// TestHandler_AttributeCreatedMeanwhile: when another instance creates a
+// set_attribute attribute between this one's list and its create, Brevo's
+// "duplicate" answer counts as the attribute existing: the action runs,
+// rather than dead-lettering on a permanent 400.
+func TestHandler_AttributeCreatedMeanwhile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.OpenSQLite(t)
+	f := newFixture(t, s, workflow.Rule{Name: "flag", Trigger: synclayer.EventOrderCreated,
+		Actions: []workflow.Action{{Kind: workflow.KindSetAttribute, Attributes: map[string]any{"RACED": true}}}})
+	// A Brevo whose attribute list is read just before another instance
+	// creates RACED.
+	var once sync.Once
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = strings.TrimPrefix(r.URL.Path, "/v3")
+		f.sim.ServeHTTP(w, r)
+		if r.Method == http.MethodGet && r.URL.Path == "/contacts/attributes" {
+			once.Do(func() {
+				other := httptest.NewRecorder()
+				req := httptest.NewRequest(http.MethodPost, "/contacts/attributes/normal/RACED", strings.NewReader(`{"type":"boolean"}`))
+				req.Header.Set("api-key", "xkeysib-test")
+				req.Header.Set("content-type", "application/json")
+				f.sim.ServeHTTP(other, req)
+				if other.Code/100 != 2 {
+					t.Errorf("the other instance's create: %d %s", other.Code, other.Body)
+				}
+			})
+		}
+	}))
+	t.Cleanup(hs.Close)
+	client := brevo.New(brevo.Config{APIKey: "xkeysib-test", BaseURL: hs.URL + "/v3"})
+	f.h = &workflow.Handler{Rules: f.rules, Store: s, Brevo: client}
+	c := f.contact("race@example.com", nil, true)
+	if _, err := client.CreateContact(ctx, brevo.CreateContactRequest{Email: c.Email, ExtID: c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.fire(orderTrigger(c, "5", 10))
+	if errs := f.run(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got, _ := f.sim.ContactByExtID(c.ID); got.Attributes["RACED"] != true {
+		t.Errorf("attributes %v, want RACED true", got.Attributes)
+	}
+}
+
+// TestHandler_TemplateSyntaxInData: a customer's text that looks like a
+// template is printed as it is, never executed.
+func TestHandler_TemplateSyntaxInData(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.OpenSQLite(t), workflow.Rule{Name: "tickets", Owner: "ops@example.com", Trigger: synclayer.EventTicketCreated,
+		Actions: []workflow.Action{{Kind: workflow.KindSlack, Text: "ticket: {{ .ticket.text }}"}}})
+	c := f.contact("t@example.com", nil, false)
+	f.fire(synclayer.Trigger{Type: synclayer.EventTicketCreated, Key: "custom:T-9", ContactID: c.ID, At: time.Now(), Source: "custom",
+		Data: map[string]any{"id": "T-9", "text": `{{ .rule.owner }} {{ printf "%s" .contact.email }}`}})
+	if errs := f.run(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got, want := f.slack.messages(), []string{`ticket: {{ .rule.owner }} {{ printf "%s" .contact.email }}`}; !slices.Equal(got, want) {
+		t.Errorf("Slack messages %q, want %q", got, want)
+	}
+}
+
+// TestRules_TriggerChangedKeepsFiring: a rule whose trigger is changed to
+// another keyed alike (order_created to order_cancelled, both by the
+// order) fires for the new trigger of an order it fired for before.
+func TestRules_TriggerChangedKeepsFiring(t *testing.T) {
+	t.Parallel()
+	rule := func(tr synclayer.EventType) workflow.Rule {
+		return workflow.Rule{Name: "order-alert", Trigger: tr, Actions: []workflow.Action{{Kind: workflow.KindSlack, Text: "{{ .event.type }} {{ .order.id }}"}}}
+	}
+	f := newFixture(t, storetest.OpenSQLite(t), rule(synclayer.EventOrderCreated))
+	c := f.contact("tc@example.com", nil, false)
+	f.fire(orderTrigger(c, "8", 10))
+	f.reconfigure(rule(synclayer.EventOrderCancelled))
+	cancelled := orderTrigger(c, "8", 10)
+	cancelled.Type = synclayer.EventOrderCancelled
+	f.fire(cancelled)
+	if errs := f.run(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got, want := sorted(f.slack.messages()), []string{"order_cancelled shopify:8", "order_created shopify:8"}; !slices.Equal(got, want) {
+		t.Errorf("Slack messages %q, want %q", got, want)
+	}
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }
+
+// TestHandler_AddTagWaitsForIngest: on PostgreSQL, add_tag takes the
+// identity locks ingest holds, so an event merged into the contact
+// meanwhile (here an opt-out) and the tag both survive, whichever
+// transaction writes first.
+func TestHandler_AddTagWaitsForIngest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.OpenPostgres(t)
+	f := newFixture(t, s, workflow.Rule{Name: "tagger", Trigger: synclayer.EventOrderCreated,
+		Actions: []workflow.Action{{Kind: workflow.KindAddTag, Tag: "BUYER"}}})
+	c := f.contact("lock@example.com", []string{"vip"}, true)
+	f.fire(orderTrigger(c, "6", 10))
+
+	// An ingest transaction holds the contact's email lock, has read it,
+	// and is about to save an opt-out.
+	locked, release := make(chan struct{}), make(chan struct{})
+	ingested := make(chan error, 1)
+	go func() {
+		ingested <- s.Tx(ctx, func(tx synclayer.Tx) error {
+			if err := tx.Lock(ctx, "email:lock@example.com"); err != nil {
+				return err
+			}
+			held, err := tx.FindContactByID(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			held.EmailConsent.State = synclayer.ConsentUnsubscribed
+			return tx.SaveContact(ctx, held)
+		})
+	}()
+	<-locked
+	ran := make(chan []error, 1)
+	go func() { ran <- f.run() }()
+	time.Sleep(300 * time.Millisecond) // add_tag waits on the lock, or (without it) commits first
+	close(release)
+	if err := <-ingested; err != nil {
+		t.Fatal(err)
+	}
+	if errs := <-ran; len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	held, _ := s.FindContactByID(ctx, c.ID)
+	if got := held.AllTags(); !slices.Equal(got, []string{"vip", "BUYER"}) || held.EmailConsent.State != synclayer.ConsentUnsubscribed {
+		t.Errorf("tags %v, consent %q; want vip and BUYER, and the opt-out kept", got, held.EmailConsent.State)
+	}
 }

@@ -1,6 +1,9 @@
 package workflow
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -107,6 +110,9 @@ type action struct {
 	properties map[string]any // string values compiled to *template.Template
 	attributes map[string]any
 	hook       *webhook.Client
+	// fingerprint identifies the action's config, for its rows to find it
+	// again after the rule's actions are reordered (see fingerprint).
+	fingerprint string
 }
 
 var (
@@ -255,7 +261,27 @@ func compileAction(a Action) (*action, *actionError) {
 	default:
 		return nil, errAt(a.Kind, "unknown action; use one of slack, webhook, brevo_event, set_attribute, add_tag, add_to_list or remove_from_list")
 	}
+	c.fingerprint = fingerprint(a)
 	return c, nil
+}
+
+// fingerprint is a stable digest of what an action is configured to do,
+// stored with each of its rows. The Slack webhook URL and the webhook
+// secret are left out: they are secrets, and rotating one does not make
+// it another action. Map keys are sorted by encoding/json.
+func fingerprint(a Action) string {
+	b, _ := json.Marshal(struct {
+		Kind       string         `json:"k"`
+		Text       string         `json:"t,omitempty"`
+		URL        string         `json:"u,omitempty"`
+		Name       string         `json:"n,omitempty"`
+		Properties map[string]any `json:"p,omitempty"`
+		Attributes map[string]any `json:"a,omitempty"`
+		Tag        string         `json:"g,omitempty"`
+		ListID     int64          `json:"l,omitempty"`
+	}{a.Kind, a.Text, a.URL, a.Name, a.Properties, a.Attributes, a.Tag, a.ListID})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
 }
 
 func compileValues(in map[string]any) (map[string]any, error) {

@@ -35,7 +35,9 @@ func (r *Rules) Fire(ctx context.Context, tx synclayer.Tx, triggers ...synclayer
 		if t.ContactID != "" {
 			var err error
 			c, err = tx.FindContactByID(ctx, t.ContactID)
-			if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+			if synclayer.ErrorCode(err) == synclayer.ENOTFOUND || err == nil && c.Deleted {
+				// A deleted contact is nobody: rules see an empty contact,
+				// and actions on the contact are skipped.
 				c, err = nil, nil
 			}
 			if err != nil {
@@ -55,7 +57,7 @@ func (r *Rules) Fire(ctx context.Context, tx synclayer.Tx, triggers ...synclayer
 			return tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: traceKey, At: now, Kind: synclayer.TraceEvent, EventID: t.EventID, Summary: summary})
 		}
 		for _, ru := range rules {
-			ok, err := match(ru.filter, view)
+			ok, err := match(ctx, ru.filter, view)
 			if err != nil {
 				if err := trace(fmt.Sprintf("workflow %s skipped for %s %s: the filter failed: %v", ru.Name, t.Type, t.Key, err)); err != nil {
 					return err
@@ -71,7 +73,7 @@ func (r *Rules) Fire(ctx context.Context, tx synclayer.Tx, triggers ...synclayer
 					skipped = append(skipped, a.Kind)
 					continue
 				}
-				row := &synclayer.WorkflowAction{Rule: ru.Name, Action: i, Kind: a.Kind, TriggerType: t.Type, TriggerKey: t.Key,
+				row := &synclayer.WorkflowAction{Rule: ru.Name, Action: i, Kind: a.Kind, Fingerprint: a.fingerprint, TriggerType: t.Type, TriggerKey: t.Key,
 					EventID: t.EventID, ContactID: t.ContactID, View: snapshot, CreatedAt: now}
 				added, err := tx.AddWorkflowAction(ctx, row)
 				if err != nil {

@@ -14,10 +14,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"synclayer"
+	"synclayer/backfill"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevotest"
@@ -359,4 +361,189 @@ func TestBackfill_FailedImportIsRetried(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Errorf("no batch_completed notification; output:\n%s", out)
 	}
+}
+
+// checkBackfilledContacts checks every contact of writeContactsJSONL(n)
+// in the simulator: consented ones in list 5, the others in list 9,
+// opt-outs blocklisted and in no list, attributes and ext_id set.
+func checkBackfilledContacts(t *testing.T, sim *brevotest.Server, n int) {
+	t.Helper()
+	bad := 0
+	for i := range n {
+		c, ok := sim.ContactByEmail(fmt.Sprintf("user%d@example.com", i))
+		k := caseOf(i)
+		var problem string
+		switch {
+		case !ok:
+			problem = "missing"
+		case k.optedOut && (!c.EmailBlacklisted || len(c.ListIDs) > 0):
+			problem = fmt.Sprintf("opted out, but blocklisted %v, lists %v", c.EmailBlacklisted, c.ListIDs)
+		case !k.optedOut && k.noConsent && !slices.Equal(c.ListIDs, []int64{9}):
+			problem = fmt.Sprintf("no consent, lists %v, want [9]", c.ListIDs)
+		case !k.optedOut && !k.noConsent && !slices.Equal(c.ListIDs, []int64{5}):
+			problem = fmt.Sprintf("consented, lists %v, want [5]", c.ListIDs)
+		case c.Attributes["FIRSTNAME"] != fmt.Sprintf("Ann%d", i) || c.ExtID == "":
+			problem = fmt.Sprintf("attributes %v, ext_id %q", c.Attributes, c.ExtID)
+		case !k.optedOut && c.EmailBlacklisted:
+			problem = "blocklisted without an opt-out"
+		}
+		if problem != "" {
+			if bad++; bad <= 10 {
+				t.Errorf("user%d: %s", i, problem)
+			}
+		}
+	}
+	if bad > 10 {
+		t.Errorf("… %d contacts wrong in all", bad)
+	}
+}
+
+// TestBackfill_ResumesAfterInterruption interrupts `synclayer backfill`
+// twice: in the middle of loading the file, after a chunk was committed,
+// and in the middle of the push, once an import was accepted and recorded
+// but before its process was checked. Each re-run of the same command
+// resumes (the load after its checkpoint, the push with the recorded
+// import), and the last one ends with a summary of the whole file and
+// every contact right in Brevo.
+func TestBackfill_ResumesAfterInterruption(t *testing.T) {
+	t.Parallel()
+	n := max(backfillN(t, 20000), 3000)
+	sim := brevotest.New(brevotest.Options{APIKey: "xkeysib-batch", Validate: brevospec.Load(t).Validate,
+		OtherHourlyLimit: brevotest.DefaultOtherHourlyLimit, HourlyWindow: time.Minute, ImportDelay: 20 * time.Millisecond})
+	// onCheck, when set, runs as the first import check reaches Brevo.
+	var mu sync.Mutex
+	var onCheck func()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		f := onCheck
+		if strings.Contains(r.URL.Path, "/processes") {
+			onCheck = nil
+		} else {
+			f = nil
+		}
+		mu.Unlock()
+		if f != nil {
+			f()
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		hs.Close()
+		for _, v := range sim.Violations() {
+			t.Errorf("request violates Brevo's OpenAPI spec: %s", v)
+		}
+	})
+	cfg := writeBatchConfig(t, hs.URL+"/v3", "")
+	file := writeContactsJSONL(t, n)
+	bf, err := backfill.Open(file, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpoint := "backfill:customer-sync:" + bf.Identity
+	bf.Close()
+	args := []string{"backfill", "customer-sync", "--file", file, "--config", cfg}
+	run := func(ctx context.Context) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := runIO(ctx, args, &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+
+	// 1: cancelled once the first chunk is committed.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stderr string
+	go func() {
+		var err error
+		_, stderr, err = run(ctx)
+		done <- err
+	}()
+	db := openTestStore(t, cfg)
+	var firstErr error
+	for firstErr == nil {
+		select {
+		case firstErr = <-done:
+			if firstErr == nil {
+				t.Fatal("the first run finished before it could be interrupted; make the file longer")
+			}
+		case <-time.After(2 * time.Millisecond):
+			if cp, err := db.FindCheckpoint(context.Background(), checkpoint); err == nil && cp.Position > 0 {
+				cancel()
+				firstErr = <-done
+			}
+		}
+	}
+	cancel()
+	if !strings.Contains(firstErr.Error(), "backfill stopped after") || !strings.Contains(firstErr.Error(), "run the same command again to resume") {
+		t.Fatalf("first run: %v, want the load interrupted and how to resume\n%s", firstErr, stderr)
+	}
+	cp, err := db.FindCheckpoint(context.Background(), checkpoint)
+	if err != nil || cp.Position <= 0 || cp.Position >= int64(n) {
+		t.Fatalf("checkpoint after the interruption: %+v, %v; want one inside the file", cp, err)
+	}
+	if len(sim.Imports()) != 0 {
+		t.Errorf("the interrupted load pushed %d imports", len(sim.Imports()))
+	}
+
+	// 2: resumes the load, and is cancelled as it first checks an import.
+	ctx, cancel = context.WithCancel(context.Background())
+	mu.Lock()
+	onCheck = cancel
+	mu.Unlock()
+	_, stderr, err = run(ctx)
+	cancel()
+	if want := fmt.Sprintf("resumed after line %d", cp.Position); !strings.Contains(stderr, want) {
+		t.Errorf("second run's stderr lacks %q:\n%s", want, stderr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "the push stopped") {
+		t.Fatalf("second run: %v, want the push interrupted\n%s", err, stderr)
+	}
+	imps, err := db.FindImports(context.Background(), "customer-sync")
+	if err != nil || len(imps) == 0 {
+		t.Fatalf("imports in flight after the interruption: %d, %v; want them recorded", len(imps), err)
+	}
+
+	// 3: finishes the recorded imports and the rest, with the whole
+	// file's counts.
+	out, stderr, err := run(context.Background())
+	if err != nil {
+		t.Fatalf("third run: %v\n%s", err, stderr)
+	}
+	var read, written, skipped, failed int
+	i := strings.Index(out, "records: ")
+	if i < 0 {
+		t.Fatalf("no summary:\n%s", out)
+	}
+	if _, err := fmt.Sscanf(out[i:], "records: read %d, written %d, skipped %d, failed %d", &read, &written, &skipped, &failed); err != nil {
+		t.Fatalf("summary %q: %v", out, err)
+	}
+	// A chunk cut off by the interruption rolls back and is loaded again;
+	// one committed just before its checkpoint is read again as skipped.
+	if read != n || written+skipped != n || failed != 0 || written < n-1000 {
+		t.Errorf("summary read %d, written %d, skipped %d, failed %d; want read %d and every line written once\n%s", read, written, skipped, failed, n, out)
+	}
+	if _, err := db.FindCheckpoint(context.Background(), checkpoint); synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
+		t.Errorf("the finished run left its checkpoint: %v", err)
+	}
+	for _, imp := range sim.Imports() {
+		if imp.Status != "completed" {
+			t.Errorf("import %d: %s", imp.ProcessID, imp.Status)
+		}
+	}
+	checkBackfilledContacts(t, sim, n)
+	assertQueueEmpty(t, cfg)
+}
+
+// openTestStore opens the store of the config at cfgPath, closed with t.
+func openTestStore(t *testing.T, cfgPath string) *store.DB {
+	t.Helper()
+	cfg, err := LoadConfig(cfgPath, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), cfg.Storage.Driver, cfg.Storage.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-
 	"synclayer"
 	"synclayer/batch"
 	"synclayer/destination/brevo"

@@ -346,7 +346,6 @@ func (r *skillRuntime) Trigger(ctx context.Context, name, event string, data jso
 	return Trigger(ctx, r, event, data, time.Now())
 }
 
-
 // parseCustomerSync reads customer-sync's config from the admin API: JSON
 // in the shape of its YAML block, decoded strictly, then checked and
 // defaulted by the same finishCustomerSync as the config file. The config

@@ -74,6 +74,28 @@ type Process struct {
 	Name   string `json:"name"`
 	Status string `json:"status"` // queued, in_process (the spec says processing), completed, failed, cancelled
 	Error  string `json:"error,omitempty"`
+	Info   *struct {
+		Import *ImportReport `json:"import"`
+	} `json:"info,omitempty"` // for a completed process
+}
+
+// ImportReport is what a completed import process says it skipped: Brevo
+// counts the rows it left out but does not say which.
+type ImportReport struct {
+	InvalidEmails      int64 `json:"invalid_emails"`
+	DuplicateContactID int64 `json:"duplicate_contact_id"`
+	DuplicateExtID     int64 `json:"duplicate_ext_id"`
+	DuplicateEmailID   int64 `json:"duplicate_email_id"`
+	DuplicatePhoneID   int64 `json:"duplicate_phone_id"`
+}
+
+// Skipped is how many rows a completed import left out, by its report.
+func (p *Process) Skipped() int64 {
+	if p.Info == nil || p.Info.Import == nil {
+		return 0
+	}
+	r := p.Info.Import
+	return r.InvalidEmails + r.DuplicateContactID + r.DuplicateExtID + r.DuplicateEmailID + r.DuplicatePhoneID
 }
 
 // Done reports whether the process has ended, and whether it succeeded.

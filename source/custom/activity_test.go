@@ -85,3 +85,16 @@ func FuzzParseActivity(f *testing.F) {
 		checkActivity(t, ev)
 	})
 }
+
+// TestParseEvent_WorkflowTagsAttribute: the tags add_tag gives a contact
+// are kept in a field of their own, which a custom event must not set as
+// an attribute: a later, newer customer_updated would drop them.
+func TestParseEvent_WorkflowTagsAttribute(t *testing.T) {
+	t.Parallel()
+	body := `{"event":"customer_updated","timestamp":"2026-11-20T10:00:00Z","data":{"id":"c-1","email":"a@example.com","attributes":{"workflowTags":[]}}}`
+	_, err := custom.ParseEvent([]byte(body), time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	var fe *synclayer.Error
+	if !errors.As(err, &fe) || fe.Field != "data.attributes.workflowTags" {
+		t.Errorf("err %v, want a field error at data.attributes.workflowTags", err)
+	}
+}

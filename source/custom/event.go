@@ -150,6 +150,9 @@ func parseAttributes(ch *synclayer.CustomerChange, raw json.RawMessage) error {
 		if synclayer.KindOf(k) != synclayer.KindAny {
 			return synclayer.FieldErrorf(path, "%q is a canonical field, not a custom attribute; set data.%s instead", k, k)
 		}
+		if k == synclayer.FieldWorkflowTags { // add_tag's own field: a source must not replace it
+			return synclayer.FieldErrorf(path, "is the tags workflows add, which no source may set; send the source's tags in data.tags")
+		}
 		if _, dup := ch.Fields[k]; dup {
 			return synclayer.FieldErrorf(path, "is also set as data.%s; set it once", k)
 		}

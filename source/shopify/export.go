@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -39,7 +40,14 @@ type ExportReader struct {
 // asOf dates what the customer export says (it carries no update times),
 // so newer webhooks win over it; use the export's time.
 func NewExportReader(r io.Reader, asOf time.Time) (*ExportReader, error) {
-	c := csv.NewReader(r)
+	// The byte order mark goes before the CSV reader sees it: left in, it
+	// makes a quoted first header ("\ufeff\"Customer ID\"") a literal with
+	// quotes that matches no column.
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3)
+	}
+	c := csv.NewReader(br)
 	c.FieldsPerRecord = -1
 	c.LazyQuotes = true
 	header, err := c.Read()

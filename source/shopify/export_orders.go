@@ -30,7 +30,7 @@ func exportTime(col, v string) (time.Time, error) {
 // order's own columns, every row one line item.
 func (x *ExportReader) nextOrder() (int, *synclayer.Event, error) {
 	var rows [][]string
-	line := 0
+	var lines []int
 	name := ""
 	for {
 		row, l := x.peek, x.peekLine
@@ -59,15 +59,21 @@ func (x *ExportReader) nextOrder() (int, *synclayer.Event, error) {
 			break
 		}
 		if len(rows) == 0 {
-			line, name = l, n
+			name = n
 		}
-		rows = append(rows, row)
+		rows, lines = append(rows, row), append(lines, l)
 	}
-	ev, err := x.order(rows)
-	return line, ev, err
+	ev, bad, err := x.order(rows)
+	if err != nil {
+		// Name the line of the row at fault, not only the order's first.
+		return lines[bad], nil, err
+	}
+	return lines[0], ev, nil
 }
 
-func (x *ExportReader) order(rows [][]string) (*synclayer.Event, error) {
+// order reads the rows of one order; on an error it also returns the
+// index of the row at fault.
+func (x *ExportReader) order(rows [][]string) (*synclayer.Event, int, error) {
 	first := rows[0]
 	name := x.get(first, "name")
 	id := x.get(first, "id")
@@ -75,20 +81,20 @@ func (x *ExportReader) order(rows [][]string) (*synclayer.Event, error) {
 		id = strings.TrimPrefix(name, "#")
 	}
 	if id == "" {
-		return nil, synclayer.FieldErrorf(`"Name"`, "the row names no order (Name and Id are empty)")
+		return nil, 0, synclayer.FieldErrorf(`"Name"`, "the row names no order (Name and Id are empty)")
 	}
 	o := &synclayer.Order{SourceID: id, Number: name, Currency: strings.ToUpper(x.get(first, "currency"))}
 	var err error
 	if o.Total, err = normalize.Money(`"Total"`, str(x.get(first, "total"))); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if o.Total.IsZero() && x.get(first, "total") == "" {
-		return nil, synclayer.FieldErrorf(`"Total"`, "missing on the order's first row")
+		return nil, 0, synclayer.FieldErrorf(`"Total"`, "missing on the order's first row")
 	}
 	times := map[string]time.Time{}
 	for _, c := range []string{"created at", "paid at", "fulfilled at", "cancelled at"} {
 		if times[c], err = exportTime(`"`+c+`"`, x.get(first, c)); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	o.CreatedAt = times["created at"]
@@ -99,7 +105,7 @@ func (x *ExportReader) order(rows [][]string) (*synclayer.Event, error) {
 		}
 	}
 	if o.CreatedAt.IsZero() {
-		return nil, synclayer.FieldErrorf(`"Created at"`, "missing on the order's first row")
+		return nil, 0, synclayer.FieldErrorf(`"Created at"`, "missing on the order's first row")
 	}
 	status := map[string]json.RawMessage{
 		"financial_status":   str(strings.ToLower(x.get(first, "financial status"))),
@@ -107,9 +113,9 @@ func (x *ExportReader) order(rows [][]string) (*synclayer.Event, error) {
 		"cancelled_at":       str(x.get(first, "cancelled at")),
 	}
 	if o.Status, err = orderStatus(status); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	for _, row := range rows {
+	for i, row := range rows {
 		it := synclayer.OrderItem{Name: x.get(row, "lineitem name"), SKU: x.get(row, "lineitem sku")}
 		// The export names no product IDs: a line is named by its SKU, or
 		// else by its name.
@@ -122,11 +128,11 @@ func (x *ExportReader) order(rows [][]string) (*synclayer.Event, error) {
 			continue
 		}
 		if it.Price, err = normalize.Money(`"Lineitem price"`, str(x.get(row, "lineitem price"))); err != nil {
-			return nil, err
+			return nil, i, err
 		}
 		q, ok, err := normalize.Int64(`"Lineitem quantity"`, str(x.get(row, "lineitem quantity")))
 		if err != nil {
-			return nil, err
+			return nil, i, err
 		}
 		if !ok || q <= 0 {
 			q = 1
@@ -138,7 +144,7 @@ func (x *ExportReader) order(rows [][]string) (*synclayer.Event, error) {
 	if v := x.get(first, "refunded amount"); v != "" {
 		amount, err := normalize.Money(`"Refunded Amount"`, str(v))
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if amount.Sign() > 0 {
 			// One refund per order stands for all the export sums up, so a
@@ -163,5 +169,5 @@ func (x *ExportReader) order(rows [][]string) (*synclayer.Event, error) {
 	if cust.Identifies() {
 		ch.Customer = cust
 	}
-	return &synclayer.Event{Source: sourceName, Topic: "export/orders", Type: synclayer.EventOrderUpdated, OccurredAt: o.UpdatedAt, Order: ch}, nil
+	return &synclayer.Event{Source: sourceName, Topic: "export/orders", Type: synclayer.EventOrderUpdated, OccurredAt: o.UpdatedAt, Order: ch}, 0, nil
 }

@@ -101,3 +101,46 @@ func TestExportReader_Orders(t *testing.T) {
 		t.Errorf("end: %v", err)
 	}
 }
+
+// TestExportReader_BOMBeforeQuotedHeader reads an export saved with a
+// byte order mark and every field quoted, as spreadsheet tools write it:
+// the first column must still be recognized, so the row keeps its ID.
+func TestExportReader_BOMBeforeQuotedHeader(t *testing.T) {
+	t.Parallel()
+	csv := "\ufeff\"Customer ID\",\"Email\",\"Accepts Email Marketing\"\r\n\"'207119551\",\"ann@example.com\",\"yes\"\r\n"
+	x, err := shopify.NewExportReader(strings.NewReader(csv), asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, ev, err := x.Next()
+	if err != nil || line != 2 {
+		t.Fatalf("line %d: %v", line, err)
+	}
+	if ev.Customer.SourceID != "207119551" {
+		t.Errorf("source ID %q, want 207119551: the quoted first header after the BOM was not recognized", ev.Customer.SourceID)
+	}
+}
+
+// TestExportReader_OrderErrorNamesItsRow puts a bad price on an order's
+// third line item: the error names that row's line, not the order's
+// first, so the operator finds it in a file of thousands of rows; the next
+// order still reads.
+func TestExportReader_OrderErrorNamesItsRow(t *testing.T) {
+	t.Parallel()
+	csv := "Name,Email,Financial Status,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Id\r\n" +
+		"#1001,a@example.com,paid,25.00,2024-01-15 10:30:00 -0500,1,Tee,10.00,450789469\r\n" +
+		"#1001,,,,,1,\"Cap,\r\nblue\",5.00,\r\n" +
+		"#1001,,,,,1,Pin,ten,\r\n" +
+		"#1002,b@example.com,paid,9.00,2024-01-16 08:00:00 +0000,1,Mug,9.00,450789470\r\n"
+	x, err := shopify.NewExportReader(strings.NewReader(csv), asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, err := x.Next()
+	if err == nil || line != 5 || !strings.Contains(synclayer.ErrorMessage(err), `"Lineitem price"`) {
+		t.Errorf("line %d: %v; want line 5 (after the quoted newline) and the column", line, err)
+	}
+	if line, ev, err := x.Next(); err != nil || line != 6 || ev.Order.Order.SourceID != "450789470" {
+		t.Errorf("next order: line %d, %v", line, err)
+	}
+}

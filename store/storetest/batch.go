@@ -133,6 +133,58 @@ func testBatch(t *testing.T, s synclayer.Store) {
 		}
 	})
 
+	t.Run("CompleteImportWithoutState", func(t *testing.T) {
+		enqueueOn(t, s, q, "ct_w1", t0)
+		jobs := claimAll(t, 1)
+		imp := &synclayer.Import{Skill: "customer-sync", Queue: q, ProcessID: "80", Summary: "imported, some skipped", CreatedAt: t0, CheckAt: t0}
+		if err := s.AddImport(ctx, imp, items(jobs), t0.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CompleteImportWithoutState(ctx, imp.ID, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := s.FindSyncState(ctx, "ct_w1", "brevo"); synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
+			t.Errorf("sync state %+v, %v: want none", st, err)
+		}
+		if left, _ := s.CountPending(ctx, q); left != 0 {
+			t.Errorf("%d jobs left", left)
+		}
+		if tr, _ := s.Trace(ctx, "ct_w1"); len(tr) != 1 || tr[0].Summary != "imported, some skipped" {
+			t.Errorf("trace %+v", tr)
+		}
+	})
+
+	t.Run("DeadImport", func(t *testing.T) {
+		enqueueOn(t, s, q, "ct_d1", t0)
+		enqueueOn(t, s, q, "ct_d2", t0)
+		jobs := claimAll(t, 2)
+		imp := &synclayer.Import{Skill: "customer-sync", Queue: q, ProcessID: "refused", Summary: "refused", CreatedAt: t0, CheckAt: t0}
+		if err := s.AddImport(ctx, imp, items(jobs), t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeadImport(ctx, imp.ID, "brevo: POST /contacts/import: 400 invalid_parameter: List ID(s) 5 do not exist", t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		dead, err := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead, Skill: q})
+		if err != nil || len(dead) != 2 || dead[0].LastError != "brevo: POST /contacts/import: 400 invalid_parameter: List ID(s) 5 do not exist" {
+			t.Fatalf("dead jobs %+v, %v: want both, with Brevo's message", dead, err)
+		}
+		if tr, _ := s.Trace(ctx, "ct_d1"); len(tr) != 1 || tr[0].Kind != synclayer.TraceDelivery {
+			t.Errorf("trace %+v", tr)
+		}
+		if st, err := s.FindSyncState(ctx, "ct_d1", "brevo"); synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
+			t.Errorf("a dead-lettered record got a sync state: %+v, %v", st, err)
+		}
+		if err := s.DeadImport(ctx, imp.ID, "x", t0.Add(time.Second)); synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
+			t.Errorf("dead-lettering twice: %v, want ENOTFOUND", err)
+		}
+		for _, j := range dead {
+			if err := s.DeleteDeadJob(ctx, j.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
 	t.Run("FailImportRequeues", func(t *testing.T) {
 		for _, k := range []string{"ct_f1", "ct_f2"} {
 			enqueueOn(t, s, q, k, t0)

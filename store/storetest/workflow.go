@@ -16,7 +16,7 @@ import (
 func testWorkflowActions(t *testing.T, s synclayer.Store) {
 	ctx := context.Background()
 	row := func(rule string, action int, key string) *synclayer.WorkflowAction {
-		return &synclayer.WorkflowAction{Rule: rule, Action: action, Kind: "slack", TriggerType: synclayer.EventOrderCreated,
+		return &synclayer.WorkflowAction{Rule: rule, Action: action, Kind: "slack", Fingerprint: "fp-" + rule, TriggerType: synclayer.EventOrderCreated,
 			TriggerKey: key, EventID: "ev_1", ContactID: "ct_1", View: json.RawMessage(`{"order":{"id":"shopify:1","total":500.5}}`), CreatedAt: t0}
 	}
 	first := row("high-value-order", 0, "shopify:1")
@@ -52,8 +52,12 @@ func testWorkflowActions(t *testing.T, s synclayer.Store) {
 		}()
 	}
 	wg.Wait()
-	// Another action of the rule, another rule, another key: each new.
-	for _, r := range []*synclayer.WorkflowAction{row("high-value-order", 1, "shopify:1"), row("vip", 0, "shopify:1"), row("high-value-order", 0, "shopify:2")} {
+	// Another action of the rule, another rule, another key, another
+	// trigger type with the same key (the rule's trigger was changed):
+	// each new.
+	otherType := row("high-value-order", 0, "shopify:1")
+	otherType.TriggerType = synclayer.EventOrderCancelled
+	for _, r := range []*synclayer.WorkflowAction{row("high-value-order", 1, "shopify:1"), row("vip", 0, "shopify:1"), row("high-value-order", 0, "shopify:2"), otherType} {
 		mustTx(t, s, func(tx synclayer.Tx) (err error) {
 			if added, err = tx.AddWorkflowAction(ctx, r); err == nil && !added {
 				t.Errorf("row %s/%d/%s was refused", r.Rule, r.Action, r.TriggerKey)
@@ -66,7 +70,7 @@ func testWorkflowActions(t *testing.T, s synclayer.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Rule != first.Rule || got.Kind != "slack" || got.TriggerKey != "shopify:1" || got.ContactID != "ct_1" || got.EventID != "ev_1" ||
+	if got.Rule != first.Rule || got.Kind != "slack" || got.Fingerprint != "fp-high-value-order" || got.TriggerKey != "shopify:1" || got.ContactID != "ct_1" || got.EventID != "ev_1" ||
 		got.TriggerType != synclayer.EventOrderCreated || !got.CreatedAt.Equal(t0) || string(got.View) != string(first.View) {
 		t.Errorf("stored row %+v, want %+v", got, first)
 	}
@@ -74,8 +78,11 @@ func testWorkflowActions(t *testing.T, s synclayer.Store) {
 		t.Errorf("missing row: err %v, want ENOTFOUND", err)
 	}
 	list, err := s.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{Rule: "high-value-order"})
-	if err != nil || len(list) != 3 || list[0].ID < list[2].ID {
-		t.Errorf("rows of high-value-order: %d (%v), want 3, newest first", len(list), err)
+	if err != nil || len(list) != 4 || list[0].ID < list[3].ID {
+		t.Errorf("rows of high-value-order: %d (%v), want 4, newest first", len(list), err)
+	}
+	if list, _ := s.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{Rule: "high-value-order", TriggerKey: "shopify:1"}); len(list) != 3 {
+		t.Errorf("rows of high-value-order for shopify:1: %d, want 3", len(list))
 	}
 	if list, _ := s.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{ContactID: "ct_2"}); len(list) != 0 {
 		t.Errorf("rows of another contact: %d, want 0", len(list))
