@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -331,18 +330,8 @@ func (f *Flusher) fail(ctx context.Context, j *synclayer.Job, err error, st *Sta
 	}
 }
 
-// backoff is the delay before attempt n+1: 1 s doubling to 5 min, with
-// jitter, and at least what a RetryAfter error asks.
-func backoff(n int, err error) time.Duration {
-	d := time.Second << min(max(n-1, 0), 9)
-	d = min(d, 5*time.Minute)
-	d = d/2 + rand.N(d/2+1)
-	var ra *synclayer.RetryAfterError
-	if errors.As(err, &ra) && ra.After > d {
-		d = ra.After
-	}
-	return d
-}
+// backoff is the delay before attempt n+1: the queue's, from 1 s to 5 min.
+func backoff(n int, err error) time.Duration { return queue.Delay(n, time.Second, 5*time.Minute, err) }
 
 // finishAtOnce records a batch Brevo applied in the call itself (orders,
 // products, or records that needed no call): the jobs are completed in

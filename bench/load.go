@@ -46,19 +46,26 @@ func prepareWebhooks(secret string, first, n int) []webhook {
 			"default_address": map[string]any{
 				"address1": "1 Market St", "city": "San Francisco", "province_code": "CA", "country_code": "US", "zip": "94105"},
 		})
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		h := http.Header{}
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Shopify-Topic", "customers/create")
-		h.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
-		h.Set("X-Shopify-Shop-Domain", "bench.myshopify.com")
-		h.Set("X-Shopify-API-Version", "2024-10")
-		h.Set("X-Shopify-Webhook-Id", fmt.Sprintf("bench-%d-%s", id, randomHex(4)))
-		h.Set("X-Shopify-Triggered-At", now.Format(time.RFC3339))
+		h := shopifyHeader(secret, "customers/create", fmt.Sprintf("bench-%d-%s", id, randomHex(4)), body, now)
 		out[i] = webhook{email: email, body: body, header: h}
 	}
 	return out
+}
+
+// shopifyHeader returns the headers Shopify sends with a webhook: its
+// topic, webhook id and the HMAC of body under secret.
+func shopifyHeader(secret, topic, webhookID string, body []byte, now time.Time) http.Header {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Shopify-Topic", topic)
+	h.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	h.Set("X-Shopify-Shop-Domain", "bench.myshopify.com")
+	h.Set("X-Shopify-API-Version", "2024-10")
+	h.Set("X-Shopify-Webhook-Id", webhookID)
+	h.Set("X-Shopify-Triggered-At", now.Format(time.RFC3339))
+	return h
 }
 
 // newClient returns a client whose one transport keeps a connection per

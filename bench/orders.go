@@ -1,12 +1,8 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -30,16 +26,7 @@ func prepareOrders(secret string, first, n int) []webhook {
 			},
 			"refunds": []any{},
 		})
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		h := http.Header{}
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Shopify-Topic", "orders/create")
-		h.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
-		h.Set("X-Shopify-Shop-Domain", "bench.myshopify.com")
-		h.Set("X-Shopify-API-Version", "2024-10")
-		h.Set("X-Shopify-Webhook-Id", fmt.Sprintf("bench-order-%d-%s", id, randomHex(4)))
-		h.Set("X-Shopify-Triggered-At", now.Format(time.RFC3339))
+		h := shopifyHeader(secret, "orders/create", fmt.Sprintf("bench-order-%d-%s", id, randomHex(4)), body, now)
 		out[i] = webhook{email: email, body: body, header: h}
 	}
 	return out

@@ -283,7 +283,10 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 		}
 		c = &synclayer.Contact{}
 	}
-	before := snapshot(c)
+	var before *synclayer.Contact // for the triggers; copied only when workflows run
+	if in.cfg.Triggers != nil {
+		before = snapshot(c)
+	}
 	decisions, changed := synclayer.Merge(c, ch, synclayer.MergeContext{
 		Source:       ev.Source,
 		At:           ev.OccurredAt,
@@ -316,6 +319,9 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 			}
 			skills = append(skills, q)
 		}
+	}
+	if in.cfg.Triggers == nil {
+		return skills, nil
 	}
 	s, err := in.fire(ctx, tx, contactTriggers(ev, merged{contact: c, before: before, changed: true})...)
 	return append(skills, s...), err

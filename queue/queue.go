@@ -196,11 +196,7 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 		w.observe(job, OutcomeDead, latency)
 		return
 	}
-	delay := w.Backoff(job.Attempts)
-	var ra *synclayer.RetryAfterError
-	if errors.As(err, &ra) && ra.After > delay {
-		delay = ra.After + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
-	}
+	delay := Delay(job.Attempts, w.cfg.BaseBackoff, w.cfg.MaxBackoff, err)
 	failTrace.Summary = fmt.Sprintf("%s: attempt %d failed, retrying in %s: %s", job.Destination, job.Attempts, delay.Round(time.Millisecond), reason)
 	if err := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, kept, now); err != nil {
 		w.cfg.Logger.Error("reschedule job", "job", job.ID, "err", err)
@@ -236,16 +232,29 @@ func (w *Worker) renew(ctx context.Context, job *synclayer.Job) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-// Backoff returns the delay before retry number attempt: exponential from
-// BaseBackoff, capped at MaxBackoff, with jitter of up to half the delay so
-// that jobs failed together do not retry together.
+// Backoff returns the delay before retry number attempt, by Delay with
+// the worker's BaseBackoff and MaxBackoff.
 func (w *Worker) Backoff(attempt int) time.Duration {
-	d := w.cfg.BaseBackoff
-	for i := 1; i < attempt && d < w.cfg.MaxBackoff; i++ {
+	return Delay(attempt, w.cfg.BaseBackoff, w.cfg.MaxBackoff, nil)
+}
+
+// Delay returns the wait before retry number attempt after err:
+// exponential from base, capped at maxDelay, with jitter of up to half
+// the delay so that jobs failed together do not retry together; and at
+// least what a RetryAfter error asks (a destination's rate-limit reset),
+// plus a little jitter. The batch flusher retries by it too.
+func Delay(attempt int, base, maxDelay time.Duration, err error) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < maxDelay; i++ {
 		d *= 2
 	}
-	d = min(d, w.cfg.MaxBackoff)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	d = min(d, maxDelay)
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	var ra *synclayer.RetryAfterError
+	if errors.As(err, &ra) && ra.After > d {
+		d = ra.After + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
+	}
+	return d
 }
 
 func (w *Worker) observe(job *synclayer.Job, o Outcome, latency time.Duration) {

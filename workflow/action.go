@@ -46,20 +46,11 @@ func clipSlack(text string) string {
 	if utf8.RuneCountInString(text) <= maxSlackText {
 		return text
 	}
-	r := []rune(text)[:maxSlackText-1]
-	if i := lastIndexRune(r, '&'); i >= 0 && i > len(r)-6 && lastIndexRune(r[i:], ';') < 0 {
-		r = r[:i]
+	cut := string([]rune(text)[:maxSlackText-1])
+	if i := strings.LastIndexByte(cut, '&'); i >= 0 && i > len(cut)-6 && !strings.Contains(cut[i:], ";") {
+		cut = cut[:i]
 	}
-	return string(r) + "…"
-}
-
-func lastIndexRune(r []rune, c rune) int {
-	for i := len(r) - 1; i >= 0; i-- {
-		if r[i] == c {
-			return i
-		}
-	}
-	return -1
+	return cut + "…"
 }
 
 // WebhookID is the webhook-id of a webhook action's deliveries: derived

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,23 +38,13 @@ func enabledSkill(cfg *Config, name string) error {
 	for _, s := range cfg.commerceSkills() {
 		on[s.name] = s.enabled()
 	}
-	enabled, known := on[name]
 	switch {
-	case !known && !isBatchSkill(name):
+	case !slices.Contains(batchSkills, name):
 		return fmt.Errorf("unknown skill %q; available: %s", name, strings.Join(batchSkills, ", "))
-	case !enabled:
+	case !on[name]:
 		return fmt.Errorf("skill %s is not enabled in the config (skills.%s.enabled)", name, name)
 	}
 	return nil
-}
-
-func isBatchSkill(name string) bool {
-	for _, s := range batchSkills {
-		if s == name {
-			return true
-		}
-	}
-	return false
 }
 
 // cmdBackfill loads an export into the store through the ingest pipeline

@@ -161,7 +161,7 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 			icfg.Routes = []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: slices.Clone(cs.Source)}}
 		}
 	}
-	(&Main{Config: cfg}).commerceIngest(&icfg)
+	cfg.commerceIngest(&icfg)
 	for i := range icfg.Routes {
 		r := &icfg.Routes[i]
 		r.Skill, r.Batch = synclayer.BatchQueue(r.Skill), ""

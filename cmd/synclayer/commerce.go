@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"synclayer"
@@ -77,8 +78,8 @@ func (s commerceSkill) enabled() bool { return s.cfg != nil && s.cfg.Enabled }
 // from its orders and owned by "order-events", so a platform's own
 // counters (Shopify's orders_count, total_spent) are ignored; while it is
 // off, the platforms' counters apply.
-func (m *Main) commerceIngest(cfg *ingest.Config) {
-	for _, s := range m.Config.commerceSkills() {
+func (c *Config) commerceIngest(cfg *ingest.Config) {
+	for _, s := range c.commerceSkills() {
 		if !s.enabled() {
 			continue
 		}
@@ -88,9 +89,9 @@ func (m *Main) commerceIngest(cfg *ingest.Config) {
 		}
 		cfg.Routes = append(cfg.Routes, r)
 		if s.name == skill.OrderEventsName {
-			owners := map[string]string{}
-			for k, v := range cfg.FieldOwners {
-				owners[k] = v
+			owners := maps.Clone(cfg.FieldOwners)
+			if owners == nil {
+				owners = map[string]string{}
 			}
 			for _, f := range synclayer.AggregateFields {
 				owners[f] = synclayer.OrderEventsSource

@@ -178,7 +178,7 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 
 	routed := slices.Contains(cs.Source, source) || source == "manual"
 	icfg := ingest.Config{Store: snap, ConsentOwner: cs.consentOwner(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }}
-	(&Main{Config: cfg}).commerceIngest(&icfg) // order routes, and the order totals' owner
+	cfg.commerceIngest(&icfg) // order routes, and the order totals' owner
 	in := ingest.New(icfg)
 	heldOrders := map[string]*brevo.Order{} // what Brevo would hold of each order planned so far
 	sk := &skill.CustomerSync{Store: snap, Mapping: cs.FieldMapping, ListID: cs.Options.ListID, HardDelete: cs.Options.DeleteBehavior == "hard"}

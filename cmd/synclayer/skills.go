@@ -73,7 +73,7 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 			cfg.Routes = []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...), Batch: cs.batchQueue()}}
 		}
 	}
-	m.commerceIngest(&cfg)
+	m.Config.commerceIngest(&cfg)
 	m.cartIngest(&cfg)
 	m.workflowIngest(&cfg)
 	return ingest.New(cfg)
