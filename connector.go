@@ -1,0 +1,166 @@
+package synclayer
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Source verifies and normalizes webhook deliveries from one platform.
+type Source interface {
+	// Name is the source's name in config and in URLs: "shopify".
+	Name() string
+
+	// Parse verifies the request over its raw body and returns the events it
+	// carries. A bad or missing signature is an EUNAUTHORIZED error; a body
+	// or topic it cannot read is EINVALID naming the field. A delivery that
+	// needs no processing (a ping) returns no events and no error.
+	Parse(h http.Header, body []byte, now time.Time) ([]*Event, error)
+}
+
+// Destination is one configured account of an outside system synclayer
+// writes to: a Brevo account, a Klaviyo account. Its package builds it
+// from its config section (DestinationType.Open); the program maps the
+// section's type to that package in one registry, and knows nothing else
+// about the platform.
+//
+// What a destination can do is found by asking for the capability
+// interfaces below (ContactDestination, ...): a skill runs on every
+// destination that implements its capability.
+type Destination interface {
+	// Name is the config name ("brevo", "klaviyo-eu"). Jobs, sync state,
+	// delivery stats, metrics and trace lines carry it, so two accounts of
+	// one platform never mix.
+	Name() string
+	// Type is the platform: "brevo", "klaviyo", "mailchimp".
+	Type() string
+}
+
+// DestinationType is one platform a destination package offers to the
+// registry.
+type DestinationType struct {
+	Type string // the config's type:, and the plain section name that implies it
+	// Open builds a destination named name from its config section, as JSON
+	// with ${VAR} references already expanded. Errors are *Error values
+	// whose Field is the key inside the section ("api_key"), or several of
+	// them joined with errors.Join.
+	Open func(name string, section json.RawMessage, env DestinationEnv) (Destination, error)
+	// SecretKeys are the section's keys whose values are secrets, kept out
+	// of logs and of the config history.
+	SecretKeys []string
+}
+
+// DestinationEnv is what the program gives a destination when it is built.
+type DestinationEnv struct {
+	Logger *slog.Logger
+	// Mount serves h under the server's /simulator/<name>/ and returns that
+	// prefix's URL. A destination with no credentials mounts its built-in
+	// simulator there, and says so loudly in the log. Nil for commands that
+	// run no server: they then need real credentials.
+	Mount func(h http.Handler) (baseURL string)
+	// OnRateLimitWait is called each time a request waits for one of the
+	// destination's rate-limit buckets.
+	OnRateLimitWait func(bucket string, d time.Duration)
+}
+
+// ContactDestination is a destination that keeps contacts: customer-sync
+// runs on it.
+type ContactDestination interface {
+	Destination
+	// ContactSync builds the destination's side of customer-sync for one
+	// skill config. Errors name the key inside the skill's block for this
+	// destination: "field_mapping.firstName", "options.list_id".
+	ContactSync(cfg ContactSyncConfig) (ContactSync, error)
+}
+
+// ContactSyncConfig is one skill's settings for one destination.
+type ContactSyncConfig struct {
+	// Mapping maps canonical fields to the destination's own field names;
+	// empty means the destination's default mapping. Only mapped fields
+	// leave synclayer.
+	Mapping map[string]string
+	// Options is the destination's own options block as JSON (list_id,
+	// audience_id, ...), without the options every destination shares
+	// (sync_mode, delete_behavior, consent_sources, default_region), which
+	// the skill handles itself.
+	Options    json.RawMessage
+	HardDelete bool // delete_behavior: hard
+	Logger     *slog.Logger
+}
+
+// ContactSync is a destination's side of customer-sync. The shared runner
+// (package skill) does the rest, once for every destination: it reads the
+// contact and what the destination last held, reads the destination back
+// after an attempt whose answer was lost, records the plan's intent before
+// any call, skips no-ops, and writes the sync state and trace line.
+//
+// Consent is the destination's to keep in Plan: a contact's consent is
+// sent to the destination only as the platform's explicit opt-in when
+// Contact.Marketable, an opt-out is always sent, and nothing synclayer
+// sends may lift an opt-out the platform itself recorded.
+type ContactSync interface {
+	// Mapping is the field mapping in effect.
+	Mapping() map[string]string
+	// Prepare makes sure the destination can hold every mapped field,
+	// since platforms drop unknown ones silently (Brevo attributes,
+	// Mailchimp merge fields). With create it creates the missing ones and
+	// returns their names; without, an EINVALID error names them.
+	Prepare(ctx context.Context, create bool) (created []string, err error)
+	// Plan decides the calls that bring the destination from prev, the
+	// state it holds for the contact (nil: never delivered), to c. It does
+	// no I/O. A contact the destination cannot hold is a Permanent error
+	// that says why.
+	Plan(c *Contact, prev json.RawMessage) (*ContactPlan, error)
+	// ReadBack reads what the destination holds for c now, as a state Plan
+	// takes, after an attempt whose answer was lost. local is what
+	// synclayer last recorded, for marks only synclayer knows (that a
+	// block was its own). It returns nil when the destination holds
+	// nothing for c.
+	ReadBack(ctx context.Context, c *Contact, local json.RawMessage) (json.RawMessage, error)
+	// Apply makes the plan's calls and returns the trace line ("POST
+	// /contacts → 201 created"). It may replace *plan when an answer
+	// changes what is needed, as when a contact deleted at the platform
+	// must be created again.
+	Apply(ctx context.Context, c *Contact, plan *ContactPlan) (summary string, err error)
+	// Fields flattens a state into field → value, so a dry run can show
+	// what a delivery changes field by field.
+	Fields(state json.RawMessage) (map[string]json.RawMessage, error)
+}
+
+// PlanOp is the kind of change a plan makes at the destination.
+type PlanOp string
+
+const (
+	PlanNone   PlanOp = "none"
+	PlanCreate PlanOp = "create"
+	PlanUpdate PlanOp = "update"
+	PlanDelete PlanOp = "delete"
+)
+
+// ContactPlan is what one delivery will do and what the destination will
+// hold afterwards.
+type ContactPlan struct {
+	Op PlanOp `json:"op"`
+	// Calls are the requests Apply will make, in order, for the trace and
+	// for dry runs. Apply may make read calls it does not list.
+	Calls []PlannedCall `json:"calls,omitempty"`
+	// Next is the state the destination holds after the calls succeed.
+	Next json.RawMessage `json:"-"`
+	// Intent, when set, is recorded as the sync state before any call, so
+	// a mark the calls make (synclayer blocked this address) survives an
+	// answer that is lost.
+	Intent json.RawMessage `json:"-"`
+	Reason string          `json:"reason,omitempty"` // why no call is needed
+	// Detail is the destination's own description of the plan for the
+	// trace (the request bodies); nil for none.
+	Detail any `json:"detail,omitempty"`
+}
+
+// PlannedCall is one HTTP request a plan makes.
+type PlannedCall struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Body   any    `json:"body,omitempty"`
+}
