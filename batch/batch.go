@@ -19,7 +19,6 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/queue"
-	"synclayer/skill"
 )
 
 // Config configures a Flusher. Exactly one of Contacts, Orders and
@@ -29,15 +28,15 @@ type Config struct {
 	Client *brevo.Client
 	Skill  string // customer-sync, order-events or product-catalog
 
-	Contacts     *skill.CustomerSync
+	Contacts     *brevo.CustomerSync
 	ImportListID int64 // list for contacts without marketing consent; 0 sends them realtime
 	// CurrentContacts, when set, supplies the skill and import list at
 	// each flush instead, so a running server follows config changes; a
 	// nil skill (disabled) flushes nothing.
-	CurrentContacts func() (*skill.CustomerSync, int64)
-	Orders          *skill.OrderEvents
+	CurrentContacts func() (*brevo.CustomerSync, int64)
+	Orders          *brevo.OrderEvents
 	Historical      bool // orders are past data (a backfill): Brevo runs no automation for them
-	Products        *skill.ProductCatalog
+	Products        *brevo.ProductCatalog
 
 	Interval time.Duration // how often Run flushes; default 5 min
 	MaxSize  int           // jobs per flush; default 5000; negative: no limit

@@ -9,7 +9,6 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/queue"
-	"synclayer/skill"
 )
 
 // commerceBatch gathers one e-commerce batch call within its count and
@@ -36,7 +35,7 @@ type commerceFlush[T any] struct {
 	// (categories), before the batch; nil for none.
 	realtime func(*synclayer.Job) bool
 	handler  queue.Handler
-	plan     func(context.Context, *synclayer.Job) (skill.BatchItem[T], error)
+	plan     func(context.Context, *synclayer.Job) (brevo.BatchItem[T], error)
 	// call sends one batch and returns its ID and trace summary.
 	call func(context.Context, []T) (id, summary string, err error)
 }
@@ -59,7 +58,7 @@ func (f *Flusher) flushProducts(ctx context.Context) (Stats, error) {
 		what:     "product",
 		limits:   &commerceBatch[brevo.Product]{maxCount: brevo.MaxProductBatch, maxBytes: brevo.MaxImportBytes},
 		noChange: "brevo: no call (batch: nothing the product sync sends has changed)",
-		realtime: skill.IsCategoryJob, // categories first, so the products naming them find them
+		realtime: brevo.IsCategoryJob, // categories first, so the products naming them find them
 		handler:  f.cfg.Products,
 		plan:     f.cfg.Products.PlanProductBatch,
 		call: func(ctx context.Context, products []brevo.Product) (string, string, error) {

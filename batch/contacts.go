@@ -10,7 +10,6 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/skill"
 )
 
 // importer gathers one list's contacts into a POST /contacts/import body
@@ -94,9 +93,9 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 			return st, nil
 		}
 	}
-	lists := map[skill.ImportPath]*importer{
-		skill.PathList:  {f: f, listID: cs.ListID},
-		skill.PathQuiet: {f: f, listID: importList},
+	lists := map[brevo.ImportPath]*importer{
+		brevo.PathList:  {f: f, listID: cs.ListID},
+		brevo.PathQuiet: {f: f, listID: importList},
 	}
 	for {
 		jobs, err := f.claim(ctx, st.Claimed)
@@ -115,9 +114,9 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 			switch {
 			case err != nil:
 				f.fail(ctx, j, err, &st)
-			case p.Path == skill.PathNone:
+			case p.Path == brevo.PathNone:
 				unchanged = append(unchanged, synclayer.NewImportItem(j, p.State, ""))
-			case p.Path == skill.PathRealtime:
+			case p.Path == brevo.PathRealtime:
 				realtime = append(realtime, j)
 			default:
 				if err := lists[p.Path].add(ctx, p.Row, synclayer.NewImportItem(j, p.State, j.RecordKey), planned, &st); err != nil {
@@ -136,7 +135,7 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 			break
 		}
 	}
-	for _, path := range []skill.ImportPath{skill.PathList, skill.PathQuiet} {
+	for _, path := range []brevo.ImportPath{brevo.PathList, brevo.PathQuiet} {
 		if err := lists[path].send(ctx, &st); err != nil {
 			return st, err
 		}

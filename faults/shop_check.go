@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"synclayer/skill"
+	"synclayer/destination/brevo"
 )
 
 // ShopReport is what the shop side (shop.go) measured and found. Every
@@ -220,7 +220,7 @@ func compareCarts(rep *ShopReport, in shopInput) {
 	byCart := map[string][]Delivery{}
 	totals := map[string][]string{}
 	for _, e := range in.events {
-		if !e.OK() || e.Name != skill.CartAbandonedEvent {
+		if !e.OK() || e.Name != brevo.CartAbandonedEvent {
 			continue
 		}
 		rep.CartEvents++

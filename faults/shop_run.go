@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/skill"
+	"synclayer/destination/brevo"
 )
 
 // shopRun is the shop side of one run (shop.go).
@@ -162,7 +162,7 @@ func (h *harness) waitEvents(cartID string, n int, timeout time.Duration) bool {
 	for time.Now().Before(deadline) {
 		got := 0
 		for _, e := range h.brevo.Events() {
-			if e.OK() && e.Name == skill.CartAbandonedEvent && e.CartID == cartID {
+			if e.OK() && e.Name == brevo.CartAbandonedEvent && e.CartID == cartID {
 				got++
 			}
 		}
@@ -283,7 +283,7 @@ func (h *harness) replayDead(ctx context.Context) error {
 	}
 	for _, c := range append(h.shop.carts, h.shop.probes...) {
 		if c.Want > 0 && !c.Undetermined {
-			jobs = append(jobs, job{skill.CartEventsName, "brevo", c.ID()})
+			jobs = append(jobs, job{brevo.CartEventsName, "brevo", c.ID()})
 		}
 	}
 	now := time.Now()
@@ -297,7 +297,7 @@ func (h *harness) replayDead(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("queue jobs to replay: %w", err)
 	}
-	for _, s := range []string{synclayer.WorkflowSkill, skill.CartEventsName} {
+	for _, s := range []string{synclayer.WorkflowSkill, brevo.CartEventsName} {
 		for {
 			claimed, err := h.db.ClaimJobs(ctx, s, 100, time.Minute, now)
 			if err != nil {
@@ -359,7 +359,7 @@ func (h *harness) compareShop(model *Model) {
 	events := h.brevo.Events()
 	CompareShop(&h.rep.Shop, shopInput{orders: orders, carts: carts, acked: func(ev *Event) bool { return !model.AckedAt(ev).IsZero() },
 		slack: h.slack.Deliveries(), hook: h.hook.Deliveries(), events: events, faults: faults})
-	if n, sim := h.rep.Shop.CartEvents, len(h.brevo.Sim.EventsNamed(skill.CartAbandonedEvent)); n != sim {
+	if n, sim := h.rep.Shop.CartEvents, len(h.brevo.Sim.EventsNamed(brevo.CartAbandonedEvent)); n != sim {
 		h.rep.Shop.Notes = append(h.rep.Shop.Notes, fmt.Sprintf("the recorder counted %d cart_abandoned events, the simulator holds %d", n, sim))
 	}
 }

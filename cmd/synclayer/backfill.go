@@ -22,18 +22,17 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/notify"
-	"synclayer/skill"
 	"synclayer/store"
 )
 
 // batchSkills are the skills backfill and resync take.
-var batchSkills = []string{skill.CustomerSyncName, skill.OrderEventsName, skill.ProductCatalogName}
+var batchSkills = []string{brevo.CustomerSyncName, brevo.OrderEventsName, brevo.ProductCatalogName}
 
 // enabledSkill checks that name is a batch skill enabled in cfg.
 func enabledSkill(cfg *Config, name string) error {
 	on := map[string]bool{}
 	if cs := cfg.Skills.CustomerSync; cs != nil {
-		on[skill.CustomerSyncName] = cs.Enabled
+		on[brevo.CustomerSyncName] = cs.Enabled
 	}
 	for _, s := range cfg.commerceSkills() {
 		on[s.name] = s.enabled()
@@ -91,13 +90,13 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer f.Close()
-	if name == skill.OrderEventsName && f.Format == backfill.FormatShopifyCustomers {
+	if name == brevo.OrderEventsName && f.Format == backfill.FormatShopifyCustomers {
 		return fmt.Errorf("--file %s is a customer export; order-events takes an order export or JSONL", filepath.Base(file))
 	}
-	if name == skill.ProductCatalogName && f.Format != backfill.FormatJSONL {
+	if name == brevo.ProductCatalogName && f.Format != backfill.FormatJSONL {
 		return fmt.Errorf("--file %s is a Shopify %s export; product-catalog takes JSONL of product events", filepath.Base(file), f.Records())
 	}
-	if name == skill.CustomerSyncName && f.Format == backfill.FormatShopifyOrders {
+	if name == brevo.CustomerSyncName && f.Format == backfill.FormatShopifyOrders {
 		return fmt.Errorf("--file %s is an order export; customer-sync takes a customer export or JSONL (back the orders up with order-events)", filepath.Base(file))
 	}
 	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
@@ -149,7 +148,7 @@ func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, 
 		return total, err
 	}
 	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
-		sk := &skill.CustomerSync{Client: client, Mapping: cs.FieldMapping}
+		sk := &brevo.CustomerSync{Client: client, Mapping: cs.FieldMapping}
 		if _, err := sk.EnsureAttributes(ctx, cs.Options.CreateAttributes == nil || *cs.Options.CreateAttributes); err != nil {
 			return total, fmt.Errorf("customer-sync: %w", err)
 		}

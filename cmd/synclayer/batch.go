@@ -12,7 +12,6 @@ import (
 	"synclayer/batch"
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
-	"synclayer/skill"
 	"synclayer/store"
 )
 
@@ -92,14 +91,14 @@ func finishBatch(e *configErrors, key, mode string, b *BatchOptions) {
 // batch mode; "" in realtime mode.
 func (cs *CustomerSyncConfig) batchQueue() string {
 	if cs.Options.SyncMode == "batch" {
-		return synclayer.BatchQueue(skill.CustomerSyncName)
+		return synclayer.BatchQueue(brevo.CustomerSyncName)
 	}
 	return ""
 }
 
 // currentContacts is what customer-sync's flusher runs with: the skill as
 // now configured (nil while disabled) and its import list.
-func (r *skillRuntime) currentContacts() (*skill.CustomerSync, int64) {
+func (r *skillRuntime) currentContacts() (*brevo.CustomerSync, int64) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.sk == nil || r.cfg == nil {
@@ -116,7 +115,7 @@ func (m *Main) startBatch(client *brevo.Client) {
 	var flushers []*batch.Flusher
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
 		interval, size := batchSettings(cs.Options.SyncMode, cs.Options.Batch)
-		flushers = append(flushers, batch.New(batch.Config{Store: m.DB, Client: client, Skill: skill.CustomerSyncName,
+		flushers = append(flushers, batch.New(batch.Config{Store: m.DB, Client: client, Skill: brevo.CustomerSyncName,
 			CurrentContacts: m.skills.currentContacts, Interval: interval, MaxSize: size, Logger: m.Logger, PollMin: min(interval, 10*time.Second)}))
 	}
 	for _, s := range m.Config.commerceSkills() {
@@ -126,10 +125,10 @@ func (m *Main) startBatch(client *brevo.Client) {
 		interval, size := batchSettings(s.cfg.Options.SyncMode, s.cfg.Options.Batch)
 		cfg := batch.Config{Store: m.DB, Client: client, Skill: s.name, Interval: interval, MaxSize: size, Logger: m.Logger}
 		switch s.name {
-		case skill.OrderEventsName:
-			cfg.Orders = &skill.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
-		case skill.ProductCatalogName:
-			cfg.Products = &skill.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
+		case brevo.OrderEventsName:
+			cfg.Orders = &brevo.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
+		case brevo.ProductCatalogName:
+			cfg.Products = &brevo.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
 		}
 		flushers = append(flushers, batch.New(cfg))
 	}
@@ -158,7 +157,7 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 	if cs := cfg.Skills.CustomerSync; cs != nil {
 		icfg.ConsentOwner, icfg.DefaultRegion = cs.consentOwner(), cs.Options.DefaultRegion
 		if cs.Enabled {
-			icfg.Routes = []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: slices.Clone(cs.Source)}}
+			icfg.Routes = []ingest.Route{{Skill: brevo.CustomerSyncName, Destination: "brevo", Sources: slices.Clone(cs.Source)}}
 		}
 	}
 	cfg.commerceIngest(&icfg)
@@ -180,20 +179,20 @@ func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) (
 	base := batch.Config{Store: db, Client: client, MaxSize: -1, PollMin: time.Second, PollMax: 30 * time.Second, Historical: historical}
 	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
 		c := base
-		c.Skill = skill.CustomerSyncName
-		c.Contacts = &skill.CustomerSync{Store: db, Client: client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
+		c.Skill = brevo.CustomerSyncName
+		c.Contacts = &brevo.CustomerSync{Store: db, Client: client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
 			HardDelete: cs.Options.DeleteBehavior == "hard"}
 		c.ImportListID = cs.Options.ImportListID
 		out = append(out, batch.New(c))
 	}
 	if s := cfg.Skills.ProductCatalog; s != nil && s.Enabled {
 		c := base
-		c.Skill, c.Products = skill.ProductCatalogName, &skill.ProductCatalog{Store: db, Client: client}
+		c.Skill, c.Products = brevo.ProductCatalogName, &brevo.ProductCatalog{Store: db, Client: client}
 		out = append(out, batch.New(c))
 	}
 	if s := cfg.Skills.OrderEvents; s != nil && s.Enabled {
 		c := base
-		c.Skill, c.Orders = skill.OrderEventsName, &skill.OrderEvents{Store: db, Client: client}
+		c.Skill, c.Orders = brevo.OrderEventsName, &brevo.OrderEvents{Store: db, Client: client}
 		out = append(out, batch.New(c))
 	}
 	return out, nil

@@ -8,7 +8,6 @@ import (
 
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
-	"synclayer/skill"
 )
 
 // CartEventsConfig is skills.cart-events: abandoned-cart recovery. Set in
@@ -49,7 +48,7 @@ func (c *Config) finishCarts(e *configErrors) {
 	if !cc.enabled() {
 		return
 	}
-	const key = "skills." + skill.CartEventsName
+	const key = "skills." + brevo.CartEventsName
 	configured := c.sources()
 	if len(cc.Source) == 0 {
 		e.add(key+".source", "is required: shopify, custom, or a list of them (WooCommerce has no cart webhook; a plugin posts carts through custom)")
@@ -64,7 +63,7 @@ func (c *Config) finishCarts(e *configErrors) {
 	}
 	switch o := &cc.Options; {
 	case o.AbandonAfter == 0:
-		o.AbandonAfter = skill.DefaultAbandonAfter
+		o.AbandonAfter = brevo.DefaultAbandonAfter
 	case o.AbandonAfter < 0:
 		e.add(key+".options.abandon_after", "must be a positive duration such as 1h or 30m, not %s", o.AbandonAfter)
 	}
@@ -80,7 +79,7 @@ func (m *Main) cartIngest(cfg *ingest.Config) {
 	if !cc.enabled() {
 		return
 	}
-	cfg.Routes = append(cfg.Routes, ingest.Route{Skill: skill.CartEventsName, Destination: "brevo", Sources: slices.Clone(cc.Source),
+	cfg.Routes = append(cfg.Routes, ingest.Route{Skill: brevo.CartEventsName, Destination: "brevo", Sources: slices.Clone(cc.Source),
 		Records: ingest.RecordCarts, Wait: cc.Options.AbandonAfter})
 }
 
@@ -91,10 +90,10 @@ func (m *Main) startCarts(client *brevo.Client) {
 	if !cc.enabled() {
 		return
 	}
-	m.startWorker(skill.CartEventsName, &skill.CartEvents{
+	m.startWorker(brevo.CartEventsName, &brevo.CartEvents{
 		Store: m.DB, Client: client, Triggers: m.triggers, Logger: m.Logger,
 		AbandonAfter: cc.Options.AbandonAfter, RequireConsent: *cc.Options.RequireConsent,
 	})
-	m.Logger.Info("skill started", "skill", skill.CartEventsName, "sources", cc.Source,
+	m.Logger.Info("skill started", "skill", brevo.CartEventsName, "sources", cc.Source,
 		"abandon_after", cc.Options.AbandonAfter, "require_consent", *cc.Options.RequireConsent)
 }

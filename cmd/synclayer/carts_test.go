@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevotest"
-	"synclayer/skill"
 	"synclayer/store/storetest"
 )
 
@@ -69,7 +69,7 @@ func (e *env) subscribe(id int64, email string) {
 // abandoned returns the cart_abandoned events Brevo received for cartID.
 func abandoned(sim *brevotest.Server, cartID string) []brevotest.Event {
 	var out []brevotest.Event
-	for _, ev := range sim.EventsNamed(skill.CartAbandonedEvent) {
+	for _, ev := range sim.EventsNamed(brevo.CartAbandonedEvent) {
 		if ev.Properties["cart_id"] == cartID {
 			out = append(out, ev)
 		}
@@ -114,7 +114,7 @@ func testAbandonedAcrossRestart(t *testing.T, storage envOption) {
 	e.m.Close() // inside the wait
 
 	if time.Since(posted) < cartWait {
-		if n := len(e.sim.EventsNamed(skill.CartAbandonedEvent)); n != 0 {
+		if n := len(e.sim.EventsNamed(brevo.CartAbandonedEvent)); n != 0 {
 			t.Fatalf("%d cart_abandoned events before the wait ended", n)
 		}
 	} else {
@@ -217,7 +217,7 @@ func TestCartEvents_ConvertedNeverFires(t *testing.T) {
 					t.Errorf("converted cart %s sent %+v", id, got)
 				}
 			}
-			if n := len(e.sim.EventsNamed(skill.CartAbandonedEvent)); n != 1 {
+			if n := len(e.sim.EventsNamed(brevo.CartAbandonedEvent)); n != 1 {
 				t.Errorf("%d cart_abandoned events, want only the control's", n)
 			}
 		})
@@ -264,7 +264,7 @@ func TestCartEvents_Consent(t *testing.T) {
 			}
 			// The trace says why nothing was sent.
 			if tc.want == 0 {
-				jobs, _ := e.m.DB.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobDone, Skill: skill.CartEventsName})
+				jobs, _ := e.m.DB.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobDone, Skill: brevo.CartEventsName})
 				if len(jobs) == 0 {
 					t.Error("no finished cart-events jobs")
 				}

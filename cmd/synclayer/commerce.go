@@ -10,7 +10,6 @@ import (
 	"synclayer/ingest"
 	"synclayer/metrics"
 	"synclayer/queue"
-	"synclayer/skill"
 )
 
 // CommerceSkillConfig is skills.order-events and skills.product-catalog.
@@ -38,8 +37,8 @@ type commerceSkill struct {
 // (cfg nil when absent), in that order.
 func (c *Config) commerceSkills() []commerceSkill {
 	return []commerceSkill{
-		{skill.OrderEventsName, c.Skills.OrderEvents, ingest.RecordOrders},
-		{skill.ProductCatalogName, c.Skills.ProductCatalog, ingest.RecordProducts},
+		{brevo.OrderEventsName, c.Skills.OrderEvents, ingest.RecordOrders},
+		{brevo.ProductCatalogName, c.Skills.ProductCatalog, ingest.RecordProducts},
 	}
 }
 
@@ -88,7 +87,7 @@ func (c *Config) commerceIngest(cfg *ingest.Config) {
 			r.Batch = synclayer.BatchQueue(s.name)
 		}
 		cfg.Routes = append(cfg.Routes, r)
-		if s.name == skill.OrderEventsName {
+		if s.name == brevo.OrderEventsName {
 			owners := maps.Clone(cfg.FieldOwners)
 			if owners == nil {
 				owners = map[string]string{}
@@ -110,10 +109,10 @@ func (m *Main) startCommerce(client *brevo.Client) {
 		}
 		var h queue.Handler
 		switch s.name {
-		case skill.OrderEventsName:
-			h = &skill.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
-		case skill.ProductCatalogName:
-			h = &skill.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
+		case brevo.OrderEventsName:
+			h = &brevo.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
+		case brevo.ProductCatalogName:
+			h = &brevo.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
 		}
 		m.startWorker(s.name, h)
 		m.Logger.Info("skill started", "skill", s.name, "sources", s.cfg.Source)
@@ -134,14 +133,14 @@ func (m *Main) commerceMetrics(cfg *metrics.Config) {
 		}
 		skills[s.name] = "brevo"
 		switch s.name {
-		case skill.OrderEventsName:
+		case brevo.OrderEventsName:
 			buckets = append(buckets, "orders")
-		case skill.ProductCatalogName:
+		case brevo.ProductCatalogName:
 			buckets = append(buckets, "products", "other")
 		}
 	}
 	if m.Config.Skills.CartEvents.enabled() {
-		skills[skill.CartEventsName] = "brevo"
+		skills[brevo.CartEventsName] = "brevo"
 		buckets = append(buckets, "events")
 	}
 	rl := map[string][]string{}

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevotest"
-	"synclayer/skill"
 	"synclayer/source/custom"
 )
 
@@ -866,9 +866,9 @@ func checkHostileCartEvents(t *testing.T, cases []*hostileCase, got []brevotest.
 			continue
 		}
 		ev := hits[0]
-		if ev.Name != skill.CartAbandonedEvent || ev.Identifiers["email_id"] != w.Email || ev.Properties["total"] != w.Total {
+		if ev.Name != brevo.CartAbandonedEvent || ev.Identifiers["email_id"] != w.Email || ev.Properties["total"] != w.Total {
 			t.Errorf("%s: Brevo event %s for %v, total %v; want %s for %s, total %s",
-				c.name, ev.Name, ev.Identifiers, ev.Properties["total"], skill.CartAbandonedEvent, w.Email, w.Total)
+				c.name, ev.Name, ev.Identifiers, ev.Properties["total"], brevo.CartAbandonedEvent, w.Email, w.Total)
 		}
 		if got, ok := ev.Properties["items_omitted"]; ok != (w.ItemsOmitted != 0) || ok && fmt.Sprint(got) != strconv.Itoa(w.ItemsOmitted) {
 			t.Errorf("%s: items_omitted %v, want %d", c.name, got, w.ItemsOmitted)

@@ -5,11 +5,11 @@ import (
 	"fmt"
 
 	"synclayer"
+	"synclayer/destination/brevo"
 	"synclayer/destination/slack"
 	"synclayer/destination/webhook"
 	"synclayer/notify"
 	"synclayer/queue"
-	"synclayer/skill"
 )
 
 // startNotifications wires notifications: the store marks customer-sync's
@@ -36,7 +36,7 @@ func (m *Main) startNotifications() error {
 	if n.SlackWebhookURL != "" {
 		senders[synclayer.ChannelSlack] = &slack.Client{URL: n.SlackWebhookURL}
 	}
-	m.DB.MarkDeliveries(skill.CustomerSyncName)
+	m.DB.MarkDeliveries(brevo.CustomerSyncName)
 	m.notifier = notify.New(notify.Config{
 		Store: m.DB, Events: events, Slack: n.SlackWebhookURL != "",
 		ErrorRateThreshold: n.ErrorRateThreshold, ErrorRateWindow: n.ErrorRateWindow, QuietPeriod: n.QuietPeriod,
@@ -54,7 +54,7 @@ func (m *Main) startNotifications() error {
 func (r *skillRuntime) owner(name string) string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if name == skill.CustomerSyncName && r.cfg != nil {
+	if name == brevo.CustomerSyncName && r.cfg != nil {
 		return r.cfg.Owner
 	}
 	return ""

@@ -6,9 +6,9 @@ import (
 
 	"synclayer"
 	"synclayer/dashboard"
+	"synclayer/destination/brevo"
 	"synclayer/metrics"
 	"synclayer/queue"
-	"synclayer/skill"
 )
 
 // newMetrics builds this Main's Prometheus registry, with a series for
@@ -16,7 +16,7 @@ import (
 func (m *Main) newMetrics(secrets map[string][]string) *metrics.Metrics {
 	cfg := metrics.Config{
 		Sources:          sortedNames(secrets),
-		Skills:           map[string]string{skill.CustomerSyncName: "brevo"},
+		Skills:           map[string]string{brevo.CustomerSyncName: "brevo"},
 		RateLimitBuckets: map[string][]string{"brevo": {"contacts"}},
 		Jobs:             m.DB,
 		Logger:           m.Logger,

@@ -17,7 +17,6 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/normalize"
-	"synclayer/skill"
 	"synclayer/source/custom"
 	"synclayer/store"
 )
@@ -107,8 +106,8 @@ type planRecord struct {
 	Status    string         `json:"status"`
 	ContactID string         `json:"contactId,omitempty"`
 	Reason    string         `json:"reason,omitempty"`
-	Calls     []skill.Call   `json:"calls"`
-	Changes   []skill.Change `json:"changes"`
+	Calls     []brevo.Call   `json:"calls"`
+	Changes   []brevo.Change `json:"changes"`
 }
 
 // runPlan copies the current state, ingests the samples into the copy in
@@ -132,7 +131,7 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	events := make([]*synclayer.Event, len(samples))
 	var keys store.ContactKeys
 	for i, s := range samples {
-		rec := planRecord{File: s.name, Calls: []skill.Call{}, Changes: []skill.Change{}}
+		rec := planRecord{File: s.name, Calls: []brevo.Call{}, Changes: []brevo.Change{}}
 		ev, err := parseSample(s, source, orders, now, &rec)
 		rep.Records = append(rep.Records, rec)
 		if err != nil || ev == nil {
@@ -181,7 +180,7 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	cfg.commerceIngest(&icfg) // order routes, and the order totals' owner
 	in := ingest.New(icfg)
 	heldOrders := map[string]*brevo.Order{} // what Brevo would hold of each order planned so far
-	sk := &skill.CustomerSync{Store: snap, Mapping: cs.FieldMapping, ListID: cs.Options.ListID, HardDelete: cs.Options.DeleteBehavior == "hard"}
+	sk := &brevo.CustomerSync{Store: snap, Mapping: cs.FieldMapping, ListID: cs.Options.ListID, HardDelete: cs.Options.DeleteBehavior == "hard"}
 	held := map[string]*synclayer.SyncState{} // what Brevo would hold after the records planned so far
 	for i, ev := range events {
 		if ev == nil {
@@ -247,7 +246,7 @@ func previewOrder(ctx context.Context, snap *store.DB, id string, held map[strin
 	}
 	prev, ok := held[id]
 	if !ok {
-		st, err := snap.FindSyncState(ctx, skill.OrderStateKey(id), "brevo")
+		st, err := snap.FindSyncState(ctx, brevo.OrderStateKey(id), "brevo")
 		switch {
 		case err == nil:
 			prev = new(brevo.Order)
@@ -258,10 +257,10 @@ func previewOrder(ctx context.Context, snap *store.DB, id string, held map[strin
 			return err
 		}
 	}
-	plan := skill.PlanOrder(o, c, prev)
+	plan := brevo.PlanOrder(o, c, prev)
 	rec.Status, rec.ContactID, rec.Reason = "planned", o.ContactID, plan.Reason
-	if plan.Op == skill.OpUpsert {
-		rec.Calls = append(rec.Calls, skill.Call{Method: "POST", Path: "/orders/status", Body: plan.Order})
+	if plan.Op == brevo.OpUpsert {
+		rec.Calls = append(rec.Calls, brevo.Call{Method: "POST", Path: "/orders/status", Body: plan.Order})
 		held[id] = plan.Order
 	}
 	return nil
@@ -290,7 +289,7 @@ func parseSample(s sample, source string, orders bool, now time.Time, rec *planR
 
 // previewRecord plans the delivery of rec's contact against what Brevo
 // would hold, and records the result as held for the records after it.
-func previewRecord(ctx context.Context, snap *store.DB, sk *skill.CustomerSync, held map[string]*synclayer.SyncState, rec *planRecord) error {
+func previewRecord(ctx context.Context, snap *store.DB, sk *brevo.CustomerSync, held map[string]*synclayer.SyncState, rec *planRecord) error {
 	c, err := snap.FindContactByID(ctx, rec.ContactID)
 	if err != nil {
 		return err

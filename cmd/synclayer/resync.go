@@ -8,18 +8,18 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/destination/brevo"
 	"synclayer/destination/slack"
 	"synclayer/destination/webhook"
 	"synclayer/notify"
-	"synclayer/skill"
 	"synclayer/store"
 )
 
 // resyncKinds is the record kind each skill's resync enqueues.
 var resyncKinds = map[string]string{
-	skill.CustomerSyncName:   "contacts",
-	skill.OrderEventsName:    "orders",
-	skill.ProductCatalogName: "products",
+	brevo.CustomerSyncName:   "contacts",
+	brevo.OrderEventsName:    "orders",
+	brevo.ProductCatalogName: "products",
 }
 
 // cmdResync pushes a skill's whole canonical state to Brevo through the

@@ -15,7 +15,6 @@ import (
 	"synclayer/ingest"
 	"synclayer/normalize"
 	"synclayer/queue"
-	"synclayer/skill"
 )
 
 // skillRuntime runs customer-sync and lets an admin change it without a
@@ -39,7 +38,7 @@ type skillRuntime struct {
 	mu         sync.RWMutex        // guards the fields below; held only to read or swap them
 	cfg        *CustomerSyncConfig // nil when the config has no customer-sync
 	ing        *ingest.Ingester
-	sk         *skill.CustomerSync // nil while disabled
+	sk         *brevo.CustomerSync // nil while disabled
 	stopWorker func()              // nil while no worker runs
 	stopWait   func()              // nil unless waiting for Brevo before starting the worker
 
@@ -70,7 +69,7 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 		// changes merged meanwhile cannot lift an opt-out.
 		cfg.ConsentOwner, cfg.DefaultRegion = cs.consentOwner(), cs.Options.DefaultRegion
 		if cs.Enabled {
-			cfg.Routes = []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...), Batch: cs.batchQueue()}}
+			cfg.Routes = []ingest.Route{{Skill: brevo.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...), Batch: cs.batchQueue()}}
 		}
 	}
 	m.Config.commerceIngest(&cfg)
@@ -79,8 +78,8 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 	return ingest.New(cfg)
 }
 
-func (r *skillRuntime) newSkill(cs *CustomerSyncConfig) *skill.CustomerSync {
-	return &skill.CustomerSync{Store: r.m.DB, Client: r.client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
+func (r *skillRuntime) newSkill(cs *CustomerSyncConfig) *brevo.CustomerSync {
+	return &brevo.CustomerSync{Store: r.m.DB, Client: r.client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
 		HardDelete: cs.Options.DeleteBehavior == "hard", Logger: r.m.Logger}
 }
 
@@ -154,7 +153,7 @@ func (r *skillRuntime) start(ctx context.Context) error {
 // startUnlessChanged starts the worker for sk, unless an admin changed the
 // skill while its attributes were checked: the change started or stopped
 // the worker itself.
-func (r *skillRuntime) startUnlessChanged(sk *skill.CustomerSync) {
+func (r *skillRuntime) startUnlessChanged(sk *brevo.CustomerSync) {
 	r.change.Lock()
 	defer r.change.Unlock()
 	r.mu.RLock()
@@ -165,7 +164,7 @@ func (r *skillRuntime) startUnlessChanged(sk *skill.CustomerSync) {
 	}
 }
 
-func (r *skillRuntime) ensureAttributes(ctx context.Context, sk *skill.CustomerSync, cs *CustomerSyncConfig) error {
+func (r *skillRuntime) ensureAttributes(ctx context.Context, sk *brevo.CustomerSync, cs *CustomerSyncConfig) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	created, err := sk.EnsureAttributes(ctx, cs.Options.CreateAttributes == nil || *cs.Options.CreateAttributes)
@@ -187,7 +186,7 @@ func (r *skillRuntime) runWorker(on bool) {
 	}
 	switch {
 	case on && r.stopWorker == nil:
-		r.stopWorker = r.m.startWorker(skill.CustomerSyncName, r)
+		r.stopWorker = r.m.startWorker(brevo.CustomerSyncName, r)
 	case !on && r.stopWorker != nil:
 		r.stopWorker()
 		r.stopWorker = nil
@@ -212,7 +211,7 @@ func (r *skillRuntime) List(ctx context.Context) ([]api.Skill, error) {
 	if cs.Enabled {
 		sources = append(sources, cs.Source...)
 	}
-	list := []api.Skill{{Name: skill.CustomerSyncName, Enabled: cs.Enabled, Editable: true, Sources: sources, Config: raw}}
+	list := []api.Skill{{Name: brevo.CustomerSyncName, Enabled: cs.Enabled, Editable: true, Sources: sources, Config: raw}}
 	return append(list, r.m.fileSkills()...), nil
 }
 
@@ -281,7 +280,7 @@ func (r *skillRuntime) apply(ctx context.Context, cs *CustomerSyncConfig, c chan
 		return 0, fmt.Errorf("record the config version (nothing was changed): %w", err)
 	}
 	r.swap(cs, sk, v.Version)
-	r.m.Logger.Info("skill configuration changed", "skill", skill.CustomerSyncName, "enabled", cs.Enabled, "by", c.actor, "version", v.Version)
+	r.m.Logger.Info("skill configuration changed", "skill", brevo.CustomerSyncName, "enabled", cs.Enabled, "by", c.actor, "version", v.Version)
 	return v.Version, nil
 }
 
@@ -298,7 +297,7 @@ func (r *skillRuntime) swapChecked(ctx context.Context, cs *CustomerSyncConfig, 
 
 // prepare builds the skill for an enabled cs and checks its Brevo
 // attributes; nil for a disabled one.
-func (r *skillRuntime) prepare(ctx context.Context, cs *CustomerSyncConfig) (*skill.CustomerSync, error) {
+func (r *skillRuntime) prepare(ctx context.Context, cs *CustomerSyncConfig) (*brevo.CustomerSync, error) {
 	if !cs.Enabled {
 		return nil, nil
 	}
@@ -315,7 +314,7 @@ func (r *skillRuntime) prepare(ctx context.Context, cs *CustomerSyncConfig) (*sk
 
 // swap puts cs and sk in place and starts or stops the worker. The caller
 // holds r.change.
-func (r *skillRuntime) swap(cs *CustomerSyncConfig, sk *skill.CustomerSync, version int) {
+func (r *skillRuntime) swap(cs *CustomerSyncConfig, sk *brevo.CustomerSync, version int) {
 	r.mu.Lock()
 	r.cfg, r.ing, r.sk, r.version = cs, buildIngester(r.m, cs), sk, version
 	r.mu.Unlock()
@@ -362,7 +361,7 @@ func (m *Main) parseCustomerSync(raw json.RawMessage) (*CustomerSyncConfig, erro
 	}
 	_ = json.Unmarshal(raw, &probe) // raw decoded above
 	if probe.Enabled != nil && !*probe.Enabled {
-		return nil, synclayer.FieldErrorf("enabled", "PUT enables the skill; to disable it, POST /api/v1/skills/%s/disable", skill.CustomerSyncName)
+		return nil, synclayer.FieldErrorf("enabled", "PUT enables the skill; to disable it, POST /api/v1/skills/%s/disable", brevo.CustomerSyncName)
 	}
 	cs.Enabled = true
 	e := &configErrors{}
@@ -370,7 +369,7 @@ func (m *Main) parseCustomerSync(raw json.RawMessage) (*CustomerSyncConfig, erro
 	if len(e.errs) == 0 {
 		return cs, nil
 	}
-	const prefix = "skills." + skill.CustomerSyncName + "."
+	const prefix = "skills." + brevo.CustomerSyncName + "."
 	msgs := make([]string, len(e.errs))
 	for i, msg := range e.errs {
 		msgs[i] = strings.TrimPrefix(msg, prefix)

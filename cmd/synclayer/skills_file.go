@@ -7,7 +7,7 @@ import (
 
 	"synclayer"
 	"synclayer/api"
-	"synclayer/skill"
+	"synclayer/destination/brevo"
 )
 
 // fileSkill is a skill set in the config file only: the admin API lists it
@@ -51,7 +51,7 @@ func (c *Config) fileSkillList() []fileSkill {
 		}
 		out = append(out, f)
 	}
-	cart := fileSkill{name: skill.CartEventsName} // carts.go
+	cart := fileSkill{name: brevo.CartEventsName} // carts.go
 	if ce := c.Skills.CartEvents; ce != nil {
 		shown := *ce
 		shown.Enabled = false
@@ -63,13 +63,13 @@ func (c *Config) fileSkillList() []fileSkill {
 // knownSkill refuses a change to a skill the API does not change: not
 // found for a name no skill has, a conflict for one set in the file.
 func (m *Main) knownSkill(name string) error {
-	if name == skill.CustomerSyncName {
+	if name == brevo.CustomerSyncName {
 		return nil
 	}
-	names := []string{skill.CustomerSyncName}
+	names := []string{brevo.CustomerSyncName}
 	for _, s := range m.Config.fileSkillList() {
 		if s.name == name {
-			return synclayer.Errorf(synclayer.ECONFLICT, "skill %s is set in the config file (skills.%s); change it there and restart synclayer. The admin API changes %s only", name, name, skill.CustomerSyncName)
+			return synclayer.Errorf(synclayer.ECONFLICT, "skill %s is set in the config file (skills.%s); change it there and restart synclayer. The admin API changes %s only", name, name, brevo.CustomerSyncName)
 		}
 		names = append(names, s.name)
 	}

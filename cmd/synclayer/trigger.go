@@ -13,8 +13,8 @@ import (
 
 	"synclayer"
 	"synclayer/api"
+	"synclayer/destination/brevo"
 	"synclayer/ingest"
-	"synclayer/skill"
 	"synclayer/source/custom"
 	"synclayer/store"
 )
@@ -34,8 +34,8 @@ func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("usage: synclayer trigger SKILL --event EVENT --data JSON")
 	}
-	if pos[0] != skill.CustomerSyncName {
-		return fmt.Errorf("unknown skill %q; available: %s", pos[0], skill.CustomerSyncName)
+	if pos[0] != brevo.CustomerSyncName {
+		return fmt.Errorf("unknown skill %q; available: %s", pos[0], brevo.CustomerSyncName)
 	}
 	cfg, err := src.load()
 	if err != nil {
@@ -51,7 +51,7 @@ func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer db.Close()
 	in := ingest.New(ingest.Config{Store: db, ConsentOwner: cs.Options.ConsentSource, DefaultRegion: cs.Options.DefaultRegion,
-		Routes: []ingest.Route{{Skill: skill.CustomerSyncName, Destination: "brevo", Sources: []string{"manual"}}}})
+		Routes: []ingest.Route{{Skill: brevo.CustomerSyncName, Destination: "brevo", Sources: []string{"manual"}}}})
 	res, err := Trigger(ctx, in, event, json.RawMessage(data), time.Now())
 	if err != nil {
 		return err

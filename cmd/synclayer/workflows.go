@@ -9,7 +9,6 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/queue"
-	"synclayer/skill"
 	"synclayer/workflow"
 )
 
@@ -235,7 +234,7 @@ func (m *Main) startWorkflows(client *brevo.Client) {
 	}
 	h := &workflow.Handler{Rules: rs, Store: m.DB, Brevo: client}
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
-		h.ContactSkills = []string{skill.CustomerSyncName}
+		h.ContactSkills = []string{brevo.CustomerSyncName}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.addCancel(cancel)

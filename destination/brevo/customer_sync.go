@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"encoding/json"
@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // CustomerSync is the customer-sync skill: store customers to Brevo contacts.
 type CustomerSync struct {
 	Store   synclayer.Store
-	Client  *brevo.Client
+	Client  *Client
 	Mapping map[string]string // canonical field → Brevo attribute; "email" maps to the contact's email
 	ListID  int64
 	// HardDelete deletes the contact in Brevo; otherwise a delete only
@@ -60,11 +59,11 @@ const (
 
 // Plan is what a delivery will do and what Brevo will hold afterwards.
 type Plan struct {
-	Op     Op                          `json:"op"`
-	Create *brevo.CreateContactRequest `json:"create,omitempty"`
-	Update *brevo.UpdateContactRequest `json:"update,omitempty"`
-	Next   brevoState                  `json:"-"`
-	Reason string                      `json:"reason,omitempty"`
+	Op     Op                    `json:"op"`
+	Create *CreateContactRequest `json:"create,omitempty"`
+	Update *UpdateContactRequest `json:"update,omitempty"`
+	Next   brevoState            `json:"-"`
+	Reason string                `json:"reason,omitempty"`
 }
 
 // Plan decides the Brevo call for contact c given what Brevo holds (prev is
@@ -88,7 +87,7 @@ func (s *CustomerSync) Plan(c *synclayer.Contact, prev *brevoState) (Plan, error
 	next := brevoState{Email: email, Attributes: attrs, InList: wantList}
 
 	if prev == nil || prev.Deleted {
-		req := &brevo.CreateContactRequest{Email: email, ExtID: c.ID, Attributes: anyMap(attrs), UpdateEnabled: true}
+		req := &CreateContactRequest{Email: email, ExtID: c.ID, Attributes: anyMap(attrs), UpdateEnabled: true}
 		if wantList {
 			req.ListIDs = []int64{s.ListID}
 		}
@@ -104,7 +103,7 @@ func (s *CustomerSync) Plan(c *synclayer.Contact, prev *brevoState) (Plan, error
 		return Plan{Op: OpCreate, Create: req, Next: next}, nil
 	}
 
-	req := &brevo.UpdateContactRequest{}
+	req := &UpdateContactRequest{}
 	changed := map[string]any{}
 	for name, v := range attrs {
 		if old, ok := prev.Attributes[name]; !ok || string(old) != string(v) {
@@ -165,7 +164,7 @@ func (s *CustomerSync) planDelete(prev *brevoState) Plan {
 	if !prev.InList || s.ListID == 0 {
 		return Plan{Op: OpNone, Next: next, Reason: "soft delete: the contact is kept and is in no synced list"}
 	}
-	return Plan{Op: OpUpdate, Update: &brevo.UpdateContactRequest{UnlinkListIDs: []int64{s.ListID}}, Next: next}
+	return Plan{Op: OpUpdate, Update: &UpdateContactRequest{UnlinkListIDs: []int64{s.ListID}}, Next: next}
 }
 
 // attributes converts the mapped canonical fields to Brevo attribute values.

@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevotest"
 	"synclayer/store/storetest"
@@ -54,7 +53,7 @@ func newCartEnv(t *testing.T) *cartEnv {
 		}
 	})
 	e := &cartEnv{t: t, store: storetest.OpenSQLite(t), sim: sim, now: c0}
-	e.skill = &CartEvents{Store: e.store, Client: brevo.New(brevo.Config{APIKey: "k", BaseURL: hs.URL}),
+	e.skill = &CartEvents{Store: e.store, Client: New(Config{APIKey: "k", BaseURL: hs.URL}),
 		Triggers: &recordingSink{env: e}, AbandonAfter: time.Hour, RequireConsent: true, Now: func() time.Time { return e.now }}
 	return e
 }

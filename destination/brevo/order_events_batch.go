@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // BatchItem is one record of an e-commerce batch: what to send (nil when
@@ -20,28 +19,28 @@ type BatchItem[T any] struct {
 
 // PlanOrderBatch plans the job's order for POST /orders/status/batch with
 // PlanOrder, as Handle does for one order.
-func (s *OrderEvents) PlanOrderBatch(ctx context.Context, job *synclayer.Job) (BatchItem[brevo.Order], error) {
+func (s *OrderEvents) PlanOrderBatch(ctx context.Context, job *synclayer.Job) (BatchItem[Order], error) {
 	o, err := s.Store.FindOrderByID(ctx, job.RecordKey)
 	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return BatchItem[brevo.Order]{}, synclayer.Permanent(fmt.Errorf("order %s no longer exists", job.RecordKey))
+		return BatchItem[Order]{}, synclayer.Permanent(fmt.Errorf("order %s no longer exists", job.RecordKey))
 	}
 	if err != nil {
-		return BatchItem[brevo.Order]{}, err
+		return BatchItem[Order]{}, err
 	}
 	var c *synclayer.Contact
 	if o.ContactID != "" {
 		if c, err = s.Store.FindContactByID(ctx, o.ContactID); synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
 			c = nil
 		} else if err != nil {
-			return BatchItem[brevo.Order]{}, err
+			return BatchItem[Order]{}, err
 		}
 	}
-	var prev *brevo.Order
+	var prev *Order
 	if err := loadState(ctx, s.Store, OrderStateKey(o.ID), &prev); err != nil {
-		return BatchItem[brevo.Order]{}, err
+		return BatchItem[Order]{}, err
 	}
 	plan := PlanOrder(o, c, prev)
-	item := BatchItem[brevo.Order]{TraceKey: o.ContactID}
+	item := BatchItem[Order]{TraceKey: o.ContactID}
 	if item.TraceKey == "" {
 		item.TraceKey = o.ID
 	}

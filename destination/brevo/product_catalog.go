@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // ProductCatalogName is the skill's name in config, metrics and job rows.
@@ -21,16 +20,16 @@ const ProductCatalogName = "product-catalog"
 // keyed by product ID, or by synclayer.CategoryKey for a category.
 type ProductCatalog struct {
 	Store  synclayer.Store
-	Client *brevo.Client
+	Client *Client
 	Logger *slog.Logger
 }
 
 // ProductPlan is what a product or category delivery will do.
 type ProductPlan struct {
-	Op       Op              `json:"op"`
-	Product  *brevo.Product  `json:"product,omitempty"`
-	Category *brevo.Category `json:"category,omitempty"`
-	Reason   string          `json:"reason,omitempty"`
+	Op       Op        `json:"op"`
+	Product  *Product  `json:"product,omitempty"`
+	Category *Category `json:"category,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
 }
 
 // ProductStateKey is the sync-state key of a product, apart from its job
@@ -43,11 +42,11 @@ func ProductStateKey(id string) string { return "product:" + id }
 // that, nothing is sent, so a platform update that changed nothing synced
 // makes no call, and a stock change does. A delete sends isDeleted with
 // the name Brevo requires; a product never sent needs no delete.
-func PlanProduct(p *synclayer.Product, prev *brevo.Product) (ProductPlan, error) {
+func PlanProduct(p *synclayer.Product, prev *Product) (ProductPlan, error) {
 	if p.Deleted && (prev == nil || prev.IsDeleted != nil && *prev.IsDeleted) {
 		return ProductPlan{Op: OpNone, Reason: "deleted, and Brevo does not hold it as a live product"}, nil
 	}
-	req := brevo.Product{ID: p.ID, Name: p.Name, URL: p.URL, ImageURL: p.ImageURL, SKU: p.SKU, ParentID: p.ParentID,
+	req := Product{ID: p.ID, Name: p.Name, URL: p.URL, ImageURL: p.ImageURL, SKU: p.SKU, ParentID: p.ParentID,
 		Stock: p.Stock, Categories: append([]string{}, p.Categories...), UpdateEnabled: true}
 	if !p.Price.IsZero() {
 		price := p.Price
@@ -61,7 +60,7 @@ func PlanProduct(p *synclayer.Product, prev *brevo.Product) (ProductPlan, error)
 	}
 	switch {
 	case p.Deleted:
-		req.IsDeleted, req.DeletedAt = ptr(true), brevo.FormatTime(p.DeletedAt)
+		req.IsDeleted, req.DeletedAt = ptr(true), FormatTime(p.DeletedAt)
 	case prev != nil && prev.IsDeleted != nil && *prev.IsDeleted:
 		req.IsDeleted = ptr(false) // restored on the platform
 	}
@@ -74,8 +73,8 @@ func PlanProduct(p *synclayer.Product, prev *brevo.Product) (ProductPlan, error)
 // PlanCategory decides the Brevo call for category c given what Brevo last
 // received (prev, nil when never sent). Categories count against Brevo's
 // scarce "other" rate-limit bucket, so an unchanged one is never re-sent.
-func PlanCategory(c *synclayer.Category, prev *brevo.Category) ProductPlan {
-	req := brevo.Category{ID: c.ID, Name: c.Name, URL: c.URL, UpdateEnabled: true}
+func PlanCategory(c *synclayer.Category, prev *Category) ProductPlan {
+	req := Category{ID: c.ID, Name: c.Name, URL: c.URL, UpdateEnabled: true}
 	if prev != nil && sameJSON(*prev, req) {
 		return ProductPlan{Op: OpNone, Reason: "Brevo holds the category as it is"}
 	}
@@ -95,7 +94,7 @@ func (s *ProductCatalog) Handle(ctx context.Context, job *synclayer.Job) (*syncl
 	if err != nil {
 		return nil, nil, err
 	}
-	var prev *brevo.Product
+	var prev *Product
 	if err := loadState(ctx, s.Store, ProductStateKey(p.ID), &prev); err != nil {
 		return nil, nil, err
 	}
@@ -130,7 +129,7 @@ func (s *ProductCatalog) handleCategory(ctx context.Context, id string) (*syncla
 		return nil, nil, err
 	}
 	key := synclayer.CategoryKey(id)
-	var prev *brevo.Category
+	var prev *Category
 	if err := loadState(ctx, s.Store, key, &prev); err != nil {
 		return nil, nil, err
 	}

@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // IsCategoryJob reports whether a product-catalog job is a category's:
@@ -17,23 +16,23 @@ func IsCategoryJob(job *synclayer.Job) bool { return strings.HasPrefix(job.Recor
 
 // PlanProductBatch plans the job's product for POST /products/batch with
 // PlanProduct, as Handle does for one product.
-func (s *ProductCatalog) PlanProductBatch(ctx context.Context, job *synclayer.Job) (BatchItem[brevo.Product], error) {
+func (s *ProductCatalog) PlanProductBatch(ctx context.Context, job *synclayer.Job) (BatchItem[Product], error) {
 	p, err := s.Store.FindProductByID(ctx, job.RecordKey)
 	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return BatchItem[brevo.Product]{}, synclayer.Permanent(fmt.Errorf("product %s no longer exists", job.RecordKey))
+		return BatchItem[Product]{}, synclayer.Permanent(fmt.Errorf("product %s no longer exists", job.RecordKey))
 	}
 	if err != nil {
-		return BatchItem[brevo.Product]{}, err
+		return BatchItem[Product]{}, err
 	}
-	var prev *brevo.Product
+	var prev *Product
 	if err := loadState(ctx, s.Store, ProductStateKey(p.ID), &prev); err != nil {
-		return BatchItem[brevo.Product]{}, err
+		return BatchItem[Product]{}, err
 	}
 	plan, err := PlanProduct(p, prev)
 	if err != nil {
-		return BatchItem[brevo.Product]{}, err
+		return BatchItem[Product]{}, err
 	}
-	item := BatchItem[brevo.Product]{TraceKey: p.ID}
+	item := BatchItem[Product]{TraceKey: p.ID}
 	sent := prev
 	if plan.Op == OpUpsert {
 		item.Send, sent = plan.Product, plan.Product

@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // OrderEventsName is the skill's name in config, metrics and job rows.
@@ -23,15 +22,15 @@ const OpUpsert Op = "upsert"
 // queues with every order change.
 type OrderEvents struct {
 	Store  synclayer.Store
-	Client *brevo.Client
+	Client *Client
 	Logger *slog.Logger
 }
 
 // OrderPlan is what an order delivery will do.
 type OrderPlan struct {
-	Op     Op           `json:"op"`
-	Order  *brevo.Order `json:"order,omitempty"`
-	Reason string       `json:"reason,omitempty"`
+	Op     Op     `json:"op"`
+	Order  *Order `json:"order,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // OrderStateKey is the sync-state key of an order, apart from the order's
@@ -46,18 +45,18 @@ func OrderStateKey(id string) string { return "order:" + id }
 // email and by ext_id, the canonical contact ID customer-sync gives it.
 // A deleted order is sent as cancelled, since Brevo keeps orders. When
 // Brevo already holds exactly this order, nothing is sent.
-func PlanOrder(o *synclayer.Order, c *synclayer.Contact, prev *brevo.Order) OrderPlan {
+func PlanOrder(o *synclayer.Order, c *synclayer.Contact, prev *Order) OrderPlan {
 	status := string(o.Status)
 	if o.Deleted {
 		status = string(synclayer.OrderCancelled)
 	}
-	req := brevo.Order{
+	req := Order{
 		ID:        o.ID,
-		CreatedAt: brevo.FormatTime(o.CreatedAt),
-		UpdatedAt: brevo.FormatTime(o.LastChange()),
+		CreatedAt: FormatTime(o.CreatedAt),
+		UpdatedAt: FormatTime(o.LastChange()),
 		Status:    status,
 		Amount:    o.Net(),
-		Products:  make([]brevo.OrderProduct, 0, len(o.Items)),
+		Products:  make([]OrderProduct, 0, len(o.Items)),
 		MetaInfo:  map[string]string{"source": o.Source},
 	}
 	if o.Currency != "" {
@@ -67,10 +66,10 @@ func PlanOrder(o *synclayer.Order, c *synclayer.Contact, prev *brevo.Order) Orde
 		req.MetaInfo["number"] = o.Number
 	}
 	for _, it := range o.Items {
-		req.Products = append(req.Products, brevo.OrderProduct{ProductID: it.ProductID, VariantID: it.VariantID, Price: it.Price, Quantity: it.Quantity})
+		req.Products = append(req.Products, OrderProduct{ProductID: it.ProductID, VariantID: it.VariantID, Price: it.Price, Quantity: it.Quantity})
 	}
 	if c != nil {
-		req.Identifiers = &brevo.OrderIdentifiers{EmailID: c.Email, ExtID: c.ID}
+		req.Identifiers = &OrderIdentifiers{EmailID: c.Email, ExtID: c.ID}
 	}
 	if prev != nil && sameJSON(*prev, req) {
 		return OrderPlan{Op: OpNone, Reason: "Brevo holds the order as it is"}
@@ -99,7 +98,7 @@ func (s *OrderEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclaye
 			return nil, nil, err
 		}
 	}
-	var prev *brevo.Order
+	var prev *Order
 	if err := loadState(ctx, s.Store, OrderStateKey(o.ID), &prev); err != nil {
 		return nil, nil, err
 	}

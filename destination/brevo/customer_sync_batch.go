@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // ImportPath is the way a contact takes in batch mode.
@@ -34,7 +33,7 @@ const (
 // Handle would have recorded, so a later realtime update diffs right.
 type ImportPlan struct {
 	Path   ImportPath
-	Row    brevo.ImportContact
+	Row    ImportContact
 	State  *synclayer.SyncState
 	Reason string // why the contact goes realtime
 }
@@ -111,5 +110,5 @@ func (s *CustomerSync) PlanImport(ctx context.Context, job *synclayer.Job, impor
 		attrs[k] = v
 	}
 	attrs["EXT_ID"] = c.ID
-	return ImportPlan{Path: path, Row: brevo.ImportContact{Email: next.Email, Attributes: attrs}, State: state()}, nil
+	return ImportPlan{Path: path, Row: ImportContact{Email: next.Email, Attributes: attrs}, State: state()}, nil
 }

@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // CartEventsName is the skill's name in config, metrics and job rows.
@@ -29,7 +28,7 @@ const DefaultAbandonAfter = time.Hour
 // restart neither loses nor repeats it.
 type CartEvents struct {
 	Store  synclayer.Store
-	Client *brevo.Client
+	Client *Client
 	// Triggers, when set, hears of every cart judged abandoned, before
 	// the consent check, for workflow rules.
 	Triggers       synclayer.TriggerSink
@@ -67,7 +66,7 @@ func CartDueAt(c *synclayer.Cart, abandonAfter time.Duration) time.Time {
 // customer-sync gives the contact, as order-events does. Amounts are exact
 // decimal strings: Brevo's schema takes only whole numbers at the top of
 // event_properties.
-func CartEvent(c *synclayer.Cart, ct *synclayer.Contact, at time.Time) brevo.Event {
+func CartEvent(c *synclayer.Cart, ct *synclayer.Contact, at time.Time) Event {
 	items := make([]map[string]any, 0, len(c.Items))
 	for _, it := range c.Items {
 		item := map[string]any{"product_id": it.ProductID, "price": it.Price.String(), "quantity": it.Quantity}
@@ -93,10 +92,10 @@ func CartEvent(c *synclayer.Cart, ct *synclayer.Contact, at time.Time) brevo.Eve
 	if props["items_omitted"] == 0 {
 		delete(props, "items_omitted")
 	}
-	return brevo.Event{
+	return Event{
 		Name:        CartAbandonedEvent,
-		Date:        brevo.FormatTime(at),
-		Identifiers: brevo.EventIdentifiers{EmailID: ct.Email, ExtID: ct.ID},
+		Date:        FormatTime(at),
+		Identifiers: EventIdentifiers{EmailID: ct.Email, ExtID: ct.ID},
 		Properties:  props,
 	}
 }

@@ -1,4 +1,4 @@
-package skill
+package brevo
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // Handle brings the job's contact up to date in Brevo. It reads the
@@ -72,8 +71,8 @@ func (s *CustomerSync) syncState(ctx context.Context, id string) (*brevoState, e
 // kept, for the diff; which blocks synclayer made comes from local, since
 // Brevo cannot tell its own unsubscribes from ours.
 func (s *CustomerSync) remoteState(ctx context.Context, id string, local *brevoState) (*brevoState, error) {
-	rc, err := s.Client.GetContact(ctx, id, brevo.IdentifierExtID)
-	if brevo.IsNotFound(err) {
+	rc, err := s.Client.GetContact(ctx, id, IdentifierExtID)
+	if IsNotFound(err) {
 		if local == nil {
 			return nil, nil
 		}
@@ -137,8 +136,8 @@ func (s *CustomerSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan
 		}
 		return "brevo: POST /contacts → 204 updated the existing contact", nil
 	case OpUpdate:
-		err := s.Client.UpdateContact(ctx, c.ID, brevo.IdentifierExtID, *plan.Update)
-		if brevo.IsNotFound(err) && !c.Deleted {
+		err := s.Client.UpdateContact(ctx, c.ID, IdentifierExtID, *plan.Update)
+		if IsNotFound(err) && !c.Deleted {
 			// The contact is gone from Brevo (deleted there, or never
 			// linked by ext_id): create it again from the full state.
 			full, perr := s.Plan(c, nil)
@@ -148,7 +147,7 @@ func (s *CustomerSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan
 			*plan = full
 			return s.run(ctx, c, plan)
 		}
-		if brevo.IsNotFound(err) {
+		if IsNotFound(err) {
 			return "brevo: PUT /contacts/{ext_id} → 404, nothing to unlink", nil
 		}
 		if err != nil {
@@ -156,8 +155,8 @@ func (s *CustomerSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan
 		}
 		return "brevo: PUT /contacts/{ext_id} → 204 (" + describeUpdate(plan.Update) + ")", nil
 	case OpDelete:
-		err := s.Client.DeleteContact(ctx, c.ID, brevo.IdentifierExtID)
-		if brevo.IsNotFound(err) {
+		err := s.Client.DeleteContact(ctx, c.ID, IdentifierExtID)
+		if IsNotFound(err) {
 			return "brevo: DELETE /contacts/{ext_id} → 404, already gone", nil
 		}
 		if err != nil {
@@ -168,7 +167,7 @@ func (s *CustomerSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan
 	return "", fmt.Errorf("unknown plan %q", plan.Op)
 }
 
-func describeUpdate(u *brevo.UpdateContactRequest) string {
+func describeUpdate(u *UpdateContactRequest) string {
 	var parts []string
 	if len(u.Attributes) > 0 {
 		names := make([]string, 0, len(u.Attributes))
