@@ -160,7 +160,10 @@ type ContactPlan struct {
 
 // PlannedCall is one HTTP request a plan makes.
 type PlannedCall struct {
-	Method string `json:"method"`
-	Path   string `json:"path"`
-	Body   any    `json:"body,omitempty"`
+	// Destination names the destination in a dry run of several; "" in
+	// one destination's own plan.
+	Destination string `json:"destination,omitempty"`
+	Method      string `json:"method"`
+	Path        string `json:"path"`
+	Body        any    `json:"body,omitempty"`
 }

@@ -33,6 +33,17 @@ type Job struct {
 	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
+// Queue is the queue of a skill's jobs for one destination. Each
+// destination has its own, so an outage of one never delays another. The
+// destination named brevo keeps the bare skill name: the queue every job
+// was in before destinations were named, so an upgrade finds its jobs.
+func Queue(skill, destination string) string {
+	if destination == "brevo" || destination == "" {
+		return skill
+	}
+	return skill + "@" + destination
+}
+
 // JobFilter selects jobs for listing.
 type JobFilter struct {
 	State JobState

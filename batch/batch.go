@@ -28,12 +28,12 @@ type Config struct {
 	Client *brevo.Client
 	Skill  string // customer-sync, order-events or product-catalog
 
-	Contacts     *brevo.CustomerSync
+	Contacts     *brevo.ContactSync
 	ImportListID int64 // list for contacts without marketing consent; 0 sends them realtime
 	// CurrentContacts, when set, supplies the skill and import list at
 	// each flush instead, so a running server follows config changes; a
 	// nil skill (disabled) flushes nothing.
-	CurrentContacts func() (*brevo.CustomerSync, int64)
+	CurrentContacts func() (*brevo.ContactSync, int64)
 	Orders          *brevo.OrderEvents
 	Historical      bool // orders are past data (a backfill): Brevo runs no automation for them
 	Products        *brevo.ProductCatalog

@@ -18,6 +18,7 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevotest"
+	"synclayer/skill"
 	"synclayer/store/storetest"
 )
 
@@ -127,7 +128,7 @@ func seedContacts(t *testing.T, db synclayer.Store, n int, now time.Time) []stri
 				return err
 			}
 			ids = append(ids, c.ID)
-			if err := tx.EnqueueJob(ctx, synclayer.BatchQueue(brevo.CustomerSyncName), "brevo", c.ID, now); err != nil {
+			if err := tx.EnqueueJob(ctx, synclayer.BatchQueue(skill.CustomerSyncName), "brevo", c.ID, now); err != nil {
 				return err
 			}
 		}
@@ -155,8 +156,8 @@ func TestFlusher_RefusedImportIsDeadLettered(t *testing.T) {
 	client := brevo.New(brevo.Config{APIKey: "k", BaseURL: hs.URL + "/v3"})
 	now := time.Now()
 	seedContacts(t, db, 3, now)
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: brevo.CustomerSyncName,
-		Contacts: &brevo.CustomerSync{Store: db, Client: client, ListID: 5, Mapping: map[string]string{"email": "email"}}, ImportListID: 9})
+	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}}, ImportListID: 9})
 	st, err := f.Flush(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +193,7 @@ func TestFlusher_OptOutDuringImportWins(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	s := brevotest.New(brevotest.Options{APIKey: "k", Validate: brevospec.Load(t).Validate})
 	var client *brevo.Client
-	var rt *brevo.CustomerSync
+	var rt *skill.CustomerSync
 	var ids []string
 	var optedOut atomic.Bool
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -206,16 +207,16 @@ func TestFlusher_OptOutDuringImportWins(t *testing.T) {
 	t.Cleanup(hs.Close)
 	client = brevo.New(brevo.Config{APIKey: "k", BaseURL: hs.URL + "/v3"})
 	// The realtime worker has a client of its own, as in a running server.
-	rt = &brevo.CustomerSync{Store: db, Client: brevo.New(brevo.Config{APIKey: "k", BaseURL: hs.URL + "/v3"}), ListID: 5, Mapping: map[string]string{"email": "email"}}
+	rt = &skill.CustomerSync{Store: db, Destination: "brevo", Sync: &brevo.ContactSync{Client: brevo.New(brevo.Config{APIKey: "k", BaseURL: hs.URL + "/v3"}), ListID: 5, FieldMapping: map[string]string{"email": "email"}}}
 	ids = seedContacts(t, db, 3, time.Now().Add(-time.Hour))
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: brevo.CustomerSyncName,
-		Contacts: &brevo.CustomerSync{Store: db, Client: client, ListID: 5, Mapping: map[string]string{"email": "email"}}, ImportListID: 9, PollMin: time.Millisecond})
+	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}}, ImportListID: 9, PollMin: time.Millisecond})
 	if _, err := f.Drain(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The import applied after the opt-out and put c1 in list 5; the
 	// realtime queue must hold c1 again, to take it out.
-	jobs, err := db.ClaimJobs(ctx, brevo.CustomerSyncName, 10, time.Minute, time.Now())
+	jobs, err := db.ClaimJobs(ctx, skill.CustomerSyncName, 10, time.Minute, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestFlusher_OptOutDuringImportWins(t *testing.T) {
 
 // optOut unsubscribes contact id and delivers it as the realtime worker
 // would: a job on the realtime queue, Handle, CompleteJob.
-func optOut(t *testing.T, db synclayer.Store, rt *brevo.CustomerSync, id string) {
+func optOut(t *testing.T, db synclayer.Store, rt *skill.CustomerSync, id string) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
@@ -255,13 +256,13 @@ func optOut(t *testing.T, db synclayer.Store, rt *brevo.CustomerSync, id string)
 		if err := tx.SaveContact(ctx, c); err != nil {
 			return err
 		}
-		return tx.EnqueueJob(ctx, brevo.CustomerSyncName, "brevo", id, now)
+		return tx.EnqueueJob(ctx, skill.CustomerSyncName, "brevo", id, now)
 	})
 	if err != nil {
 		t.Error(err)
 		return
 	}
-	jobs, err := db.ClaimJobs(ctx, brevo.CustomerSyncName, 1, time.Minute, now)
+	jobs, err := db.ClaimJobs(ctx, skill.CustomerSyncName, 1, time.Minute, now)
 	if err != nil || len(jobs) != 1 {
 		t.Errorf("claim the opt-out: %v, %d jobs", err, len(jobs))
 		return
@@ -298,8 +299,8 @@ func TestFlusher_ImportThatSkippedRowsRecordsNoState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: brevo.CustomerSyncName,
-		Contacts: &brevo.CustomerSync{Store: db, Client: client, ListID: 5, Mapping: map[string]string{"email": "email"}}, ImportListID: 9, PollMin: time.Millisecond})
+	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}}, ImportListID: 9, PollMin: time.Millisecond})
 	if _, err := f.Drain(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +333,7 @@ func TestFlusher_CheckSettlesLeftoverBatchWithoutBrevo(t *testing.T) {
 	client := brevo.New(brevo.Config{APIKey: "k", BaseURL: hs.URL + "/v3"})
 	now := time.Now()
 	seedContacts(t, db, 2, now)
-	q := synclayer.BatchQueue(brevo.CustomerSyncName)
+	q := synclayer.BatchQueue(skill.CustomerSyncName)
 	jobs, err := db.ClaimJobs(ctx, q, 10, time.Minute, now)
 	if err != nil || len(jobs) != 2 {
 		t.Fatalf("claim: %d, %v", len(jobs), err)
@@ -342,14 +343,14 @@ func TestFlusher_CheckSettlesLeftoverBatchWithoutBrevo(t *testing.T) {
 		items = append(items, synclayer.NewImportItem(j, nil, j.RecordKey))
 	}
 	for _, id := range []string{"at-call:none", "refused"} {
-		imp := &synclayer.Import{Skill: brevo.CustomerSyncName, Queue: q, ProcessID: id, Summary: "x", CreatedAt: now, CheckAt: now}
+		imp := &synclayer.Import{Skill: skill.CustomerSyncName, Queue: q, ProcessID: id, Summary: "x", CreatedAt: now, CheckAt: now}
 		if err := db.AddImport(ctx, imp, items[:1], now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		items = items[1:]
 	}
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: brevo.CustomerSyncName,
-		Contacts: &brevo.CustomerSync{Store: db, Client: client, ListID: 5, Mapping: map[string]string{"email": "email"}}, ImportListID: 9})
+	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}}, ImportListID: 9})
 	pending, err := f.Check(ctx)
 	if err != nil || pending != 0 {
 		t.Fatalf("Check: %d pending, %v; want the leftovers settled", pending, err)
@@ -382,14 +383,14 @@ func TestFlusher_RetryWindowEnds(t *testing.T) {
 		if err := tx.SaveContact(ctx, c); err != nil {
 			return err
 		}
-		return tx.EnqueueJob(ctx, synclayer.BatchQueue(brevo.CustomerSyncName), "brevo", c.ID, now)
+		return tx.EnqueueJob(ctx, synclayer.BatchQueue(skill.CustomerSyncName), "brevo", c.ID, now)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// No marketing consent and no import list: the contact goes realtime.
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: brevo.CustomerSyncName,
-		Contacts: &brevo.CustomerSync{Store: db, Client: client, ListID: 5, Mapping: map[string]string{"email": "email"}},
+	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}},
 		Now:      func() time.Time { return now.Add(25 * time.Hour) }})
 	if _, err := f.Flush(ctx); err != nil {
 		t.Fatal(err)

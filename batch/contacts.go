@@ -10,6 +10,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
+	"synclayer/skill"
 )
 
 // importer gathers one list's contacts into a POST /contacts/import body
@@ -126,7 +127,7 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 		}
 		// Consent first: the opt-outs of this chunk go out before any
 		// import of it is sent.
-		f.realtime(ctx, cs, realtime, &st)
+		f.realtime(ctx, &skill.CustomerSync{Store: f.cfg.Store, Destination: "brevo", Sync: cs}, realtime, &st)
 		if err := f.finishAtOnce(ctx, "none", "brevo: no call (batch: nothing the mapping sends has changed)", unchanged, planned); err != nil {
 			return st, err
 		}

@@ -212,8 +212,8 @@ func (h *Handler) addTag(ctx context.Context, a *action, row *synclayer.Workflow
 		if err := tx.SaveContact(ctx, c); err != nil {
 			return err
 		}
-		for _, s := range h.ContactSkills {
-			if err := tx.EnqueueJob(ctx, s, "brevo", c.ID, now); err != nil {
+		for _, q := range slices.Sorted(maps.Keys(h.ContactQueues)) {
+			if err := tx.EnqueueJob(ctx, q, h.ContactQueues[q], c.ID, now); err != nil {
 				return err
 			}
 		}

@@ -24,9 +24,10 @@ type Handler struct {
 	Store synclayer.Store
 	Brevo *brevo.Client
 	Now   func() time.Time
-	// ContactSkills are enqueued for a contact that add_tag changed
-	// (customer-sync, which sends the tags); none when it does not run.
-	ContactSkills []string
+	// ContactQueues, queue → destination, are enqueued for a contact that
+	// add_tag changed (customer-sync on each destination, which sends the
+	// tags); none when it does not run.
+	ContactQueues map[string]string
 
 	mu         sync.Mutex
 	attributes bool // set_attribute's attributes are known to exist in Brevo

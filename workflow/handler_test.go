@@ -91,7 +91,7 @@ func newFixture(t *testing.T, s synclayer.Store, rules ...workflow.Rule) *fixtur
 		t.Fatal(err)
 	}
 	f.rules = rs
-	f.h = &workflow.Handler{Rules: rs, Store: s, Brevo: f.brevo, ContactSkills: []string{"customer-sync"}}
+	f.h = &workflow.Handler{Rules: rs, Store: s, Brevo: f.brevo, ContactQueues: map[string]string{"customer-sync": "brevo"}}
 	return f
 }
 
@@ -372,7 +372,7 @@ func (f *fixture) reconfigure(rules ...workflow.Rule) {
 		f.t.Fatal(err)
 	}
 	f.rules = rs
-	f.h = &workflow.Handler{Rules: rs, Store: f.store, Brevo: f.brevo, ContactSkills: []string{"customer-sync"}}
+	f.h = &workflow.Handler{Rules: rs, Store: f.store, Brevo: f.brevo, ContactQueues: map[string]string{"customer-sync": "brevo"}}
 }
 
 // TestHandler_ActionsChangedBeforeRun: rows fired under one config and

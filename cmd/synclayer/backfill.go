@@ -22,17 +22,18 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/notify"
+	"synclayer/skill"
 	"synclayer/store"
 )
 
 // batchSkills are the skills backfill and resync take.
-var batchSkills = []string{brevo.CustomerSyncName, brevo.OrderEventsName, brevo.ProductCatalogName}
+var batchSkills = []string{skill.CustomerSyncName, brevo.OrderEventsName, brevo.ProductCatalogName}
 
 // enabledSkill checks that name is a batch skill enabled in cfg.
 func enabledSkill(cfg *Config, name string) error {
 	on := map[string]bool{}
 	if cs := cfg.Skills.CustomerSync; cs != nil {
-		on[brevo.CustomerSyncName] = cs.Enabled
+		on[skill.CustomerSyncName] = cs.Enabled
 	}
 	for _, s := range cfg.commerceSkills() {
 		on[s.name] = s.enabled()
@@ -96,7 +97,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if name == brevo.ProductCatalogName && f.Format != backfill.FormatJSONL {
 		return fmt.Errorf("--file %s is a Shopify %s export; product-catalog takes JSONL of product events", filepath.Base(file), f.Records())
 	}
-	if name == brevo.CustomerSyncName && f.Format == backfill.FormatShopifyOrders {
+	if name == skill.CustomerSyncName && f.Format == backfill.FormatShopifyOrders {
 		return fmt.Errorf("--file %s is an order export; customer-sync takes a customer export or JSONL (back the orders up with order-events)", filepath.Base(file))
 	}
 	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
@@ -148,8 +149,11 @@ func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, 
 		return total, err
 	}
 	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
-		sk := &brevo.CustomerSync{Client: client, Mapping: cs.FieldMapping}
-		if _, err := sk.EnsureAttributes(ctx, cs.Options.CreateAttributes == nil || *cs.Options.CreateAttributes); err != nil {
+		sk, err := brevoContactSync(cfg, cs, client)
+		if err != nil {
+			return total, fmt.Errorf("customer-sync: %w", err)
+		}
+		if _, err := sk.Prepare(ctx, true); err != nil {
 			return total, fmt.Errorf("customer-sync: %w", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"synclayer/batch"
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
+	"synclayer/skill"
 	"synclayer/store"
 )
 
@@ -89,22 +91,27 @@ func finishBatch(e *configErrors, key, mode string, b *BatchOptions) {
 
 // batchQueue is the queue customer-sync's consented changes go to in
 // batch mode; "" in realtime mode.
-func (cs *CustomerSyncConfig) batchQueue() string {
+func (cs *CustomerSyncConfig) batchQueue(destination string) string {
 	if cs.Options.SyncMode == "batch" {
-		return synclayer.BatchQueue(brevo.CustomerSyncName)
+		return synclayer.BatchQueue(contactQueue(destination))
 	}
 	return ""
 }
 
 // currentContacts is what customer-sync's flusher runs with: the skill as
 // now configured (nil while disabled) and its import list.
-func (r *skillRuntime) currentContacts() (*brevo.CustomerSync, int64) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if r.sk == nil || r.cfg == nil {
+func (r *skillRuntime) currentContacts() (*brevo.ContactSync, int64) {
+	sk := r.skill("brevo")
+	if sk == nil {
 		return nil, 0
 	}
-	return r.sk, r.cfg.Options.ImportListID
+	bs, ok := sk.Sync.(*brevo.ContactSync)
+	if !ok {
+		return nil, 0
+	}
+	cp := *bs
+	cp.Store = r.m.DB
+	return &cp, bs.ImportListID
 }
 
 // startBatch runs a batch flusher for each enabled skill. In batch mode it
@@ -115,7 +122,7 @@ func (m *Main) startBatch(client *brevo.Client) {
 	var flushers []*batch.Flusher
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
 		interval, size := batchSettings(cs.Options.SyncMode, cs.Options.Batch)
-		flushers = append(flushers, batch.New(batch.Config{Store: m.DB, Client: client, Skill: brevo.CustomerSyncName,
+		flushers = append(flushers, batch.New(batch.Config{Store: m.DB, Client: client, Skill: skill.CustomerSyncName,
 			CurrentContacts: m.skills.currentContacts, Interval: interval, MaxSize: size, Logger: m.Logger, PollMin: min(interval, 10*time.Second)}))
 	}
 	for _, s := range m.Config.commerceSkills() {
@@ -157,13 +164,17 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 	if cs := cfg.Skills.CustomerSync; cs != nil {
 		icfg.ConsentOwner, icfg.DefaultRegion = cs.consentOwner(), cs.Options.DefaultRegion
 		if cs.Enabled {
-			icfg.Routes = []ingest.Route{{Skill: brevo.CustomerSyncName, Destination: "brevo", Sources: slices.Clone(cs.Source)}}
+			for _, t := range cfg.targets(cs) {
+				icfg.Routes = append(icfg.Routes, ingest.Route{Skill: contactQueue(t.name), Destination: t.name, Sources: slices.Clone(cs.Source)})
+			}
 		}
 	}
 	cfg.commerceIngest(&icfg)
 	for i := range icfg.Routes {
 		r := &icfg.Routes[i]
-		r.Skill, r.Batch = synclayer.BatchQueue(r.Skill), ""
+		if r.Destination == "brevo" { // batch imports run on Brevo only for now; the rest go realtime
+			r.Skill, r.Batch = synclayer.BatchQueue(r.Skill), ""
+		}
 		if !slices.Contains(r.Sources, source) {
 			r.Sources = append(r.Sources, source)
 		}
@@ -179,10 +190,13 @@ func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) (
 	base := batch.Config{Store: db, Client: client, MaxSize: -1, PollMin: time.Second, PollMax: 30 * time.Second, Historical: historical}
 	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
 		c := base
-		c.Skill = brevo.CustomerSyncName
-		c.Contacts = &brevo.CustomerSync{Store: db, Client: client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
-			HardDelete: cs.Options.DeleteBehavior == "hard"}
-		c.ImportListID = cs.Options.ImportListID
+		c.Skill = skill.CustomerSyncName
+		bs, err := brevoContactSync(cfg, cs, client)
+		if err != nil {
+			return nil, err
+		}
+		bs.Store = db
+		c.Contacts, c.ImportListID = bs, bs.ImportListID
 		out = append(out, batch.New(c))
 	}
 	if s := cfg.Skills.ProductCatalog; s != nil && s.Enabled {
@@ -202,9 +216,35 @@ func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) (
 // lives inside a running server, so a command that pushes needs a real
 // destinations.brevo.api_key (or a base_url with one).
 func brevoClient(cfg *Config) (*brevo.Client, error) {
-	b := cfg.Destinations.Brevo
-	if b.APIKey == "" {
-		return nil, errors.New("destinations.brevo.api_key is not set, so there is nowhere to push to; set it, or pass --no-push to only load the store (a running server's flusher then pushes)")
+	d, err := cfg.openDestination("brevo", synclayer.DestinationEnv{})
+	if err != nil {
+		return nil, fmt.Errorf("%w; or pass --no-push to only load the store (a running server's flusher then pushes)", err)
 	}
-	return brevo.New(brevo.Config{APIKey: b.APIKey, BaseURL: b.BaseURL}), nil
+	bd, ok := d.(*brevo.Destination)
+	if !ok {
+		return nil, errors.New("destinations.brevo is not a Brevo account; batch pushes run on Brevo only for now")
+	}
+	return bd.Client(), nil
+}
+
+// brevoContactSync is customer-sync's Brevo side for a CLI command's
+// batch push, on client.
+func brevoContactSync(cfg *Config, cs *CustomerSyncConfig, client *brevo.Client) (*brevo.ContactSync, error) {
+	for _, t := range cfg.targets(cs) {
+		if t.name != "brevo" {
+			continue
+		}
+		d, err := cfg.openDestination("brevo", checkEnv())
+		if err != nil {
+			return nil, err
+		}
+		sync, err := cfg.contactSync(d, cs, t)
+		if err != nil {
+			return nil, err
+		}
+		bs := sync.(*brevo.ContactSync)
+		bs.Client = client
+		return bs, nil
+	}
+	return nil, errors.New("customer-sync does not run on Brevo, and batch pushes run on Brevo only for now")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ skills:
 		t.Fatal(err)
 	}
 	o := cfg.Skills.CustomerSync.Options
-	if o.SyncMode != "batch" || time.Duration(o.Batch.Interval) != 2*time.Minute || o.Batch.MaxSize != 800 || o.ImportListID != 12 {
+	if o.SyncMode != "batch" || time.Duration(o.Batch.Interval) != 2*time.Minute || o.Batch.MaxSize != 800 || fmt.Sprint(o.Extra["import_list_id"]) != "12" {
 		t.Errorf("customer-sync options %+v", o)
 	}
 	if b := cfg.Skills.OrderEvents.Options.Batch; time.Duration(b.Interval) != 5*time.Minute || b.MaxSize != 5000 {
@@ -42,7 +43,7 @@ skills:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if skills.CustomerSync.Options.Batch != o.Batch || skills.CustomerSync.Options.ImportListID != 12 {
+	if skills.CustomerSync.Options.Batch != o.Batch || fmt.Sprint(skills.CustomerSync.Options.Extra["import_list_id"]) != "12" {
 		t.Errorf("stored version: %+v\n%s", skills.CustomerSync.Options, doc)
 	}
 

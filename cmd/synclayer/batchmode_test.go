@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevotest"
+	"synclayer/skill"
 )
 
 func withBatchMode(interval time.Duration, importList int64) envOption {
 	return func(c *Config) {
 		o := &c.Skills.CustomerSync.Options
-		o.SyncMode, o.Batch, o.ImportListID = "batch", BatchOptions{Interval: Duration(interval)}, importList
+		o.SyncMode, o.Batch = "batch", BatchOptions{Interval: Duration(interval)}
+		o.Extra["import_list_id"] = importList
 		o.ConsentSource = "custom"
 		all := StringList{"shopify", "woocommerce", "custom"}
 		batch := CommerceOptions{SyncMode: "batch", Batch: BatchOptions{Interval: Duration(interval)}}
@@ -53,7 +54,7 @@ func TestBatchMode_ConsentDoesNotWait(t *testing.T) {
 	if _, ok := e.sim.ContactByEmail("in@example.com"); ok {
 		t.Error("a consented change went out before its batch")
 	}
-	if n, _ := e.m.DB.CountPending(context.Background(), synclayer.BatchQueue(brevo.CustomerSyncName)); n != 1 {
+	if n, _ := e.m.DB.CountPending(context.Background(), synclayer.BatchQueue(skill.CustomerSyncName)); n != 1 {
 		t.Errorf("%d changes on the batch queue, want the consented one", n)
 	}
 	if n := e.sim.CallCount("POST", "/contacts/import"); n != 0 {

@@ -121,7 +121,7 @@ func testAbandonedAcrossRestart(t *testing.T, storage envOption) {
 		t.Logf("the first server took %s to stop, longer than the wait: the restart did not fall inside it", time.Since(posted))
 	}
 	sim := e.sim
-	again := startEnv(t, brevotest.Options{}, storage, withCarts(nil), withBrevo(e.m.Config.Destinations.Brevo.BaseURL))
+	again := startEnv(t, brevotest.Options{}, storage, withCarts(nil), withBrevo(setting(e.m.Config, "brevo", "base_url")))
 	waitAbandoned(t, sim, "shopify:tok-bob", 1)
 	again.waitIdle(10 * time.Second)
 

@@ -16,21 +16,22 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"synclayer/destination/brevo"
 	"synclayer/workflow"
 )
 
 // Config is synclayer.yaml. Strings marked "env" take ${VAR} from the
 // environment; nothing else is expanded.
 type Config struct {
-	Server        ServerConfig        `yaml:"server"`
-	Storage       StorageConfig       `yaml:"storage"`
-	Sources       SourcesConfig       `yaml:"sources"`
-	Destinations  DestinationConfig   `yaml:"destinations"`
-	Notifications NotificationsConfig `yaml:"notifications"`
-	Skills        SkillsConfig        `yaml:"skills"`
-	Queue         QueueConfig         `yaml:"queue"`
-	Log           LogConfig           `yaml:"log"`
-	Workflows     []*WorkflowConfig   `yaml:"workflows,omitempty"` // workflows.go
+	Server        ServerConfig                   `yaml:"server"`
+	Storage       StorageConfig                  `yaml:"storage"`
+	Sources       SourcesConfig                  `yaml:"sources"`
+	Destinations  map[string]*DestinationSection `yaml:"destinations,omitempty"` // destinations.go
+	Notifications NotificationsConfig            `yaml:"notifications"`
+	Skills        SkillsConfig                   `yaml:"skills"`
+	Queue         QueueConfig                    `yaml:"queue"`
+	Log           LogConfig                      `yaml:"log"`
+	Workflows     []*WorkflowConfig              `yaml:"workflows,omitempty"` // workflows.go
 	// Environments overlay the keys above, one chosen with --env; see
 	// config_env.go. Parsing applies the chosen one and drops the rest.
 	Environments map[string]*EnvironmentConfig `yaml:"environments,omitempty"`
@@ -74,17 +75,6 @@ type SourceConfig struct {
 	generate bool // built-in defaults: create SecretFile when missing
 }
 
-type DestinationConfig struct {
-	Brevo BrevoConfig `yaml:"brevo"`
-}
-
-type BrevoConfig struct {
-	APIKey  string `yaml:"api_key"`  // env; empty runs the built-in simulator
-	BaseURL string `yaml:"base_url"` // env
-	// SimulatorRateLimit is the built-in simulator's contacts limit per second.
-	SimulatorRateLimit int `yaml:"simulator_rate_limit"`
-}
-
 type SkillsConfig struct {
 	CustomerSync   *CustomerSyncConfig  `yaml:"customer-sync,omitempty"`
 	OrderEvents    *CommerceSkillConfig `yaml:"order-events,omitempty"`    // commerce.go
@@ -95,25 +85,33 @@ type SkillsConfig struct {
 // CustomerSyncConfig is skills.customer-sync. The admin API reads and
 // writes it as JSON in the same shape, so the json tags repeat the yaml ones.
 type CustomerSyncConfig struct {
-	Enabled      bool                `yaml:"enabled" json:"enabled,omitempty"`
-	Owner        string              `yaml:"owner,omitempty" json:"owner,omitempty"` // who answers for the skill, named in Slack alerts
-	Source       StringList          `yaml:"source" json:"source,omitempty"`
+	Enabled bool       `yaml:"enabled" json:"enabled,omitempty"`
+	Owner   string     `yaml:"owner,omitempty" json:"owner,omitempty"` // who answers for the skill, named in Slack alerts
+	Source  StringList `yaml:"source" json:"source,omitempty"`
+	// Destination is the flat shape's one destination, with FieldMapping
+	// and the destination's options in Options; default brevo.
+	Destination  string              `yaml:"destination,omitempty" json:"destination,omitempty"`
 	FieldMapping map[string]string   `yaml:"field_mapping" json:"field_mapping,omitempty"`
 	Options      CustomerSyncOptions `yaml:"options" json:"options"`
-	Debug        bool                `yaml:"debug" json:"debug,omitempty"`
-	LogLevel     string              `yaml:"log_level" json:"log_level,omitempty"`
+	// Destinations is the nested shape: each destination named with its
+	// own mapping and options (customer_sync_targets.go).
+	Destinations map[string]*CustomerSyncTarget `yaml:"destinations,omitempty" json:"destinations,omitempty"`
+	Debug        bool                           `yaml:"debug" json:"debug,omitempty"`
+	LogLevel     string                         `yaml:"log_level" json:"log_level,omitempty"`
 }
 
+// CustomerSyncOptions are the options every destination shares; the
+// flat shape's destination options (list_id, audience_id, ...) are kept
+// in Extra, as written, for the destination to read.
 type CustomerSyncOptions struct {
-	SyncMode         string `yaml:"sync_mode" json:"sync_mode,omitempty"`             // realtime or batch (batch.go)
-	DeleteBehavior   string `yaml:"delete_behavior" json:"delete_behavior,omitempty"` // soft or hard
-	ListID           int64  `yaml:"list_id" json:"list_id,omitempty"`
-	CreateAttributes *bool  `yaml:"create_attributes" json:"create_attributes,omitempty"` // default true
-	ConsentSource    string `yaml:"consent_source" json:"consent_source,omitempty"`       // default: the first source
-	DefaultRegion    string `yaml:"default_region" json:"default_region,omitempty"`       // phone region for numbers without +country
-	// Batch and ImportListID configure sync_mode: batch (batch.go).
-	Batch        BatchOptions `yaml:"batch,omitempty" json:"batch,omitzero"`
-	ImportListID int64        `yaml:"import_list_id,omitempty" json:"import_list_id,omitempty"` // the list contacts without marketing consent are imported into
+	SyncMode       string `yaml:"sync_mode" json:"sync_mode,omitempty"`             // realtime or batch (batch.go)
+	DeleteBehavior string `yaml:"delete_behavior" json:"delete_behavior,omitempty"` // soft or hard
+	ConsentSource  string `yaml:"consent_source" json:"consent_source,omitempty"`   // default: the first source
+	DefaultRegion  string `yaml:"default_region" json:"default_region,omitempty"`   // phone region for numbers without +country
+	// Batch configures sync_mode: batch (batch.go).
+	Batch BatchOptions `yaml:"batch,omitempty" json:"batch,omitzero"`
+
+	Extra map[string]any `yaml:"-" json:"-"`
 }
 
 type QueueConfig struct {
@@ -181,13 +179,6 @@ func jsonKind(b []byte) string {
 	return "string"
 }
 
-// DefaultFieldMapping is customer-sync's mapping when the config gives none.
-var DefaultFieldMapping = map[string]string{
-	"email": "email", "firstName": "FIRSTNAME", "lastName": "LASTNAME", "phone": "SMS",
-	"totalOrders": "TOTAL_ORDERS", "totalSpent": "TOTAL_SPENT", "lastOrderDate": "LAST_ORDER_DATE",
-	"customerTier": "CUSTOMER_TIER", "tags": "TAGS",
-}
-
 // DefaultConfig is what runs with no config file: SQLite under ./data, every
 // source with a generated secret under ./data/secrets (unless its
 // *_WEBHOOK_SECRET variable is set), and customer-sync on for all of them.
@@ -203,10 +194,10 @@ func DefaultConfig() *Config {
 			WooCommerce: src("woocommerce", "WOOCOMMERCE_WEBHOOK_SECRET"),
 			Custom:      src("custom", "CUSTOM_WEBHOOK_SECRET"),
 		},
-		Destinations: DestinationConfig{Brevo: BrevoConfig{APIKey: os.Getenv("BREVO_API_KEY")}},
+		Destinations: map[string]*DestinationSection{"brevo": {Settings: map[string]any{"api_key": os.Getenv("BREVO_API_KEY")}}},
 		Skills: SkillsConfig{CustomerSync: &CustomerSyncConfig{
 			Enabled: true, Source: StringList{"shopify", "woocommerce", "custom"},
-			Options: CustomerSyncOptions{ListID: 5},
+			Options: CustomerSyncOptions{Extra: map[string]any{"list_id": 5}},
 		}},
 	}
 }
@@ -394,9 +385,8 @@ func (c *Config) finish(file *ast.File) error {
 			e.add(key+".tolerance", "must not be negative")
 		}
 	}
-	if b := &c.Destinations.Brevo; b.BaseURL == "" && b.APIKey != "" {
-		b.BaseURL = "https://api.brevo.com/v3"
-	}
+	c.implicitDestinations()
+	c.finishDestinations(e)
 	c.finishNotifications(e)
 	if cs := c.Skills.CustomerSync; cs != nil {
 		c.finishCustomerSync(e, cs)
@@ -422,19 +412,7 @@ func (c *Config) finish(file *ast.File) error {
 
 func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
 	const key = "skills.customer-sync"
-	if len(cs.FieldMapping) == 0 {
-		cs.FieldMapping = DefaultFieldMapping
-	}
-	if _, ok := cs.FieldMapping["email"]; !ok {
-		e.add(key+".field_mapping", "must map email (email: email), since Brevo identifies contacts by it")
-	}
-	for field, attr := range cs.FieldMapping {
-		if attr == "" {
-			e.add(key+".field_mapping."+field, "names no Brevo attribute")
-		} else if !strings.EqualFold(attr, "email") && strings.ToUpper(attr) != attr {
-			e.add(key+".field_mapping."+field, "Brevo attribute names are upper case: use %q", strings.ToUpper(attr))
-		}
-	}
+	c.finishTargets(e, cs)
 	if !cs.Enabled {
 		return
 	}
@@ -452,25 +430,21 @@ func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
 	case "", "realtime":
 		o.SyncMode = "realtime"
 	case "batch":
+		for _, t := range c.targets(cs) {
+			if sec := c.Destinations[t.name]; sec != nil && sec.typeOf(t.name) != brevo.Type.Type {
+				e.add(key+".options.sync_mode", "batch mode runs on Brevo only for now, and destination %s is %s: use realtime", t.name, sec.typeOf(t.name))
+			}
+		}
 	default:
 		e.add(key+".options.sync_mode", "must be realtime or batch, not %q", o.SyncMode)
 	}
 	finishBatch(e, key+".options", o.SyncMode, &o.Batch)
-	switch {
-	case o.ImportListID < 0:
-		e.add(key+".options.import_list_id", "must be a positive Brevo list ID")
-	case o.ImportListID > 0 && o.ImportListID == o.ListID:
-		e.add(key+".options.import_list_id", "must differ from list_id: it holds the contacts without marketing consent, which campaigns must not target")
-	}
 	switch o.DeleteBehavior {
 	case "", "soft":
 		o.DeleteBehavior = "soft"
 	case "hard":
 	default:
 		e.add(key+".options.delete_behavior", "must be soft or hard, not %q", o.DeleteBehavior)
-	}
-	if o.ListID < 0 {
-		e.add(key+".options.list_id", "must be a positive Brevo list ID")
 	}
 	if o.ConsentSource == "" && len(cs.Source) > 0 {
 		o.ConsentSource = cs.Source[0]

@@ -16,14 +16,14 @@ import (
 // else, and environments itself, comes from the top level only, so one
 // file says what differs between test and production and nothing more.
 type EnvironmentConfig struct {
-	Server        *ServerConfig        `yaml:"server"`
-	Storage       *StorageConfig       `yaml:"storage"`
-	Sources       *SourcesConfig       `yaml:"sources"`
-	Destinations  *DestinationConfig   `yaml:"destinations"`
-	Notifications *NotificationsConfig `yaml:"notifications"`
-	Skills        *SkillsConfig        `yaml:"skills"`
-	Queue         *QueueConfig         `yaml:"queue"`
-	Log           *LogConfig           `yaml:"log"`
+	Server        *ServerConfig                  `yaml:"server"`
+	Storage       *StorageConfig                 `yaml:"storage"`
+	Sources       *SourcesConfig                 `yaml:"sources"`
+	Destinations  map[string]*DestinationSection `yaml:"destinations"`
+	Notifications *NotificationsConfig           `yaml:"notifications"`
+	Skills        *SkillsConfig                  `yaml:"skills"`
+	Queue         *QueueConfig                   `yaml:"queue"`
+	Log           *LogConfig                     `yaml:"log"`
 }
 
 // overlay applies environment env over the top level, decoding its block

@@ -44,7 +44,7 @@ func TestParseConfig_Environments(t *testing.T) {
 	t.Setenv("BREVO_TEST_API_KEY", "xkeysib-test")
 	t.Run("None", func(t *testing.T) {
 		cfg, err := ParseConfig([]byte(envConfig), "")
-		if err != nil || cfg.Storage.DSN != "data/dev.db" || cfg.Destinations.Brevo.APIKey != "xkeysib-dev" {
+		if err != nil || cfg.Storage.DSN != "data/dev.db" || setting(cfg, "brevo", "api_key") != "xkeysib-dev" {
 			t.Fatalf("top level: %+v, %v", cfg, err)
 		}
 	})
@@ -53,9 +53,9 @@ func TestParseConfig_Environments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Storage.DSN != "data/test.db" || cfg.Storage.Driver != "sqlite" || cfg.Destinations.Brevo.APIKey != "xkeysib-test" ||
-			cfg.Destinations.Brevo.BaseURL != "http://127.0.0.1:9999/v3" || cfg.Skills.CustomerSync.Options.ListID != 5 {
-			t.Errorf("test environment: storage %+v, brevo %+v", cfg.Storage, cfg.Destinations.Brevo)
+		if cfg.Storage.DSN != "data/test.db" || cfg.Storage.Driver != "sqlite" || setting(cfg, "brevo", "api_key") != "xkeysib-test" ||
+			setting(cfg, "brevo", "base_url") != "http://127.0.0.1:9999/v3" || optionInt(cfg.Skills.CustomerSync.Options, "list_id") != 5 {
+			t.Errorf("test environment: storage %+v, brevo %+v", cfg.Storage, cfg.Destinations["brevo"])
 		}
 	})
 	t.Run("ProductionMergesKeyByKey", func(t *testing.T) {
@@ -67,7 +67,7 @@ func TestParseConfig_Environments(t *testing.T) {
 		}
 		cs := cfg.Skills.CustomerSync
 		if cfg.Storage.Driver != "postgres" || cfg.Sources.Custom.Secret != "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD" ||
-			cfg.Sources.Custom.Tolerance.String() != "2m0s" || cs.Options.ListID != 9 || cs.Owner != "ops@example.com" || !cs.Enabled {
+			cfg.Sources.Custom.Tolerance.String() != "2m0s" || optionInt(cs.Options, "list_id") != 9 || cs.Owner != "ops@example.com" || !cs.Enabled {
 			t.Errorf("production: storage %+v, custom %+v, customer-sync %+v", cfg.Storage, cfg.Sources.Custom, cs)
 		}
 	})

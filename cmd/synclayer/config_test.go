@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,10 +17,10 @@ func TestParseConfig_IssueExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := cfg.Skills.CustomerSync
-	if cfg.Sources.Shopify.Secret != "s1" || cfg.Destinations.Brevo.APIKey != "xkeysib-test" {
+	if cfg.Sources.Shopify.Secret != "s1" || setting(cfg, "brevo", "api_key") != "xkeysib-test" {
 		t.Errorf("env not expanded: %+v", cfg.Sources.Shopify)
 	}
-	if cs.Options.ListID != 5 || cs.FieldMapping["phone"] != "SMS" || cs.Source[0] != "shopify" || cs.Options.ConsentSource != "shopify" {
+	if optionInt(cs.Options, "list_id") != 5 || cs.FieldMapping["phone"] != "SMS" || cs.Source[0] != "shopify" || cs.Options.ConsentSource != "shopify" {
 		t.Errorf("customer-sync parsed wrong: %+v", cs)
 	}
 }
@@ -93,3 +95,19 @@ skills:
     debug: false
     log_level: info
 `
+
+// setting is a destination block's setting as a string, "" when unset.
+func setting(c *Config, destination, key string) string {
+	sec := c.Destinations[destination]
+	if sec == nil {
+		return ""
+	}
+	s, _ := sec.Settings[key].(string)
+	return s
+}
+
+// optionInt is a destination option of customer-sync as a number.
+func optionInt(o CustomerSyncOptions, key string) int64 {
+	n, _ := strconv.ParseInt(fmt.Sprint(o.Extra[key]), 10, 64)
+	return n
+}

@@ -23,8 +23,6 @@ func (c *Config) envFields() []envField {
 	out := []envField{
 		{key: "server.listen", value: &c.Server.Listen},
 		{key: "storage.dsn", value: &c.Storage.DSN},
-		{key: "destinations.brevo.api_key", value: &c.Destinations.Brevo.APIKey, secret: true},
-		{key: "destinations.brevo.base_url", value: &c.Destinations.Brevo.BaseURL},
 		{key: "notifications.webhook_url", value: &n.WebhookURL},
 		{key: "notifications.secret", value: &n.Secret, secret: true},
 		{key: "notifications.slack_webhook_url", value: &n.SlackWebhookURL, secret: true},
@@ -66,6 +64,7 @@ func (c *Config) versionYAML() (string, error) {
 			cp.Sources.Custom = &sc
 		}
 	}
+	c.redactDestinations(&cp)
 	for _, f := range cp.envFields() {
 		switch ref, ok := c.refs[f.key]; {
 		case ok:

@@ -70,10 +70,10 @@ func startEnv(t *testing.T, simOpts brevotest.Options, opts ...envOption) *env {
 			WooCommerce: &SourceConfig{Secret: wooSecret},
 			Custom:      &SourceConfig{Secret: customSecret},
 		},
-		Destinations: DestinationConfig{Brevo: BrevoConfig{APIKey: "xkeysib-e2e", BaseURL: hs.URL + "/v3"}},
+		Destinations: map[string]*DestinationSection{"brevo": {Settings: map[string]any{"api_key": "xkeysib-e2e", "base_url": hs.URL + "/v3"}}},
 		Skills: SkillsConfig{CustomerSync: &CustomerSyncConfig{
 			Enabled: true, Source: StringList{"shopify", "woocommerce", "custom"},
-			Options: CustomerSyncOptions{ListID: 5},
+			Options: CustomerSyncOptions{Extra: map[string]any{"list_id": 5}},
 		}},
 		Queue: QueueConfig{Poll: 50 * time.Millisecond},
 	}
@@ -620,7 +620,7 @@ func TestCustomerSync_ExistingBrevoContact(t *testing.T) {
 	e := startEnv(t, brevotest.Options{})
 	// The shop's Brevo account already has this person, who unsubscribed in
 	// Brevo itself.
-	cl := brevo.New(brevo.Config{APIKey: "xkeysib-e2e", BaseURL: e.m.Config.Destinations.Brevo.BaseURL})
+	cl := brevo.New(brevo.Config{APIKey: "xkeysib-e2e", BaseURL: setting(e.m.Config, "brevo", "base_url")})
 	if _, err := cl.CreateContact(context.Background(), brevo.CreateContactRequest{Email: "exist@example.com",
 		Attributes: map[string]any{"FIRSTNAME": "Old"}, EmailBlacklisted: ptr(true)}); err != nil {
 		t.Fatal(err)

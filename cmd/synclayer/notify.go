@@ -3,13 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/destination/slack"
 	"synclayer/destination/webhook"
 	"synclayer/notify"
 	"synclayer/queue"
+	"synclayer/skill"
 )
 
 // startNotifications wires notifications: the store marks customer-sync's
@@ -36,7 +38,7 @@ func (m *Main) startNotifications() error {
 	if n.SlackWebhookURL != "" {
 		senders[synclayer.ChannelSlack] = &slack.Client{URL: n.SlackWebhookURL}
 	}
-	m.DB.MarkDeliveries(brevo.CustomerSyncName)
+	m.DB.MarkDeliveries(m.contactQueues()...)
 	m.notifier = notify.New(notify.Config{
 		Store: m.DB, Events: events, Slack: n.SlackWebhookURL != "",
 		ErrorRateThreshold: n.ErrorRateThreshold, ErrorRateWindow: n.ErrorRateWindow, QuietPeriod: n.QuietPeriod,
@@ -54,8 +56,21 @@ func (m *Main) startNotifications() error {
 func (r *skillRuntime) owner(name string) string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if name == brevo.CustomerSyncName && r.cfg != nil {
+	if q, _, _ := strings.Cut(name, "@"); q == skill.CustomerSyncName && r.cfg != nil {
 		return r.cfg.Owner
 	}
 	return ""
+}
+
+// contactQueues are customer-sync's queues on every destination it runs on.
+func (m *Main) contactQueues() []string {
+	out := []string{skill.CustomerSyncName}
+	if cs := m.Config.Skills.CustomerSync; cs != nil {
+		for _, t := range m.Config.targets(cs) {
+			if q := contactQueue(t.name); !slices.Contains(out, q) {
+				out = append(out, q)
+			}
+		}
+	}
+	return out
 }

@@ -15,8 +15,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevotest"
+	"synclayer/skill"
 )
 
 const notifySecret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
@@ -96,7 +96,7 @@ func (e *env) failDelivery(records ...string) {
 	ctx := context.Background()
 	err := e.m.DB.Tx(ctx, func(tx synclayer.Tx) error {
 		for _, r := range records {
-			if err := tx.EnqueueJob(ctx, brevo.CustomerSyncName, "brevo", r, time.Now()); err != nil {
+			if err := tx.EnqueueJob(ctx, skill.CustomerSyncName, "brevo", r, time.Now()); err != nil {
 				return err
 			}
 		}

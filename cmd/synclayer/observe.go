@@ -6,9 +6,9 @@ import (
 
 	"synclayer"
 	"synclayer/dashboard"
-	"synclayer/destination/brevo"
 	"synclayer/metrics"
 	"synclayer/queue"
+	"synclayer/skill"
 )
 
 // newMetrics builds this Main's Prometheus registry, with a series for
@@ -16,7 +16,7 @@ import (
 func (m *Main) newMetrics(secrets map[string][]string) *metrics.Metrics {
 	cfg := metrics.Config{
 		Sources:          sortedNames(secrets),
-		Skills:           map[string]string{brevo.CustomerSyncName: "brevo"},
+		Skills:           m.contactQueueDestinations(),
 		RateLimitBuckets: map[string][]string{"brevo": {"contacts"}},
 		Jobs:             m.DB,
 		Logger:           m.Logger,
@@ -52,4 +52,15 @@ func (m *Main) newDashboard() *dashboard.Server {
 			return out, err
 		},
 	})
+}
+
+// contactQueueDestinations maps customer-sync's queues to their destinations.
+func (m *Main) contactQueueDestinations() map[string]string {
+	out := map[string]string{skill.CustomerSyncName: "brevo"}
+	if cs := m.Config.Skills.CustomerSync; cs != nil {
+		for _, t := range m.Config.targets(cs) {
+			out[contactQueue(t.name)] = t.name
+		}
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/normalize"
+	"synclayer/skill"
 	"synclayer/source/custom"
 	"synclayer/store"
 )
@@ -101,13 +102,16 @@ type planReport struct {
 // so no delivery is queued), failed (stored but cannot sync; Reason),
 // rejected (the event is invalid; Reason) or skipped (no skill handles it).
 type planRecord struct {
-	File      string         `json:"file"`
-	Event     string         `json:"event"`
-	Status    string         `json:"status"`
-	ContactID string         `json:"contactId,omitempty"`
-	Reason    string         `json:"reason,omitempty"`
-	Calls     []brevo.Call   `json:"calls"`
-	Changes   []brevo.Change `json:"changes"`
+	File      string `json:"file"`
+	Event     string `json:"event"`
+	Status    string `json:"status"`
+	ContactID string `json:"contactId,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// Destination is where Calls go; a contact planned for several
+	// destinations has one record per destination.
+	Destination string                  `json:"destination,omitempty"`
+	Calls       []synclayer.PlannedCall `json:"calls"`
+	Changes     []skill.Change          `json:"changes"`
 }
 
 // runPlan copies the current state, ingests the samples into the copy in
@@ -131,7 +135,7 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	events := make([]*synclayer.Event, len(samples))
 	var keys store.ContactKeys
 	for i, s := range samples {
-		rec := planRecord{File: s.name, Calls: []brevo.Call{}, Changes: []brevo.Change{}}
+		rec := planRecord{File: s.name, Calls: []synclayer.PlannedCall{}, Changes: []skill.Change{}}
 		ev, err := parseSample(s, source, orders, now, &rec)
 		rep.Records = append(rep.Records, rec)
 		if err != nil || ev == nil {
@@ -180,8 +184,19 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	cfg.commerceIngest(&icfg) // order routes, and the order totals' owner
 	in := ingest.New(icfg)
 	heldOrders := map[string]*brevo.Order{} // what Brevo would hold of each order planned so far
-	sk := &brevo.CustomerSync{Store: snap, Mapping: cs.FieldMapping, ListID: cs.Options.ListID, HardDelete: cs.Options.DeleteBehavior == "hard"}
-	held := map[string]*synclayer.SyncState{} // what Brevo would hold after the records planned so far
+	var sks []*skill.CustomerSync
+	for _, t := range cfg.targets(cs) {
+		d, err := cfg.openDestination(t.name, checkEnv())
+		if err != nil {
+			return nil, fmt.Errorf("plan: destinations.%s: %w", t.name, err)
+		}
+		sync, err := cfg.contactSync(d, cs, t)
+		if err != nil {
+			return nil, fmt.Errorf("plan: %s: %w", t.key, err)
+		}
+		sks = append(sks, &skill.CustomerSync{Store: snap, Destination: t.name, Sync: sync})
+	}
+	held := map[string]*synclayer.SyncState{} // what each destination would hold after the records planned so far, by destination and contact
 	for i, ev := range events {
 		if ev == nil {
 			continue
@@ -217,7 +232,7 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 			continue
 		}
 		orderCalls, orderReason := rec.Calls, rec.Reason
-		if err := previewRecord(ctx, snap, sk, held, rec); err != nil {
+		if err := previewRecord(ctx, snap, sks, held, rec); err != nil {
 			return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
 		}
 		if ev.Order != nil {
@@ -260,7 +275,7 @@ func previewOrder(ctx context.Context, snap *store.DB, id string, held map[strin
 	plan := brevo.PlanOrder(o, c, prev)
 	rec.Status, rec.ContactID, rec.Reason = "planned", o.ContactID, plan.Reason
 	if plan.Op == brevo.OpUpsert {
-		rec.Calls = append(rec.Calls, brevo.Call{Method: "POST", Path: "/orders/status", Body: plan.Order})
+		rec.Calls = append(rec.Calls, synclayer.PlannedCall{Method: "POST", Path: "/orders/status", Body: plan.Order})
 		held[id] = plan.Order
 	}
 	return nil
@@ -287,34 +302,59 @@ func parseSample(s sample, source string, orders bool, now time.Time, rec *planR
 	return ev, nil
 }
 
-// previewRecord plans the delivery of rec's contact against what Brevo
-// would hold, and records the result as held for the records after it.
-func previewRecord(ctx context.Context, snap *store.DB, sk *brevo.CustomerSync, held map[string]*synclayer.SyncState, rec *planRecord) error {
+// previewRecord plans the delivery of rec's contact on each destination
+// against what it would hold, and records the result as held for the
+// records after it. With several destinations, each call names its
+// destination and each change is prefixed with it.
+func previewRecord(ctx context.Context, snap *store.DB, sks []*skill.CustomerSync, held map[string]*synclayer.SyncState, rec *planRecord) error {
 	c, err := snap.FindContactByID(ctx, rec.ContactID)
 	if err != nil {
 		return err
 	}
-	st, ok := held[c.ID]
-	if !ok {
-		st, err = snap.FindSyncState(ctx, c.ID, "brevo")
-		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-			st, err = nil, nil
+	var reasons []string
+	rec.Calls, rec.Changes = []synclayer.PlannedCall{}, []skill.Change{}
+	for _, sk := range sks {
+		key := sk.Destination + "/" + c.ID
+		st, ok := held[key]
+		if !ok {
+			st, err = snap.FindSyncState(ctx, c.ID, sk.Destination)
+			if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+				st, err = nil, nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		p, err := sk.Preview(c, st)
+		var perm *synclayer.PermanentError
+		if errors.As(err, &perm) {
+			rec.Status, rec.Reason = "failed", "the delivery would be dead-lettered: "+err.Error()
+			if len(sks) > 1 {
+				rec.Reason = sk.Destination + ": " + rec.Reason
+			}
+			return nil
 		}
 		if err != nil {
 			return err
 		}
+		for _, call := range p.Calls {
+			if len(sks) > 1 {
+				call.Destination = sk.Destination
+			}
+			rec.Calls = append(rec.Calls, call)
+		}
+		for _, ch := range p.Changes {
+			if len(sks) > 1 {
+				ch.Field = sk.Destination + "." + ch.Field
+			}
+			rec.Changes = append(rec.Changes, ch)
+		}
+		if p.Reason != "" {
+			reasons = append(reasons, map[bool]string{true: sk.Destination + ": ", false: ""}[len(sks) > 1]+p.Reason)
+		}
+		held[key] = p.Next
 	}
-	p, err := sk.Preview(c, st)
-	var perm *synclayer.PermanentError
-	if errors.As(err, &perm) {
-		rec.Status, rec.Reason = "failed", "the delivery would be dead-lettered: "+err.Error()
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	rec.Status, rec.Reason, rec.Calls, rec.Changes = "planned", p.Reason, p.Calls, p.Changes
-	held[c.ID] = p.Next
+	rec.Status, rec.Reason = "planned", strings.Join(reasons, "; ")
 	return nil
 }
 
@@ -345,7 +385,11 @@ func (r *planReport) print(w io.Writer) error {
 				b, _ := json.Marshal(c.Body)
 				body = " " + string(b)
 			}
-			fmt.Fprintf(w, "  %s %s%s\n", c.Method, c.Path, body)
+			to := ""
+			if c.Destination != "" {
+				to = c.Destination + ": "
+			}
+			fmt.Fprintf(w, "  %s%s %s%s\n", to, c.Method, c.Path, body)
 		}
 		for _, ch := range rec.Changes {
 			fmt.Fprintf(w, "    %s: %s → %s\n", ch.Field, ch.Before, ch.After)

@@ -28,7 +28,7 @@ sources:
   custom: {secret: %q}
 destinations:
   brevo: {api_key: "xkeysib-e2e", base_url: %q}
-`, e.m.Config.Storage.DSN, shopifySecret, wooSecret, customSecret, e.m.Config.Destinations.Brevo.BaseURL) + extra
+`, e.m.Config.Storage.DSN, shopifySecret, wooSecret, customSecret, setting(e.m.Config, "brevo", "base_url")) + extra
 	path := filepath.Join(e.t.TempDir(), "new.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		e.t.Fatal(err)

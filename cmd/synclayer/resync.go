@@ -12,12 +12,13 @@ import (
 	"synclayer/destination/slack"
 	"synclayer/destination/webhook"
 	"synclayer/notify"
+	"synclayer/skill"
 	"synclayer/store"
 )
 
 // resyncKinds is the record kind each skill's resync enqueues.
 var resyncKinds = map[string]string{
-	brevo.CustomerSyncName:   "contacts",
+	skill.CustomerSyncName:   "contacts",
 	brevo.OrderEventsName:    "orders",
 	brevo.ProductCatalogName: "products",
 }

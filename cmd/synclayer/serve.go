@@ -38,9 +38,11 @@ type Main struct {
 	Logger *slog.Logger
 	Stderr io.Writer
 
-	DB        *store.DB
-	Simulator *brevotest.Server // the built-in Brevo simulator, when no API key is set
-	Addr      string            // the address the server listens on
+	DB *store.DB
+	// Simulator is the built-in simulator of the destination named brevo,
+	// when it has no API key; the other destinations' are theirs.
+	Simulator *brevotest.Server
+	Addr      string // the address the server listens on
 	// Ingester is the pipeline webhooks, the API and Trigger feed; its
 	// routes follow the skills' current config.
 	Ingester api.Ingester
@@ -56,6 +58,8 @@ type Main struct {
 	level    *slog.LevelVar // nil when the caller supplied Logger
 	metrics  *metrics.Metrics
 	notifier *notify.Notifier // nil without notifications
+	// destinations are the configured destinations by name.
+	destinations map[string]synclayer.Destination
 	// triggers records workflow rules' actions for canonical events (set
 	// by workflows.go; nil without workflows). Ingest and cart-events fire it.
 	triggers synclayer.TriggerSink
@@ -80,8 +84,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	if m.Logger == nil {
 		m.level = new(slog.LevelVar)
-		m.Logger = newLogger(m.Stderr, m.level, cfg.Log.Format, append(append(allSecrets(secrets), cfg.workflowSecrets()...),
-			cfg.Destinations.Brevo.APIKey, cfg.Notifications.Secret, cfg.Notifications.SlackWebhookURL))
+		m.Logger = newLogger(m.Stderr, m.level, cfg.Log.Format, append(append(append(allSecrets(secrets), cfg.workflowSecrets()...),
+			cfg.destinationSecrets()...), cfg.Notifications.Secret, cfg.Notifications.SlackWebhookURL))
 		m.setLogLevel(cfg.Skills.CustomerSync)
 	}
 	log := m.Logger
@@ -102,24 +106,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.metrics = m.newMetrics(secrets)
 
 	extra := map[string]http.Handler{}
-	bcfg := cfg.Destinations.Brevo
-	if bcfg.APIKey == "" {
-		m.Simulator = brevotest.New(brevotest.Options{APIKey: "simulator", RateLimit: bcfg.SimulatorRateLimit})
-		extra["/simulator/brevo/"] = http.StripPrefix("/simulator/brevo", m.Simulator)
-		extra["GET /simulator/brevo/contacts"] = http.HandlerFunc(m.handleSimulatorContacts)
-		bcfg.APIKey, bcfg.BaseURL = "simulator", "http://"+m.Addr+"/simulator/brevo/v3"
-		log.Warn("NO BREVO API KEY CONFIGURED: deliveries go to the built-in Brevo SIMULATOR, not to Brevo. " +
-			"Set destinations.brevo.api_key (e.g. \"${BREVO_API_KEY}\") to sync for real. Simulated contacts: GET /simulator/brevo/contacts")
+	if err := m.openDestinations(extra); err != nil {
+		return err
 	}
-	client := brevo.New(brevo.Config{APIKey: bcfg.APIKey, BaseURL: bcfg.BaseURL, Logger: log.With("destination", "brevo"),
-		OnRateLimitWait: m.onBrevoWait})
+	client := m.brevoClient()
 
 	cs, version, err := m.resumeConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("config history: %w", err)
 	}
 	m.setLogLevel(cs)
-	m.skills = newSkillRuntime(m, client, cs, version)
+	if m.skills, err = newSkillRuntime(m, cs, version); err != nil {
+		return fmt.Errorf("customer-sync: %w", err)
+	}
 	m.Ingester = m.skills
 	if err := m.startNotifications(); err != nil {
 		return err
@@ -240,9 +239,40 @@ func (m *Main) Close() error {
 	return nil
 }
 
-func (m *Main) handleSimulatorContacts(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = jsonEncode(w, map[string]any{"contacts": m.Simulator.Contacts()})
+// openDestinations builds every configured destination. One without
+// credentials mounts its built-in simulator under /simulator/<name>/.
+func (m *Main) openDestinations(extra map[string]http.Handler) error {
+	m.destinations = map[string]synclayer.Destination{}
+	for _, name := range sortedNames(m.Config.Destinations) {
+		env := synclayer.DestinationEnv{
+			Logger: m.Logger,
+			Mount: func(h http.Handler) string {
+				prefix := "/simulator/" + name
+				extra[prefix+"/"] = http.StripPrefix(prefix, h)
+				return "http://" + m.Addr + prefix
+			},
+			OnRateLimitWait: func(bucket string, d time.Duration) { m.metrics.RateLimitWait(name, bucket, d) },
+		}
+		d, err := m.Config.openDestination(name, env)
+		if err != nil {
+			return fmt.Errorf("destinations.%s: %w", name, err)
+		}
+		m.destinations[name] = d
+		if bd, ok := d.(*brevo.Destination); ok && name == "brevo" {
+			m.Simulator = bd.Simulator()
+		}
+	}
+	return nil
+}
+
+// brevoClient is the client of the destination named brevo, which the
+// skills that run on Brevo alone for now (order-events, product-catalog,
+// cart-events, workflows' Brevo actions, batch) use; nil without one.
+func (m *Main) brevoClient() *brevo.Client {
+	if bd, ok := m.destinations["brevo"].(*brevo.Destination); ok {
+		return bd.Client()
+	}
+	return nil
 }
 
 // loadSecrets returns each configured source's accepted secrets, current

@@ -5,16 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"synclayer"
 	"synclayer/api"
-	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/normalize"
-	"synclayer/queue"
+	"synclayer/skill"
 )
 
 // skillRuntime runs customer-sync and lets an admin change it without a
@@ -28,19 +28,17 @@ import (
 // the new ones. Every change is recorded as a config version before it is
 // swapped in (versions.go), so the history never misses a running config.
 type skillRuntime struct {
-	m      *Main
-	client *brevo.Client
+	m *Main
 
-	// change serializes Put and Disable. It is held across the Brevo
-	// attribute check, so it is not the lock deliveries take.
+	// change serializes Put and Disable. It is held across the
+	// destinations' checks (Brevo attributes, Mailchimp merge fields), so
+	// it is not the lock deliveries take.
 	change sync.Mutex
 
-	mu         sync.RWMutex        // guards the fields below; held only to read or swap them
-	cfg        *CustomerSyncConfig // nil when the config has no customer-sync
-	ing        *ingest.Ingester
-	sk         *brevo.CustomerSync // nil while disabled
-	stopWorker func()              // nil while no worker runs
-	stopWait   func()              // nil unless waiting for Brevo before starting the worker
+	mu      sync.RWMutex        // guards the fields below; held only to read or swap them
+	cfg     *CustomerSyncConfig // nil when the config has no customer-sync
+	ing     *ingest.Ingester
+	targets []*target // one per destination; nil while disabled
 
 	// version is the config version running, written under change and mu;
 	// seen is the newest one this server has looked at, run or skipped,
@@ -48,18 +46,31 @@ type skillRuntime struct {
 	version, seen int
 }
 
+// target is customer-sync on one destination, with its own queue and
+// worker, so an outage of one destination never delays another.
+type target struct {
+	name       string // the destination's name
+	queue      string
+	sk         *skill.CustomerSync
+	stopWorker func() // nil while no worker runs
+	stopWait   func() // nil unless waiting for the destination before starting the worker
+}
+
 var (
 	_ api.SkillManager = (*skillRuntime)(nil)
 	_ api.Ingester     = (*skillRuntime)(nil)
-	_ queue.Handler    = (*skillRuntime)(nil)
 )
 
-func newSkillRuntime(m *Main, client *brevo.Client, cs *CustomerSyncConfig, version int) *skillRuntime {
-	r := &skillRuntime{m: m, client: client, cfg: cs, ing: buildIngester(m, cs), version: version, seen: version}
+func newSkillRuntime(m *Main, cs *CustomerSyncConfig, version int) (*skillRuntime, error) {
+	r := &skillRuntime{m: m, cfg: cs, ing: buildIngester(m, cs), version: version, seen: version}
 	if cs != nil && cs.Enabled {
-		r.sk = r.newSkill(cs)
+		ts, err := r.newTargets(cs)
+		if err != nil {
+			return nil, err
+		}
+		r.targets = ts
 	}
-	return r
+	return r, nil
 }
 
 func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
@@ -69,7 +80,10 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 		// changes merged meanwhile cannot lift an opt-out.
 		cfg.ConsentOwner, cfg.DefaultRegion = cs.consentOwner(), cs.Options.DefaultRegion
 		if cs.Enabled {
-			cfg.Routes = []ingest.Route{{Skill: brevo.CustomerSyncName, Destination: "brevo", Sources: append([]string{"manual"}, cs.Source...), Batch: cs.batchQueue()}}
+			for _, t := range m.Config.targets(cs) {
+				cfg.Routes = append(cfg.Routes, ingest.Route{Skill: contactQueue(t.name), Destination: t.name,
+					Sources: append([]string{"manual"}, cs.Source...), Batch: cs.batchQueue(t.name)})
+			}
 		}
 	}
 	m.Config.commerceIngest(&cfg)
@@ -78,9 +92,22 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 	return ingest.New(cfg)
 }
 
-func (r *skillRuntime) newSkill(cs *CustomerSyncConfig) *brevo.CustomerSync {
-	return &brevo.CustomerSync{Store: r.m.DB, Client: r.client, Mapping: cs.FieldMapping, ListID: cs.Options.ListID,
-		HardDelete: cs.Options.DeleteBehavior == "hard", Logger: r.m.Logger}
+// newTargets builds customer-sync on each of cs's destinations.
+func (r *skillRuntime) newTargets(cs *CustomerSyncConfig) ([]*target, error) {
+	var out []*target
+	for _, t := range r.m.Config.targets(cs) {
+		d, ok := r.m.destinations[t.name]
+		if !ok {
+			return nil, synclayer.FieldErrorf("destination", "destination %q is not configured under destinations", t.name)
+		}
+		sync, err := r.m.Config.contactSync(d, cs, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &target{name: t.name, queue: contactQueue(t.name),
+			sk: &skill.CustomerSync{Store: r.m.DB, Destination: t.name, Sync: sync}})
+	}
+	return out, nil
 }
 
 // Ingest runs events through the pipeline as currently configured.
@@ -91,42 +118,66 @@ func (r *skillRuntime) Ingest(ctx context.Context, events []*synclayer.Event) ([
 	return in.Ingest(ctx, events)
 }
 
-// Handle delivers one customer-sync job with the current settings. A job
-// claimed just as the skill is disabled goes back to the queue.
-func (r *skillRuntime) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	r.mu.RLock()
-	sk := r.sk
-	r.mu.RUnlock()
+// handler is the queue handler of one destination's worker: it delivers
+// with the current settings, and a job claimed just as the skill is
+// disabled goes back to the queue.
+type handler struct {
+	r    *skillRuntime
+	name string
+}
+
+func (h handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+	sk := h.r.skill(h.name)
 	if sk == nil {
-		return nil, nil, synclayer.RetryAfter(errors.New("customer-sync is disabled"), time.Minute)
+		return nil, nil, synclayer.RetryAfter(errors.New("customer-sync is disabled on "+h.name), time.Minute)
 	}
 	return sk.Handle(ctx, job)
 }
 
-// start begins deliveries once Brevo has every mapped attribute. A
-// missing attribute that may not be created refuses the start. An
-// unreachable Brevo does not: webhooks are still accepted and queued, and
-// the check is retried until it passes or the skill is changed.
+// skill is customer-sync on the named destination as now configured; nil
+// while it does not run there.
+func (r *skillRuntime) skill(name string) *skill.CustomerSync {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, t := range r.targets {
+		if t.name == name {
+			return t.sk
+		}
+	}
+	return nil
+}
+
+// start begins deliveries on each destination once it can hold every
+// mapped field. A mapping it refuses refuses the start. An unreachable
+// destination does not: webhooks are still accepted and queued, and the
+// check is retried until it passes or the skill is changed.
 func (r *skillRuntime) start(ctx context.Context) error {
 	r.mu.RLock()
-	sk, cs := r.sk, r.cfg
+	targets := r.targets
 	r.mu.RUnlock()
-	if sk == nil {
-		return nil
+	for _, t := range targets {
+		err := r.prepareTarget(ctx, t)
+		if err == nil {
+			r.startUnlessChanged(t)
+			continue
+		}
+		if synclayer.ErrorCode(err) == synclayer.EINVALID {
+			return fmt.Errorf("customer-sync on %s: %w", t.name, err)
+		}
+		r.m.Logger.Warn("cannot check the destination's fields yet; webhooks are accepted and queued, deliveries start once it answers",
+			"destination", t.name, "err", err)
+		r.waitFor(t)
 	}
-	err := r.ensureAttributes(ctx, sk, cs)
-	if err == nil {
-		r.startUnlessChanged(sk)
-		return nil
-	}
-	if synclayer.ErrorCode(err) == synclayer.EINVALID {
-		return fmt.Errorf("customer-sync: %w", err)
-	}
-	r.m.Logger.Warn("cannot check Brevo attributes yet; webhooks are accepted and queued, deliveries start once Brevo answers", "err", err)
+	return nil
+}
+
+// waitFor retries t's check every 10 s in the background and starts its
+// worker once it passes.
+func (r *skillRuntime) waitFor(t *target) {
 	bg, cancel := context.WithCancel(context.Background())
 	r.m.addCancel(cancel)
 	r.mu.Lock()
-	r.stopWait = cancel
+	t.stopWait = cancel
 	r.mu.Unlock()
 	r.m.wg.Add(1)
 	go func() {
@@ -137,59 +188,68 @@ func (r *skillRuntime) start(ctx context.Context) error {
 				return
 			case <-time.After(10 * time.Second):
 			}
-			err := r.ensureAttributes(bg, sk, cs)
+			err := r.prepareTarget(bg, t)
 			if err == nil {
-				r.startUnlessChanged(sk)
+				r.startUnlessChanged(t)
 				return
 			}
 			if bg.Err() == nil {
-				r.m.Logger.Warn("Brevo attribute check failed; retrying", "err", err)
+				r.m.Logger.Warn("destination field check failed; retrying", "destination", t.name, "err", err)
 			}
 		}
 	}()
-	return nil
 }
 
-// startUnlessChanged starts the worker for sk, unless an admin changed the
-// skill while its attributes were checked: the change started or stopped
-// the worker itself.
-func (r *skillRuntime) startUnlessChanged(sk *brevo.CustomerSync) {
+// startUnlessChanged starts the worker for t, unless an admin changed the
+// skill while it was checked: the change started or stopped the workers
+// itself.
+func (r *skillRuntime) startUnlessChanged(t *target) {
 	r.change.Lock()
 	defer r.change.Unlock()
 	r.mu.RLock()
-	current := r.sk == sk
+	current := slices.Contains(r.targets, t)
 	r.mu.RUnlock()
 	if current {
-		r.runWorker(true)
+		r.mu.Lock()
+		r.runTarget(t, true)
+		r.mu.Unlock()
 	}
 }
 
-func (r *skillRuntime) ensureAttributes(ctx context.Context, sk *brevo.CustomerSync, cs *CustomerSyncConfig) error {
+func (r *skillRuntime) prepareTarget(ctx context.Context, t *target) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	created, err := sk.EnsureAttributes(ctx, cs.Options.CreateAttributes == nil || *cs.Options.CreateAttributes)
+	created, err := t.sk.Sync.Prepare(ctx, true)
 	if len(created) > 0 {
-		r.m.Logger.Info("created missing Brevo contact attributes", "attributes", strings.Join(created, ", "))
+		r.m.Logger.Info("created missing contact fields", "destination", t.name, "fields", strings.Join(created, ", "))
 	}
 	return err
 }
 
-// runWorker starts or stops the worker, and ends any wait for Brevo. The
-// caller holds r.change. A stopped worker lets its deliveries in flight
-// finish in the background.
-func (r *skillRuntime) runWorker(on bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopWait != nil {
-		r.stopWait()
-		r.stopWait = nil
+// runWorkers starts or stops every target's worker, and ends any wait
+// for a destination. The caller holds r.change and r.mu. A stopped worker
+// lets its deliveries in flight finish in the background.
+func (r *skillRuntime) runWorkers(targets []*target, on bool) {
+	for _, t := range targets {
+		r.runTarget(t, on)
+	}
+}
+
+func (r *skillRuntime) runTarget(t *target, on bool) {
+	if t.stopWait != nil && !on {
+		t.stopWait()
+		t.stopWait = nil
 	}
 	switch {
-	case on && r.stopWorker == nil:
-		r.stopWorker = r.m.startWorker(brevo.CustomerSyncName, r)
-	case !on && r.stopWorker != nil:
-		r.stopWorker()
-		r.stopWorker = nil
+	case on && t.stopWorker == nil:
+		if t.stopWait != nil {
+			t.stopWait()
+			t.stopWait = nil
+		}
+		t.stopWorker = r.m.startWorker(t.queue, handler{r: r, name: t.name})
+	case !on && t.stopWorker != nil:
+		t.stopWorker()
+		t.stopWorker = nil
 	}
 }
 
@@ -211,7 +271,7 @@ func (r *skillRuntime) List(ctx context.Context) ([]api.Skill, error) {
 	if cs.Enabled {
 		sources = append(sources, cs.Source...)
 	}
-	list := []api.Skill{{Name: brevo.CustomerSyncName, Enabled: cs.Enabled, Editable: true, Sources: sources, Config: raw}}
+	list := []api.Skill{{Name: skill.CustomerSyncName, Enabled: cs.Enabled, Editable: true, Sources: sources, Config: raw}}
 	return append(list, r.m.fileSkills()...), nil
 }
 
@@ -261,7 +321,7 @@ type change struct {
 func (r *skillRuntime) apply(ctx context.Context, cs *CustomerSyncConfig, c change) (int, error) {
 	r.change.Lock()
 	defer r.change.Unlock()
-	sk, err := r.prepare(ctx, cs)
+	ts, err := r.prepare(ctx, cs)
 	if err != nil {
 		return 0, err
 	}
@@ -279,47 +339,53 @@ func (r *skillRuntime) apply(ctx context.Context, cs *CustomerSyncConfig, c chan
 	if err := r.m.DB.AddConfigVersion(ctx, v, -1); err != nil {
 		return 0, fmt.Errorf("record the config version (nothing was changed): %w", err)
 	}
-	r.swap(cs, sk, v.Version)
-	r.m.Logger.Info("skill configuration changed", "skill", brevo.CustomerSyncName, "enabled", cs.Enabled, "by", c.actor, "version", v.Version)
+	r.swap(cs, ts, v.Version)
+	r.m.Logger.Info("skill configuration changed", "skill", skill.CustomerSyncName, "enabled", cs.Enabled, "by", c.actor, "version", v.Version)
 	return v.Version, nil
 }
 
 // swapChecked runs cs as version without recording it: it was recorded
 // elsewhere. The caller holds r.change.
 func (r *skillRuntime) swapChecked(ctx context.Context, cs *CustomerSyncConfig, version int) error {
-	sk, err := r.prepare(ctx, cs)
+	ts, err := r.prepare(ctx, cs)
 	if err != nil {
 		return err
 	}
-	r.swap(cs, sk, version)
+	r.swap(cs, ts, version)
 	return nil
 }
 
-// prepare builds the skill for an enabled cs and checks its Brevo
-// attributes; nil for a disabled one.
-func (r *skillRuntime) prepare(ctx context.Context, cs *CustomerSyncConfig) (*brevo.CustomerSync, error) {
+// prepare builds customer-sync on each destination of an enabled cs and
+// checks each can hold the mapping; nil for a disabled one.
+func (r *skillRuntime) prepare(ctx context.Context, cs *CustomerSyncConfig) ([]*target, error) {
 	if !cs.Enabled {
 		return nil, nil
 	}
-	sk := r.newSkill(cs)
-	if err := r.ensureAttributes(ctx, sk, cs); err != nil {
-		var e *synclayer.Error
-		if errors.As(err, &e) && e.Code == synclayer.EINVALID {
-			return nil, synclayer.FieldErrorf("field_mapping", "%s", e.Message)
-		}
-		return nil, fmt.Errorf("check Brevo attributes for customer-sync (nothing was changed): %w", err)
+	ts, err := r.newTargets(cs)
+	if err != nil {
+		return nil, err
 	}
-	return sk, nil
+	for _, t := range ts {
+		if err := r.prepareTarget(ctx, t); err != nil {
+			var e *synclayer.Error
+			if errors.As(err, &e) && e.Code == synclayer.EINVALID {
+				return nil, synclayer.FieldErrorf("field_mapping", "%s", e.Message)
+			}
+			return nil, fmt.Errorf("check %s's fields for customer-sync (nothing was changed): %w", t.name, err)
+		}
+	}
+	return ts, nil
 }
 
-// swap puts cs and sk in place and starts or stops the worker. The caller
-// holds r.change.
-func (r *skillRuntime) swap(cs *CustomerSyncConfig, sk *brevo.CustomerSync, version int) {
+// swap puts cs and its targets in place and moves the workers over. The
+// caller holds r.change.
+func (r *skillRuntime) swap(cs *CustomerSyncConfig, ts []*target, version int) {
 	r.mu.Lock()
-	r.cfg, r.ing, r.sk, r.version = cs, buildIngester(r.m, cs), sk, version
+	r.runWorkers(r.targets, false)
+	r.cfg, r.ing, r.targets, r.version = cs, buildIngester(r.m, cs), ts, version
+	r.runWorkers(ts, true)
 	r.mu.Unlock()
 	r.seen = max(r.seen, version)
-	r.runWorker(cs.Enabled)
 	r.m.setLogLevel(cs)
 }
 
@@ -361,7 +427,7 @@ func (m *Main) parseCustomerSync(raw json.RawMessage) (*CustomerSyncConfig, erro
 	}
 	_ = json.Unmarshal(raw, &probe) // raw decoded above
 	if probe.Enabled != nil && !*probe.Enabled {
-		return nil, synclayer.FieldErrorf("enabled", "PUT enables the skill; to disable it, POST /api/v1/skills/%s/disable", brevo.CustomerSyncName)
+		return nil, synclayer.FieldErrorf("enabled", "PUT enables the skill; to disable it, POST /api/v1/skills/%s/disable", skill.CustomerSyncName)
 	}
 	cs.Enabled = true
 	e := &configErrors{}
@@ -369,7 +435,7 @@ func (m *Main) parseCustomerSync(raw json.RawMessage) (*CustomerSyncConfig, erro
 	if len(e.errs) == 0 {
 		return cs, nil
 	}
-	const prefix = "skills." + brevo.CustomerSyncName + "."
+	const prefix = "skills." + skill.CustomerSyncName + "."
 	msgs := make([]string, len(e.errs))
 	for i, msg := range e.errs {
 		msgs[i] = strings.TrimPrefix(msg, prefix)

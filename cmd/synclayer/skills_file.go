@@ -8,6 +8,7 @@ import (
 	"synclayer"
 	"synclayer/api"
 	"synclayer/destination/brevo"
+	"synclayer/skill"
 )
 
 // fileSkill is a skill set in the config file only: the admin API lists it
@@ -63,13 +64,13 @@ func (c *Config) fileSkillList() []fileSkill {
 // knownSkill refuses a change to a skill the API does not change: not
 // found for a name no skill has, a conflict for one set in the file.
 func (m *Main) knownSkill(name string) error {
-	if name == brevo.CustomerSyncName {
+	if name == skill.CustomerSyncName {
 		return nil
 	}
-	names := []string{brevo.CustomerSyncName}
+	names := []string{skill.CustomerSyncName}
 	for _, s := range m.Config.fileSkillList() {
 		if s.name == name {
-			return synclayer.Errorf(synclayer.ECONFLICT, "skill %s is set in the config file (skills.%s); change it there and restart synclayer. The admin API changes %s only", name, name, brevo.CustomerSyncName)
+			return synclayer.Errorf(synclayer.ECONFLICT, "skill %s is set in the config file (skills.%s); change it there and restart synclayer. The admin API changes %s only", name, name, skill.CustomerSyncName)
 		}
 		names = append(names, s.name)
 	}

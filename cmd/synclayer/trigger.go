@@ -13,8 +13,8 @@ import (
 
 	"synclayer"
 	"synclayer/api"
-	"synclayer/destination/brevo"
 	"synclayer/ingest"
+	"synclayer/skill"
 	"synclayer/source/custom"
 	"synclayer/store"
 )
@@ -34,8 +34,8 @@ func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("usage: synclayer trigger SKILL --event EVENT --data JSON")
 	}
-	if pos[0] != brevo.CustomerSyncName {
-		return fmt.Errorf("unknown skill %q; available: %s", pos[0], brevo.CustomerSyncName)
+	if pos[0] != skill.CustomerSyncName {
+		return fmt.Errorf("unknown skill %q; available: %s", pos[0], skill.CustomerSyncName)
 	}
 	cfg, err := src.load()
 	if err != nil {
@@ -50,8 +50,11 @@ func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	in := ingest.New(ingest.Config{Store: db, ConsentOwner: cs.Options.ConsentSource, DefaultRegion: cs.Options.DefaultRegion,
-		Routes: []ingest.Route{{Skill: brevo.CustomerSyncName, Destination: "brevo", Sources: []string{"manual"}}}})
+	icfg := ingest.Config{Store: db, ConsentOwner: cs.Options.ConsentSource, DefaultRegion: cs.Options.DefaultRegion}
+	for _, t := range cfg.targets(cs) {
+		icfg.Routes = append(icfg.Routes, ingest.Route{Skill: contactQueue(t.name), Destination: t.name, Sources: []string{"manual"}})
+	}
+	in := ingest.New(icfg)
 	res, err := Trigger(ctx, in, event, json.RawMessage(data), time.Now())
 	if err != nil {
 		return err

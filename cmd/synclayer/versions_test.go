@@ -17,11 +17,11 @@ import (
 // withBrevo points the env at another env's simulator, so a restarted
 // server's config equals the first one's.
 func withBrevo(baseURL string) envOption {
-	return func(c *Config) { c.Destinations.Brevo.BaseURL = baseURL }
+	return func(c *Config) { c.Destinations["brevo"].Settings["base_url"] = baseURL }
 }
 
 func withListID(id int64) envOption {
-	return func(c *Config) { c.Skills.CustomerSync.Options.ListID = id }
+	return func(c *Config) { c.Skills.CustomerSync.Options.Extra["list_id"] = id }
 }
 
 // runningListID is the list customer-sync runs with now.
@@ -33,7 +33,7 @@ func (e *env) runningListID() int64 {
 	}
 	var cs CustomerSyncConfig
 	_ = json.Unmarshal(list[0].Config, &cs)
-	return cs.Options.ListID
+	return optionInt(cs.Options, "list_id")
 }
 
 // TestConfigHistory_API: the file loaded at start is version 1; a PUT, a
@@ -105,7 +105,7 @@ func TestConfigHistory_Restart(t *testing.T) {
 		t.Fatalf("put: %d, %v", v, err)
 	}
 	e.m.Close()
-	brevo := withBrevo(e.m.Config.Destinations.Brevo.BaseURL)
+	brevo := withBrevo(setting(e.m.Config, "brevo", "base_url"))
 
 	same := startEnv(t, brevotest.Options{}, withSQLite(db), brevo)
 	if got := same.runningListID(); got != 7 || same.m.skills.running() != 2 {
@@ -165,7 +165,7 @@ func TestConfigHistory_ServerNoticesWithoutHelp(t *testing.T) {
 	e := startEnv(t, brevotest.Options{})
 	e.m.skills.watchConfig(20 * time.Millisecond) // a faster second watcher, for the test
 	v := &synclayer.ConfigVersion{CreatedAt: time.Now(), Actor: "cli", Origin: synclayer.ConfigFromRollback}
-	doc, _ := e.m.Config.withCustomerSync(&CustomerSyncConfig{Enabled: true, Source: StringList{"shopify"}, Options: CustomerSyncOptions{ListID: 11}}).versionYAML()
+	doc, _ := e.m.Config.withCustomerSync(&CustomerSyncConfig{Enabled: true, Source: StringList{"shopify"}, Options: CustomerSyncOptions{Extra: map[string]any{"list_id": 11}}}).versionYAML()
 	v.YAML = doc
 	if err := e.m.DB.AddConfigVersion(context.Background(), v, -1); err != nil {
 		t.Fatal(err)

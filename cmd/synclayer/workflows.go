@@ -234,7 +234,10 @@ func (m *Main) startWorkflows(client *brevo.Client) {
 	}
 	h := &workflow.Handler{Rules: rs, Store: m.DB, Brevo: client}
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
-		h.ContactSkills = []string{brevo.CustomerSyncName}
+		h.ContactQueues = map[string]string{}
+		for _, t := range m.Config.targets(cs) {
+			h.ContactQueues[contactQueue(t.name)] = t.name
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.addCancel(cancel)

@@ -67,8 +67,7 @@ func slackText(t *testing.T, r received) string {
 
 // brevoClient talks to the env's simulator as the server does.
 func (e *env) brevoClient() *brevo.Client {
-	b := e.m.Config.Destinations.Brevo
-	return brevo.New(brevo.Config{APIKey: b.APIKey, BaseURL: b.BaseURL})
+	return brevo.New(brevo.Config{APIKey: setting(e.m.Config, "brevo", "api_key"), BaseURL: setting(e.m.Config, "brevo", "base_url")})
 }
 
 // TestWorkflows_HighValueOrder drives examples/high-value-order.yaml: an

@@ -123,7 +123,7 @@ func checkConsentSequence(seed uint64) string {
 	}
 	r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
 
-	s := &CustomerSync{ListID: 5, HardDelete: r.IntN(2) == 0, Mapping: map[string]string{"email": "email"}}
+	s := &ContactSync{ListID: 5, HardDelete: r.IntN(2) == 0, FieldMapping: map[string]string{"email": "email"}}
 	c := &synclayer.Contact{ID: "ct_1"}
 	synclayer.Merge(c, &synclayer.CustomerChange{Fields: map[string]json.RawMessage{"email": json.RawMessage(`"p@x.com"`)}},
 		synclayer.MergeContext{Source: owner, At: base.Add(-time.Hour)})
@@ -131,7 +131,7 @@ func checkConsentSequence(seed uint64) string {
 	var held *brevoState
 	var brevo brevoModel
 	deliver := func() string {
-		p, err := s.Plan(c, held)
+		p, err := s.plan(c, held)
 		if err != nil {
 			return "plan: " + err.Error()
 		}

@@ -13,21 +13,28 @@ import (
 	"synclayer"
 )
 
-// CustomerSync is the customer-sync skill: store customers to Brevo contacts.
-type CustomerSync struct {
-	Store   synclayer.Store
-	Client  *Client
-	Mapping map[string]string // canonical field → Brevo attribute; "email" maps to the contact's email
-	ListID  int64
+// ContactSync is Brevo's side of customer-sync: canonical contacts to
+// Brevo contacts, addressed by our contact ID as ext_id. The shared runner
+// (package skill) reads the records and writes the outcome; this plans and
+// makes the Brevo calls.
+type ContactSync struct {
+	// Store is read by PlanImport only, the batch path.
+	Store        synclayer.Store
+	Client       *Client
+	FieldMapping map[string]string // canonical field → Brevo attribute; "email" maps to the contact's email
+	ListID       int64
+	// ImportListID is the batch path's list for contacts without
+	// marketing consent; 0 sends them realtime.
+	ImportListID int64
+	// NoCreate forbids creating missing attributes (create_attributes: false).
+	NoCreate bool
 	// HardDelete deletes the contact in Brevo; otherwise a delete only
 	// unlinks it from ListID and keeps it.
 	HardDelete bool
 	Logger     *slog.Logger
-	Now        func() time.Time
 }
 
-// Name is the skill's name in config, metrics and job rows.
-const CustomerSyncName = "customer-sync"
+var _ synclayer.ContactSync = (*ContactSync)(nil)
 
 // brevoState is what Brevo is known to hold for a contact after the last
 // successful delivery.
@@ -66,11 +73,11 @@ type Plan struct {
 	Reason string                `json:"reason,omitempty"`
 }
 
-// Plan decides the Brevo call for contact c given what Brevo holds (prev is
+// plan decides the Brevo call for contact c given what Brevo holds (prev is
 // nil when the contact was never delivered). Consent flags are sent only on
 // a change: an opt-out sends emailBlacklisted true, and false is sent only
 // when an explicit opt-in follows a blocklisting we made.
-func (s *CustomerSync) Plan(c *synclayer.Contact, prev *brevoState) (Plan, error) {
+func (s *ContactSync) plan(c *synclayer.Contact, prev *brevoState) (Plan, error) {
 	if c.Deleted {
 		return s.planDelete(prev), nil
 	}
@@ -152,7 +159,7 @@ func blockFlag(send **bool, want, blocked, byUs bool, consent synclayer.Consent)
 	return blocked, byUs
 }
 
-func (s *CustomerSync) planDelete(prev *brevoState) Plan {
+func (s *ContactSync) planDelete(prev *brevoState) Plan {
 	if prev == nil || prev.Deleted {
 		return Plan{Op: OpNone, Next: brevoState{Deleted: true}, Reason: "not in Brevo"}
 	}
@@ -169,11 +176,11 @@ func (s *CustomerSync) planDelete(prev *brevoState) Plan {
 
 // attributes converts the mapped canonical fields to Brevo attribute values.
 // Only mapped fields leave synclayer.
-func (s *CustomerSync) attributes(c *synclayer.Contact) (map[string]json.RawMessage, string, error) {
+func (s *ContactSync) attributes(c *synclayer.Contact) (map[string]json.RawMessage, string, error) {
 	attrs := map[string]json.RawMessage{}
 	var email string
-	for _, field := range slices.Sorted(maps.Keys(s.Mapping)) {
-		attr := s.Mapping[field]
+	for _, field := range slices.Sorted(maps.Keys(s.FieldMapping)) {
+		attr := s.FieldMapping[field]
 		raw := c.Value(field)
 		if field == synclayer.FieldTags && c.Value(synclayer.FieldWorkflowTags) != nil {
 			raw, _ = json.Marshal(c.AllTags()) // the sources' tags with the workflows' (add_tag)

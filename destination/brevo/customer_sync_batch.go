@@ -42,7 +42,7 @@ type ImportPlan struct {
 // Plan as Handle, against the sync state synclayer recorded. importList
 // is the list for contacts without marketing consent; 0 sends them
 // realtime, since a Brevo import needs a list.
-func (s *CustomerSync) PlanImport(ctx context.Context, job *synclayer.Job, importList int64) (ImportPlan, error) {
+func (s *ContactSync) PlanImport(ctx context.Context, job *synclayer.Job, importList int64) (ImportPlan, error) {
 	c, err := s.Store.FindContactByID(ctx, job.RecordKey)
 	if err != nil {
 		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
@@ -54,6 +54,8 @@ func (s *CustomerSync) PlanImport(ctx context.Context, job *synclayer.Job, impor
 	if err != nil {
 		return ImportPlan{}, err
 	}
+	// The batch path is this destination's own: it plans with the same
+	// plan as the realtime path, but reads the sync state itself.
 	realtime := func(why string) (ImportPlan, error) { return ImportPlan{Path: PathRealtime, Reason: why}, nil }
 	if c.Deleted {
 		return realtime("a delete")
@@ -61,7 +63,7 @@ func (s *CustomerSync) PlanImport(ctx context.Context, job *synclayer.Job, impor
 	if c.EmailConsent.State == synclayer.ConsentUnsubscribed || c.SMSConsent.State == synclayer.ConsentUnsubscribed {
 		return realtime("an opt-out")
 	}
-	plan, err := s.Plan(c, prev)
+	plan, err := s.plan(c, prev)
 	if err != nil {
 		return ImportPlan{}, err
 	}
@@ -111,4 +113,38 @@ func (s *CustomerSync) PlanImport(ctx context.Context, job *synclayer.Job, impor
 	}
 	attrs["EXT_ID"] = c.ID
 	return ImportPlan{Path: path, Row: ImportContact{Email: next.Email, Attributes: attrs}, State: state()}, nil
+}
+
+func (s *ContactSync) syncState(ctx context.Context, id string) (*brevoState, error) {
+	st, err := s.Store.FindSyncState(ctx, id, "brevo")
+	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	prev, err := decodeState(st.State)
+	if err != nil {
+		return nil, fmt.Errorf("decode sync state of %s: %w", id, err)
+	}
+	return prev, nil
+}
+
+// flatten is a state as field → value, for dry runs.
+func flatten(st *brevoState) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	if st == nil {
+		return out
+	}
+	if st.Email != "" {
+		out["email"] = mustJSON(st.Email)
+	}
+	for name, v := range st.Attributes {
+		out["attributes."+name] = v
+	}
+	out["inList"] = mustJSON(st.InList)
+	out["emailBlacklisted"] = mustJSON(st.EmailBlacklisted)
+	out["smsBlacklisted"] = mustJSON(st.SMSBlacklisted)
+	out["deleted"] = mustJSON(st.Deleted)
+	return out
 }

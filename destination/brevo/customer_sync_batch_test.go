@@ -42,7 +42,7 @@ func TestPlanImport_Paths(t *testing.T) {
 		}
 		return p
 	}
-	full, _ := s.Plan(contact("ann@x.com", synclayer.ConsentSubscribed), nil)
+	full, _ := s.plan(contact("ann@x.com", synclayer.ConsentSubscribed), nil)
 
 	p := plan(contact("ann@x.com", synclayer.ConsentSubscribed), nil, 9)
 	if p.Path != PathList || p.Row.Email != "ann@x.com" || p.Row.Attributes["EXT_ID"] == nil || p.Row.Attributes["FIRSTNAME"] == nil || p.State == nil {

@@ -4,73 +4,82 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"synclayer"
 )
 
-// Handle brings the job's contact up to date in Brevo. It reads the
-// contact's current state, so one run covers every change made before it.
-// It returns what Brevo now holds and the trace entry for the delivery.
-func (s *CustomerSync) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	c, err := s.Store.FindContactByID(ctx, job.RecordKey)
-	if err != nil {
-		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-			return nil, nil, synclayer.Permanent(fmt.Errorf("contact %s no longer exists", job.RecordKey))
-		}
-		return nil, nil, err
-	}
-	local, err := s.syncState(ctx, c.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	prev := local
-	if job.Attempts > 1 {
-		// An earlier attempt may have reached Brevo without its answer
-		// reaching us, so what we last recorded may be stale: plan
-		// against what Brevo holds now.
-		if prev, err = s.remoteState(ctx, c.ID, local); err != nil {
-			return nil, nil, err
-		}
-	}
-	plan, err := s.Plan(c, prev)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.recordBlockIntent(ctx, c.ID, local, plan); err != nil {
-		return nil, nil, err
-	}
-	summary, err := s.run(ctx, c, &plan)
-	if err != nil {
-		return nil, nil, err
-	}
-	state, _ := json.Marshal(plan.Next)
-	detail, _ := json.Marshal(map[string]any{"destination": "brevo", "plan": plan, "contactVersion": c.Version})
-	return &synclayer.SyncState{RecordKey: c.ID, Destination: "brevo", RemoteID: c.ID, State: state},
-		&synclayer.TraceEntry{ContactID: c.ID, Kind: synclayer.TraceDelivery, Summary: summary, Detail: detail}, nil
+// Mapping is the field mapping in effect.
+func (s *ContactSync) Mapping() map[string]string { return s.FieldMapping }
+
+// Prepare checks Brevo has every mapped attribute (EnsureAttributes),
+// creating the missing ones unless create_attributes is false.
+func (s *ContactSync) Prepare(ctx context.Context, create bool) ([]string, error) {
+	return s.EnsureAttributes(ctx, create && !s.NoCreate)
 }
 
-func (s *CustomerSync) syncState(ctx context.Context, id string) (*brevoState, error) {
-	st, err := s.Store.FindSyncState(ctx, id, "brevo")
-	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return nil, nil
+// Plan decides the Brevo call for c against prev, the state Brevo holds
+// (nil: never delivered). Its Intent marks a blocklisting synclayer is
+// about to make, so a lost answer cannot make the block look like
+// Brevo's own, which synclayer may never lift.
+func (s *ContactSync) Plan(c *synclayer.Contact, prev json.RawMessage) (*synclayer.ContactPlan, error) {
+	held, err := decodeState(prev)
+	if err != nil {
+		return nil, fmt.Errorf("decode Brevo sync state of %s: %w", c.ID, err)
 	}
+	p, err := s.plan(c, held)
 	if err != nil {
 		return nil, err
 	}
-	prev := &brevoState{}
-	if err := json.Unmarshal(st.State, prev); err != nil {
-		return nil, fmt.Errorf("decode sync state of %s: %w", id, err)
-	}
-	return prev, nil
+	return s.contactPlan(c, held, p), nil
 }
 
-// remoteState reads the contact from Brevo. Only the mapped attributes are
+func (s *ContactSync) contactPlan(c *synclayer.Contact, held *brevoState, p Plan) *synclayer.ContactPlan {
+	out := &synclayer.ContactPlan{Op: synclayer.PlanOp(p.Op), Reason: p.Reason, Next: mustJSON(p.Next), Detail: p}
+	path := "/contacts/" + url.PathEscape(c.ID) + "?identifierType=ext_id"
+	switch p.Op {
+	case OpCreate:
+		out.Calls = []synclayer.PlannedCall{{Method: "POST", Path: "/contacts", Body: p.Create}}
+	case OpUpdate:
+		out.Calls = []synclayer.PlannedCall{{Method: "PUT", Path: path, Body: p.Update}}
+	case OpDelete:
+		out.Calls = []synclayer.PlannedCall{{Method: "DELETE", Path: path}}
+	}
+	if intent := blockIntent(held, p); intent != nil {
+		out.Intent = mustJSON(intent)
+	}
+	return out
+}
+
+func decodeState(raw json.RawMessage) (*brevoState, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	st := &brevoState{}
+	if err := json.Unmarshal(raw, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// ReadBack reads the contact from Brevo. Only the mapped attributes are
 // kept, for the diff; which blocks synclayer made comes from local, since
 // Brevo cannot tell its own unsubscribes from ours.
-func (s *CustomerSync) remoteState(ctx context.Context, id string, local *brevoState) (*brevoState, error) {
+func (s *ContactSync) ReadBack(ctx context.Context, c *synclayer.Contact, local json.RawMessage) (json.RawMessage, error) {
+	held, err := decodeState(local)
+	if err != nil {
+		return nil, fmt.Errorf("decode Brevo sync state of %s: %w", c.ID, err)
+	}
+	st, err := s.remoteState(ctx, c.ID, held)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	return mustJSON(st), nil
+}
+
+func (s *ContactSync) remoteState(ctx context.Context, id string, local *brevoState) (*brevoState, error) {
 	rc, err := s.Client.GetContact(ctx, id, IdentifierExtID)
 	if IsNotFound(err) {
 		if local == nil {
@@ -83,7 +92,7 @@ func (s *CustomerSync) remoteState(ctx context.Context, id string, local *brevoS
 	}
 	st := &brevoState{Email: strings.ToLower(rc.Email), Attributes: map[string]json.RawMessage{},
 		InList: s.ListID > 0 && slices.Contains(rc.ListIDs, s.ListID), EmailBlacklisted: rc.EmailBlacklisted, SMSBlacklisted: rc.SMSBlacklisted}
-	for _, attr := range s.Mapping {
+	for _, attr := range s.FieldMapping {
 		if v, ok := rc.Attributes[attr]; ok && !strings.EqualFold(attr, "email") {
 			st.Attributes[attr], _ = json.Marshal(v)
 		}
@@ -94,35 +103,55 @@ func (s *CustomerSync) remoteState(ctx context.Context, id string, local *brevoS
 	return st, nil
 }
 
-// recordBlockIntent writes, before the call, that synclayer is about to
-// blocklist the contact. If the answer is lost, a later opt-in still knows
-// the block was ours to lift; without the mark it would never be lifted.
-func (s *CustomerSync) recordBlockIntent(ctx context.Context, id string, local *brevoState, plan Plan) error {
+// blockIntent is the state to record before the call when the plan
+// blocklists the contact and the held state does not yet say the block is
+// ours; nil when there is nothing to record.
+func blockIntent(held *brevoState, plan Plan) *brevoState {
 	setsEmail, setsSMS := plan.Next.EmailBlockedByUs, plan.Next.SMSBlockedByUs
-	if local != nil && (local.EmailBlockedByUs || !setsEmail) && (local.SMSBlockedByUs || !setsSMS) {
-		return nil
-	}
 	if !setsEmail && !setsSMS {
 		return nil
 	}
+	if held != nil && (held.EmailBlockedByUs || !setsEmail) && (held.SMSBlockedByUs || !setsSMS) {
+		return nil
+	}
 	intent := brevoState{}
-	if local != nil {
-		intent = *local
+	if held != nil {
+		intent = *held
 	}
 	intent.EmailBlockedByUs = intent.EmailBlockedByUs || setsEmail
 	intent.SMSBlockedByUs = intent.SMSBlockedByUs || setsSMS
-	state, _ := json.Marshal(intent)
-	return s.Store.SaveSyncState(ctx, &synclayer.SyncState{RecordKey: id, Destination: "brevo", RemoteID: id, State: state}, s.now())
+	return &intent
 }
 
-func (s *CustomerSync) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+// Apply makes the plan's Brevo call. An update of a contact gone from
+// Brevo (deleted there, or never linked by ext_id) becomes a create from
+// the full state, and *plan is replaced by it.
+func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, cp *synclayer.ContactPlan) (string, error) {
+	p, ok := cp.Detail.(Plan)
+	if !ok {
+		return "", fmt.Errorf("brevo: plan for %s was not made by this destination", c.ID)
 	}
-	return time.Now()
+	summary, err := s.run(ctx, c, &p)
+	if err != nil {
+		return "", err
+	}
+	if p.Op != Op(cp.Op) {
+		*cp = *s.contactPlan(c, nil, p)
+	}
+	return summary, nil
 }
 
-func (s *CustomerSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan) (string, error) {
+// Fields flattens a Brevo state for dry runs: email, attributes.NAME,
+// inList and the blocklist flags.
+func (s *ContactSync) Fields(state json.RawMessage) (map[string]json.RawMessage, error) {
+	st, err := decodeState(state)
+	if err != nil {
+		return nil, err
+	}
+	return flatten(st), nil
+}
+
+func (s *ContactSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan) (string, error) {
 	switch plan.Op {
 	case OpNone:
 		return "brevo: no call (" + plan.Reason + ")", nil
@@ -140,7 +169,7 @@ func (s *CustomerSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan
 		if IsNotFound(err) && !c.Deleted {
 			// The contact is gone from Brevo (deleted there, or never
 			// linked by ext_id): create it again from the full state.
-			full, perr := s.Plan(c, nil)
+			full, perr := s.plan(c, nil)
 			if perr != nil {
 				return "", perr
 			}
@@ -195,7 +224,7 @@ func describeUpdate(u *UpdateContactRequest) string {
 // EnsureAttributes checks that every mapped attribute exists in the Brevo
 // account, since Brevo silently drops unknown ones. With create it creates
 // the missing ones; otherwise it returns an error naming them.
-func (s *CustomerSync) EnsureAttributes(ctx context.Context, create bool) (createdNames []string, err error) {
+func (s *ContactSync) EnsureAttributes(ctx context.Context, create bool) (createdNames []string, err error) {
 	have, err := s.Client.ListAttributes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list Brevo contact attributes: %w", err)
@@ -206,7 +235,7 @@ func (s *CustomerSync) EnsureAttributes(ctx context.Context, create bool) (creat
 	}
 	var missing []string
 	fields := map[string]string{}
-	for field, attr := range s.Mapping {
+	for field, attr := range s.FieldMapping {
 		if strings.EqualFold(attr, "email") || exists[strings.ToUpper(attr)] {
 			continue
 		}

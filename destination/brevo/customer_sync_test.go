@@ -22,14 +22,14 @@ func contact(email string, consent synclayer.ConsentState) *synclayer.Contact {
 	return c
 }
 
-func newSkill() *CustomerSync {
-	return &CustomerSync{ListID: 5, Mapping: map[string]string{
+func newSkill() *ContactSync {
+	return &ContactSync{ListID: 5, FieldMapping: map[string]string{
 		"email": "email", "firstName": "FIRSTNAME", "totalSpent": "TOTAL_SPENT", "lastOrderDate": "LAST_ORDER_DATE", "tags": "TAGS",
 	}}
 }
 
 func TestPlan_CreateSendsOnlyMappedFieldsConverted(t *testing.T) {
-	p, err := newSkill().Plan(contact("ann@x.com", synclayer.ConsentSubscribed), nil)
+	p, err := newSkill().plan(contact("ann@x.com", synclayer.ConsentSubscribed), nil)
 	if err != nil || p.Op != OpCreate {
 		t.Fatalf("plan %+v, %v", p, err)
 	}
@@ -41,7 +41,7 @@ func TestPlan_CreateSendsOnlyMappedFieldsConverted(t *testing.T) {
 }
 
 func TestPlan_NoConsentIsSyncedButNotListed(t *testing.T) {
-	p, _ := newSkill().Plan(contact("ann@x.com", synclayer.ConsentNone), nil)
+	p, _ := newSkill().plan(contact("ann@x.com", synclayer.ConsentNone), nil)
 	if p.Create.ListIDs != nil || p.Create.EmailBlacklisted != nil {
 		t.Errorf("create %+v: want no list and no blacklist flag", p.Create)
 	}
@@ -49,24 +49,24 @@ func TestPlan_NoConsentIsSyncedButNotListed(t *testing.T) {
 
 func TestPlan_ConsentFlags(t *testing.T) {
 	s := newSkill()
-	created, _ := s.Plan(contact("ann@x.com", synclayer.ConsentSubscribed), nil)
+	created, _ := s.plan(contact("ann@x.com", synclayer.ConsentSubscribed), nil)
 	held := created.Next
 
-	out, _ := s.Plan(contact("ann@x.com", synclayer.ConsentUnsubscribed), &held)
+	out, _ := s.plan(contact("ann@x.com", synclayer.ConsentUnsubscribed), &held)
 	if out.Op != OpUpdate || out.Update.EmailBlacklisted == nil || !*out.Update.EmailBlacklisted || len(out.Update.UnlinkListIDs) != 1 {
 		t.Fatalf("opt-out plan %+v, want emailBlacklisted true and unlink", out.Update)
 	}
 	blocked := out.Next
 
-	again, _ := s.Plan(contact("ann@x.com", synclayer.ConsentUnsubscribed), &blocked)
+	again, _ := s.plan(contact("ann@x.com", synclayer.ConsentUnsubscribed), &blocked)
 	if again.Op != OpNone {
 		t.Errorf("repeated opt-out plans %+v, want no call", again)
 	}
-	none, _ := s.Plan(contact("ann@x.com", synclayer.ConsentNone), &blocked)
+	none, _ := s.plan(contact("ann@x.com", synclayer.ConsentNone), &blocked)
 	if none.Update != nil && none.Update.EmailBlacklisted != nil {
 		t.Errorf("a contact without an explicit opt-in was sent emailBlacklisted=%v", *none.Update.EmailBlacklisted)
 	}
-	optIn, _ := s.Plan(contact("ann@x.com", synclayer.ConsentSubscribed), &blocked)
+	optIn, _ := s.plan(contact("ann@x.com", synclayer.ConsentSubscribed), &blocked)
 	if optIn.Update == nil || optIn.Update.EmailBlacklisted == nil || *optIn.Update.EmailBlacklisted || len(optIn.Update.ListIDs) != 1 {
 		t.Errorf("explicit opt-in after our blocklisting: %+v, want emailBlacklisted false and re-listed", optIn.Update)
 	}
@@ -75,13 +75,13 @@ func TestPlan_ConsentFlags(t *testing.T) {
 func TestPlan_SkipsNoOpAndSendsOnlyChanges(t *testing.T) {
 	s := newSkill()
 	c := contact("ann@x.com", synclayer.ConsentSubscribed)
-	created, _ := s.Plan(c, nil)
-	if p, _ := s.Plan(c, &created.Next); p.Op != OpNone {
+	created, _ := s.plan(c, nil)
+	if p, _ := s.plan(c, &created.Next); p.Op != OpNone {
 		t.Errorf("unchanged contact plans %+v", p)
 	}
 	synclayer.Merge(c, &synclayer.CustomerChange{Fields: map[string]json.RawMessage{"firstName": json.RawMessage(`"Anna"`), "secretNote": json.RawMessage(`"x"`)}},
 		synclayer.MergeContext{Source: "shopify", At: time.Unix(2, 0)})
-	p, _ := s.Plan(c, &created.Next)
+	p, _ := s.plan(c, &created.Next)
 	body, _ := json.Marshal(p.Update)
 	if p.Op != OpUpdate || string(body) != `{"attributes":{"FIRSTNAME":"Anna"}}` {
 		t.Errorf("update body %s, want only the changed mapped attribute", body)
@@ -91,17 +91,17 @@ func TestPlan_SkipsNoOpAndSendsOnlyChanges(t *testing.T) {
 func TestPlan_Delete(t *testing.T) {
 	c := contact("ann@x.com", synclayer.ConsentSubscribed)
 	s := newSkill()
-	created, _ := s.Plan(c, nil)
+	created, _ := s.plan(c, nil)
 	c.Deleted = true
-	soft, _ := s.Plan(c, &created.Next)
+	soft, _ := s.plan(c, &created.Next)
 	if soft.Op != OpUpdate || len(soft.Update.UnlinkListIDs) != 1 || soft.Update.Attributes != nil {
 		t.Errorf("soft delete %+v, want an unlink only", soft)
 	}
 	s.HardDelete = true
-	if hard, _ := s.Plan(c, &created.Next); hard.Op != OpDelete {
+	if hard, _ := s.plan(c, &created.Next); hard.Op != OpDelete {
 		t.Errorf("hard delete %+v", hard)
 	}
-	if never, _ := s.Plan(c, nil); never.Op != OpNone {
+	if never, _ := s.plan(c, nil); never.Op != OpNone {
 		t.Errorf("deleting a never-synced contact plans %+v", never)
 	}
 }
@@ -132,12 +132,12 @@ func TestPlan_NeverLiftsABlockSynclayerDidNotMake(t *testing.T) {
 	// Brevo reports the contact blocklisted, but not by us (its own
 	// unsubscribe link, a spam complaint): an opt-in must not lift it.
 	held := brevoState{Email: "ann@x.com", EmailBlacklisted: true}
-	p, _ := s.Plan(contact("ann@x.com", synclayer.ConsentSubscribed), &held)
+	p, _ := s.plan(contact("ann@x.com", synclayer.ConsentSubscribed), &held)
 	if p.Update != nil && p.Update.EmailBlacklisted != nil {
 		t.Errorf("sent emailBlacklisted=%v for a block synclayer did not make", *p.Update.EmailBlacklisted)
 	}
 	held.EmailBlockedByUs = true
-	p, _ = s.Plan(contact("ann@x.com", synclayer.ConsentSubscribed), &held)
+	p, _ = s.plan(contact("ann@x.com", synclayer.ConsentSubscribed), &held)
 	if p.Update == nil || p.Update.EmailBlacklisted == nil || *p.Update.EmailBlacklisted {
 		t.Errorf("plan %+v: an explicit opt-in should lift synclayer's own block", p.Update)
 	}

@@ -1,14 +1,27 @@
-package brevo
+package skill_test
 
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"synclayer"
+	"synclayer/destination/brevo"
+	"synclayer/skill"
 )
 
+func contact(email string, consent synclayer.ConsentState) *synclayer.Contact {
+	c := &synclayer.Contact{ID: "ct_1"}
+	ch := &synclayer.CustomerChange{Fields: map[string]json.RawMessage{
+		"email": json.RawMessage(`"` + email + `"`), "firstName": json.RawMessage(`"Ann"`),
+	}, EmailConsent: &synclayer.ConsentChange{State: consent, At: time.Unix(1, 0)}}
+	synclayer.Merge(c, ch, synclayer.MergeContext{Source: "shopify", At: time.Unix(1, 0)})
+	return c
+}
+
 func TestPreview_CallsAndChanges(t *testing.T) {
-	s := newSkill()
+	s := &skill.CustomerSync{Destination: "brevo", Sync: &brevo.ContactSync{ListID: 5,
+		FieldMapping: map[string]string{"email": "email", "firstName": "FIRSTNAME"}}}
 	p, err := s.Preview(contact("ann@x.com", synclayer.ConsentSubscribed), nil)
 	if err != nil || len(p.Calls) != 1 || p.Calls[0].Method != "POST" || p.Calls[0].Path != "/contacts" {
 		t.Fatalf("preview of a new contact: %+v, %v", p, err)

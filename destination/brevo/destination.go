@@ -1,0 +1,182 @@
+package brevo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"synclayer"
+	"synclayer/destination/brevo/brevotest"
+)
+
+// Type is Brevo in the program's registry of destinations.
+var Type = synclayer.DestinationType{Type: "brevo", Open: Open, SecretKeys: []string{"api_key"}}
+
+// Settings is a destinations block of type brevo.
+type Settings struct {
+	APIKey  string `json:"api_key"`  // empty: the built-in simulator
+	BaseURL string `json:"base_url"` // default DefaultBaseURL
+	// SimulatorRateLimit is the built-in simulator's contacts limit per second.
+	SimulatorRateLimit int `json:"simulator_rate_limit"`
+}
+
+// Destination is one Brevo account.
+type Destination struct {
+	name   string
+	client *Client
+	sim    *brevotest.Server
+	log    *slog.Logger
+}
+
+var _ synclayer.ContactDestination = (*Destination)(nil)
+
+// Open builds a Brevo destination from its config section. With no API
+// key it runs the built-in simulator, mounted on the server, and says so
+// loudly; a command without a server then has nowhere to send to.
+func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (synclayer.Destination, error) {
+	var s Settings
+	if err := decodeStrict(section, &s, "Brevo setting (api_key, base_url, simulator_rate_limit)"); err != nil {
+		return nil, err
+	}
+	log := env.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Destination{name: name, log: log}
+	if s.APIKey == "" {
+		if env.Mount == nil {
+			return nil, synclayer.FieldErrorf("api_key", "is not set, so there is nowhere to send to: set it, e.g. api_key: \"${BREVO_API_KEY}\" (the built-in simulator runs only inside synclayer serve)")
+		}
+		if s.SimulatorRateLimit < 0 {
+			return nil, synclayer.FieldErrorf("simulator_rate_limit", "must not be negative")
+		}
+		d.sim = brevotest.New(brevotest.Options{APIKey: "simulator", RateLimit: s.SimulatorRateLimit})
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /contacts", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"contacts": d.sim.Contacts()})
+		})
+		mux.Handle("/", d.sim)
+		base := env.Mount(mux)
+		s.APIKey, s.BaseURL = "simulator", base+"/v3"
+		log.Warn(fmt.Sprintf("NO BREVO API KEY CONFIGURED for destinations.%s: deliveries go to the built-in Brevo SIMULATOR, not to Brevo. "+
+			"Set destinations.%s.api_key (e.g. \"${BREVO_API_KEY}\") to sync for real. Simulated contacts: GET %s/contacts", name, name, base))
+	}
+	if s.BaseURL == "" {
+		s.BaseURL = DefaultBaseURL
+	}
+	if !strings.HasPrefix(s.BaseURL, "http://") && !strings.HasPrefix(s.BaseURL, "https://") {
+		return nil, synclayer.FieldErrorf("base_url", "must be an http:// or https:// URL, such as %s", DefaultBaseURL)
+	}
+	d.client = New(Config{APIKey: s.APIKey, BaseURL: s.BaseURL, Logger: log.With("destination", name), OnRateLimitWait: env.OnRateLimitWait})
+	return d, nil
+}
+
+func (d *Destination) Name() string { return d.name }
+func (d *Destination) Type() string { return Type.Type }
+
+// Client is the account's API client, for the skills that are Brevo's
+// alone for now (order-events, product-catalog, cart-events, batch).
+func (d *Destination) Client() *Client { return d.client }
+
+// Simulator is the built-in simulator, or nil when a real key is set.
+func (d *Destination) Simulator() *brevotest.Server { return d.sim }
+
+// ContactOptions is the Brevo part of customer-sync's options.
+type ContactOptions struct {
+	ListID int64 `json:"list_id"` // the list contacts with marketing consent join
+	// ImportListID is the list batch imports put contacts without
+	// marketing consent in, which campaigns must not target.
+	ImportListID     int64 `json:"import_list_id"`
+	CreateAttributes *bool `json:"create_attributes"` // create missing attributes at start; default true
+}
+
+// ContactSync builds customer-sync on this account. The mapping's values
+// are Brevo attribute names, upper case, and it must map email, since
+// Brevo identifies contacts by it.
+func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.ContactSync, error) {
+	var o ContactOptions
+	if len(cfg.Options) > 0 {
+		if err := decodeStrict(cfg.Options, &o, "Brevo option (list_id, import_list_id, create_attributes)"); err != nil {
+			var e *synclayer.Error
+			if errors.As(err, &e) && e.Field != "" {
+				e.Field = "options." + e.Field
+			}
+			return nil, err
+		}
+	}
+	mapping := cfg.Mapping
+	if len(mapping) == 0 {
+		mapping = DefaultMapping
+	}
+	var errs []error
+	if _, ok := mapping["email"]; !ok {
+		errs = append(errs, synclayer.FieldErrorf("field_mapping", "must map email (email: email), since Brevo identifies contacts by it"))
+	}
+	for _, field := range sortedKeys(mapping) {
+		attr := mapping[field]
+		switch {
+		case attr == "":
+			errs = append(errs, synclayer.FieldErrorf("field_mapping."+field, "names no Brevo attribute"))
+		case !strings.EqualFold(attr, "email") && strings.ToUpper(attr) != attr:
+			errs = append(errs, synclayer.FieldErrorf("field_mapping."+field, "Brevo attribute names are upper case: use %q", strings.ToUpper(attr)))
+		}
+	}
+	switch {
+	case o.ListID < 0:
+		errs = append(errs, synclayer.FieldErrorf("options.list_id", "must be a positive Brevo list ID"))
+	case o.ImportListID < 0:
+		errs = append(errs, synclayer.FieldErrorf("options.import_list_id", "must be a positive Brevo list ID"))
+	case o.ImportListID > 0 && o.ImportListID == o.ListID:
+		errs = append(errs, synclayer.FieldErrorf("options.import_list_id", "must differ from list_id: it holds the contacts without marketing consent, which campaigns must not target"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &ContactSync{Client: d.client, FieldMapping: mapping, ListID: o.ListID, ImportListID: o.ImportListID,
+		NoCreate: o.CreateAttributes != nil && !*o.CreateAttributes, HardDelete: cfg.HardDelete, Logger: cfg.Logger}, nil
+}
+
+// DefaultMapping is customer-sync's mapping on Brevo when the config gives none.
+var DefaultMapping = map[string]string{
+	"email": "email", "firstName": "FIRSTNAME", "lastName": "LASTNAME", "phone": "SMS",
+	"totalOrders": "TOTAL_ORDERS", "totalSpent": "TOTAL_SPENT", "lastOrderDate": "LAST_ORDER_DATE",
+	"customerTier": "CUSTOMER_TIER", "tags": "TAGS",
+}
+
+// decodeStrict decodes a JSON object, refusing a key it does not know with
+// an error naming it.
+func decodeStrict(raw json.RawMessage, v any, what string) error {
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return synclayer.FieldErrorf(te.Field, "must be a %s, not a %s", te.Type.Kind(), te.Value)
+	}
+	if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		key = strings.Trim(key, `"`)
+		return synclayer.FieldErrorf(key, "is not a %s", what)
+	}
+	return synclayer.Errorf(synclayer.EINVALID, "%s", err.Error())
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
