@@ -13,16 +13,16 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	// "synclayer/destination/klaviyo"
-	// "synclayer/destination/mailchimp"
+	"synclayer/destination/klaviyo"
+	"synclayer/destination/mailchimp"
 )
 
 // destinationTypes is the registry of the platforms synclayer writes to.
 // Adding a destination is its package and one line here.
 var destinationTypes = []synclayer.DestinationType{
 	brevo.Type,
-	// klaviyo.Type,
-	// mailchimp.Type,
+	klaviyo.Type,
+	mailchimp.Type,
 }
 
 func destinationType(name string) (synclayer.DestinationType, bool) {

@@ -153,3 +153,17 @@ func clone(c *Contact) Contact {
 	out.ListIDs = slices.Clone(c.ListIDs)
 	return out
 }
+
+// Blocklist blocklists the contact with email as Brevo does when the
+// person unsubscribes from a campaign: synclayer is not told. It reports
+// whether such a contact exists.
+func (s *Server) Blocklist(email string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.findBy(strings.ToLower(strings.TrimSpace(email)), "email")
+	if c == nil {
+		return false
+	}
+	c.EmailBlacklisted = true
+	return true
+}

@@ -193,6 +193,13 @@ func (s *Server) SetOutage(m Outage) { s.mu.Lock(); s.outage = m; s.mu.Unlock() 
 // SetRateLimit changes the requests allowed per second; 0 is unlimited.
 func (s *Server) SetRateLimit(perSecond int) { s.mu.Lock(); s.rateLimit = perSecond; s.mu.Unlock() }
 
+// SetValidate checks every later request with v, as Options.Validate does.
+func (s *Server) SetValidate(v func(*http.Request, []byte) error) {
+	s.mu.Lock()
+	s.validate = v
+	s.mu.Unlock()
+}
+
 // SetLatency delays each answer by d.
 func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
@@ -239,8 +246,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every request is validated, so a violation is recorded even when the
 	// answer is an outage or a 401.
 	var invalid error
-	if s.validate != nil {
-		if invalid = s.validate(r, body); invalid != nil {
+	s.mu.Lock()
+	validate := s.validate
+	s.mu.Unlock()
+	if validate != nil {
+		if invalid = validate(r, body); invalid != nil {
 			s.addViolation(invalid.Error())
 		}
 	}

@@ -1,0 +1,86 @@
+package brevo
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/conformance"
+)
+
+var _ conformance.Subject = (*Destination)(nil)
+
+// Conformance shows the built-in simulator to the destination
+// conformance suite; nil when a real key is set.
+func (d *Destination) Conformance() conformance.Target {
+	if d.sim == nil {
+		return nil
+	}
+	return simTarget{d.sim}
+}
+
+// simTarget is the simulator in the suite's terms: the contacts list is
+// 5, a contact in it is subscribed, a blocklisted one unsubscribed.
+type simTarget struct{ s *brevotest.Server }
+
+const conformanceList = 5
+
+func (t simTarget) Options() map[string]any { return map[string]any{"list_id": conformanceList} }
+
+func (t simTarget) Mapping() map[string]string {
+	return map[string]string{"email": "email", "firstName": "FIRSTNAME", "lastName": "LASTNAME"}
+}
+
+func (t simTarget) Contact(email string) *conformance.Contact {
+	c, ok := t.s.ContactByEmail(email)
+	if !ok {
+		return nil
+	}
+	out := &conformance.Contact{Email: c.Email, Marketing: conformance.NotSubscribed}
+	out.FirstName, _ = c.Attributes["FIRSTNAME"].(string)
+	out.LastName, _ = c.Attributes["LASTNAME"].(string)
+	switch {
+	case c.EmailBlacklisted:
+		out.Marketing = conformance.Unsubscribed
+	case slices.Contains(c.ListIDs, conformanceList):
+		out.Marketing = conformance.Subscribed
+	}
+	return out
+}
+
+func (t simTarget) Writes() int {
+	n := 0
+	for _, c := range t.s.Calls() {
+		if strings.HasPrefix(c.Path, "/contacts") && c.Method != http.MethodGet && !strings.HasPrefix(c.Path, "/contacts/attributes") {
+			n++
+		}
+	}
+	return n
+}
+
+func (t simTarget) Throttled() int {
+	n := 0
+	for _, c := range t.s.Calls() {
+		if c.Status == http.StatusTooManyRequests {
+			n++
+		}
+	}
+	return n
+}
+
+func (t simTarget) SetOutage(on bool) {
+	if on {
+		t.s.SetOutage(brevotest.Outage500)
+	} else {
+		t.s.SetOutage(brevotest.OutageNone)
+	}
+}
+
+func (t simTarget) SetRateLimit(n int) { t.s.SetRateLimit(n) }
+
+func (t simTarget) UnsubscribeInside(email string) { t.s.Blocklist(email) }
+
+func (t simTarget) Validate(v func(*http.Request, []byte) error) { t.s.SetValidate(v) }
+
+func (t simTarget) Violations() []string { return t.s.Violations() }

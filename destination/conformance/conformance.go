@@ -1,0 +1,70 @@
+// Package conformance names what every destination's simulator shows the
+// destination conformance suite (cmd/synclayer's conformance_test.go):
+// the sample records every integration must be tried with run against
+// each registered destination through the real program, and each case
+// asserts the simulator's final state and the requests it received.
+//
+// A destination takes part by having its Destination, when it runs its
+// built-in simulator, implement Subject. It is imported by destination
+// packages and tests only; it holds no behaviour.
+package conformance
+
+import "net/http"
+
+// Subject is a destination running its built-in simulator, as the suite
+// sees it.
+type Subject interface {
+	Conformance() Target
+}
+
+// Target is one destination simulator, in the suite's terms.
+type Target interface {
+	// Options are customer-sync options naming what exists in the
+	// simulator's account (a list, an audience).
+	Options() map[string]any
+	// Mapping is customer-sync's field mapping for email, firstName and
+	// lastName on this platform.
+	Mapping() map[string]string
+	// Contact is what the destination holds for email; nil when it holds
+	// nothing. A soft-deleted (archived, unlisted) contact is returned
+	// with Deleted set.
+	Contact(email string) *Contact
+	// Writes counts the requests received that change contacts (creates,
+	// updates, deletes, subscriptions), whatever their answer.
+	Writes() int
+	// Throttled counts the 429 answers given.
+	Throttled() int
+	// SetOutage answers every request with a 5xx while on.
+	SetOutage(on bool)
+	// SetRateLimit makes the simulator accept at most about n requests a
+	// second (or n at once, where the platform limits connections), and
+	// answer 429 beyond; 0 restores the default.
+	SetRateLimit(n int)
+	// UnsubscribeInside unsubscribes email as the platform's own
+	// unsubscribe link would, without synclayer.
+	UnsubscribeInside(email string)
+	// Validate checks every later request with v (the platform's OpenAPI
+	// spec, in tests); a request it refuses is answered 400 and kept in
+	// Violations.
+	Validate(v func(r *http.Request, body []byte) error)
+	Violations() []string
+}
+
+// Marketing is a contact's email marketing status at the destination.
+type Marketing string
+
+const (
+	Subscribed    Marketing = "subscribed"     // may be sent campaigns
+	NotSubscribed Marketing = "not_subscribed" // known, never opted in (transactional only)
+	Unsubscribed  Marketing = "unsubscribed"   // opted out, blocklisted or suppressed
+	Pending       Marketing = "pending"        // asked to confirm (double opt-in)
+)
+
+// Contact is what a destination holds for one person.
+type Contact struct {
+	Email     string
+	FirstName string
+	LastName  string
+	Marketing Marketing
+	Deleted   bool
+}

@@ -1,0 +1,98 @@
+package klaviyo
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"synclayer/destination/conformance"
+	"synclayer/destination/klaviyo/klaviyosim"
+)
+
+var _ conformance.Subject = (*Destination)(nil)
+
+// Conformance shows the built-in simulator to the destination
+// conformance suite; nil when a real key is set.
+func (d *Destination) Conformance() conformance.Target {
+	if d.sim == nil {
+		return nil
+	}
+	return simTarget{d.sim}
+}
+
+// conformanceList is the list the suite's customer-sync subscribes to.
+const conformanceList = "Xy12Ab"
+
+// simTarget is the simulator in the suite's terms: a profile subscribed
+// to email marketing and in the list is subscribed; one unsubscribed or
+// suppressed is unsubscribed; a profile outside the list after a soft
+// delete, or gone after a data-privacy deletion, is deleted.
+type simTarget struct{ s *klaviyosim.Server }
+
+func (t simTarget) Options() map[string]any { return map[string]any{"list_id": conformanceList} }
+
+func (t simTarget) Mapping() map[string]string {
+	return map[string]string{"email": "email", "firstName": "first_name", "lastName": "last_name"}
+}
+
+func (t simTarget) Contact(email string) *conformance.Contact {
+	p, ok := t.s.Profile(strings.ToLower(email))
+	if !ok {
+		return nil
+	}
+	out := &conformance.Contact{Email: p.Email, FirstName: p.Attributes["first_name"], LastName: p.Attributes["last_name"],
+		Marketing: conformance.NotSubscribed}
+	inList := slices.Contains(t.s.ListMembers(conformanceList), p.ID)
+	switch {
+	case p.EmailConsent == "UNSUBSCRIBED" || len(p.Suppressions) > 0:
+		out.Marketing = conformance.Unsubscribed
+	case p.EmailConsent == "SUBSCRIBED" && inList:
+		out.Marketing = conformance.Subscribed
+	}
+	return out
+}
+
+func (t simTarget) Writes() int {
+	n := 0
+	for _, c := range t.s.Calls() {
+		if c.Method != http.MethodGet {
+			n++
+		}
+	}
+	return n
+}
+
+func (t simTarget) Throttled() int {
+	n := 0
+	for _, c := range t.s.Calls() {
+		if c.Status == http.StatusTooManyRequests {
+			n++
+		}
+	}
+	return n
+}
+
+func (t simTarget) SetOutage(on bool) {
+	if on {
+		t.s.SetOutage(klaviyosim.Outage500)
+	} else {
+		t.s.SetOutage(klaviyosim.OutageNone)
+	}
+}
+
+// SetRateLimit sets every bucket's burst limit to n a second (steady 60n
+// a minute); 0 restores Klaviyo's documented limits.
+func (t simTarget) SetRateLimit(n int) {
+	for b, l := range klaviyosim.DefaultLimits {
+		if n > 0 {
+			l = klaviyosim.Limit{Burst: n, Steady: 60 * n}
+		}
+		t.s.SetLimit(b, l)
+	}
+}
+
+func (t simTarget) UnsubscribeInside(email string) { t.s.UnsubscribeInKlaviyo(strings.ToLower(email)) }
+
+func (t simTarget) Validate(v func(*http.Request, []byte) error) { t.s.SetValidate(v) }
+
+func (t simTarget) Violations() []string { return t.s.Violations() }

@@ -1,0 +1,30 @@
+// Package klaviyo is the Klaviyo destination: a thin client for the parts
+// of Klaviyo's JSON:API (https://a.klaviyo.com/api) that customer-sync
+// uses, its config section (Type), and its side of customer-sync
+// (ContactSync).
+//
+// Every request carries the private key as "Authorization: Klaviyo-API-Key
+// <key>" and a pinned revision header (Revision), so a Klaviyo release
+// cannot change the shapes the client reads.
+//
+// Failures are classified for the queue: network errors and 5xx come back
+// as plain (retryable) errors, 429 as synclayer.RetryAfter with Klaviyo's
+// Retry-After, and every other 4xx as synclayer.Permanent. All of them wrap
+// an *APIError when Klaviyo answered; its text holds Klaviyo's error codes
+// and details, never the key or a request body.
+//
+// The client throttles itself per endpoint bucket: the steady window from
+// the RateLimit-* headers of each answer, and the burst window Klaviyo
+// documents for the endpoint, so traffic below the limits meets no 429.
+//
+// Consent is the reason this package is careful. Klaviyo's subscribe job
+// lifts UNSUBSCRIBE, SPAM_COMPLAINT and USER_SUPPRESSED suppressions, so a
+// subscribe sent at the wrong time resubscribes someone who opted out
+// inside Klaviyo. ContactSync subscribes only a Marketable contact, and
+// only after reading that Klaviyo holds no opt-out or suppression it did
+// not get from synclayer. See docs/platforms/klaviyo.md.
+//
+// klaviyosim is an in-memory Klaviyo that the program mounts when no API
+// key is configured; klaviyospec validates requests against Klaviyo's
+// OpenAPI spec in tests.
+package klaviyo

@@ -1,0 +1,13 @@
+// Package klaviyosim is an in-memory Klaviyo API: profiles with
+// properties, email marketing consent and suppressions, lists and their
+// members, subscribe, unsubscribe and data-privacy deletion jobs. It is
+// an http.Handler that follows Klaviyo's documentation and OpenAPI spec
+// (docs/platforms/klaviyo.md): the Klaviyo-API-Key and revision headers
+// are required, errors are JSON:API error documents, and each endpoint
+// bucket has burst and steady windows that answer 429 with Retry-After.
+//
+// The program mounts it when no API key is configured, and tests use it
+// over httptest: it records every call, can be put in an outage, and lets
+// a test act inside Klaviyo (UnsubscribeInKlaviyo). Jobs that Klaviyo runs
+// later are applied before the 202 answer.
+package klaviyosim

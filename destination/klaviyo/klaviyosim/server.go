@@ -1,0 +1,253 @@
+package klaviyosim
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server.
+type Options struct {
+	// APIKey is the private key required in "Authorization: Klaviyo-API-Key
+	// <key>"; "" accepts any non-empty key.
+	APIKey string
+	// Limits overrides DefaultLimits by bucket name.
+	Limits map[string]Limit
+	// BurstWindow and SteadyWindow are the windows' lengths, default 1 s
+	// and 1 min as at Klaviyo; tests shorten them.
+	BurstWindow, SteadyWindow time.Duration
+	// Validate, when set, checks every request; an error is answered with
+	// 400 invalid and recorded in Violations.
+	Validate func(r *http.Request, body []byte) error
+	// Lists are the IDs of the lists that exist initially.
+	Lists []string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Outage is a failure mode the server can be put in.
+type Outage int
+
+const (
+	OutageNone    Outage = iota
+	Outage500            // answer 500 with a JSON:API error body
+	OutageTimeout        // never answer; wait until the client gives up
+	OutageDrop           // close the connection without answering
+)
+
+// Call is one request the server received. Status is 0 when it was not
+// answered (OutageTimeout, OutageDrop).
+type Call struct {
+	Method string
+	Path   string // with the query
+	Header http.Header
+	Status int
+	Body   []byte
+	At     time.Time
+}
+
+const (
+	maxCalls      = 10000
+	maxViolations = 1000
+	maxBody       = 10 << 20
+)
+
+// Server is the simulator; it implements http.Handler and is safe for
+// concurrent use.
+type Server struct {
+	validate func(*http.Request, []byte) error
+	apiKey   string
+	now      func() time.Time
+	mux      *http.ServeMux
+
+	mu         sync.Mutex
+	outage     Outage
+	calls      []*Call
+	violations []string
+	limits     map[string]Limit
+	burstLen   time.Duration
+	steadyLen  time.Duration
+	windows    map[string]*windows
+	profiles   map[string]*Profile // by ID
+	lists      map[string]*list
+	jobs       []Job
+	deletions  []DeletionJob
+	nextID     int
+}
+
+// New returns a Server configured by o.
+func New(o Options) *Server {
+	s := &Server{
+		validate:  o.Validate,
+		apiKey:    o.APIKey,
+		now:       o.Now,
+		limits:    map[string]Limit{},
+		burstLen:  o.BurstWindow,
+		steadyLen: o.SteadyWindow,
+		windows:   map[string]*windows{},
+		profiles:  map[string]*Profile{},
+		lists:     map[string]*list{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.burstLen <= 0 {
+		s.burstLen = time.Second
+	}
+	if s.steadyLen <= 0 {
+		s.steadyLen = time.Minute
+	}
+	for k, v := range DefaultLimits {
+		s.limits[k] = v
+	}
+	for k, v := range o.Limits {
+		s.limits[k] = v
+	}
+	for _, id := range o.Lists {
+		s.AddList(id, id)
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("POST /api/profile-import", s.handleProfileImport)
+	s.mux.HandleFunc("GET /api/profiles", s.handleProfileList)
+	s.mux.HandleFunc("GET /api/profiles/{id}", s.handleProfileGet)
+	s.mux.HandleFunc("POST /api/profile-subscription-bulk-create-jobs", s.handleSubscribe)
+	s.mux.HandleFunc("POST /api/profile-subscription-bulk-delete-jobs", s.handleUnsubscribe)
+	s.mux.HandleFunc("GET /api/lists/{id}", s.handleListGet)
+	s.mux.HandleFunc("POST /api/lists/{id}/relationships/profiles", s.handleListMembers)
+	s.mux.HandleFunc("DELETE /api/lists/{id}/relationships/profiles", s.handleListMembers)
+	s.mux.HandleFunc("POST /api/data-privacy-deletion-jobs", s.handleDeletion)
+	return s
+}
+
+// SetOutage puts the server in failure mode m; OutageNone ends it.
+func (s *Server) SetOutage(m Outage) { s.mu.Lock(); s.outage = m; s.mu.Unlock() }
+
+// SetValidate checks every later request with v, as Options.Validate does.
+func (s *Server) SetValidate(v func(*http.Request, []byte) error) {
+	s.mu.Lock()
+	s.validate = v
+	s.mu.Unlock()
+}
+
+// SetLimit changes one bucket's limits.
+func (s *Server) SetLimit(bucket string, l Limit) { s.mu.Lock(); s.limits[bucket] = l; s.mu.Unlock() }
+
+// Calls returns the requests received, oldest first (the last 10,000).
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Call, len(s.calls))
+	for i, c := range s.calls {
+		out[i] = *c
+	}
+	return out
+}
+
+// CallCount counts the calls with method whose path starts with
+// pathPrefix; an empty method matches any.
+func (s *Server) CallCount(method, pathPrefix string) int {
+	n := 0
+	for _, c := range s.Calls() {
+		if (method == "" || c.Method == method) && strings.HasPrefix(c.Path, pathPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// Violations returns the errors Options.Validate reported.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.violations...)
+}
+
+// ServeHTTP answers r as Klaviyo would, after any outage: authentication,
+// then the revision header, then the request's rate-limit bucket.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	call := s.record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
+	rec := &statusWriter{ResponseWriter: w}
+	defer func() { s.mu.Lock(); call.Status = rec.status; s.mu.Unlock() }()
+
+	var invalid error
+	s.mu.Lock()
+	validate := s.validate
+	s.mu.Unlock()
+	if validate != nil {
+		if invalid = validate(r, body); invalid != nil {
+			s.addViolation(invalid.Error())
+		}
+	}
+	s.mu.Lock()
+	outage := s.outage
+	s.mu.Unlock()
+	switch outage {
+	case OutageTimeout:
+		<-r.Context().Done()
+		return
+	case OutageDrop:
+		drop(w)
+		return
+	case Outage500:
+		writeError(rec, http.StatusInternalServerError, "error", "A server error occurred.", "")
+		return
+	}
+	if e := s.authenticate(r); e != nil {
+		e.write(rec)
+		return
+	}
+	if !s.admit(rec, bucketOf(r.Method, r.URL.Path)) {
+		return
+	}
+	if e := checkMedia(r, body); e != nil {
+		e.write(rec)
+		return
+	}
+	if invalid != nil {
+		writeError(rec, http.StatusBadRequest, "invalid", invalid.Error(), "")
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		writeError(rec, http.StatusNotFound, "not_found", "Not found.", "")
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// authenticate checks the private key and the revision header.
+func (s *Server) authenticate(r *http.Request) *apiError {
+	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if scheme != "Klaviyo-API-Key" || strings.TrimSpace(key) == "" {
+		return &apiError{status: http.StatusUnauthorized, code: "not_authenticated", detail: "Authentication credentials were not provided."}
+	}
+	if s.apiKey != "" && key != s.apiKey {
+		return &apiError{status: http.StatusUnauthorized, code: "authentication_failed", detail: "Incorrect authentication credentials."}
+	}
+	if !validRevision(r.Header.Get("revision")) {
+		return &apiError{status: http.StatusBadRequest, code: "invalid", detail: "The revision header is required, as YYYY-MM-DD[.suffix].", parameter: "revision"}
+	}
+	return nil
+}
+
+func (s *Server) record(c Call) *Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.calls) >= maxCalls {
+		s.calls = s.calls[1:]
+	}
+	s.calls = append(s.calls, &c)
+	return &c
+}
+
+func (s *Server) addViolation(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.violations) < maxViolations {
+		s.violations = append(s.violations, v)
+	}
+}

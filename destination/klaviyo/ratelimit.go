@@ -1,0 +1,224 @@
+package klaviyo
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limit is one bucket's documented rate limit: Burst requests per second
+// and Steady requests per minute.
+type Limit struct {
+	Burst  int
+	Steady int
+}
+
+// Buckets are the rate-limit buckets the client counts requests in, with
+// the limits the spec documents for them (x-klaviyo-ratelimit of each
+// operation in testdata/openapi/klaviyo.json). Klaviyo limits each
+// endpoint per account; GET /api/profiles and /api/profiles/{id} share a
+// bucket here, which is the cautious reading.
+var Buckets = map[string]Limit{
+	"profile-import": {Burst: 75, Steady: 750},
+	"profiles":       {Burst: 75, Steady: 750},
+	"subscribe":      {Burst: 75, Steady: 750},
+	"unsubscribe":    {Burst: 75, Steady: 750},
+	"lists":          {Burst: 75, Steady: 750},
+	"list-members":   {Burst: 10, Steady: 150},
+	"data-privacy":   {Burst: 3, Steady: 60},
+	"other":          {Burst: 1, Steady: 15}, // Klaviyo's smallest tier, XS
+}
+
+// bucketFor names the bucket of a request by its route template.
+func bucketFor(method, route string) string {
+	switch {
+	case route == "/api/profile-import":
+		return "profile-import"
+	case route == "/api/profiles" || strings.HasPrefix(route, "/api/profiles/"):
+		return "profiles"
+	case route == "/api/profile-subscription-bulk-create-jobs":
+		return "subscribe"
+	case route == "/api/profile-subscription-bulk-delete-jobs":
+		return "unsubscribe"
+	case strings.HasSuffix(route, "/relationships/profiles"):
+		return "list-members"
+	case method == http.MethodGet && route == "/api/lists/{id}":
+		return "lists"
+	case route == "/api/data-privacy-deletion-jobs":
+		return "data-privacy"
+	}
+	return "other"
+}
+
+// steadyWindow is Klaviyo's steady window; burstWindow is its 1 s burst
+// window with a margin, since Klaviyo counts arrivals, not sends.
+const (
+	steadyWindow = time.Minute
+	burstWindow  = 1100 * time.Millisecond
+)
+
+// rateHeaders are what one response says about its bucket. Klaviyo sends
+// RateLimit-Limit, -Remaining and -Reset (seconds) for the steady window
+// on every answer but a 429, which carries Retry-After (seconds) instead.
+type rateHeaders struct {
+	ok               bool // limit and remaining were both present
+	limit, remaining int
+	reset            time.Duration
+	retryAfter       time.Duration
+}
+
+func parseRateHeaders(h http.Header) rateHeaders {
+	var rl rateHeaders
+	limit, err1 := strconv.Atoi(strings.TrimSpace(h.Get("RateLimit-Limit")))
+	remaining, err2 := strconv.Atoi(strings.TrimSpace(h.Get("RateLimit-Remaining")))
+	if err1 == nil && err2 == nil && limit > 0 {
+		rl.ok, rl.limit, rl.remaining = true, limit, remaining
+	}
+	rl.reset = seconds(h.Get("RateLimit-Reset"))
+	rl.retryAfter = seconds(h.Get("Retry-After"))
+	return rl
+}
+
+func seconds(v string) time.Duration {
+	s, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || s < 0 || math.IsInf(s, 0) || math.IsNaN(s) || s > 86400 {
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+type answer struct {
+	status int
+	rate   rateHeaders
+}
+
+// limiter keeps, per bucket, a sliding burst window of send times (Burst
+// sends per burstWindow at most) and the steady budget the last answer
+// reported: RateLimit-Remaining minus the requests still in flight, which
+// the server may not have counted yet. Until the window's reset the budget
+// only shrinks; at the reset it restarts at the limit. A 429 blocks the
+// bucket for its Retry-After.
+type limiter struct {
+	onWait func(string, time.Duration)
+	log    *slog.Logger
+	now    func() time.Time
+	limits map[string]Limit
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	burst        int
+	sent         []time.Time // send times of the last burst requests, oldest first
+	known        bool        // an answer carried RateLimit-* headers
+	limit        int
+	budget       int
+	resetAt      time.Time
+	blockedUntil time.Time
+	inflight     int
+}
+
+func newLimiter(onWait func(string, time.Duration), log *slog.Logger) *limiter {
+	return &limiter{onWait: onWait, log: log, now: time.Now, limits: Buckets, buckets: map[string]*bucket{}}
+}
+
+// acquire waits until a request on bucket name may be sent, or ctx ends.
+// OnRateLimitWait hears of the first wait only, with its planned length.
+func (l *limiter) acquire(ctx context.Context, name string) (*bucket, error) {
+	waited := false
+	for {
+		l.mu.Lock()
+		b := l.buckets[name]
+		if b == nil {
+			b = &bucket{burst: l.limits[name].Burst}
+			l.buckets[name] = b
+		}
+		now := l.now()
+		wait := b.waitAt(now)
+		if wait <= 0 {
+			if b.known {
+				b.budget--
+			}
+			if b.burst > 0 {
+				b.sent = append(b.sent, now)
+				if len(b.sent) > b.burst {
+					b.sent = b.sent[len(b.sent)-b.burst:]
+				}
+			}
+			b.inflight++
+			l.mu.Unlock()
+			return b, nil
+		}
+		l.mu.Unlock()
+		if !waited {
+			waited = true
+			if l.onWait != nil {
+				l.onWait(name, wait)
+			}
+			l.log.LogAttrs(ctx, slog.LevelDebug, "klaviyo rate limit wait", slog.String("bucket", name), slog.Duration("wait", wait))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// waitAt returns how long a request must wait at now; l.mu is held.
+func (b *bucket) waitAt(now time.Time) time.Duration {
+	if now.Before(b.blockedUntil) {
+		return b.blockedUntil.Sub(now)
+	}
+	if b.known {
+		if !now.Before(b.resetAt) {
+			b.budget, b.resetAt = b.limit-b.inflight, now.Add(steadyWindow)
+		}
+		if b.budget <= 0 {
+			return b.resetAt.Sub(now)
+		}
+	}
+	if b.burst > 0 && len(b.sent) >= b.burst {
+		if end := b.sent[len(b.sent)-b.burst].Add(burstWindow); now.Before(end) {
+			return end.Sub(now)
+		}
+	}
+	return 0
+}
+
+// release ends a request admitted by acquire; a is nil when no answer came.
+func (l *limiter) release(b *bucket, a *answer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b.inflight--
+	if a == nil {
+		return
+	}
+	now := l.now()
+	if a.rate.ok {
+		b.known, b.limit = true, a.rate.limit
+		b.budget = a.rate.remaining - b.inflight
+		reset := a.rate.reset
+		if reset <= 0 {
+			reset = time.Second
+		}
+		b.resetAt = now.Add(reset)
+	}
+	if a.status == http.StatusTooManyRequests {
+		d := a.rate.retryAfter
+		if d <= 0 {
+			d = time.Second
+		}
+		if until := now.Add(d); until.After(b.blockedUntil) {
+			b.blockedUntil = until
+		}
+	}
+}

@@ -1,0 +1,22 @@
+// Package mailchimp is a thin client for the parts of the Mailchimp
+// Marketing API 3.0 that synclayer delivers to (audience members, their
+// tags, and merge fields), the "mailchimp" destination type, and its side
+// of customer-sync.
+//
+// Mailchimp's danger is consent: a PUT with status "subscribed" resubscribes
+// a member whom an admin or an integration unsubscribed. So the client
+// sends status only when the plan asks for it, and the plan asks only for
+// an explicit opt-in, never "subscribed" to a member Mailchimp holds as
+// unsubscribed or cleaned (see contact_plan.go).
+//
+// The client classifies failures for the queue: network errors, 408 and
+// 5xx come back as plain (retryable) errors, 429 as synclayer.RetryAfter
+// once its own retries are spent, and every other 4xx as
+// synclayer.Permanent. All of them wrap an *APIError when Mailchimp
+// answered. It never holds more than MaxConnections requests in flight
+// per API key, Mailchimp's limit of simultaneous connections.
+//
+// The mailchimpsim subpackage is an in-memory Mailchimp simulator, and
+// mailchimpspec validates requests against the vendored OpenAPI spec in
+// tests.
+package mailchimp

@@ -1,0 +1,20 @@
+// Package mailchimpsim is an in-memory simulator of the parts of the
+// Mailchimp Marketing API 3.0 synclayer uses: audience members (with
+// Mailchimp's status, status_if_new, archive and permanent-delete rules),
+// member tags, and merge fields. It is an http.Handler for httptest
+// servers in tests, and the synclayer binary mounts it when no Mailchimp
+// API key is configured.
+//
+// It answers as Mailchimp documents: HTTP Basic auth with the API key as
+// password, problem-details error bodies, 429 above the simultaneous
+// connection limit, "Member In Compliance State" for a subscribe that
+// only the person may make, and "Forgotten Email Not Subscribed" for an
+// address that was permanently deleted. docs/platforms/mailchimp.md lists
+// where each rule comes from and which are the simulator's own guesses.
+//
+// Tests can inject outages, read every call, and change members "inside
+// Mailchimp" (the person unsubscribes, an address bounces) with the
+// methods in hooks.go. Options.Validate checks every request, as
+// mailchimpspec does against the vendored OpenAPI spec. It answers both
+// at the root and under /3.0.
+package mailchimpsim

@@ -1,0 +1,30 @@
+package mailchimpspec
+
+import "github.com/getkin/kin-openapi/openapi3"
+
+// applyErrata corrects the places where the vendored spec contradicts
+// Mailchimp's own documentation, each named here so the deviation is
+// visible.
+//
+//   - Add_List_Members_2 and _3 (the PUT and PATCH member bodies) type
+//     each merge_fields value as "object". Mailchimp's merge-field docs
+//     (mailchimp.com/developer/marketing/docs/merge-fields/) send text,
+//     number, date and phone values as JSON strings or numbers, and only
+//     address values as objects. The type is dropped from the values, so
+//     any JSON value is accepted; the keys are still free-form as in the
+//     spec.
+func applyErrata(doc *openapi3.T) {
+	for _, name := range []string{"Add_List_Members_2", "Add_List_Members_3"} {
+		s := doc.Components.Schemas[name]
+		if s == nil || s.Value == nil {
+			continue
+		}
+		mf := s.Value.Properties["merge_fields"]
+		if mf == nil || mf.Value == nil || mf.Value.AdditionalProperties.Schema == nil {
+			continue
+		}
+		if v := mf.Value.AdditionalProperties.Schema.Value; v != nil {
+			v.Type = nil
+		}
+	}
+}
