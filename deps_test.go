@@ -34,7 +34,7 @@ func goList(t *testing.T, args ...string) (imports, deps map[string][]string) {
 }
 
 // connector is the connector a package belongs to ("destination/brevo"
-// for destination/brevo/brevotest), or "" for shared code.
+// for destination/brevo/brevosim), or "" for shared code.
 func connector(pkg string) string {
 	parts := strings.Split(strings.TrimPrefix(pkg, "synclayer/"), "/")
 	if len(parts) >= 2 && (parts[0] == "destination" || parts[0] == "source") && parts[1] != "conformance" && parts[1] != "sourcetest" {

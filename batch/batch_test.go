@@ -17,14 +17,14 @@ import (
 	"synclayer/batch"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/skill"
 	"synclayer/store/storetest"
 )
 
-func sim(t *testing.T) (*brevotest.Server, *brevo.Client) {
+func sim(t *testing.T) (*brevosim.Server, *brevo.Client) {
 	t.Helper()
-	s := brevotest.New(brevotest.Options{APIKey: "k", Validate: brevospec.Load(t).Validate, OtherHourlyLimit: 100, HourlyWindow: time.Minute})
+	s := brevosim.New(brevosim.Options{APIKey: "k", Validate: brevospec.Load(t).Validate, OtherHourlyLimit: 100, HourlyWindow: time.Minute})
 	hs := httptest.NewServer(s)
 	t.Cleanup(func() {
 		hs.Close()
@@ -191,7 +191,7 @@ func TestFlusher_OptOutDuringImportWins(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := storetest.OpenSQLite(t)
-	s := brevotest.New(brevotest.Options{APIKey: "k", Validate: brevospec.Load(t).Validate})
+	s := brevosim.New(brevosim.Options{APIKey: "k", Validate: brevospec.Load(t).Validate})
 	var client *brevo.Client
 	var rt *skill.CustomerSync
 	var ids []string

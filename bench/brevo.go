@@ -10,10 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
-// callHistory is how many calls brevotest keeps; the tracker polls often
+// callHistory is how many calls brevosim keeps; the tracker polls often
 // enough that none fall out of it unseen, and counts a gap if one might.
 const callHistory = 10000
 
@@ -21,7 +21,7 @@ const callHistory = 10000
 // socket so the server's Brevo client pays for HTTP as it would against
 // Brevo, and with no rate limit so Brevo is never the limit.
 type simulator struct {
-	*brevotest.Server
+	*brevosim.Server
 	http *http.Server
 	url  string
 
@@ -36,7 +36,7 @@ func startSimulator(apiKey string) (*simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &simulator{Server: brevotest.New(brevotest.Options{APIKey: apiKey}), first: map[string]time.Time{}}
+	s := &simulator{Server: brevosim.New(brevosim.Options{APIKey: apiKey}), first: map[string]time.Time{}}
 	s.http = &http.Server{Handler: s.Server, ReadHeaderTimeout: 10 * time.Second}
 	s.url = "http://" + ln.Addr().String() + "/v3"
 	go func() { _ = s.http.Serve(ln) }()
@@ -45,7 +45,7 @@ func startSimulator(apiKey string) (*simulator, error) {
 
 func (s *simulator) close() { _ = s.http.Close() }
 
-// track polls the call history until ctx ends. brevotest keeps only the
+// track polls the call history until ctx ends. brevosim keeps only the
 // last 10,000 calls, fewer than a default run makes, so the first arrival
 // of each email is collected as the run goes.
 func (s *simulator) track(ctx context.Context) {

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // Write is one contact write (POST, PUT or DELETE under /contacts) that
@@ -35,12 +35,12 @@ type Write struct {
 // OK reports whether Brevo applied the write, answered or not.
 func (w *Write) OK() bool { return w.Status/100 == 2 || w.Applied/100 == 2 }
 
-// brevoServer is the brevotest simulator on a real socket, behind a
+// brevoServer is the brevosim simulator on a real socket, behind a
 // recorder. The simulator keeps only its last 10,000 calls, fewer than a
 // long run makes, and the checks need every write and its answer, so the
 // recorder keeps its own unbounded log.
 type brevoServer struct {
-	Sim *brevotest.Server
+	Sim *brevosim.Server
 	URL string // base URL with /v3, as synclayer is configured
 	srv *http.Server
 
@@ -53,7 +53,7 @@ type brevoServer struct {
 
 	// loseAnswers makes every contact write take effect and its answer
 	// vanish (the connection is closed instead), as when a proxy or the
-	// network drops a response after Brevo did the work. Unlike brevotest's
+	// network drops a response after Brevo did the work. Unlike brevosim's
 	// outages, the write is not refused: synclayer cannot tell what Brevo
 	// holds.
 	loseAnswers atomic.Bool
@@ -82,7 +82,7 @@ func startBrevo(apiKey string) (*brevoServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &brevoServer{Sim: brevotest.New(brevotest.Options{APIKey: apiKey}), calls: map[int]int{}}
+	b := &brevoServer{Sim: brevosim.New(brevosim.Options{APIKey: apiKey}), calls: map[int]int{}}
 	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 10 * time.Second}
 	b.URL = "http://" + ln.Addr().String() + "/v3"
 	go func() { _ = b.srv.Serve(ln) }()

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // Findings is what Compare found wrong. Each count is of contacts (or, for
@@ -36,9 +36,9 @@ func (f *Findings) note(format string, args ...any) {
 
 // Compare holds Brevo's final contacts and every contact write it received
 // against the model's expectations. listID is the marketable list.
-func Compare(expect map[string]Expectation, contacts []brevotest.Contact, writes []Write, listID int64) Findings {
+func Compare(expect map[string]Expectation, contacts []brevosim.Contact, writes []Write, listID int64) Findings {
 	var f Findings
-	byEmail := map[string][]brevotest.Contact{}
+	byEmail := map[string][]brevosim.Contact{}
 	for _, c := range contacts {
 		byEmail[strings.ToLower(c.Email)] = append(byEmail[strings.ToLower(c.Email)], c)
 	}

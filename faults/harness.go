@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/store"
 )
 
@@ -245,8 +245,8 @@ func (h *harness) burstWithCrashes(ctx context.Context, rng *rand.Rand) error {
 func (h *harness) brevoOutage(ctx context.Context, _ *rand.Rand) error {
 	modes := []struct {
 		name string
-		m    brevotest.Outage
-	}{{"drop", brevotest.OutageDrop}, {"500", brevotest.Outage500}, {"timeout", brevotest.OutageTimeout}, {"lost answers", brevotest.OutageNone}}
+		m    brevosim.Outage
+	}{{"drop", brevosim.OutageDrop}, {"500", brevosim.Outage500}, {"timeout", brevosim.OutageTimeout}, {"lost answers", brevosim.OutageNone}}
 	each := h.p.outage / time.Duration(len(modes))
 	h.rep.Outage, h.rep.OutageEach, h.rep.OutageModes = h.p.outage, each, "drop, 500, timeout, applied but answer lost"
 	octx, cancel := context.WithTimeout(ctx, h.p.outage)
@@ -258,13 +258,13 @@ func (h *harness) brevoOutage(ctx context.Context, _ *rand.Rand) error {
 		h.brevo.Sim.SetOutage(m.m)
 		h.brevo.loseAnswers.Store(m.name == "lost answers")
 		// Slack and the webhook endpoint refuse while Brevo drops and 500s.
-		refuse := m.m == brevotest.OutageDrop || m.m == brevotest.Outage500
+		refuse := m.m == brevosim.OutageDrop || m.m == brevosim.Outage500
 		h.slack.failing.Store(refuse)
 		h.hook.failing.Store(refuse)
 		h.mark("brevo outage: " + m.name)
 		time.Sleep(each)
 	}
-	h.brevo.Sim.SetOutage(brevotest.OutageNone)
+	h.brevo.Sim.SetOutage(brevosim.OutageNone)
 	h.brevo.loseAnswers.Store(false)
 	h.slack.failing.Store(false)
 	h.hook.failing.Store(false)

@@ -7,8 +7,8 @@
 //	webhooks_received_total{source,outcome}            counter: accepted, duplicate, rejected, ping, error
 //	deliveries_total{skill,destination,outcome}        counter: delivered, retried, dead (one per attempt)
 //	delivery_latency_seconds{skill,destination}        histogram: change received → destination holds it
-//	queue_jobs{skill,state}                            gauge: pending, running, dead, read at scrape time
-//	dead_letter_jobs{skill}                            gauge: dead-lettered jobs, read at scrape time
+//	queue_jobs{skill,destination,state}                gauge: pending, running, dead, read at scrape time
+//	dead_letter_jobs{skill,destination}                gauge: dead-lettered jobs, read at scrape time
 //	rate_limit_waits_total{destination,bucket}         counter: requests that waited for a rate-limit window
 //	rate_limit_wait_seconds_total{destination,bucket}  counter: the planned length of those waits
 //
@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,7 +102,8 @@ func New(cfg Config) *Metrics {
 			m.webhooks.WithLabelValues(src, o)
 		}
 	}
-	for skill, dest := range cfg.Skills {
+	for queue, dest := range cfg.Skills {
+		skill, _, _ := strings.Cut(queue, "@")
 		for _, o := range []string{"delivered", "retried", "dead"} {
 			m.deliveries.WithLabelValues(skill, dest, o)
 		}
@@ -139,7 +141,8 @@ func (m *Metrics) Webhook(source, outcome string) {
 
 // Delivery counts one delivery attempt; a delivered one also records its
 // latency.
-func (m *Metrics) Delivery(skill, destination, outcome string, latency time.Duration) {
+func (m *Metrics) Delivery(queue, destination, outcome string, latency time.Duration) {
+	skill, _, _ := strings.Cut(queue, "@") // customer-sync@klaviyo is customer-sync on klaviyo
 	m.deliveries.WithLabelValues(skill, destination, outcome).Inc()
 	if outcome == string(synclayer.DeliveryDelivered) {
 		m.latency.WithLabelValues(skill, destination).Observe(latency.Seconds())
@@ -154,9 +157,9 @@ func (m *Metrics) RateLimitWait(destination, bucket string, d time.Duration) {
 
 var (
 	queueDesc = prometheus.NewDesc("synclayer_queue_jobs",
-		"Delivery jobs by skill and state (pending, running, dead), read from the store at scrape time.", []string{"skill", "state"}, nil)
+		"Delivery jobs by skill, destination and state (pending, running, dead), read from the store at scrape time.", []string{"skill", "destination", "state"}, nil)
 	deadDesc = prometheus.NewDesc("synclayer_dead_letter_jobs",
-		"Dead-lettered delivery jobs waiting for a retry or a discard, by skill, read from the store at scrape time.", []string{"skill"}, nil)
+		"Dead-lettered delivery jobs waiting for a retry or a discard, by skill and destination, read from the store at scrape time.", []string{"skill", "destination"}, nil)
 )
 
 // queueCollector reads the queue from the store at each scrape, so the
@@ -184,10 +187,14 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 			counts[skill] = map[synclayer.JobState]int{}
 		}
 	}
-	for skill, byState := range counts {
-		for _, state := range []synclayer.JobState{synclayer.JobPending, synclayer.JobRunning, synclayer.JobDead} {
-			ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(byState[state]), skill, string(state))
+	for queue, byState := range counts {
+		skill, dest, _ := strings.Cut(queue, "@")
+		if d, ok := c.m.cfg.Skills[queue]; ok {
+			dest = d
 		}
-		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(byState[synclayer.JobDead]), skill)
+		for _, state := range []synclayer.JobState{synclayer.JobPending, synclayer.JobRunning, synclayer.JobDead} {
+			ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(byState[state]), skill, dest, string(state))
+		}
+		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(byState[synclayer.JobDead]), skill, dest)
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/store/storetest"
 	"synclayer/workflow"
 )
@@ -60,7 +60,7 @@ func (h *slackHook) messages() []string {
 type fixture struct {
 	t     *testing.T
 	store synclayer.Store
-	sim   *brevotest.Server
+	sim   *brevosim.Server
 	brevo *brevo.Client
 	slack *slackHook
 	rules *workflow.Rules
@@ -70,7 +70,7 @@ type fixture struct {
 func newFixture(t *testing.T, s synclayer.Store, rules ...workflow.Rule) *fixture {
 	t.Helper()
 	v := brevospec.Load(t)
-	sim := brevotest.New(brevotest.Options{APIKey: "xkeysib-test", Validate: v.Validate})
+	sim := brevosim.New(brevosim.Options{APIKey: "xkeysib-test", Validate: v.Validate})
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() {

@@ -14,7 +14,7 @@ import (
 
 	"synclayer"
 	"synclayer/api"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // apiEnv is a running server with one key per role, whose every admin API
@@ -29,7 +29,7 @@ type apiEnv struct {
 var roles = []synclayer.Role{synclayer.RoleViewer, synclayer.RoleOperator, synclayer.RoleAdmin}
 
 func startAPI(t *testing.T, opts ...envOption) *apiEnv {
-	e := startEnv(t, brevotest.Options{}, opts...)
+	e := startEnv(t, brevosim.Options{}, opts...)
 	spec := newSpecTransport(t)
 	a := &apiEnv{env: e, spec: spec, client: &http.Client{Transport: spec, Timeout: 30 * time.Second}, keys: map[synclayer.Role]string{}}
 	for _, r := range roles {

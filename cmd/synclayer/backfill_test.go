@@ -22,22 +22,22 @@ import (
 	"synclayer/backfill"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/store"
 )
 
 // batchSim starts a simulator that validates every request against
 // Brevo's spec and limits the "other" bucket per (shortened) hour.
-func batchSim(t *testing.T, o brevotest.Options) (*brevotest.Server, string) {
+func batchSim(t *testing.T, o brevosim.Options) (*brevosim.Server, string) {
 	t.Helper()
 	o.APIKey, o.Validate = "xkeysib-batch", brevospec.Load(t).Validate
 	if o.OtherHourlyLimit == 0 {
-		o.OtherHourlyLimit = brevotest.DefaultOtherHourlyLimit
+		o.OtherHourlyLimit = brevosim.DefaultOtherHourlyLimit
 	}
 	if o.HourlyWindow == 0 {
 		o.HourlyWindow = time.Minute
 	}
-	sim := brevotest.New(o)
+	sim := brevosim.New(o)
 	hs := httptest.NewServer(sim)
 	t.Cleanup(func() {
 		hs.Close()
@@ -141,7 +141,7 @@ func writeContactsJSONL(t *testing.T, n int) string {
 func TestBackfill_Contacts(t *testing.T) {
 	t.Parallel()
 	n := backfillN(t, 100000)
-	sim, url := batchSim(t, brevotest.Options{ImportDelay: 30 * time.Millisecond})
+	sim, url := batchSim(t, brevosim.Options{ImportDelay: 30 * time.Millisecond})
 	seed := brevo.New(brevo.Config{APIKey: "xkeysib-batch", BaseURL: url})
 	for i := range n {
 		if caseOf(i).blockedInBrevo {
@@ -256,7 +256,7 @@ func assertQueueEmpty(t *testing.T, cfgPath string) {
 // nothing is sent again.
 func TestBackfill_OrdersThenResync(t *testing.T) {
 	t.Parallel()
-	sim, url := batchSim(t, brevotest.Options{})
+	sim, url := batchSim(t, brevosim.Options{})
 	cfg := writeBatchConfig(t, url, "  order-events: { enabled: true, source: shopify }\n")
 	csv := "Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Subtotal,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Refunded Amount,Id\n" +
 		"#1001,ann@example.com,partially_refunded,2024-01-15 10:31:00 -0500,fulfilled,EUR,25.00,25.00,2024-01-15 10:30:00 -0500,2,Tee,10.00,TEE-1,5.00,450789469\n" +
@@ -316,7 +316,7 @@ func TestBackfill_OrdersThenResync(t *testing.T) {
 // batch_completed notification tells the webhook what the run did.
 func TestBackfill_FailedImportIsRetried(t *testing.T) {
 	t.Parallel()
-	sim, url := batchSim(t, brevotest.Options{ImportDelay: 20 * time.Millisecond})
+	sim, url := batchSim(t, brevosim.Options{ImportDelay: 20 * time.Millisecond})
 	sim.FailImports(1)
 	got := make(chan []byte, 4)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -366,7 +366,7 @@ func TestBackfill_FailedImportIsRetried(t *testing.T) {
 // checkBackfilledContacts checks every contact of writeContactsJSONL(n)
 // in the simulator: consented ones in list 5, the others in list 9,
 // opt-outs blocklisted and in no list, attributes and ext_id set.
-func checkBackfilledContacts(t *testing.T, sim *brevotest.Server, n int) {
+func checkBackfilledContacts(t *testing.T, sim *brevosim.Server, n int) {
 	t.Helper()
 	bad := 0
 	for i := range n {
@@ -408,8 +408,8 @@ func checkBackfilledContacts(t *testing.T, sim *brevotest.Server, n int) {
 func TestBackfill_ResumesAfterInterruption(t *testing.T) {
 	t.Parallel()
 	n := max(backfillN(t, 20000), 3000)
-	sim := brevotest.New(brevotest.Options{APIKey: "xkeysib-batch", Validate: brevospec.Load(t).Validate,
-		OtherHourlyLimit: brevotest.DefaultOtherHourlyLimit, HourlyWindow: time.Minute, ImportDelay: 20 * time.Millisecond})
+	sim := brevosim.New(brevosim.Options{APIKey: "xkeysib-batch", Validate: brevospec.Load(t).Validate,
+		OtherHourlyLimit: brevosim.DefaultOtherHourlyLimit, HourlyWindow: time.Minute, ImportDelay: 20 * time.Millisecond})
 	// onCheck, when set, runs as the first import check reaches Brevo.
 	var mu sync.Mutex
 	var onCheck func()

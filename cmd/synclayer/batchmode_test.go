@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/skill"
 )
 
@@ -35,7 +35,7 @@ func (e *env) customer(id, email, consent string) {
 // realtime path, while consented changes wait on the batch queue.
 func TestBatchMode_ConsentDoesNotWait(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{}, withBatchMode(time.Hour, 9))
+	e := startEnv(t, brevosim.Options{}, withBatchMode(time.Hour, 9))
 	e.customer("a1", "in@example.com", "subscribed")
 	e.customer("a2", "out@example.com", "unsubscribed")
 	deadline := time.Now().Add(15 * time.Second)
@@ -69,7 +69,7 @@ func TestBatchMode_ConsentDoesNotWait(t *testing.T) {
 // against what the import recorded.
 func TestBatchMode_Flushes(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{ImportDelay: 50 * time.Millisecond}, withBatchMode(time.Second, 9))
+	e := startEnv(t, brevosim.Options{ImportDelay: 50 * time.Millisecond}, withBatchMode(time.Second, 9))
 	e.customer("b1", "yes@example.com", "subscribed")
 	e.customer("b2", "maybe@example.com", "not_subscribed")
 	e.customer("b3", "no@example.com", "unsubscribed")

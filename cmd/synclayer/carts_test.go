@@ -10,7 +10,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/store/storetest"
 )
 
@@ -67,8 +67,8 @@ func (e *env) subscribe(id int64, email string) {
 }
 
 // abandoned returns the cart_abandoned events Brevo received for cartID.
-func abandoned(sim *brevotest.Server, cartID string) []brevotest.Event {
-	var out []brevotest.Event
+func abandoned(sim *brevosim.Server, cartID string) []brevosim.Event {
+	var out []brevosim.Event
 	for _, ev := range sim.EventsNamed(brevo.CartAbandonedEvent) {
 		if ev.Properties["cart_id"] == cartID {
 			out = append(out, ev)
@@ -78,7 +78,7 @@ func abandoned(sim *brevotest.Server, cartID string) []brevotest.Event {
 }
 
 // waitAbandoned waits until Brevo holds n cart_abandoned events for cartID.
-func waitAbandoned(t *testing.T, sim *brevotest.Server, cartID string, n int) {
+func waitAbandoned(t *testing.T, sim *brevosim.Server, cartID string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -105,7 +105,7 @@ func TestCartEvents_AbandonedAcrossRestart_Postgres(t *testing.T) {
 // wait; a redelivered webhook changes nothing; a later change to the cart
 // sends once more after a new wait.
 func testAbandonedAcrossRestart(t *testing.T, storage envOption) {
-	e := startEnv(t, brevotest.Options{}, storage, withCarts(nil))
+	e := startEnv(t, brevosim.Options{}, storage, withCarts(nil))
 	e.subscribe(7101, "bob@example.com")
 	body := mustMarshal(shopifyCheckout("tok-bob", 7101, "bob@example.com", 1, "398.00"))
 	h := shopifyHeaders("checkouts/create", "wh-checkout-bob", body, shopifySecret)
@@ -121,7 +121,7 @@ func testAbandonedAcrossRestart(t *testing.T, storage envOption) {
 		t.Logf("the first server took %s to stop, longer than the wait: the restart did not fall inside it", time.Since(posted))
 	}
 	sim := e.sim
-	again := startEnv(t, brevotest.Options{}, storage, withCarts(nil), withBrevo(setting(e.m.Config, "brevo", "base_url")))
+	again := startEnv(t, brevosim.Options{}, storage, withCarts(nil), withBrevo(setting(e.m.Config, "brevo", "base_url")))
 	waitAbandoned(t, sim, "shopify:tok-bob", 1)
 	again.waitIdle(10 * time.Second)
 
@@ -174,7 +174,7 @@ func TestCartEvents_ConvertedNeverFires(t *testing.T) {
 			if orderEvents {
 				opts = append(opts, withOrderEvents())
 			}
-			e := startEnv(t, brevotest.Options{}, opts...)
+			e := startEnv(t, brevosim.Options{}, opts...)
 			for i, email := range []string{"done@example.com", "shopdone@example.com", "token@example.com", "samebuyer@example.com", "control@example.com"} {
 				e.subscribe(int64(7200+i), email)
 			}
@@ -236,7 +236,7 @@ func TestCartEvents_Consent(t *testing.T) {
 	}{{"Required", nil, 0}, {"NotRequired", &off, 1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := startEnv(t, brevotest.Options{}, withCarts(tc.require))
+			e := startEnv(t, brevosim.Options{}, withCarts(tc.require))
 			e.subscribe(7301, "yes@example.com")
 			e.mustAccept(e.shopify("customers/create", shopifyCustomer(7302, "no@example.com", "N", 0, "unsubscribed", 0)))
 			now := time.Now()
@@ -355,7 +355,7 @@ workflows:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startEnv(t, brevotest.Options{}, withCarts(nil), withWorkflows(cfg.Workflows))
+	e := startEnv(t, brevosim.Options{}, withCarts(nil), withWorkflows(cfg.Workflows))
 	e.subscribe(7401, "big@example.com")
 	e.subscribe(7402, "small@example.com")
 	now := time.Now()

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 func withCommerce() envOption {
@@ -54,7 +54,7 @@ func (e *env) mustAccept(status int, reply map[string]any) {
 	}
 }
 
-func (e *env) order(id string) brevotest.Order {
+func (e *env) order(id string) brevosim.Order {
 	e.t.Helper()
 	o, ok := e.sim.OrderByID(id)
 	if !ok {
@@ -68,7 +68,7 @@ func (e *env) order(id string) brevotest.Order {
 // refund, while Shopify's own counters are ignored.
 func TestOrderEvents_ShopifyOrder(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{}, withCommerce())
+	e := startEnv(t, brevosim.Options{}, withCommerce())
 	e.mustAccept(e.shopify("customers/create", shopifyCustomer(7001, "bob@example.com", "Bob", 0, "subscribed", 0)))
 	e.waitIdle(10 * time.Second)
 	// While order-events runs it owns the totals: Shopify's orders_count
@@ -144,7 +144,7 @@ func TestOrderEvents_ShopifyOrder(t *testing.T) {
 // contact, and that a custom order and its refund count like a platform's.
 func TestOrderEvents_GuestAndCustom(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{}, withCommerce())
+	e := startEnv(t, brevosim.Options{}, withCommerce())
 	guest := map[string]any{
 		"id": 900, "number": "900", "status": "processing", "currency": "EUR", "total": "29.35", "customer_id": 0,
 		"date_created_gmt": "2026-11-20T10:00:00", "date_modified_gmt": "2026-11-20T10:00:00",
@@ -183,7 +183,7 @@ func TestOrderEvents_GuestAndCustom(t *testing.T) {
 // stock change does.
 func TestProductCatalog_OnlyRealChangesGoOut(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{}, withCommerce())
+	e := startEnv(t, brevosim.Options{}, withCommerce())
 	e.mustAccept(e.shopify("products/create", shopifyProduct(0, 10, "<p>Small.</p>")))
 	e.waitIdle(15 * time.Second)
 	var ids []string
@@ -290,7 +290,7 @@ skills:
 // TestOrderEvents_Postgres runs an order and its refund on PostgreSQL.
 func TestOrderEvents_Postgres(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{}, withCommerce(), withPostgres(t))
+	e := startEnv(t, brevosim.Options{}, withCommerce(), withPostgres(t))
 	e.mustAccept(e.shopify("orders/create", shopifyOrder(42, 8001, "pg@example.com", 0, "20.00")))
 	e.mustAccept(e.shopify("refunds/create", map[string]any{"id": 1, "order_id": 42, "created_at": ts(1),
 		"transactions": []any{map[string]any{"kind": "refund", "status": "success", "amount": "5.55"}}}))

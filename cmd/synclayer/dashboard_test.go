@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // chromium returns the path of a Chromium to drive, or skips the test when
@@ -171,11 +171,11 @@ func TestDashboard_Browser(t *testing.T) {
 		a.shopify("customers/create", shopifyCustomer(int64(7001+i), fmt.Sprintf("dash%d@example.com", i), "Dana", 0, "subscribed", 0))
 	}
 	a.waitIdle(10 * time.Second)
-	a.sim.SetOutage(brevotest.Outage500)
+	a.sim.SetOutage(brevosim.Outage500)
 	_, reply := a.shopify("customers/create", shopifyCustomer(7100, "outage@example.com", "Otto", 0, "subscribed", 0))
 	deadContact := reply["events"].([]any)[0].(map[string]any)["contactId"].(string)
 	a.waitIdle(10 * time.Second)
-	a.sim.SetOutage(brevotest.OutageNone)
+	a.sim.SetOutage(brevosim.OutageNone)
 	a.shopify("customers/create", shopifyCustomer(7101, "not-an-email", "Nope", 0, "", 0))
 	a.shopify("customers/update", shopifyCustomer(7001, "dash0@example.com", "Daniela", 5, "subscribed", 0))
 	a.waitIdle(10 * time.Second)

@@ -22,7 +22,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/source/custom"
 )
 
@@ -649,7 +649,7 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		c.Skills.CartEvents = &CartEventsConfig{Enabled: true, Source: StringList{"shopify", "custom"},
 			Options: CartEventsOptions{AbandonAfter: 50 * time.Millisecond}}
 	})
-	e := startEnv(t, brevotest.Options{}, opts...)
+	e := startEnv(t, brevosim.Options{}, opts...)
 	var (
 		kept     = map[string]bool{} // contacts cases store in synclayer only
 		valid    []hostileValid
@@ -844,7 +844,7 @@ func checkHostileSlack(t *testing.T, cases []*hostileCase, got []received) {
 
 // checkHostileCartEvents checks the Brevo events the run sent: only
 // cart-events sends any here, one cart_abandoned per case that names one.
-func checkHostileCartEvents(t *testing.T, cases []*hostileCase, got []brevotest.Event) {
+func checkHostileCartEvents(t *testing.T, cases []*hostileCase, got []brevosim.Event) {
 	t.Helper()
 	want := 0
 	for _, c := range cases {
@@ -853,7 +853,7 @@ func checkHostileCartEvents(t *testing.T, cases []*hostileCase, got []brevotest.
 			continue
 		}
 		want++
-		var hits []brevotest.Event
+		var hits []brevosim.Event
 		for _, ev := range got {
 			if ev.Properties["cart_id"] == w.CartID {
 				hits = append(hits, ev)

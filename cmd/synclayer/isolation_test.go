@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"synclayer/destination/brevo/brevospec"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // gate wraps a simulator to count requests in flight and to fail or slow
@@ -44,9 +44,9 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.next.ServeHTTP(w, r)
 }
 
-func gatedSimulator(t *testing.T, g *gate) (*brevotest.Server, string) {
+func gatedSimulator(t *testing.T, g *gate) (*brevosim.Server, string) {
 	t.Helper()
-	sim := brevotest.New(brevotest.Options{APIKey: "xkeysib-e2e", Validate: brevospec.Load(t).Validate})
+	sim := brevosim.New(brevosim.Options{APIKey: "xkeysib-e2e", Validate: brevospec.Load(t).Validate})
 	g.next = sim
 	hs := httptest.NewServer(g)
 	t.Cleanup(hs.Close)
@@ -64,7 +64,7 @@ func TestDelivery_SlowResponsesUseTheConcurrency(t *testing.T) {
 		return 0
 	}}
 	sim, url := gatedSimulator(t, g)
-	e := startEnv(t, brevotest.Options{}, withBrevo(url), func(c *Config) { c.Queue.Concurrency = 4 })
+	e := startEnv(t, brevosim.Options{}, withBrevo(url), func(c *Config) { c.Queue.Concurrency = 4 })
 	for i := range 16 {
 		e.shopify("customers/create", shopifyCustomer(int64(5000+i), fmt.Sprintf("slow%d@example.com", i), "S", 0, "subscribed", 0))
 	}
@@ -90,7 +90,7 @@ func TestDelivery_FailingSkillDoesNotStallAnother(t *testing.T) {
 		return strings.HasPrefix(r.URL.Path, "/v3/products") || strings.HasPrefix(r.URL.Path, "/v3/categories")
 	}}
 	sim, url := gatedSimulator(t, g)
-	e := startEnv(t, brevotest.Options{}, withBrevo(url), withCommerce())
+	e := startEnv(t, brevosim.Options{}, withBrevo(url), withCommerce())
 	e.mustAccept(e.shopify("products/create", shopifyProduct(1, 10, "a pod")))
 	for i := range 5 {
 		e.mustAccept(e.shopify("customers/create", shopifyCustomer(int64(6000+i), fmt.Sprintf("iso%d@example.com", i), "I", 0, "subscribed", 0)))

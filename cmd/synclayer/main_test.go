@@ -21,7 +21,7 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/source/custom"
 	"synclayer/store/storetest"
 )
@@ -37,7 +37,7 @@ const (
 type env struct {
 	t    *testing.T
 	m    *Main
-	sim  *brevotest.Server
+	sim  *brevosim.Server
 	base string
 	n    atomic.Int64
 	logs *syncWriter // everything the server logged
@@ -53,12 +53,12 @@ func withDelete(behavior string) envOption {
 	return func(c *Config) { c.Skills.CustomerSync.Options.DeleteBehavior = behavior }
 }
 
-func startEnv(t *testing.T, simOpts brevotest.Options, opts ...envOption) *env {
+func startEnv(t *testing.T, simOpts brevosim.Options, opts ...envOption) *env {
 	t.Helper()
 	v := brevospec.Load(t)
 	simOpts.APIKey = "xkeysib-e2e"
 	simOpts.Validate = v.Validate
-	sim := brevotest.New(simOpts)
+	sim := brevosim.New(simOpts)
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)
 
@@ -198,7 +198,7 @@ func (e *env) waitIdle(timeout time.Duration) {
 	e.t.Fatalf("queue not drained after %s: %v", timeout, counts)
 }
 
-func (e *env) contact(email string) brevotest.Contact {
+func (e *env) contact(email string) brevosim.Contact {
 	e.t.Helper()
 	c, ok := e.sim.ContactByEmail(email)
 	if !ok {
@@ -246,7 +246,7 @@ func shopifyCustomer(id int64, email, first string, updated int, consent string,
 	return c
 }
 
-func hasList(c brevotest.Contact, id int64) bool {
+func hasList(c brevosim.Contact, id int64) bool {
 	for _, l := range c.ListIDs {
 		if l == id {
 			return true
@@ -257,7 +257,7 @@ func hasList(c brevotest.Contact, id int64) bool {
 
 func TestCustomerSync_NewCustomer(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	status, reply := e.shopify("customers/create", shopifyCustomer(1001, "Jane@Example.com", "Jane", 0, "subscribed", 0))
 	if status != 200 {
 		t.Fatalf("status %d %v", status, reply)
@@ -280,7 +280,7 @@ func TestCustomerSync_NewCustomer(t *testing.T) {
 
 func TestCustomerSync_RedeliveredWebhook(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	body := mustMarshal(shopifyCustomer(1002, "redo@example.com", "Red", 0, "subscribed", 0))
 	h := shopifyHeaders("customers/create", "same-delivery", body, shopifySecret)
 	for i := range 3 {
@@ -303,7 +303,7 @@ func TestCustomerSync_RedeliveredWebhook(t *testing.T) {
 
 func TestCustomerSync_DuplicateEmailAcrossSources(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	e.shopify("customers/create", shopifyCustomer(1003, "both@example.com", "Bo", 0, "subscribed", 0))
 	e.woo("customer.created", map[string]any{"id": 55, "email": "BOTH@example.com", "first_name": "Bo", "last_name": "Doe", "date_modified_gmt": "2026-11-20T10:05:00"})
 	e.waitIdle(10 * time.Second)
@@ -318,7 +318,7 @@ func TestCustomerSync_DuplicateEmailAcrossSources(t *testing.T) {
 
 func TestCustomerSync_OptOutSurvivesStaleUpdatesAndResync(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	e.shopify("customers/create", shopifyCustomer(1004, "out@example.com", "Olive", 0, "subscribed", 0))
 	e.waitIdle(10 * time.Second)
 	e.shopify("customers_email_marketing_consent/update", map[string]any{
@@ -347,7 +347,7 @@ func TestCustomerSync_OptOutSurvivesStaleUpdatesAndResync(t *testing.T) {
 
 func TestCustomerSync_OutOfOrderUpdates(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	e.shopify("customers/update", shopifyCustomer(1005, "order@example.com", "Newer", 20, "", 0))
 	e.waitIdle(10 * time.Second)
 	e.shopify("customers/update", shopifyCustomer(1005, "order@example.com", "Older", 10, "", 0))
@@ -362,7 +362,7 @@ func TestCustomerSync_OutOfOrderUpdates(t *testing.T) {
 
 func TestCustomerSync_InvalidEmailIsAcceptedAndRecorded(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	status, reply := e.shopify("customers/create", shopifyCustomer(1006, "not-an-email", "Nope", 0, "", 0))
 	if status != 200 {
 		t.Fatalf("status %d, want 200 (a data problem must not fail the webhook)", status)
@@ -387,7 +387,7 @@ func TestCustomerSync_Delete(t *testing.T) {
 	for _, behavior := range []string{"soft", "hard"} {
 		t.Run(behavior, func(t *testing.T) {
 			t.Parallel()
-			e := startEnv(t, brevotest.Options{}, withDelete(behavior))
+			e := startEnv(t, brevosim.Options{}, withDelete(behavior))
 			e.shopify("customers/create", shopifyCustomer(1007, "del@example.com", "Del", 0, "subscribed", 0))
 			e.waitIdle(10 * time.Second)
 			e.shopify("customers/delete", map[string]any{"id": 1007})
@@ -412,18 +412,18 @@ func TestCustomerSync_Delete(t *testing.T) {
 
 func TestCustomerSync_OutageDuringBurst(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
-	e.sim.SetOutage(brevotest.Outage500)
+	e := startEnv(t, brevosim.Options{})
+	e.sim.SetOutage(brevosim.Outage500)
 	for i := range 30 {
 		if status, _ := e.shopify("customers/create", shopifyCustomer(int64(2000+i), fmt.Sprintf("burst%d@example.com", i), "B", 0, "subscribed", 0)); status != 200 {
 			t.Fatalf("webhook %d: status %d during a destination outage", i, status)
 		}
 		if i == 15 {
-			e.sim.SetOutage(brevotest.OutageDrop)
+			e.sim.SetOutage(brevosim.OutageDrop)
 		}
 	}
 	time.Sleep(1500 * time.Millisecond)
-	e.sim.SetOutage(brevotest.OutageNone)
+	e.sim.SetOutage(brevosim.OutageNone)
 	e.waitIdle(60 * time.Second)
 	if n := len(e.sim.Contacts()); n != 30 {
 		t.Errorf("Brevo has %d contacts after the outage, want 30", n)
@@ -435,7 +435,7 @@ func TestCustomerSync_OutageDuringBurst(t *testing.T) {
 
 func TestCustomerSync_RateLimitedBurst(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{RateLimit: 10})
+	e := startEnv(t, brevosim.Options{RateLimit: 10})
 	for i := range 200 {
 		if status, _ := e.woo("customer.created", map[string]any{"id": 3000 + i, "email": fmt.Sprintf("rl%d@example.com", i), "first_name": "R", "date_modified_gmt": "2026-11-20T10:00:00"}); status != 200 {
 			t.Fatalf("webhook %d: status %d", i, status)
@@ -459,7 +459,7 @@ func TestCustomerSync_RateLimitedBurst(t *testing.T) {
 
 func TestCustomerSync_Postgres(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{}, withPostgres(t))
+	e := startEnv(t, brevosim.Options{}, withPostgres(t))
 	for i := range 20 {
 		e.shopify("customers/create", shopifyCustomer(int64(4000+i), fmt.Sprintf("pg%d@example.com", i), "P", 0, "subscribed", 0))
 	}
@@ -489,7 +489,7 @@ func (e *env) custom(body []byte, msgID string, when time.Time) (int, map[string
 
 func TestWebhook_BadInput(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	good := mustMarshal(shopifyCustomer(1, "a@example.com", "A", 0, "", 0))
 	for _, tc := range []struct {
 		name   string
@@ -547,7 +547,7 @@ func TestWebhook_BadInput(t *testing.T) {
 
 func TestWebhook_WooCommercePing(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	h := http.Header{}
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	if status, reply := e.post("/webhooks/woocommerce", []byte("webhook_id=17"), h); status != 200 {
@@ -557,7 +557,7 @@ func TestWebhook_WooCommercePing(t *testing.T) {
 
 func TestWebhook_CustomPartialUpdate(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	now := time.Now()
 	created := mustMarshal(map[string]any{"event": "customer_created", "timestamp": now.Add(-time.Minute).UTC().Format(time.RFC3339),
 		"data": map[string]any{"id": "cust_12345", "email": "cu@example.com", "firstName": "Cu", "emailConsent": "subscribed"}})
@@ -600,7 +600,7 @@ func TestWebhook_CustomPartialUpdate(t *testing.T) {
 
 func TestTrigger_SamePipeline(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	res, err := Trigger(context.Background(), e.m.Ingester, "customer_created", json.RawMessage(`{"id":"m1","email":"manual@example.com","firstName":"Man"}`), time.Now())
 	if err != nil || res.Status != synclayer.EventApplied {
 		t.Fatalf("trigger: %+v, %v", res, err)
@@ -617,7 +617,7 @@ func TestTrigger_SamePipeline(t *testing.T) {
 
 func TestCustomerSync_ExistingBrevoContact(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	// The shop's Brevo account already has this person, who unsubscribed in
 	// Brevo itself.
 	cl := brevo.New(brevo.Config{APIKey: "xkeysib-e2e", BaseURL: setting(e.m.Config, "brevo", "base_url")})

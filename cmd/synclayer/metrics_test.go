@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // scrape is one /metrics answer: each sample line's series ("name{labels}")
@@ -95,7 +95,7 @@ func (s scrape) must(t *testing.T, name string, labels ...string) float64 {
 // moves with what it counts.
 func TestMetrics_MoveWithTraffic(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	cs := []string{"destination=brevo", "skill=customer-sync"}
 	accepted := []string{"outcome=accepted", "source=shopify"}
 	delivered := append(cs[:1:1], "outcome=delivered", "skill=customer-sync")
@@ -116,10 +116,10 @@ func TestMetrics_MoveWithTraffic(t *testing.T) {
 		{"synclayer_delivery_latency_seconds_count", cs},
 		{"synclayer_delivery_latency_seconds_bucket", append(cs[:1:1], "le=0.005", "skill=customer-sync")},
 		{"synclayer_delivery_latency_seconds_bucket", append(cs[:1:1], "le=3600", "skill=customer-sync")},
-		{"synclayer_queue_jobs", []string{"skill=customer-sync", "state=pending"}},
-		{"synclayer_queue_jobs", []string{"skill=customer-sync", "state=running"}},
-		{"synclayer_queue_jobs", []string{"skill=customer-sync", "state=dead"}},
-		{"synclayer_dead_letter_jobs", []string{"skill=customer-sync"}},
+		{"synclayer_queue_jobs", []string{"destination=brevo", "skill=customer-sync", "state=pending"}},
+		{"synclayer_queue_jobs", []string{"destination=brevo", "skill=customer-sync", "state=running"}},
+		{"synclayer_queue_jobs", []string{"destination=brevo", "skill=customer-sync", "state=dead"}},
+		{"synclayer_dead_letter_jobs", []string{"destination=brevo", "skill=customer-sync"}},
 		{"synclayer_rate_limit_waits_total", rl},
 		{"synclayer_rate_limit_wait_seconds_total", rl},
 	} {
@@ -185,9 +185,9 @@ func TestMetrics_MoveWithTraffic(t *testing.T) {
 		{"rejected (unknown source)", "synclayer_webhooks_received_total", []string{"outcome=rejected", "source=unknown"}, 1},
 		{"accepted", "synclayer_webhooks_received_total", accepted, 3 + 1 + 3},
 		{"dead-lettered attempts", "synclayer_deliveries_total", dead, 1},
-		{"dead-letter size", "synclayer_dead_letter_jobs", []string{"skill=customer-sync"}, 1},
-		{"dead jobs in the queue", "synclayer_queue_jobs", []string{"skill=customer-sync", "state=dead"}, 1},
-		{"pending jobs", "synclayer_queue_jobs", []string{"skill=customer-sync", "state=pending"}, 0},
+		{"dead-letter size", "synclayer_dead_letter_jobs", []string{"destination=brevo", "skill=customer-sync"}, 1},
+		{"dead jobs in the queue", "synclayer_queue_jobs", []string{"destination=brevo", "skill=customer-sync", "state=dead"}, 1},
+		{"pending jobs", "synclayer_queue_jobs", []string{"destination=brevo", "skill=customer-sync", "state=pending"}, 0},
 	} {
 		if v := final.must(t, c.name, c.labels...); v != c.want {
 			t.Errorf("%s: %s%v = %v, want %v", c.what, c.name, c.labels, v, c.want)
@@ -228,10 +228,10 @@ func (e *env) deadLetter(record string) {
 // viewer key with server.metrics_auth.
 func TestMetrics_Auth(t *testing.T) {
 	t.Parallel()
-	open := startEnv(t, brevotest.Options{})
+	open := startEnv(t, brevosim.Options{})
 	open.scrape("")
 
-	e := startEnv(t, brevotest.Options{}, func(c *Config) { c.Server.MetricsAuth = true })
+	e := startEnv(t, brevosim.Options{}, func(c *Config) { c.Server.MetricsAuth = true })
 	resp, err := http.Get(e.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestMetrics_Auth(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Errorf("GET /metrics without a key: %d, want 401", resp.StatusCode)
 	}
-	if _, ok := e.scrape(e.apiKey(synclayer.RoleViewer)).get("synclayer_dead_letter_jobs", "skill=customer-sync"); !ok {
+	if _, ok := e.scrape(e.apiKey(synclayer.RoleViewer)).get("synclayer_dead_letter_jobs", "destination=brevo", "skill=customer-sync"); !ok {
 		t.Error("a viewer key got no synclayer series")
 	}
 }

@@ -15,7 +15,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/skill"
 )
 
@@ -129,7 +129,7 @@ func decodeEvent(t *testing.T, b []byte) (typ string, data map[string]any) {
 func TestNotifications_SyncFailed(t *testing.T) {
 	t.Parallel()
 	hook, slackHook := newReceiver(t, 1), newReceiver(t, 0)
-	e := startEnv(t, brevotest.Options{}, withNotifications(hook.URL, slackHook.URL, "sync_failed"))
+	e := startEnv(t, brevosim.Options{}, withNotifications(hook.URL, slackHook.URL, "sync_failed"))
 	e.shopify("customers/create", shopifyCustomer(1401, "fine@example.com", "Fine", 0, "subscribed", 0))
 	e.waitIdle(10 * time.Second)
 	e.failDelivery("ct_gone_1")
@@ -191,13 +191,13 @@ func TestNotifications_IncidentSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	slackHook := newReceiver(t, 0)
 	db := filepath.Join(t.TempDir(), "synclayer.db")
-	e := startEnv(t, brevotest.Options{}, withSQLite(db), withNotifications("", slackHook.URL))
+	e := startEnv(t, brevosim.Options{}, withSQLite(db), withNotifications("", slackHook.URL))
 	e.failDelivery("ct_gone_1")
 	slackHook.waitFor(t, 1)
 	e.waitIdle(10 * time.Second)
 	e.m.Close()
 
-	again := startEnv(t, brevotest.Options{}, withSQLite(db), withNotifications("", slackHook.URL))
+	again := startEnv(t, brevosim.Options{}, withSQLite(db), withNotifications("", slackHook.URL))
 	again.failDelivery("ct_gone_2")
 	again.waitIdle(10 * time.Second)
 	deadline := time.Now().Add(10 * time.Second)
@@ -219,7 +219,7 @@ func TestNotifications_IncidentSurvivesRestart(t *testing.T) {
 func TestNotifications_SyncCompletedOnly(t *testing.T) {
 	t.Parallel()
 	hook := newReceiver(t, 0)
-	e := startEnv(t, brevotest.Options{}, withNotifications(hook.URL, "", "sync_completed"))
+	e := startEnv(t, brevosim.Options{}, withNotifications(hook.URL, "", "sync_completed"))
 	e.failDelivery("ct_gone_1")
 	e.shopify("customers/create", shopifyCustomer(1402, "done@example.com", "Done", 0, "subscribed", 0))
 	got := hook.waitFor(t, 1)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // writeConfig writes a config file on the env's store and Brevo, with
@@ -57,7 +57,7 @@ func (e *env) liveState() string {
 // Brevo saw anything.
 func TestPlan_Samples(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	_, reply := e.shopify("customers/create", shopifyCustomer(7001, "existing@example.com", "Erin", 0, "subscribed", 0))
 	existing := reply["events"].([]any)[0].(map[string]any)["contactId"].(string)
 	e.waitIdle(10 * time.Second)

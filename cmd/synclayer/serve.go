@@ -21,7 +21,7 @@ import (
 	"synclayer"
 	"synclayer/api"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/metrics"
 	"synclayer/notify"
 	"synclayer/queue"
@@ -41,7 +41,7 @@ type Main struct {
 	DB *store.DB
 	// Simulator is the built-in simulator of the destination named brevo,
 	// when it has no API key; the other destinations' are theirs.
-	Simulator *brevotest.Server
+	Simulator *brevosim.Server
 	Addr      string // the address the server listens on
 	// Ingester is the pipeline webhooks, the API and Trigger feed; its
 	// routes follow the skills' current config.

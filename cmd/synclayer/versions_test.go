@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // withBrevo points the env at another env's simulator, so a restarted
@@ -98,7 +98,7 @@ func TestConfigHistory_API(t *testing.T) {
 func TestConfigHistory_Restart(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "synclayer.db")
-	e := startEnv(t, brevotest.Options{}, withSQLite(db))
+	e := startEnv(t, brevosim.Options{}, withSQLite(db))
 	ctx := context.Background()
 	v, err := e.m.skills.Put(ctx, "customer-sync", mustMarshal(customerSyncConfig(7, "shopify")), "ops")
 	if err != nil || v != 2 {
@@ -107,13 +107,13 @@ func TestConfigHistory_Restart(t *testing.T) {
 	e.m.Close()
 	brevo := withBrevo(setting(e.m.Config, "brevo", "base_url"))
 
-	same := startEnv(t, brevotest.Options{}, withSQLite(db), brevo)
+	same := startEnv(t, brevosim.Options{}, withSQLite(db), brevo)
 	if got := same.runningListID(); got != 7 || same.m.skills.running() != 2 {
 		t.Errorf("after a restart with the same file: list %d, version %d; want the API's list 7, version 2", got, same.m.skills.running())
 	}
 	same.m.Close()
 
-	edited := startEnv(t, brevotest.Options{}, withSQLite(db), brevo, withListID(9))
+	edited := startEnv(t, brevosim.Options{}, withSQLite(db), brevo, withListID(9))
 	latest, _ := edited.m.DB.FindLatestConfigVersion(ctx, "")
 	if got := edited.runningListID(); got != 9 || latest.Version != 3 || latest.Origin != synclayer.ConfigFromFile {
 		t.Errorf("after a restart with an edited file: list %d, latest %+v; want the file's list 9 as version 3", got, latest)
@@ -124,7 +124,7 @@ func TestConfigHistory_Restart(t *testing.T) {
 // which the running server picks up when it next looks.
 func TestConfigHistory_CLI(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	ctx := context.Background()
 	if _, err := e.m.skills.Put(ctx, "customer-sync", mustMarshal(customerSyncConfig(7, "shopify")), "ops"); err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestConfigHistory_CLI(t *testing.T) {
 // version written to the store.
 func TestConfigHistory_ServerNoticesWithoutHelp(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevotest.Options{})
+	e := startEnv(t, brevosim.Options{})
 	e.m.skills.watchConfig(20 * time.Millisecond) // a faster second watcher, for the test
 	v := &synclayer.ConfigVersion{CreatedAt: time.Now(), Actor: "cli", Origin: synclayer.ConfigFromRollback}
 	doc, _ := e.m.Config.withCustomerSync(&CustomerSyncConfig{Enabled: true, Source: StringList{"shopify"}, Options: CustomerSyncOptions{Extra: map[string]any{"list_id": 11}}}).versionYAML()

@@ -15,7 +15,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/store"
 )
 
@@ -78,7 +78,7 @@ func (e *env) brevoClient() *brevo.Client {
 func TestWorkflows_HighValueOrder(t *testing.T) {
 	hook := newReceiver(t, 0)
 	t.Setenv("SLACK_WEBHOOK_URL", hook.URL+"/services/T0/B0/secret-token")
-	e := startEnv(t, brevotest.Options{}, withCommerce(), withWorkflows(loadExample(t, "high-value-order")))
+	e := startEnv(t, brevosim.Options{}, withCommerce(), withWorkflows(loadExample(t, "high-value-order")))
 	order := mustMarshal(shopifyOrder(1001, 501, "ann@example.com", 1, "600.00"))
 	for range 3 {
 		e.mustAccept(e.post("/webhooks/shopify", order, shopifyHeaders("orders/create", "wh-same", order, shopifySecret)))
@@ -105,7 +105,7 @@ func TestWorkflows_HighValueOrder(t *testing.T) {
 func TestWorkflows_SlackRecovers(t *testing.T) {
 	hook := newReceiver(t, 2)
 	t.Setenv("SLACK_WEBHOOK_URL", hook.URL)
-	e := startEnv(t, brevotest.Options{}, withCommerce(), withWorkflows(loadExample(t, "high-value-order")))
+	e := startEnv(t, brevosim.Options{}, withCommerce(), withWorkflows(loadExample(t, "high-value-order")))
 	e.mustAccept(e.shopify("orders/create", shopifyOrder(2001, 502, "bo@example.com", 1, "750.00")))
 	hook.waitFor(t, 3)
 	e.waitIdle(15 * time.Second)
@@ -126,7 +126,7 @@ func TestWorkflows_RestartAndReplay(t *testing.T) {
 	t.Setenv("SLACK_WEBHOOK_URL", hook.URL)
 	db := filepath.Join(t.TempDir(), "synclayer.db")
 	opts := []envOption{withSQLite(db), withCommerce(), withWorkflows(loadExample(t, "high-value-order"))}
-	e := startEnv(t, brevotest.Options{}, opts...)
+	e := startEnv(t, brevosim.Options{}, opts...)
 	e.mustAccept(e.shopify("orders/create", shopifyOrder(3001, 503, "cy@example.com", 1, "900.00")))
 	hook.waitFor(t, 1)
 	e.m.Close() // mid-run: the action has failed once and waits for its retry
@@ -134,7 +134,7 @@ func TestWorkflows_RestartAndReplay(t *testing.T) {
 	hook.mu.Lock()
 	hook.fail = 0
 	hook.mu.Unlock()
-	again := startEnv(t, brevotest.Options{}, opts...)
+	again := startEnv(t, brevosim.Options{}, opts...)
 	deadline := time.Now().Add(20 * time.Second)
 	for len(hook.ok()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -170,7 +170,7 @@ func TestWorkflows_RestartAndReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	third := startEnv(t, brevotest.Options{}, opts...)
+	third := startEnv(t, brevosim.Options{}, opts...)
 	if err := third.m.DB.RequeueDeadJob(ctx, jobs[0].ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestWorkflows_RestartAndReplay(t *testing.T) {
 // with one Brevo event; the second order does neither, and a later
 // Shopify tags update keeps the workflow's tag.
 func TestExample_FirstPurchase(t *testing.T) {
-	e := startEnv(t, brevotest.Options{}, withCommerce(), withWorkflows(loadExample(t, "first-purchase")))
+	e := startEnv(t, brevosim.Options{}, withCommerce(), withWorkflows(loadExample(t, "first-purchase")))
 	e.subscribe(601, "dee@example.com")
 	e.waitIdle(10 * time.Second)
 	e.mustAccept(e.shopify("orders/create", shopifyOrder(4001, 601, "dee@example.com", 1, "120.00")))
@@ -230,7 +230,7 @@ func TestExample_ChurnRisk(t *testing.T) {
 	hook := newReceiver(t, 0)
 	t.Setenv("CHURN_WEBHOOK_URL", hook.URL)
 	t.Setenv("CHURN_WEBHOOK_SECRET", notifySecret)
-	e := startEnv(t, brevotest.Options{}, withWorkflows(loadExample(t, "churn-risk")))
+	e := startEnv(t, brevosim.Options{}, withWorkflows(loadExample(t, "churn-risk")))
 	e.subscribe(701, "eve@example.com")
 	e.waitIdle(10 * time.Second)
 	c := e.contact("eve@example.com")
@@ -281,7 +281,7 @@ func TestExample_ChurnRisk(t *testing.T) {
 // TestExample_LoyaltyTier: a tier joined updates CUSTOMER_TIER and sends
 // one Brevo event with the tier; the same tier told again sends nothing.
 func TestExample_LoyaltyTier(t *testing.T) {
-	e := startEnv(t, brevotest.Options{}, withWorkflows(loadExample(t, "loyalty-tier")))
+	e := startEnv(t, brevosim.Options{}, withWorkflows(loadExample(t, "loyalty-tier")))
 	e.subscribe(801, "fay@example.com")
 	e.waitIdle(10 * time.Second)
 	e.activity("loyalty_tier_changed", map[string]any{"email": "fay@example.com", "tier": "gold", "points": 1200})
@@ -359,7 +359,7 @@ func TestConfig_Workflows(t *testing.T) {
 func TestWorkflows_Postgres(t *testing.T) {
 	hook := newReceiver(t, 0)
 	t.Setenv("SLACK_WEBHOOK_URL", hook.URL)
-	e := startEnv(t, brevotest.Options{}, withPostgres(t), withCommerce(), withWorkflows(loadExample(t, "high-value-order")))
+	e := startEnv(t, brevosim.Options{}, withPostgres(t), withCommerce(), withWorkflows(loadExample(t, "high-value-order")))
 	order := mustMarshal(shopifyOrder(5001, 901, "pg@example.com", 1, "1500.00"))
 	for range 2 {
 		e.mustAccept(e.post("/webhooks/shopify", order, shopifyHeaders("orders/create", "wh-pg", order, shopifySecret)))

@@ -12,7 +12,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo/brevospec"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/store/storetest"
 )
 
@@ -21,7 +21,7 @@ import (
 type cartEnv struct {
 	t     *testing.T
 	store synclayer.Store
-	sim   *brevotest.Server
+	sim   *brevosim.Server
 	skill *CartEvents
 	now   time.Time
 	fired []synclayer.Trigger
@@ -44,7 +44,7 @@ var c0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 func newCartEnv(t *testing.T) *cartEnv {
 	t.Helper()
 	v := brevospec.Load(t)
-	sim := brevotest.New(brevotest.Options{APIKey: "k", Validate: v.Validate})
+	sim := brevosim.New(brevosim.Options{APIKey: "k", Validate: v.Validate})
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() {
@@ -108,7 +108,7 @@ func (e *cartEnv) run(id string) *synclayer.TraceEntry {
 	return trace
 }
 
-func (e *cartEnv) sent() []brevotest.Event { return e.sim.EventsNamed(CartAbandonedEvent) }
+func (e *cartEnv) sent() []brevosim.Event { return e.sim.EventsNamed(CartAbandonedEvent) }
 
 func TestCartEvents_Handle(t *testing.T) {
 	t.Parallel()
@@ -166,13 +166,13 @@ func TestCartEvents_Handle(t *testing.T) {
 		e := newCartEnv(t)
 		c := e.cart("tok6", e.contact("retry@example.com", true).ID, c0)
 		e.now = c0.Add(time.Hour)
-		e.sim.SetOutage(brevotest.Outage500)
+		e.sim.SetOutage(brevosim.Outage500)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if _, _, err := e.skill.Handle(ctx, &synclayer.Job{Skill: CartEventsName, Destination: "brevo", RecordKey: c.ID}); err == nil {
 			t.Fatal("Handle during a Brevo outage succeeded")
 		}
-		e.sim.SetOutage(brevotest.OutageNone)
+		e.sim.SetOutage(brevosim.OutageNone)
 		c, _ = e.store.FindCartByID(context.Background(), c.ID)
 		c.AbandonedAt = e.now
 		e.save(c)

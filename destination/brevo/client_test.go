@@ -15,7 +15,7 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevospec"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 const testKey = "xkeysib-0123456789abcdef-SECRET"
@@ -23,19 +23,19 @@ const testKey = "xkeysib-0123456789abcdef-SECRET"
 // env is a client wired to a simulator that validates every request
 // against Brevo's OpenAPI spec.
 type env struct {
-	sim    *brevotest.Server
+	sim    *brevosim.Server
 	client *brevo.Client
 	logs   *syncBuffer
 	url    string
 }
 
-type envOption func(*brevotest.Options, *brevo.Config, *func(http.Handler) http.Handler)
+type envOption func(*brevosim.Options, *brevo.Config, *func(http.Handler) http.Handler)
 
 // mustEnv starts a simulator and a client for it. At cleanup it fails tb if
 // the simulator saw a request the spec does not allow.
 func mustEnv(tb testing.TB, opts ...envOption) *env {
 	tb.Helper()
-	so := brevotest.Options{APIKey: testKey, Validate: brevospec.Load(tb).Validate}
+	so := brevosim.Options{APIKey: testKey, Validate: brevospec.Load(tb).Validate}
 	logs := &syncBuffer{}
 	cfg := brevo.Config{
 		APIKey: testKey,
@@ -45,7 +45,7 @@ func mustEnv(tb testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&so, &cfg, &wrap)
 	}
-	sim := brevotest.New(so)
+	sim := brevosim.New(so)
 	srv := httptest.NewServer(wrap(sim))
 	tb.Cleanup(srv.Close)
 	tb.Cleanup(func() {
@@ -59,16 +59,16 @@ func mustEnv(tb testing.TB, opts ...envOption) *env {
 	return &env{sim: sim, client: brevo.New(cfg), logs: logs, url: srv.URL}
 }
 
-func withSim(f func(*brevotest.Options)) envOption {
-	return func(o *brevotest.Options, _ *brevo.Config, _ *func(http.Handler) http.Handler) { f(o) }
+func withSim(f func(*brevosim.Options)) envOption {
+	return func(o *brevosim.Options, _ *brevo.Config, _ *func(http.Handler) http.Handler) { f(o) }
 }
 
 func withConfig(f func(*brevo.Config)) envOption {
-	return func(_ *brevotest.Options, c *brevo.Config, _ *func(http.Handler) http.Handler) { f(c) }
+	return func(_ *brevosim.Options, c *brevo.Config, _ *func(http.Handler) http.Handler) { f(c) }
 }
 
 func withMiddleware(m func(http.Handler) http.Handler) envOption {
-	return func(_ *brevotest.Options, _ *brevo.Config, w *func(http.Handler) http.Handler) { *w = m }
+	return func(_ *brevosim.Options, _ *brevo.Config, w *func(http.Handler) http.Handler) { *w = m }
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -140,7 +140,7 @@ func TestClient_Errors(t *testing.T) {
 	t.Run("ServerError", func(t *testing.T) {
 		t.Parallel()
 		e := mustEnv(t)
-		e.sim.SetOutage(brevotest.Outage500)
+		e.sim.SetOutage(brevosim.Outage500)
 		err := e.client.UpdateContact(ctx, "c1", brevo.IdentifierExtID, brevo.UpdateContactRequest{Attributes: map[string]any{"FIRSTNAME": "A"}})
 		if kind(err) != "retryable" || apiError(err) == nil || apiError(err).Status != 500 {
 			t.Fatalf("err = %v (%s), want retryable 500", err, kind(err))
@@ -150,7 +150,7 @@ func TestClient_Errors(t *testing.T) {
 	t.Run("ConnectionDropped", func(t *testing.T) {
 		t.Parallel()
 		e := mustEnv(t)
-		e.sim.SetOutage(brevotest.OutageDrop)
+		e.sim.SetOutage(brevosim.OutageDrop)
 		_, err := e.client.CreateContact(ctx, brevo.CreateContactRequest{Email: "drop@example.com"})
 		if kind(err) != "retryable" || apiError(err) != nil {
 			t.Fatalf("err = %v (%s), want a retryable network error", err, kind(err))
@@ -163,7 +163,7 @@ func TestClient_Errors(t *testing.T) {
 	t.Run("Timeout", func(t *testing.T) {
 		t.Parallel()
 		e := mustEnv(t, withConfig(func(c *brevo.Config) { c.HTTPClient = &http.Client{Timeout: 200 * time.Millisecond} }))
-		e.sim.SetOutage(brevotest.OutageTimeout)
+		e.sim.SetOutage(brevosim.OutageTimeout)
 		err := e.client.UpdateContact(ctx, "who@example.com", brevo.IdentifierEmail, brevo.UpdateContactRequest{ExtID: "x"})
 		if kind(err) != "retryable" || apiError(err) != nil {
 			t.Fatalf("err = %v (%s), want a retryable timeout", err, kind(err))
@@ -184,7 +184,7 @@ func TestClient_Errors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			frozen := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC) // the window never ends
-			e := mustEnv(t, withSim(func(o *brevotest.Options) {
+			e := mustEnv(t, withSim(func(o *brevosim.Options) {
 				o.RateLimit = 1
 				o.Now = func() time.Time { return frozen }
 			}),
@@ -248,7 +248,7 @@ func TestClient_Secrets(t *testing.T) {
 	if _, err := e.client.GetContact(ctx, email, brevo.IdentifierEmail); err != nil {
 		t.Fatalf("GetContact: %v", err)
 	}
-	e.sim.SetOutage(brevotest.OutageDrop)
+	e.sim.SetOutage(brevosim.OutageDrop)
 	errs = append(errs, e.client.UpdateContact(ctx, email, brevo.IdentifierEmail, brevo.UpdateContactRequest{}))
 
 	for _, c := range e.sim.Calls() {

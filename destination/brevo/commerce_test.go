@@ -10,7 +10,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 func testOrder(id, amount string) brevo.Order {
@@ -46,7 +46,7 @@ func TestClient_UpsertOrder(t *testing.T) {
 	if len(o.Products) != 1 || o.Products[0].Price != "199.99" || o.Products[0].Quantity != "2" || o.Identifiers["ext_id"] != "ct_01" {
 		t.Errorf("products %+v, identifiers %v", o.Products, o.Identifiers)
 	}
-	var first brevotest.Call
+	var first brevosim.Call
 	for _, c := range e.sim.Calls() {
 		if c.Method == "POST" && c.Path == "/orders/status" {
 			first = c

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 	"synclayer/destination/conformance"
 )
 
@@ -22,7 +22,7 @@ func (d *Destination) Conformance() conformance.Target {
 
 // simTarget is the simulator in the suite's terms: the contacts list is
 // 5, a contact in it is subscribed, a blocklisted one unsubscribed.
-type simTarget struct{ s *brevotest.Server }
+type simTarget struct{ s *brevosim.Server }
 
 const conformanceList = 5
 
@@ -71,9 +71,9 @@ func (t simTarget) Throttled() int {
 
 func (t simTarget) SetOutage(on bool) {
 	if on {
-		t.s.SetOutage(brevotest.Outage500)
+		t.s.SetOutage(brevosim.Outage500)
 	} else {
-		t.s.SetOutage(brevotest.OutageNone)
+		t.s.SetOutage(brevosim.OutageNone)
 	}
 }
 

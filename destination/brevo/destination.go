@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // Type is Brevo in the program's registry of destinations.
@@ -29,7 +29,7 @@ type Settings struct {
 type Destination struct {
 	name   string
 	client *Client
-	sim    *brevotest.Server
+	sim    *brevosim.Server
 	log    *slog.Logger
 }
 
@@ -55,7 +55,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 		if s.SimulatorRateLimit < 0 {
 			return nil, synclayer.FieldErrorf("simulator_rate_limit", "must not be negative")
 		}
-		d.sim = brevotest.New(brevotest.Options{APIKey: "simulator", RateLimit: s.SimulatorRateLimit})
+		d.sim = brevosim.New(brevosim.Options{APIKey: "simulator", RateLimit: s.SimulatorRateLimit})
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /contacts", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -85,7 +85,7 @@ func (d *Destination) Type() string { return Type.Type }
 func (d *Destination) Client() *Client { return d.client }
 
 // Simulator is the built-in simulator, or nil when a real key is set.
-func (d *Destination) Simulator() *brevotest.Server { return d.sim }
+func (d *Destination) Simulator() *brevosim.Server { return d.sim }
 
 // ContactOptions is the Brevo part of customer-sync's options.
 type ContactOptions struct {

@@ -14,6 +14,6 @@
 // headers, so traffic below the account's limit does not meet 429s even
 // with many concurrent callers.
 //
-// The brevotest subpackage is an in-memory Brevo simulator, and brevospec
+// The brevosim subpackage is an in-memory Brevo simulator, and brevospec
 // validates requests against Brevo's OpenAPI spec in tests.
 package brevo

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 // TestClient_Throttle sends more than the limit from 8 goroutines: the
@@ -18,7 +18,7 @@ func TestClient_Throttle(t *testing.T) {
 	t.Parallel()
 	var waits atomic.Int64
 	e := mustEnv(t,
-		withSim(func(o *brevotest.Options) { o.RateLimit = 10 }),
+		withSim(func(o *brevosim.Options) { o.RateLimit = 10 }),
 		withConfig(func(c *brevo.Config) {
 			c.OnRateLimitWait = func(bucket string, d time.Duration) {
 				if bucket == "contacts" && d > 0 {

@@ -119,7 +119,7 @@ func specPath() (string, error) {
 // Validate reports whether r, whose body has already been read into body,
 // is a request the spec accepts: a known path and method, valid path, query
 // and header parameters, a valid JSON body, and an api-key header. r is not
-// modified. The signature fits brevotest.Options.Validate.
+// modified. The signature fits brevosim.Options.Validate.
 func (v *Validator) Validate(r *http.Request, body []byte) error {
 	if r.Header.Get("api-key") == "" {
 		return errors.New("missing api-key header")

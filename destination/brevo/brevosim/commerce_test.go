@@ -1,11 +1,11 @@
-package brevotest_test
+package brevosim_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 const order = `{"id":"shopify:1","createdAt":"2026-11-20T15:00:00Z","updatedAt":"2026-11-20T15:00:00Z","status":"paid","amount":409.94,
@@ -13,7 +13,7 @@ const order = `{"id":"shopify:1","createdAt":"2026-11-20T15:00:00Z","updatedAt":
 
 func TestServer_Orders(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{})
+	s := mustSim(t, brevosim.Options{})
 	if a := s.do("POST", "/orders/status", order); a.status != 204 {
 		t.Fatalf("POST /orders/status = %d %s, want 204", a.status, a.raw)
 	}
@@ -45,7 +45,7 @@ func TestServer_Orders(t *testing.T) {
 
 func TestServer_ProductsAndCategories(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{ProductRateLimit: -1})
+	s := mustSim(t, brevosim.Options{ProductRateLimit: -1})
 	if a := s.do("POST", "/products", `{"id":"shopify:9","name":"","updateEnabled":true}`); a.status != 400 || a.code() != "missing_parameter" {
 		t.Errorf("new product without a name: %d %s", a.status, a.raw)
 	}
@@ -86,7 +86,7 @@ func TestServer_ProductsAndCategories(t *testing.T) {
 func TestServer_CommerceBuckets(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	s := mustSim(t, brevotest.Options{RateLimit: 1, Now: func() time.Time { return now }})
+	s := mustSim(t, brevosim.Options{RateLimit: 1, Now: func() time.Time { return now }})
 	statuses := func(method, path string, n int, body func(i int) string) []int {
 		var out []int
 		for i := range n {

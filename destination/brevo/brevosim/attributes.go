@@ -1,4 +1,4 @@
-package brevotest
+package brevosim
 
 import (
 	"encoding/json"

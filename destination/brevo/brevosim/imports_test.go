@@ -1,4 +1,4 @@
-package brevotest_test
+package brevosim_test
 
 import (
 	"fmt"
@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 func TestServer_ContactImport(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{Attributes: []string{"EMAIL", "FIRSTNAME", "LASTNAME", "SMS"}})
+	s := mustSim(t, brevosim.Options{Attributes: []string{"EMAIL", "FIRSTNAME", "LASTNAME", "SMS"}})
 	// Blocklisted in Brevo, with a name.
 	if a := s.do("POST", "/contacts", `{"email":"blocked@example.com","emailBlacklisted":true,"attributes":{"FIRSTNAME":"Old","LASTNAME":"Keep"}}`); a.status != 201 {
 		t.Fatalf("seed: %d %s", a.status, a.raw)
@@ -93,7 +93,7 @@ func TestServer_ContactImport(t *testing.T) {
 
 func TestServer_ImportProcessStates(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{ImportDelay: 400 * time.Millisecond})
+	s := mustSim(t, brevosim.Options{ImportDelay: 400 * time.Millisecond})
 	a := s.do("POST", "/contacts/import", `{"jsonBody":[{"email":"late@example.com"}],"listIds":[5]}`)
 	id := fmt.Sprint(a.body["processId"])
 	if p := s.do("GET", "/processes/"+id, ""); p.body["status"] != "queued" {
@@ -133,7 +133,7 @@ func TestServer_ImportProcessStates(t *testing.T) {
 
 func TestServer_OtherBucketPerHour(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{OtherHourlyLimit: 3, HourlyWindow: 500 * time.Millisecond})
+	s := mustSim(t, brevosim.Options{OtherHourlyLimit: 3, HourlyWindow: 500 * time.Millisecond})
 	for i := range 3 {
 		if a := s.do("GET", "/processes", ""); a.status != 200 || a.header.Get("x-sib-ratelimit-remaining") != fmt.Sprint(2-i) {
 			t.Fatalf("call %d: %d, remaining %s", i, a.status, a.header.Get("x-sib-ratelimit-remaining"))

@@ -1,4 +1,4 @@
-package brevotest_test
+package brevosim_test
 
 import (
 	"encoding/json"
@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"synclayer/destination/brevo/brevospec"
-	"synclayer/destination/brevo/brevotest"
+	"synclayer/destination/brevo/brevosim"
 )
 
 const key = "xkeysib-test"
 
 type sim struct {
-	*brevotest.Server
+	*brevosim.Server
 	t   testing.TB
 	url string
 	v   *brevospec.Validator
@@ -25,11 +25,11 @@ type sim struct {
 
 // mustSim starts a simulator that validates requests against the spec and
 // fails tb at cleanup if any request broke it.
-func mustSim(tb testing.TB, o brevotest.Options) *sim {
+func mustSim(tb testing.TB, o brevosim.Options) *sim {
 	tb.Helper()
 	v := brevospec.Load(tb)
 	o.APIKey, o.Validate = key, v.Validate
-	s := brevotest.New(o)
+	s := brevosim.New(o)
 	srv := httptest.NewServer(s)
 	tb.Cleanup(srv.Close)
 	tb.Cleanup(func() {
@@ -91,7 +91,7 @@ func (a answer) code() string { c, _ := a.body["code"].(string); return c }
 func TestServer_ValidatorCatchesBadRequest(t *testing.T) {
 	t.Parallel()
 	v := brevospec.Load(t)
-	s := brevotest.New(brevotest.Options{Validate: v.Validate})
+	s := brevosim.New(brevosim.Options{Validate: v.Validate})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	x := &sim{Server: s, t: t, url: srv.URL, v: v}
@@ -110,7 +110,7 @@ func TestServer_ValidatorCatchesBadRequest(t *testing.T) {
 
 func TestServer_Attributes(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{Attributes: []string{"FIRSTNAME", "SMS", "DOB:date", "SCORE:float", "VIP:boolean", "TAGS:multiple-choice"}})
+	s := mustSim(t, brevosim.Options{Attributes: []string{"FIRSTNAME", "SMS", "DOB:date", "SCORE:float", "VIP:boolean", "TAGS:multiple-choice"}})
 	for _, tc := range []struct {
 		name  string
 		attrs string
@@ -167,7 +167,7 @@ func mustJSON(tb testing.TB, v any) string {
 
 func TestServer_SMS(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{})
+	s := mustSim(t, brevosim.Options{})
 	for i, tc := range []struct {
 		sms    string
 		status int
@@ -211,7 +211,7 @@ func TestServer_SMS(t *testing.T) {
 
 func TestServer_CreateContact(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{})
+	s := mustSim(t, brevosim.Options{})
 	s.do("POST", "/contacts", `{"email":"a@example.com","ext_id":"a","attributes":{"SMS":"+33600000001"}}`)
 	s.do("POST", "/contacts", `{"email":"b@example.com","ext_id":"b"}`)
 	for _, tc := range []struct {
@@ -250,7 +250,7 @@ func TestServer_CreateContact(t *testing.T) {
 
 func TestServer_GetContact(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{})
+	s := mustSim(t, brevosim.Options{})
 	s.do("POST", "/contacts", `{"email":"g@example.com","ext_id":"g","listIds":[4,2],"emailBlacklisted":true,"attributes":{"FIRSTNAME":"G"}}`)
 	for _, path := range []string{"/contacts/g%40example.com", "/contacts/1", "/contacts/g?identifierType=ext_id", "/contacts/1?identifierType=contact_id"} {
 		a := s.do("GET", path, "")
@@ -282,7 +282,7 @@ func TestServer_GetContact(t *testing.T) {
 func TestServer_AuthAndRateLimit(t *testing.T) {
 	t.Parallel()
 	frozen := time.Date(2026, 5, 1, 12, 0, 0, 250e6, time.UTC)
-	s := mustSim(t, brevotest.Options{RateLimit: 2, Now: func() time.Time { return frozen }})
+	s := mustSim(t, brevosim.Options{RateLimit: 2, Now: func() time.Time { return frozen }})
 
 	a := s.send("GET", "/contacts/attributes", "", "xkeysib-wrong", true)
 	if a.status != 401 || a.code() != "unauthorized" || a.body["message"] != "Key not found" {
@@ -309,12 +309,12 @@ func TestServer_AuthAndRateLimit(t *testing.T) {
 
 func TestServer_Outage(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{})
-	s.SetOutage(brevotest.Outage500)
+	s := mustSim(t, brevosim.Options{})
+	s.SetOutage(brevosim.Outage500)
 	if a := s.do("POST", "/contacts", `{"ext_id":"o"}`); a.status != 500 || a.body["message"] == nil {
 		t.Errorf("outage: %d %s", a.status, a.raw)
 	}
-	s.SetOutage(brevotest.OutageNone)
+	s.SetOutage(brevosim.OutageNone)
 	if a := s.do("POST", "/contacts", `{"ext_id":"o"}`); a.status != 201 {
 		t.Errorf("after outage: %d %s", a.status, a.raw)
 	}
@@ -322,7 +322,7 @@ func TestServer_Outage(t *testing.T) {
 
 func TestServer_ConcurrentUpsert(t *testing.T) {
 	t.Parallel()
-	s := mustSim(t, brevotest.Options{})
+	s := mustSim(t, brevosim.Options{})
 	var wg sync.WaitGroup
 	statuses := make(chan int, 20)
 	for range 20 {

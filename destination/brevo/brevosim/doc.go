@@ -1,4 +1,4 @@
-// Package brevotest is an in-memory simulator of the Brevo API v3 contact
+// Package brevosim is an in-memory simulator of the Brevo API v3 contact
 // and e-commerce endpoints (orders, products, categories), behaving as
 // Brevo documents them: 201 vs 204 upserts, silent dropping of unknown or
 // mistyped attributes, SMS format checks, Brevo's {code, message} error
@@ -10,4 +10,4 @@
 // a request validator (see brevospec). The synclayer binary also serves it
 // when no Brevo API key is configured, so it imports neither testing nor
 // kin-openapi. It answers both at the root and under /v3.
-package brevotest
+package brevosim
