@@ -16,8 +16,8 @@ import (
 	"synclayer"
 	"synclayer/batch"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 	"synclayer/skill"
 	"synclayer/store/storetest"
 )

@@ -16,8 +16,8 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 	"synclayer/store/storetest"
 	"synclayer/workflow"
 )

@@ -21,8 +21,8 @@ import (
 	"synclayer"
 	"synclayer/backfill"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 	"synclayer/store"
 )
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 )
 
 // gate wraps a simulator to count requests in flight and to fail or slow

@@ -20,8 +20,8 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 	"synclayer/source/custom"
 	"synclayer/store/storetest"
 )

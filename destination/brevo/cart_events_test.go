@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 	"synclayer/store/storetest"
 )
 

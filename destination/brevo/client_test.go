@@ -14,8 +14,8 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 )
 
 const testKey = "xkeysib-0123456789abcdef-SECRET"

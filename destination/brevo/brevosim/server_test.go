@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 )
 
 const key = "xkeysib-test"
