@@ -20,6 +20,24 @@ type Source interface {
 	Parse(h http.Header, body []byte, now time.Time) ([]*Event, error)
 }
 
+// SourceType is one platform a source package offers to the registry.
+type SourceType struct {
+	Type string // the config's type:, and the plain section name that implies it
+	// Open builds a source from its accepted signing secrets, current
+	// first, and its settings (SourceSettings).
+	Open func(secrets []string, settings SourceSettings) (Source, error)
+	// SecretPrefix starts a signing secret synclayer generates for the
+	// quick start: "whsec_" for Standard Webhooks.
+	SecretPrefix string
+}
+
+// SourceSettings are a source block's settings beyond its secrets.
+type SourceSettings struct {
+	// Tolerance is how far a signed timestamp may be from now, for
+	// schemes that sign one; zero means the source's default.
+	Tolerance time.Duration
+}
+
 // Destination is one configured account of an outside system synclayer
 // writes to: a Brevo account, a Klaviyo account. Its package builds it
 // from its config section (DestinationType.Open); the program maps the

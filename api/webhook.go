@@ -37,6 +37,11 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, name, body, err)
 		return
 	}
+	for _, ev := range events {
+		// The source's configured name, not its platform: a second store
+		// of one platform (shopify-eu) keeps its own IDs and dedupe keys.
+		ev.Source = name
+	}
 	if len(events) == 0 { // a ping
 		s.count(name, "ping")
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})

@@ -123,7 +123,7 @@ func testAbandonedAcrossRestart(t *testing.T, storage envOption) {
 	sim := e.sim
 	again := startEnv(t, brevosim.Options{}, storage, withCarts(nil), withBrevo(setting(e.m.Config, "brevo", "base_url")))
 	waitAbandoned(t, sim, "shopify:tok-bob", 1)
-	again.waitIdle(10 * time.Second)
+	again.waitIdle(30 * time.Second)
 
 	ev := abandoned(sim, "shopify:tok-bob")[0]
 	c, _ := sim.ContactByEmail("bob@example.com")

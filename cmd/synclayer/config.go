@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Server        ServerConfig                   `yaml:"server"`
 	Storage       StorageConfig                  `yaml:"storage"`
-	Sources       SourcesConfig                  `yaml:"sources"`
+	Sources       map[string]*SourceConfig       `yaml:"sources"`                // sources.go
 	Destinations  map[string]*DestinationSection `yaml:"destinations,omitempty"` // destinations.go
 	Notifications NotificationsConfig            `yaml:"notifications"`
 	Skills        SkillsConfig                   `yaml:"skills"`
@@ -58,19 +58,14 @@ type StorageConfig struct {
 	DSN    string `yaml:"dsn"`    // env
 }
 
-type SourcesConfig struct {
-	Shopify     *SourceConfig `yaml:"shopify,omitempty"`
-	WooCommerce *SourceConfig `yaml:"woocommerce,omitempty"`
-	Custom      *SourceConfig `yaml:"custom,omitempty"`
-}
-
 // SourceConfig holds a source's signing secret. PreviousSecrets stay valid
 // during a rotation (Shopify signs with the old secret for up to an hour).
 type SourceConfig struct {
+	Type            string        `yaml:"type,omitempty"`   // the platform; default the block's name
 	Secret          string        `yaml:"secret"`           // env
 	SecretFile      string        `yaml:"secret_file"`      // read at start; env
 	PreviousSecrets []string      `yaml:"previous_secrets"` // env
-	Tolerance       time.Duration `yaml:"tolerance"`        // custom only: timestamp tolerance, default 5m
+	Tolerance       time.Duration `yaml:"tolerance"`        // for sources that sign a timestamp (custom): default 5m
 
 	generate bool // built-in defaults: create SecretFile when missing
 }
@@ -189,10 +184,10 @@ func DefaultConfig() *Config {
 	return &Config{
 		Server:  ServerConfig{Listen: "127.0.0.1:8080"},
 		Storage: StorageConfig{Driver: "sqlite", DSN: "data/synclayer.db"},
-		Sources: SourcesConfig{
-			Shopify:     src("shopify", "SHOPIFY_WEBHOOK_SECRET"),
-			WooCommerce: src("woocommerce", "WOOCOMMERCE_WEBHOOK_SECRET"),
-			Custom:      src("custom", "CUSTOM_WEBHOOK_SECRET"),
+		Sources: map[string]*SourceConfig{
+			"shopify":     src("shopify", "SHOPIFY_WEBHOOK_SECRET"),
+			"woocommerce": src("woocommerce", "WOOCOMMERCE_WEBHOOK_SECRET"),
+			"custom":      src("custom", "CUSTOM_WEBHOOK_SECRET"),
 		},
 		Destinations: map[string]*DestinationSection{"brevo": {Settings: map[string]any{"api_key": os.Getenv("BREVO_API_KEY")}}},
 		Skills: SkillsConfig{CustomerSync: &CustomerSyncConfig{
@@ -378,6 +373,12 @@ func (c *Config) finish(file *ast.File) error {
 	}
 	for name, s := range c.sources() {
 		key := "sources." + name
+		if _, ok := sourceType(s.typeOf(name)); !ok {
+			e.add(key+".type", "%q is not a source type; synclayer has %s", s.typeOf(name), sourceTypeNames())
+		}
+		if name == "manual" {
+			e.add(key, "manual is the name of the CLI and API trigger; give this source another name")
+		}
 		if s.Secret == "" && s.SecretFile == "" {
 			e.add(key+".secret", "is required: set it from the environment, e.g. secret: \"${%s_WEBHOOK_SECRET}\"", strings.ToUpper(name))
 		}
@@ -461,14 +462,10 @@ func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
 // sources returns the configured sources by name.
 func (c *Config) sources() map[string]*SourceConfig {
 	out := map[string]*SourceConfig{}
-	if c.Sources.Shopify != nil {
-		out["shopify"] = c.Sources.Shopify
-	}
-	if c.Sources.WooCommerce != nil {
-		out["woocommerce"] = c.Sources.WooCommerce
-	}
-	if c.Sources.Custom != nil {
-		out["custom"] = c.Sources.Custom
+	for name, s := range c.Sources {
+		if s != nil {
+			out[name] = s
+		}
 	}
 	return out
 }

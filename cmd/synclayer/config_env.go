@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -18,7 +20,7 @@ import (
 type EnvironmentConfig struct {
 	Server        *ServerConfig                  `yaml:"server"`
 	Storage       *StorageConfig                 `yaml:"storage"`
-	Sources       *SourcesConfig                 `yaml:"sources"`
+	Sources       map[string]*SourceConfig       `yaml:"sources"`
 	Destinations  map[string]*DestinationSection `yaml:"destinations"`
 	Notifications *NotificationsConfig           `yaml:"notifications"`
 	Skills        *SkillsConfig                  `yaml:"skills"`
@@ -55,8 +57,50 @@ func (c *Config) overlay(file *ast.File, env string) error {
 	if node == nil || node.Type() == ast.NullType {
 		return nil
 	}
+	sources, destinations := c.Sources, c.Destinations
 	if err := yaml.NodeToValue(node, c, yaml.Strict(), durationOption); err != nil {
 		return durationIn([]byte(file.String()), err)
+	}
+	return c.mergeBlocks(file, env, sources, destinations)
+}
+
+// mergeBlocks merges the environment's blocks of named sources and
+// destinations key by key into the top level's, as for every other
+// block: decoding a map replaces its entries whole.
+func (c *Config) mergeBlocks(file *ast.File, env string, sources map[string]*SourceConfig, destinations map[string]*DestinationSection) error {
+	for name, base := range sources {
+		if c.Sources[name] == base || c.Sources[name] == nil || base == nil {
+			continue
+		}
+		p, err := yaml.PathString("$.environments." + quotePath(env) + ".sources." + quotePath(name))
+		if err != nil {
+			return err
+		}
+		node, err := p.FilterFile(file)
+		if err != nil || node == nil {
+			continue
+		}
+		merged := *base
+		merged.PreviousSecrets = nil
+		if err := yaml.NodeToValue(node, &merged, yaml.Strict(), durationOption); err != nil {
+			return durationIn([]byte(file.String()), err)
+		}
+		if merged.PreviousSecrets == nil {
+			merged.PreviousSecrets = base.PreviousSecrets
+		}
+		c.Sources[name] = &merged
+	}
+	for name, base := range destinations {
+		over := c.Destinations[name]
+		if over == base || over == nil || base == nil {
+			continue
+		}
+		merged := &DestinationSection{Type: cmp.Or(over.Type, base.Type), Settings: maps.Clone(base.Settings)}
+		if merged.Settings == nil {
+			merged.Settings = map[string]any{}
+		}
+		maps.Copy(merged.Settings, over.Settings)
+		c.Destinations[name] = merged
 	}
 	return nil
 }

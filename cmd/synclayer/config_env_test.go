@@ -66,9 +66,9 @@ func TestParseConfig_Environments(t *testing.T) {
 			t.Fatal(err)
 		}
 		cs := cfg.Skills.CustomerSync
-		if cfg.Storage.Driver != "postgres" || cfg.Sources.Custom.Secret != "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD" ||
-			cfg.Sources.Custom.Tolerance.String() != "2m0s" || optionInt(cs.Options, "list_id") != 9 || cs.Owner != "ops@example.com" || !cs.Enabled {
-			t.Errorf("production: storage %+v, custom %+v, customer-sync %+v", cfg.Storage, cfg.Sources.Custom, cs)
+		if cfg.Storage.Driver != "postgres" || cfg.Sources["custom"].Secret != "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD" ||
+			cfg.Sources["custom"].Tolerance.String() != "2m0s" || optionInt(cs.Options, "list_id") != 9 || cs.Owner != "ops@example.com" || !cs.Enabled {
+			t.Errorf("production: storage %+v, custom %+v, customer-sync %+v", cfg.Storage, cfg.Sources["custom"], cs)
 		}
 	})
 	for _, tc := range []struct{ name, env, doc, want string }{
@@ -156,7 +156,7 @@ notifications:
 			t.Errorf("the stored config lacks %q:\n%s", want, doc)
 		}
 	}
-	if cfg.Sources.Custom.Secret != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" {
-		t.Errorf("versionYAML changed the running config: %q", cfg.Sources.Custom.Secret)
+	if cfg.Sources["custom"].Secret != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" {
+		t.Errorf("versionYAML changed the running config: %q", cfg.Sources["custom"].Secret)
 	}
 }

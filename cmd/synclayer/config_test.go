@@ -17,8 +17,8 @@ func TestParseConfig_IssueExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := cfg.Skills.CustomerSync
-	if cfg.Sources.Shopify.Secret != "s1" || setting(cfg, "brevo", "api_key") != "xkeysib-test" {
-		t.Errorf("env not expanded: %+v", cfg.Sources.Shopify)
+	if cfg.Sources["shopify"].Secret != "s1" || setting(cfg, "brevo", "api_key") != "xkeysib-test" {
+		t.Errorf("env not expanded: %+v", cfg.Sources["shopify"])
 	}
 	if optionInt(cs.Options, "list_id") != 5 || cs.FieldMapping["phone"] != "SMS" || cs.Source[0] != "shopify" || cs.Options.ConsentSource != "shopify" {
 		t.Errorf("customer-sync parsed wrong: %+v", cs)

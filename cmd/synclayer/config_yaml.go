@@ -51,18 +51,11 @@ func (c *Config) versionYAML() (string, error) {
 	cp := *c
 	cp.Environments = nil
 	cp.Workflows = cloneWorkflows(c.Workflows)
-	cp.Sources = SourcesConfig{}
+	cp.Sources = map[string]*SourceConfig{}
 	for name, s := range c.sources() {
 		sc := *s
 		sc.PreviousSecrets = slices.Clone(s.PreviousSecrets)
-		switch name {
-		case "shopify":
-			cp.Sources.Shopify = &sc
-		case "woocommerce":
-			cp.Sources.WooCommerce = &sc
-		case "custom":
-			cp.Sources.Custom = &sc
-		}
+		cp.Sources[name] = &sc
 	}
 	c.redactDestinations(&cp)
 	for _, f := range cp.envFields() {

@@ -43,7 +43,7 @@ func startConformance(t *testing.T, storage envOption, nested bool, destinations
 	cfg := &Config{
 		Server:       ServerConfig{Listen: "127.0.0.1:0"},
 		Storage:      StorageConfig{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "synclayer.db")},
-		Sources:      SourcesConfig{Shopify: &SourceConfig{Secret: shopifySecret}, WooCommerce: &SourceConfig{Secret: wooSecret}},
+		Sources:      map[string]*SourceConfig{"shopify": {Secret: shopifySecret}, "woocommerce": {Secret: wooSecret}},
 		Destinations: map[string]*DestinationSection{},
 		Skills:       SkillsConfig{CustomerSync: &CustomerSyncConfig{Enabled: true, Source: StringList{"shopify", "woocommerce"}}},
 		Queue:        QueueConfig{Poll: 50 * time.Millisecond},

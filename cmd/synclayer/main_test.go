@@ -65,10 +65,10 @@ func startEnv(t *testing.T, simOpts brevosim.Options, opts ...envOption) *env {
 	cfg := &Config{
 		Server:  ServerConfig{Listen: "127.0.0.1:0"},
 		Storage: StorageConfig{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "synclayer.db")},
-		Sources: SourcesConfig{
-			Shopify:     &SourceConfig{Secret: shopifySecret},
-			WooCommerce: &SourceConfig{Secret: wooSecret},
-			Custom:      &SourceConfig{Secret: customSecret},
+		Sources: map[string]*SourceConfig{
+			"shopify":     {Secret: shopifySecret},
+			"woocommerce": {Secret: wooSecret},
+			"custom":      {Secret: customSecret},
 		},
 		Destinations: map[string]*DestinationSection{"brevo": {Settings: map[string]any{"api_key": "xkeysib-e2e", "base_url": hs.URL + "/v3"}}},
 		Skills: SkillsConfig{CustomerSync: &CustomerSyncConfig{

@@ -25,9 +25,6 @@ import (
 	"synclayer/metrics"
 	"synclayer/notify"
 	"synclayer/queue"
-	"synclayer/source/custom"
-	"synclayer/source/shopify"
-	"synclayer/source/woocommerce"
 	"synclayer/store"
 )
 
@@ -139,14 +136,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secrets map[string][]string) {
 	sources := map[string]synclayer.Source{}
 	for name, sec := range secrets {
-		switch name {
-		case "shopify":
-			sources[name] = shopify.New(shopify.Config{Secrets: sec})
-		case "woocommerce":
-			sources[name] = woocommerce.New(woocommerce.Config{Secrets: sec})
-		case "custom":
-			sources[name] = custom.New(custom.Config{Secrets: sec, Tolerance: m.Config.Sources.Custom.Tolerance})
+		src, err := m.Config.openSource(name, sec)
+		if err != nil {
+			m.Logger.Error("source not served", "source", name, "err", err)
+			continue
 		}
+		sources[name] = src
 	}
 	h := api.Handler(api.Config{
 		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Configs: m.skills, Ready: m.DB.Ping,
@@ -285,7 +280,7 @@ func (m *Main) loadSecrets() (map[string][]string, error) {
 		if secret == "" && s.SecretFile != "" {
 			b, err := os.ReadFile(s.SecretFile)
 			if errors.Is(err, os.ErrNotExist) && s.generate {
-				b, err = generateSecret(name, s.SecretFile)
+				b, err = generateSecret(s.typeOf(name), s.SecretFile)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("sources.%s.secret_file: %w", name, err)
@@ -297,13 +292,11 @@ func (m *Main) loadSecrets() (map[string][]string, error) {
 	return out, nil
 }
 
-func generateSecret(source, path string) ([]byte, error) {
+func generateSecret(typ, path string) ([]byte, error) {
 	raw := make([]byte, 24)
 	_, _ = rand.Read(raw)
-	secret := base64.StdEncoding.EncodeToString(raw)
-	if source == "custom" {
-		secret = "whsec_" + secret
-	}
+	t, _ := sourceType(typ)
+	secret := t.SecretPrefix + base64.StdEncoding.EncodeToString(raw)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}

@@ -109,9 +109,32 @@ type call struct {
 	out    any
 }
 
+// A request answered 429 with a short Retry-After (at most
+// throttleInlineWait) is sent again once its bucket opens, up to
+// throttleRetries times, before the queue gets the error: a throttled
+// burst is paced, not backed off, so it drains at the rate Klaviyo
+// allows. A longer wait goes back to the queue and frees the worker.
+const (
+	throttleRetries    = 3
+	throttleInlineWait = 2 * time.Second
+)
+
 // do sends k and returns the HTTP status of a successful (2xx) answer,
 // or an error classified as the package doc describes.
 func (c *Client) do(ctx context.Context, k call) (int, error) {
+	for i := 0; ; i++ {
+		status, err := c.send(ctx, k)
+		var apiErr *APIError
+		var ra *synclayer.RetryAfterError
+		if i == throttleRetries || !errors.As(err, &apiErr) || apiErr.Status != http.StatusTooManyRequests ||
+			!errors.As(err, &ra) || ra.After > throttleInlineWait || ctx.Err() != nil {
+			return status, err
+		}
+	}
+}
+
+// send sends k once; the limiter holds it until its bucket allows.
+func (c *Client) send(ctx context.Context, k call) (int, error) {
 	var payload []byte
 	if k.body != nil {
 		var err error

@@ -253,3 +253,8 @@ func header(h http.Header, name string) string {
 	}
 	return ""
 }
+
+// Type is Shopify in the program's registry of sources.
+var Type = synclayer.SourceType{Type: sourceName, Open: func(secrets []string, _ synclayer.SourceSettings) (synclayer.Source, error) {
+	return New(Config{Secrets: secrets}), nil
+}}

@@ -269,3 +269,8 @@ func header(h http.Header, name string) string {
 	}
 	return ""
 }
+
+// Type is WooCommerce in the program's registry of sources.
+var Type = synclayer.SourceType{Type: "woocommerce", Open: func(secrets []string, _ synclayer.SourceSettings) (synclayer.Source, error) {
+	return New(Config{Secrets: secrets}), nil
+}}
