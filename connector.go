@@ -130,7 +130,7 @@ type ContactSync interface {
 	// state it holds for the contact (nil: never delivered), to c. It does
 	// no I/O. A contact the destination cannot hold is a Permanent error
 	// that says why.
-	Plan(c *Contact, prev json.RawMessage) (*ContactPlan, error)
+	Plan(c *Contact, prev json.RawMessage) (*Plan, error)
 	// ReadBack reads what the destination holds for c now, as a state Plan
 	// takes, after an attempt whose answer was lost. local is what
 	// synclayer last recorded, for marks only synclayer knows (that a
@@ -141,7 +141,7 @@ type ContactSync interface {
 	// /contacts → 201 created"). It may replace *plan when an answer
 	// changes what is needed, as when a contact deleted at the platform
 	// must be created again.
-	Apply(ctx context.Context, c *Contact, plan *ContactPlan) (summary string, err error)
+	Apply(ctx context.Context, c *Contact, plan *Plan) (summary string, err error)
 	// Fields flattens a state into field → value, so a dry run can show
 	// what a delivery changes field by field.
 	Fields(state json.RawMessage) (map[string]json.RawMessage, error)
@@ -157,9 +157,9 @@ const (
 	PlanDelete PlanOp = "delete"
 )
 
-// ContactPlan is what one delivery will do and what the destination will
+// Plan is what one delivery will do and what the destination will
 // hold afterwards.
-type ContactPlan struct {
+type Plan struct {
 	Op PlanOp `json:"op"`
 	// Calls are the requests Apply will make, in order, for the trace and
 	// for dry runs. Apply may make read calls it does not list.

@@ -24,7 +24,7 @@ func (s *ContactSync) Prepare(ctx context.Context, create bool) ([]string, error
 // (nil: never delivered). Its Intent marks a blocklisting synclayer is
 // about to make, so a lost answer cannot make the block look like
 // Brevo's own, which synclayer may never lift.
-func (s *ContactSync) Plan(c *synclayer.Contact, prev json.RawMessage) (*synclayer.ContactPlan, error) {
+func (s *ContactSync) Plan(c *synclayer.Contact, prev json.RawMessage) (*synclayer.Plan, error) {
 	held, err := decodeState(prev)
 	if err != nil {
 		return nil, fmt.Errorf("decode Brevo sync state of %s: %w", c.ID, err)
@@ -36,8 +36,8 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prev json.RawMessage) (*synclay
 	return s.contactPlan(c, held, p), nil
 }
 
-func (s *ContactSync) contactPlan(c *synclayer.Contact, held *brevoState, p Plan) *synclayer.ContactPlan {
-	out := &synclayer.ContactPlan{Op: synclayer.PlanOp(p.Op), Reason: p.Reason, Next: mustJSON(p.Next), Detail: p}
+func (s *ContactSync) contactPlan(c *synclayer.Contact, held *brevoState, p Plan) *synclayer.Plan {
+	out := &synclayer.Plan{Op: synclayer.PlanOp(p.Op), Reason: p.Reason, Next: mustJSON(p.Next), Detail: p}
 	path := "/contacts/" + url.PathEscape(c.ID) + "?identifierType=ext_id"
 	switch p.Op {
 	case OpCreate:
@@ -126,7 +126,7 @@ func blockIntent(held *brevoState, plan Plan) *brevoState {
 // Apply makes the plan's Brevo call. An update of a contact gone from
 // Brevo (deleted there, or never linked by ext_id) becomes a create from
 // the full state, and *plan is replaced by it.
-func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, cp *synclayer.ContactPlan) (string, error) {
+func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, cp *synclayer.Plan) (string, error) {
 	p, ok := cp.Detail.(Plan)
 	if !ok {
 		return "", fmt.Errorf("brevo: plan for %s was not made by this destination", c.ID)

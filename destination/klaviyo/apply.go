@@ -13,7 +13,7 @@ import (
 // replaces *cp's Next with what Klaviyo holds afterwards: the profile ID
 // Klaviyo gave, and an opt-out found by the read before a subscribe. A
 // profile gone from Klaviyo (deleted there) is imported again in full.
-func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, cp *synclayer.ContactPlan) (string, error) {
+func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, cp *synclayer.Plan) (string, error) {
 	if cp.Op == synclayer.PlanNone {
 		return "klaviyo: no call (" + cp.Reason + ")", nil
 	}

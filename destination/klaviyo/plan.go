@@ -36,7 +36,7 @@ type subscribeStep struct {
 // call; an opt-in is sent only for a Marketable contact whose profile
 // Klaviyo has not opted out itself; a contact without consent gets no
 // subscription call at all.
-func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*synclayer.ContactPlan, error) {
+func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*synclayer.Plan, error) {
 	prev, err := decodeState(prevRaw)
 	if err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 	}
 	if *d == (planDetail{}) {
 		reasons = append([]string{"nothing the mapping sends has changed"}, reasons...)
-		return &synclayer.ContactPlan{Op: synclayer.PlanNone, Next: mustJSON(next), Reason: strings.Join(reasons, "; ")}, nil
+		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(next), Reason: strings.Join(reasons, "; ")}, nil
 	}
 	return s.contactPlan(op, d, prev, next), nil
 }

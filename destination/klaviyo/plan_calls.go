@@ -8,11 +8,11 @@ import (
 
 // planDelete removes the contact: a hard delete is a data-privacy
 // deletion; a soft one keeps the profile and only leaves list_id.
-func (s *ContactSync) planDelete(prev *state) *synclayer.ContactPlan {
+func (s *ContactSync) planDelete(prev *state) *synclayer.Plan {
 	if prev == nil || prev.Deleted {
 		next := prev.marks()
 		next.Deleted = true
-		return &synclayer.ContactPlan{Op: synclayer.PlanNone, Next: mustJSON(next), Reason: "not in Klaviyo"}
+		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(next), Reason: "not in Klaviyo"}
 	}
 	if s.hardDelete {
 		next := prev.marks()
@@ -22,7 +22,7 @@ func (s *ContactSync) planDelete(prev *state) *synclayer.ContactPlan {
 	next := *prev
 	next.Deleted, next.InList = true, false
 	if !prev.InList || s.listID == "" || prev.ProfileID == "" {
-		return &synclayer.ContactPlan{Op: synclayer.PlanNone, Next: mustJSON(next), Reason: "soft delete: the profile is kept and is in no synced list"}
+		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(next), Reason: "soft delete: the profile is kept and is in no synced list"}
 	}
 	return s.contactPlan(synclayer.PlanUpdate, &planDetail{RemoveFromList: true}, prev, next)
 }
@@ -30,8 +30,8 @@ func (s *ContactSync) planDelete(prev *state) *synclayer.ContactPlan {
 // contactPlan lists d's calls and, when it unsubscribes, the Intent to
 // record first: the held state marked UnsubscribedByUs, so that a lost
 // answer cannot make synclayer's own opt-out look like Klaviyo's.
-func (s *ContactSync) contactPlan(op synclayer.PlanOp, d *planDetail, prev *state, next state) *synclayer.ContactPlan {
-	cp := &synclayer.ContactPlan{Op: op, Next: mustJSON(next), Detail: d}
+func (s *ContactSync) contactPlan(op synclayer.PlanOp, d *planDetail, prev *state, next state) *synclayer.Plan {
+	cp := &synclayer.Plan{Op: op, Next: mustJSON(next), Detail: d}
 	members := "/api/lists/" + s.listID + "/relationships/profiles"
 	if d.Upsert != nil {
 		cp.Calls = append(cp.Calls, synclayer.PlannedCall{Method: http.MethodPost, Path: "/api/profile-import", Body: d.Upsert})

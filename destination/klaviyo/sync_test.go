@@ -37,7 +37,7 @@ func mustHarness(t *testing.T, options string, hard bool) *harness {
 	return &harness{env: e, cs: cs}
 }
 
-func (h *harness) deliver(t *testing.T, c *synclayer.Contact) (*synclayer.ContactPlan, string, error) {
+func (h *harness) deliver(t *testing.T, c *synclayer.Contact) (*synclayer.Plan, string, error) {
 	t.Helper()
 	plan, err := h.cs.Plan(c, h.state)
 	if err != nil {
@@ -57,7 +57,7 @@ func (h *harness) deliver(t *testing.T, c *synclayer.Contact) (*synclayer.Contac
 	return plan, summary, err
 }
 
-func (h *harness) mustDeliver(t *testing.T, c *synclayer.Contact) (*synclayer.ContactPlan, string) {
+func (h *harness) mustDeliver(t *testing.T, c *synclayer.Contact) (*synclayer.Plan, string) {
 	t.Helper()
 	plan, summary, err := h.deliver(t, c)
 	if err != nil {

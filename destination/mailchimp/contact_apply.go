@@ -16,7 +16,7 @@ import (
 // the member (a read it does not list), and corrects the plan: a member
 // who unsubscribed inside Mailchimp gets pending only for an opt-in newer
 // than the unsubscribe, and a cleaned member is never resubscribed.
-func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, plan *synclayer.ContactPlan) (string, error) {
+func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, plan *synclayer.Plan) (string, error) {
 	next, err := decodeState(plan.Next)
 	if err != nil {
 		return "", err

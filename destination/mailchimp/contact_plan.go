@@ -28,7 +28,7 @@ import (
 //
 // Apply re-checks the member before any "subscribed" or "pending" (a
 // member may have unsubscribed inside Mailchimp since the last delivery).
-func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*synclayer.ContactPlan, error) {
+func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*synclayer.Plan, error) {
 	prev, err := decodeState(prevRaw)
 	if err != nil {
 		return nil, err
@@ -106,13 +106,13 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 		if d.note != "" {
 			reason += "; " + d.note
 		}
-		return &synclayer.ContactPlan{Op: synclayer.PlanNone, Next: mustJSON(prev), Reason: reason}, nil
+		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(prev), Reason: reason}, nil
 	}
 	op := synclayer.PlanUpdate
 	if !live {
 		op = synclayer.PlanCreate
 	}
-	out := &synclayer.ContactPlan{Op: op, Calls: calls, Next: mustJSON(next), Detail: planDetail{Note: d.note}}
+	out := &synclayer.Plan{Op: op, Calls: calls, Next: mustJSON(next), Detail: planDetail{Note: d.note}}
 	if d.status == StatusUnsubscribed && (prev == nil || !prev.UnsubscribedByUs || !prev.UnsubscribedAt.Equal(next.UnsubscribedAt)) {
 		intent := memberState{}
 		if prev != nil {
@@ -178,20 +178,20 @@ func decideStatus(c *synclayer.Contact, prev *memberState, known string, next *m
 	return statusDecision{ifNew: StatusTransactional}
 }
 
-func (s *ContactSync) planDelete(prev *memberState) *synclayer.ContactPlan {
+func (s *ContactSync) planDelete(prev *memberState) *synclayer.Plan {
 	if !prev.live() {
-		return &synclayer.ContactPlan{Op: synclayer.PlanNone, Next: mustJSON(prev), Reason: "not in Mailchimp"}
+		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(prev), Reason: "not in Mailchimp"}
 	}
 	next := *prev
 	next.Deleted = true
 	path := memberPath(s.audience, SubscriberHash(prev.Email))
 	if s.hardDelete {
 		next.Forgotten, next.Status, next.MergeFields, next.Tags = true, "", nil, nil
-		return &synclayer.ContactPlan{Op: synclayer.PlanDelete, Next: mustJSON(next),
+		return &synclayer.Plan{Op: synclayer.PlanDelete, Next: mustJSON(next),
 			Calls: []synclayer.PlannedCall{{Method: "POST", Path: path + "/actions/delete-permanent"}}}
 	}
 	next.Status = StatusArchived
-	return &synclayer.ContactPlan{Op: synclayer.PlanDelete, Next: mustJSON(next),
+	return &synclayer.Plan{Op: synclayer.PlanDelete, Next: mustJSON(next),
 		Calls: []synclayer.PlannedCall{{Method: "DELETE", Path: path}}}
 }
 

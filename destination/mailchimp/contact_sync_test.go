@@ -50,7 +50,7 @@ func consentAt(state synclayer.ConsentState, at time.Time) synclayer.Consent {
 
 // deliver plans and applies c against prev, as the runner does, and
 // returns the state to hold next.
-func deliver(tb testing.TB, cs *mailchimp.ContactSync, c *synclayer.Contact, prev json.RawMessage) (*synclayer.ContactPlan, json.RawMessage) {
+func deliver(tb testing.TB, cs *mailchimp.ContactSync, c *synclayer.Contact, prev json.RawMessage) (*synclayer.Plan, json.RawMessage) {
 	tb.Helper()
 	plan, err := cs.Plan(c, prev)
 	if err != nil {

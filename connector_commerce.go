@@ -1,0 +1,85 @@
+package synclayer
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+)
+
+// SkillConfig is one commerce skill's settings for one destination.
+type SkillConfig struct {
+	// Options is the destination's own options block as JSON (a
+	// Mailchimp store_id, ...), without the options the skill handles
+	// itself (sync_mode, batch).
+	Options json.RawMessage
+	Logger  *slog.Logger
+}
+
+// OrderDestination is a destination order-events runs on.
+type OrderDestination interface {
+	Destination
+	// OrderSync builds the destination's side of order-events. Errors
+	// name the key inside the skill's block for this destination.
+	OrderSync(cfg SkillConfig) (OrderSync, error)
+}
+
+// OrderSync is a destination's side of order-events. The shared runner
+// (package skill) reads the order and its contact when the job runs, and
+// the state the destination last held for the order; it records the
+// plan's next state and the trace line.
+type OrderSync interface {
+	// Prepare makes sure the destination can take orders (a Mailchimp
+	// store exists); it is called before the worker starts and retried
+	// while it fails with an error that is not EINVALID.
+	Prepare(ctx context.Context) error
+	// Plan decides the calls that bring the destination from prev, the
+	// state it holds for the order (nil: never sent), to o, placed by c
+	// (nil when no contact is known). It does no I/O. The order's own
+	// status (paid, refunded, cancelled, deleted) and its refunds are in
+	// o; a plan that sends events sends each once (the state says which
+	// were sent), so a redelivered or replayed order counts once.
+	Plan(o *Order, c *Contact, prev json.RawMessage) (*Plan, error)
+	// Apply makes the plan's calls and returns the trace line.
+	Apply(ctx context.Context, o *Order, c *Contact, plan *Plan) (summary string, err error)
+}
+
+// ProductDestination is a destination product-catalog runs on.
+type ProductDestination interface {
+	Destination
+	ProductSync(cfg SkillConfig) (ProductSync, error)
+}
+
+// ProductSync is a destination's side of product-catalog: products (each
+// variant a product with its ParentID) and categories.
+type ProductSync interface {
+	Prepare(ctx context.Context) error
+	// PlanProduct decides the calls that bring the destination from prev
+	// to p. A deleted product the destination never held needs no call.
+	PlanProduct(p *Product, prev json.RawMessage) (*Plan, error)
+	// PlanCategory does the same for a category; a destination without
+	// categories returns PlanNone with the reason.
+	PlanCategory(c *Category, prev json.RawMessage) (*Plan, error)
+	// Apply makes the plan's calls and returns the trace line.
+	Apply(ctx context.Context, plan *Plan) (summary string, err error)
+}
+
+// CartDestination is a destination cart-events runs on.
+type CartDestination interface {
+	Destination
+	CartSync(cfg SkillConfig) (CartSync, error)
+}
+
+// CartSync is a destination's side of cart-events. The shared skill
+// judges a cart when its wait ends: converted, empty, anonymous, already
+// judged and (with require_consent) unconsented carts never reach the
+// destination.
+type CartSync interface {
+	Prepare(ctx context.Context) error
+	// Abandoned tells the destination that cart c of contact ct was
+	// abandoned at at. key is unique to this abandonment (the cart and its
+	// last change), for platforms that deduplicate events by an ID, so a
+	// retry after a lost answer counts once where the platform allows it.
+	// It returns the trace line and what was sent, for the trace detail.
+	Abandoned(ctx context.Context, c *Cart, ct *Contact, key string, at time.Time) (summary string, sent any, err error)
+}
