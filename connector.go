@@ -155,6 +155,7 @@ const (
 	PlanCreate PlanOp = "create"
 	PlanUpdate PlanOp = "update"
 	PlanDelete PlanOp = "delete"
+	PlanUpsert PlanOp = "upsert" // create or update in one call
 )
 
 // Plan is what one delivery will do and what the destination will

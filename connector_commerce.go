@@ -83,3 +83,10 @@ type CartSync interface {
 	// It returns the trace line and what was sent, for the trace detail.
 	Abandoned(ctx context.Context, c *Cart, ct *Contact, key string, at time.Time) (summary string, sent any, err error)
 }
+
+// The sync-state keys of commerce records, apart from the records' job
+// keys, so that an order, a product and a cart with the same ID never
+// share one. Each destination has its own state under the same key.
+func OrderStateKey(id string) string   { return "order:" + id }
+func ProductStateKey(id string) string { return "product:" + id }
+func CartStateKey(id string) string    { return "cart:" + id }

@@ -51,7 +51,7 @@ func TestFlusher_CommerceLimits(t *testing.T) {
 			if err := tx.SaveOrder(ctx, o); err != nil {
 				return err
 			}
-			if err := tx.EnqueueJob(ctx, synclayer.BatchQueue(brevo.OrderEventsName), "brevo", o.ID, now); err != nil {
+			if err := tx.EnqueueJob(ctx, synclayer.BatchQueue(skill.OrderEventsName), "brevo", o.ID, now); err != nil {
 				return err
 			}
 		}
@@ -60,7 +60,7 @@ func TestFlusher_CommerceLimits(t *testing.T) {
 			if err := tx.SaveProduct(ctx, p); err != nil {
 				return err
 			}
-			if err := tx.EnqueueJob(ctx, synclayer.BatchQueue(brevo.ProductCatalogName), "brevo", p.ID, now); err != nil {
+			if err := tx.EnqueueJob(ctx, synclayer.BatchQueue(skill.ProductCatalogName), "brevo", p.ID, now); err != nil {
 				return err
 			}
 		}
@@ -69,8 +69,8 @@ func TestFlusher_CommerceLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orders := batch.New(batch.Config{Store: db, Client: client, Skill: brevo.OrderEventsName, Orders: &brevo.OrderEvents{Store: db, Client: client}, MaxSize: -1, Historical: true})
-	products := batch.New(batch.Config{Store: db, Client: client, Skill: brevo.ProductCatalogName, Products: &brevo.ProductCatalog{Store: db, Client: client}, MaxSize: -1})
+	orders := batch.New(batch.Config{Store: db, Client: client, Skill: skill.OrderEventsName, Orders: &brevo.OrderEvents{Store: db, Client: client}, MaxSize: -1, Historical: true})
+	products := batch.New(batch.Config{Store: db, Client: client, Skill: skill.ProductCatalogName, Products: &brevo.ProductCatalog{Store: db, Client: client}, MaxSize: -1})
 	for _, f := range []*batch.Flusher{orders, products} {
 		st, err := f.Drain(ctx, nil)
 		if err != nil {
@@ -95,7 +95,7 @@ func TestFlusher_CommerceLimits(t *testing.T) {
 	// Everything is recorded as sent: queueing it all again sends nothing.
 	calls := len(s.Calls())
 	for _, q := range []string{"orders", "products"} {
-		sk := map[string]string{"orders": brevo.OrderEventsName, "products": brevo.ProductCatalogName}[q]
+		sk := map[string]string{"orders": skill.OrderEventsName, "products": skill.ProductCatalogName}[q]
 		if _, err := db.EnqueueAll(ctx, q, synclayer.BatchQueue(sk), "brevo", now); err != nil {
 			t.Fatal(err)
 		}

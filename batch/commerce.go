@@ -8,6 +8,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
+	"synclayer/skill"
 	"synclayer/queue"
 )
 
@@ -58,7 +59,7 @@ func (f *Flusher) flushProducts(ctx context.Context) (Stats, error) {
 		what:     "product",
 		limits:   &commerceBatch[brevo.Product]{maxCount: brevo.MaxProductBatch, maxBytes: brevo.MaxImportBytes},
 		noChange: "brevo: no call (batch: nothing the product sync sends has changed)",
-		realtime: brevo.IsCategoryJob, // categories first, so the products naming them find them
+		realtime: skill.IsCategoryJob, // categories first, so the products naming them find them
 		handler:  f.cfg.Products,
 		plan:     f.cfg.Products.PlanProductBatch,
 		call: func(ctx context.Context, products []brevo.Product) (string, string, error) {

@@ -11,6 +11,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
+	"synclayer/skill"
 )
 
 // shopRun is the shop side of one run (shop.go).
@@ -283,7 +284,7 @@ func (h *harness) replayDead(ctx context.Context) error {
 	}
 	for _, c := range append(h.shop.carts, h.shop.probes...) {
 		if c.Want > 0 && !c.Undetermined {
-			jobs = append(jobs, job{brevo.CartEventsName, "brevo", c.ID()})
+			jobs = append(jobs, job{skill.CartEventsName, "brevo", c.ID()})
 		}
 	}
 	now := time.Now()
@@ -297,7 +298,7 @@ func (h *harness) replayDead(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("queue jobs to replay: %w", err)
 	}
-	for _, s := range []string{synclayer.WorkflowSkill, brevo.CartEventsName} {
+	for _, s := range []string{synclayer.WorkflowSkill, skill.CartEventsName} {
 		for {
 			claimed, err := h.db.ClaimJobs(ctx, s, 100, time.Minute, now)
 			if err != nil {

@@ -27,7 +27,7 @@ import (
 )
 
 // batchSkills are the skills backfill and resync take.
-var batchSkills = []string{skill.CustomerSyncName, brevo.OrderEventsName, brevo.ProductCatalogName}
+var batchSkills = []string{skill.CustomerSyncName, skill.OrderEventsName, skill.ProductCatalogName}
 
 // enabledSkill checks that name is a batch skill enabled in cfg.
 func enabledSkill(cfg *Config, name string) error {
@@ -91,10 +91,10 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer f.Close()
-	if name == brevo.OrderEventsName && f.Format == backfill.FormatShopifyCustomers {
+	if name == skill.OrderEventsName && f.Format == backfill.FormatShopifyCustomers {
 		return fmt.Errorf("--file %s is a customer export; order-events takes an order export or JSONL", filepath.Base(file))
 	}
-	if name == brevo.ProductCatalogName && f.Format != backfill.FormatJSONL {
+	if name == skill.ProductCatalogName && f.Format != backfill.FormatJSONL {
 		return fmt.Errorf("--file %s is a Shopify %s export; product-catalog takes JSONL of product events", filepath.Base(file), f.Records())
 	}
 	if name == skill.CustomerSyncName && f.Format == backfill.FormatShopifyOrders {

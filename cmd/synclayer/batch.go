@@ -119,6 +119,9 @@ func (r *skillRuntime) currentContacts() (*brevo.ContactSync, int64) {
 // still takes what a backfill or resync left in the batch queue (every 5
 // minutes), so nothing stays there unsent.
 func (m *Main) startBatch(client *brevo.Client) {
+	if client == nil {
+		return // batch imports run on Brevo only, and no destination is named brevo
+	}
 	var flushers []*batch.Flusher
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
 		interval, size := batchSettings(cs.Options.SyncMode, cs.Options.Batch)
@@ -132,9 +135,9 @@ func (m *Main) startBatch(client *brevo.Client) {
 		interval, size := batchSettings(s.cfg.Options.SyncMode, s.cfg.Options.Batch)
 		cfg := batch.Config{Store: m.DB, Client: client, Skill: s.name, Interval: interval, MaxSize: size, Logger: m.Logger}
 		switch s.name {
-		case brevo.OrderEventsName:
+		case skill.OrderEventsName:
 			cfg.Orders = &brevo.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
-		case brevo.ProductCatalogName:
+		case skill.ProductCatalogName:
 			cfg.Products = &brevo.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
 		}
 		flushers = append(flushers, batch.New(cfg))
@@ -201,12 +204,12 @@ func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) (
 	}
 	if s := cfg.Skills.ProductCatalog; s != nil && s.Enabled {
 		c := base
-		c.Skill, c.Products = brevo.ProductCatalogName, &brevo.ProductCatalog{Store: db, Client: client}
+		c.Skill, c.Products = skill.ProductCatalogName, &brevo.ProductCatalog{Store: db, Client: client}
 		out = append(out, batch.New(c))
 	}
 	if s := cfg.Skills.OrderEvents; s != nil && s.Enabled {
 		c := base
-		c.Skill, c.Orders = brevo.OrderEventsName, &brevo.OrderEvents{Store: db, Client: client}
+		c.Skill, c.Orders = skill.OrderEventsName, &brevo.OrderEvents{Store: db, Client: client}
 		out = append(out, batch.New(c))
 	}
 	return out, nil

@@ -1,21 +1,26 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
-	"synclayer/destination/brevo"
+	"synclayer"
 	"synclayer/ingest"
+	"synclayer/skill"
 )
 
 // CartEventsConfig is skills.cart-events: abandoned-cart recovery. Set in
-// the config file only, like the other commerce skills.
+// the config file only, like the other commerce skills, and like them on
+// one destination or several.
 type CartEventsConfig struct {
-	Enabled bool              `yaml:"enabled" json:"enabled,omitempty"`
-	Source  StringList        `yaml:"source" json:"source,omitempty"`
-	Options CartEventsOptions `yaml:"options" json:"options"`
+	Enabled      bool                    `yaml:"enabled" json:"enabled,omitempty"`
+	Source       StringList              `yaml:"source" json:"source,omitempty"`
+	Destination  string                  `yaml:"destination,omitempty" json:"destination,omitempty"`
+	Destinations map[string]*SkillTarget `yaml:"destinations,omitempty" json:"destinations,omitempty"`
+	Options      CartEventsOptions       `yaml:"options" json:"options"`
 }
 
 type CartEventsOptions struct {
@@ -25,6 +30,29 @@ type CartEventsOptions struct {
 	// RequireConsent sends the event only to contacts with marketing
 	// consent; default true.
 	RequireConsent *bool `yaml:"require_consent" json:"require_consent,omitempty"`
+
+	Extra map[string]any `yaml:"-" json:"-"` // the flat shape's destination options
+}
+
+var cartShared = []string{"abandon_after", "require_consent"}
+
+type cartShape struct {
+	AbandonAfter   time.Duration `yaml:"abandon_after"`
+	RequireConsent *bool         `yaml:"require_consent"`
+}
+
+func (o *CartEventsOptions) UnmarshalYAML(b []byte) error {
+	var shape cartShape
+	extra, err := decodeOptionsYAML(b, cartShared, &shape)
+	if err != nil {
+		return err
+	}
+	*o = CartEventsOptions{AbandonAfter: shape.AbandonAfter, RequireConsent: shape.RequireConsent, Extra: extra}
+	return nil
+}
+
+func (o CartEventsOptions) MarshalYAML() (any, error) {
+	return encodeOptionsYAML(cartShape{o.AbandonAfter, o.RequireConsent}, o.Extra)
 }
 
 // MarshalJSON shows abandon_after as a duration ("1h0m0s"), as the file
@@ -34,13 +62,27 @@ func (o CartEventsOptions) MarshalJSON() ([]byte, error) {
 	if o.AbandonAfter != 0 {
 		after = o.AbandonAfter.String()
 	}
-	return json.Marshal(struct {
+	return encodeOptionsJSON(struct {
 		AbandonAfter   string `json:"abandon_after,omitempty"`
 		RequireConsent *bool  `json:"require_consent,omitempty"`
-	}{after, o.RequireConsent})
+	}{after, o.RequireConsent}, o.Extra)
 }
 
 func (c *CartEventsConfig) enabled() bool { return c != nil && c.Enabled }
+
+// targets are the destinations cart-events runs on.
+func (c *CartEventsConfig) targets() []skillTarget {
+	return skillTargets("skills."+skill.CartEventsName, c.Destination, c.Destinations, c.Options.Extra)
+}
+
+// cartSync builds cart-events' side on destination d.
+func cartSync(d synclayer.Destination, options json.RawMessage) (synclayer.CartSync, error) {
+	cd, ok := d.(synclayer.CartDestination)
+	if !ok {
+		return nil, synclayer.FieldErrorf("destination", "%s (type %s) takes no carts, so cart-events cannot run on it", d.Name(), d.Type())
+	}
+	return cd.CartSync(synclayer.SkillConfig{Options: options})
+}
 
 // finishCarts checks and defaults skills.cart-events.
 func (c *Config) finishCarts(e *configErrors) {
@@ -48,14 +90,14 @@ func (c *Config) finishCarts(e *configErrors) {
 	if !cc.enabled() {
 		return
 	}
-	const key = "skills." + brevo.CartEventsName
+	const key = "skills." + skill.CartEventsName
 	configured := c.sources()
 	if len(cc.Source) == 0 {
 		e.add(key+".source", "is required: shopify, custom, or a list of them (WooCommerce has no cart webhook; a plugin posts carts through custom)")
 	}
 	for i, src := range cc.Source {
-		switch _, ok := configured[src]; {
-		case src == "woocommerce":
+		switch sc, ok := configured[src]; {
+		case ok && sc.typeOf(src) == "woocommerce", !ok && src == "woocommerce":
 			e.add(fmt.Sprintf("%s.source[%d]", key, i), "WooCommerce sends no cart webhooks; post cart_updated and checkout_completed through the custom source and list custom")
 		case !ok:
 			e.add(fmt.Sprintf("%s.source[%d]", key, i), "source %q is not configured under sources", src)
@@ -63,7 +105,7 @@ func (c *Config) finishCarts(e *configErrors) {
 	}
 	switch o := &cc.Options; {
 	case o.AbandonAfter == 0:
-		o.AbandonAfter = brevo.DefaultAbandonAfter
+		o.AbandonAfter = skill.DefaultAbandonAfter
 	case o.AbandonAfter < 0:
 		e.add(key+".options.abandon_after", "must be a positive duration such as 1h or 30m, not %s", o.AbandonAfter)
 	}
@@ -71,29 +113,44 @@ func (c *Config) finishCarts(e *configErrors) {
 		on := true
 		cc.Options.RequireConsent = &on
 	}
+	c.checkTargets(e, key, cc.Destination, len(cc.Destinations) > 0, cc.targets(), cartShared,
+		func(d synclayer.Destination, options json.RawMessage) error {
+			_, err := cartSync(d, options)
+			return err
+		})
 }
 
-// cartIngest adds cart-events' route to an ingest config.
+// cartIngest adds cart-events' routes, one per destination, to an ingest
+// config.
 func (m *Main) cartIngest(cfg *ingest.Config) {
 	cc := m.Config.Skills.CartEvents
 	if !cc.enabled() {
 		return
 	}
-	cfg.Routes = append(cfg.Routes, ingest.Route{Skill: brevo.CartEventsName, Destination: "brevo", Sources: slices.Clone(cc.Source),
-		Records: ingest.RecordCarts, Wait: cc.Options.AbandonAfter})
+	for _, t := range cc.targets() {
+		cfg.Routes = append(cfg.Routes, ingest.Route{Skill: synclayer.Queue(skill.CartEventsName, t.name), Destination: t.name,
+			Sources: slices.Clone(cc.Source), Records: ingest.RecordCarts, Wait: cc.Options.AbandonAfter})
+	}
 }
 
-// startCarts starts cart-events' worker when it is enabled; it stops with
-// Main.
-func (m *Main) startCarts(client *brevo.Client) {
+// startCarts starts cart-events' worker on each destination when it is
+// enabled; they stop with Main.
+func (m *Main) startCarts() error {
 	cc := m.Config.Skills.CartEvents
 	if !cc.enabled() {
-		return
+		return nil
 	}
-	m.startWorker(brevo.CartEventsName, &brevo.CartEvents{
-		Store: m.DB, Client: client, Triggers: m.triggers, Logger: m.Logger,
-		AbandonAfter: cc.Options.AbandonAfter, RequireConsent: *cc.Options.RequireConsent,
-	})
-	m.Logger.Info("skill started", "skill", brevo.CartEventsName, "sources", cc.Source,
+	for _, t := range cc.targets() {
+		sync, err := cartSync(m.destinations[t.name], optionsJSON(t.options))
+		if err != nil {
+			return fmt.Errorf("%s on %s: %w", skill.CartEventsName, t.name, err)
+		}
+		m.startPrepared(skill.CartEventsName, t.name, &skill.CartEvents{
+			Store: m.DB, Destination: t.name, Sync: sync, Triggers: m.triggers, Logger: m.Logger,
+			AbandonAfter: cc.Options.AbandonAfter, RequireConsent: *cc.Options.RequireConsent,
+		}, func(ctx context.Context) error { return sync.Prepare(ctx) })
+	}
+	m.Logger.Info("skill started", "skill", skill.CartEventsName, "sources", cc.Source,
 		"abandon_after", cc.Options.AbandonAfter, "require_consent", *cc.Options.RequireConsent)
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
+	"synclayer/skill"
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/store/storetest"
 )
@@ -264,7 +265,7 @@ func TestCartEvents_Consent(t *testing.T) {
 			}
 			// The trace says why nothing was sent.
 			if tc.want == 0 {
-				jobs, _ := e.m.DB.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobDone, Skill: brevo.CartEventsName})
+				jobs, _ := e.m.DB.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobDone, Skill: skill.CartEventsName})
 				if len(jobs) == 0 {
 					t.Error("no finished cart-events jobs")
 				}

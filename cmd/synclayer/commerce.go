@@ -1,29 +1,75 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/metrics"
 	"synclayer/queue"
+	"synclayer/skill"
 )
 
 // CommerceSkillConfig is skills.order-events and skills.product-catalog.
 // Both are set in the config file only: the admin API changes
-// customer-sync alone for now.
+// customer-sync alone for now. Like customer-sync they run on one
+// destination (destination:, default brevo) or on several
+// (destinations:, each with its own options).
 type CommerceSkillConfig struct {
-	Enabled bool            `yaml:"enabled" json:"enabled,omitempty"`
-	Source  StringList      `yaml:"source" json:"source,omitempty"`
-	Options CommerceOptions `yaml:"options" json:"options"`
+	Enabled      bool                    `yaml:"enabled" json:"enabled,omitempty"`
+	Source       StringList              `yaml:"source" json:"source,omitempty"`
+	Destination  string                  `yaml:"destination,omitempty" json:"destination,omitempty"`
+	Destinations map[string]*SkillTarget `yaml:"destinations,omitempty" json:"destinations,omitempty"`
+	Options      CommerceOptions         `yaml:"options" json:"options"`
 }
 
+// CommerceOptions are the options the skill reads itself; the flat
+// shape's destination options are in Extra.
 type CommerceOptions struct {
 	SyncMode string       `yaml:"sync_mode" json:"sync_mode,omitempty"` // realtime or batch (batch.go)
 	Batch    BatchOptions `yaml:"batch,omitempty" json:"batch,omitzero"`
+
+	Extra map[string]any `yaml:"-" json:"-"`
+}
+
+var commerceShared = []string{"sync_mode", "batch"}
+
+type commerceShape CommerceOptions
+
+func (o *CommerceOptions) UnmarshalYAML(b []byte) error {
+	var shape commerceShape
+	extra, err := decodeOptionsYAML(b, commerceShared, &shape)
+	if err != nil {
+		return err
+	}
+	*o = CommerceOptions(shape)
+	o.Extra = extra
+	return nil
+}
+
+func (o CommerceOptions) MarshalYAML() (any, error) {
+	return encodeOptionsYAML(commerceShape(o), o.Extra)
+}
+
+func (o *CommerceOptions) UnmarshalJSON(b []byte) error {
+	var shape commerceShape
+	extra, err := decodeOptionsJSON(b, commerceShared, &shape)
+	if err != nil {
+		return err
+	}
+	*o = CommerceOptions(shape)
+	o.Extra = extra
+	return nil
+}
+
+func (o CommerceOptions) MarshalJSON() ([]byte, error) {
+	return encodeOptionsJSON(commerceShape(o), o.Extra)
 }
 
 // commerceSkill is one of the two skills with what cmd needs to run it.
@@ -37,9 +83,45 @@ type commerceSkill struct {
 // (cfg nil when absent), in that order.
 func (c *Config) commerceSkills() []commerceSkill {
 	return []commerceSkill{
-		{brevo.OrderEventsName, c.Skills.OrderEvents, ingest.RecordOrders},
-		{brevo.ProductCatalogName, c.Skills.ProductCatalog, ingest.RecordProducts},
+		{skill.OrderEventsName, c.Skills.OrderEvents, ingest.RecordOrders},
+		{skill.ProductCatalogName, c.Skills.ProductCatalog, ingest.RecordProducts},
 	}
+}
+
+func (s commerceSkill) enabled() bool { return s.cfg != nil && s.cfg.Enabled }
+
+// targets are the destinations the skill runs on.
+func (s commerceSkill) targets() []skillTarget {
+	return skillTargets("skills."+s.name, s.cfg.Destination, s.cfg.Destinations, s.cfg.Options.Extra)
+}
+
+// handler builds the skill's side on destination d with its options; an
+// error says when d does not offer the skill.
+func (s commerceSkill) handler(store synclayer.Store, d synclayer.Destination, options json.RawMessage) (queue.Handler, func(context.Context) error, error) {
+	cfg := synclayer.SkillConfig{Options: options}
+	switch s.name {
+	case skill.OrderEventsName:
+		od, ok := d.(synclayer.OrderDestination)
+		if !ok {
+			return nil, nil, synclayer.FieldErrorf("destination", "%s (type %s) does not take orders, so order-events cannot run on it", d.Name(), d.Type())
+		}
+		sync, err := od.OrderSync(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &skill.OrderEvents{Store: store, Destination: d.Name(), Sync: sync}, sync.Prepare, nil
+	case skill.ProductCatalogName:
+		pd, ok := d.(synclayer.ProductDestination)
+		if !ok {
+			return nil, nil, synclayer.FieldErrorf("destination", "%s (type %s) has no product catalog, so product-catalog cannot run on it", d.Name(), d.Type())
+		}
+		sync, err := pd.ProductSync(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &skill.ProductCatalog{Store: store, Destination: d.Name(), Sync: sync}, sync.Prepare, nil
+	}
+	return nil, nil, fmt.Errorf("unknown commerce skill %s", s.name)
 }
 
 // finishCommerce checks and defaults skills.order-events and
@@ -63,31 +145,42 @@ func (c *Config) finishCommerce(e *configErrors) {
 		case "", "realtime":
 			o.SyncMode = "realtime"
 		case "batch":
+			for _, t := range s.targets() {
+				if sec := c.Destinations[t.name]; sec != nil && sec.typeOf(t.name) != "brevo" {
+					e.add(key+".options.sync_mode", "batch mode runs on Brevo only for now, and destination %s is %s: use realtime", t.name, sec.typeOf(t.name))
+				}
+			}
 		default:
 			e.add(key+".options.sync_mode", "must be realtime or batch, not %q", o.SyncMode)
 		}
 		finishBatch(e, key+".options", s.cfg.Options.SyncMode, &s.cfg.Options.Batch)
+		c.checkTargets(e, key, s.cfg.Destination, len(s.cfg.Destinations) > 0, s.targets(), commerceShared,
+			func(d synclayer.Destination, options json.RawMessage) error {
+				_, _, err := s.handler(nil, d, options)
+				return err
+			})
 	}
 }
 
-func (s commerceSkill) enabled() bool { return s.cfg != nil && s.cfg.Enabled }
-
 // commerceIngest adds the enabled commerce skills' routes to an ingest
-// config. While order-events runs, a contact's order totals are computed
-// from its orders and owned by "order-events", so a platform's own
-// counters (Shopify's orders_count, total_spent) are ignored; while it is
-// off, the platforms' counters apply.
+// config, one per destination. While order-events runs, a contact's order
+// totals are computed from its orders and owned by "order-events", so a
+// platform's own counters (Shopify's orders_count, total_spent) are
+// ignored; while it is off, the platforms' counters apply.
 func (c *Config) commerceIngest(cfg *ingest.Config) {
 	for _, s := range c.commerceSkills() {
 		if !s.enabled() {
 			continue
 		}
-		r := ingest.Route{Skill: s.name, Destination: "brevo", Sources: slices.Clone(s.cfg.Source), Records: s.records}
-		if s.cfg.Options.SyncMode == "batch" {
-			r.Batch = synclayer.BatchQueue(s.name)
+		for _, t := range s.targets() {
+			q := synclayer.Queue(s.name, t.name)
+			r := ingest.Route{Skill: q, Destination: t.name, Sources: slices.Clone(s.cfg.Source), Records: s.records}
+			if s.cfg.Options.SyncMode == "batch" {
+				r.Batch = synclayer.BatchQueue(q)
+			}
+			cfg.Routes = append(cfg.Routes, r)
 		}
-		cfg.Routes = append(cfg.Routes, r)
-		if s.name == brevo.OrderEventsName {
+		if s.name == skill.OrderEventsName {
 			owners := maps.Clone(cfg.FieldOwners)
 			if owners == nil {
 				owners = map[string]string{}
@@ -100,52 +193,93 @@ func (c *Config) commerceIngest(cfg *ingest.Config) {
 	}
 }
 
-// startCommerce starts a worker for each enabled commerce skill; they stop
-// with Main.
-func (m *Main) startCommerce(client *brevo.Client) {
+// startCommerce starts a worker for each enabled commerce skill on each
+// of its destinations, once the destination is ready (a Mailchimp store
+// exists); they stop with Main.
+func (m *Main) startCommerce() error {
 	for _, s := range m.Config.commerceSkills() {
 		if !s.enabled() {
 			continue
 		}
-		var h queue.Handler
-		switch s.name {
-		case brevo.OrderEventsName:
-			h = &brevo.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
-		case brevo.ProductCatalogName:
-			h = &brevo.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
+		for _, t := range s.targets() {
+			h, prepare, err := s.handler(m.DB, m.destinations[t.name], optionsJSON(t.options))
+			if err != nil {
+				return fmt.Errorf("%s on %s: %w", s.name, t.name, err)
+			}
+			m.startPrepared(s.name, t.name, h, prepare)
 		}
-		m.startWorker(s.name, h)
 		m.Logger.Info("skill started", "skill", s.name, "sources", s.cfg.Source)
 	}
+	return nil
+}
+
+// startPrepared starts the worker of skill on destination once prepare
+// passes. While the destination cannot be reached, changes are accepted
+// and queued, and prepare is tried again every 10 s; a refusal that
+// retrying cannot fix (EINVALID) is logged once and stops the wait.
+func (m *Main) startPrepared(skillName, destination string, h queue.Handler, prepare func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.addCancel(cancel)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			pctx, pcancel := context.WithTimeout(ctx, 20*time.Second)
+			err := prepare(pctx)
+			pcancel()
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			var e *synclayer.Error
+			if errors.As(err, &e) && e.Code == synclayer.EINVALID {
+				m.Logger.Error("skill cannot start on this destination; fix the config and restart", "skill", skillName, "destination", destination, "err", err)
+				return
+			}
+			m.Logger.Warn("destination not ready; changes are queued, deliveries start once it answers", "skill", skillName, "destination", destination, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Second):
+			}
+		}
+		m.startWorker(synclayer.Queue(skillName, destination), h)
+	}()
 }
 
 // commerceMetrics gives the enabled commerce skills (cart-events too) and
 // their Brevo rate-limit buckets series from the start.
 func (m *Main) commerceMetrics(cfg *metrics.Config) {
-	skills := map[string]string{}
-	for k, v := range cfg.Skills {
-		skills[k] = v
+	skills := maps.Clone(cfg.Skills)
+	if skills == nil {
+		skills = map[string]string{}
 	}
 	buckets := slices.Clone(cfg.RateLimitBuckets["brevo"])
 	for _, s := range m.Config.commerceSkills() {
 		if !s.enabled() {
 			continue
 		}
-		skills[s.name] = "brevo"
+		for _, t := range s.targets() {
+			skills[synclayer.Queue(s.name, t.name)] = t.name
+		}
 		switch s.name {
-		case brevo.OrderEventsName:
+		case skill.OrderEventsName:
 			buckets = append(buckets, "orders")
-		case brevo.ProductCatalogName:
+		case skill.ProductCatalogName:
 			buckets = append(buckets, "products", "other")
 		}
 	}
-	if m.Config.Skills.CartEvents.enabled() {
-		skills[brevo.CartEventsName] = "brevo"
+	if cc := m.Config.Skills.CartEvents; cc.enabled() {
+		for _, t := range cc.targets() {
+			skills[synclayer.Queue(skill.CartEventsName, t.name)] = t.name
+		}
 		buckets = append(buckets, "events")
 	}
-	rl := map[string][]string{}
-	for k, v := range cfg.RateLimitBuckets {
-		rl[k] = v
+	rl := maps.Clone(cfg.RateLimitBuckets)
+	if rl == nil {
+		rl = map[string][]string{}
 	}
 	rl["brevo"] = buckets
 	cfg.Skills, cfg.RateLimitBuckets = skills, rl

@@ -2,11 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
-
-	"github.com/goccy/go-yaml"
 
 	"synclayer"
 	"synclayer/skill"
@@ -30,14 +27,9 @@ type optionsShape CustomerSyncOptions
 // UnmarshalYAML reads the shared options into their fields and keeps the
 // rest, as written, for the destination.
 func (o *CustomerSyncOptions) UnmarshalYAML(b []byte) error {
-	var all map[string]any
-	if err := yaml.Unmarshal(b, &all); err != nil {
-		return fmt.Errorf("must be a mapping of options")
-	}
-	common, extra := splitOptions(all)
-	cb, _ := yaml.Marshal(common)
 	var shape optionsShape
-	if err := yaml.UnmarshalWithOptions(cb, &shape, yaml.Strict(), durationOption); err != nil {
+	extra, err := decodeOptionsYAML(b, commonOptions, &shape)
+	if err != nil {
 		return err
 	}
 	*o = CustomerSyncOptions(shape)
@@ -47,32 +39,15 @@ func (o *CustomerSyncOptions) UnmarshalYAML(b []byte) error {
 
 // MarshalYAML writes the shared and the destination's options as one block.
 func (o CustomerSyncOptions) MarshalYAML() (any, error) {
-	b, err := yaml.Marshal(optionsShape(o))
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]any
-	if err := yaml.Unmarshal(b, &out); err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = map[string]any{}
-	}
-	maps.Copy(out, o.Extra)
-	return out, nil
+	return encodeOptionsYAML(optionsShape(o), o.Extra)
 }
 
 // UnmarshalJSON is UnmarshalYAML for the admin API.
 func (o *CustomerSyncOptions) UnmarshalJSON(b []byte) error {
-	var all map[string]any
-	if err := json.Unmarshal(b, &all); err != nil {
-		return synclayer.FieldErrorf("options", "must be an object of options")
-	}
-	common, extra := splitOptions(all)
-	cb, _ := json.Marshal(common)
 	var shape optionsShape
-	if err := json.Unmarshal(cb, &shape); err != nil {
-		return synclayer.FieldErrorf("options", "%s", err.Error())
+	extra, err := decodeOptionsJSON(b, commonOptions, &shape)
+	if err != nil {
+		return err
 	}
 	*o = CustomerSyncOptions(shape)
 	o.Extra = extra
@@ -81,29 +56,7 @@ func (o *CustomerSyncOptions) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON is MarshalYAML for the admin API.
 func (o CustomerSyncOptions) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(optionsShape(o))
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]any
-	_ = json.Unmarshal(b, &out)
-	maps.Copy(out, o.Extra)
-	return json.Marshal(out)
-}
-
-func splitOptions(all map[string]any) (common, extra map[string]any) {
-	common = map[string]any{}
-	for k, v := range all {
-		if slices.Contains(commonOptions, k) {
-			common[k] = v
-		} else {
-			if extra == nil {
-				extra = map[string]any{}
-			}
-			extra[k] = v
-		}
-	}
-	return common, extra
+	return encodeOptionsJSON(optionsShape(o), o.Extra)
 }
 
 // contactTarget is one destination customer-sync runs on, resolved from

@@ -261,7 +261,7 @@ func previewOrder(ctx context.Context, snap *store.DB, id string, held map[strin
 	}
 	prev, ok := held[id]
 	if !ok {
-		st, err := snap.FindSyncState(ctx, brevo.OrderStateKey(id), "brevo")
+		st, err := snap.FindSyncState(ctx, synclayer.OrderStateKey(id), "brevo")
 		switch {
 		case err == nil:
 			prev = new(brevo.Order)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/destination/slack"
 	"synclayer/destination/webhook"
 	"synclayer/notify"
@@ -19,8 +18,8 @@ import (
 // resyncKinds is the record kind each skill's resync enqueues.
 var resyncKinds = map[string]string{
 	skill.CustomerSyncName:   "contacts",
-	brevo.OrderEventsName:    "orders",
-	brevo.ProductCatalogName: "products",
+	skill.OrderEventsName:    "orders",
+	skill.ProductCatalogName: "products",
 }
 
 // cmdResync pushes a skill's whole canonical state to Brevo through the

@@ -124,10 +124,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.skills.start(ctx); err != nil {
 		return err
 	}
-	m.startCommerce(client)
+	if err := m.startCommerce(); err != nil {
+		return err
+	}
 	m.startBatch(client)
 	m.startWorkflows(client)
-	m.startCarts(client)
+	if err := m.startCarts(); err != nil {
+		return err
+	}
 	m.skills.watchConfig(cmp.Or(m.ConfigPoll, DefaultConfigPoll))
 	log.Info("synclayer is serving", "addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ","))
 	return nil

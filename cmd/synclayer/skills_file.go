@@ -7,7 +7,6 @@ import (
 
 	"synclayer"
 	"synclayer/api"
-	"synclayer/destination/brevo"
 	"synclayer/skill"
 )
 
@@ -52,7 +51,7 @@ func (c *Config) fileSkillList() []fileSkill {
 		}
 		out = append(out, f)
 	}
-	cart := fileSkill{name: brevo.CartEventsName} // carts.go
+	cart := fileSkill{name: skill.CartEventsName} // carts.go
 	if ce := c.Skills.CartEvents; ce != nil {
 		shown := *ce
 		shown.Enabled = false

@@ -13,6 +13,7 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/destination/brevo/brevospec"
+	"synclayer/skill"
 	"synclayer/store/storetest"
 )
 
@@ -22,7 +23,7 @@ type cartEnv struct {
 	t     *testing.T
 	store synclayer.Store
 	sim   *brevosim.Server
-	skill *CartEvents
+	skill *skill.CartEvents
 	now   time.Time
 	fired []synclayer.Trigger
 }
@@ -53,7 +54,7 @@ func newCartEnv(t *testing.T) *cartEnv {
 		}
 	})
 	e := &cartEnv{t: t, store: storetest.OpenSQLite(t), sim: sim, now: c0}
-	e.skill = &CartEvents{Store: e.store, Client: New(Config{APIKey: "k", BaseURL: hs.URL}),
+	e.skill = &skill.CartEvents{Store: e.store, Destination: "brevo", Sync: cartSync{New(Config{APIKey: "k", BaseURL: hs.URL})},
 		Triggers: &recordingSink{env: e}, AbandonAfter: time.Hour, RequireConsent: true, Now: func() time.Time { return e.now }}
 	return e
 }
@@ -95,7 +96,7 @@ func (e *cartEnv) save(c *synclayer.Cart) {
 func (e *cartEnv) run(id string) *synclayer.TraceEntry {
 	e.t.Helper()
 	ctx := context.Background()
-	job := &synclayer.Job{Skill: CartEventsName, Destination: "brevo", RecordKey: id}
+	job := &synclayer.Job{Skill: skill.CartEventsName, Destination: "brevo", RecordKey: id}
 	st, trace, err := e.skill.Handle(ctx, job)
 	if err != nil {
 		e.t.Fatalf("Handle: %v", err)
@@ -169,7 +170,7 @@ func TestCartEvents_Handle(t *testing.T) {
 		e.sim.SetOutage(brevosim.Outage500)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, _, err := e.skill.Handle(ctx, &synclayer.Job{Skill: CartEventsName, Destination: "brevo", RecordKey: c.ID}); err == nil {
+		if _, _, err := e.skill.Handle(ctx, &synclayer.Job{Skill: skill.CartEventsName, Destination: "brevo", RecordKey: c.ID}); err == nil {
 			t.Fatal("Handle during a Brevo outage succeeded")
 		}
 		e.sim.SetOutage(brevosim.OutageNone)
@@ -191,7 +192,7 @@ func TestCartEvents_Handle(t *testing.T) {
 		if len(e.sent()) != 0 || !strings.Contains(tr.Summary, "not abandoned before 2026-11-20T11:00:00Z") {
 			t.Fatalf("early run: %d events, trace %q", len(e.sent()), tr.Summary)
 		}
-		jobs, _ := e.store.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobPending, Skill: CartEventsName})
+		jobs, _ := e.store.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobPending, Skill: skill.CartEventsName})
 		if len(jobs) != 1 || !jobs[0].RunAt.Equal(c0.Add(time.Hour)) {
 			t.Errorf("pending after an early run: %+v, want one job at the due time", jobs)
 		}

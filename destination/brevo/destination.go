@@ -180,3 +180,48 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+var (
+	_ synclayer.OrderDestination   = (*Destination)(nil)
+	_ synclayer.ProductDestination = (*Destination)(nil)
+	_ synclayer.CartDestination    = (*Destination)(nil)
+)
+
+// OrderSync is order-events on this account: POST /orders/status. It
+// takes no options.
+func (d *Destination) OrderSync(cfg synclayer.SkillConfig) (synclayer.OrderSync, error) {
+	if err := noOptions(cfg.Options); err != nil {
+		return nil, err
+	}
+	return orderSync{d.client}, nil
+}
+
+// ProductSync is product-catalog on this account: POST /products and POST
+// /categories. It takes no options.
+func (d *Destination) ProductSync(cfg synclayer.SkillConfig) (synclayer.ProductSync, error) {
+	if err := noOptions(cfg.Options); err != nil {
+		return nil, err
+	}
+	return productSync{d.client}, nil
+}
+
+// CartSync is cart-events on this account: the cart_abandoned event. It
+// takes no options.
+func (d *Destination) CartSync(cfg synclayer.SkillConfig) (synclayer.CartSync, error) {
+	if err := noOptions(cfg.Options); err != nil {
+		return nil, err
+	}
+	return cartSync{d.client}, nil
+}
+
+func noOptions(raw json.RawMessage) error {
+	var none struct{}
+	if err := decodeStrict(raw, &none, "Brevo option of this skill (it takes none)"); err != nil {
+		var e *synclayer.Error
+		if errors.As(err, &e) && e.Field != "" {
+			e.Field = "options." + e.Field
+		}
+		return err
+	}
+	return nil
+}

@@ -7,10 +7,8 @@ import (
 	"log/slog"
 
 	"synclayer"
+	"synclayer/skill"
 )
-
-// OrderEventsName is the skill's name in config, metrics and job rows.
-const OrderEventsName = "order-events"
 
 // OpUpsert is a create-or-update call: POST /orders/status, or POST
 // /products and POST /categories with updateEnabled.
@@ -32,10 +30,6 @@ type OrderPlan struct {
 	Order  *Order `json:"order,omitempty"`
 	Reason string `json:"reason,omitempty"`
 }
-
-// OrderStateKey is the sync-state key of an order, apart from the order's
-// job key so that an order and a product with the same ID never share one.
-func OrderStateKey(id string) string { return "order:" + id }
 
 // PlanOrder decides the Brevo call for order o, placed by contact c (nil
 // when no contact is known), given the order Brevo last received (prev,
@@ -77,49 +71,53 @@ func PlanOrder(o *synclayer.Order, c *synclayer.Contact, prev *Order) OrderPlan 
 	return OrderPlan{Op: OpUpsert, Order: &req}
 }
 
-// Handle brings the job's order up to date in Brevo. It reads the order
-// and its contact when it runs, so one run covers every change made
-// before it. A missing order is permanent.
+// Handle brings the job's order up to date in Brevo through the shared
+// runner; the batch path hands it what it cannot batch.
 func (s *OrderEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	o, err := s.Store.FindOrderByID(ctx, job.RecordKey)
-	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return nil, nil, synclayer.Permanent(fmt.Errorf("order %s no longer exists", job.RecordKey))
+	return (&skill.OrderEvents{Store: s.Store, Destination: "brevo", Sync: orderSync{s.Client}}).Handle(ctx, job)
+}
+
+// orderSync is Brevo's side of order-events: POST /orders/status with
+// the order's whole current state.
+type orderSync struct{ client *Client }
+
+var _ synclayer.OrderSync = orderSync{}
+
+func (orderSync) Prepare(context.Context) error { return nil }
+
+// Plan is PlanOrder against the order Brevo last received.
+func (orderSync) Plan(o *synclayer.Order, c *synclayer.Contact, prev json.RawMessage) (*synclayer.Plan, error) {
+	var held *Order
+	if err := decodeHeld(prev, &held); err != nil {
+		return nil, fmt.Errorf("decode Brevo sync state of order %s: %w", o.ID, err)
 	}
-	if err != nil {
-		return nil, nil, err
+	p := PlanOrder(o, c, held)
+	if p.Op != OpUpsert {
+		return &synclayer.Plan{Op: synclayer.PlanNone, Reason: p.Reason, Detail: p}, nil
 	}
-	var c *synclayer.Contact
-	if o.ContactID != "" {
-		c, err = s.Store.FindContactByID(ctx, o.ContactID)
-		switch {
-		case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
-			c = nil
-		case err != nil:
-			return nil, nil, err
-		}
+	return &synclayer.Plan{Op: synclayer.PlanUpsert, Detail: p, Next: mustJSON(p.Order),
+		Calls: []synclayer.PlannedCall{{Method: "POST", Path: "/orders/status", Body: p.Order}}}, nil
+}
+
+func (s orderSync) Apply(ctx context.Context, o *synclayer.Order, _ *synclayer.Contact, plan *synclayer.Plan) (string, error) {
+	p := plan.Detail.(OrderPlan)
+	if err := s.client.UpsertOrder(ctx, *p.Order); err != nil {
+		return "", err
 	}
-	var prev *Order
-	if err := loadState(ctx, s.Store, OrderStateKey(o.ID), &prev); err != nil {
-		return nil, nil, err
+	return fmt.Sprintf("brevo: POST /orders/status → 204 (order %s %s, amount %s)", o.ID, p.Order.Status, p.Order.Amount), nil
+}
+
+// decodeHeld decodes a held state into *dst, leaving it nil for none.
+func decodeHeld[T any](raw json.RawMessage, dst **T) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
 	}
-	plan := PlanOrder(o, c, prev)
-	summary := "brevo: no call (" + plan.Reason + ")"
-	sent := prev
-	if plan.Op == OpUpsert {
-		if err := s.Client.UpsertOrder(ctx, *plan.Order); err != nil {
-			return nil, nil, err
-		}
-		summary = fmt.Sprintf("brevo: POST /orders/status → 204 (order %s %s, amount %s)", o.ID, plan.Order.Status, plan.Order.Amount)
-		sent = plan.Order
+	v := new(T)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return err
 	}
-	state, _ := json.Marshal(sent)
-	detail, _ := json.Marshal(map[string]any{"destination": "brevo", "order": o.ID, "plan": plan, "orderVersion": o.Version})
-	traceKey := o.ContactID
-	if traceKey == "" {
-		traceKey = o.ID
-	}
-	return &synclayer.SyncState{RecordKey: OrderStateKey(o.ID), Destination: "brevo", RemoteID: o.ID, State: state},
-		&synclayer.TraceEntry{ContactID: traceKey, Kind: synclayer.TraceDelivery, Summary: summary, Detail: detail}, nil
+	*dst = v
+	return nil
 }
 
 // loadState decodes what Brevo holds for key into *dst, leaving it nil when

@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"synclayer"
+	"synclayer/skill"
 )
-
-// ProductCatalogName is the skill's name in config, metrics and job rows.
-const ProductCatalogName = "product-catalog"
 
 // ProductCatalog is the product-catalog skill: canonical products (each
 // variant a product with its parentId) to POST /products, and their
@@ -31,10 +28,6 @@ type ProductPlan struct {
 	Category *Category `json:"category,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 }
-
-// ProductStateKey is the sync-state key of a product, apart from its job
-// key so that a product and an order with the same ID never share one.
-func ProductStateKey(id string) string { return "product:" + id }
 
 // PlanProduct decides the Brevo call for product p given the product Brevo
 // last received (prev, nil when never sent). Everything the catalog holds
@@ -81,80 +74,71 @@ func PlanCategory(c *synclayer.Category, prev *Category) ProductPlan {
 	return ProductPlan{Op: OpUpsert, Category: &req}
 }
 
-// Handle brings the job's product or category up to date in Brevo, from
-// its state when the job runs. A missing record is permanent.
+// Handle brings the job's product or category up to date in Brevo
+// through the shared runner; the batch path hands it categories.
 func (s *ProductCatalog) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	if id, ok := strings.CutPrefix(job.RecordKey, "category:"); ok {
-		return s.handleCategory(ctx, id)
-	}
-	p, err := s.Store.FindProductByID(ctx, job.RecordKey)
-	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return nil, nil, synclayer.Permanent(fmt.Errorf("product %s no longer exists", job.RecordKey))
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	var prev *Product
-	if err := loadState(ctx, s.Store, ProductStateKey(p.ID), &prev); err != nil {
-		return nil, nil, err
-	}
-	plan, err := PlanProduct(p, prev)
-	if err != nil {
-		return nil, nil, err
-	}
-	summary, sent := "brevo: no call ("+plan.Reason+")", prev
-	if plan.Op == OpUpsert {
-		created, err := s.Client.UpsertProduct(ctx, *plan.Product)
-		if err != nil {
-			return nil, nil, err
-		}
-		summary = "brevo: POST /products → 204 updated"
-		if created {
-			summary = "brevo: POST /products → 201 created"
-		}
-		if plan.Product.IsDeleted != nil && *plan.Product.IsDeleted {
-			summary += " (marked deleted)"
-		}
-		sent = plan.Product
-	}
-	return record(ProductStateKey(p.ID), p.ID, p.ID, sent, plan, summary, p.Version)
+	return (&skill.ProductCatalog{Store: s.Store, Destination: "brevo", Sync: productSync{s.Client}}).Handle(ctx, job)
 }
 
-func (s *ProductCatalog) handleCategory(ctx context.Context, id string) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	c, err := s.Store.FindCategoryByID(ctx, id)
-	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return nil, nil, synclayer.Permanent(fmt.Errorf("category %s no longer exists", id))
+// productSync is Brevo's side of product-catalog: POST /products and POST
+// /categories, both with updateEnabled.
+type productSync struct{ client *Client }
+
+var _ synclayer.ProductSync = productSync{}
+
+func (productSync) Prepare(context.Context) error { return nil }
+
+func (productSync) PlanProduct(p *synclayer.Product, prev json.RawMessage) (*synclayer.Plan, error) {
+	var held *Product
+	if err := decodeHeld(prev, &held); err != nil {
+		return nil, fmt.Errorf("decode Brevo sync state of product %s: %w", p.ID, err)
 	}
+	plan, err := PlanProduct(p, held)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	key := synclayer.CategoryKey(id)
-	var prev *Category
-	if err := loadState(ctx, s.Store, key, &prev); err != nil {
-		return nil, nil, err
+	if plan.Op != OpUpsert {
+		return &synclayer.Plan{Op: synclayer.PlanNone, Reason: plan.Reason, Detail: plan}, nil
 	}
-	plan := PlanCategory(c, prev)
-	summary, sent := "brevo: no call ("+plan.Reason+")", prev
-	if plan.Op == OpUpsert {
-		created, err := s.Client.UpsertCategory(ctx, *plan.Category)
-		if err != nil {
-			return nil, nil, err
-		}
-		summary = "brevo: POST /categories → 204 updated"
-		if created {
-			summary = "brevo: POST /categories → 201 created"
-		}
-		sent = plan.Category
-	}
-	return record(key, id, key, sent, plan, summary, c.Version)
+	return &synclayer.Plan{Op: synclayer.PlanUpsert, Detail: plan, Next: mustJSON(plan.Product),
+		Calls: []synclayer.PlannedCall{{Method: "POST", Path: "/products", Body: plan.Product}}}, nil
 }
 
-// record returns what Brevo now holds and the delivery's trace entry,
-// which goes under the job's record key, as the queue's failure entries
-// do: products belong to no contact.
-func record(key, remoteID, traceKey string, sent any, plan ProductPlan, summary string, version int64) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	state, _ := json.Marshal(sent)
-	detail, _ := json.Marshal(map[string]any{"destination": "brevo", "plan": plan, "version": version})
-	return &synclayer.SyncState{RecordKey: key, Destination: "brevo", RemoteID: remoteID, State: state},
-		&synclayer.TraceEntry{ContactID: traceKey, Kind: synclayer.TraceDelivery, Summary: summary, Detail: detail}, nil
+func (productSync) PlanCategory(c *synclayer.Category, prev json.RawMessage) (*synclayer.Plan, error) {
+	var held *Category
+	if err := decodeHeld(prev, &held); err != nil {
+		return nil, fmt.Errorf("decode Brevo sync state of category %s: %w", c.ID, err)
+	}
+	plan := PlanCategory(c, held)
+	if plan.Op != OpUpsert {
+		return &synclayer.Plan{Op: synclayer.PlanNone, Reason: plan.Reason, Detail: plan}, nil
+	}
+	return &synclayer.Plan{Op: synclayer.PlanUpsert, Detail: plan, Next: mustJSON(plan.Category),
+		Calls: []synclayer.PlannedCall{{Method: "POST", Path: "/categories", Body: plan.Category}}}, nil
+}
+
+func (s productSync) Apply(ctx context.Context, plan *synclayer.Plan) (string, error) {
+	p := plan.Detail.(ProductPlan)
+	if p.Category != nil {
+		created, err := s.client.UpsertCategory(ctx, *p.Category)
+		if err != nil {
+			return "", err
+		}
+		if created {
+			return "brevo: POST /categories → 201 created", nil
+		}
+		return "brevo: POST /categories → 204 updated", nil
+	}
+	created, err := s.client.UpsertProduct(ctx, *p.Product)
+	if err != nil {
+		return "", err
+	}
+	summary := "brevo: POST /products → 204 updated"
+	if created {
+		summary = "brevo: POST /products → 201 created"
+	}
+	if p.Product.IsDeleted != nil && *p.Product.IsDeleted {
+		summary += " (marked deleted)"
+	}
+	return summary, nil
 }

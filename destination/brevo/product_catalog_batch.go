@@ -4,15 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"synclayer"
 )
-
-// IsCategoryJob reports whether a product-catalog job is a category's:
-// categories are few and have no batch endpoint worth its scarce calls,
-// so the batch path hands them to Handle.
-func IsCategoryJob(job *synclayer.Job) bool { return strings.HasPrefix(job.RecordKey, "category:") }
 
 // PlanProductBatch plans the job's product for POST /products/batch with
 // PlanProduct, as Handle does for one product.
@@ -25,7 +19,7 @@ func (s *ProductCatalog) PlanProductBatch(ctx context.Context, job *synclayer.Jo
 		return BatchItem[Product]{}, err
 	}
 	var prev *Product
-	if err := loadState(ctx, s.Store, ProductStateKey(p.ID), &prev); err != nil {
+	if err := loadState(ctx, s.Store, synclayer.ProductStateKey(p.ID), &prev); err != nil {
 		return BatchItem[Product]{}, err
 	}
 	plan, err := PlanProduct(p, prev)
@@ -38,6 +32,6 @@ func (s *ProductCatalog) PlanProductBatch(ctx context.Context, job *synclayer.Jo
 		item.Send, sent = plan.Product, plan.Product
 	}
 	state, _ := json.Marshal(sent)
-	item.State = &synclayer.SyncState{RecordKey: ProductStateKey(p.ID), Destination: "brevo", RemoteID: p.ID, State: state}
+	item.State = &synclayer.SyncState{RecordKey: synclayer.ProductStateKey(p.ID), Destination: "brevo", RemoteID: p.ID, State: state}
 	return item, nil
 }

@@ -1,4 +1,4 @@
-package brevo
+package skill
 
 import (
 	"context"
@@ -13,22 +13,20 @@ import (
 // CartEventsName is the skill's name in config, metrics and job rows.
 const CartEventsName = "cart-events"
 
-// CartAbandonedEvent is the Brevo event an abandoned cart sends, which a
-// Brevo automation starts its recovery emails on.
-const CartAbandonedEvent = "cart_abandoned"
-
 // DefaultAbandonAfter is how long a cart waits after its last change
 // before it counts as abandoned, when the config does not say.
 const DefaultAbandonAfter = time.Hour
 
-// CartEvents is the cart-events skill. Ingest queues each changed cart's
-// job to run AbandonAfter after the change; when it runs, the skill reads
-// the cart again and sends one Brevo event cart_abandoned when nothing
-// converted it meanwhile. The wait is the job's run_at in the store, so a
-// restart neither loses nor repeats it.
+// CartEvents is the cart-events skill on one destination. Ingest queues
+// each changed cart's job to run AbandonAfter after the change; when it
+// runs, the skill reads the cart again and, when nothing converted it
+// meanwhile, tells the destination once (Brevo: the cart_abandoned event).
+// The wait is the job's run_at in the store, so a restart neither loses
+// nor repeats it.
 type CartEvents struct {
-	Store  synclayer.Store
-	Client *Client
+	Store       synclayer.Store
+	Destination string
+	Sync        synclayer.CartSync
 	// Triggers, when set, hears of every cart judged abandoned, before
 	// the consent check, for workflow rules.
 	Triggers       synclayer.TriggerSink
@@ -37,10 +35,6 @@ type CartEvents struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 }
-
-// CartStateKey is the sync-state key of a cart: what cart-events last
-// judged for it.
-func CartStateKey(id string) string { return "cart:" + id }
 
 // cartState is what cart-events records once it judged a cart abandoned:
 // the change it judged (ChangedAt, the version) and whether Brevo got the
@@ -59,65 +53,6 @@ func CartDueAt(c *synclayer.Cart, abandonAfter time.Duration) time.Time {
 		return c.AbandonedAt
 	}
 	return c.ChangedAt.Add(abandonAfter)
-}
-
-// CartEvent returns the Brevo event for an abandoned cart c of contact ct:
-// identified by email and by ext_id, the canonical contact ID
-// customer-sync gives the contact, as order-events does. Amounts are exact
-// decimal strings: Brevo's schema takes only whole numbers at the top of
-// event_properties.
-func CartEvent(c *synclayer.Cart, ct *synclayer.Contact, at time.Time) Event {
-	items := make([]map[string]any, 0, len(c.Items))
-	for _, it := range c.Items {
-		item := map[string]any{"product_id": it.ProductID, "price": it.Price.String(), "quantity": it.Quantity}
-		if it.VariantID != "" {
-			item["variant_id"] = it.VariantID
-		}
-		if it.SKU != "" {
-			item["sku"] = it.SKU
-		}
-		if it.Name != "" {
-			item["name"] = it.Name
-		}
-		items = append(items, item)
-	}
-	props := map[string]any{"cart_id": c.ID, "items": []map[string]any{}, "total": c.Total.String(), "source": c.Source}
-	if c.Currency != "" {
-		props["currency"] = c.Currency
-	}
-	if c.RecoveryURL != "" {
-		props["recovery_url"] = c.RecoveryURL
-	}
-	props["items"], props["items_omitted"] = fitItems(props, items)
-	if props["items_omitted"] == 0 {
-		delete(props, "items_omitted")
-	}
-	return Event{
-		Name:        CartAbandonedEvent,
-		Date:        FormatTime(at),
-		Identifiers: EventIdentifiers{EmailID: ct.Email, ExtID: ct.ID},
-		Properties:  props,
-	}
-}
-
-// maxEventProperties is the most Brevo takes in one event's
-// event_properties, as JSON; a larger event is refused with a 400.
-const maxEventProperties = 50 << 10
-
-// fitItems returns the first items that fit in props (which holds no
-// items yet) under maxEventProperties, leaving room for items_omitted,
-// and how many were left out: a cart of thousands of lines still sends
-// its abandonment, with the lines Brevo can take.
-func fitItems(props map[string]any, items []map[string]any) ([]map[string]any, int) {
-	base, _ := json.Marshal(props)
-	room := maxEventProperties - len(base) - len(`,"items_omitted":`) - 20
-	for i, it := range items {
-		b, _ := json.Marshal(it)
-		if room -= len(b) + 1; room < 0 {
-			return items[:i], len(items) - i
-		}
-	}
-	return items, 0
 }
 
 // Handle judges the job's cart. Converted, not yet due, anonymous, empty
@@ -147,12 +82,12 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 		traceKey = c.ID
 	}
 	trace := func(summary string, detail map[string]any) *synclayer.TraceEntry {
-		detail["destination"], detail["cart"], detail["cartVersion"] = "brevo", c.ID, c.Version
+		detail["destination"], detail["cart"], detail["cartVersion"] = s.Destination, c.ID, c.Version
 		d, _ := json.Marshal(detail)
 		return &synclayer.TraceEntry{ContactID: traceKey, Kind: synclayer.TraceDelivery, Summary: summary, Detail: d}
 	}
 	none := func(reason string) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-		return nil, trace("brevo: no call ("+reason+")", map[string]any{"reason": reason}), nil
+		return nil, trace(s.Destination+": no call ("+reason+")", map[string]any{"reason": reason}), nil
 	}
 
 	if c.Converted() {
@@ -186,8 +121,13 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 		return none("order " + o.ID + " was placed after the cart's last change")
 	}
 	var prev *cartState
-	if err := loadState(ctx, s.Store, CartStateKey(c.ID), &prev); err != nil {
+	if raw, err := held(ctx, s.Store, synclayer.CartStateKey(c.ID), s.Destination); err != nil {
 		return nil, nil, err
+	} else if raw != nil {
+		prev = new(cartState)
+		if err := json.Unmarshal(raw, prev); err != nil {
+			return nil, nil, fmt.Errorf("decode cart-events state of %s: %w", c.ID, err)
+		}
 	}
 	if prev != nil && prev.ChangedAt.Equal(c.ChangedAt) {
 		return none(fmt.Sprintf("this abandonment (cart version %d) was already judged", prev.Version))
@@ -203,19 +143,18 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 	st := cartState{ChangedAt: c.ChangedAt, Version: c.Version}
 	saved := func() *synclayer.SyncState {
 		b, _ := json.Marshal(st)
-		return &synclayer.SyncState{RecordKey: CartStateKey(c.ID), Destination: "brevo", RemoteID: c.ID, State: b}
+		return &synclayer.SyncState{RecordKey: synclayer.CartStateKey(c.ID), Destination: s.Destination, RemoteID: c.ID, State: b}
 	}
 	if s.RequireConsent && !ct.Marketable() {
 		st.Reason = "the contact has no marketing consent, and require_consent is on"
-		return saved(), trace("brevo: no call (abandoned, but "+st.Reason+")", map[string]any{"reason": st.Reason}), nil
+		return saved(), trace(s.Destination+": no call (abandoned, but "+st.Reason+")", map[string]any{"reason": st.Reason}), nil
 	}
-	ev := CartEvent(c, ct, CartDueAt(c, after))
-	if err := s.Client.SendEvent(ctx, ev); err != nil {
+	summary, sent, err := s.Sync.Abandoned(ctx, c, ct, CartTriggerKey(c), CartDueAt(c, after))
+	if err != nil {
 		return nil, nil, err
 	}
 	st.Sent = true
-	return saved(), trace(fmt.Sprintf("brevo: POST /events → 204 (%s for cart %s, %s %s)", CartAbandonedEvent, c.ID, c.Total, c.Currency),
-		map[string]any{"event": ev}), nil
+	return saved(), trace(summary, map[string]any{"event": sent}), nil
 }
 
 // convertingOrder returns an order of the cart's contact that converts it
