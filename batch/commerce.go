@@ -8,8 +8,8 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/skill"
 	"synclayer/queue"
+	"synclayer/skill"
 )
 
 // commerceBatch gathers one e-commerce batch call within its count and

@@ -10,8 +10,8 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
-	"synclayer/skill"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/skill"
 	"synclayer/store/storetest"
 )
 
