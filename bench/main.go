@@ -42,6 +42,7 @@ type options struct {
 	orders           int // orders/create webhooks in the order burst (0 skips it)
 	backfill         int // contacts in the backfill throughput run (0 skips it)
 	backfillMemory   int // contacts in the backfill memory run (0 skips it)
+	requests         int // contacts in the destinations' requests run (0 skips it)
 }
 
 func main() {
@@ -60,6 +61,7 @@ func main() {
 	flag.IntVar(&o.orders, "orders", 0, "signed orders/create webhooks in an order burst, with order-events on (0 skips it)")
 	flag.IntVar(&o.backfill, "backfill", 0, "contacts in a backfill throughput run: Shopify CSV export to Brevo imports (0 skips it)")
 	flag.IntVar(&o.backfillMemory, "backfill-memory", 0, "contacts in a backfill whose peak memory is reported, e.g. 1000000 (0 skips it)")
+	flag.IntVar(&o.requests, "requests", 0, "contacts synced to Brevo, Klaviyo and Mailchimp at once, counting each one's requests per contact; runs alone (0 skips it)")
 	flag.Parse()
 	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) || o.orders < 0 || o.backfill < 0 || o.backfillMemory < 0 {
 		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n, --orders, --backfill and --backfill-memory not negative, --latency-rate positive")
@@ -122,6 +124,14 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 		defer drop()
 		cfg.dsn = dsn
+	}
+	if o.requests > 0 {
+		progress(fmt.Sprintf("requests: %d contacts to Brevo, Klaviyo and Mailchimp", o.requests))
+		r, err := runRequests(ctx, cfg, o.requests)
+		if err != nil {
+			return nil, err
+		}
+		return &report{Driver: o.driver, Cores: runtime.NumCPU(), Requests: r}, nil
 	}
 	sim, err := startSimulator(cfg.apiKey)
 	if err != nil {

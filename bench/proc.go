@@ -36,11 +36,17 @@ type serverConfig struct {
 	queueConcurrency int
 	listen           string
 	orders           bool // order-events on, for the order burst
+	// yamlOverride, when set, is the whole config, with %s for the
+	// listen address.
+	yamlOverride string
 }
 
 // yaml renders the config. The secrets stay ${VAR} references, so the
 // server's environment expansion is exercised like in a real deployment.
 func (c serverConfig) yaml() string {
+	if c.yamlOverride != "" {
+		return fmt.Sprintf(c.yamlOverride, c.listen)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "server:\n  listen: %q\n", c.listen)
 	fmt.Fprintf(&b, "storage:\n  driver: %s\n  dsn: %q\n", c.driver, c.dsn)

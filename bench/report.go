@@ -22,6 +22,7 @@ type report struct {
 	BenchCPU  float64 `json:"bench_cpu_seconds"` // load generator and simulator
 
 	Orders    *orderPhase    `json:"orders,omitempty"`
+	Requests  *requestsRun   `json:"requests,omitempty"` // --requests runs alone
 	Backfills []*backfillRun `json:"backfills,omitempty"`
 }
 
@@ -87,6 +88,11 @@ func (r *report) writeJSON(w io.Writer) error {
 }
 
 func (r *report) writeText(w io.Writer) error {
+	if r.Requests != nil {
+		fmt.Fprintf(w, "synclayer bench (%s, %d cores)\n", r.Driver, r.Cores)
+		r.Requests.print(w)
+		return nil
+	}
 	b := r.Burst
 	lines := []string{
 		fmt.Sprintf("synclayer bench (%s, %d cores)", r.Driver, r.Cores),

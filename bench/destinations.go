@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"time"
+
+	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/klaviyo/klaviyosim"
+	"synclayer/destination/mailchimp/mailchimpsim"
+)
+
+// requestsRun is what --requests measures: the requests each destination
+// receives per contact, in realtime, when one server syncs the same
+// customers to Brevo, Klaviyo and Mailchimp at once (the nested shape).
+type requestsRun struct {
+	Contacts     int                   `json:"contacts"`
+	Destinations []destinationRequests `json:"destinations"`
+	calls        map[string]func() int // per destination, the requests received so far
+}
+
+// destinationRequests are one destination's requests per contact in each
+// phase: a new customer with consent, a changed first name, and a newer
+// webhook that changes nothing the mapping sends.
+type destinationRequests struct {
+	Name      string  `json:"name"`
+	New       float64 `json:"requests_per_new_contact"`
+	Changed   float64 `json:"requests_per_changed_contact"`
+	Unchanged float64 `json:"requests_per_unchanged_contact"`
+}
+
+// runRequests starts the three simulators in this process, a server that
+// syncs to all of them, and sends n new customers, then n changes, then n
+// webhooks that change nothing, counting each destination's requests.
+func runRequests(ctx context.Context, c serverConfig, n int) (*requestsRun, error) {
+	bsim := brevosim.New(brevosim.Options{APIKey: c.apiKey})
+	ksim := klaviyosim.New(klaviyosim.Options{APIKey: "bench-klaviyo"})
+	ksim.AddList("Xy12Ab", "newsletter")
+	msim := mailchimpsim.New(mailchimpsim.Options{APIKey: "bench-us1"})
+	msim.AddAudience("a1b2c3d4e5")
+	var urls []string
+	for _, h := range []*httptest.Server{httptest.NewServer(bsim), httptest.NewServer(ksim), httptest.NewServer(msim)} {
+		defer h.Close()
+		urls = append(urls, h.URL)
+	}
+	c.yamlOverride = fmt.Sprintf(`server: { listen: "%%s" }
+storage: { driver: %s, dsn: %q }
+sources: { shopify: { secret: "${SHOPIFY_WEBHOOK_SECRET}" } }
+destinations:
+  brevo:     { api_key: "${BREVO_API_KEY}", base_url: %q }
+  klaviyo:   { api_key: "bench-klaviyo", base_url: %q }
+  mailchimp: { api_key: "bench-us1", base_url: %q }
+skills:
+  customer-sync:
+    enabled: true
+    source: shopify
+    destinations:
+      brevo:     { options: { list_id: 5 } }
+      klaviyo:   { options: { list_id: "Xy12Ab" } }
+      mailchimp: { options: { audience_id: "a1b2c3d4e5" } }
+`, c.driver, c.dsn, urls[0]+"/v3", urls[1], urls[2]+"/3.0")
+	run := &requestsRun{Contacts: n, calls: map[string]func() int{
+		"brevo":     func() int { return len(bsim.Calls()) },
+		"klaviyo":   func() int { return len(ksim.Calls()) },
+		"mailchimp": func() int { return len(msim.Calls()) },
+	}}
+	srv, err := startServer(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	settle(ctx, run.total) // the start's checks (attributes, merge fields, the list)
+	client := newClient(8)
+	url := srv.url + "/webhooks/shopify"
+	phases := [][]webhook{
+		prepareWebhooks(c.secret, 1, n),
+		renamed(c.secret, n, "Renamed", time.Minute),
+		renamed(c.secret, n, "Renamed", 2*time.Minute),
+	}
+	per := make([]map[string]int, len(phases))
+	for i, hooks := range phases {
+		before := run.snapshot()
+		res, err := send(ctx, client, url, hooks, 8, 0)
+		if err != nil {
+			return nil, srv.withLog(err)
+		}
+		if res.accepted != n {
+			return nil, srv.withLog(fmt.Errorf("phase %d: %d of %d webhooks accepted", i+1, res.accepted, n))
+		}
+		settle(ctx, run.total)
+		per[i] = map[string]int{}
+		for name, f := range run.calls {
+			per[i][name] = f() - before[name]
+		}
+	}
+	for _, name := range []string{"brevo", "klaviyo", "mailchimp"} {
+		run.Destinations = append(run.Destinations, destinationRequests{Name: name,
+			New: ratio(per[0][name], n), Changed: ratio(per[1][name], n), Unchanged: ratio(per[2][name], n)})
+	}
+	return run, nil
+}
+
+func (r *requestsRun) snapshot() map[string]int {
+	out := map[string]int{}
+	for name, f := range r.calls {
+		out[name] = f()
+	}
+	return out
+}
+
+func (r *requestsRun) total() int {
+	n := 0
+	for _, f := range r.calls {
+		n += f()
+	}
+	return n
+}
+
+// settle waits until f stops changing for two seconds: every delivery the
+// phase caused has been made.
+func settle(ctx context.Context, f func() int) {
+	last, since := f(), time.Now()
+	for time.Since(since) < 2*time.Second && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		if v := f(); v != last {
+			last, since = v, time.Now()
+		}
+	}
+}
+
+func ratio(calls, n int) float64 { return float64(calls) / float64(n) }
+
+// renamed returns customers/update webhooks for the customers of
+// prepareWebhooks with first name first, later by after.
+func renamed(secret string, n int, first string, after time.Duration) []webhook {
+	hooks := prepareWebhooks(secret, 1, n)
+	at := time.Now().UTC().Add(after)
+	for i := range hooks {
+		var m map[string]any
+		_ = json.Unmarshal(hooks[i].body, &m)
+		m["first_name"], m["updated_at"] = first, at.Format(time.RFC3339)
+		body, _ := json.Marshal(m)
+		hooks[i].body = body
+		hooks[i].header = shopifyHeader(secret, "customers/update", fmt.Sprintf("bench-u%d-%s", i, randomHex(4)), body, at)
+	}
+	return hooks
+}
+
+func (r *requestsRun) print(w io.Writer) {
+	fmt.Fprintf(w, "\nRequests per contact, realtime, %d contacts synced to three destinations at once:\n", r.Contacts)
+	fmt.Fprintf(w, "  %-10s %8s %8s %10s\n", "", "new", "changed", "unchanged")
+	for _, d := range r.Destinations {
+		fmt.Fprintf(w, "  %-10s %8.2f %8.2f %10.2f\n", d.Name, d.New, d.Changed, d.Unchanged)
+	}
+}
