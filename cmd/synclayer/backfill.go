@@ -18,7 +18,6 @@ import (
 
 	"synclayer"
 	"synclayer/backfill"
-	"synclayer/batch"
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/notify"
@@ -125,7 +124,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("backfill stopped after %d records (%w); run the same command again to resume", counts.Read, err)
 	}
-	var pushed batch.Stats
+	var pushed brevo.BatchStats
 	if !noPush {
 		if pushed, err = push(ctx, cfg, db, client, true, stderr); err != nil {
 			return fmt.Errorf("backfill loaded %d records, but the push stopped (%w); run the same command again to finish it", counts.Read, err)
@@ -142,8 +141,8 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // push drains every enabled skill's batch queue through Brevo's batch
 // endpoints, consent changes first and one by one, and returns the totals.
-func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, historical bool, stderr io.Writer) (batch.Stats, error) {
-	var total batch.Stats
+func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, historical bool, stderr io.Writer) (brevo.BatchStats, error) {
+	var total brevo.BatchStats
 	flushers, err := pushers(cfg, db, client, historical)
 	if err != nil {
 		return total, err
@@ -170,7 +169,7 @@ func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, 
 			continue
 		}
 		prog := newProgress(stderr, "pushing "+batchSkillOf(f.Queue()), int64(left))
-		st, err := f.Drain(ctx, func(s batch.Stats, pending int) {
+		st, err := f.Drain(ctx, func(s brevo.BatchStats, pending int) {
 			prog.update(int64(s.Claimed), fmt.Sprintf("imported %d in %d calls, realtime %d, unchanged %d, failed %d, imports in flight %d",
 				s.Imported, s.Calls, s.Realtime, s.Unchanged, s.Failed, pending))
 		})
@@ -209,7 +208,7 @@ func limitMemory() {
 // notification when notifications.events names batch_completed. A
 // notification that cannot be sent now stays queued for a running
 // server's notifier, which retries it.
-func finishRun(ctx context.Context, cfg *Config, db *store.DB, stdout, stderr io.Writer, runID string, data notify.BatchData, pushed batch.Stats, noPush bool) {
+func finishRun(ctx context.Context, cfg *Config, db *store.DB, stdout, stderr io.Writer, runID string, data notify.BatchData, pushed brevo.BatchStats, noPush bool) {
 	data.Imported, data.Realtime, data.Unchanged, data.PushFailed, data.Calls = pushed.Imported, pushed.Realtime, pushed.Unchanged, pushed.Failed, pushed.Calls
 	w := stdout
 	fmt.Fprintf(w, "batch_completed: %s %s", data.Run, data.Skill)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/batch"
 	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/skill"
@@ -122,10 +121,10 @@ func (m *Main) startBatch(client *brevo.Client) {
 	if client == nil {
 		return // batch imports run on Brevo only, and no destination is named brevo
 	}
-	var flushers []*batch.Flusher
+	var flushers []*brevo.Flusher
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
 		interval, size := batchSettings(cs.Options.SyncMode, cs.Options.Batch)
-		flushers = append(flushers, batch.New(batch.Config{Store: m.DB, Client: client, Skill: skill.CustomerSyncName,
+		flushers = append(flushers, brevo.NewFlusher(brevo.FlusherConfig{Store: m.DB, Client: client, Skill: skill.CustomerSyncName,
 			CurrentContacts: m.skills.currentContacts, Interval: interval, MaxSize: size, Logger: m.Logger, PollMin: min(interval, 10*time.Second)}))
 	}
 	for _, s := range m.Config.commerceSkills() {
@@ -133,14 +132,14 @@ func (m *Main) startBatch(client *brevo.Client) {
 			continue
 		}
 		interval, size := batchSettings(s.cfg.Options.SyncMode, s.cfg.Options.Batch)
-		cfg := batch.Config{Store: m.DB, Client: client, Skill: s.name, Interval: interval, MaxSize: size, Logger: m.Logger}
+		cfg := brevo.FlusherConfig{Store: m.DB, Client: client, Skill: s.name, Interval: interval, MaxSize: size, Logger: m.Logger}
 		switch s.name {
 		case skill.OrderEventsName:
 			cfg.Orders = &brevo.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
 		case skill.ProductCatalogName:
 			cfg.Products = &brevo.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
 		}
-		flushers = append(flushers, batch.New(cfg))
+		flushers = append(flushers, brevo.NewFlusher(cfg))
 	}
 	for _, f := range flushers {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -188,9 +187,9 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 // pushers are the flushers a backfill or resync drains, in the order
 // Brevo wants the records: contacts before the orders that name them,
 // categories and products before orders.
-func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) ([]*batch.Flusher, error) {
-	var out []*batch.Flusher
-	base := batch.Config{Store: db, Client: client, MaxSize: -1, PollMin: time.Second, PollMax: 30 * time.Second, Historical: historical}
+func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) ([]*brevo.Flusher, error) {
+	var out []*brevo.Flusher
+	base := brevo.FlusherConfig{Store: db, Client: client, MaxSize: -1, PollMin: time.Second, PollMax: 30 * time.Second, Historical: historical}
 	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
 		c := base
 		c.Skill = skill.CustomerSyncName
@@ -200,17 +199,17 @@ func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) (
 		}
 		bs.Store = db
 		c.Contacts, c.ImportListID = bs, bs.ImportListID
-		out = append(out, batch.New(c))
+		out = append(out, brevo.NewFlusher(c))
 	}
 	if s := cfg.Skills.ProductCatalog; s != nil && s.Enabled {
 		c := base
 		c.Skill, c.Products = skill.ProductCatalogName, &brevo.ProductCatalog{Store: db, Client: client}
-		out = append(out, batch.New(c))
+		out = append(out, brevo.NewFlusher(c))
 	}
 	if s := cfg.Skills.OrderEvents; s != nil && s.Enabled {
 		c := base
 		c.Skill, c.Orders = skill.OrderEventsName, &brevo.OrderEvents{Store: db, Client: client}
-		out = append(out, batch.New(c))
+		out = append(out, brevo.NewFlusher(c))
 	}
 	return out, nil
 }

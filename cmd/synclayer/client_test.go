@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/client"
+	"synclayer/adminclient"
 )
 
-func (a *apiEnv) newClient(role synclayer.Role) *client.Client {
-	return client.New(a.base, a.keys[role], client.WithHTTPClient(a.client))
+func (a *apiEnv) newClient(role synclayer.Role) *adminclient.Client {
+	return adminclient.New(a.base, a.keys[role], adminclient.WithHTTPClient(a.client))
 }
 
 func wantClientError(t *testing.T, err error, status int, code, field string) {
 	t.Helper()
-	var e *client.Error
+	var e *adminclient.Error
 	if !errors.As(err, &e) || e.Status != status || e.Code != code || e.Field != field {
 		t.Errorf("error %v, want %d %s naming %q", err, status, code, field)
 	}
@@ -139,11 +139,11 @@ func TestClient_DLQAndErrors(t *testing.T) {
 
 	_, err = a.newClient(synclayer.RoleViewer).Skills().Enable(ctx, "customer-sync", map[string]any{"source": "shopify"})
 	wantClientError(t, err, 403, synclayer.EFORBIDDEN, "")
-	_, err = client.New(a.base, "sl_wrong", client.WithHTTPClient(a.client)).DLQ().List(ctx)
+	_, err = adminclient.New(a.base, "sl_wrong", adminclient.WithHTTPClient(a.client)).DLQ().List(ctx)
 	wantClientError(t, err, 401, synclayer.EUNAUTHORIZED, "")
 	_, err = a.newClient(synclayer.RoleAdmin).Skills().Enable(ctx, "customer-sync", map[string]any{"source": "shopify", "options": map[string]any{"list_id": -1}})
 	wantClientError(t, err, 400, synclayer.EINVALID, "options.list_id")
-	if client.ErrorCode(err) != synclayer.EINVALID {
-		t.Errorf("ErrorCode(%v) = %q", err, client.ErrorCode(err))
+	if adminclient.ErrorCode(err) != synclayer.EINVALID {
+		t.Errorf("ErrorCode(%v) = %q", err, adminclient.ErrorCode(err))
 	}
 }

@@ -1,7 +1,11 @@
 // Package klaviyo is the Klaviyo destination: a thin client for the parts
-// of Klaviyo's JSON:API (https://a.klaviyo.com/api) that customer-sync
-// uses, its config section (Type), and its side of customer-sync
-// (ContactSync).
+// of Klaviyo's JSON:API (https://a.klaviyo.com/api) that synclayer uses,
+// its config section (Type), and its side of customer-sync (ContactSync)
+// and of the commerce skills: order-events (OrderSync: Placed Order,
+// Ordered Product, Refunded Order and Cancelled Order events, each sent
+// once by unique_id), product-catalog (ProductSync: catalog items,
+// variants and categories) and cart-events (CartSync: one Abandoned
+// Checkout event per abandonment). Events never carry consent.
 //
 // Every request carries the private key as "Authorization: Klaviyo-API-Key
 // <key>" and a pinned revision header (Revision), so a Klaviyo release

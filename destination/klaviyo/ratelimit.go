@@ -31,7 +31,12 @@ var Buckets = map[string]Limit{
 	"lists":          {Burst: 75, Steady: 750},
 	"list-members":   {Burst: 10, Steady: 150},
 	"data-privacy":   {Burst: 3, Steady: 60},
-	"other":          {Burst: 1, Steady: 15}, // Klaviyo's smallest tier, XS
+	"events":         {Burst: 350, Steady: 3500},
+	// Catalog writes (create, update, delete) of each resource.
+	"catalog-items":      {Burst: 75, Steady: 750},
+	"catalog-variants":   {Burst: 75, Steady: 750},
+	"catalog-categories": {Burst: 75, Steady: 750},
+	"other":              {Burst: 1, Steady: 15}, // Klaviyo's smallest tier, XS
 }
 
 // bucketFor names the bucket of a request by its route template.
@@ -51,6 +56,14 @@ func bucketFor(method, route string) string {
 		return "lists"
 	case route == "/api/data-privacy-deletion-jobs":
 		return "data-privacy"
+	case route == "/api/events":
+		return "events"
+	case route == "/api/catalog-items" || strings.HasPrefix(route, "/api/catalog-items/"):
+		return "catalog-items"
+	case route == "/api/catalog-variants" || strings.HasPrefix(route, "/api/catalog-variants/"):
+		return "catalog-variants"
+	case route == "/api/catalog-categories" || strings.HasPrefix(route, "/api/catalog-categories/"):
+		return "catalog-categories"
 	}
 	return "other"
 }

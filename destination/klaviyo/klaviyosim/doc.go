@@ -1,6 +1,8 @@
 // Package klaviyosim is an in-memory Klaviyo API: profiles with
 // properties, email marketing consent and suppressions, lists and their
-// members, subscribe, unsubscribe and data-privacy deletion jobs. It is
+// members, subscribe, unsubscribe and data-privacy deletion jobs, metric
+// events (deduplicated by unique_id per profile and metric), and the
+// catalog's items, variants and categories. It is
 // an http.Handler that follows Klaviyo's documentation and OpenAPI spec
 // (docs/platforms/klaviyo.md): the Klaviyo-API-Key and revision headers
 // are required, errors are JSON:API error documents, and each endpoint

@@ -25,7 +25,12 @@ var DefaultLimits = map[string]Limit{
 	"lists":          {Burst: 75, Steady: 750},
 	"list-members":   {Burst: 10, Steady: 150},
 	"data-privacy":   {Burst: 3, Steady: 60},
-	"other":          {Burst: 1, Steady: 15},
+	"events":         {Burst: 350, Steady: 3500},
+	// Catalog writes (create, update, delete) of each resource.
+	"catalog-items":      {Burst: 75, Steady: 750},
+	"catalog-variants":   {Burst: 75, Steady: 750},
+	"catalog-categories": {Burst: 75, Steady: 750},
+	"other":              {Burst: 1, Steady: 15},
 }
 
 // bucketOf names the bucket of a request, as the client's throttle does.
@@ -45,6 +50,14 @@ func bucketOf(method, path string) string {
 		return "lists"
 	case path == "/api/data-privacy-deletion-jobs":
 		return "data-privacy"
+	case path == "/api/events":
+		return "events"
+	case path == "/api/catalog-items" || strings.HasPrefix(path, "/api/catalog-items/"):
+		return "catalog-items"
+	case path == "/api/catalog-variants" || strings.HasPrefix(path, "/api/catalog-variants/"):
+		return "catalog-variants"
+	case path == "/api/catalog-categories" || strings.HasPrefix(path, "/api/catalog-categories/"):
+		return "catalog-categories"
 	}
 	return "other"
 }

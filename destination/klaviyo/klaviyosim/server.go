@@ -76,20 +76,31 @@ type Server struct {
 	jobs       []Job
 	deletions  []DeletionJob
 	nextID     int
+	metrics    map[string]*Metric // by name
+	events     []Event
+	eventKeys  map[string]bool // profile, metric and unique_id of each event recorded
+	items      map[string]*CatalogItem
+	variants   map[string]*CatalogVariant
+	categories map[string]*CatalogCategory
 }
 
 // New returns a Server configured by o.
 func New(o Options) *Server {
 	s := &Server{
-		validate:  o.Validate,
-		apiKey:    o.APIKey,
-		now:       o.Now,
-		limits:    map[string]Limit{},
-		burstLen:  o.BurstWindow,
-		steadyLen: o.SteadyWindow,
-		windows:   map[string]*windows{},
-		profiles:  map[string]*Profile{},
-		lists:     map[string]*list{},
+		validate:   o.Validate,
+		apiKey:     o.APIKey,
+		now:        o.Now,
+		limits:     map[string]Limit{},
+		burstLen:   o.BurstWindow,
+		steadyLen:  o.SteadyWindow,
+		windows:    map[string]*windows{},
+		profiles:   map[string]*Profile{},
+		lists:      map[string]*list{},
+		metrics:    map[string]*Metric{},
+		eventKeys:  map[string]bool{},
+		items:      map[string]*CatalogItem{},
+		variants:   map[string]*CatalogVariant{},
+		categories: map[string]*CatalogCategory{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -119,6 +130,16 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /api/lists/{id}/relationships/profiles", s.handleListMembers)
 	s.mux.HandleFunc("DELETE /api/lists/{id}/relationships/profiles", s.handleListMembers)
 	s.mux.HandleFunc("POST /api/data-privacy-deletion-jobs", s.handleDeletion)
+	s.mux.HandleFunc("POST /api/events", s.handleEvent)
+	s.mux.HandleFunc("POST /api/catalog-items", s.handleItemCreate)
+	s.mux.HandleFunc("PATCH /api/catalog-items/{id}", s.handleItemUpdate)
+	s.mux.HandleFunc("DELETE /api/catalog-items/{id}", s.handleItemDelete)
+	s.mux.HandleFunc("POST /api/catalog-variants", s.handleVariantCreate)
+	s.mux.HandleFunc("PATCH /api/catalog-variants/{id}", s.handleVariantUpdate)
+	s.mux.HandleFunc("DELETE /api/catalog-variants/{id}", s.handleVariantDelete)
+	s.mux.HandleFunc("POST /api/catalog-categories", s.handleCategoryCreate)
+	s.mux.HandleFunc("PATCH /api/catalog-categories/{id}", s.handleCategoryUpdate)
+	s.mux.HandleFunc("DELETE /api/catalog-categories/{id}", s.handleCategoryDelete)
 	return s
 }
 

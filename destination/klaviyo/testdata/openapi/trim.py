@@ -21,6 +21,16 @@ OPS = {
     ("/api/lists/{id}/relationships/profiles", "post"): "add_profiles_to_list",
     ("/api/lists/{id}/relationships/profiles", "delete"): "remove_profiles_from_list",
     ("/api/data-privacy-deletion-jobs", "post"): "request_profile_deletion",
+    ("/api/events", "post"): "create_event",
+    ("/api/catalog-items", "post"): "create_catalog_item",
+    ("/api/catalog-items/{id}", "patch"): "update_catalog_item",
+    ("/api/catalog-items/{id}", "delete"): "delete_catalog_item",
+    ("/api/catalog-variants", "post"): "create_catalog_variant",
+    ("/api/catalog-variants/{id}", "patch"): "update_catalog_variant",
+    ("/api/catalog-variants/{id}", "delete"): "delete_catalog_variant",
+    ("/api/catalog-categories", "post"): "create_catalog_category",
+    ("/api/catalog-categories/{id}", "patch"): "update_catalog_category",
+    ("/api/catalog-categories/{id}", "delete"): "delete_catalog_category",
 }
 
 

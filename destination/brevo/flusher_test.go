@@ -1,4 +1,4 @@
-package batch_test
+package brevo_test
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/batch"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/destination/brevo/brevospec"
@@ -69,9 +68,9 @@ func TestFlusher_CommerceLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orders := batch.New(batch.Config{Store: db, Client: client, Skill: skill.OrderEventsName, Orders: &brevo.OrderEvents{Store: db, Client: client}, MaxSize: -1, Historical: true})
-	products := batch.New(batch.Config{Store: db, Client: client, Skill: skill.ProductCatalogName, Products: &brevo.ProductCatalog{Store: db, Client: client}, MaxSize: -1})
-	for _, f := range []*batch.Flusher{orders, products} {
+	orders := brevo.NewFlusher(brevo.FlusherConfig{Store: db, Client: client, Skill: skill.OrderEventsName, Orders: &brevo.OrderEvents{Store: db, Client: client}, MaxSize: -1, Historical: true})
+	products := brevo.NewFlusher(brevo.FlusherConfig{Store: db, Client: client, Skill: skill.ProductCatalogName, Products: &brevo.ProductCatalog{Store: db, Client: client}, MaxSize: -1})
+	for _, f := range []*brevo.Flusher{orders, products} {
 		st, err := f.Drain(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +99,7 @@ func TestFlusher_CommerceLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range []*batch.Flusher{orders, products} {
+	for _, f := range []*brevo.Flusher{orders, products} {
 		st, err := f.Drain(ctx, nil)
 		if err != nil || st.Imported != 0 || st.Unchanged == 0 {
 			t.Errorf("second drain of %s: %+v, %v", f.Queue(), st, err)
@@ -156,7 +155,7 @@ func TestFlusher_RefusedImportIsDeadLettered(t *testing.T) {
 	client := brevo.New(brevo.Config{APIKey: "k", BaseURL: hs.URL + "/v3"})
 	now := time.Now()
 	seedContacts(t, db, 3, now)
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+	f := brevo.NewFlusher(brevo.FlusherConfig{Store: db, Client: client, Skill: skill.CustomerSyncName,
 		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}}, ImportListID: 9})
 	st, err := f.Flush(ctx)
 	if err != nil {
@@ -209,7 +208,7 @@ func TestFlusher_OptOutDuringImportWins(t *testing.T) {
 	// The realtime worker has a client of its own, as in a running server.
 	rt = &skill.CustomerSync{Store: db, Destination: "brevo", Sync: &brevo.ContactSync{Client: brevo.New(brevo.Config{APIKey: "k", BaseURL: hs.URL + "/v3"}), ListID: 5, FieldMapping: map[string]string{"email": "email"}}}
 	ids = seedContacts(t, db, 3, time.Now().Add(-time.Hour))
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+	f := brevo.NewFlusher(brevo.FlusherConfig{Store: db, Client: client, Skill: skill.CustomerSyncName,
 		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}}, ImportListID: 9, PollMin: time.Millisecond})
 	if _, err := f.Drain(ctx, nil); err != nil {
 		t.Fatal(err)
@@ -299,7 +298,7 @@ func TestFlusher_ImportThatSkippedRowsRecordsNoState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+	f := brevo.NewFlusher(brevo.FlusherConfig{Store: db, Client: client, Skill: skill.CustomerSyncName,
 		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}}, ImportListID: 9, PollMin: time.Millisecond})
 	if _, err := f.Drain(ctx, nil); err != nil {
 		t.Fatal(err)
@@ -349,7 +348,7 @@ func TestFlusher_CheckSettlesLeftoverBatchWithoutBrevo(t *testing.T) {
 		}
 		items = items[1:]
 	}
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+	f := brevo.NewFlusher(brevo.FlusherConfig{Store: db, Client: client, Skill: skill.CustomerSyncName,
 		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}}, ImportListID: 9})
 	pending, err := f.Check(ctx)
 	if err != nil || pending != 0 {
@@ -389,7 +388,7 @@ func TestFlusher_RetryWindowEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No marketing consent and no import list: the contact goes realtime.
-	f := batch.New(batch.Config{Store: db, Client: client, Skill: skill.CustomerSyncName,
+	f := brevo.NewFlusher(brevo.FlusherConfig{Store: db, Client: client, Skill: skill.CustomerSyncName,
 		Contacts: &brevo.ContactSync{Store: db, Client: client, ListID: 5, FieldMapping: map[string]string{"email": "email"}},
 		Now:      func() time.Time { return now.Add(25 * time.Hour) }})
 	if _, err := f.Flush(ctx); err != nil {

@@ -1,4 +1,4 @@
-package batch
+package brevo
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/skill"
 )
 
@@ -29,7 +28,7 @@ type importer struct {
 // envelope is a generous bound on what the request adds around jsonBody.
 const envelope = 256
 
-func (im *importer) add(ctx context.Context, row brevo.ImportContact, item synclayer.ImportItem, planned time.Time, st *Stats) error {
+func (im *importer) add(ctx context.Context, row ImportContact, item synclayer.ImportItem, planned time.Time, st *BatchStats) error {
 	b, err := json.Marshal(row)
 	if err != nil {
 		return err
@@ -57,14 +56,14 @@ func (im *importer) add(ctx context.Context, row brevo.ImportContact, item syncl
 
 // send starts the import and records it with its jobs, which stay claimed
 // until its process ends (Check). A refused import retries its jobs.
-func (im *importer) send(ctx context.Context, st *Stats) error {
+func (im *importer) send(ctx context.Context, st *BatchStats) error {
 	if len(im.items) == 0 {
 		return nil
 	}
 	im.body.WriteByte(']')
 	items := im.items
 	defer func() { im.body.Reset(); im.items = nil }()
-	id, err := im.f.cfg.Client.ImportContacts(ctx, brevo.ImportRequest{
+	id, err := im.f.cfg.Client.ImportContacts(ctx, ImportRequest{
 		JSONBody: json.RawMessage(im.body.Bytes()), ListIDs: []int64{im.listID},
 		UpdateExistingContacts: true, EmptyContactsAttributes: false, DisableNotification: true,
 	})
@@ -86,17 +85,17 @@ func (im *importer) send(ctx context.Context, st *Stats) error {
 	return nil
 }
 
-func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
-	var st Stats
+func (f *Flusher) flushContacts(ctx context.Context) (BatchStats, error) {
+	var st BatchStats
 	cs, importList := f.cfg.Contacts, f.cfg.ImportListID
 	if f.cfg.CurrentContacts != nil {
 		if cs, importList = f.cfg.CurrentContacts(); cs == nil {
 			return st, nil
 		}
 	}
-	lists := map[brevo.ImportPath]*importer{
-		brevo.PathList:  {f: f, listID: cs.ListID},
-		brevo.PathQuiet: {f: f, listID: importList},
+	lists := map[ImportPath]*importer{
+		PathList:  {f: f, listID: cs.ListID},
+		PathQuiet: {f: f, listID: importList},
 	}
 	for {
 		jobs, err := f.claim(ctx, st.Claimed)
@@ -115,9 +114,9 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 			switch {
 			case err != nil:
 				f.fail(ctx, j, err, &st)
-			case p.Path == brevo.PathNone:
+			case p.Path == PathNone:
 				unchanged = append(unchanged, synclayer.NewImportItem(j, p.State, ""))
-			case p.Path == brevo.PathRealtime:
+			case p.Path == PathRealtime:
 				realtime = append(realtime, j)
 			default:
 				if err := lists[p.Path].add(ctx, p.Row, synclayer.NewImportItem(j, p.State, j.RecordKey), planned, &st); err != nil {
@@ -136,7 +135,7 @@ func (f *Flusher) flushContacts(ctx context.Context) (Stats, error) {
 			break
 		}
 	}
-	for _, path := range []brevo.ImportPath{brevo.PathList, brevo.PathQuiet} {
+	for _, path := range []ImportPath{PathList, PathQuiet} {
 		if err := lists[path].send(ctx, &st); err != nil {
 			return st, err
 		}
@@ -167,7 +166,7 @@ func (f *Flusher) Check(ctx context.Context) (int, error) {
 	if len(due) == 0 {
 		return len(imps), nil
 	}
-	known := map[string]*brevo.Process{}
+	known := map[string]*Process{}
 	if processes > 1 {
 		list, err := f.cfg.Client.ListProcesses(ctx, 50)
 		if err != nil {
@@ -188,11 +187,11 @@ func (f *Flusher) Check(ctx context.Context) (int, error) {
 			// Brevo has no process to ask about, and asking for one that
 			// cannot exist would fail this check for good. Its records are
 			// planned again, which sends only what Brevo lacks.
-			p = &brevo.Process{Status: "failed", Error: "the run stopped before it recorded the outcome"}
+			p = &Process{Status: "failed", Error: "the run stopped before it recorded the outcome"}
 		case p == nil:
 			if p, err = f.cfg.Client.GetProcess(ctx, id); err != nil {
-				if brevo.IsNotFound(err) {
-					p = &brevo.Process{ID: id, Status: "failed", Error: "Brevo no longer knows the process"}
+				if IsNotFound(err) {
+					p = &Process{ID: id, Status: "failed", Error: "Brevo no longer knows the process"}
 				} else {
 					return pending, err
 				}

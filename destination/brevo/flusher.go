@@ -1,4 +1,4 @@
-// Package batch is the batch path of the Brevo skills: a flusher claims a
+// The batch path of the Brevo skills: a Flusher claims a
 // skill's batch-queue jobs (synclayer.BatchQueue) every interval, plans
 // each with the skill's own planning, and sends them in as few calls as
 // Brevo allows: contacts through POST /contacts/import, orders through
@@ -6,7 +6,8 @@
 // Anything touching consent goes through the skill's realtime Handle at
 // once. An import counts as done when Brevo's process reports completed
 // (decision 0012); until then its jobs stay claimed.
-package batch
+
+package brevo
 
 import (
 	"context"
@@ -17,30 +18,29 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/queue"
 )
 
-// Config configures a Flusher. Exactly one of Contacts, Orders and
+// FlusherConfig configures a Flusher. Exactly one of Contacts, Orders and
 // Products is set, for the skill it flushes.
-type Config struct {
+type FlusherConfig struct {
 	Store  synclayer.Store
-	Client *brevo.Client
+	Client *Client
 	Skill  string // customer-sync, order-events or product-catalog
 
-	Contacts     *brevo.ContactSync
+	Contacts     *ContactSync
 	ImportListID int64 // list for contacts without marketing consent; 0 sends them realtime
 	// CurrentContacts, when set, supplies the skill and import list at
 	// each flush instead, so a running server follows config changes; a
 	// nil skill (disabled) flushes nothing.
-	CurrentContacts func() (*brevo.ContactSync, int64)
-	Orders          *brevo.OrderEvents
+	CurrentContacts func() (*ContactSync, int64)
+	Orders          *OrderEvents
 	Historical      bool // orders are past data (a backfill): Brevo runs no automation for them
-	Products        *brevo.ProductCatalog
+	Products        *ProductCatalog
 
 	Interval time.Duration // how often Run flushes; default 5 min
 	MaxSize  int           // jobs per flush; default 5000; negative: no limit
-	MaxBytes int           // import body cap; default brevo.MaxImportBytes
+	MaxBytes int           // import body cap; default MaxImportBytes
 	Lease    time.Duration // how long a claim holds jobs while they are planned and sent; default 10 min
 	Hold     time.Duration // how long an accepted import holds its jobs at most; default 24 h
 	// PollMin and PollMax space the checks of an import's process: the
@@ -56,8 +56,8 @@ type Config struct {
 	Now    func() time.Time
 }
 
-// Stats counts what flushes did.
-type Stats struct {
+// BatchStats counts what flushes did.
+type BatchStats struct {
 	Claimed   int      `json:"claimed"`
 	Imported  int      `json:"imported"`  // records in accepted batch calls
 	Realtime  int      `json:"realtime"`  // records sent through Handle
@@ -67,7 +67,7 @@ type Stats struct {
 	Reasons   []string `json:"reasons,omitempty"`
 }
 
-func (s *Stats) add(o Stats) {
+func (s *BatchStats) add(o BatchStats) {
 	s.Claimed += o.Claimed
 	s.Imported += o.Imported
 	s.Realtime += o.Realtime
@@ -82,7 +82,7 @@ func (s *Stats) add(o Stats) {
 // maxReasons caps the failure reasons kept.
 const maxReasons = 20
 
-func (s *Stats) reason(r string) {
+func (s *BatchStats) reason(r string) {
 	if len(s.Reasons) < maxReasons {
 		s.Reasons = append(s.Reasons, r)
 	}
@@ -90,13 +90,13 @@ func (s *Stats) reason(r string) {
 
 // Flusher runs one skill's batch path.
 type Flusher struct {
-	cfg   Config
+	cfg   FlusherConfig
 	queue string
 	mu    sync.Mutex // one flush at a time
 }
 
 // New returns a Flusher with defaults filled in.
-func New(cfg Config) *Flusher {
+func NewFlusher(cfg FlusherConfig) *Flusher {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 5 * time.Minute
 	}
@@ -104,7 +104,7 @@ func New(cfg Config) *Flusher {
 		cfg.MaxSize = 5000
 	}
 	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = brevo.MaxImportBytes
+		cfg.MaxBytes = MaxImportBytes
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 10 * time.Minute
@@ -165,8 +165,8 @@ func (f *Flusher) Run(ctx context.Context) {
 // Drain flushes until the batch queue is empty and every import has
 // completed or failed, then returns what it did. progress, when set, hears
 // the running totals. It is the backfill and resync commands' push.
-func (f *Flusher) Drain(ctx context.Context, progress func(Stats, int)) (Stats, error) {
-	var total Stats
+func (f *Flusher) Drain(ctx context.Context, progress func(BatchStats, int)) (BatchStats, error) {
+	var total BatchStats
 	for {
 		st, err := f.Flush(ctx)
 		total.add(st)
@@ -247,7 +247,7 @@ func (f *Flusher) nextCheck(ctx context.Context) (time.Duration, error) {
 }
 
 // Flush claims up to MaxSize due jobs of the batch queue and sends them.
-func (f *Flusher) Flush(ctx context.Context) (Stats, error) {
+func (f *Flusher) Flush(ctx context.Context) (BatchStats, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
@@ -258,7 +258,7 @@ func (f *Flusher) Flush(ctx context.Context) (Stats, error) {
 	case f.cfg.Products != nil:
 		return f.flushProducts(ctx)
 	}
-	return Stats{}, errors.New("batch: no skill configured")
+	return BatchStats{}, errors.New("batch: no skill configured")
 }
 
 // claimChunk is how many jobs one claim takes: a flush claims in chunks,
@@ -279,7 +279,7 @@ func (f *Flusher) claim(ctx context.Context, claimed int) ([]*synclayer.Job, err
 
 // realtime delivers jobs through h, Concurrency at a time, as the queue's
 // worker would: complete, retry with backoff, or dead-letter.
-func (f *Flusher) realtime(ctx context.Context, h queue.Handler, jobs []*synclayer.Job, st *Stats) {
+func (f *Flusher) realtime(ctx context.Context, h queue.Handler, jobs []*synclayer.Job, st *BatchStats) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	sem := make(chan struct{}, f.cfg.Concurrency)
@@ -308,7 +308,7 @@ func (f *Flusher) realtime(ctx context.Context, h queue.Handler, jobs []*synclay
 // error or once its retry window (MaxAge) has passed, and counts it:
 // without the window, a record Brevo keeps failing would be retried for
 // ever, and a backfill's push would never end.
-func (f *Flusher) fail(ctx context.Context, j *synclayer.Job, err error, st *Stats) {
+func (f *Flusher) fail(ctx context.Context, j *synclayer.Job, err error, st *BatchStats) {
 	st.Failed++
 	st.reason(fmt.Sprintf("%s: %v", j.RecordKey, err))
 	now := f.cfg.Now()
@@ -358,7 +358,7 @@ func (f *Flusher) finishAtOnce(ctx context.Context, id, summary string, items []
 // with Brevo's message, for `synclayer dlq list` and, once fixed,
 // `dlq retry`. Anything else (a 5xx, a 429, the network) puts them back to
 // be sent again after a backoff.
-func (f *Flusher) failAll(ctx context.Context, items []synclayer.ImportItem, err error, st *Stats) {
+func (f *Flusher) failAll(ctx context.Context, items []synclayer.ImportItem, err error, st *BatchStats) {
 	now := f.cfg.Now()
 	st.Failed += len(items)
 	var perm *synclayer.PermanentError

@@ -1,4 +1,4 @@
-package batch
+package brevo
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/queue"
 	"synclayer/skill"
 )
@@ -36,33 +35,33 @@ type commerceFlush[T any] struct {
 	// (categories), before the batch; nil for none.
 	realtime func(*synclayer.Job) bool
 	handler  queue.Handler
-	plan     func(context.Context, *synclayer.Job) (brevo.BatchItem[T], error)
+	plan     func(context.Context, *synclayer.Job) (BatchItem[T], error)
 	// call sends one batch and returns its ID and trace summary.
 	call func(context.Context, []T) (id, summary string, err error)
 }
 
-func (f *Flusher) flushOrders(ctx context.Context) (Stats, error) {
-	return flushCommerce(ctx, f, commerceFlush[brevo.Order]{
+func (f *Flusher) flushOrders(ctx context.Context) (BatchStats, error) {
+	return flushCommerce(ctx, f, commerceFlush[Order]{
 		what:     "order",
-		limits:   &commerceBatch[brevo.Order]{maxCount: brevo.MaxOrderBatch, maxBytes: brevo.MaxOrderBatchBytes},
+		limits:   &commerceBatch[Order]{maxCount: MaxOrderBatch, maxBytes: MaxOrderBatchBytes},
 		noChange: "brevo: no call (batch: Brevo holds the order as it is)",
 		plan:     f.cfg.Orders.PlanOrderBatch,
-		call: func(ctx context.Context, orders []brevo.Order) (string, string, error) {
+		call: func(ctx context.Context, orders []Order) (string, string, error) {
 			id, _, err := f.cfg.Client.ImportOrders(ctx, orders, f.cfg.Historical)
 			return id, fmt.Sprintf("brevo: POST /orders/status/batch → 202 (batch %s, historical %v)", id, f.cfg.Historical), err
 		},
 	})
 }
 
-func (f *Flusher) flushProducts(ctx context.Context) (Stats, error) {
-	return flushCommerce(ctx, f, commerceFlush[brevo.Product]{
+func (f *Flusher) flushProducts(ctx context.Context) (BatchStats, error) {
+	return flushCommerce(ctx, f, commerceFlush[Product]{
 		what:     "product",
-		limits:   &commerceBatch[brevo.Product]{maxCount: brevo.MaxProductBatch, maxBytes: brevo.MaxImportBytes},
+		limits:   &commerceBatch[Product]{maxCount: MaxProductBatch, maxBytes: MaxImportBytes},
 		noChange: "brevo: no call (batch: nothing the product sync sends has changed)",
 		realtime: skill.IsCategoryJob, // categories first, so the products naming them find them
 		handler:  f.cfg.Products,
 		plan:     f.cfg.Products.PlanProductBatch,
-		call: func(ctx context.Context, products []brevo.Product) (string, string, error) {
+		call: func(ctx context.Context, products []Product) (string, string, error) {
 			created, updated, err := f.cfg.Client.UpsertProducts(ctx, products)
 			return "products", fmt.Sprintf("brevo: POST /products/batch → 201 (%d created, %d updated)", created, updated), err
 		},
@@ -73,8 +72,8 @@ func (f *Flusher) flushProducts(ctx context.Context) (Stats, error) {
 // planned as realtime would plan it; a record Brevo holds as it is
 // completes with no call, the rest go out in batch calls within the
 // limits, and each call completes its jobs at once.
-func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (Stats, error) {
-	var st Stats
+func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (BatchStats, error) {
+	var st BatchStats
 	b := c.limits
 	var since time.Time // when the first record of the batch being built was planned
 	send := func() {

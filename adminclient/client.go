@@ -5,7 +5,7 @@
 //
 //	c := client.New("http://127.0.0.1:8080", os.Getenv("SYNCLAYER_API_KEY"))
 //	res, err := c.Skills().Trigger(ctx, "customer-sync", "customer_created", map[string]any{"id": "c1", "email": "bob@example.com"})
-package client
+package adminclient
 
 import (
 	"bytes"

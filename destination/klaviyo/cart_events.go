@@ -1,0 +1,62 @@
+package klaviyo
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"synclayer"
+)
+
+// CartSync is cart-events on one Klaviyo account: an abandoned cart
+// becomes one Abandoned Checkout event on its contact's profile, which a
+// Klaviyo flow triggers on. Klaviyo's own Started Checkout metric (sent
+// on each cart change by its storefront integrations) is not sent. Build
+// it with Destination.CartSync.
+type CartSync struct {
+	client *Client
+	log    *slog.Logger
+}
+
+var _ synclayer.CartSync = (*CartSync)(nil)
+
+// CartEvent is the Abandoned Checkout event of cart c of contact ct,
+// abandoned at at: valued at the cart's total, with its lines, total,
+// currency, checkout URL, cart ID and source, and key as unique_id so a
+// retry after a lost answer is recorded once.
+func CartEvent(c *synclayer.Cart, ct *synclayer.Contact, key string, at time.Time) Event {
+	items, names := lineItems(c.Items)
+	props := map[string]any{"CartId": c.ID, "Source": c.Source, "Items": items, "ItemNames": names}
+	if !c.Total.IsZero() {
+		props["Total"] = c.Total
+	}
+	if c.Currency != "" {
+		props["Currency"] = c.Currency
+	}
+	if c.RecoveryURL != "" {
+		props["CheckoutURL"] = c.RecoveryURL
+	}
+	return Event{Metric: MetricAbandonedCheckout, Email: strings.TrimSpace(ct.Email), ExternalID: ct.ID, Properties: props,
+		Time: at, Value: c.Total, ValueCurrency: c.Currency, UniqueID: key}
+}
+
+// Abandoned sends the Abandoned Checkout event of cart c and returns the
+// trace line and the event. A contact without an email cannot be
+// attributed and is a permanent error; so is an empty key, which would
+// let Klaviyo deduplicate by the second instead.
+func (s *CartSync) Abandoned(ctx context.Context, c *synclayer.Cart, ct *synclayer.Contact, key string, at time.Time) (string, any, error) {
+	switch {
+	case ct == nil || strings.TrimSpace(ct.Email) == "":
+		return "", nil, synclayer.Permanent(errors.New("klaviyo: the cart's contact has no email, so Klaviyo cannot attribute the abandonment to a profile"))
+	case key == "":
+		return "", nil, synclayer.Permanent(errors.New("klaviyo: an abandonment needs its key as the event's unique_id"))
+	}
+	ev := CartEvent(c, ct, key, at)
+	summary, err := sendEvents(ctx, s.client, []Event{ev})
+	if err != nil {
+		return "", nil, err
+	}
+	return summary, ev, nil
+}
