@@ -88,4 +88,3 @@ func fitItems(props map[string]any, items []map[string]any) ([]map[string]any, i
 	}
 	return items, 0
 }
-
