@@ -155,15 +155,19 @@ func (c *Config) implicitDestinations() {
 	}
 }
 
-// needsBrevo reports whether a skill that runs on Brevo alone for now is
-// enabled: order-events, product-catalog, cart-events, or a workflow.
+// needsBrevo reports whether a skill is enabled on the destination named
+// brevo (order-events, product-catalog, cart-events) or one that runs on
+// Brevo alone for now (a workflow).
 func (c *Config) needsBrevo() bool {
 	for _, s := range c.commerceSkills() {
-		if s.enabled() {
+		if s.enabled() && slices.ContainsFunc(s.targets(), func(t skillTarget) bool { return t.name == "brevo" }) {
 			return true
 		}
 	}
-	return c.Skills.CartEvents.enabled() || len(c.Workflows) > 0
+	if cc := c.Skills.CartEvents; cc.enabled() && slices.ContainsFunc(cc.targets(), func(t skillTarget) bool { return t.name == "brevo" }) {
+		return true
+	}
+	return len(c.Workflows) > 0
 }
 
 // contactQueue is customer-sync's queue for destination name.

@@ -84,3 +84,44 @@ func (t simTarget) UnsubscribeInside(email string) { t.s.Blocklist(email) }
 func (t simTarget) Validate(v func(*http.Request, []byte) error) { t.s.SetValidate(v) }
 
 func (t simTarget) Violations() []string { return t.s.Violations() }
+
+var _ conformance.CommerceTarget = simTarget{}
+
+func (t simTarget) Order(id string) *conformance.Order {
+	o, ok := t.s.OrderByID(id)
+	if !ok {
+		return nil
+	}
+	return &conformance.Order{Amount: o.Amount, Cancelled: o.Status == "cancelled"}
+}
+
+func (t simTarget) Product(id string) string {
+	p, ok := t.s.ProductByID(id)
+	if !ok {
+		return ""
+	}
+	return p.Name
+}
+
+func (t simTarget) Abandonments(cartID string) int {
+	n := 0
+	for _, ev := range t.s.EventsNamed(CartAbandonedEvent) {
+		if ev.Properties["cart_id"] == cartID {
+			n++
+		}
+	}
+	return n
+}
+
+func (t simTarget) CommerceWrites() int {
+	n := 0
+	for _, c := range t.s.Calls() {
+		if c.Method == http.MethodPost && (strings.HasPrefix(c.Path, "/orders") || strings.HasPrefix(c.Path, "/products") ||
+			strings.HasPrefix(c.Path, "/categories") || strings.HasPrefix(c.Path, "/events")) {
+			n++
+		}
+	}
+	return n
+}
+
+func (simTarget) CommerceOptions() map[string]any { return nil }

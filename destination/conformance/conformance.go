@@ -68,3 +68,30 @@ type Contact struct {
 	Marketing Marketing
 	Deleted   bool
 }
+
+// CommerceTarget is a simulator of a destination that takes orders,
+// products and carts, in the suite's terms. A Target whose destination
+// runs order-events, product-catalog and cart-events implements it too.
+type CommerceTarget interface {
+	// CommerceOptions are the commerce skills' options naming what exists
+	// in the simulator's account (a Mailchimp store and audience).
+	CommerceOptions() map[string]any
+	// Order is what the destination holds of order id (the canonical ID,
+	// "shopify:1001"); nil when it holds nothing of it.
+	Order(id string) *Order
+	// Product is the name the destination holds for product id (the
+	// canonical ID); "" when it holds none.
+	Product(id string) string
+	// Abandonments counts the abandonment signals the destination got for
+	// cart id: events, or carts pushed for its own automation.
+	Abandonments(cartID string) int
+	// CommerceWrites counts the requests that wrote orders, products or
+	// carts, whatever their answer.
+	CommerceWrites() int
+}
+
+// Order is what a destination holds of one order.
+type Order struct {
+	Amount    string // what the buyer paid and kept, as the destination holds it
+	Cancelled bool
+}

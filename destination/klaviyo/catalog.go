@@ -179,7 +179,7 @@ func (c *Client) DeleteCatalogCategory(ctx context.Context, externalID string) e
 // relatedRetry is how long a write that names a related resource Klaviyo
 // does not hold yet waits: the parent item's or the category's own job
 // is usually queued beside it.
-const relatedRetry = time.Minute
+const relatedRetry = 3 * time.Second
 
 // catalogWrite sends one catalog write. A 404 pointing into
 // /data/relationships (JSON:API's answer for a related resource that does

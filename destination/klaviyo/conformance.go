@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"synclayer"
 	"synclayer/destination/conformance"
 	"synclayer/destination/klaviyo/klaviyosim"
 )
@@ -96,3 +97,73 @@ func (t simTarget) UnsubscribeInside(email string) { t.s.UnsubscribeInKlaviyo(st
 func (t simTarget) Validate(v func(*http.Request, []byte) error) { t.s.SetValidate(v) }
 
 func (t simTarget) Violations() []string { return t.s.Violations() }
+
+var _ conformance.CommerceTarget = simTarget{}
+
+// Order is Placed Order's value less the Refunded Order events; cancelled
+// once a Cancelled Order event was sent.
+func (t simTarget) Order(id string) *conformance.Order {
+	var out *conformance.Order
+	var refunds []string
+	for _, ev := range t.s.Events() {
+		if ev.Properties["OrderId"] != id {
+			continue
+		}
+		if out == nil {
+			out = &conformance.Order{}
+		}
+		switch ev.Metric {
+		case MetricPlacedOrder:
+			out.Amount = ev.Value
+		case MetricRefundedOrder:
+			refunds = append(refunds, ev.Value)
+		case MetricCancelledOrder:
+			out.Cancelled = true
+		}
+	}
+	if out == nil || out.Amount == "" {
+		return out
+	}
+	amount, err := synclayer.ParseMoney(out.Amount)
+	if err != nil {
+		return out
+	}
+	for _, r := range refunds {
+		if m, err := synclayer.ParseMoney(r); err == nil {
+			amount = amount.Sub(m)
+		}
+	}
+	out.Amount = amount.String()
+	return out
+}
+
+func (t simTarget) Product(id string) string {
+	it, ok := t.s.CatalogItem(CatalogID(id))
+	if !ok {
+		return ""
+	}
+	name, _ := it.Attributes["title"].(string)
+	return name
+}
+
+func (t simTarget) Abandonments(cartID string) int {
+	n := 0
+	for _, ev := range t.s.EventsNamed(MetricAbandonedCheckout) {
+		if ev.Properties["CartId"] == cartID {
+			n++
+		}
+	}
+	return n
+}
+
+func (t simTarget) CommerceWrites() int {
+	n := 0
+	for _, c := range t.s.Calls() {
+		if c.Method != http.MethodGet && (strings.HasPrefix(c.Path, "/api/events") || strings.HasPrefix(c.Path, "/api/catalog")) {
+			n++
+		}
+	}
+	return n
+}
+
+func (simTarget) CommerceOptions() map[string]any { return nil }

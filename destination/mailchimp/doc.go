@@ -1,13 +1,17 @@
 // Package mailchimp is a thin client for the parts of the Mailchimp
 // Marketing API 3.0 that synclayer delivers to (audience members, their
-// tags, and merge fields), the "mailchimp" destination type, and its side
-// of customer-sync.
+// tags, and merge fields; an e-commerce store's orders, products and
+// carts), the "mailchimp" destination type, and its side of
+// customer-sync, order-events, product-catalog and cart-events.
 //
 // Mailchimp's danger is consent: a PUT with status "subscribed" resubscribes
 // a member whom an admin or an integration unsubscribed. So the client
 // sends status only when the plan asks for it, and the plan asks only for
 // an explicit opt-in, never "subscribed" to a member Mailchimp holds as
-// unsubscribed or cleaned (see contact_plan.go).
+// unsubscribed or cleaned (see contact_plan.go). The e-commerce API has a
+// second door: an order's or cart's customer with opt_in_status true
+// subscribes a new or transactional address, so the e-commerce skills
+// always send false and never update it (commerce.go).
 //
 // The client classifies failures for the queue: network errors, 408 and
 // 5xx come back as plain (retryable) errors, 429 as synclayer.RetryAfter

@@ -1,9 +1,12 @@
 // Package mailchimpsim is an in-memory simulator of the parts of the
 // Mailchimp Marketing API 3.0 synclayer uses: audience members (with
 // Mailchimp's status, status_if_new, archive and permanent-delete rules),
-// member tags, and merge fields. It is an http.Handler for httptest
-// servers in tests, and the synclayer binary mounts it when no Mailchimp
-// API key is configured.
+// member tags, merge fields, and e-commerce stores with their products
+// and variants, orders, carts and customers (an opt_in_status true
+// subscribes a new or transactional address to the store's audience, as
+// Mailchimp documents). It is an http.Handler for httptest servers in
+// tests, and the synclayer binary mounts it when no Mailchimp API key is
+// configured.
 //
 // It answers as Mailchimp documents: HTTP Basic auth with the API key as
 // password, problem-details error bodies, 429 above the simultaneous
@@ -14,7 +17,7 @@
 //
 // Tests can inject outages, read every call, and change members "inside
 // Mailchimp" (the person unsubscribes, an address bounces) with the
-// methods in hooks.go. Options.Validate checks every request, as
-// mailchimpspec does against the vendored OpenAPI spec. It answers both
-// at the root and under /3.0.
+// methods in hooks.go; ecommerce_hooks.go shows the stores' contents.
+// Options.Validate checks every request, as mailchimpspec does against
+// the vendored OpenAPI spec. It answers both at the root and under /3.0.
 package mailchimpsim

@@ -74,12 +74,13 @@ type Server struct {
 	calls      []*Call
 	violations []string
 	audiences  map[string]*audience
+	stores     map[string]*store
 }
 
 // New returns a Server configured by o, with no audiences (AddAudience).
 func New(o Options) *Server {
 	s := &Server{validate: o.Validate, apiKey: o.APIKey, now: o.Now, connLimit: o.ConnectionLimit,
-		inflight: map[string]int{}, audiences: map[string]*audience{}}
+		inflight: map[string]int{}, audiences: map[string]*audience{}, stores: map[string]*store{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -96,6 +97,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /lists/{list_id}/members/{hash}/tags", s.handleTagsPost)
 	s.mux.HandleFunc("GET /lists/{list_id}/merge-fields", s.handleMergeFieldList)
 	s.mux.HandleFunc("POST /lists/{list_id}/merge-fields", s.handleMergeFieldCreate)
+	s.mux.HandleFunc("GET /lists/{list_id}", s.handleListGet)
+	s.routeEcommerce()
 	return s
 }
 

@@ -13,7 +13,16 @@ import "github.com/getkin/kin-openapi/openapi3"
 //     address values as objects. The type is dropped from the values, so
 //     any JSON value is accepted; the keys are still free-form as in the
 //     spec.
+//   - E_commerce_Order_Line_Item_2 (a line in the PATCH order body) has no
+//     id, although a line is known by its id (POST requires one, and
+//     DELETE …/orders/{order_id}/lines/{line_id} names it), so a PATCH
+//     could not say which line it changes. The id property of the POST
+//     line (E_commerce_Order_Line_Item_1) is added, optional.
 func applyErrata(doc *openapi3.T) {
+	if patch, post := doc.Components.Schemas["E_commerce_Order_Line_Item_2"], doc.Components.Schemas["E_commerce_Order_Line_Item_1"]; patch != nil && post != nil &&
+		patch.Value != nil && post.Value != nil && patch.Value.Properties["id"] == nil {
+		patch.Value.Properties["id"] = post.Value.Properties["id"]
+	}
 	for _, name := range []string{"Add_List_Members_2", "Add_List_Members_3"} {
 		s := doc.Components.Schemas[name]
 		if s == nil || s.Value == nil {

@@ -19,10 +19,22 @@ const EnvTrimSource = "MAILCHIMP_SPEC_SOURCE"
 
 // kept are the operations synclayer uses; everything else is dropped.
 var kept = map[string][]string{
-	"/lists/{list_id}/members/{subscriber_hash}":                          {"get", "put", "patch", "delete"},
-	"/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent": {"post"},
-	"/lists/{list_id}/members/{subscriber_hash}/tags":                     {"get", "post"},
-	"/lists/{list_id}/merge-fields":                                       {"get", "post"},
+	"/lists/{list_id}/members/{subscriber_hash}":                               {"get", "put", "patch", "delete"},
+	"/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent":      {"post"},
+	"/lists/{list_id}/members/{subscriber_hash}/tags":                          {"get", "post"},
+	"/lists/{list_id}/merge-fields":                                            {"get", "post"},
+	"/lists/{list_id}":                                                         {"get"},
+	"/ecommerce/stores":                                                        {"post"},
+	"/ecommerce/stores/{store_id}":                                             {"get"},
+	"/ecommerce/stores/{store_id}/orders":                                      {"post"},
+	"/ecommerce/stores/{store_id}/orders/{order_id}":                           {"get", "patch"},
+	"/ecommerce/stores/{store_id}/orders/{order_id}/lines/{line_id}":           {"delete"},
+	"/ecommerce/stores/{store_id}/products":                                    {"post"},
+	"/ecommerce/stores/{store_id}/products/{product_id}":                       {"get", "patch", "delete"},
+	"/ecommerce/stores/{store_id}/products/{product_id}/variants/{variant_id}": {"get", "put", "delete"},
+	"/ecommerce/stores/{store_id}/carts":                                       {"post"},
+	"/ecommerce/stores/{store_id}/carts/{cart_id}":                             {"get", "patch"},
+	"/ecommerce/stores/{store_id}/carts/{cart_id}/lines/{line_id}":             {"delete"},
 }
 
 func TestTrim(t *testing.T) {
