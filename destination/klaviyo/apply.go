@@ -39,6 +39,10 @@ type run struct {
 	c     *synclayer.Contact
 	next  *state
 	parts []string
+	// created says this run's profile-import created the profile: a
+	// profile new to Klaviyo has no opt-out to protect, so the read
+	// before a subscribe is not needed.
+	created bool
 }
 
 func (r *run) say(format string, args ...any) {
@@ -109,7 +113,7 @@ func (r *run) upsert(ctx context.Context, u ProfileUpsert) error {
 	if err != nil {
 		return err
 	}
-	r.next.ProfileID = id
+	r.next.ProfileID, r.created = id, created
 	if created {
 		r.say("POST /api/profile-import → 201 created")
 	} else {
@@ -125,7 +129,7 @@ func (r *run) upsert(ctx context.Context, u ProfileUpsert) error {
 // profile already subscribed only joins the list.
 func (r *run) subscribe(ctx context.Context, step subscribeStep) error {
 	cl, st := r.s.client, r.next
-	if step.Check {
+	if step.Check && !r.created {
 		p, err := r.profile(ctx)
 		if err != nil {
 			return err
