@@ -94,6 +94,12 @@ type BatchStore interface {
 	// ENOTFOUND when it is not pending.
 	FailImport(ctx context.Context, id int64, reason string, runAt, now time.Time) error
 
+	// DetachImport moves the items of jobIDs out of import id into a new
+	// import, and returns its ID: the rows a destination refused within
+	// an import it otherwise applied, settled apart. ENOTFOUND when id is
+	// not pending.
+	DetachImport(ctx context.Context, id int64, jobIDs []int64, summary string, now time.Time) (int64, error)
+
 	// DeadImport dead-letters the import's jobs with reason (a batch call
 	// refused as a whole, which retrying cannot fix), records the dead
 	// attempts and trace lines, and forgets the import. ENOTFOUND when it

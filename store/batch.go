@@ -213,6 +213,47 @@ func (s *DB) completeImport(ctx context.Context, id int64, withState bool, now t
 	return err
 }
 
+// DetachImport moves the items of jobIDs out of import id into a new
+// import with the given summary, and returns its ID, in one transaction:
+// the rows a destination refused within an import it otherwise applied,
+// settled apart (FailImport) while the rest complete. ENOTFOUND when id is
+// not pending.
+func (s *DB) DetachImport(ctx context.Context, id int64, jobIDs []int64, summary string, now time.Time) (int64, error) {
+	var newID int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var imp synclayer.Import
+		var created, checkAt int64
+		err := tx.QueryRowContext(ctx, s.q("SELECT skill, queue, process_id, created_at, check_at FROM batch_imports WHERE id = ?"), id).
+			Scan(&imp.Skill, &imp.Queue, &imp.ProcessID, &created, &checkAt)
+		if isNoRows(err) {
+			return synclayer.Errorf(synclayer.ENOTFOUND, "import %d is not pending", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO batch_imports (skill, queue, process_id, summary, items, created_at, check_at, checks)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`), imp.Skill, imp.Queue, "detached:"+imp.ProcessID, summary, len(jobIDs), created, micros(now)).Scan(&newID); err != nil {
+			return err
+		}
+		for start := 0; start < len(jobIDs); start += itemsPerInsert {
+			chunk := jobIDs[start:min(start+itemsPerInsert, len(jobIDs))]
+			args := []any{newID, id}
+			for _, j := range chunk {
+				args = append(args, j)
+			}
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE batch_import_items SET import_id = ? WHERE import_id = ? AND job_id IN ("+placeholders(len(chunk))+")"), args...); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.q("UPDATE batch_imports SET items = (SELECT COUNT(*) FROM batch_import_items WHERE import_id = ?) WHERE id = ?"), id, id)
+		return err
+	})
+	if err != nil && synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
+		return 0, fmt.Errorf("detach import items: %w", err)
+	}
+	return newID, err
+}
+
 // FailImport puts the import's jobs back in their queue, as RetryJob does
 // one job: a job whose record got a newer pending job merges into it.
 func (s *DB) FailImport(ctx context.Context, id int64, reason string, runAt, now time.Time) error {

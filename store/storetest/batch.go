@@ -108,6 +108,44 @@ func testBatch(t *testing.T, s synclayer.Store) {
 		}
 	})
 
+	t.Run("DetachImport", func(t *testing.T) {
+		for i := range 3 {
+			enqueueOn(t, s, q, fmt.Sprintf("ct_d%d", i), t0)
+		}
+		jobs := claimAll(t, 3)
+		imp := &synclayer.Import{Skill: "customer-sync", Queue: q, ProcessID: "job-9", Summary: "imported", CreatedAt: t0, CheckAt: t0}
+		if err := s.AddImport(ctx, imp, items(jobs), t0.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		refused, err := s.DetachImport(ctx, imp.ID, []int64{jobs[1].ID}, "refused", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CompleteImport(ctx, imp.ID, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FailImport(ctx, refused, "the destination refused the row", t0.Add(time.Minute), t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		for i, j := range jobs {
+			st, _ := s.FindSyncState(ctx, j.RecordKey, "brevo")
+			if i == 1 && st != nil {
+				t.Errorf("the refused row got a sync state: %+v", st)
+			}
+			if i != 1 && st == nil {
+				t.Errorf("row %d of the applied import got no sync state", i)
+			}
+		}
+		again, err := s.ClaimJobs(ctx, q, 10, time.Minute, t0.Add(2*time.Minute))
+		if err != nil || len(again) != 1 || again[0].RecordKey != jobs[1].RecordKey || again[0].LastError != "the destination refused the row" {
+			t.Fatalf("after settling: %+v (%v), want only the refused row back with its reason", again, err)
+		}
+		if _, err := s.DetachImport(ctx, imp.ID, nil, "x", t0); synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
+			t.Errorf("detaching from a settled import: %v, want not found", err)
+		}
+		_ = s.CompleteJob(ctx, again[0], nil, nil, t0.Add(2*time.Minute))
+	})
+
 	t.Run("NewerStateWins", func(t *testing.T) {
 		enqueueOn(t, s, q, "ct_n1", t0)
 		jobs := claimAll(t, 1)
