@@ -100,6 +100,9 @@ type BatchStore interface {
 	// not pending.
 	DetachImport(ctx context.Context, id int64, jobIDs []int64, summary string, now time.Time) (int64, error)
 
+	// ImportJobs returns the job IDs of an import, in ascending order.
+	ImportJobs(ctx context.Context, id int64) ([]int64, error)
+
 	// DeadImport dead-letters the import's jobs with reason (a batch call
 	// refused as a whole, which retrying cannot fix), records the dead
 	// attempts and trace lines, and forgets the import. ENOTFOUND when it

@@ -254,6 +254,24 @@ func (s *DB) DetachImport(ctx context.Context, id int64, jobIDs []int64, summary
 	return newID, err
 }
 
+// ImportJobs returns the job IDs of import id, in ascending order.
+func (s *DB) ImportJobs(ctx context.Context, id int64) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT job_id FROM batch_import_items WHERE import_id = ? ORDER BY job_id"), id)
+	if err != nil {
+		return nil, fmt.Errorf("import jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var j int64
+		if err := rows.Scan(&j); err != nil {
+			return nil, fmt.Errorf("import jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
 // FailImport puts the import's jobs back in their queue, as RetryJob does
 // one job: a job whose record got a newer pending job merges into it.
 func (s *DB) FailImport(ctx context.Context, id int64, reason string, runAt, now time.Time) error {

@@ -119,7 +119,8 @@ func (r *skillRuntime) currentContacts() (*brevo.ContactSync, int64) {
 // minutes), so nothing stays there unsent.
 func (m *Main) startBatch(client *brevo.Client) {
 	if client == nil {
-		return // batch imports run on Brevo only, and no destination is named brevo
+		m.startContactFlushers()
+		return // Brevo's imports need the destination named brevo
 	}
 	var flushers []*brevo.Flusher
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
@@ -146,6 +147,39 @@ func (m *Main) startBatch(client *brevo.Client) {
 		m.addCancel(cancel)
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); f.Run(ctx) }()
+	}
+	m.startContactFlushers()
+}
+
+// startContactFlushers runs the shared contact flusher for customer-sync on
+// every destination other than brevo whose ContactSync has a batch path:
+// in batch mode every batch.interval, otherwise every 5 minutes for what a
+// backfill left in the batch queue.
+func (m *Main) startContactFlushers() {
+	cs := m.Config.Skills.CustomerSync
+	if cs == nil || !cs.Enabled {
+		return
+	}
+	interval, size := batchSettings(cs.Options.SyncMode, cs.Options.Batch)
+	for _, t := range m.Config.targets(cs) {
+		if t.name == "brevo" {
+			continue
+		}
+		sync, err := m.Config.contactSync(m.destinations[t.name], cs, t)
+		if err != nil {
+			continue // refused at start already
+		}
+		b, ok := sync.(synclayer.ContactBatcher)
+		if !ok {
+			continue
+		}
+		q := contactQueue(t.name)
+		f := &skill.ContactFlusher{Store: m.DB, Destination: t.name, Batcher: b, Queue: synclayer.BatchQueue(q), Skill: q,
+			MaxSize: size, Logger: m.Logger, PollMin: min(interval, 5*time.Second)}
+		ctx, cancel := context.WithCancel(context.Background())
+		m.addCancel(cancel)
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); f.Run(ctx, interval) }()
 	}
 }
 

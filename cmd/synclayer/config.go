@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/workflow"
 )
@@ -432,8 +433,18 @@ func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
 		o.SyncMode = "realtime"
 	case "batch":
 		for _, t := range c.targets(cs) {
-			if sec := c.Destinations[t.name]; sec != nil && sec.typeOf(t.name) != brevo.Type.Type {
-				e.add(key+".options.sync_mode", "batch mode runs on Brevo only for now, and destination %s is %s: use realtime", t.name, sec.typeOf(t.name))
+			sec := c.Destinations[t.name]
+			if sec == nil || sec.typeOf(t.name) == brevo.Type.Type {
+				continue
+			}
+			d, err := c.openDestination(t.name, checkEnv())
+			if err != nil {
+				continue
+			}
+			if sync, err := c.contactSync(d, cs, t); err == nil {
+				if _, ok := sync.(synclayer.ContactBatcher); !ok {
+					e.add(key+".options.sync_mode", "destination %s (%s) has no batch path: use realtime", t.name, sec.typeOf(t.name))
+				}
 			}
 		}
 	default:
