@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/normalize"
 	"synclayer/skill"
@@ -183,7 +182,11 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	icfg := ingest.Config{Store: snap, ConsentOwner: cs.consentOwner(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }}
 	cfg.commerceIngest(&icfg) // order routes, and the order totals' owner
 	in := ingest.New(icfg)
-	heldOrders := map[string]*brevo.Order{} // what Brevo would hold of each order planned so far
+	planners, err := orderPlanners(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	heldOrders := map[string]json.RawMessage{} // what each destination would hold of each order planned so far
 	var sks []*skill.CustomerSync
 	for _, t := range cfg.targets(cs) {
 		d, err := cfg.openDestination(t.name, checkEnv())
@@ -216,7 +219,7 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 		if ev.Order != nil {
 			// order-events' call first; the order changed its contact's
 			// totals, so customer-sync's delivery follows.
-			if err := previewOrder(ctx, snap, synclayer.CanonicalID(source, ev.Order.SourceID), heldOrders, rec); err != nil {
+			if err := previewOrder(ctx, snap, synclayer.CanonicalID(source, ev.Order.SourceID), planners, heldOrders, rec); err != nil {
 				return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
 			}
 			if rec.ContactID == "" || !cs.Enabled || !routed {
@@ -245,10 +248,43 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	return rep, nil
 }
 
-// previewOrder plans order-events' call for order id against what Brevo
-// would hold of it (the copied sync state, then what the records before
-// it would leave), and records it on rec.
-func previewOrder(ctx context.Context, snap *store.DB, id string, held map[string]*brevo.Order, rec *planRecord) error {
+// orderPlanner is order-events' side on one destination, for dry runs.
+type orderPlanner struct {
+	name string
+	sync synclayer.OrderSync
+}
+
+// orderPlanners builds order-events on each of its destinations, without
+// touching them: a dry run only plans.
+func orderPlanners(cfg *Config) ([]orderPlanner, error) {
+	var out []orderPlanner
+	for _, s := range cfg.commerceSkills() {
+		if s.name != skill.OrderEventsName || !s.enabled() {
+			continue
+		}
+		for _, t := range s.targets() {
+			d, err := cfg.openDestination(t.name, checkEnv())
+			if err != nil {
+				return nil, fmt.Errorf("destinations.%s: %w", t.name, err)
+			}
+			od, ok := d.(synclayer.OrderDestination)
+			if !ok {
+				return nil, fmt.Errorf("%s takes no orders", t.name)
+			}
+			sync, err := od.OrderSync(synclayer.SkillConfig{Options: optionsJSON(t.options)})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.key, err)
+			}
+			out = append(out, orderPlanner{t.name, sync})
+		}
+	}
+	return out, nil
+}
+
+// previewOrder plans order-events' calls for order id on each destination
+// against what it would hold of it (the copied sync state, then what the
+// records before it would leave), and records them on rec.
+func previewOrder(ctx context.Context, snap *store.DB, id string, planners []orderPlanner, held map[string]json.RawMessage, rec *planRecord) error {
 	o, err := snap.FindOrderByID(ctx, id)
 	if err != nil {
 		return err
@@ -259,25 +295,38 @@ func previewOrder(ctx context.Context, snap *store.DB, id string, held map[strin
 			return err
 		}
 	}
-	prev, ok := held[id]
-	if !ok {
-		st, err := snap.FindSyncState(ctx, synclayer.OrderStateKey(id), "brevo")
-		switch {
-		case err == nil:
-			prev = new(brevo.Order)
-			if err := json.Unmarshal(st.State, prev); err != nil {
-				return fmt.Errorf("decode sync state of order %s: %w", id, err)
+	rec.Status, rec.ContactID = "planned", o.ContactID
+	var reasons []string
+	for _, p := range planners {
+		key := p.name + "/" + id
+		prev, ok := held[key]
+		if !ok {
+			st, err := snap.FindSyncState(ctx, synclayer.OrderStateKey(id), p.name)
+			switch {
+			case err == nil:
+				prev = st.State
+			case synclayer.ErrorCode(err) != synclayer.ENOTFOUND:
+				return err
 			}
-		case synclayer.ErrorCode(err) != synclayer.ENOTFOUND:
+		}
+		plan, err := p.sync.Plan(o, c, prev)
+		if err != nil {
 			return err
 		}
+		if plan.Reason != "" {
+			reasons = append(reasons, plan.Reason)
+		}
+		for _, call := range plan.Calls {
+			if len(planners) > 1 {
+				call.Destination = p.name
+			}
+			rec.Calls = append(rec.Calls, call)
+		}
+		if plan.Next != nil {
+			held[key] = plan.Next
+		}
 	}
-	plan := brevo.PlanOrder(o, c, prev)
-	rec.Status, rec.ContactID, rec.Reason = "planned", o.ContactID, plan.Reason
-	if plan.Op == brevo.OpUpsert {
-		rec.Calls = append(rec.Calls, synclayer.PlannedCall{Method: "POST", Path: "/orders/status", Body: plan.Order})
-		held[id] = plan.Order
-	}
+	rec.Reason = strings.Join(reasons, "; ")
 	return nil
 }
 
