@@ -80,7 +80,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	var client *brevo.Client
-	if !noPush {
+	if !noPush && cfg.usesBrevo() {
 		if client, err = brevoClient(cfg); err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, 
 	if err != nil {
 		return total, err
 	}
-	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
+	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled && client != nil && slices.ContainsFunc(cfg.targets(cs), func(t contactTarget) bool { return t.name == "brevo" }) {
 		sk, err := brevoContactSync(cfg, cs, client)
 		if err != nil {
 			return total, fmt.Errorf("customer-sync: %w", err)
@@ -183,6 +183,33 @@ func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, 
 		total.Reasons = append(total.Reasons, st.Reasons...)
 		if err != nil {
 			return total, err
+		}
+	}
+	batchers, err := cfg.batchers(synclayer.DestinationEnv{})
+	if err != nil {
+		return total, err
+	}
+	for _, name := range sortedNames(batchers) {
+		b := batchers[name]
+		if _, err := b.Prepare(ctx, true); err != nil {
+			return total, fmt.Errorf("customer-sync on %s: %w", name, err)
+		}
+		q := contactQueue(name)
+		f := &skill.ContactFlusher{Store: db, Destination: name, Batcher: b, Queue: synclayer.BatchQueue(q), Skill: q, MaxSize: -1, PollMin: time.Second}
+		left, err := db.CountPending(ctx, f.Queue)
+		if err != nil || left == 0 {
+			continue
+		}
+		fmt.Fprintf(stderr, "pushing customer-sync to %s: %d contacts\n", name, left)
+		st, err := f.Drain(ctx)
+		total.Claimed += st.Claimed
+		total.Imported += st.Batched
+		total.Realtime += st.Realtime
+		total.Unchanged += st.Unchanged
+		total.Failed += st.Failed
+		total.Calls += st.Calls
+		if err != nil {
+			return total, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return total, nil

@@ -206,9 +206,11 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 		}
 	}
 	cfg.commerceIngest(&icfg)
+	batching, _ := cfg.batchers(checkEnv())
 	for i := range icfg.Routes {
 		r := &icfg.Routes[i]
-		if r.Destination == "brevo" { // batch imports run on Brevo only for now; the rest go realtime
+		_, batches := batching[r.Destination]
+		if r.Destination == "brevo" || batches && r.Records == "" { // the rest go realtime, for a running server
 			r.Skill, r.Batch = synclayer.BatchQueue(r.Skill), ""
 		}
 		if !slices.Contains(r.Sources, source) {
@@ -223,8 +225,14 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 // categories and products before orders.
 func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) ([]*brevo.Flusher, error) {
 	var out []*brevo.Flusher
+	if client == nil {
+		return nil, nil
+	}
+	onBrevo := func(ts []skillTarget) bool {
+		return slices.ContainsFunc(ts, func(t skillTarget) bool { return t.name == "brevo" })
+	}
 	base := brevo.FlusherConfig{Store: db, Client: client, MaxSize: -1, PollMin: time.Second, PollMax: 30 * time.Second, Historical: historical}
-	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled {
+	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled && slices.ContainsFunc(cfg.targets(cs), func(t contactTarget) bool { return t.name == "brevo" }) {
 		c := base
 		c.Skill = skill.CustomerSyncName
 		bs, err := brevoContactSync(cfg, cs, client)
@@ -235,15 +243,52 @@ func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) (
 		c.Contacts, c.ImportListID = bs, bs.ImportListID
 		out = append(out, brevo.NewFlusher(c))
 	}
-	if s := cfg.Skills.ProductCatalog; s != nil && s.Enabled {
+	if s := cfg.Skills.ProductCatalog; s != nil && s.Enabled && onBrevo(commerceSkill{skill.ProductCatalogName, s, ""}.targets()) {
 		c := base
 		c.Skill, c.Products = skill.ProductCatalogName, &brevo.ProductCatalog{Store: db, Client: client}
 		out = append(out, brevo.NewFlusher(c))
 	}
-	if s := cfg.Skills.OrderEvents; s != nil && s.Enabled {
+	if s := cfg.Skills.OrderEvents; s != nil && s.Enabled && onBrevo(commerceSkill{skill.OrderEventsName, s, ""}.targets()) {
 		c := base
 		c.Skill, c.Orders = skill.OrderEventsName, &brevo.OrderEvents{Store: db, Client: client}
 		out = append(out, brevo.NewFlusher(c))
+	}
+	return out, nil
+}
+
+// usesBrevo reports whether an enabled skill runs on the destination
+// named brevo, so a CLI push needs its client.
+func (c *Config) usesBrevo() bool {
+	if cs := c.Skills.CustomerSync; cs != nil && cs.Enabled && slices.ContainsFunc(c.targets(cs), func(t contactTarget) bool { return t.name == "brevo" }) {
+		return true
+	}
+	return c.needsBrevo()
+}
+
+// batchers are customer-sync's destinations other than brevo whose
+// ContactSync has a batch path, built with env (a CLI command's: real
+// credentials only).
+func (c *Config) batchers(env synclayer.DestinationEnv) (map[string]synclayer.ContactBatcher, error) {
+	out := map[string]synclayer.ContactBatcher{}
+	cs := c.Skills.CustomerSync
+	if cs == nil || !cs.Enabled {
+		return out, nil
+	}
+	for _, t := range c.targets(cs) {
+		if t.name == "brevo" {
+			continue
+		}
+		d, err := c.openDestination(t.name, env)
+		if err != nil {
+			return nil, fmt.Errorf("destinations.%s: %w", t.name, err)
+		}
+		sync, err := c.contactSync(d, cs, t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.key, err)
+		}
+		if b, ok := sync.(synclayer.ContactBatcher); ok {
+			out[t.name] = b
+		}
 	}
 	return out, nil
 }

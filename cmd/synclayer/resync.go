@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/destination/brevo"
 	"synclayer/destination/slack"
 	"synclayer/destination/webhook"
 	"synclayer/notify"
@@ -43,9 +44,11 @@ func cmdResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := enabledSkill(cfg, name); err != nil {
 		return err
 	}
-	client, err := brevoClient(cfg)
-	if err != nil {
-		return err
+	var client *brevo.Client
+	if cfg.usesBrevo() {
+		if client, err = brevoClient(cfg); err != nil {
+			return err
+		}
 	}
 	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
 	if err != nil {
@@ -59,7 +62,7 @@ func cmdResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case err == nil:
 		fmt.Fprintf(stderr, "resuming the resync started %s: %d records were queued\n", cp.UpdatedAt.Format(time.RFC3339), cp.Position)
 	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
-		n, err := db.EnqueueAll(ctx, resyncKinds[name], synclayer.BatchQueue(name), "brevo", time.Now())
+		n, err := enqueueResync(ctx, cfg, db, name)
 		if err != nil {
 			return err
 		}
@@ -119,4 +122,42 @@ func deliverNotifications(ctx context.Context, cfg *Config, db *store.DB) error 
 		}
 	}
 	return first
+}
+
+// enqueueResync queues every record of the skill's kind once per
+// destination: on brevo and on a destination that batches into the batch
+// queue, which this command drains; on the others into the realtime queue,
+// which a running server delivers. It returns the records queued.
+func enqueueResync(ctx context.Context, cfg *Config, db *store.DB, name string) (int, error) {
+	var targets []string
+	if name == skill.CustomerSyncName {
+		for _, t := range cfg.targets(cfg.Skills.CustomerSync) {
+			targets = append(targets, t.name)
+		}
+	} else {
+		for _, s := range cfg.commerceSkills() {
+			if s.name == name {
+				for _, t := range s.targets() {
+					targets = append(targets, t.name)
+				}
+			}
+		}
+	}
+	batching, err := cfg.batchers(checkEnv())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range targets {
+		q := synclayer.Queue(name, d)
+		if _, ok := batching[d]; ok && name == skill.CustomerSyncName || d == "brevo" {
+			q = synclayer.BatchQueue(q)
+		}
+		k, err := db.EnqueueAll(ctx, resyncKinds[name], q, d, time.Now())
+		if err != nil {
+			return n, err
+		}
+		n = max(n, k)
+	}
+	return n, nil
 }
