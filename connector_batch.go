@@ -28,10 +28,15 @@ type ContactBatcher interface {
 	PlanBatch(c *Contact, prev json.RawMessage) (BatchRow, error)
 	// SendBatch sends rows of one group in one call and returns the
 	// platform's job ID, to check with CheckBatch; "" when the platform
-	// applied them before answering.
+	// applied them before answering. A Permanent error (the call refused
+	// as a whole) sends each of its contacts realtime; any other is
+	// retried as a batch.
 	SendBatch(ctx context.Context, group string, rows []json.RawMessage) (jobID string, err error)
 	// CheckBatch reports whether job jobID is finished and, when it is,
 	// the rows it refused, by their index in the call, with the reason.
+	// A Permanent error says the platform failed or cancelled the job as a
+	// whole: its contacts are sent again. Any other error means the check
+	// itself failed (the network, a 5xx) and is tried again later.
 	CheckBatch(ctx context.Context, jobID string) (done bool, refused map[int]string, err error)
 }
 

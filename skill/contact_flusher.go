@@ -398,9 +398,9 @@ func (f *ContactFlusher) settleAtOnce(ctx context.Context, summary string, items
 	return f.Store.CompleteImport(ctx, imp.ID, now)
 }
 
-// settleRefused settles a call the platform refused as a whole:
-// dead-lettered for a permanent refusal (a setup problem), queued again
-// otherwise.
+// settleRefused settles a call the platform refused as a whole: its
+// contacts go realtime one by one for a permanent refusal, and are queued
+// again for the batch otherwise.
 func (f *ContactFlusher) settleRefused(ctx context.Context, items []synclayer.ImportItem, err error, now time.Time) error {
 	imp := &synclayer.Import{Skill: f.Skill, Queue: f.Queue, ProcessID: "at-call:refused", Summary: "refused", CreatedAt: now, CheckAt: now}
 	if aerr := f.Store.AddImport(ctx, imp, items, now.Add(f.Lease)); aerr != nil {
@@ -409,7 +409,10 @@ func (f *ContactFlusher) settleRefused(ctx context.Context, items []synclayer.Im
 	f.Logger.Warn("a batch call was refused", "destination", f.Destination, "contacts", len(items), "err", err)
 	var perm *synclayer.PermanentError
 	if errors.As(err, &perm) {
-		return f.Store.DeadImport(ctx, imp.ID, err.Error(), now)
+		// One bad row may refuse a whole call: each contact goes realtime,
+		// where the platform's answer about it is its own, instead of
+		// thousands being dead-lettered for one.
+		return f.Store.FailImport(ctx, imp.ID, refusedPrefix+err.Error(), now, now)
 	}
 	return f.Store.FailImport(ctx, imp.ID, err.Error(), now.Add(f.PollMin), now)
 }

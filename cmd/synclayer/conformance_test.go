@@ -406,3 +406,65 @@ func TestCustomerSync_SeveralDestinations(t *testing.T) {
 		t.Errorf("after its outage, %s: %+v", down, c)
 	}
 }
+
+// TestBatchConformance runs customer-sync in batch mode on every
+// destination with a batch path: contacts without consent travel in
+// batch calls, and the opt-in and the opt-out go realtime at once, so
+// consent never waits for a batch and no batch changes it.
+func TestBatchConformance(t *testing.T) {
+	for _, typ := range destinationTypes {
+		t.Run(typ.Type, func(t *testing.T) {
+			t.Parallel()
+			e := startConformance(t, nil, false, []string{typ.Type}, func(c *Config) {
+				o := &c.Skills.CustomerSync.Options
+				o.SyncMode, o.Batch = "batch", BatchOptions{Interval: Duration(time.Second)}
+				if typ.Type == "brevo" {
+					o.Extra["import_list_id"] = 9
+				}
+			})
+			bt, ok := e.targets[typ.Type].(conformance.BatchTarget)
+			if !ok {
+				t.Skipf("%s has no batch path", typ.Type)
+			}
+			const n = 40
+			for i := range n {
+				e.customer(int64(500+i), fmt.Sprintf("quiet%d@example.com", i), "Q", "", 0)
+			}
+			e.customer(600, "yes@example.com", "Y", "subscribed", 0)
+			deadline := time.Now().Add(60 * time.Second)
+			held := func() int {
+				k := 0
+				for i := range n {
+					if e.targets[typ.Type].Contact(fmt.Sprintf("quiet%d@example.com", i)) != nil {
+						k++
+					}
+				}
+				return k
+			}
+			for held() < n && time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond)
+			}
+			e.customer(500, "quiet0@example.com", "Q", "unsubscribed", 5)
+			e.waitIdle(60 * time.Second)
+			if k := held(); k != n {
+				t.Fatalf("%d of %d contacts arrived", k, n)
+			}
+			if c := e.holds(typ.Type, "yes@example.com"); c.Marketing != conformance.Subscribed {
+				t.Errorf("the opt-in in batch mode: %+v", c)
+			}
+			if c := e.holds(typ.Type, "quiet0@example.com"); c.Marketing != conformance.Unsubscribed {
+				t.Errorf("the opt-out in batch mode: %+v", c)
+			}
+			for i := 1; i < n; i++ {
+				if c := e.holds(typ.Type, fmt.Sprintf("quiet%d@example.com", i)); c.Marketing == conformance.Subscribed {
+					t.Fatalf("a batch subscribed a contact without consent: %+v", c)
+				}
+			}
+			calls, rows := bt.BatchCalls()
+			if rows < n/2 || calls == 0 || calls >= rows {
+				t.Errorf("%d batch calls carried %d contacts; want most of the %d in a few calls", calls, rows, n)
+			}
+			t.Logf("%s: %d contacts in %d batch calls", typ.Type, rows, calls)
+		})
+	}
+}

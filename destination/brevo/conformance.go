@@ -125,3 +125,13 @@ func (t simTarget) CommerceWrites() int {
 }
 
 func (simTarget) CommerceOptions() map[string]any { return nil }
+
+var _ conformance.BatchTarget = simTarget{}
+
+func (t simTarget) BatchCalls() (calls, contacts int) {
+	for _, imp := range t.s.Imports() {
+		calls++
+		contacts += imp.Contacts
+	}
+	return calls, contacts
+}

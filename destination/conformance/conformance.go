@@ -95,3 +95,10 @@ type Order struct {
 	Amount    string // what the buyer paid and kept, as the destination holds it
 	Cancelled bool
 }
+
+// BatchTarget is a simulator whose destination takes contacts in batch
+// calls (imports, bulk jobs, batch operations).
+type BatchTarget interface {
+	// BatchCalls counts the batch calls received and the contacts in them.
+	BatchCalls() (calls, contacts int)
+}

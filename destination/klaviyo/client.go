@@ -60,6 +60,7 @@ type Client struct {
 	http     *http.Client
 	log      *slog.Logger
 	limits   *limiter
+	jobs     jobMemory // row keys of the bulk import jobs sent
 }
 
 // New returns a Client for cfg, filling in defaults.

@@ -167,3 +167,13 @@ func (t simTarget) CommerceWrites() int {
 }
 
 func (simTarget) CommerceOptions() map[string]any { return nil }
+
+var _ conformance.BatchTarget = simTarget{}
+
+func (t simTarget) BatchCalls() (calls, contacts int) {
+	for _, j := range t.s.BulkJobs() {
+		calls++
+		contacts += j.Total
+	}
+	return calls, contacts
+}

@@ -1,6 +1,8 @@
 // Package klaviyo is the Klaviyo destination: a thin client for the parts
 // of Klaviyo's JSON:API (https://a.klaviyo.com/api) that synclayer uses,
-// its config section (Type), and its side of customer-sync (ContactSync)
+// its config section (Type), and its side of customer-sync (ContactSync,
+// also a synclayer.ContactBatcher through bulk profile import jobs, which
+// carry profiles only: never consent, a list, a clear or an email change)
 // and of the commerce skills: order-events (OrderSync: Placed Order,
 // Ordered Product, Refunded Order and Cancelled Order events, each sent
 // once by unique_id), product-catalog (ProductSync: catalog items,

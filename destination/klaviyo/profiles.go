@@ -34,7 +34,11 @@ type ProfileUpsert struct {
 }
 
 // body is the JSON:API document of u.
-func (u ProfileUpsert) body() any {
+func (u ProfileUpsert) body() any { return map[string]any{"data": u.object()} }
+
+// object is u as a profile resource object, the element of a bulk
+// import job's profiles.
+func (u ProfileUpsert) object() any {
 	type patch struct {
 		Unset []string `json:"unset"`
 	}
@@ -54,7 +58,7 @@ func (u ProfileUpsert) body() any {
 	if len(u.Unset) > 0 {
 		d.Meta = &meta{PatchProperties: patch{Unset: u.Unset}}
 	}
-	return map[string]any{"data": d}
+	return d
 }
 
 // Profile is a profile as Klaviyo answers it. Attributes holds every

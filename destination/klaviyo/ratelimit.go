@@ -32,6 +32,9 @@ var Buckets = map[string]Limit{
 	"list-members":   {Burst: 10, Steady: 150},
 	"data-privacy":   {Burst: 3, Steady: 60},
 	"events":         {Burst: 350, Steady: 3500},
+	// Every /api/profile-bulk-import-jobs operation (create, get, import
+	// errors) documents 10/s and 150/m; they share one bucket here.
+	"bulk-import": {Burst: 10, Steady: 150},
 	// Catalog writes (create, update, delete) of each resource.
 	"catalog-items":      {Burst: 75, Steady: 750},
 	"catalog-variants":   {Burst: 75, Steady: 750},
@@ -58,6 +61,8 @@ func bucketFor(method, route string) string {
 		return "data-privacy"
 	case route == "/api/events":
 		return "events"
+	case route == "/api/profile-bulk-import-jobs" || strings.HasPrefix(route, "/api/profile-bulk-import-jobs/"):
+		return "bulk-import"
 	case route == "/api/catalog-items" || strings.HasPrefix(route, "/api/catalog-items/"):
 		return "catalog-items"
 	case route == "/api/catalog-variants" || strings.HasPrefix(route, "/api/catalog-variants/"):

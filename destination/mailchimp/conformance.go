@@ -96,3 +96,13 @@ func (t simTarget) UnsubscribeInside(email string) {
 func (t simTarget) Validate(v func(*http.Request, []byte) error) { t.s.SetValidate(v) }
 
 func (t simTarget) Violations() []string { return t.s.Violations() }
+
+var _ conformance.BatchTarget = simTarget{}
+
+func (t simTarget) BatchCalls() (calls, contacts int) {
+	for _, b := range t.s.Batches() {
+		calls++
+		contacts += len(b.Operations)
+	}
+	return calls, contacts
+}

@@ -20,6 +20,13 @@
 // answered. It never holds more than MaxConnections requests in flight
 // per API key, Mailchimp's limit of simultaneous connections.
 //
+// Customer-sync also runs in batches (contact_batch.go) through
+// Mailchimp's Batch Operations: one POST /batches of member PUTs, each
+// with status_if_new "transactional" and no status, polled with
+// GET /batches/{batch_id}, whose results archive names the operations
+// that failed. Only a contact whose plan is such a PUT travels that way;
+// anything touching consent goes realtime.
+//
 // The mailchimpsim subpackage is an in-memory Mailchimp simulator, and
 // mailchimpspec validates requests against the vendored OpenAPI spec in
 // tests.

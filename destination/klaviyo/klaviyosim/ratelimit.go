@@ -26,6 +26,7 @@ var DefaultLimits = map[string]Limit{
 	"list-members":   {Burst: 10, Steady: 150},
 	"data-privacy":   {Burst: 3, Steady: 60},
 	"events":         {Burst: 350, Steady: 3500},
+	"bulk-import":    {Burst: 10, Steady: 150}, // every /api/profile-bulk-import-jobs operation
 	// Catalog writes (create, update, delete) of each resource.
 	"catalog-items":      {Burst: 75, Steady: 750},
 	"catalog-variants":   {Burst: 75, Steady: 750},
@@ -52,6 +53,8 @@ func bucketOf(method, path string) string {
 		return "data-privacy"
 	case path == "/api/events":
 		return "events"
+	case strings.HasPrefix(path, "/api/profile-bulk-import-jobs"):
+		return "bulk-import"
 	case path == "/api/catalog-items" || strings.HasPrefix(path, "/api/catalog-items/"):
 		return "catalog-items"
 	case path == "/api/catalog-variants" || strings.HasPrefix(path, "/api/catalog-variants/"):

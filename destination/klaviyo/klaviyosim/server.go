@@ -26,6 +26,10 @@ type Options struct {
 	Lists []string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// BulkJobDelay is how long a bulk import job stays pending: a read
+	// of the job before then finds it processing, the first one after
+	// runs it. Zero runs it on the first read after it is created.
+	BulkJobDelay time.Duration
 }
 
 // Outage is a failure mode the server can be put in.
@@ -82,6 +86,9 @@ type Server struct {
 	items      map[string]*CatalogItem
 	variants   map[string]*CatalogVariant
 	categories map[string]*CatalogCategory
+	bulkDelay  time.Duration
+	bulkJobs   map[string]*bulkJob
+	bulkOrder  []string
 }
 
 // New returns a Server configured by o.
@@ -101,6 +108,8 @@ func New(o Options) *Server {
 		items:      map[string]*CatalogItem{},
 		variants:   map[string]*CatalogVariant{},
 		categories: map[string]*CatalogCategory{},
+		bulkDelay:  o.BulkJobDelay,
+		bulkJobs:   map[string]*bulkJob{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -130,6 +139,9 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /api/lists/{id}/relationships/profiles", s.handleListMembers)
 	s.mux.HandleFunc("DELETE /api/lists/{id}/relationships/profiles", s.handleListMembers)
 	s.mux.HandleFunc("POST /api/data-privacy-deletion-jobs", s.handleDeletion)
+	s.mux.HandleFunc("POST /api/profile-bulk-import-jobs", s.handleBulkImportCreate)
+	s.mux.HandleFunc("GET /api/profile-bulk-import-jobs/{id}", s.handleBulkImportGet)
+	s.mux.HandleFunc("GET /api/profile-bulk-import-jobs/{id}/import-errors", s.handleBulkImportErrors)
 	s.mux.HandleFunc("POST /api/events", s.handleEvent)
 	s.mux.HandleFunc("POST /api/catalog-items", s.handleItemCreate)
 	s.mux.HandleFunc("PATCH /api/catalog-items/{id}", s.handleItemUpdate)

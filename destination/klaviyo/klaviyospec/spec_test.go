@@ -10,6 +10,9 @@ import (
 
 func TestValidator_Validate(t *testing.T) {
 	v := klaviyospec.Load(t)
+	const bulkBody = `{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":[` +
+		`{"type":"profile","attributes":{"email":"a@example.com","external_id":"c1","properties":{"Total Orders":3}}},` +
+		`{"type":"profile","id":"01SIM1","attributes":{"email":"b@example.com","first_name":"B"}}]}}}}`
 	const importBody = `{"data":{"type":"profile","attributes":{"email":"a@example.com","external_id":"c1","properties":{"Total Orders":3}}}}`
 	tests := []struct {
 		name, method, target, body string
@@ -29,6 +32,15 @@ func TestValidator_Validate(t *testing.T) {
 		{name: "SubscribeWrongConsent", method: "POST", target: "/api/profile-subscription-bulk-create-jobs",
 			body:    `{"data":{"type":"profile-subscription-bulk-create-job","attributes":{"profiles":{"data":[{"type":"profile","attributes":{"email":"a@example.com","subscriptions":{"email":{"marketing":{"consent":"UNSUBSCRIBED"}}}}}]}}}}`,
 			wantErr: "consent"},
+		{name: "BulkImport", method: "POST", target: "/api/profile-bulk-import-jobs", body: bulkBody},
+		{name: "BulkImportWrongType", method: "POST", target: "/api/profile-bulk-import-jobs",
+			body: strings.Replace(bulkBody, "profile-bulk-import-job", "profile-import-job", 1), wantErr: "type"},
+		{name: "BulkImportNoProfiles", method: "POST", target: "/api/profile-bulk-import-jobs",
+			body: `{"data":{"type":"profile-bulk-import-job","attributes":{}}}`, wantErr: "profiles"},
+		{name: "BulkJob", method: "GET", target: "/api/profile-bulk-import-jobs/01SIMJOB1"},
+		{name: "BulkJobBadField", method: "GET", target: "/api/profile-bulk-import-jobs/01SIMJOB1?fields[profile-bulk-import-job]=everything", wantErr: "fields"},
+		{name: "ImportErrors", method: "GET", target: "/api/profile-bulk-import-jobs/01SIMJOB1/import-errors?page[size]=100&page[cursor]=100"},
+		{name: "ImportErrorsPageTooBig", method: "GET", target: "/api/profile-bulk-import-jobs/01SIMJOB1/import-errors?page[size]=101", wantErr: "page[size]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

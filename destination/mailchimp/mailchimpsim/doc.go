@@ -4,7 +4,10 @@
 // member tags, merge fields, and e-commerce stores with their products
 // and variants, orders, carts and customers (an opt_in_status true
 // subscribes a new or transactional address to the store's audience, as
-// Mailchimp documents). It is an http.Handler for httptest servers in
+// Mailchimp documents), and batch operations (POST /batches, polled
+// through pending … finished, each operation answered by the same
+// handlers as alone, results as a gzipped tar archive at a link that
+// needs no key). It is an http.Handler for httptest servers in
 // tests, and the synclayer binary mounts it when no Mailchimp API key is
 // configured.
 //
@@ -17,7 +20,8 @@
 //
 // Tests can inject outages, read every call, and change members "inside
 // Mailchimp" (the person unsubscribes, an address bounces) with the
-// methods in hooks.go; ecommerce_hooks.go shows the stores' contents.
+// methods in hooks.go; ecommerce_hooks.go shows the stores' contents, and
+// batch_hooks.go holds, finishes and expires batches.
 // Options.Validate checks every request, as mailchimpspec does against
 // the vendored OpenAPI spec. It answers both at the root and under /3.0.
 package mailchimpsim

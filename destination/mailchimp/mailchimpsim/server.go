@@ -2,6 +2,7 @@ package mailchimpsim
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,12 +76,17 @@ type Server struct {
 	violations []string
 	audiences  map[string]*audience
 	stores     map[string]*store
+
+	batches     map[string]*batch
+	batchSeq    int
+	holdBatches bool
 }
 
 // New returns a Server configured by o, with no audiences (AddAudience).
 func New(o Options) *Server {
 	s := &Server{validate: o.Validate, apiKey: o.APIKey, now: o.Now, connLimit: o.ConnectionLimit,
-		inflight: map[string]int{}, audiences: map[string]*audience{}, stores: map[string]*store{}}
+		inflight: map[string]int{}, audiences: map[string]*audience{}, stores: map[string]*store{},
+		batches: map[string]*batch{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -98,6 +104,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /lists/{list_id}/merge-fields", s.handleMergeFieldList)
 	s.mux.HandleFunc("POST /lists/{list_id}/merge-fields", s.handleMergeFieldCreate)
 	s.mux.HandleFunc("GET /lists/{list_id}", s.handleListGet)
+	s.mux.HandleFunc("POST /batches", s.handleBatchCreate)
+	s.mux.HandleFunc("GET /batches/{batch_id}", s.handleBatchGet)
 	s.routeEcommerce()
 	return s
 }
@@ -140,10 +148,16 @@ func (s *Server) Violations() []string {
 // ServeHTTP answers r as Mailchimp would, after any outage and latency.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	_, results, isResults := strings.Cut(r.URL.Path, resultsPrefix)
+	r = r.WithContext(context.WithValue(r.Context(), mountKey{}, mountOf(r)))
 	stripBase(r)
 	call := s.record(Call{Method: r.Method, Path: r.URL.RequestURI(), Body: body, At: s.now()})
 	rec := &statusWriter{ResponseWriter: w}
 	defer func() { s.mu.Lock(); call.Status = rec.status; s.mu.Unlock() }()
+	if isResults {
+		s.serveResults(rec, r, results)
+		return
+	}
 
 	var violation error
 	s.mu.Lock()

@@ -24,6 +24,8 @@ var kept = map[string][]string{
 	"/lists/{list_id}/members/{subscriber_hash}/tags":                          {"get", "post"},
 	"/lists/{list_id}/merge-fields":                                            {"get", "post"},
 	"/lists/{list_id}":                                                         {"get"},
+	"/batches":                                                                 {"post"},
+	"/batches/{batch_id}":                                                      {"get"},
 	"/ecommerce/stores":                                                        {"post"},
 	"/ecommerce/stores/{store_id}":                                             {"get"},
 	"/ecommerce/stores/{store_id}/orders":                                      {"post"},

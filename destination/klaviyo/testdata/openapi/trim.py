@@ -31,6 +31,9 @@ OPS = {
     ("/api/catalog-categories", "post"): "create_catalog_category",
     ("/api/catalog-categories/{id}", "patch"): "update_catalog_category",
     ("/api/catalog-categories/{id}", "delete"): "delete_catalog_category",
+    ("/api/profile-bulk-import-jobs", "post"): "bulk_import_profiles",
+    ("/api/profile-bulk-import-jobs/{job_id}", "get"): "get_bulk_import_profiles_job",
+    ("/api/profile-bulk-import-jobs/{id}/import-errors", "get"): "get_errors_for_bulk_import_profiles_job",
 }
 
 
