@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"synclayer/destination/brevo/brevosim"
@@ -19,7 +20,19 @@ import (
 type requestsRun struct {
 	Contacts     int                   `json:"contacts"`
 	Destinations []destinationRequests `json:"destinations"`
-	calls        map[string]func() int // per destination, the requests received so far
+	// Batch is batch mode's run: n new customers without consent, sent
+	// through each destination's batch path.
+	Batch []destinationBatch    `json:"batch"`
+	calls map[string]func() int // per destination, the requests received so far
+}
+
+// destinationBatch is one destination's batch calls in batch mode.
+type destinationBatch struct {
+	Name            string  `json:"name"`
+	Calls           int     `json:"batch_calls"`
+	Contacts        int     `json:"contacts_in_batches"`
+	ContactsPerCall float64 `json:"contacts_per_call"`
+	Requests        int     `json:"requests"` // every request, checks and polls included
 }
 
 // destinationRequests are one destination's requests per contact in each
@@ -100,6 +113,56 @@ skills:
 		run.Destinations = append(run.Destinations, destinationRequests{Name: name,
 			New: ratio(per[0][name], n), Changed: ratio(per[1][name], n), Unchanged: ratio(per[2][name], n)})
 	}
+	srv.stop()
+
+	// Batch mode: a second server on a fresh store, n new customers
+	// without consent (what a backfill carries), every interval.
+	c.yamlOverride = strings.Replace(c.yamlOverride, fmt.Sprintf("dsn: %q", c.dsn), fmt.Sprintf("dsn: %q", c.dsn+"-batch"), 1)
+	c.yamlOverride = strings.Replace(c.yamlOverride, "    source: shopify\n", "    source: shopify\n    options: { sync_mode: batch, batch: { interval: 2s } }\n", 1)
+	c.yamlOverride = strings.Replace(c.yamlOverride, "brevo:     { options: { list_id: 5 } }", "brevo:     { options: { list_id: 5, import_list_id: 9 } }", 1)
+	srv, err = startServer(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	url = srv.url + "/webhooks/shopify"
+	settle(ctx, run.total)
+	before := run.snapshot()
+	bb, kb, mb := len(bsim.Imports()), len(ksim.BulkJobs()), len(msim.Batches())
+	hooks := prepareWebhooks(c.secret, n+1, n)
+	for i := range hooks {
+		var m map[string]any
+		_ = json.Unmarshal(hooks[i].body, &m)
+		delete(m, "email_marketing_consent")
+		hooks[i].body, _ = json.Marshal(m)
+		hooks[i].header = shopifyHeader(c.secret, "customers/create", fmt.Sprintf("bench-b%d-%s", i, randomHex(4)), hooks[i].body, time.Now())
+	}
+	if res, err := send(ctx, client, url, hooks, 8, 0); err != nil || res.accepted != n {
+		return nil, srv.withLog(fmt.Errorf("batch phase: %v accepted of %d (%v)", res, n, err))
+	}
+	settle(ctx, run.total)
+	add := func(name string, calls, contacts int) {
+		d := destinationBatch{Name: name, Calls: calls, Contacts: contacts, Requests: run.calls[name]() - before[name]}
+		if calls > 0 {
+			d.ContactsPerCall = float64(contacts) / float64(calls)
+		}
+		run.Batch = append(run.Batch, d)
+	}
+	var calls, contacts int
+	for _, imp := range bsim.Imports()[bb:] {
+		calls, contacts = calls+1, contacts+imp.Contacts
+	}
+	add("brevo", calls, contacts)
+	calls, contacts = 0, 0
+	for _, j := range ksim.BulkJobs()[kb:] {
+		calls, contacts = calls+1, contacts+j.Total
+	}
+	add("klaviyo", calls, contacts)
+	calls, contacts = 0, 0
+	for _, b := range msim.Batches()[mb:] {
+		calls, contacts = calls+1, contacts+len(b.Operations)
+	}
+	add("mailchimp", calls, contacts)
 	return run, nil
 }
 
@@ -154,5 +217,12 @@ func (r *requestsRun) print(w io.Writer) {
 	fmt.Fprintf(w, "  %-10s %8s %8s %10s\n", "", "new", "changed", "unchanged")
 	for _, d := range r.Destinations {
 		fmt.Fprintf(w, "  %-10s %8.2f %8.2f %10.2f\n", d.Name, d.New, d.Changed, d.Unchanged)
+	}
+	if len(r.Batch) > 0 {
+		fmt.Fprintf(w, "\nBatch mode, %d new contacts without consent:\n", r.Contacts)
+		fmt.Fprintf(w, "  %-10s %12s %10s %18s %10s\n", "", "batch calls", "contacts", "contacts per call", "requests")
+		for _, d := range r.Batch {
+			fmt.Fprintf(w, "  %-10s %12d %10d %18.1f %10d\n", d.Name, d.Calls, d.Contacts, d.ContactsPerCall, d.Requests)
+		}
 	}
 }
