@@ -4,52 +4,23 @@
 package brevospec
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/mail"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"synclayer/destination/openapicheck"
 )
 
 // EnvSpec names the environment variable that overrides the spec location.
 const EnvSpec = "BREVO_OPENAPI_SPEC"
 
-// specHost and specBase are where the spec's servers entry puts the API.
-// Requests are rewritten onto them before routing, so the validator works
-// for any simulator address.
-const (
-	specHost = "api.brevo.com"
-	specBase = "/v3"
-)
-
-// Validator validates requests against the loaded spec. It is safe for
-// concurrent use.
-type Validator struct {
-	router routers.Router
-}
-
-// schemaOptions make the spec's format "email" checked, which kin-openapi
-// leaves unchecked by default.
-var schemaOptions = []openapi3.SchemaValidationOption{
-	openapi3.WithStringFormatValidator("email", openapi3.NewCallbackValidator(func(s string) error {
-		if a, err := mail.ParseAddress(s); err != nil || a.Address != s {
-			return errors.New("not an email address")
-		}
-		return nil
-	})),
-}
+// Validator validates requests, and the simulator's answers, against the
+// spec. It is safe for concurrent use.
+type Validator = openapicheck.Checker
 
 var (
 	loadOnce  sync.Once
@@ -75,17 +46,13 @@ func load() (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("load spec %s: %w", path, err)
-	}
-	applyErrata(doc)
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		return nil, fmt.Errorf("route spec %s: %w", path, err)
-	}
-	return &Validator{router: router}, nil
+	return openapicheck.Load(path, openapicheck.Spec{Host: "api.brevo.com", Base: "/v3", Errata: applyErrata, CheckEmails: true,
+		Auth: func(r *http.Request) error {
+			if r.Header.Get("api-key") == "" {
+				return errors.New("missing api-key header")
+			}
+			return nil
+		}})
 }
 
 func specPath() (string, error) {
@@ -114,86 +81,4 @@ func specPath() (string, error) {
 		return "", fmt.Errorf("Brevo OpenAPI spec not found at %s (set $%s to its path)", p, EnvSpec)
 	}
 	return p, nil
-}
-
-// Validate reports whether r, whose body has already been read into body,
-// is a request the spec accepts: a known path and method, valid path, query
-// and header parameters, a valid JSON body, and an api-key header. r is not
-// modified. The signature fits brevosim.Options.Validate.
-func (v *Validator) Validate(r *http.Request, body []byte) error {
-	if r.Header.Get("api-key") == "" {
-		return errors.New("missing api-key header")
-	}
-	req := v.rewrite(r, body)
-	input, err := v.input(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err)
-	}
-	if err := openapi3filter.ValidateRequest(context.Background(), input); err != nil {
-		return fmt.Errorf("%s %s (%s): %w", r.Method, r.URL.Path, input.Route.Operation.OperationID, err)
-	}
-	return nil
-}
-
-// ValidateResponse reports whether a response with status, header and
-// body is one the spec allows for request r: the body must match the
-// schema the spec declares for that status (statuses the spec does not
-// declare are not checked).
-func (v *Validator) ValidateResponse(r *http.Request, status int, header http.Header, body []byte) error {
-	req := v.rewrite(r, nil)
-	input, err := v.input(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err)
-	}
-	out := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: input,
-		Status:                 status,
-		Header:                 header,
-		Options:                input.Options,
-	}
-	out.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		return fmt.Errorf("%s %s (%s) answer %d: %w", r.Method, r.URL.Path, input.Route.Operation.OperationID, status, err)
-	}
-	return nil
-}
-
-// rewrite returns a copy of r addressed to the spec's server, with body.
-func (v *Validator) rewrite(r *http.Request, body []byte) *http.Request {
-	req := r.Clone(context.Background())
-	req.URL.Scheme, req.URL.Host, req.Host = "https", specHost, specHost
-	req.URL.Path = specBase + trimBase(r.URL.Path)
-	if r.URL.RawPath != "" {
-		req.URL.RawPath = specBase + trimBase(r.URL.RawPath)
-	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	req.ContentLength = int64(len(body))
-	return req
-}
-
-func (v *Validator) input(req *http.Request) (*openapi3filter.RequestValidationInput, error) {
-	route, params, err := v.router.FindRoute(req)
-	if err != nil {
-		return nil, err
-	}
-	return &openapi3filter.RequestValidationInput{
-		Request:    req,
-		PathParams: params,
-		Route:      route,
-		Options: &openapi3filter.Options{
-			AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
-			SkipSettingDefaults:     true,
-			MultiError:              true,
-			SchemaValidationOptions: schemaOptions,
-		},
-	}, nil
-}
-
-// trimBase strips a leading /v3, so requests to a simulator mounted at the
-// root and at /v3 both route.
-func trimBase(p string) string {
-	if p == specBase || strings.HasPrefix(p, specBase+"/") {
-		return p[len(specBase):]
-	}
-	return p
 }
