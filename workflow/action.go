@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/destination/slack"
 )
 
@@ -109,19 +108,19 @@ func (h *Handler) brevoEvent(ctx context.Context, a *action, row *synclayer.Work
 	if err != nil {
 		return "", err
 	}
-	ev := brevo.Event{Name: a.Name, Identifiers: brevo.EventIdentifiers{EmailID: viewText(view, "contact", "email"), ExtID: row.ContactID}, Properties: props}
-	if at, err := time.Parse(time.RFC3339Nano, viewText(view, "event", "at")); err == nil && !at.IsZero() && at.Year() > 1 {
-		ev.Date = at.UTC().Format(time.RFC3339)
+	ev := synclayer.ContactEvent{Name: a.Name, ContactID: row.ContactID, Email: viewText(view, "contact", "email"), Properties: props}
+	if at, err := time.Parse(time.RFC3339Nano, viewText(view, "event", "at")); err == nil {
+		ev.At = at
 	}
-	if err := h.Brevo.SendEvent(ctx, ev); err != nil {
+	if err := h.Actions.SendContactEvent(ctx, ev); err != nil {
 		return "", err
 	}
 	return "Brevo event " + a.Name + " sent", nil
 }
 
-// setAttribute updates the contact in Brevo by its external ID, which
-// customer-sync gives every contact it creates, so an email changed
-// meanwhile does not lose the update.
+// setAttribute sets the contact's fields at the destination, by our
+// contact ID, which customer-sync gives every contact it creates, so an
+// email changed meanwhile does not lose the update.
 func (h *Handler) setAttribute(ctx context.Context, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
 	if err := h.EnsureAttributes(ctx); err != nil {
 		return "", err
@@ -130,8 +129,8 @@ func (h *Handler) setAttribute(ctx context.Context, a *action, row *synclayer.Wo
 	if err != nil {
 		return "", err
 	}
-	if err := h.Brevo.UpdateContact(ctx, row.ContactID, brevo.IdentifierExtID, brevo.UpdateContactRequest{Attributes: attrs}); err != nil {
-		return "", notYetInBrevo(err)
+	if err := h.Actions.SetContactFields(ctx, row.ContactID, attrs); err != nil {
+		return "", err
 	}
 	names := make([]string, 0, len(attrs))
 	for k := range attrs {
@@ -141,31 +140,31 @@ func (h *Handler) setAttribute(ctx context.Context, a *action, row *synclayer.Wo
 	return "set " + strings.Join(names, ", ") + " in Brevo", nil
 }
 
-// list adds the contact to a Brevo list, only while it may receive
-// marketing (as the store holds it now, so a later opt-out wins), or
-// removes it from one.
+// list adds the contact to a list, only while it may receive marketing
+// (as the store holds it now, so a later opt-out wins), or removes it
+// from one.
 func (h *Handler) list(ctx context.Context, a *action, row *synclayer.WorkflowAction) (string, error) {
-	req := brevo.UpdateContactRequest{UnlinkListIDs: []int64{a.ListID}}
-	if a.Kind == KindAddToList {
-		c, err := h.Store.FindContactByID(ctx, row.ContactID)
-		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-			return "skipped add_to_list: the contact is no longer stored", nil
-		}
-		if err != nil {
+	list := strconv.FormatInt(a.ListID, 10)
+	if a.Kind != KindAddToList {
+		if err := h.Actions.RemoveContactFromList(ctx, row.ContactID, list); err != nil {
 			return "", err
 		}
-		if !c.Marketable() {
-			return fmt.Sprintf("skipped adding to list %d: the contact has no marketing consent", a.ListID), nil
-		}
-		req = brevo.UpdateContactRequest{ListIDs: []int64{a.ListID}}
+		return fmt.Sprintf("removed from Brevo list %d", a.ListID), nil
 	}
-	if err := h.Brevo.UpdateContact(ctx, row.ContactID, brevo.IdentifierExtID, req); err != nil {
-		return "", notYetInBrevo(err)
+	c, err := h.Store.FindContactByID(ctx, row.ContactID)
+	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+		return "skipped add_to_list: the contact is no longer stored", nil
 	}
-	if a.Kind == KindAddToList {
-		return fmt.Sprintf("added to Brevo list %d", a.ListID), nil
+	if err != nil {
+		return "", err
 	}
-	return fmt.Sprintf("removed from Brevo list %d", a.ListID), nil
+	if !c.Marketable() {
+		return fmt.Sprintf("skipped adding to list %d: the contact has no marketing consent", a.ListID), nil
+	}
+	if err := h.Actions.AddContactToList(ctx, row.ContactID, list); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("added to Brevo list %d", a.ListID), nil
 }
 
 // addTag merges the tag into the contact's workflow tags, in a store

@@ -3,17 +3,13 @@ package workflow
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 )
 
 // Handler runs the action row a WorkflowSkill job names. It is the
@@ -22,8 +18,10 @@ import (
 type Handler struct {
 	Rules *Rules
 	Store synclayer.Store
-	Brevo *brevo.Client
-	Now   func() time.Time
+	// Actions is the destination the contact actions act on (the one
+	// named brevo, for brevo_event, set_attribute and the lists).
+	Actions synclayer.ActionDestination
+	Now     func() time.Time
 	// ContactQueues, queue → destination, are enqueued for a contact that
 	// add_tag changed (customer-sync on each destination, which sends the
 	// tags); none when it does not run.
@@ -181,8 +179,8 @@ func (h *Handler) run(ctx context.Context, ru *rule, a *action, row *synclayer.W
 	return "", synclayer.Permanent(fmt.Errorf("unknown action %s", a.Kind))
 }
 
-// EnsureAttributes creates, in Brevo, every attribute that set_attribute
-// actions set and the account lacks, since Brevo drops unknown
+// EnsureAttributes creates, at the destination, every field that
+// set_attribute actions set and it lacks, since Brevo drops unknown
 // attributes without an error. Handle calls it before the first
 // set_attribute; cmd calls it at start, to fail early.
 func (h *Handler) EnsureAttributes(ctx context.Context) error {
@@ -191,24 +189,8 @@ func (h *Handler) EnsureAttributes(ctx context.Context) error {
 	if h.attributes {
 		return nil
 	}
-	want := h.Rules.Attributes()
-	if len(want) > 0 {
-		have, err := h.Brevo.ListAttributes(ctx)
-		if err != nil {
-			return fmt.Errorf("list Brevo contact attributes: %w", err)
-		}
-		exists := map[string]bool{}
-		for _, a := range have {
-			exists[strings.ToUpper(a.Name)] = true
-		}
-		for name, typ := range want {
-			if exists[name] {
-				continue
-			}
-			if err := h.Brevo.CreateAttribute(ctx, "normal", name, typ); err != nil && !attributeExists(err) {
-				return fmt.Errorf("create Brevo attribute %s: %w", name, err)
-			}
-		}
+	if err := h.Actions.EnsureContactFields(ctx, h.Rules.Attributes()); err != nil {
+		return err
 	}
 	h.attributes = true
 	return nil
@@ -219,22 +201,4 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
-}
-
-// attributeExists reports whether Brevo refused to create an attribute
-// because it exists: another instance, or another skill, created it after
-// the list was read. That is the state wanted, not a (permanent) failure
-// that would dead-letter the set_attribute row.
-func attributeExists(err error) bool {
-	var e *brevo.APIError
-	return errors.As(err, &e) && e.Status == http.StatusBadRequest && e.Code == "duplicate_parameter"
-}
-
-// notYetInBrevo turns Brevo's 404 for a contact into a retry: the
-// contact is created by customer-sync, whose job may not have run yet.
-func notYetInBrevo(err error) error {
-	if brevo.IsNotFound(err) {
-		return synclayer.RetryAfter(errors.New("the contact is not in Brevo yet; retrying once customer-sync has created it"), 30*time.Second)
-	}
-	return err
 }

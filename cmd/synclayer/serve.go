@@ -128,7 +128,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.startBatch(client)
-	m.startWorkflows(client)
+	m.startWorkflows()
 	if err := m.startCarts(); err != nil {
 		return err
 	}

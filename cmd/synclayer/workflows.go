@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/queue"
 	"synclayer/workflow"
@@ -227,12 +226,13 @@ func (m *Main) workflowIngest(cfg *ingest.Config) {
 // attributes set_attribute sets are created in Brevo first where
 // missing; an unreachable Brevo only delays them to the first
 // set_attribute, which checks again.
-func (m *Main) startWorkflows(client *brevo.Client) {
+func (m *Main) startWorkflows() {
 	rs := m.Config.workflows
 	if rs == nil {
 		return
 	}
-	h := &workflow.Handler{Rules: rs, Store: m.DB, Brevo: client}
+	actions, _ := m.destinations["brevo"].(synclayer.ActionDestination) // needsBrevo configures it for workflows
+	h := &workflow.Handler{Rules: rs, Store: m.DB, Actions: actions}
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
 		h.ContactQueues = map[string]string{}
 		for _, t := range m.Config.targets(cs) {
