@@ -37,7 +37,7 @@ func goList(t *testing.T, args ...string) (imports, deps map[string][]string) {
 // for destination/brevo/brevosim), or "" for shared code.
 func connector(pkg string) string {
 	parts := strings.Split(strings.TrimPrefix(pkg, "synclayer/"), "/")
-	if len(parts) >= 2 && (parts[0] == "destination" || parts[0] == "source") && parts[1] != "conformance" && parts[1] != "openapicheck" && parts[1] != "sourcetest" {
+	if len(parts) >= 2 && (parts[0] == "destination" || parts[0] == "source") && parts[1] != "conformance" && parts[1] != "openapicheck" && parts[1] != "simkit" && parts[1] != "sourcetest" {
 		return parts[0] + "/" + parts[1]
 	}
 	return ""

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"synclayer/destination/simkit"
 	"time"
 )
 
@@ -55,26 +56,18 @@ type Options struct {
 	ImportDelay time.Duration
 }
 
-// Outage is a failure mode the server can be put in.
-type Outage int
+// Outage is a failure mode the server can be put in (simkit.Outage).
+type Outage = simkit.Outage
 
 const (
-	OutageNone    Outage = iota
-	Outage500            // answer 500 with an errorModel body
-	OutageTimeout        // never answer; wait until the client gives up
-	OutageDrop           // close the connection without answering
+	OutageNone    = simkit.OutageNone
+	Outage500     = simkit.Outage500 // answer 500 with an errorModel body
+	OutageTimeout = simkit.OutageTimeout
+	OutageDrop    = simkit.OutageDrop
 )
 
-// Call is one request the server received. Status is 0 when it was not
-// answered (OutageTimeout, OutageDrop).
-type Call struct {
-	Method string
-	Path   string // with the query
-	Header http.Header
-	Status int
-	Body   []byte
-	At     time.Time
-}
+// Call is one request the server received (simkit.Call).
+type Call = simkit.Call
 
 // Contact is the server's record of a contact. Attributes excludes the
 // email and ext_id, which have their own fields.
@@ -90,13 +83,9 @@ type Contact struct {
 	ModifiedAt       time.Time
 }
 
-// maxCalls and maxViolations bound the history kept, so a long-running
-// binary serving the simulator does not grow without end.
 const (
-	maxCalls      = 10000
-	maxViolations = 1000
-	maxBody       = 10 << 20
-	unlimited     = 1000000
+	maxBody   = 10 << 20 // the most of a request body read
+	unlimited = 1000000  // the limit the headers report with no rate limit
 )
 
 // Server is the simulator; it implements http.Handler and is safe for
@@ -107,17 +96,17 @@ type Server struct {
 	now      func() time.Time
 	mux      *http.ServeMux
 
-	mu         sync.Mutex
-	outage     Outage
-	latency    time.Duration
-	rateLimit  int
-	calls      []*Call
-	violations []string
-	attrs      []attribute
-	contacts   map[int64]*Contact
-	byKey      map[string]*Contact // "email:", "ext_id:" and "sms:" + value → contact
-	keysOf     map[int64][]string  // the byKey entries each contact holds
-	nextID     int64
+	simkit.Recorder // the calls received and the spec violations seen
+
+	mu        sync.Mutex
+	outage    Outage
+	latency   time.Duration
+	rateLimit int
+	attrs     []attribute
+	contacts  map[int64]*Contact
+	byKey     map[string]*Contact // "email:", "ext_id:" and "sms:" + value → contact
+	keysOf    map[int64][]string  // the byKey entries each contact holds
+	nextID    int64
 
 	// The e-commerce buckets and records (ratelimit.go, orders.go, products.go).
 	orderRateLimit   int
@@ -203,45 +192,13 @@ func (s *Server) SetValidate(v func(*http.Request, []byte) error) {
 // SetLatency delays each answer by d.
 func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
-// Calls returns the requests received, oldest first (the last 10,000).
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	for i, c := range s.calls {
-		out[i] = *c
-	}
-	return out
-}
-
-// CallCount counts the calls with method whose path starts with pathPrefix;
-// an empty method matches any.
-func (s *Server) CallCount(method, pathPrefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if (method == "" || c.Method == method) && strings.HasPrefix(c.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
-
-// Violations returns the errors Options.Validate reported.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
 // ServeHTTP answers r as Brevo would, after any outage and latency.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	stripBase(r)
-	call := s.record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
-	rec := &statusWriter{ResponseWriter: w}
-	defer func() { s.mu.Lock(); call.Status = rec.status; s.mu.Unlock() }()
+	call := s.Record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
+	rec := &simkit.StatusWriter{ResponseWriter: w}
+	defer func() { s.Answered(call, rec.Status) }()
 
 	// Every request is validated, so a violation is recorded even when the
 	// answer is an outage or a 401.
@@ -251,29 +208,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if validate != nil {
 		if invalid = validate(r, body); invalid != nil {
-			s.addViolation(invalid.Error())
+			s.Violation(invalid.Error())
 		}
 	}
 
 	s.mu.Lock()
 	outage, latency := s.outage, s.latency
 	s.mu.Unlock()
-	switch outage {
-	case OutageTimeout:
-		<-r.Context().Done()
+	if !simkit.Hold(w, r, outage, latency) {
 		return
-	case OutageDrop:
-		drop(w)
-		return
-	}
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
 	}
 
 	bucket := bucketOf(r.Method, r.URL.Path)
@@ -300,24 +243,4 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(rec, r)
-}
-
-// record adds c to the history on arrival; its Status is set when the
-// answer is written.
-func (s *Server) record(c Call) *Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.calls) >= maxCalls {
-		s.calls = s.calls[1:]
-	}
-	s.calls = append(s.calls, &c)
-	return &c
-}
-
-func (s *Server) addViolation(v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.violations) < maxViolations {
-		s.violations = append(s.violations, v)
-	}
 }

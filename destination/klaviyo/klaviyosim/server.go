@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"synclayer/destination/simkit"
 	"time"
 )
 
@@ -32,32 +33,20 @@ type Options struct {
 	BulkJobDelay time.Duration
 }
 
-// Outage is a failure mode the server can be put in.
-type Outage int
+// Outage is a failure mode the server can be put in (simkit.Outage).
+type Outage = simkit.Outage
 
 const (
-	OutageNone    Outage = iota
-	Outage500            // answer 500 with a JSON:API error body
-	OutageTimeout        // never answer; wait until the client gives up
-	OutageDrop           // close the connection without answering
+	OutageNone    = simkit.OutageNone
+	Outage500     = simkit.Outage500 // answer 500 with a JSON:API error body
+	OutageTimeout = simkit.OutageTimeout
+	OutageDrop    = simkit.OutageDrop
 )
 
-// Call is one request the server received. Status is 0 when it was not
-// answered (OutageTimeout, OutageDrop).
-type Call struct {
-	Method string
-	Path   string // with the query
-	Header http.Header
-	Status int
-	Body   []byte
-	At     time.Time
-}
+// Call is one request the server received (simkit.Call).
+type Call = simkit.Call
 
-const (
-	maxCalls      = 10000
-	maxViolations = 1000
-	maxBody       = 10 << 20
-)
+const maxBody = 10 << 20 // the most of a request body read
 
 // Server is the simulator; it implements http.Handler and is safe for
 // concurrent use.
@@ -67,10 +56,10 @@ type Server struct {
 	now      func() time.Time
 	mux      *http.ServeMux
 
+	simkit.Recorder // the calls received and the spec violations seen
+
 	mu         sync.Mutex
 	outage     Outage
-	calls      []*Call
-	violations []string
 	limits     map[string]Limit
 	burstLen   time.Duration
 	steadyLen  time.Duration
@@ -168,43 +157,13 @@ func (s *Server) SetValidate(v func(*http.Request, []byte) error) {
 // SetLimit changes one bucket's limits.
 func (s *Server) SetLimit(bucket string, l Limit) { s.mu.Lock(); s.limits[bucket] = l; s.mu.Unlock() }
 
-// Calls returns the requests received, oldest first (the last 10,000).
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	for i, c := range s.calls {
-		out[i] = *c
-	}
-	return out
-}
-
-// CallCount counts the calls with method whose path starts with
-// pathPrefix; an empty method matches any.
-func (s *Server) CallCount(method, pathPrefix string) int {
-	n := 0
-	for _, c := range s.Calls() {
-		if (method == "" || c.Method == method) && strings.HasPrefix(c.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
-
-// Violations returns the errors Options.Validate reported.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
 // ServeHTTP answers r as Klaviyo would, after any outage: authentication,
 // then the revision header, then the request's rate-limit bucket.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	call := s.record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
-	rec := &statusWriter{ResponseWriter: w}
-	defer func() { s.mu.Lock(); call.Status = rec.status; s.mu.Unlock() }()
+	call := s.Record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
+	rec := &simkit.StatusWriter{ResponseWriter: w}
+	defer func() { s.Answered(call, rec.Status) }()
 
 	var invalid error
 	s.mu.Lock()
@@ -212,19 +171,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if validate != nil {
 		if invalid = validate(r, body); invalid != nil {
-			s.addViolation(invalid.Error())
+			s.Violation(invalid.Error())
 		}
 	}
 	s.mu.Lock()
 	outage := s.outage
 	s.mu.Unlock()
+	if !simkit.Hold(w, r, outage, 0) {
+		return
+	}
 	switch outage {
-	case OutageTimeout:
-		<-r.Context().Done()
-		return
-	case OutageDrop:
-		drop(w)
-		return
 	case Outage500:
 		writeError(rec, http.StatusInternalServerError, "error", "A server error occurred.", "")
 		return
@@ -265,22 +221,4 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: "invalid", detail: "The revision header is required, as YYYY-MM-DD[.suffix].", parameter: "revision"}
 	}
 	return nil
-}
-
-func (s *Server) record(c Call) *Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.calls) >= maxCalls {
-		s.calls = s.calls[1:]
-	}
-	s.calls = append(s.calls, &c)
-	return &c
-}
-
-func (s *Server) addViolation(v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.violations) < maxViolations {
-		s.violations = append(s.violations, v)
-	}
 }

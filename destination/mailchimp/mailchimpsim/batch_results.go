@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"synclayer/destination/simkit"
 	"time"
 )
 
@@ -61,7 +62,7 @@ func (s *Server) serveResults(w http.ResponseWriter, r *http.Request, file strin
 	case outage == OutageTimeout:
 		<-r.Context().Done()
 	case outage == OutageDrop:
-		drop(w)
+		simkit.Drop(w)
 	case outage == Outage500:
 		http.Error(w, "InternalError", http.StatusInternalServerError)
 	case r.Method != http.MethodGet:

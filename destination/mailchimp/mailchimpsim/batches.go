@@ -182,7 +182,7 @@ func (s *Server) runOperation(w http.ResponseWriter, b *batch, i int, op Operati
 	}
 	if validate != nil {
 		if err := validate(r, body); err != nil {
-			s.addViolation(fmt.Sprintf("batch %s operation %d: %v", b.id, i, err))
+			s.Violation(fmt.Sprintf("batch %s operation %d: %v", b.id, i, err))
 			invalid(w, "The resource submitted could not be validated: "+err.Error())
 			return
 		}

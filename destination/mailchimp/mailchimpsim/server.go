@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"synclayer/destination/simkit"
 	"time"
 )
 
@@ -31,33 +32,20 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Outage is a failure mode the server can be put in.
-type Outage int
+// Outage is a failure mode the server can be put in (simkit.Outage).
+type Outage = simkit.Outage
 
 const (
-	OutageNone    Outage = iota
-	Outage500            // answer 500 with a problem body
-	OutageTimeout        // never answer; wait until the client gives up
-	OutageDrop           // close the connection without answering
+	OutageNone    = simkit.OutageNone
+	Outage500     = simkit.Outage500 // answer 500 with a problem body
+	OutageTimeout = simkit.OutageTimeout
+	OutageDrop    = simkit.OutageDrop
 )
 
-// Call is one request the server received. Status is 0 when it was not
-// answered (OutageTimeout, OutageDrop).
-type Call struct {
-	Method string
-	Path   string // with the query
-	Status int
-	Body   []byte
-	At     time.Time
-}
+// Call is one request the server received (simkit.Call).
+type Call = simkit.Call
 
-// maxCalls and maxViolations bound the history kept, so a long-running
-// binary serving the simulator does not grow without end.
-const (
-	maxCalls      = 10000
-	maxViolations = 1000
-	maxBody       = 10 << 20
-)
+const maxBody = 10 << 20 // the most of a request body read
 
 // Server is the simulator; it implements http.Handler and is safe for
 // concurrent use.
@@ -67,15 +55,15 @@ type Server struct {
 	now      func() time.Time
 	mux      *http.ServeMux
 
-	mu         sync.Mutex
-	outage     Outage
-	latency    time.Duration
-	connLimit  int
-	inflight   map[string]int // API key → requests in flight
-	calls      []*Call
-	violations []string
-	audiences  map[string]*audience
-	stores     map[string]*store
+	simkit.Recorder // the calls received and the spec violations seen
+
+	mu        sync.Mutex
+	outage    Outage
+	latency   time.Duration
+	connLimit int
+	inflight  map[string]int // API key → requests in flight
+	audiences map[string]*audience
+	stores    map[string]*store
 
 	batches     map[string]*batch
 	batchSeq    int
@@ -127,33 +115,15 @@ func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.
 // (negative: unlimited).
 func (s *Server) SetConnectionLimit(n int) { s.mu.Lock(); s.connLimit = n; s.mu.Unlock() }
 
-// Calls returns the requests received, oldest first (the last 10,000).
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	for i, c := range s.calls {
-		out[i] = *c
-	}
-	return out
-}
-
-// Violations returns the errors Options.Validate reported.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
 // ServeHTTP answers r as Mailchimp would, after any outage and latency.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	_, results, isResults := strings.Cut(r.URL.Path, resultsPrefix)
 	r = r.WithContext(context.WithValue(r.Context(), mountKey{}, mountOf(r)))
 	stripBase(r)
-	call := s.record(Call{Method: r.Method, Path: r.URL.RequestURI(), Body: body, At: s.now()})
-	rec := &statusWriter{ResponseWriter: w}
-	defer func() { s.mu.Lock(); call.Status = rec.status; s.mu.Unlock() }()
+	call := s.Record(Call{Method: r.Method, Path: r.URL.RequestURI(), Body: body, At: s.now()})
+	rec := &simkit.StatusWriter{ResponseWriter: w}
+	defer func() { s.Answered(call, rec.Status) }()
 	if isResults {
 		s.serveResults(rec, r, results)
 		return
@@ -165,7 +135,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if validate != nil {
 		if violation = validate(r, body); violation != nil {
-			s.addViolation(violation.Error())
+			s.Violation(violation.Error())
 		}
 	}
 	_, key, _ := r.BasicAuth()
@@ -175,12 +145,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	outage, latency := s.outage, s.latency
 	s.mu.Unlock()
-	switch outage {
-	case OutageTimeout:
-		<-r.Context().Done()
-		return
-	case OutageDrop:
-		drop(w)
+	if !simkit.Hold(w, r, outage, 0) {
 		return
 	}
 	if over && outage == OutageNone {
@@ -188,14 +153,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(rec, http.StatusTooManyRequests, "Too Many Requests", fmt.Sprintf("You have exceeded the limit of %d simultaneous connections.", limit))
 		return
 	}
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	if !simkit.Hold(w, r, OutageNone, latency) {
+		return
 	}
 	switch {
 	case outage == Outage500:
@@ -228,24 +187,6 @@ func (s *Server) leave(key string) {
 	defer s.mu.Unlock()
 	if s.inflight[key]--; s.inflight[key] <= 0 {
 		delete(s.inflight, key)
-	}
-}
-
-func (s *Server) record(c Call) *Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.calls) >= maxCalls {
-		s.calls = s.calls[1:]
-	}
-	s.calls = append(s.calls, &c)
-	return &c
-}
-
-func (s *Server) addViolation(v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.violations) < maxViolations {
-		s.violations = append(s.violations, v)
 	}
 }
 
