@@ -103,25 +103,37 @@ func (h *Handler) webhook(ctx context.Context, ru *rule, a *action, row *synclay
 	return "webhook " + id + " delivered", nil
 }
 
-func (h *Handler) brevoEvent(ctx context.Context, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
+func (h *Handler) brevoEvent(ctx context.Context, ru *rule, a *action, row *synclayer.WorkflowAction, c *synclayer.Contact, view map[string]any) (string, error) {
+	dest, err := h.destination(ru)
+	if err != nil {
+		return "", err
+	}
 	props, err := renderValues(a.properties, view)
 	if err != nil {
 		return "", err
 	}
-	ev := synclayer.ContactEvent{Name: a.Name, ContactID: row.ContactID, Email: viewText(view, "contact", "email"), Properties: props}
+	ev := synclayer.ContactEvent{Name: a.Name, Properties: props, Key: WebhookID(row.Rule, row.Action, row.TriggerType, row.TriggerKey)}
 	if at, err := time.Parse(time.RFC3339Nano, viewText(view, "event", "at")); err == nil {
 		ev.At = at
 	}
-	if err := h.Actions.SendContactEvent(ctx, ev); err != nil {
+	ref := synclayer.ContactRef{ID: row.ContactID, Email: viewText(view, "contact", "email")}
+	if c != nil && c.Email != "" {
+		ref.Email = c.Email
+	}
+	if err := dest.SendContactEvent(ctx, ref, ev); err != nil {
 		return "", err
 	}
-	return "Brevo event " + a.Name + " sent", nil
+	return label(dest) + " event " + a.Name + " sent", nil
 }
 
 // setAttribute sets the contact's fields at the destination, by our
 // contact ID, which customer-sync gives every contact it creates, so an
 // email changed meanwhile does not lose the update.
-func (h *Handler) setAttribute(ctx context.Context, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
+func (h *Handler) setAttribute(ctx context.Context, ru *rule, a *action, c *synclayer.Contact, view map[string]any) (string, error) {
+	dest, err := h.destination(ru)
+	if err != nil {
+		return "", err
+	}
 	if err := h.EnsureAttributes(ctx); err != nil {
 		return "", err
 	}
@@ -129,7 +141,7 @@ func (h *Handler) setAttribute(ctx context.Context, a *action, row *synclayer.Wo
 	if err != nil {
 		return "", err
 	}
-	if err := h.Actions.SetContactFields(ctx, row.ContactID, attrs); err != nil {
+	if err := dest.SetContactFields(ctx, synclayer.ContactRef{ID: c.ID, Email: c.Email}, attrs); err != nil {
 		return "", err
 	}
 	names := make([]string, 0, len(attrs))
@@ -137,34 +149,40 @@ func (h *Handler) setAttribute(ctx context.Context, a *action, row *synclayer.Wo
 		names = append(names, k)
 	}
 	slices.Sort(names)
-	return "set " + strings.Join(names, ", ") + " in Brevo", nil
+	return "set " + strings.Join(names, ", ") + " in " + label(dest), nil
 }
 
 // list adds the contact to a list, only while it may receive marketing
 // (as the store holds it now, so a later opt-out wins), or removes it
 // from one.
-func (h *Handler) list(ctx context.Context, a *action, row *synclayer.WorkflowAction) (string, error) {
-	list := strconv.FormatInt(a.ListID, 10)
-	if a.Kind != KindAddToList {
-		if err := h.Actions.RemoveContactFromList(ctx, row.ContactID, list); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("removed from Brevo list %d", a.ListID), nil
-	}
-	c, err := h.Store.FindContactByID(ctx, row.ContactID)
-	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return "skipped add_to_list: the contact is no longer stored", nil
-	}
+func (h *Handler) list(ctx context.Context, ru *rule, a *action, c *synclayer.Contact) (string, error) {
+	dest, err := h.destination(ru)
 	if err != nil {
 		return "", err
 	}
-	if !c.Marketable() {
-		return fmt.Sprintf("skipped adding to list %d: the contact has no marketing consent", a.ListID), nil
+	list, ref := a.ListName(), synclayer.ContactRef{ID: c.ID, Email: c.Email}
+	if a.Kind != KindAddToList {
+		if err := dest.RemoveContactFromList(ctx, ref, list); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("removed from %s list %s", label(dest), list), nil
 	}
-	if err := h.Actions.AddContactToList(ctx, row.ContactID, list); err != nil {
+	if !c.Marketable() {
+		return fmt.Sprintf("skipped adding to list %s: the contact has no marketing consent", list), nil
+	}
+	if err := dest.AddContactToList(ctx, ref, list); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("added to Brevo list %d", a.ListID), nil
+	return fmt.Sprintf("added to %s list %s", label(dest), list), nil
+}
+
+// label names a destination in result lines: its platform's name for the
+// one named after its platform ("Brevo"), its own name for the others.
+func label(d synclayer.ActionDestination) string {
+	if d.Name() == d.Type() && d.Name() != "" {
+		return strings.ToUpper(d.Name()[:1]) + d.Name()[1:]
+	}
+	return d.Name()
 }
 
 // addTag merges the tag into the contact's workflow tags, in a store

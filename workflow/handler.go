@@ -18,17 +18,17 @@ import (
 type Handler struct {
 	Rules *Rules
 	Store synclayer.Store
-	// Actions is the destination the contact actions act on (the one
-	// named brevo, for brevo_event, set_attribute and the lists).
-	Actions synclayer.ActionDestination
-	Now     func() time.Time
+	// Destinations are the destinations contact actions may act on, by
+	// name; a rule's Destination picks one ("" is brevo).
+	Destinations map[string]synclayer.ActionDestination
+	Now          func() time.Time
 	// ContactQueues, queue → destination, are enqueued for a contact that
 	// add_tag changed (customer-sync on each destination, which sends the
 	// tags); none when it does not run.
 	ContactQueues map[string]string
 
 	mu         sync.Mutex
-	attributes bool // set_attribute's attributes are known to exist in Brevo
+	attributes bool // set_attribute's fields are known to exist at their destinations
 }
 
 // doneState is the done marker of an action row, committed with its job.
@@ -74,10 +74,11 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 	if err != nil {
 		return nil, nil, synclayer.Permanent(fmt.Errorf("workflow action %d: decode its view: %v", id, err))
 	}
+	var c *synclayer.Contact
 	if a.needsContact() {
-		// A contact deleted since the trigger gets nothing: a Brevo event
-		// or an update by ext_id would bring it back into Brevo.
-		c, err := h.Store.FindContactByID(ctx, row.ContactID)
+		// A contact deleted since the trigger gets nothing: an event or an
+		// update by its ID would bring it back into the destination.
+		c, err = h.Store.FindContactByID(ctx, row.ContactID)
 		switch {
 		case synclayer.ErrorCode(err) == synclayer.ENOTFOUND || err == nil && c.Deleted:
 			return h.done(job, row, "skipped "+row.Kind+": the contact was deleted")
@@ -87,7 +88,7 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 	}
 	tmplView := maps.Clone(view) // templates also see the rule: {{ .rule.owner }}
 	tmplView["rule"] = map[string]any{"name": ru.Name, "owner": ru.Owner}
-	result, err := h.run(ctx, ru, a, row, tmplView)
+	result, err := h.run(ctx, ru, a, row, c, tmplView)
 	if err != nil {
 		return nil, nil, fmt.Errorf("workflow %s actions[%d] (%s): %w", row.Rule, row.Action, row.Kind, err)
 	}
@@ -161,25 +162,25 @@ func (h *Handler) actionOf(ctx context.Context, ru *rule, row *synclayer.Workflo
 	return at, nil // edited in place: runs as now configured
 }
 
-func (h *Handler) run(ctx context.Context, ru *rule, a *action, row *synclayer.WorkflowAction, view map[string]any) (string, error) {
+func (h *Handler) run(ctx context.Context, ru *rule, a *action, row *synclayer.WorkflowAction, c *synclayer.Contact, view map[string]any) (string, error) {
 	switch a.Kind {
 	case KindSlack:
 		return h.slack(ctx, a, view)
 	case KindWebhook:
 		return h.webhook(ctx, ru, a, row, view)
 	case KindBrevoEvent:
-		return h.brevoEvent(ctx, a, row, view)
+		return h.brevoEvent(ctx, ru, a, row, c, view)
 	case KindSetAttribute:
-		return h.setAttribute(ctx, a, row, view)
+		return h.setAttribute(ctx, ru, a, c, view)
 	case KindAddTag:
 		return h.addTag(ctx, a, row, view)
 	case KindAddToList, KindRemoveFromList:
-		return h.list(ctx, a, row)
+		return h.list(ctx, ru, a, c)
 	}
 	return "", synclayer.Permanent(fmt.Errorf("unknown action %s", a.Kind))
 }
 
-// EnsureAttributes creates, at the destination, every field that
+// EnsureAttributes creates, at each destination, every field that
 // set_attribute actions set and it lacks, since Brevo drops unknown
 // attributes without an error. Handle calls it before the first
 // set_attribute; cmd calls it at start, to fail early.
@@ -189,11 +190,30 @@ func (h *Handler) EnsureAttributes(ctx context.Context) error {
 	if h.attributes {
 		return nil
 	}
-	if err := h.Actions.EnsureContactFields(ctx, h.Rules.Attributes()); err != nil {
-		return err
+	for name, fields := range h.Rules.AttributesByDestination() {
+		d := h.Destinations[name]
+		if d == nil {
+			return fmt.Errorf("destination %s is not configured", name)
+		}
+		if err := d.EnsureContactFields(ctx, fields); err != nil {
+			return err
+		}
 	}
 	h.attributes = true
 	return nil
+}
+
+// destination is the destination rule ru's contact actions act on.
+func (h *Handler) destination(ru *rule) (synclayer.ActionDestination, error) {
+	name := ru.Destination
+	if name == "" {
+		name = "brevo"
+	}
+	d := h.Destinations[name]
+	if d == nil {
+		return nil, synclayer.Permanent(fmt.Errorf("destination %s, which workflow %s acts on, is not configured or takes no contact actions", name, ru.Name))
+	}
+	return d, nil
 }
 
 func (h *Handler) now() time.Time {

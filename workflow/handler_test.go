@@ -91,7 +91,7 @@ func newFixture(t *testing.T, s synclayer.Store, rules ...workflow.Rule) *fixtur
 		t.Fatal(err)
 	}
 	f.rules = rs
-	f.h = &workflow.Handler{Rules: rs, Store: s, Actions: brevo.WithClient("brevo", f.brevo), ContactQueues: map[string]string{"customer-sync": "brevo"}}
+	f.h = &workflow.Handler{Rules: rs, Store: s, Destinations: map[string]synclayer.ActionDestination{"brevo": brevo.WithClient("brevo", f.brevo)}, ContactQueues: map[string]string{"customer-sync": "brevo"}}
 	return f
 }
 
@@ -372,7 +372,7 @@ func (f *fixture) reconfigure(rules ...workflow.Rule) {
 		f.t.Fatal(err)
 	}
 	f.rules = rs
-	f.h = &workflow.Handler{Rules: rs, Store: f.store, Actions: brevo.WithClient("brevo", f.brevo), ContactQueues: map[string]string{"customer-sync": "brevo"}}
+	f.h = &workflow.Handler{Rules: rs, Store: f.store, Destinations: map[string]synclayer.ActionDestination{"brevo": brevo.WithClient("brevo", f.brevo)}, ContactQueues: map[string]string{"customer-sync": "brevo"}}
 }
 
 // TestHandler_ActionsChangedBeforeRun: rows fired under one config and
@@ -510,7 +510,7 @@ func TestHandler_AttributeCreatedMeanwhile(t *testing.T) {
 	}))
 	t.Cleanup(hs.Close)
 	client := brevo.New(brevo.Config{APIKey: "xkeysib-test", BaseURL: hs.URL + "/v3"})
-	f.h = &workflow.Handler{Rules: f.rules, Store: s, Actions: brevo.WithClient("brevo", client)}
+	f.h = &workflow.Handler{Rules: f.rules, Store: s, Destinations: map[string]synclayer.ActionDestination{"brevo": brevo.WithClient("brevo", client)}}
 	c := f.contact("race@example.com", nil, true)
 	if _, err := client.CreateContact(ctx, brevo.CreateContactRequest{Email: c.Email, ExtID: c.ID}); err != nil {
 		t.Fatal(err)

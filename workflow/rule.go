@@ -4,9 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -24,6 +28,12 @@ type Rule struct {
 	Trigger synclayer.EventType
 	Filter  string // CEL; "" matches every trigger
 	Actions []Action
+	// Destination names the destination the rule's contact actions
+	// (brevo_event, set_attribute, the lists) act on; "" is brevo.
+	Destination string
+	// Check, when set, is the destination's own check of a contact
+	// action (synclayer.ActionDestination.CheckAction), run at Compile.
+	Check func(synclayer.ActionCheck) error
 }
 
 // Action kinds.
@@ -55,7 +65,19 @@ type Action struct {
 
 	Tag string // add_tag: template
 
-	ListID int64 // add_to_list, remove_from_list
+	ListID int64  // add_to_list, remove_from_list: a numeric list ID (Brevo's)
+	List   string // add_to_list, remove_from_list: any other list (a Klaviyo list ID, a Mailchimp tag)
+}
+
+// ListName is the action's list as the destination names it.
+func (a Action) ListName() string {
+	if a.List != "" {
+		return a.List
+	}
+	if a.ListID > 0 {
+		return strconv.FormatInt(a.ListID, 10)
+	}
+	return ""
 }
 
 // Problem is one thing wrong with a rule. Field is where, relative to the
@@ -116,10 +138,7 @@ type action struct {
 }
 
 var (
-	ruleNameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
-	eventNameRE  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	attributeRE  = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,49}$`)
-	reservedAttr = map[string]bool{"EMAIL": true, "SMS": true, "EXT_ID": true}
+	ruleNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
 )
 
 // Compile checks and compiles rules. It returns every problem found, as
@@ -172,6 +191,9 @@ func Compile(rules []Rule) (*Rules, error) {
 		}
 		for j, a := range r.Actions {
 			ca, err := compileAction(a)
+			if err == nil && r.Check != nil {
+				err = checkAction(r.Check, a)
+			}
 			if err != nil {
 				field := fmt.Sprintf("actions[%d]", j)
 				if err.field != "" {
@@ -195,6 +217,34 @@ func Compile(rules []Rule) (*Rules, error) {
 }
 
 type actionError struct{ field, msg string }
+
+// checkAction runs the destination's check of a contact action; its
+// error's field (a name, an attribute, "") is placed under the action.
+func checkAction(check func(synclayer.ActionCheck) error, a Action) *actionError {
+	ac := synclayer.ActionCheck{Kind: a.Kind}
+	switch a.Kind {
+	case KindBrevoEvent:
+		ac.EventName = a.Name
+	case KindSetAttribute:
+		ac.Fields = slices.Sorted(maps.Keys(a.Attributes))
+	case KindAddToList, KindRemoveFromList:
+		ac.List = a.ListName()
+	default:
+		return nil
+	}
+	err := check(ac)
+	if err == nil {
+		return nil
+	}
+	var e *synclayer.Error
+	if errors.As(err, &e) {
+		if e.Field != "" {
+			return errAt(a.Kind+"."+e.Field, "%s", e.Message)
+		}
+		return errAt(a.Kind, "%s", e.Message)
+	}
+	return errAt(a.Kind, "%s", err.Error())
+}
 
 func errAt(field, format string, args ...any) *actionError {
 	return &actionError{field, fmt.Sprintf(format, args...)}
@@ -222,8 +272,8 @@ func compileAction(a Action) (*action, *actionError) {
 			return nil, errAt("webhook.secret", "must be whsec_ followed by base64, from the environment: secret: \"${CHURN_WEBHOOK_SECRET}\"")
 		}
 	case KindBrevoEvent:
-		if !eventNameRE.MatchString(a.Name) {
-			return nil, errAt("brevo_event.name", "must be 1 to 255 letters, digits, '_' or '-', as Brevo requires of event names")
+		if strings.TrimSpace(a.Name) == "" {
+			return nil, errAt("brevo_event.name", "is required: the event's name, such as first_purchase")
 		}
 		if c.properties, err = compileValues(a.Properties); err != nil {
 			return nil, errAt("brevo_event.properties", "%v", err)
@@ -233,9 +283,6 @@ func compileAction(a Action) (*action, *actionError) {
 			return nil, errAt("set_attribute", "names no attribute; set_attribute: { CHURN_RISK: true }")
 		}
 		for name, v := range a.Attributes {
-			if !attributeRE.MatchString(name) || reservedAttr[name] {
-				return nil, errAt("set_attribute."+name, "must be an upper-case Brevo attribute name such as CHURN_RISK, and not EMAIL, SMS or EXT_ID")
-			}
 			switch v.(type) {
 			case string, bool, int, int64, uint64, float64:
 			default:
@@ -253,8 +300,8 @@ func compileAction(a Action) (*action, *actionError) {
 			return nil, errAt("add_tag", "%v", err)
 		}
 	case KindAddToList, KindRemoveFromList:
-		if a.ListID <= 0 {
-			return nil, errAt(a.Kind, "must be a Brevo list ID, a number above 0")
+		if a.ListName() == "" {
+			return nil, errAt(a.Kind, "names no list: give the list ID (a Brevo list ID is a number above 0)")
 		}
 	case "":
 		return nil, errAt("", "names no action; use one of slack, webhook, brevo_event, set_attribute, add_tag, add_to_list or remove_from_list")
@@ -279,7 +326,8 @@ func fingerprint(a Action) string {
 		Attributes map[string]any `json:"a,omitempty"`
 		Tag        string         `json:"g,omitempty"`
 		ListID     int64          `json:"l,omitempty"`
-	}{a.Kind, a.Text, a.URL, a.Name, a.Properties, a.Attributes, a.Tag, a.ListID})
+		List       string         `json:"ls,omitempty"`
+	}{a.Kind, a.Text, a.URL, a.Name, a.Properties, a.Attributes, a.Tag, a.ListID, a.List})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }
@@ -336,6 +384,34 @@ func (r *Rules) Attributes() map[string]string {
 					out[name] = "text"
 				default:
 					out[name] = "float"
+				}
+			}
+		}
+	}
+	return out
+}
+
+// AttributesByDestination is Attributes for each destination the rules'
+// set_attribute actions act on.
+func (r *Rules) AttributesByDestination() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, ru := range r.all {
+		name := ru.Destination
+		if name == "" {
+			name = "brevo"
+		}
+		for _, a := range ru.actions {
+			for field, v := range a.Attributes {
+				if out[name] == nil {
+					out[name] = map[string]string{}
+				}
+				switch v.(type) {
+				case bool:
+					out[name][field] = "boolean"
+				case string:
+					out[name][field] = "text"
+				default:
+					out[name][field] = "float"
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"synclayer"
+	"synclayer/destination/brevo"
 	"synclayer/workflow"
 )
 
@@ -78,10 +79,12 @@ func TestCompile_Errors(t *testing.T) {
 			"actions[0].slack.webhook_url", 0, 0, "SLACK_WEBHOOK_URL"},
 		{"WebhookSecret", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindWebhook, URL: "https://example.test/h", Secret: "plain"}}},
 			"actions[0].webhook.secret", 0, 0, "whsec_"},
-		{"EventName", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindBrevoEvent, Name: "first purchase"}}},
+		{"EventName", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindBrevoEvent, Name: "first purchase"}}, Check: brevoCheck},
 			"actions[0].brevo_event.name", 0, 0, "letters, digits"},
-		{"Attribute", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindSetAttribute, Attributes: map[string]any{"churn": true}}}},
+		{"Attribute", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindSetAttribute, Attributes: map[string]any{"churn": true}}}, Check: brevoCheck},
 			"actions[0].set_attribute.churn", 0, 0, "upper-case"},
+		{"BrevoListIsANumber", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindAddToList, List: "Xy12Ab"}}, Check: brevoCheck},
+			"actions[0].add_to_list", 0, 0, "Brevo list ID"},
 		{"List", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindAddToList}}},
 			"actions[0].add_to_list", 0, 0, "list ID"},
 		{"NoAction", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{}}}, "actions[0]", 0, 0, "names no action"},
@@ -148,3 +151,7 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// brevoCheck is Brevo's check of contact actions, as cmd sets it on a
+// rule whose actions act on Brevo.
+var brevoCheck = brevo.WithClient("brevo", nil).CheckAction

@@ -156,8 +156,8 @@ func (c *Config) implicitDestinations() {
 }
 
 // needsBrevo reports whether a skill is enabled on the destination named
-// brevo (order-events, product-catalog, cart-events) or one that runs on
-// Brevo alone for now (a workflow).
+// brevo (order-events, product-catalog, cart-events), or a workflow's
+// contact actions act on it.
 func (c *Config) needsBrevo() bool {
 	for _, s := range c.commerceSkills() {
 		if s.enabled() && slices.ContainsFunc(s.targets(), func(t skillTarget) bool { return t.name == "brevo" }) {
@@ -167,7 +167,12 @@ func (c *Config) needsBrevo() bool {
 	if cc := c.Skills.CartEvents; cc.enabled() && slices.ContainsFunc(cc.targets(), func(t skillTarget) bool { return t.name == "brevo" }) {
 		return true
 	}
-	return len(c.Workflows) > 0
+	for _, w := range c.Workflows {
+		if w != nil && w.actsOnContacts() && (w.Destination == "" || w.Destination == "brevo") {
+			return true
+		}
+	}
+	return false
 }
 
 // contactQueue is customer-sync's queue for destination name.

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/goccy/go-yaml"
 
 	"synclayer"
 	"synclayer/ingest"
@@ -19,6 +23,10 @@ type WorkflowConfig struct {
 	Trigger string                 `yaml:"trigger"`
 	Filter  string                 `yaml:"filter,omitempty"`
 	Actions []WorkflowActionConfig `yaml:"actions"`
+	// Destination is the destination the rule's contact actions
+	// (brevo_event, set_attribute, add_to_list, remove_from_list) act on;
+	// default brevo.
+	Destination string `yaml:"destination,omitempty"`
 }
 
 // WorkflowActionConfig is one action: exactly one of its keys is set.
@@ -28,8 +36,48 @@ type WorkflowActionConfig struct {
 	BrevoEvent     *BrevoEventActionConfig `yaml:"brevo_event,omitempty"`
 	SetAttribute   map[string]any          `yaml:"set_attribute,omitempty"`
 	AddTag         string                  `yaml:"add_tag,omitempty"`
-	AddToList      int64                   `yaml:"add_to_list,omitempty"`
-	RemoveFromList int64                   `yaml:"remove_from_list,omitempty"`
+	AddToList      ListRef                 `yaml:"add_to_list,omitempty"`
+	RemoveFromList ListRef                 `yaml:"remove_from_list,omitempty"`
+}
+
+// ListRef is a list as its destination names it: a Brevo list ID (a
+// number) or a Klaviyo list ID or Mailchimp tag (text).
+type ListRef string
+
+// UnmarshalYAML takes a number or a string.
+func (l *ListRef) UnmarshalYAML(b []byte) error {
+	var v any
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case string:
+		*l = ListRef(x)
+	case uint64, int64, int:
+		*l = ListRef(fmt.Sprint(x))
+	case float64:
+		*l = ListRef(strconv.FormatFloat(x, 'f', -1, 64))
+	default:
+		return errors.New("must be a list ID: a Brevo list number, a Klaviyo list ID or a Mailchimp tag")
+	}
+	return nil
+}
+
+// MarshalYAML writes a number back as a number.
+func (l ListRef) MarshalYAML() (any, error) {
+	if n, err := strconv.ParseInt(string(l), 10, 64); err == nil {
+		return n, nil
+	}
+	return string(l), nil
+}
+
+// action fills a list action's list: ListID for a number, List otherwise.
+func (l ListRef) action(act *workflow.Action) {
+	if n, err := strconv.ParseInt(string(l), 10, 64); err == nil && n > 0 {
+		act.ListID = n
+		return
+	}
+	act.List = string(l)
 }
 
 type SlackActionConfig struct {
@@ -78,14 +126,14 @@ func (a *WorkflowActionConfig) rule() (act workflow.Action, n int) {
 		set(workflow.KindAddTag)
 		act.Tag = a.AddTag
 	}
-	if a.AddToList != 0 {
+	if a.AddToList != "" {
 		set(workflow.KindAddToList)
-		act.ListID = a.AddToList
+		a.AddToList.action(&act)
 	}
-	if a.RemoveFromList != 0 {
+	if a.RemoveFromList != "" {
 		set(workflow.KindRemoveFromList)
 		if act.Kind == workflow.KindRemoveFromList {
-			act.ListID = a.RemoveFromList
+			a.RemoveFromList.action(&act)
 		}
 	}
 	return act, n
@@ -107,7 +155,15 @@ func (c *Config) finishWorkflows(e *configErrors) {
 			failed = true
 			continue
 		}
-		r := workflow.Rule{Name: w.Name, Owner: w.Owner, Trigger: synclayer.EventType(w.Trigger), Filter: w.Filter}
+		r := workflow.Rule{Name: w.Name, Owner: w.Owner, Trigger: synclayer.EventType(w.Trigger), Filter: w.Filter, Destination: w.Destination}
+		if w.actsOnContacts() {
+			if check, err := c.actionCheck(w.Destination); err != nil {
+				workflowError(e, i, w.Name, "destination", "%s", err.Error())
+				failed = true
+			} else {
+				r.Check = check
+			}
+		}
 		for j := range w.Actions {
 			act, n := w.Actions[j].rule()
 			if n > 1 {
@@ -136,6 +192,37 @@ func (c *Config) finishWorkflows(e *configErrors) {
 	if !failed {
 		c.workflows = rs
 	}
+}
+
+// actsOnContacts reports whether the rule has an action a destination
+// carries out (brevo_event, set_attribute, add_to_list, remove_from_list).
+func (w *WorkflowConfig) actsOnContacts() bool {
+	for _, a := range w.Actions {
+		if a.BrevoEvent != nil || a.SetAttribute != nil || a.AddToList != "" || a.RemoveFromList != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// actionCheck is the check of contact actions on destination name ("":
+// brevo), opened as config validation opens destinations.
+func (c *Config) actionCheck(name string) (func(synclayer.ActionCheck) error, error) {
+	if name == "" {
+		name = "brevo"
+	}
+	if _, ok := c.Destinations[name]; !ok {
+		return nil, fmt.Errorf("destination %q is not configured under destinations", name)
+	}
+	d, err := c.openDestination(name, checkEnv())
+	if err != nil {
+		return nil, nil // reported at destinations.<name>
+	}
+	ad, ok := d.(synclayer.ActionDestination)
+	if !ok {
+		return nil, fmt.Errorf("%s (type %s) takes no contact actions (brevo_event, set_attribute, add_to_list, remove_from_list)", name, d.Type())
+	}
+	return ad.CheckAction, nil
 }
 
 // workflowError adds a problem with a rule, named by its index and name
@@ -231,8 +318,13 @@ func (m *Main) startWorkflows() {
 	if rs == nil {
 		return
 	}
-	actions, _ := m.destinations["brevo"].(synclayer.ActionDestination) // needsBrevo configures it for workflows
-	h := &workflow.Handler{Rules: rs, Store: m.DB, Actions: actions}
+	dests := map[string]synclayer.ActionDestination{}
+	for name, d := range m.destinations {
+		if ad, ok := d.(synclayer.ActionDestination); ok {
+			dests[name] = ad
+		}
+	}
+	h := &workflow.Handler{Rules: rs, Store: m.DB, Destinations: dests}
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
 		h.ContactQueues = map[string]string{}
 		for _, t := range m.Config.targets(cs) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,39 @@ func WithClient(name string, client *Client) *Destination {
 	return &Destination{name: name, client: client}
 }
 
-// SendContactEvent is POST /events, the contact named by email and ext_id.
-func (d *Destination) SendContactEvent(ctx context.Context, ev synclayer.ContactEvent) error {
-	e := Event{Name: ev.Name, Identifiers: EventIdentifiers{EmailID: ev.Email, ExtID: ev.ContactID}, Properties: ev.Properties}
+// CheckAction holds a contact action to Brevo's rules: event names of 1
+// to 255 letters, digits, '_' or '-'; upper-case attribute names, not the
+// identifiers EMAIL, SMS and EXT_ID; numeric list IDs.
+func (d *Destination) CheckAction(a synclayer.ActionCheck) error {
+	switch a.Kind {
+	case "brevo_event":
+		if !eventNameRE.MatchString(a.EventName) {
+			return synclayer.FieldErrorf("name", "must be 1 to 255 letters, digits, '_' or '-', as Brevo requires of event names")
+		}
+	case "set_attribute":
+		for _, name := range a.Fields {
+			if !attributeRE.MatchString(name) || reservedAttr[name] {
+				return synclayer.FieldErrorf(name, "must be an upper-case Brevo attribute name such as CHURN_RISK, and not EMAIL, SMS or EXT_ID")
+			}
+		}
+	case "add_to_list", "remove_from_list":
+		if id, err := strconv.ParseInt(a.List, 10, 64); err != nil || id <= 0 {
+			return synclayer.FieldErrorf("", "must be a Brevo list ID, a number above 0")
+		}
+	}
+	return nil
+}
+
+var (
+	eventNameRE  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	attributeRE  = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,49}$`)
+	reservedAttr = map[string]bool{"EMAIL": true, "SMS": true, "EXT_ID": true}
+)
+
+// SendContactEvent is POST /events, the contact named by email and
+// ext_id. Brevo events take no idempotency key (decision 0010).
+func (d *Destination) SendContactEvent(ctx context.Context, c synclayer.ContactRef, ev synclayer.ContactEvent) error {
+	e := Event{Name: ev.Name, Identifiers: EventIdentifiers{EmailID: c.Email, ExtID: c.ID}, Properties: ev.Properties}
 	if !ev.At.IsZero() && ev.At.Year() > 1 {
 		e.Date = ev.At.UTC().Format(time.RFC3339)
 	}
@@ -32,8 +63,8 @@ func (d *Destination) SendContactEvent(ctx context.Context, ev synclayer.Contact
 // SetContactFields updates the contact's attributes by its ext_id, which
 // customer-sync gives every contact it creates, so an email changed
 // meanwhile does not lose the update.
-func (d *Destination) SetContactFields(ctx context.Context, contactID string, fields map[string]any) error {
-	return notYetInBrevo(d.client.UpdateContact(ctx, contactID, IdentifierExtID, UpdateContactRequest{Attributes: fields}))
+func (d *Destination) SetContactFields(ctx context.Context, c synclayer.ContactRef, fields map[string]any) error {
+	return notYetInBrevo(d.client.UpdateContact(ctx, c.ID, IdentifierExtID, UpdateContactRequest{Attributes: fields}))
 }
 
 // EnsureContactFields creates the attributes the account lacks, since
@@ -62,21 +93,21 @@ func (d *Destination) EnsureContactFields(ctx context.Context, fields map[string
 }
 
 // AddContactToList links the contact to Brevo list list (a number).
-func (d *Destination) AddContactToList(ctx context.Context, contactID, list string) error {
+func (d *Destination) AddContactToList(ctx context.Context, c synclayer.ContactRef, list string) error {
 	id, err := strconv.ParseInt(list, 10, 64)
 	if err != nil {
 		return synclayer.Permanent(fmt.Errorf("brevo: list %q is not a Brevo list ID", list))
 	}
-	return notYetInBrevo(d.client.UpdateContact(ctx, contactID, IdentifierExtID, UpdateContactRequest{ListIDs: []int64{id}}))
+	return notYetInBrevo(d.client.UpdateContact(ctx, c.ID, IdentifierExtID, UpdateContactRequest{ListIDs: []int64{id}}))
 }
 
 // RemoveContactFromList unlinks the contact from Brevo list list.
-func (d *Destination) RemoveContactFromList(ctx context.Context, contactID, list string) error {
+func (d *Destination) RemoveContactFromList(ctx context.Context, c synclayer.ContactRef, list string) error {
 	id, err := strconv.ParseInt(list, 10, 64)
 	if err != nil {
 		return synclayer.Permanent(fmt.Errorf("brevo: list %q is not a Brevo list ID", list))
 	}
-	return notYetInBrevo(d.client.UpdateContact(ctx, contactID, IdentifierExtID, UpdateContactRequest{UnlinkListIDs: []int64{id}}))
+	return notYetInBrevo(d.client.UpdateContact(ctx, c.ID, IdentifierExtID, UpdateContactRequest{UnlinkListIDs: []int64{id}}))
 }
 
 // attributeExists reports whether Brevo refused to create an attribute
