@@ -238,10 +238,14 @@ func checkAction(check func(synclayer.ActionCheck) error, a Action) *actionError
 	}
 	var e *synclayer.Error
 	if errors.As(err, &e) {
-		if e.Field != "" {
-			return errAt(a.Kind+"."+e.Field, "%s", e.Message)
+		// A field names an attribute, or "name"; the list and the action
+		// as a whole are the action's own key.
+		switch field := strings.TrimPrefix(e.Field, "attributes."); field {
+		case "", "list":
+			return errAt(a.Kind, "%s", e.Message)
+		default:
+			return errAt(a.Kind+"."+field, "%s", e.Message)
 		}
-		return errAt(a.Kind, "%s", e.Message)
 	}
 	return errAt(a.Kind, "%s", err.Error())
 }

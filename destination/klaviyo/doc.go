@@ -7,7 +7,10 @@
 // Ordered Product, Refunded Order and Cancelled Order events, each sent
 // once by unique_id), product-catalog (ProductSync: catalog items,
 // variants and categories) and cart-events (CartSync: one Abandoned
-// Checkout event per abandonment). Events never carry consent.
+// Checkout event per abandonment). Events never carry consent. The
+// Destination is also a synclayer.ActionDestination for workflow rules'
+// contact actions (actions.go): an event, profile fields by Klaviyo ID,
+// and list membership, none of which changes consent.
 //
 // Every request carries the private key as "Authorization: Klaviyo-API-Key
 // <key>" and a pinned revision header (Revision), so a Klaviyo release

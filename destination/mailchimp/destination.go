@@ -28,14 +28,20 @@ type Settings struct {
 	BaseURL            string `json:"base_url"`        // default https://<dc>.api.mailchimp.com/3.0 from the key
 	MaxConnections     int    `json:"max_connections"` // default 10, Mailchimp's limit per key
 	SimulatorRateLimit int    `json:"simulator_rate_limit"`
+	// AudienceID is the audience (list ID) workflow rules' contact
+	// actions act on; optional, and used by nothing else (customer-sync
+	// names its audience in its own options). Without it CheckAction
+	// refuses every action.
+	AudienceID string `json:"audience_id"`
 }
 
 // Destination is one configured Mailchimp account.
 type Destination struct {
-	name   string
-	client *Client
-	sim    *mailchimpsim.Server
-	log    *slog.Logger
+	name     string
+	audience string // Settings.AudienceID, for workflow actions
+	client   *Client
+	sim      *mailchimpsim.Server
+	log      *slog.Logger
 }
 
 var _ synclayer.ContactDestination = (*Destination)(nil)
@@ -58,7 +64,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 	if st.MaxConnections < 0 {
 		return nil, synclayer.FieldErrorf("max_connections", "must be positive (Mailchimp allows 10 simultaneous connections per key)")
 	}
-	d := &Destination{name: name, log: log}
+	d := &Destination{name: name, audience: strings.TrimSpace(st.AudienceID), log: log}
 	if st.APIKey == "" {
 		if env.Mount == nil {
 			return nil, synclayer.FieldErrorf("api_key", "is required: set it to your Mailchimp API key (e.g. \"${MAILCHIMP_API_KEY}\"); the key ends in your data centre, like -us21")

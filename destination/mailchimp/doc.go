@@ -27,6 +27,11 @@
 // that failed. Only a contact whose plan is such a PUT travels that way;
 // anything touching consent goes realtime.
 //
+// Workflow rules' contact actions (actions.go, synclayer.ActionDestination)
+// act on the audience of the destination setting audience_id: a member
+// event, merge fields by PATCH, and tags as the member's "lists". None
+// sends a status, and a member not created yet is a RetryAfter.
+//
 // The mailchimpsim subpackage is an in-memory Mailchimp simulator, and
 // mailchimpspec validates requests against the vendored OpenAPI spec in
 // tests.

@@ -112,10 +112,21 @@ func (c *Client) DeleteMemberPermanent(ctx context.Context, listID, hash string)
 // UpdateMemberTags adds and removes tags on the member. It sets
 // is_syncing, so tag-triggered automations do not fire for a sync.
 func (c *Client) UpdateMemberTags(ctx context.Context, listID, hash string, tags []Tag) error {
+	return c.postTags(ctx, listID, hash, tags, true)
+}
+
+// TagMember adds and removes tags on the member with is_syncing false, so
+// Mailchimp's tag-triggered automations fire: it is for workflow actions,
+// which change a tag on purpose.
+func (c *Client) TagMember(ctx context.Context, listID, hash string, tags []Tag) error {
+	return c.postTags(ctx, listID, hash, tags, false)
+}
+
+func (c *Client) postTags(ctx context.Context, listID, hash string, tags []Tag, syncing bool) error {
 	body := struct {
 		Tags      []Tag `json:"tags"`
 		IsSyncing bool  `json:"is_syncing"`
-	}{tags, true}
+	}{tags, syncing}
 	_, err := c.do(ctx, call{method: http.MethodPost, route: memberRoute + "/tags",
 		path: memberPath(listID, hash) + "/tags", body: body})
 	return err

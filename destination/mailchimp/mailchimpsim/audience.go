@@ -25,6 +25,18 @@ type Member struct {
 	// (each change to pending).
 	Confirmations int
 	LastChanged   time.Time
+	// Events are the custom events recorded on the member (POST …/events),
+	// oldest first.
+	Events []Event
+}
+
+// Event is one custom member event as the server recorded it.
+type Event struct {
+	Name       string
+	Properties map[string]string
+	IsSyncing  bool
+	OccurredAt string // as sent; "" when the request had none
+	Received   time.Time
 }
 
 // MergeField is one audience field.

@@ -1,7 +1,8 @@
 // Package mailchimpsim is an in-memory simulator of the parts of the
 // Mailchimp Marketing API 3.0 synclayer uses: audience members (with
 // Mailchimp's status, status_if_new, archive and permanent-delete rules),
-// member tags, merge fields, and e-commerce stores with their products
+// member tags, custom member events (recorded on the member, see
+// Member.Events), merge fields, and e-commerce stores with their products
 // and variants, orders, carts and customers (an opt_in_status true
 // subscribes a new or transactional address to the store's audience, as
 // Mailchimp documents), and batch operations (POST /batches, polled

@@ -89,5 +89,9 @@ func copyMember(m *Member) Member {
 	c := *m
 	c.MergeFields = maps.Clone(m.MergeFields)
 	c.Tags = slices.Clone(m.Tags)
+	c.Events = slices.Clone(m.Events)
+	for i := range c.Events {
+		c.Events[i].Properties = maps.Clone(m.Events[i].Properties)
+	}
 	return c
 }

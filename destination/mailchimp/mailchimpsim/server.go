@@ -89,6 +89,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /lists/{list_id}/members/{hash}/actions/delete-permanent", s.handleMemberDeletePermanent)
 	s.mux.HandleFunc("GET /lists/{list_id}/members/{hash}/tags", s.handleTagsGet)
 	s.mux.HandleFunc("POST /lists/{list_id}/members/{hash}/tags", s.handleTagsPost)
+	s.mux.HandleFunc("POST /lists/{list_id}/members/{hash}/events", s.handleEventPost)
 	s.mux.HandleFunc("GET /lists/{list_id}/merge-fields", s.handleMergeFieldList)
 	s.mux.HandleFunc("POST /lists/{list_id}/merge-fields", s.handleMergeFieldCreate)
 	s.mux.HandleFunc("GET /lists/{list_id}", s.handleListGet)

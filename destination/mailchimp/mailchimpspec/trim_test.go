@@ -22,6 +22,7 @@ var kept = map[string][]string{
 	"/lists/{list_id}/members/{subscriber_hash}":                               {"get", "put", "patch", "delete"},
 	"/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent":      {"post"},
 	"/lists/{list_id}/members/{subscriber_hash}/tags":                          {"get", "post"},
+	"/lists/{list_id}/members/{subscriber_hash}/events":                        {"post"},
 	"/lists/{list_id}/merge-fields":                                            {"get", "post"},
 	"/lists/{list_id}":                                                         {"get"},
 	"/batches":                                                                 {"post"},
