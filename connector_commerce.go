@@ -84,6 +84,17 @@ type CartSync interface {
 	Abandoned(ctx context.Context, c *Cart, ct *Contact, key string, at time.Time) (summary string, sent any, err error)
 }
 
+// CartWatcher is a CartSync that also hears of a cart as soon as it is
+// checked out or changes, for platforms whose own automation starts on
+// the checkout (Klaviyo's Started Checkout) rather than on synclayer's
+// judgement of an abandonment.
+type CartWatcher interface {
+	// CartStarted tells the destination cart c of contact ct is under
+	// way; key is unique to the cart, so a platform that deduplicates
+	// counts it once however often the cart changes.
+	CartStarted(ctx context.Context, c *Cart, ct *Contact, key string) (summary string, sent any, err error)
+}
+
 // The sync-state keys of commerce records, apart from the records' job
 // keys, so that an order, a product and a cart with the same ID never
 // share one. Each destination has its own state under the same key.

@@ -131,6 +131,28 @@ func (m *Main) cartIngest(cfg *ingest.Config) {
 		cfg.Routes = append(cfg.Routes, ingest.Route{Skill: synclayer.Queue(skill.CartEventsName, t.name), Destination: t.name,
 			Sources: slices.Clone(cc.Source), Records: ingest.RecordCarts, Wait: cc.Options.AbandonAfter})
 	}
+	// A destination whose automation starts on the checkout also hears of
+	// each cart at once, on a queue of its own.
+	for _, t := range cc.targets() {
+		if _, ok := m.cartWatcher(t); ok {
+			cfg.Routes = append(cfg.Routes, ingest.Route{Skill: skill.CartStartedQueue(t.name), Destination: t.name,
+				Sources: slices.Clone(cc.Source), Records: ingest.RecordCarts})
+		}
+	}
+}
+
+// cartWatcher is t's cart side when it also watches carts as they change.
+func (m *Main) cartWatcher(t skillTarget) (synclayer.CartWatcher, bool) {
+	d, ok := m.destinations[t.name]
+	if !ok {
+		return nil, false
+	}
+	sync, err := cartSync(d, optionsJSON(t.options))
+	if err != nil {
+		return nil, false
+	}
+	w, ok := sync.(synclayer.CartWatcher)
+	return w, ok
 }
 
 // startCarts starts cart-events' worker on each destination when it is
@@ -149,6 +171,12 @@ func (m *Main) startCarts() error {
 			Store: m.DB, Destination: t.name, Sync: sync, Triggers: m.triggers, Logger: m.Logger,
 			AbandonAfter: cc.Options.AbandonAfter, RequireConsent: *cc.Options.RequireConsent,
 		}, func(ctx context.Context) error { return sync.Prepare(ctx) })
+	}
+	for _, t := range cc.targets() {
+		if w, ok := m.cartWatcher(t); ok {
+			m.startWorker(skill.CartStartedQueue(t.name), &skill.CartStarted{Store: m.DB, Destination: t.name, Watcher: w,
+				RequireConsent: *cc.Options.RequireConsent})
+		}
 	}
 	m.Logger.Info("skill started", "skill", skill.CartEventsName, "sources", cc.Source,
 		"abandon_after", cc.Options.AbandonAfter, "require_consent", *cc.Options.RequireConsent)

@@ -10,17 +10,42 @@ import (
 	"synclayer"
 )
 
-// CartSync is cart-events on one Klaviyo account: an abandoned cart
-// becomes one Abandoned Checkout event on its contact's profile, which a
-// Klaviyo flow triggers on. Klaviyo's own Started Checkout metric (sent
-// on each cart change by its storefront integrations) is not sent. Build
-// it with Destination.CartSync.
+// CartSync is cart-events on one Klaviyo account: a cart becomes one
+// Started Checkout event as soon as it is saved (CartStarted), the metric
+// Klaviyo's own abandoned-cart flows start on, and an abandoned cart one
+// Abandoned Checkout event (Abandoned), for flows on synclayer's
+// judgement. Build it with Destination.CartSync.
 type CartSync struct {
 	client *Client
 	log    *slog.Logger
 }
 
-var _ synclayer.CartSync = (*CartSync)(nil)
+var (
+	_ synclayer.CartSync    = (*CartSync)(nil)
+	_ synclayer.CartWatcher = (*CartSync)(nil)
+)
+
+// MetricStartedCheckout is the metric Klaviyo's abandoned-cart flows
+// start on.
+const MetricStartedCheckout = "Started Checkout"
+
+// CartStarted sends cart c's Started Checkout event, with key as its
+// unique_id, so however often the cart changes Klaviyo records one.
+func (s *CartSync) CartStarted(ctx context.Context, c *synclayer.Cart, ct *synclayer.Contact, key string) (string, any, error) {
+	switch {
+	case ct == nil || strings.TrimSpace(ct.Email) == "":
+		return "", nil, synclayer.Permanent(errors.New("klaviyo: the cart's contact has no email, so Klaviyo cannot attribute the checkout to a profile"))
+	case key == "":
+		return "", nil, synclayer.Permanent(errors.New("klaviyo: a started checkout needs its key as the event's unique_id"))
+	}
+	ev := CartEvent(c, ct, key, c.ChangedAt)
+	ev.Metric = MetricStartedCheckout
+	summary, err := sendEvents(ctx, s.client, []Event{ev})
+	if err != nil {
+		return "", nil, err
+	}
+	return summary, ev, nil
+}
 
 // CartEvent is the Abandoned Checkout event of cart c of contact ct,
 // abandoned at at: valued at the cart's total, with its lines, total,
