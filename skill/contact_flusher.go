@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/queue"
 )
 
 // ContactFlusher is customer-sync's batch path on a destination whose
@@ -374,11 +375,7 @@ func (f *ContactFlusher) fail(ctx context.Context, j *synclayer.Job, err error, 
 		}
 		return
 	}
-	delay := min(time.Second<<min(j.Attempts, 8), 5*time.Minute)
-	var ra *synclayer.RetryAfterError
-	if errors.As(err, &ra) && ra.After > delay {
-		delay = ra.After
-	}
+	delay := queue.Delay(j.Attempts, time.Second, 5*time.Minute, err) // the queue's own backoff, RetryAfter honoured
 	if rerr := f.Store.RetryJob(ctx, j, now.Add(delay), err.Error(), trace, now); rerr != nil {
 		f.Logger.Warn("retry failed", "destination", f.Destination, "job", j.ID, "err", rerr)
 	}

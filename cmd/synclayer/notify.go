@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -64,13 +65,5 @@ func (r *skillRuntime) owner(name string) string {
 
 // contactQueues are customer-sync's queues on every destination it runs on.
 func (m *Main) contactQueues() []string {
-	out := []string{skill.CustomerSyncName}
-	if cs := m.Config.Skills.CustomerSync; cs != nil {
-		for _, t := range m.Config.targets(cs) {
-			if q := contactQueue(t.name); !slices.Contains(out, q) {
-				out = append(out, q)
-			}
-		}
-	}
-	return out
+	return slices.Sorted(maps.Keys(m.contactQueueDestinations()))
 }

@@ -7,6 +7,7 @@ import (
 
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/destination/conformance"
+	"synclayer/destination/simkit"
 )
 
 var _ conformance.Subject = (*Destination)(nil)
@@ -50,24 +51,12 @@ func (t simTarget) Contact(email string) *conformance.Contact {
 }
 
 func (t simTarget) Writes() int {
-	n := 0
-	for _, c := range t.s.Calls() {
-		if strings.HasPrefix(c.Path, "/contacts") && c.Method != http.MethodGet && !strings.HasPrefix(c.Path, "/contacts/attributes") {
-			n++
-		}
-	}
-	return n
+	return t.s.Count(func(c simkit.Call) bool {
+		return strings.HasPrefix(c.Path, "/contacts") && c.Method != http.MethodGet && !strings.HasPrefix(c.Path, "/contacts/attributes")
+	})
 }
 
-func (t simTarget) Throttled() int {
-	n := 0
-	for _, c := range t.s.Calls() {
-		if c.Status == http.StatusTooManyRequests {
-			n++
-		}
-	}
-	return n
-}
+func (t simTarget) Throttled() int { return t.s.Throttled() }
 
 func (t simTarget) SetOutage(on bool) {
 	if on {
@@ -114,14 +103,10 @@ func (t simTarget) Abandonments(cartID string) int {
 }
 
 func (t simTarget) CommerceWrites() int {
-	n := 0
-	for _, c := range t.s.Calls() {
-		if c.Method == http.MethodPost && (strings.HasPrefix(c.Path, "/orders") || strings.HasPrefix(c.Path, "/products") ||
-			strings.HasPrefix(c.Path, "/categories") || strings.HasPrefix(c.Path, "/events")) {
-			n++
-		}
-	}
-	return n
+	return t.s.Count(func(c simkit.Call) bool {
+		return c.Method == http.MethodPost && (strings.HasPrefix(c.Path, "/orders") || strings.HasPrefix(c.Path, "/products") ||
+			strings.HasPrefix(c.Path, "/categories") || strings.HasPrefix(c.Path, "/events"))
+	})
 }
 
 func (simTarget) CommerceOptions() map[string]any { return nil }

@@ -8,6 +8,7 @@ import (
 	"synclayer"
 	"synclayer/destination/conformance"
 	"synclayer/destination/klaviyo/klaviyosim"
+	"synclayer/destination/simkit"
 )
 
 var _ conformance.Subject = (*Destination)(nil)
@@ -54,24 +55,12 @@ func (t simTarget) Contact(email string) *conformance.Contact {
 }
 
 func (t simTarget) Writes() int {
-	n := 0
-	for _, c := range t.s.Calls() {
-		if c.Method != http.MethodGet {
-			n++
-		}
-	}
-	return n
+	return t.s.Count(func(c simkit.Call) bool {
+		return c.Method != http.MethodGet
+	})
 }
 
-func (t simTarget) Throttled() int {
-	n := 0
-	for _, c := range t.s.Calls() {
-		if c.Status == http.StatusTooManyRequests {
-			n++
-		}
-	}
-	return n
-}
+func (t simTarget) Throttled() int { return t.s.Throttled() }
 
 func (t simTarget) SetOutage(on bool) {
 	if on {
@@ -157,13 +146,9 @@ func (t simTarget) Abandonments(cartID string) int {
 }
 
 func (t simTarget) CommerceWrites() int {
-	n := 0
-	for _, c := range t.s.Calls() {
-		if c.Method != http.MethodGet && (strings.HasPrefix(c.Path, "/api/events") || strings.HasPrefix(c.Path, "/api/catalog")) {
-			n++
-		}
-	}
-	return n
+	return t.s.Count(func(c simkit.Call) bool {
+		return c.Method != http.MethodGet && (strings.HasPrefix(c.Path, "/api/events") || strings.HasPrefix(c.Path, "/api/catalog"))
+	})
 }
 
 func (simTarget) CommerceOptions() map[string]any { return nil }

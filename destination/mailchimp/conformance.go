@@ -6,6 +6,7 @@ import (
 
 	"synclayer/destination/conformance"
 	"synclayer/destination/mailchimp/mailchimpsim"
+	"synclayer/destination/simkit"
 )
 
 var _ conformance.Subject = (*Destination)(nil)
@@ -54,24 +55,12 @@ func (t simTarget) Contact(email string) *conformance.Contact {
 }
 
 func (t simTarget) Writes() int {
-	n := 0
-	for _, c := range t.s.Calls() {
-		if c.Method != http.MethodGet && strings.Contains(c.Path, "/members") {
-			n++
-		}
-	}
-	return n
+	return t.s.Count(func(c simkit.Call) bool {
+		return c.Method != http.MethodGet && strings.Contains(c.Path, "/members")
+	})
 }
 
-func (t simTarget) Throttled() int {
-	n := 0
-	for _, c := range t.s.Calls() {
-		if c.Status == http.StatusTooManyRequests {
-			n++
-		}
-	}
-	return n
-}
+func (t simTarget) Throttled() int { return t.s.Throttled() }
 
 func (t simTarget) SetOutage(on bool) {
 	if on {

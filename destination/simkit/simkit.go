@@ -94,6 +94,25 @@ func (r *Recorder) CallCount(method, pathPrefix string) int {
 	return n
 }
 
+// Count counts the requests match accepts, such as the writes or the
+// 429s a test asks about.
+func (r *Recorder) Count(match func(Call) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.calls {
+		if match(*c) {
+			n++
+		}
+	}
+	return n
+}
+
+// Throttled counts the requests answered 429.
+func (r *Recorder) Throttled() int {
+	return r.Count(func(c Call) bool { return c.Status == http.StatusTooManyRequests })
+}
+
 // Violation records what the validator refused.
 func (r *Recorder) Violation(v string) {
 	r.mu.Lock()
