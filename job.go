@@ -79,3 +79,11 @@ type SyncState struct {
 	State       json.RawMessage `json:"state"`
 	UpdatedAt   time.Time       `json:"updatedAt"`
 }
+
+// Completion is one delivered job for Store.CompleteJobs: what the
+// destination now holds (nil: unchanged) and the delivery's trace entry.
+type Completion struct {
+	Job   *Job
+	State *SyncState
+	Trace *TraceEntry
+}

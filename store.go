@@ -27,6 +27,10 @@ type Store interface {
 	// CompleteJob finishes a claimed job, records its sync state and trace
 	// entry in the same transaction.
 	CompleteJob(ctx context.Context, job *Job, st *SyncState, trace *TraceEntry, now time.Time) error
+	// CompleteJobs finishes several claimed jobs in one transaction, as
+	// CompleteJob does each: deliveries that end together share one
+	// commit. Either all of them are recorded or none is.
+	CompleteJobs(ctx context.Context, done []Completion, now time.Time) error
 	// RetryJob puts a claimed job back to run at runAt with its error.
 	RetryJob(ctx context.Context, job *Job, runAt time.Time, reason string, trace *TraceEntry, now time.Time) error
 	// DeadJob moves a claimed job to the dead-letter state with its reason.

@@ -61,6 +61,7 @@ type Config struct {
 type Worker struct {
 	cfg  Config
 	wake chan struct{}
+	done completer
 }
 
 // New returns a Worker with defaults filled in.
@@ -94,7 +95,7 @@ func New(cfg Config) *Worker {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Worker{cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Worker{cfg: cfg, wake: make(chan struct{}, 1), done: completer{store: cfg.Store, now: cfg.Now}}
 }
 
 // Wake makes the worker look for jobs now instead of at the next poll.
@@ -162,7 +163,7 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 		if trace != nil {
 			trace.At = now
 		}
-		if err := w.cfg.Store.CompleteJob(context.WithoutCancel(ctx), job, st, trace, now); err != nil {
+		if err := w.done.complete(context.WithoutCancel(ctx), synclayer.Completion{Job: job, State: st, Trace: trace}); err != nil {
 			w.cfg.Logger.Error("record delivery", "job", job.ID, "err", err)
 			return
 		}
@@ -261,4 +262,79 @@ func (w *Worker) observe(job *synclayer.Job, o Outcome, latency time.Duration) {
 	if w.cfg.Observe != nil {
 		w.cfg.Observe(job, o, latency)
 	}
+}
+
+// completer records finished deliveries with group commit: while one
+// transaction commits, the deliveries that finish meanwhile gather and
+// share the next, so a busy worker pays one commit per batch rather than
+// one per job. Each caller still returns only once its own completion is
+// durable. Profiled on PostgreSQL, the commit's WAL flush was most of what
+// a delivery waited for.
+type completer struct {
+	store synclayer.Store
+	now   func() time.Time
+
+	mu      sync.Mutex
+	pending []*completion
+	leading bool // a caller is committing batches
+}
+
+type completion struct {
+	synclayer.Completion
+	err  error
+	done chan struct{}
+	lead chan struct{} // closed when this caller is to commit the next batch
+}
+
+// maxCompletions caps how many completions share one transaction.
+const maxCompletions = 64
+
+func (c *completer) complete(ctx context.Context, d synclayer.Completion) error {
+	req := &completion{Completion: d, done: make(chan struct{}), lead: make(chan struct{})}
+	c.mu.Lock()
+	c.pending = append(c.pending, req)
+	lead := !c.leading
+	c.leading = true
+	c.mu.Unlock()
+	if !lead {
+		select {
+		case <-req.done:
+			return req.err
+		case <-req.lead:
+		}
+	}
+	c.commit(ctx)
+	return req.err
+}
+
+// commit commits the oldest pending batch, which holds the caller's own
+// completion (a caller leads only when it is first in line), then hands
+// the lead to the next caller waiting, so no caller commits for others
+// past its own delivery. A failed batch is retried one completion at a
+// time, so one job's storage error fails only itself.
+func (c *completer) commit(ctx context.Context) {
+	c.mu.Lock()
+	batch := c.pending[:min(len(c.pending), maxCompletions)]
+	c.pending = c.pending[len(batch):]
+	c.mu.Unlock()
+	all := make([]synclayer.Completion, len(batch))
+	for i, r := range batch {
+		all[i] = r.Completion
+	}
+	err := c.store.CompleteJobs(ctx, all, c.now())
+	for _, r := range batch {
+		if err != nil && len(batch) > 1 {
+			r.err = c.store.CompleteJob(ctx, r.Job, r.State, r.Trace, c.now())
+		} else {
+			r.err = err
+		}
+		close(r.done)
+	}
+	c.mu.Lock()
+	if len(c.pending) == 0 {
+		c.leading = false
+	} else {
+		close(c.pending[0].lead)
+	}
+	c.mu.Unlock()
 }

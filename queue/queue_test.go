@@ -3,12 +3,14 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"synclayer"
 	"synclayer/queue"
+	"synclayer/store"
 	"synclayer/store/storetest"
 )
 
@@ -154,5 +156,47 @@ func TestBackoff(t *testing.T) {
 				t.Fatalf("Backoff(%d) = %s, want within [%s, %s]", attempt, d, want/2, want)
 			}
 		}
+	}
+}
+
+// Deliveries that finish together are recorded together, and each one is
+// recorded exactly once with its own sync state: the group commit must not
+// drop, double or mix up any of them, on either database.
+func TestWorker_GroupCompletionRecordsEveryJob(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *store.DB{"sqlite": storetest.OpenSQLite, "postgres": storetest.OpenPostgres} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			clk := newClock()
+			const n = 200
+			for i := range n {
+				enqueue(t, s, "ct_"+strconv.Itoa(i), clk.Now())
+			}
+			w := queue.New(queue.Config{Store: s, Skill: "sk", Poll: time.Millisecond, Now: clk.Now, Lease: time.Hour, Concurrency: 16,
+				Handler: handlerFunc(func(ctx context.Context, j *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+					time.Sleep(time.Millisecond) // let completions overlap
+					return &synclayer.SyncState{RecordKey: j.RecordKey, Destination: "dest", State: []byte(`{"k":"` + j.RecordKey + `"}`)}, nil, nil
+				})})
+			runUntil(t, w, func() bool {
+				c, err := s.CountJobs(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c[synclayer.JobDone] == n
+			})
+			c, _ := s.CountJobs(context.Background())
+			if c[synclayer.JobPending] != 0 || c[synclayer.JobRunning] != 0 || c[synclayer.JobDone] != n {
+				t.Fatalf("jobs by state %v, want %d done and nothing else", c, n)
+			}
+			for i := range n {
+				key := "ct_" + strconv.Itoa(i)
+				st, err := s.FindSyncState(context.Background(), key, "dest")
+				if err != nil {
+					t.Fatalf("%s: %v", key, err)
+				}
+				if string(st.State) != `{"k":"`+key+`"}` {
+					t.Fatalf("%s holds %s, not its own state", key, st.State)
+				}
+			}
+		})
 	}
 }

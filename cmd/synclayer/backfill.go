@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,23 +52,26 @@ func enabledSkill(cfg *Config, name string) error {
 func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var file, asOf string
 	var noPush, restart bool
-	_, src, pos, err := parseFlags("backfill", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&file, "file", "", "the export: a Shopify customer or order CSV, or JSONL of custom events")
+	fs, src, pos, err := parseFlags("backfill", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&file, "file", "", "load the export in `FILE`: a Shopify customer or order CSV, or JSONL of custom events")
 		fs.BoolVar(&noPush, "no-push", false, "only load the store; a running server's flusher pushes")
 		fs.BoolVar(&restart, "restart", false, "ignore a checkpoint and load the file from its start")
-		fs.StringVar(&asOf, "as-of", "", "RFC 3339 time the export was taken (default: the file's modification time)")
+		fs.StringVar(&asOf, "as-of", "", "the RFC 3339 `TIME` the export was taken, e.g. 2026-11-20T10:00:00Z (default: the file's modification time)")
 	})
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || file == "" {
-		return errors.New("usage: synclayer backfill SKILL --file export.csv|export.jsonl [--no-push] [--restart] [--as-of TIME]")
+	name, err := skillArg(fs, pos, batchSkills)
+	if err != nil {
+		return err
 	}
-	name := pos[0]
+	if file == "" {
+		return usageErrorf(fs, "--file is required: the export to load, e.g. --file customers_export.csv or --file events.jsonl")
+	}
 	var at time.Time
 	if asOf != "" {
 		if at, err = time.Parse(time.RFC3339, asOf); err != nil {
-			return fmt.Errorf("--as-of: %q is not an RFC 3339 time such as 2026-11-20T10:00:00Z", asOf)
+			return usageErrorf(fs, "--as-of: %q is not an RFC 3339 time such as 2026-11-20T10:00:00Z", asOf)
 		}
 	}
 	cfg, err := src.load()

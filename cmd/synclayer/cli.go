@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
+	"strings"
 )
 
 const usage = `synclayer: a self-hosted customer data sync layer
@@ -37,14 +39,22 @@ Usage:
                                                create an admin API key; prints it once, on the last line
   synclayer keys list        [--config FILE]   list API keys (never their secrets)
   synclayer keys revoke ID   [--config FILE]   revoke a key; it stops working at once
-  synclayer version
+  synclayer version                            the version and the commit it was built from
+                                               (also synclayer --version)
 
-Without --config, ./synclayer.yaml is used when it exists, else the built-in
-defaults (SQLite under ./data, the built-in Brevo simulator). Every command
-takes --env NAME to overlay environments.NAME of the config file.
+Every command and subcommand takes -h or --help for its usage and flags
+(also synclayer help COMMAND). Without --config, ./synclayer.yaml is used
+when it exists, else the built-in defaults (SQLite under ./data, the
+built-in Brevo simulator). Every command but version takes --env NAME to
+overlay environments.NAME of the config file.
+
+Exit status: 0 on success, 1 when the command fails, 2 when the command
+line is wrong (an unknown command or flag, a bad flag value, a missing or
+extra argument).
 `
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=...", and
+// then wins over the module version Go stamps into the binary.
 var version = "dev"
 
 func run(ctx context.Context, args []string) error {
@@ -54,10 +64,20 @@ func run(ctx context.Context, args []string) error {
 	return runIO(ctx, args, os.Stdout, os.Stderr)
 }
 
+// runIO runs one command line. A usageError it returns means the command
+// line was wrong (see report); help goes to stdout with a nil error.
 func runIO(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, stdout, stderr)
+	var help *helpRequest
+	if errors.As(err, &help) {
+		_, err = io.WriteString(stdout, help.text)
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+		return &usageError{msg: "no command given", usage: usage}
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -76,15 +96,18 @@ func runIO(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdDLQ(ctx, rest, stdout)
 	case "keys":
 		return cmdKeys(ctx, rest, stdout)
-	case "version":
-		fmt.Fprintln(stdout, "synclayer", version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	case "version", "--version", "-version":
+		return cmdVersion(rest, stdout)
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && cmd == "help" {
+			return dispatch(ctx, append(rest, "--help"), stdout, stderr)
+		}
+		return &helpRequest{text: usage}
 	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+		if strings.HasPrefix(cmd, "-") {
+			return &usageError{msg: fmt.Sprintf("unknown flag %s; give the command first, e.g. synclayer serve --config FILE", cmd), usage: usage}
+		}
+		return &usageError{msg: fmt.Sprintf("unknown command %q", cmd), usage: usage}
 	}
 }
 
@@ -93,32 +116,30 @@ type configSource struct{ path, env string }
 
 func (s configSource) load() (*Config, error) { return LoadConfig(s.path, s.env) }
 
-// parseFlags returns a flag set with --config and --env, parsing args
-// with flags allowed before and after positional arguments.
+// parseFlags returns a flag set named name, with --config, --env and the
+// flags setup adds, and parses args with flags allowed before and after
+// positional arguments. name keys commandDocs, for --help and usage errors.
+// -h or --help returns a helpRequest and a bad flag a usageError, both of
+// which a command returns as they are.
 func parseFlags(name string, args []string, setup func(*flag.FlagSet)) (fs *flag.FlagSet, src configSource, positional []string, err error) {
-	fs = flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&src.path, "config", "", "config file")
-	fs.StringVar(&src.env, "env", "", "environment under environments: to overlay")
+	fs = newFlagSet(name)
+	fs.StringVar(&src.path, "config", "", "read the config from `FILE` (default ./synclayer.yaml when it exists, else the built-in defaults)")
+	fs.StringVar(&src.env, "env", "", "overlay environments.`NAME` of the config file")
 	if setup != nil {
 		setup(fs)
 	}
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, configSource{}, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return fs, src, positional, nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
+	if positional, err = parseArgs(fs, args); err != nil {
+		return nil, configSource{}, nil, err
 	}
+	return fs, src, positional, nil
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
-	_, src, _, err := parseFlags("serve", args, nil)
+	fs, src, pos, err := parseFlags("serve", args, nil)
 	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
 		return err
 	}
 	cfg, err := src.load()
@@ -132,6 +153,61 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	<-ctx.Done()
 	m.Logger.Info("shutting down; deliveries in flight finish first")
 	return m.Close()
+}
+
+// cmdVersion is synclayer version and synclayer --version.
+func cmdVersion(args []string, stdout io.Writer) error {
+	fs := newFlagSet("version")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	info, _ := debug.ReadBuildInfo()
+	_, err = fmt.Fprintln(stdout, versionString(version, info))
+	return err
+}
+
+// versionString is what synclayer version prints: the version, then the
+// commit, its time and whether the tree had uncommitted changes, so that a
+// bug report names exactly what ran. The version is ld, set with -ldflags,
+// unless it is "dev"; then the module version Go stamped, when there is one.
+// info is nil when the binary carries no build information.
+func versionString(ld string, info *debug.BuildInfo) string {
+	v := ld
+	var details []string
+	if info != nil {
+		if ld == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version
+		}
+		var rev, at string
+		var modified bool
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			details = append(details, "commit "+rev[:min(len(rev), 7)])
+		}
+		if at != "" {
+			details = append(details, at)
+		}
+		if modified {
+			details = append(details, "modified")
+		}
+	}
+	if len(details) == 0 {
+		return "synclayer " + v
+	}
+	return fmt.Sprintf("synclayer %s (%s)", v, strings.Join(details, ", "))
 }
 
 func jsonEncode(w io.Writer, v any) error {

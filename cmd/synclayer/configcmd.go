@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,37 +12,39 @@ import (
 	"synclayer/store"
 )
 
-const configUsage = "usage: synclayer config validate | history | show N | diff A B | rollback N [--config FILE] [--env NAME]"
+// configArgs names the positional arguments of each config subcommand, as
+// a missing one's usage error says it.
+var configArgs = map[string][]string{
+	"show":     {"N: the version to print (see synclayer config history)"},
+	"diff":     {"A: the first version to compare (see synclayer config history)", "B: the second version to compare"},
+	"rollback": {"N: the version to roll back to (see synclayer config history)"},
+}
 
 // cmdConfig runs the config subcommands. All but validate open the
 // configured store, so they work beside a running server.
 func cmdConfig(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(configUsage)
-	}
-	_, src, pos, err := parseFlags("config "+args[0], args[1:], nil)
+	sub, args, err := subcommand("config", args)
 	if err != nil {
 		return err
 	}
-	want := map[string]int{"validate": 0, "history": 0, "show": 1, "diff": 2, "rollback": 1}
-	n, ok := want[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown config command %q; %s", args[0], configUsage)
+	fs, src, pos, err := parseFlags("config "+sub, args, nil)
+	if err != nil {
+		return err
 	}
-	if len(pos) != n {
-		return errors.New(configUsage)
+	if err := wantArgs(fs, pos, configArgs[sub]...); err != nil {
+		return err
 	}
-	versions := make([]int, n)
+	versions := make([]int, len(pos))
 	for i, p := range pos {
 		if versions[i], err = strconv.Atoi(p); err != nil || versions[i] < 1 {
-			return fmt.Errorf("config %s: %q is not a version number; see synclayer config history", args[0], p)
+			return usageErrorf(fs, "%q is not a version number; see synclayer config history", p)
 		}
 	}
 	cfg, err := src.load()
 	if err != nil {
 		return err
 	}
-	if args[0] == "validate" {
+	if sub == "validate" {
 		fmt.Fprintf(stdout, "%s: ok\n", describeSource(cfg))
 		return nil
 	}
@@ -52,7 +53,7 @@ func cmdConfig(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	switch args[0] {
+	switch sub {
 	case "history":
 		return configHistory(ctx, db, stdout)
 	case "show":

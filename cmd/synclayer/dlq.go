@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,16 +13,40 @@ import (
 	"synclayer/store"
 )
 
+// cmdDLQ lists dead-lettered jobs and puts them back in the queue. It
+// works beside a running server, whose workers claim a requeued job from
+// the shared store.
 func cmdDLQ(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: synclayer dlq list|retry [ID...|--all] [--config FILE]")
+	sub, args, err := subcommand("dlq", args)
+	if err != nil {
+		return err
 	}
 	var all bool
-	_, src, ids, err := parseFlags("dlq "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.BoolVar(&all, "all", false, "retry every dead-lettered job")
+	fs, src, pos, err := parseFlags("dlq "+sub, args, func(fs *flag.FlagSet) {
+		if sub == "retry" {
+			fs.BoolVar(&all, "all", false, "retry every dead-lettered delivery")
+		}
 	})
 	if err != nil {
 		return err
+	}
+	var ids []int64
+	switch {
+	case sub == "list":
+		if err := wantArgs(fs, pos); err != nil {
+			return err
+		}
+	case all && len(pos) > 0:
+		return usageErrorf(fs, "give job IDs or --all, not both")
+	case !all && len(pos) == 0:
+		return usageErrorf(fs, "give the IDs of the jobs to retry (see synclayer dlq list), or --all for every one")
+	}
+	for _, s := range pos {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return usageErrorf(fs, "%q is not a job ID; see synclayer dlq list", s)
+		}
+		ids = append(ids, id)
 	}
 	cfg, err := src.load()
 	if err != nil {
@@ -34,8 +57,7 @@ func cmdDLQ(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	switch args[0] {
-	case "list":
+	if sub == "list" {
 		jobs, err := db.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead, Limit: 1000})
 		if err != nil {
 			return err
@@ -46,34 +68,32 @@ func cmdDLQ(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", j.ID, j.Skill, j.RecordKey, j.Attempts, j.UpdatedAt.Format(time.RFC3339), j.LastError)
 		}
 		return tw.Flush()
-	case "retry":
-		var targets []int64
-		if all {
-			jobs, err := db.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead, Limit: 1000})
-			if err != nil {
-				return err
-			}
-			for _, j := range jobs {
-				targets = append(targets, j.ID)
-			}
-		}
-		for _, s := range ids {
-			id, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return fmt.Errorf("dlq retry: %q is not a job ID", s)
-			}
-			targets = append(targets, id)
-		}
-		if len(targets) == 0 {
-			return errors.New("dlq retry: give job IDs (see synclayer dlq list) or --all")
-		}
-		for _, id := range targets {
-			if err := db.RequeueDeadJob(ctx, id, time.Now()); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "job %d requeued\n", id)
-		}
-		return nil
 	}
-	return fmt.Errorf("unknown dlq command %q; use list or retry", args[0])
+	return dlqRetry(ctx, db, all, ids, stdout)
+}
+
+// dlqRetry requeues the jobs ids, or with all every dead-lettered job. An
+// empty queue with all is not a failure: a script retrying everything
+// after an outage has nothing to do.
+func dlqRetry(ctx context.Context, db *store.DB, all bool, ids []int64, stdout io.Writer) error {
+	if all {
+		jobs, err := db.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		if len(jobs) == 0 {
+			_, err := fmt.Fprintln(stdout, "nothing to retry: the dead-letter queue is empty")
+			return err
+		}
+		for _, j := range jobs {
+			ids = append(ids, j.ID)
+		}
+	}
+	for _, id := range ids {
+		if err := db.RequeueDeadJob(ctx, id, time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "job %d requeued\n", id)
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,29 +12,39 @@ import (
 	"synclayer/store"
 )
 
-const keysUsage = "usage: synclayer keys create --role admin|operator|viewer [--name NAME] | keys list | keys revoke ID [--config FILE]"
-
 // cmdKeys manages admin API keys in the configured store, so it works
 // beside a running server: the server looks keys up on every request, and
 // a revocation applies at once.
 func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(keysUsage)
+	sub, args, err := subcommand("keys", args)
+	if err != nil {
+		return err
 	}
 	var role, name string
-	_, src, pos, err := parseFlags("keys "+args[0], args[1:], func(fs *flag.FlagSet) {
-		if args[0] == "create" {
-			fs.StringVar(&role, "role", "", "admin, operator or viewer")
-			fs.StringVar(&name, "name", "", "what the key is for, shown in keys list")
+	fs, src, pos, err := parseFlags("keys "+sub, args, func(fs *flag.FlagSet) {
+		if sub == "create" {
+			fs.StringVar(&role, "role", "", "the key's `ROLE`: admin, operator or viewer")
+			fs.StringVar(&name, "name", "", "a `NAME` saying what the key is for, shown in keys list")
 		}
 	})
 	if err != nil {
 		return err
 	}
-	switch args[0] {
-	case "create", "list", "revoke":
-	default:
-		return fmt.Errorf("unknown keys command %q; %s", args[0], keysUsage)
+	if sub == "revoke" {
+		err = wantArgs(fs, pos, "ID: the key to revoke (see synclayer keys list)")
+	} else {
+		err = wantArgs(fs, pos)
+	}
+	if err != nil {
+		return err
+	}
+	if sub == "create" {
+		if role == "" {
+			return usageErrorf(fs, "--role is required: admin, operator or viewer, e.g. --role operator")
+		}
+		if _, err := synclayer.ParseRole(role); err != nil {
+			return usageErrorf(fs, "--role must be admin, operator or viewer, not %q", role)
+		}
 	}
 	cfg, err := src.load()
 	if err != nil {
@@ -46,14 +55,11 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	switch args[0] {
+	switch sub {
 	case "create":
 		return keysCreate(ctx, db, role, name, stdout)
 	case "list":
 		return keysList(ctx, db, stdout)
-	}
-	if len(pos) != 1 {
-		return errors.New("usage: synclayer keys revoke ID (see synclayer keys list)")
 	}
 	if err := db.RevokeKey(ctx, pos[0], time.Now()); err != nil {
 		return err

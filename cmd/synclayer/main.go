@@ -3,17 +3,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
+// main exits 0 on success, 2 for a usage error and 1 for any other
+// failure (see report).
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "synclayer:", err)
-		os.Exit(1)
-	}
+	code := report(os.Stderr, run(ctx, os.Args[1:]))
+	stop()
+	os.Exit(code)
 }

@@ -28,16 +28,19 @@ import (
 func cmdPlan(ctx context.Context, args []string, stdout io.Writer) error {
 	var dir, source string
 	var asJSON bool
-	_, src, pos, err := parseFlags("plan", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&dir, "sample", "", "directory of sample events, one JSON file each")
-		fs.StringVar(&source, "source", "", "the source the samples come from (default: customer-sync's consent source)")
+	fs, src, pos, err := parseFlags("plan", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&dir, "sample", "", "read sample events from `DIR`, one JSON file each")
+		fs.StringVar(&source, "source", "", "the `NAME` of the source the samples come from (default: customer-sync's consent source)")
 		fs.BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	})
 	if err != nil {
 		return err
 	}
-	if dir == "" || len(pos) > 0 {
-		return errors.New("usage: synclayer plan --sample DIR [--json] [--source NAME] [--config FILE] [--env NAME]")
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	if dir == "" {
+		return usageErrorf(fs, "--sample is required: a directory of sample events, one JSON file each, e.g. --sample ./samples")
 	}
 	cfg, err := src.load()
 	if err != nil {

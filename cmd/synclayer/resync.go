@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -29,14 +28,14 @@ var resyncKinds = map[string]string{
 // holds as it is costs nothing). An interrupted resync, started again,
 // finishes the queue it left instead of queueing everything again.
 func cmdResync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	_, src, pos, err := parseFlags("resync", args, nil)
+	fs, src, pos, err := parseFlags("resync", args, nil)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return errors.New("usage: synclayer resync SKILL")
+	name, err := skillArg(fs, pos, batchSkills)
+	if err != nil {
+		return err
 	}
-	name := pos[0]
 	cfg, err := src.load()
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,18 +23,24 @@ import (
 // delivery up from the shared store.
 func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 	var event, data string
-	_, src, pos, err := parseFlags("trigger", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&event, "event", "", "event name, e.g. customer_updated")
-		fs.StringVar(&data, "data", "", "the event's data as JSON")
+	fs, src, pos, err := parseFlags("trigger", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&event, "event", "", "the `EVENT` name, e.g. customer_updated")
+		fs.StringVar(&data, "data", "", "the event's fields as `JSON`, e.g. '{\"email\":\"ada@example.com\"}'")
 	})
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return errors.New("usage: synclayer trigger SKILL --event EVENT --data JSON")
+	name, err := skillArg(fs, pos, []string{skill.CustomerSyncName})
+	if err != nil {
+		return err
 	}
-	if pos[0] != skill.CustomerSyncName {
-		return fmt.Errorf("unknown skill %q; available: %s", pos[0], skill.CustomerSyncName)
+	switch {
+	case event == "":
+		return usageErrorf(fs, "--event is required: the event's name, e.g. --event customer_updated")
+	case data == "":
+		return usageErrorf(fs, `--data is required: the event's fields as JSON, e.g. --data '{"email":"ada@example.com"}'`)
+	case !json.Valid([]byte(data)):
+		return usageErrorf(fs, `--data is not valid JSON; quote it for the shell, e.g. --data '{"email":"ada@example.com"}'`)
 	}
 	cfg, err := src.load()
 	if err != nil {
@@ -43,7 +48,7 @@ func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cs := cfg.Skills.CustomerSync
 	if cs == nil || !cs.Enabled {
-		return fmt.Errorf("skill %s is not enabled in the config", pos[0])
+		return fmt.Errorf("skill %s is not enabled in the config (skills.%s.enabled)", name, name)
 	}
 	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
 	if err != nil {
