@@ -76,9 +76,14 @@ func (s *DB) ClaimJobs(ctx context.Context, skill string, n int, lease time.Dura
 	if last := s.lastPrune.Load(); now.UnixMicro()-last > time.Hour.Microseconds() && s.lastPrune.CompareAndSwap(last, now.UnixMicro()) {
 		prune = true
 	}
-	if !expired && !prune {
-		jobs, err := scanJobs(s.db.QueryContext(ctx, s.q(claimQuery+s.dialect.skipLocked()+`)
+	claim := func(q interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	}) ([]*synclayer.Job, error) {
+		return scanJobs(q.QueryContext(ctx, s.q(claimQuery+s.dialect.skipLocked()+`)
 			RETURNING `+jobColumns), micros(now.Add(lease)), micros(now), skill, micros(now), n))
+	}
+	if !expired && !prune {
+		jobs, err := claim(s.db)
 		if err != nil {
 			return nil, fmt.Errorf("claim jobs: %w", err)
 		}
@@ -97,8 +102,7 @@ func (s *DB) ClaimJobs(ctx context.Context, skill string, n int, lease time.Dura
 			}
 		}
 		var err error
-		jobs, err = scanJobs(tx.QueryContext(ctx, s.q(claimQuery+s.dialect.skipLocked()+`)
-			RETURNING `+jobColumns), micros(now.Add(lease)), micros(now), skill, micros(now), n))
+		jobs, err = claim(tx)
 		return err
 	})
 	if err != nil {
