@@ -62,6 +62,7 @@ type Main struct {
 	triggers synclayer.TriggerSink
 
 	http    *http.Server
+	lock    *dataLock // held on the SQLite file while serving; nil on PostgreSQL
 	workers []*queue.Worker
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -92,6 +93,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	if cfg.Storage.Driver == "sqlite" {
+		if m.lock, err = lockSQLite(cfg.Storage.DSN, cfg.Server.Listen, cfg.path); err != nil {
+			return err
+		}
+	}
 	if m.DB, err = store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN); err != nil {
 		return err
 	}
@@ -100,6 +106,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Server.Listen, err)
 	}
 	m.Addr = ln.Addr().String()
+	m.lock.listening(m.Addr)
 	m.metrics = m.newMetrics(secrets)
 
 	extra := map[string]http.Handler{}
@@ -232,6 +239,7 @@ func (m *Main) Close() error {
 		cancel()
 	}
 	m.wg.Wait()
+	defer m.lock.Unlock() // after the store is closed: the next server may start then
 	if m.DB != nil {
 		return m.DB.Close()
 	}
