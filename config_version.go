@@ -44,3 +44,27 @@ type ConfigStore interface {
 	// (origin "" for any), or ENOTFOUND when there is none.
 	FindLatestConfigVersion(ctx context.Context, origin ConfigOrigin) (*ConfigVersion, error)
 }
+
+// Instance is one running server sharing the store. Servers record
+// themselves at start and on every config poll, so one started with a
+// config file that differs from the fleet's can tell that others are
+// running, and must not change them without being asked to.
+type Instance struct {
+	ID            string    `json:"id"` // random, per start
+	Host          string    `json:"host"`
+	PID           int       `json:"pid"`
+	Addr          string    `json:"addr"`
+	ConfigVersion int       `json:"configVersion"` // the version it runs
+	StartedAt     time.Time `json:"startedAt"`
+	SeenAt        time.Time `json:"seenAt"` // its last heartbeat
+}
+
+// InstanceStore records the running servers.
+type InstanceStore interface {
+	// RecordInstance inserts or refreshes in, setting its SeenAt.
+	RecordInstance(ctx context.Context, in *Instance) error
+	// RemoveInstance forgets an instance that stopped.
+	RemoveInstance(ctx context.Context, id string) error
+	// FindInstances lists instances seen at or after since, oldest first.
+	FindInstances(ctx context.Context, since time.Time) ([]*Instance, error)
+}

@@ -135,7 +135,10 @@ func parseFlags(name string, args []string, setup func(*flag.FlagSet)) (fs *flag
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
-	fs, src, pos, err := parseFlags("serve", args, nil)
+	var apply bool
+	fs, src, pos, err := parseFlags("serve", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&apply, "apply-config", false, "record this config file's skills as the newest version even when other instances on the same database run a different one, changing them all (without it, a joining instance runs theirs)")
+	})
 	if err != nil {
 		return err
 	}
@@ -146,7 +149,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m := &Main{Config: cfg, Stderr: stderr}
+	m := &Main{Config: cfg, Stderr: stderr, ApplyConfig: apply}
 	if err := m.Run(ctx); err != nil {
 		return err
 	}

@@ -48,6 +48,10 @@ type Main struct {
 	// looks for outcomes when not woken (2 s). Tests shorten them.
 	ConfigPoll time.Duration
 	NotifyPoll time.Duration
+	// ApplyConfig records the config file as the newest version even when
+	// other instances run a different one (serve --apply-config); without
+	// it, an instance joining a running fleet runs the fleet's config.
+	ApplyConfig bool
 
 	// skills runs customer-sync and applies admin changes to it. Config
 	// stays what Run started with; the skills' current settings are here.
@@ -63,6 +67,8 @@ type Main struct {
 
 	http    *http.Server
 	lock    *dataLock // held on the SQLite file while serving; nil on PostgreSQL
+	// instance is this server in the instances table (fleet.go).
+	instance *synclayer.Instance
 	workers []*queue.Worker
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -107,6 +113,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Addr = ln.Addr().String()
 	m.lock.listening(m.Addr)
+	m.instance = newInstance()
 	m.metrics = m.newMetrics(secrets)
 
 	extra := map[string]http.Handler{}
@@ -138,6 +145,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.startWorkflows()
 	if err := m.startCarts(); err != nil {
 		return err
+	}
+	if err := m.heartbeat(ctx); err != nil {
+		return fmt.Errorf("record this instance: %w", err)
 	}
 	m.skills.watchConfig(cmp.Or(m.ConfigPoll, DefaultConfigPoll))
 	log.Info("synclayer is serving", "addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ","))
@@ -240,6 +250,11 @@ func (m *Main) Close() error {
 	}
 	m.wg.Wait()
 	defer m.lock.Unlock() // after the store is closed: the next server may start then
+	if m.DB != nil && m.instance != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = m.DB.RemoveInstance(ctx, m.instance.ID)
+		cancel()
+	}
 	if m.DB != nil {
 		return m.DB.Close()
 	}

@@ -20,7 +20,7 @@ type commandDoc struct {
 // parseFlags names its flag set. TestCLI_UsageListsEveryCommand keeps the
 // top-level usage in step with it.
 var commandDocs = map[string]commandDoc{
-	"serve":           {"", "Run the server: webhooks, the queue and deliveries to the destinations."},
+	"serve":           {"[--apply-config]", "Run the server: webhooks, the queue and deliveries to the destinations."},
 	"config":          {"COMMAND", "Check a config file, and read or roll back the configuration versions the store records."},
 	"config validate": {"", "Check a config file without starting anything."},
 	"config history":  {"", "List the configuration versions applied."},

@@ -22,7 +22,12 @@ const DefaultConfigPoll = 5 * time.Second
 //   - the file differs from the last version loaded from a file (or there
 //     is no history): it is recorded as a new version and runs;
 //   - the file is what was last loaded: the newest version runs, so a
-//     change made through the API or a rollback survives a restart.
+//     change made through the API or a rollback survives a restart;
+//   - but while other instances run on the same database, a file whose
+//     customer-sync differs from the fleet's newest version is not
+//     recorded unless ApplyConfig says so (serve --apply-config): the
+//     instance runs the fleet's version and says loudly which keys differ.
+//     One instance's file must never silently change the others.
 //
 // Only skills change at runtime; the rest of the config is the file's.
 func (m *Main) resumeConfig(ctx context.Context) (*CustomerSyncConfig, int, error) {
@@ -53,6 +58,10 @@ func (m *Main) resumeConfig(ctx context.Context) (*CustomerSyncConfig, int, erro
 					return cs, latest.Version, nil
 				}
 				m.Logger.Warn("the newest config version cannot run with this config file; running the file", "version", latest.Version, "err", err)
+			}
+			cs, keep, err := m.keepFleetConfig(ctx, latest, doc)
+			if err != nil || keep {
+				return cs, latest.Version, err
 			}
 		}
 		note := "loaded at start from " + orDefault(m.Config.path, "the built-in defaults")
@@ -114,6 +123,9 @@ func (r *skillRuntime) watchConfig(poll time.Duration) {
 			if err := r.adoptLatest(ctx); err != nil && ctx.Err() == nil {
 				r.m.Logger.Warn("check the config history; will retry", "err", err)
 			}
+			if err := r.m.heartbeat(ctx); err != nil && ctx.Err() == nil {
+				r.m.Logger.Warn("record this instance as running; will retry", "err", err)
+			}
 		}
 	}()
 }
@@ -136,6 +148,18 @@ func (r *skillRuntime) adoptLatest(ctx context.Context) error {
 		return nil
 	}
 	r.seen = latest.Version
+	if running, err := r.m.Config.withCustomerSync(r.cfg).versionYAML(); err == nil {
+		if diff, err := fleetDiff(running, latest.YAML); err == nil && len(diff) == 0 {
+			// A version that changes nothing this server runs (another
+			// instance's file with its own listen address, say) is only
+			// noted: restarting the workers for it would be noise.
+			r.mu.Lock()
+			r.version = latest.Version
+			r.mu.Unlock()
+			r.m.Logger.Debug("a newer config version changes nothing in customer-sync", "version", latest.Version, "origin", latest.Origin)
+			return nil
+		}
+	}
 	cs, err := r.m.storedCustomerSync(latest)
 	if err == nil {
 		err = r.swapChecked(ctx, cs, latest.Version)
@@ -187,4 +211,38 @@ func (r *skillRuntime) Rollback(ctx context.Context, n int, actor string) (*sync
 		return nil, err
 	}
 	return r.m.DB.FindConfigVersion(ctx, version)
+}
+
+// keepFleetConfig decides, for a config file that differs from the last
+// one loaded, whether to leave the fleet's newest version alone: it does
+// when the file's customer-sync differs from it, other instances are
+// running, and ApplyConfig is off. Then this instance runs the fleet's
+// version (keep), or refuses to start when that cannot run with its file.
+func (m *Main) keepFleetConfig(ctx context.Context, latest *synclayer.ConfigVersion, doc string) (*CustomerSyncConfig, bool, error) {
+	diff, err := fleetDiff(latest.YAML, doc)
+	if err != nil || len(diff) == 0 {
+		return nil, false, err
+	}
+	others, err := m.otherInstances(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(others) == 0 {
+		return nil, false, nil
+	}
+	if m.ApplyConfig {
+		m.Logger.Warn("applying this config file's customer-sync to every instance, as --apply-config asks",
+			"instances", describeInstances(others), "changes", strings.Join(diff, "; "))
+		return nil, false, nil
+	}
+	cs, err := m.storedCustomerSync(latest)
+	if err != nil {
+		return nil, false, fmt.Errorf("%d other instance(s) run customer-sync from config version %d (%s), which cannot run with this config file: %w; "+
+			"give this instance a config that matches theirs, or start it with --apply-config to change every instance to this file's",
+			len(others), latest.Version, describeInstances(others), err)
+	}
+	m.Logger.Warn("NOT APPLIED: this config file's customer-sync differs from the one the other instances run; "+
+		"this instance runs theirs too. To change every instance, restart one with --apply-config, or use PUT /api/v1/skills/customer-sync",
+		"version", latest.Version, "instances", describeInstances(others), "differences (fleet → file)", strings.Join(diff, "; "))
+	return cs, true, nil
 }

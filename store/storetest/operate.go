@@ -138,3 +138,42 @@ func testConfigVersions(t *testing.T, s synclayer.Store) {
 		t.Errorf("missing version: %v, want ENOTFOUND", err)
 	}
 }
+
+// testInstances checks that an instance is listed while its heartbeat is
+// recent, refreshed in place, and gone once removed.
+func testInstances(t *testing.T, s synclayer.Store) {
+	is, ok := s.(synclayer.InstanceStore)
+	if !ok {
+		t.Fatalf("%T does not implement synclayer.InstanceStore", s)
+	}
+	ctx := context.Background()
+	a := &synclayer.Instance{ID: "a", Host: "h1", PID: 10, Addr: "10.0.0.1:8080", ConfigVersion: 3, StartedAt: time.Now().Add(-time.Minute)}
+	b := &synclayer.Instance{ID: "b", Host: "h2", PID: 20, Addr: "10.0.0.2:8080", ConfigVersion: 3, StartedAt: time.Now()}
+	for _, in := range []*synclayer.Instance{a, b} {
+		if err := is.RecordInstance(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := time.Now()
+	a.ConfigVersion = 4
+	if err := is.RecordInstance(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	list, err := is.FindInstances(ctx, time.Now().Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != "a" || list[1].ID != "b" || list[0].ConfigVersion != 4 || list[0].Addr != a.Addr || list[0].PID != 10 {
+		t.Fatalf("instances %+v, want a (version 4) then b", list)
+	}
+	// Only a heartbeat after since counts: b's is older than a's refresh.
+	if recent, _ := is.FindInstances(ctx, before); len(recent) != 1 || recent[0].ID != "a" {
+		t.Errorf("seen since the refresh: %+v, want only a", recent)
+	}
+	if err := is.RemoveInstance(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := is.FindInstances(ctx, time.Time{}); len(list) != 1 || list[0].ID != "b" {
+		t.Errorf("after removing a: %+v, want b", list)
+	}
+}
