@@ -65,14 +65,14 @@ type Main struct {
 	// by workflows.go; nil without workflows). Ingest and cart-events fire it.
 	triggers synclayer.TriggerSink
 
-	http    *http.Server
-	lock    *dataLock // held on the SQLite file while serving; nil on PostgreSQL
+	http *http.Server
+	lock *dataLock // held on the SQLite file while serving; nil on PostgreSQL
 	// instance is this server in the instances table (fleet.go).
 	instance *synclayer.Instance
-	workers []*queue.Worker
-	mu      sync.Mutex
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	workers  []*queue.Worker
+	mu       sync.Mutex
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // Run opens the store, builds sources, skills and workers, and starts
