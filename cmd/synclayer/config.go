@@ -46,6 +46,13 @@ type Config struct {
 	refs map[string]string
 	// workflows is Workflows compiled by finishWorkflows; nil without rules.
 	workflows *workflow.Rules
+	// defaulted lists the keys the built-in defaults filled in for a file
+	// that left them out (config_compose.go).
+	defaulted []string
+	// vars holds, by key, the SYNCLAYER_* variable that set it
+	// (config_vars.go), so errors name the variable, not a line.
+	vars    map[string]string
+	varErrs [][2]string // key and problem of a variable that did not parse
 }
 
 type ServerConfig struct {
@@ -175,27 +182,15 @@ func jsonKind(b []byte) string {
 	return "string"
 }
 
-// DefaultConfig is what runs with no config file: SQLite under ./data, every
-// source with a generated secret under ./data/secrets (unless its
-// *_WEBHOOK_SECRET variable is set), and customer-sync on for all of them.
+// DefaultConfig is what runs with no config file: SQLite under ./data,
+// every source with a generated secret under ./data/secrets (unless its
+// *_WEBHOOK_SECRET variable is set), customer-sync on for all of them, and
+// Brevo's built-in simulator unless BREVO_API_KEY is set. A config file
+// overlays the same defaults (config_compose.go).
 func DefaultConfig() *Config {
-	src := func(name, env string) *SourceConfig {
-		return &SourceConfig{Secret: os.Getenv(env), SecretFile: "data/secrets/" + name + "_webhook_secret", generate: true}
-	}
-	return &Config{
-		Server:  ServerConfig{Listen: "127.0.0.1:8080"},
-		Storage: StorageConfig{Driver: "sqlite", DSN: "data/synclayer.db"},
-		Sources: map[string]*SourceConfig{
-			"shopify":     src("shopify", "SHOPIFY_WEBHOOK_SECRET"),
-			"woocommerce": src("woocommerce", "WOOCOMMERCE_WEBHOOK_SECRET"),
-			"custom":      src("custom", "CUSTOM_WEBHOOK_SECRET"),
-		},
-		Destinations: map[string]*DestinationSection{"brevo": {Settings: map[string]any{"api_key": os.Getenv("BREVO_API_KEY")}}},
-		Skills: SkillsConfig{CustomerSync: &CustomerSyncConfig{
-			Enabled: true, Source: StringList{"shopify", "woocommerce", "custom"},
-			Options: CustomerSyncOptions{Extra: map[string]any{"list_id": 5}},
-		}},
-	}
+	c := &Config{}
+	c.overlayDefaults()
+	return c
 }
 
 // LoadConfig reads the config file at path, with environment env
@@ -203,6 +198,9 @@ func DefaultConfig() *Config {
 // ./synclayer.yaml when that exists, and otherwise returns DefaultConfig.
 // Every problem is reported with its key and line.
 func LoadConfig(path, env string) (*Config, error) {
+	if path == "" {
+		path = os.Getenv("SYNCLAYER_CONFIG")
+	}
 	if path == "" {
 		if _, err := os.Stat("synclayer.yaml"); err != nil {
 			if env != "" {
@@ -241,6 +239,7 @@ func ParseConfig(data []byte, env string) (*Config, error) {
 	if err := cfg.overlay(file, env); err != nil {
 		return nil, err
 	}
+	cfg.overlayDefaults()
 	return cfg, cfg.finish(file)
 }
 
@@ -251,12 +250,15 @@ type configErrors struct {
 	errs []string
 	keys []string          // the key of each problem, for errors that name a field
 	refs map[string]string // env values as written, by key (see Config.refs)
+	vars map[string]string // the SYNCLAYER_* variable that set a key (Config.vars)
 }
 
 func (e *configErrors) add(key, format string, args ...any) {
 	e.keys = append(e.keys, key)
 	msg := key + ": " + fmt.Sprintf(format, args...)
-	if line := e.line(key); line > 0 {
+	if v, ok := e.vars[key]; ok {
+		msg = fmt.Sprintf("%s (set by %s): %s", key, v, fmt.Sprintf(format, args...))
+	} else if line := e.line(key); line > 0 {
 		msg = fmt.Sprintf("line %d: %s", line, msg)
 	}
 	e.errs = append(e.errs, msg)
@@ -344,6 +346,10 @@ func (e *configErrors) expand(key string, s *string) {
 
 func (c *Config) finish(file *ast.File) error {
 	e := &configErrors{file: file, env: c.env}
+	e.vars = c.vars
+	for _, ve := range c.varErrs {
+		e.add(ve[0], "%s", ve[1])
+	}
 	if c.Server.Listen == "" {
 		c.Server.Listen = "127.0.0.1:8080"
 	}

@@ -36,7 +36,13 @@ func TestParseConfig_Errors(t *testing.T) {
 		{"BatchTooFast", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      sync_mode: batch\n      batch: { interval: 10ms }\n", "line 9: skills.customer-sync.options.batch.interval: must be at least 1s"},
 		{"BatchWithoutBatchMode", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      batch: { max_size: 10 }\n", "skills.customer-sync.options.batch: is only used with sync_mode: batch"},
 		{"ImportListIsTheList", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      list_id: 5\n      import_list_id: 5\n", "line 9: skills.customer-sync.options.import_list_id: must differ from list_id"},
-		{"UnconfiguredSource", "skills:\n  customer-sync:\n    enabled: true\n    source: [woocommerce]\n", `source "woocommerce" is not configured`},
+		// A platform's name gets a generated secret (config_compose_test.go);
+		// any other name must be configured, with its type.
+		{"UnconfiguredSource", "skills:\n  customer-sync:\n    enabled: true\n    source: [shopify-eu]\n", `line 4: skills.customer-sync.source[0]: source "shopify-eu" is not configured`},
+		// field_mapping keys no source fills are refused, not sent empty.
+		{"MappingNearMiss", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    field_mapping: { email: email, FirstName: FIRSTNAME }\n", "line 7: skills.customer-sync.field_mapping.FirstName: is not a field synclayer knows; did you mean firstName?"},
+		{"MappingNobodySends", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    field_mapping: { email: email, loyalty: LOYALTY }\n", `skills.customer-sync.field_mapping.loyalty: no source of this skill sends "loyalty"`},
+		{"MappingAliasTwice", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    field_mapping: { email: email, firstName: FIRSTNAME, first_name: FNAME }\n", "skills.customer-sync.field_mapping.first_name: is firstName written again"},
 		// A duration that does not parse names its key and line, wherever it is.
 		{"BadDuration", "queue:\n  concurrency: 2\n  lease: soon\n", `line 3: queue.lease: "soon" is not a duration; write it like 30s, 5m or 1h`},
 		{"NumberAsDuration", "sources:\n  custom: {secret: x, tolerance: 5}\n", `line 2: sources.custom.tolerance: "5" is not a duration`},

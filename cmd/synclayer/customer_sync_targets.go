@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"maps"
+	"os"
 	"slices"
 
 	"synclayer"
@@ -113,6 +114,7 @@ func (c *Config) finishTargets(e *configErrors, cs *CustomerSyncConfig) {
 			e.add(where, "destination %q is not configured under destinations", t.name)
 			continue
 		}
+		canonicalMapping(e, t.key+".field_mapping", t.mapping, c.carriesAttributes(cs.Source))
 		d, err := c.openDestination(t.name, checkEnv())
 		if err != nil {
 			continue // reported at destinations.<name>
@@ -151,7 +153,11 @@ func (c *Config) implicitDestinations() {
 		need = true
 	}
 	if need {
-		c.Destinations["brevo"] = &DestinationSection{Settings: map[string]any{}}
+		settings := map[string]any{}
+		if k := os.Getenv("BREVO_API_KEY"); k != "" {
+			settings["api_key"] = k // as the built-in defaults take it
+		}
+		c.Destinations["brevo"] = &DestinationSection{Settings: settings}
 	}
 }
 

@@ -93,6 +93,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.setLogLevel(cfg.Skills.CustomerSync)
 	}
 	log := m.Logger
+	if cfg.path != "" && len(cfg.defaulted) > 0 {
+		log.Info("the config file leaves these to the built-in defaults", "file", cfg.path, "keys", cfg.defaultedKeys())
+	}
+	for _, w := range cfg.generatedSecretWarnings() {
+		log.Warn(w)
+	}
 	defer func() {
 		if err != nil {
 			m.Close()
