@@ -88,4 +88,3 @@ func (c *Config) carriesAttributes(sources []string) bool {
 	}
 	return false
 }
-
