@@ -227,14 +227,18 @@ func LoadConfig(path, env string) (*Config, error) {
 // env overlaid ("" for none).
 func ParseConfig(data []byte, env string) (*Config, error) {
 	cfg := &Config{}
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, errors.New(yaml.FormatError(err, false, true))
+	}
+	shape := &configErrors{file: file}
+	if checkShape(shape, file); len(shape.errs) > 0 {
+		return nil, shape.err()
+	}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict(), durationOption); err != nil {
 			return nil, durationIn(data, err)
 		}
-	}
-	file, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, errors.New(yaml.FormatError(err, false, true))
 	}
 	if err := cfg.overlay(file, env); err != nil {
 		return nil, err
@@ -245,23 +249,34 @@ func ParseConfig(data []byte, env string) (*Config, error) {
 
 // configErrors collects problems, each with its key and line.
 type configErrors struct {
-	file *ast.File
-	env  string // a key set in this environment is looked up there first
-	errs []string
+	file  *ast.File
+	env   string // a key set in this environment is looked up there first
+	errs  []string
+	lines []int // each problem's line, 0 when it has none; err sorts by it
 	keys []string          // the key of each problem, for errors that name a field
 	refs map[string]string // env values as written, by key (see Config.refs)
 	vars map[string]string // the SYNCLAYER_* variable that set a key (Config.vars)
 }
 
 func (e *configErrors) add(key, format string, args ...any) {
+	line := 0
+	if _, ok := e.vars[key]; !ok {
+		line = e.line(key)
+	}
+	e.addAt(line, key, format, args...)
+}
+
+// addAt records a problem at a known line (0 for none).
+func (e *configErrors) addAt(line int, key, format string, args ...any) {
 	e.keys = append(e.keys, key)
 	msg := key + ": " + fmt.Sprintf(format, args...)
 	if v, ok := e.vars[key]; ok {
 		msg = fmt.Sprintf("%s (set by %s): %s", key, v, fmt.Sprintf(format, args...))
-	} else if line := e.line(key); line > 0 {
+	} else if line > 0 {
 		msg = fmt.Sprintf("line %d: %s", line, msg)
 	}
 	e.errs = append(e.errs, msg)
+	e.lines = append(e.lines, line)
 }
 
 func (e *configErrors) line(key string) int {
@@ -316,11 +331,35 @@ func quotePath(key string) string {
 	return strings.Join(parts, ".")
 }
 
+// err is every problem, in the file's order: by line, and those without
+// one (set by a variable, or about the whole file) last.
 func (e *configErrors) err() error {
 	if len(e.errs) == 0 {
 		return nil
 	}
-	return errors.New("invalid config:\n  " + strings.Join(e.errs, "\n  "))
+	order := make([]int, len(e.errs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		la, lb := e.lines[a], e.lines[b]
+		switch {
+		case la == lb:
+			return 0
+		case la == 0:
+			return 1
+		case lb == 0:
+			return -1
+		}
+		return la - lb
+	})
+	msgs := make([]string, 0, len(order))
+	for _, i := range order {
+		if !slices.Contains(msgs, e.errs[i]) {
+			msgs = append(msgs, e.errs[i])
+		}
+	}
+	return errors.New("invalid config:\n  " + strings.Join(msgs, "\n  "))
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)

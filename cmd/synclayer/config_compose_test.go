@@ -144,3 +144,46 @@ func TestConfig_FromVariablesAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestConfig_EveryProblemAtOnce: a file with several mistakes gets all of
+// them, in the file's order, each naming its key and line in the config's
+// terms. The decoder used to stop at the first, in Go's words ("cannot
+// unmarshal string into Go struct field Config.Server of type int64").
+func TestConfig_EveryProblemAtOnce(t *testing.T) {
+	doc := `server:
+  listen: 127.0.0.1:8080
+  max_body_bytes: lots
+storage:
+  dirver: sqlite
+skills:
+  customer-sync:
+    enabled: "yes"
+    source: shopify
+queue:
+  concurrency: 2.5
+`
+	_, err := ParseConfig([]byte(doc), "")
+	if err == nil {
+		t.Fatal("a file with four mistakes parsed")
+	}
+	want := []string{
+		`line 3: server.max_body_bytes: must be a whole number, not the text "lots"`,
+		"line 5: storage.dirver: is not a key synclayer knows; did you mean driver?",
+		`line 8: skills.customer-sync.enabled: must be true or false, not the text "yes"`,
+		"line 11: queue.concurrency: must be a whole number, not the number 2.5",
+	}
+	got := strings.Split(err.Error(), "\n")
+	if len(got) != len(want)+1 {
+		t.Fatalf("error:\n%s\nwant %d problems", err, len(want))
+	}
+	for i, w := range want {
+		if strings.TrimSpace(got[i+1]) != w {
+			t.Errorf("problem %d: %q, want %q", i+1, strings.TrimSpace(got[i+1]), w)
+		}
+	}
+	for _, goWords := range []string{"Go struct", "unmarshal", "int64"} {
+		if strings.Contains(err.Error(), goWords) {
+			t.Errorf("the error speaks Go (%q):\n%s", goWords, err)
+		}
+	}
+}

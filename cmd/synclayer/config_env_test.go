@@ -74,8 +74,8 @@ func TestParseConfig_Environments(t *testing.T) {
 	for _, tc := range []struct{ name, env, doc, want string }{
 		{"UnknownEnvironment", "staging", envConfig, "--env staging: the config defines no environments.staging; it defines production, test"},
 		{"UnsetVariableNamesTheEnvironmentLine", "production", envConfig, "line 26: storage.dsn: environment variable DATABASE_URL is not set"},
-		{"MisspeltKeyInAnyEnvironment", "", envConfig + "  qa:\n    storage: {dns: x}\n", `unknown field "dns"`},
-		{"NotOverlayable", "", envConfig + "  qa:\n    environments: {}\n", `unknown field "environments"`},
+		{"MisspeltKeyInAnyEnvironment", "", envConfig + "  qa:\n    storage: {dns: x}\n", `environments.qa.storage.dns: is not a key synclayer knows; did you mean dsn?`},
+		{"NotOverlayable", "", envConfig + "  qa:\n    environments: {}\n", `environments.qa.environments: is not a key synclayer knows`},
 		{"NoEnvironments", "test", "storage: {driver: sqlite}\n", "--env test: the config has no environments block"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,7 +28,7 @@ func TestParseConfig_IssueExample(t *testing.T) {
 func TestParseConfig_Errors(t *testing.T) {
 	t.Setenv("SHOPIFY_WEBHOOK_SECRET", "s1")
 	for _, tc := range []struct{ name, doc, want string }{
-		{"UnknownKey", "server:\n  listen: x\n  lisen: y\n", `[3:3] unknown field "lisen"`},
+		{"UnknownKey", "server:\n  listen: x\n  lisen: y\n", `line 3: server.lisen: is not a key synclayer knows; did you mean listen?`},
 		{"WrongType", "skills:\n  customer-sync:\n    options:\n      list_id: five\n", "list_id"},
 		{"BadDriver", "storage:\n  driver: mysql\n", "line 2: storage.driver: must be sqlite or postgres"},
 		{"UnsetEnv", "sources:\n  custom:\n    secret: \"${SYNCLAYER_TEST_UNSET_VAR}\"\n", "line 3: sources.custom.secret: environment variable SYNCLAYER_TEST_UNSET_VAR is not set"},

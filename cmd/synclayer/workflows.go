@@ -232,10 +232,12 @@ func workflowError(e *configErrors, i int, name, field, format string, args ...a
 	shown := fmt.Sprintf("workflows[%d] (%s).%s", i, name, field)
 	e.keys = append(e.keys, key)
 	msg := shown + ": " + fmt.Sprintf(format, args...)
-	if line := e.line(key); line > 0 {
+	line := e.line(key)
+	if line > 0 {
 		msg = fmt.Sprintf("line %d: %s", line, msg)
 	}
 	e.errs = append(e.errs, msg)
+	e.lines = append(e.lines, line)
 }
 
 // workflowEnvFields are the rules' env keys: Slack webhook URLs and
