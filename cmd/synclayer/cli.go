@@ -39,6 +39,9 @@ Usage:
                                                create an admin API key; prints it once, on the last line
   synclayer keys list        [--config FILE]   list API keys (never their secrets)
   synclayer keys revoke ID   [--config FILE]   revoke a key; it stops working at once
+  synclayer healthcheck [--url URL] [--config FILE]
+                                               GET the running server's /healthz; exits 1 unless 200
+                                               (for a container's HEALTHCHECK)
   synclayer version                            the version and the commit it was built from
                                                (also synclayer --version)
 
@@ -96,6 +99,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdDLQ(ctx, rest, stdout)
 	case "keys":
 		return cmdKeys(ctx, rest, stdout)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, rest, stdout)
 	case "version", "--version", "-version":
 		return cmdVersion(rest, stdout)
 	case "help", "-h", "-help", "--help":

@@ -59,6 +59,14 @@ type ServerConfig struct {
 	Listen       string `yaml:"listen"`         // env
 	MaxBodyBytes int64  `yaml:"max_body_bytes"` // webhook body cap
 	MetricsAuth  bool   `yaml:"metrics_auth"`   // GET /metrics needs a viewer key
+	// PublicURL is where the outside world reaches synclayer (env), said
+	// wherever synclayer tells another system its address; TrustedProxies
+	// may set X-Forwarded-* (proxy.go); TLS serves HTTPS (tls.go). All three
+	// are omitted from a stored version when unset, so that upgrading does
+	// not record a new one.
+	PublicURL      string     `yaml:"public_url,omitempty"`
+	TrustedProxies []string   `yaml:"trusted_proxies,omitempty"`
+	TLS            *TLSConfig `yaml:"tls,omitempty"`
 }
 
 type StorageConfig struct {
@@ -252,10 +260,10 @@ type configErrors struct {
 	file  *ast.File
 	env   string // a key set in this environment is looked up there first
 	errs  []string
-	lines []int // each problem's line, 0 when it has none; err sorts by it
-	keys []string          // the key of each problem, for errors that name a field
-	refs map[string]string // env values as written, by key (see Config.refs)
-	vars map[string]string // the SYNCLAYER_* variable that set a key (Config.vars)
+	lines []int             // each problem's line, 0 when it has none; err sorts by it
+	keys  []string          // the key of each problem, for errors that name a field
+	refs  map[string]string // env values as written, by key (see Config.refs)
+	vars  map[string]string // the SYNCLAYER_* variable that set a key (Config.vars)
 }
 
 func (e *configErrors) add(key, format string, args ...any) {
@@ -408,6 +416,7 @@ func (c *Config) finish(file *ast.File) error {
 	if c.Server.MaxBodyBytes < 1024 {
 		e.add("server.max_body_bytes", "must be at least 1024")
 	}
+	c.finishServer(e)
 	switch c.Storage.Driver {
 	case "sqlite":
 	case "postgres":

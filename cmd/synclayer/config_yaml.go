@@ -22,6 +22,7 @@ func (c *Config) envFields() []envField {
 	n := &c.Notifications
 	out := []envField{
 		{key: "server.listen", value: &c.Server.Listen},
+		{key: "server.public_url", value: &c.Server.PublicURL},
 		{key: "storage.dsn", value: &c.Storage.DSN},
 		{key: "notifications.webhook_url", value: &n.WebhookURL},
 		{key: "notifications.secret", value: &n.Secret, secret: true},

@@ -40,6 +40,9 @@ type Main struct {
 	// when it has no API key; the other destinations' are theirs.
 	Simulator *brevosim.Server
 	Addr      string // the address the server listens on
+	// PlainAddr is, with HTTPS, the address of the plain listener that
+	// redirects to it (and answers ACME's challenges); "" without one.
+	PlainAddr string
 	// Ingester is the pipeline webhooks, the API and Trigger feed; its
 	// routes follow the skills' current config.
 	Ingester api.Ingester
@@ -65,8 +68,9 @@ type Main struct {
 	// by workflows.go; nil without workflows). Ingest and cart-events fire it.
 	triggers synclayer.TriggerSink
 
-	http *http.Server
-	lock *dataLock // held on the SQLite file while serving; nil on PostgreSQL
+	http   *http.Server
+	joined *joinedListener // with HTTPS, server.listen and the simulators' loopback listener (tls.go)
+	lock   *dataLock       // held on the SQLite file while serving; nil on PostgreSQL
 	// instance is this server in the instances table (fleet.go).
 	instance *synclayer.Instance
 	workers  []*queue.Worker
@@ -113,9 +117,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.DB, err = store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	ln, err := m.listen() // tls.go
 	if err != nil {
-		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Server.Listen, err)
+		return err
 	}
 	m.Addr = ln.Addr().String()
 	m.lock.listening(m.Addr)
@@ -156,7 +160,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("record this instance: %w", err)
 	}
 	m.skills.watchConfig(cmp.Or(m.ConfigPoll, DefaultConfigPoll))
-	log.Info("synclayer is serving", "addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ","))
+	log.Info("synclayer is serving", append([]any{"addr", m.Addr, "storage", cfg.Storage.Driver, "sources", strings.Join(sortedNames(secrets), ",")},
+		m.servingAttrs(secrets)...)...)
 	return nil
 }
 
@@ -177,7 +182,7 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 		UI: m.newDashboard().Handler(),
 	})
 	m.http = &http.Server{
-		Handler:           h,
+		Handler:           m.behindProxies(h), // proxy.go
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -277,7 +282,7 @@ func (m *Main) openDestinations(extra map[string]http.Handler) error {
 			Mount: func(h http.Handler) string {
 				prefix := "/simulator/" + name
 				extra[prefix+"/"] = http.StripPrefix(prefix, h)
-				return "http://" + m.Addr + prefix
+				return m.selfURL() + prefix // tls.go
 			},
 			OnRateLimitWait: func(bucket string, d time.Duration) { m.metrics.RateLimitWait(name, bucket, d) },
 		}

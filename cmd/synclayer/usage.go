@@ -39,6 +39,7 @@ var commandDocs = map[string]commandDoc{
 	"keys list":       {"", "List API keys, never their secrets."},
 	"keys revoke":     {"ID", "Revoke a key; it stops working at once."},
 	"version":         {"", "Print the version and the commit it was built from."},
+	"healthcheck":     {"[--url URL] [--timeout DURATION]", "Ask the running server's /healthz and fail unless it answers 200; for a container's HEALTHCHECK."},
 }
 
 // subcommands lists each parent's commands in the order its help shows them.
