@@ -87,3 +87,16 @@ func (e *RetryAfterError) Unwrap() error { return e.Err }
 
 // RetryAfter wraps err with the earliest time a retry can succeed.
 func RetryAfter(err error, d time.Duration) error { return &RetryAfterError{Err: err, After: d} }
+
+// HTTPStatus returns the HTTP status an outside service answered, taken
+// from the first error in err's chain with an HTTPStatus method (each
+// destination's APIError has one), or 0 when there is none. The program
+// reads 401 and 403 from it as credentials the service rejects, whatever
+// the platform.
+func HTTPStatus(err error) int {
+	var s interface{ HTTPStatus() int }
+	if errors.As(err, &s) {
+		return s.HTTPStatus()
+	}
+	return 0
+}

@@ -37,6 +37,9 @@ type Store interface {
 	DeadJob(ctx context.Context, job *Job, reason string, trace *TraceEntry, now time.Time) error
 	// RequeueDeadJob puts a dead job back to run now; ENOTFOUND if it is not dead.
 	RequeueDeadJob(ctx context.Context, id int64, now time.Time) error
+	// RequeueDeadJobs requeues every dead job of skill ("" for all), as
+	// RequeueDeadJob does each, and returns how many.
+	RequeueDeadJobs(ctx context.Context, skill string, now time.Time) (int, error)
 	// DeleteDeadJob discards a dead job; ENOTFOUND if it is not dead.
 	DeleteDeadJob(ctx context.Context, id int64) error
 	FindJobs(ctx context.Context, f JobFilter) ([]*Job, error)

@@ -54,3 +54,18 @@ func (s *DLQService) Retry(ctx context.Context, id int64) error {
 func (s *DLQService) Delete(ctx context.Context, id int64) error {
 	return s.c.do(ctx, http.MethodDelete, "/api/v1/dlq/"+strconv.FormatInt(id, 10), nil, nil, nil)
 }
+
+// RetryAll puts every dead job back in the queue, or with skill only
+// those of that skill as List shows it (customer-sync@klaviyo), and
+// returns how many it requeued (operator).
+func (s *DLQService) RetryAll(ctx context.Context, skill string) (int, error) {
+	var in any
+	if skill != "" {
+		in = map[string]string{"skill": skill}
+	}
+	var out struct {
+		Requeued int `json:"requeued"`
+	}
+	err := s.c.do(ctx, http.MethodPost, "/api/v1/dlq/retry", nil, in, &out)
+	return out.Requeued, err
+}

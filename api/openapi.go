@@ -5,8 +5,9 @@ import (
 	"net/http"
 )
 
-// openAPI describes every route this package serves except the webhooks,
-// whose authentication is each platform's signature rather than a key.
+// openAPI describes every route this package serves, the webhooks among
+// them (authenticated by each platform's signature rather than a key),
+// but not the dashboard under /ui/ or the /metrics scrape.
 //
 //go:embed openapi.yaml
 var openAPI []byte

@@ -21,14 +21,19 @@ type Ingester interface {
 
 // Config configures the HTTP handler.
 type Config struct {
-	Sources      map[string]synclayer.Source
-	Ingester     Ingester
-	Store        synclayer.Store
-	Rejections   synclayer.RejectionStore
-	Keys         synclayer.KeyStore // authenticates the admin API; nil refuses every key
-	Skills       SkillManager
-	Configs      ConfigManager                   // the config history and rollbacks; nil answers them 500
-	Ready        func(ctx context.Context) error // storage reachable and migrated
+	Sources    map[string]synclayer.Source
+	Ingester   Ingester
+	Store      synclayer.Store
+	Rejections synclayer.RejectionStore
+	Keys       synclayer.KeyStore // authenticates the admin API; nil refuses every key
+	Skills     SkillManager
+	Configs    ConfigManager // the config history and rollbacks; nil answers them 500
+	Replay     Replayer      // POST /api/v1/replay; nil answers it 500
+	// Ready answers /readyz: nil is ready. An *synclayer.Error is answered
+	// 503 with its Message as the reason and its Field (a config key, such
+	// as destinations.brevo.api_key); any other error as storage that is
+	// unreachable or not migrated.
+	Ready        func(ctx context.Context) error
 	MaxBodyBytes int64
 	Logger       *slog.Logger
 	Now          func() time.Time
@@ -50,7 +55,9 @@ type Config struct {
 // Server holds the handlers' dependencies.
 type Server struct{ cfg Config }
 
-// Handler returns the HTTP handler with every route.
+// Handler returns the HTTP handler with every route. A request no route
+// takes is answered in the error shape too (notfound.go), except under the
+// dashboard's /ui/ and the Extra mounts, which answer for themselves.
 func Handler(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -68,6 +75,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("POST /webhooks/{source}", s.handleWebhook)
 	mux.HandleFunc("/webhooks/{source}", s.handleWebhookMethod) // any other method
 	mux.HandleFunc("GET /api/v1/openapi.yaml", s.handleOpenAPI)
+	mux.HandleFunc("GET /{$}", s.handleRoot)
 
 	viewer, operator, admin := synclayer.RoleViewer, synclayer.RoleOperator, synclayer.RoleAdmin
 	mux.Handle("GET /api/v1/skills", s.auth(viewer, s.handleSkillList))
@@ -79,11 +87,13 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("GET /api/v1/contacts/{id}/trace", s.auth(viewer, s.handleContactTrace))
 	mux.Handle("GET /api/v1/jobs", s.auth(viewer, s.handleJobList))
 	mux.Handle("GET /api/v1/dlq", s.auth(viewer, s.handleDLQList))
+	mux.Handle("POST /api/v1/dlq/retry", s.auth(operator, s.handleDLQRetryAll))
 	mux.Handle("POST /api/v1/dlq/{id}/retry", s.auth(operator, s.handleDLQRetry))
 	mux.Handle("DELETE /api/v1/dlq/{id}", s.auth(operator, s.handleDLQDelete))
 	mux.Handle("GET /api/v1/keys", s.auth(admin, s.handleKeyList))
 	mux.Handle("POST /api/v1/keys", s.auth(admin, s.handleKeyCreate))
 	mux.Handle("POST /api/v1/keys/{id}/revoke", s.auth(admin, s.handleKeyRevoke))
+	mux.Handle("POST /api/v1/replay", s.auth(operator, s.handleReplay))
 	mux.Handle("GET /api/v1/stats", s.auth(viewer, s.handleStats))
 	mux.Handle("GET /api/v1/config/versions", s.auth(viewer, s.handleConfigVersionList))
 	mux.Handle("GET /api/v1/config/versions/{n}", s.auth(viewer, s.handleConfigVersionGet))
@@ -100,5 +110,5 @@ func Handler(cfg Config) http.Handler {
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}
-	return mux
+	return s.jsonErrors(mux)
 }

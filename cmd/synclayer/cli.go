@@ -32,9 +32,15 @@ Usage:
                                                load a platform export into the store, then push it to
                                                Brevo in batches; resumes where an interrupted run stopped
   synclayer resync SKILL     [--config FILE]   push the skill's whole canonical state to Brevo in batches
+  synclayer replay --since TIME [--until TIME] [--skill SKILL] [--source NAME] [--dry-run] [--config FILE]
+                                               queue again the contacts that the events received in a
+                                               time range touched, through the current config (TIME is
+                                               RFC 3339 or a duration ago: 24h, 7d); consent holds and
+                                               contacts a destination holds unchanged are skipped
   synclayer dlq list         [--config FILE]   list dead-lettered deliveries
-  synclayer dlq retry ID...|--all [--config FILE]
+  synclayer dlq retry ID...|--all [--skill SKILL] [--config FILE]
                                                put dead-lettered deliveries back in the queue
+                                               (--all: every one, however many)
   synclayer keys create --role admin|operator|viewer [--name NAME] [--config FILE]
                                                create an admin API key; prints it once, on the last line
   synclayer keys list        [--config FILE]   list API keys (never their secrets)
@@ -95,6 +101,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdBackfill(ctx, rest, stdout, stderr)
 	case "resync":
 		return cmdResync(ctx, rest, stdout, stderr)
+	case "replay":
+		return cmdReplay(ctx, rest, stdout)
 	case "dlq":
 		return cmdDLQ(ctx, rest, stdout)
 	case "keys":

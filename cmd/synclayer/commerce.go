@@ -215,7 +215,8 @@ func (m *Main) startCommerce() error {
 
 // startPrepared starts the worker of skill on destination once prepare
 // passes. While the destination cannot be reached, changes are accepted
-// and queued, and prepare is tried again every 10 s; a refusal that
+// and queued, and prepare is tried again every 10 s (Main.CheckPoll); a
+// rejected key is reported to /readyz (destinationChecked); a refusal that
 // retrying cannot fix (EINVALID) is logged once and stops the wait.
 func (m *Main) startPrepared(skillName, destination string, h queue.Handler, prepare func(context.Context) error) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -227,22 +228,25 @@ func (m *Main) startPrepared(skillName, destination string, h queue.Handler, pre
 			pctx, pcancel := context.WithTimeout(ctx, 20*time.Second)
 			err := prepare(pctx)
 			pcancel()
-			if err == nil {
-				break
-			}
 			if ctx.Err() != nil {
 				return
+			}
+			credentials := m.destinationChecked(destination, err)
+			if err == nil {
+				break
 			}
 			var e *synclayer.Error
 			if errors.As(err, &e) && e.Code == synclayer.EINVALID {
 				m.Logger.Error("skill cannot start on this destination; fix the config and restart", "skill", skillName, "destination", destination, "err", err)
 				return
 			}
-			m.Logger.Warn("destination not ready; changes are queued, deliveries start once it answers", "skill", skillName, "destination", destination, "err", err)
+			if !credentials {
+				m.Logger.Warn("destination not ready; changes are queued, deliveries start once it answers", "skill", skillName, "destination", destination, "err", err)
+			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(10 * time.Second):
+			case <-time.After(m.checkPoll()):
 			}
 		}
 		m.startWorker(synclayer.Queue(skillName, destination), h)

@@ -22,9 +22,11 @@ func cmdDLQ(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	var all bool
+	var skill string
 	fs, src, pos, err := parseFlags("dlq "+sub, args, func(fs *flag.FlagSet) {
 		if sub == "retry" {
-			fs.BoolVar(&all, "all", false, "retry every dead-lettered delivery")
+			fs.BoolVar(&all, "all", false, "retry every dead-lettered delivery, however many")
+			fs.StringVar(&skill, "skill", "", "with --all, only the deliveries of `SKILL` as dlq list shows it (customer-sync, customer-sync@klaviyo)")
 		}
 	})
 	if err != nil {
@@ -40,6 +42,8 @@ func cmdDLQ(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageErrorf(fs, "give job IDs or --all, not both")
 	case !all && len(pos) == 0:
 		return usageErrorf(fs, "give the IDs of the jobs to retry (see synclayer dlq list), or --all for every one")
+	case !all && skill != "":
+		return usageErrorf(fs, "--skill goes with --all")
 	}
 	for _, s := range pos {
 		id, err := strconv.ParseInt(s, 10, 64)
@@ -69,25 +73,28 @@ func cmdDLQ(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return tw.Flush()
 	}
-	return dlqRetry(ctx, db, all, ids, stdout)
+	return dlqRetry(ctx, db, all, skill, ids, stdout)
 }
 
-// dlqRetry requeues the jobs ids, or with all every dead-lettered job. An
-// empty queue with all is not a failure: a script retrying everything
-// after an outage has nothing to do.
-func dlqRetry(ctx context.Context, db *store.DB, all bool, ids []int64, stdout io.Writer) error {
+// dlqRetry requeues the jobs ids, or with all every dead-lettered job (of
+// skill, when given), page by page however many there are. An empty queue
+// with all is not a failure: a script retrying everything after an outage
+// has nothing to do.
+func dlqRetry(ctx context.Context, db *store.DB, all bool, skill string, ids []int64, stdout io.Writer) error {
 	if all {
-		jobs, err := db.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead, Limit: 1000})
+		n, err := db.RequeueDeadJobs(ctx, skill, time.Now())
+		if err != nil && n > 0 {
+			return fmt.Errorf("%d jobs were requeued, then: %w; run the same command again for the rest", n, err)
+		}
 		if err != nil {
 			return err
 		}
-		if len(jobs) == 0 {
+		if n == 0 {
 			_, err := fmt.Fprintln(stdout, "nothing to retry: the dead-letter queue is empty")
 			return err
 		}
-		for _, j := range jobs {
-			ids = append(ids, j.ID)
-		}
+		_, err = fmt.Fprintf(stdout, "%d dead-lettered jobs requeued\n", n)
+		return err
 	}
 	for _, id := range ids {
 		if err := db.RequeueDeadJob(ctx, id, time.Now()); err != nil {

@@ -41,6 +41,9 @@ type env struct {
 	base string
 	n    atomic.Int64
 	logs *syncWriter // everything the server logged
+	// client sends the webhooks (post); http.DefaultClient unless a test
+	// checks them against api/openapi.yaml (startAPI).
+	client *http.Client
 }
 
 type envOption func(*Config)
@@ -85,7 +88,8 @@ func startEnv(t *testing.T, simOpts brevosim.Options, opts ...envOption) *env {
 	}
 	var logs bytes.Buffer
 	sw := &syncWriter{w: &logs}
-	m := &Main{Config: cfg, Stderr: sw}
+	// A destination check that fails at start is tried again quickly.
+	m := &Main{Config: cfg, Stderr: sw, CheckPoll: 200 * time.Millisecond}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +131,11 @@ func (e *env) post(path string, body []byte, h http.Header) (int, map[string]any
 	e.t.Helper()
 	req, _ := http.NewRequest("POST", e.base+path, bytes.NewReader(body))
 	req.Header = h
-	resp, err := http.DefaultClient.Do(req)
+	client := e.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

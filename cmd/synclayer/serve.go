@@ -55,6 +55,9 @@ type Main struct {
 	// other instances run a different one (serve --apply-config); without
 	// it, an instance joining a running fleet runs the fleet's config.
 	ApplyConfig bool
+	// CheckPoll is how often a destination that failed its check is
+	// checked again (10 s); tests shorten it.
+	CheckPoll time.Duration
 
 	// skills runs customer-sync and applies admin changes to it. Config
 	// stays what Run started with; the skills' current settings are here.
@@ -67,6 +70,8 @@ type Main struct {
 	// triggers records workflow rules' actions for canonical events (set
 	// by workflows.go; nil without workflows). Ingest and cart-events fire it.
 	triggers synclayer.TriggerSink
+	// readiness is what /readyz answers beyond storage (ready.go).
+	readiness readiness
 
 	http   *http.Server
 	joined *joinedListener // with HTTPS, server.listen and the simulators' loopback listener (tls.go)
@@ -176,7 +181,7 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 		sources[name] = src
 	}
 	h := api.Handler(api.Config{
-		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Configs: m.skills, Ready: m.DB.Ping,
+		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Configs: m.skills, Ready: m.ready, Replay: replayer{m},
 		MaxBodyBytes: m.Config.Server.MaxBodyBytes, Logger: m.Logger, Extra: extra,
 		OnWebhook: m.metrics.Webhook, Stats: m.DB, Metrics: m.metrics.Handler(), MetricsAuth: m.Config.Server.MetricsAuth,
 		UI: m.newDashboard().Handler(),
@@ -248,6 +253,7 @@ func (m *Main) wake(string) {
 // Close stops accepting requests, lets deliveries in flight finish, and
 // closes the store.
 func (m *Main) Close() error {
+	m.shuttingDown()
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = m.http.Shutdown(ctx)

@@ -157,6 +157,7 @@ func (r *skillRuntime) start(ctx context.Context) error {
 	r.mu.RUnlock()
 	for _, t := range targets {
 		err := r.prepareTarget(ctx, t)
+		credentials := r.m.destinationChecked(t.name, err)
 		if err == nil {
 			r.startUnlessChanged(t)
 			continue
@@ -164,15 +165,18 @@ func (r *skillRuntime) start(ctx context.Context) error {
 		if synclayer.ErrorCode(err) == synclayer.EINVALID {
 			return fmt.Errorf("customer-sync on %s: %w", t.name, err)
 		}
-		r.m.Logger.Warn("cannot check the destination's fields yet; webhooks are accepted and queued, deliveries start once it answers",
-			"destination", t.name, "err", err)
+		if !credentials {
+			r.m.Logger.Warn("cannot check the destination's fields yet; webhooks are accepted and queued, deliveries start once it answers",
+				"destination", t.name, "err", err)
+		}
 		r.waitFor(t)
 	}
 	return nil
 }
 
-// waitFor retries t's check every 10 s in the background and starts its
-// worker once it passes.
+// waitFor retries t's check every 10 s (Main.CheckPoll) in the background
+// and starts its worker once it passes. A rejected key is reported to
+// /readyz and logged by destinationChecked, once.
 func (r *skillRuntime) waitFor(t *target) {
 	bg, cancel := context.WithCancel(context.Background())
 	r.m.addCancel(cancel)
@@ -186,14 +190,18 @@ func (r *skillRuntime) waitFor(t *target) {
 			select {
 			case <-bg.Done():
 				return
-			case <-time.After(10 * time.Second):
+			case <-time.After(r.m.checkPoll()):
 			}
 			err := r.prepareTarget(bg, t)
+			if bg.Err() != nil {
+				return
+			}
+			credentials := r.m.destinationChecked(t.name, err)
 			if err == nil {
 				r.startUnlessChanged(t)
 				return
 			}
-			if bg.Err() == nil {
+			if !credentials {
 				r.m.Logger.Warn("destination field check failed; retrying", "destination", t.name, "err", err)
 			}
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -52,6 +53,7 @@ func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 // statuses, for coverage checks.
 type specTransport struct {
 	t      *testing.T
+	doc    *openapi3.T
 	router routers.Router
 
 	mu   sync.Mutex
@@ -59,8 +61,8 @@ type specTransport struct {
 }
 
 func newSpecTransport(t *testing.T) *specTransport {
-	_, router := loadSpec(t)
-	return &specTransport{t: t, router: router, seen: map[string][]int{}}
+	doc, router := loadSpec(t)
+	return &specTransport{t: t, doc: doc, router: router, seen: map[string][]int{}}
 }
 
 func (s *specTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -88,6 +90,9 @@ func (s *specTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func (s *specTransport) check(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) error {
 	route, params, err := s.router.FindRoute(req)
+	if err != nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed) {
+		return s.checkUnrouted(resp, respBody)
+	}
 	if err != nil {
 		return fmt.Errorf("route not in the spec: %w", err)
 	}
@@ -112,6 +117,27 @@ func (s *specTransport) check(req *http.Request, reqBody []byte, resp *http.Resp
 	}
 	out.SetBodyBytes(respBody)
 	return openapi3filter.ValidateResponse(ctx, out)
+}
+
+// checkUnrouted checks the answer to a path, or a method, the spec does
+// not list: the documented Error schema as JSON, and for a 405 an Allow
+// header.
+func (s *specTransport) checkUnrouted(resp *http.Response, body []byte) error {
+	s.mu.Lock()
+	op := fmt.Sprint("unrouted ", resp.StatusCode)
+	s.seen[op] = append(s.seen[op], resp.StatusCode)
+	s.mu.Unlock()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		return fmt.Errorf("an unrouted request answered %s, not application/json", ct)
+	}
+	if resp.StatusCode == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == "" {
+		return fmt.Errorf("405 without Allow")
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return s.doc.Components.Schemas["Error"].Value.VisitJSON(v)
 }
 
 // statuses returns the statuses seen for an operation, "GET /api/v1/skills".

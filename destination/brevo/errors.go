@@ -76,3 +76,6 @@ func classify(err error, apiErr *APIError, rl rateHeaders) error {
 	}
 	return err
 }
+
+// HTTPStatus returns the status answered, for synclayer.HTTPStatus.
+func (e *APIError) HTTPStatus() int { return e.Status }

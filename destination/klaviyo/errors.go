@@ -137,3 +137,6 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// HTTPStatus returns the status answered, for synclayer.HTTPStatus.
+func (e *APIError) HTTPStatus() int { return e.Status }

@@ -130,3 +130,6 @@ func classify(err error, apiErr *APIError, wait time.Duration) error {
 	}
 	return synclayer.Permanent(err)
 }
+
+// HTTPStatus returns the status answered, for synclayer.HTTPStatus.
+func (e *APIError) HTTPStatus() int { return e.Status }

@@ -24,6 +24,8 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("ExpiredLeaseIsRecovered", func(t *testing.T) { t.Parallel(); testExpiredLease(t, open(t)) })
 	t.Run("RetryMergesWithPending", func(t *testing.T) { t.Parallel(); testRetryMerges(t, open(t)) })
 	t.Run("DeadLetterRequeueAndDelete", func(t *testing.T) { t.Parallel(); testDeadLetter(t, open(t)) })
+	t.Run("DeadLettersRequeuedInPages", func(t *testing.T) { t.Parallel(); testRequeueDeadJobs(t, open(t)) })
+	t.Run("ReplayQueuesEachContactOnce", func(t *testing.T) { t.Parallel(); testReplay(t, open(t)) })
 	t.Run("ConcurrentClaimersNeverShareARecord", func(t *testing.T) { t.Parallel(); testConcurrentClaim(t, open(t)) })
 	t.Run("LockMakesOneContactPerEmail", func(t *testing.T) { t.Parallel(); testLockOneContact(t, open(t)) })
 	t.Run("CompleteRecordsSyncStateAndTrace", func(t *testing.T) { t.Parallel(); testComplete(t, open(t)) })

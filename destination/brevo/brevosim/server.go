@@ -179,6 +179,10 @@ func (s *Server) routes() {
 // SetOutage puts the server in failure mode m; OutageNone ends it.
 func (s *Server) SetOutage(m Outage) { s.mu.Lock(); s.outage = m; s.mu.Unlock() }
 
+// SetAPIKey changes the api-key accepted from now on, as when a key is
+// re-enabled or replaced in the Brevo account.
+func (s *Server) SetAPIKey(key string) { s.mu.Lock(); s.apiKey = key; s.mu.Unlock() }
+
 // SetRateLimit changes the requests allowed per second; 0 is unlimited.
 func (s *Server) SetRateLimit(perSecond int) { s.mu.Lock(); s.rateLimit = perSecond; s.mu.Unlock() }
 
@@ -225,7 +229,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusInternalServerError, "", "Internal Server Error")
 		return
 	}
-	if key := r.Header.Get("api-key"); key == "" || (s.apiKey != "" && key != s.apiKey) {
+	s.mu.Lock()
+	want := s.apiKey
+	s.mu.Unlock()
+	if key := r.Header.Get("api-key"); key == "" || (want != "" && key != want) {
 		writeError(rec, http.StatusUnauthorized, "unauthorized", "Key not found")
 		return
 	}
