@@ -16,6 +16,7 @@ var configVars = []struct {
 	set       func(c *Config, v string) bool // false: not a valid value
 }{
 	{"SYNCLAYER_LISTEN", "server.listen", func(c *Config, v string) bool { c.Server.Listen = v; return true }},
+	{"SYNCLAYER_PUBLIC_URL", "server.public_url", func(c *Config, v string) bool { c.Server.PublicURL = v; return true }},
 	{"SYNCLAYER_STORAGE_DRIVER", "storage.driver", func(c *Config, v string) bool { c.Storage.Driver = v; return true }},
 	{"SYNCLAYER_STORAGE_DSN", "storage.dsn", func(c *Config, v string) bool { c.Storage.DSN = v; return true }},
 	{"SYNCLAYER_LOG_LEVEL", "log.level", func(c *Config, v string) bool { c.Log.Level = v; return true }},
