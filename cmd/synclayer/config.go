@@ -51,8 +51,11 @@ type Config struct {
 	defaulted []string
 	// vars holds, by key, the SYNCLAYER_* variable that set it
 	// (config_vars.go), so errors name the variable, not a line.
-	vars    map[string]string
-	varErrs [][2]string // key and problem of a variable that did not parse
+	// warnings are problems that do not stop the config: secrets written
+	// in the file as they are. serve logs them; config validate prints them.
+	warnings []string
+	vars     map[string]string
+	varErrs  [][2]string // key and problem of a variable that did not parse
 }
 
 type ServerConfig struct {
@@ -392,7 +395,9 @@ func (e *configErrors) expand(key string, s *string) {
 }
 
 func (c *Config) finish(file *ast.File) error {
-	e := &configErrors{file: file, env: c.env}
+	// refs is shared with c from the start, so the ${VAR}s expanded later
+	// (destinations, workflows) are kept as written too.
+	e := &configErrors{file: file, env: c.env, refs: map[string]string{}}
 	e.vars = c.vars
 	for _, ve := range c.varErrs {
 		e.add(ve[0], "%s", ve[1])
@@ -443,6 +448,7 @@ func (c *Config) finish(file *ast.File) error {
 	}
 	c.implicitDestinations()
 	c.finishDestinations(e)
+	c.warnings = c.literalSecrets(e)
 	c.finishNotifications(e)
 	if cs := c.Skills.CustomerSync; cs != nil {
 		c.finishCustomerSync(e, cs)

@@ -145,3 +145,63 @@ func (c *Config) generatedSecretWarnings() []string {
 func (c *Config) defaultedKeys() string {
 	return strings.Join(slices.Compact(slices.Sorted(slices.Values(c.defaulted))), ", ")
 }
+
+// literalSecrets lists the secrets written into the file as they are,
+// rather than as ${VAR} references or a secret_file: a config file gets
+// committed, copied and pasted into tickets, and the secret with it.
+func (c *Config) literalSecrets(e *configErrors) []string {
+	var out []string
+	warn := func(key, hint string) {
+		if _, ref := c.refs[key]; ref {
+			return
+		}
+		if line := e.lineOf(key); line > 0 {
+			out = append(out, fmt.Sprintf("line %d: %s is written in the config file as it is; anyone who reads the file has it. Set it from the environment instead: %s", line, key, hint))
+		}
+	}
+	for _, f := range c.envFields() {
+		if f.secret && *f.value != "" {
+			warn(f.key, fmt.Sprintf("%s: \"${%s}\"", lastKey(f.key), varFor(f.key)))
+		}
+	}
+	for _, name := range sortedNames(c.Destinations) {
+		sec := c.Destinations[name]
+		t, _ := destinationType(sec.typeOf(name))
+		for _, k := range t.SecretKeys {
+			if s, _ := sec.Settings[k].(string); s != "" {
+				key := "destinations." + name + "." + k
+				warn(key, fmt.Sprintf("%s: \"${%s}\"", k, varFor(key)))
+			}
+		}
+	}
+	if withoutPassword(c.Storage.DSN) != c.Storage.DSN {
+		warn("storage.dsn", "dsn: \"${DATABASE_URL}\", or a password in ~/.pgpass or PGPASSWORD")
+	}
+	return out
+}
+
+func lastKey(key string) string {
+	if i := strings.LastIndex(key, "."); i >= 0 {
+		key = key[i+1:]
+	}
+	if i := strings.Index(key, "["); i >= 0 {
+		key = key[:i]
+	}
+	return key
+}
+
+// varFor suggests a variable name for a key: sources.shopify.secret →
+// SHOPIFY_WEBHOOK_SECRET, destinations.brevo.api_key → BREVO_API_KEY.
+func varFor(key string) string {
+	parts := strings.Split(key, ".")
+	up := func(s string) string {
+		return strings.ToUpper(strings.NewReplacer("-", "_", "[", "_", "]", "").Replace(s))
+	}
+	switch {
+	case len(parts) == 3 && parts[0] == "sources" && parts[2] == "secret":
+		return secretVar(parts[1])
+	case len(parts) == 3 && parts[0] == "destinations":
+		return up(parts[1] + "_" + parts[2])
+	}
+	return up(strings.Join(parts, "_"))
+}

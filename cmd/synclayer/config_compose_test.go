@@ -187,3 +187,40 @@ queue:
 		}
 	}
 }
+
+// TestConfig_LiteralSecretsAreWarnedAbout: a secret written into the file
+// as it is still runs, with a warning naming its line and the variable to
+// use; a ${VAR} reference gets none.
+func TestConfig_LiteralSecretsAreWarnedAbout(t *testing.T) {
+	t.Setenv("KLAVIYO_KEY_FOR_TEST", "pk_test")
+	cfg, err := ParseConfig([]byte(`sources:
+  shopify: { secret: shpss_literal }
+destinations:
+  brevo: { api_key: xkeysib-literal }
+  klaviyo: { api_key: "${KLAVIYO_KEY_FOR_TEST}" }
+storage:
+  driver: postgres
+  dsn: postgres://synclayer:hunter2@db:5432/synclayer
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(cfg.warnings, "\n")
+	for _, want := range []string{
+		`line 2: sources.shopify.secret is written in the config file as it is`, `secret: "${SHOPIFY_WEBHOOK_SECRET}"`,
+		`line 4: destinations.brevo.api_key is written`, `api_key: "${BREVO_API_KEY}"`,
+		`line 8: storage.dsn is written`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("warnings do not say %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "klaviyo") {
+		t.Errorf("a ${VAR} reference was warned about:\n%s", got)
+	}
+	for _, secret := range []string{"shpss_literal", "xkeysib-literal", "hunter2"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("a warning repeats the secret %q:\n%s", secret, got)
+		}
+	}
+}

@@ -46,6 +46,12 @@ func cmdConfig(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if sub == "validate" {
 		fmt.Fprintf(stdout, "%s: ok\n", describeSource(cfg))
+		for _, w := range cfg.warnings {
+			fmt.Fprintf(stdout, "  warning: %s\n", w)
+		}
+		if len(cfg.defaulted) > 0 {
+			fmt.Fprintf(stdout, "  from the built-in defaults: %s\n", cfg.defaultedKeys())
+		}
 		return nil
 	}
 	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)

@@ -105,7 +105,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if cfg.path != "" && len(cfg.defaulted) > 0 {
 		log.Info("the config file leaves these to the built-in defaults", "file", cfg.path, "keys", cfg.defaultedKeys())
 	}
-	for _, w := range cfg.generatedSecretWarnings() {
+	for _, w := range append(cfg.warnings, cfg.generatedSecretWarnings()...) {
 		log.Warn(w)
 	}
 	defer func() {
