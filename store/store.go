@@ -10,11 +10,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -95,63 +92,6 @@ func (s *DB) Close() error {
 
 // Driver returns "sqlite" or "postgres".
 func (s *DB) Driver() string { return s.driver }
-
-// Ping checks that the database answers and that its schema is current.
-func (s *DB) Ping(ctx context.Context) error {
-	var v int
-	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
-		return fmt.Errorf("ping storage: %w", err)
-	}
-	if want := len(s.migrationFiles()); v < want {
-		return fmt.Errorf("storage schema at version %d, want %d", v, want)
-	}
-	return nil
-}
-
-func (s *DB) migrationFiles() []string {
-	names, _ := fs.Glob(migrations, "migrations/"+s.driver+"/*.sql")
-	slices.Sort(names)
-	return names
-}
-
-func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
-	}
-	for i, name := range s.migrationFiles() {
-		version := i + 1
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if err := s.dialect.lockMigrations(ctx, tx); err != nil {
-				return err
-			}
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			body, err := migrations.ReadFile(name)
-			if err != nil {
-				return err
-			}
-			for _, stmt := range strings.Split(string(body), ";\n") {
-				if strings.TrimSpace(stmt) == "" {
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("%s: %w", name, err)
-				}
-			}
-			_, err = tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"), version, time.Now().UnixMicro())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
-	return nil
-}
 
 // q rewrites ? placeholders for the dialect.
 func (s *DB) q(query string) string { return s.dialect.rebind(query) }

@@ -1,3 +1,4 @@
+-- +goose Up
 CREATE TABLE deliveries (
   id          BIGSERIAL PRIMARY KEY,
   job_id      BIGINT NOT NULL,

@@ -1,3 +1,4 @@
+-- +goose Up
 CREATE TABLE orders (
   id         TEXT PRIMARY KEY,
   contact_id TEXT NOT NULL DEFAULT '',

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Delivery attempts of the skills that notifications watch are marked in
 -- the transaction that records them, and unmarked by the notifier in the
 -- transaction that makes their notifications: an outbox without a gap.

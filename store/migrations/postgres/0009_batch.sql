@@ -1,3 +1,4 @@
+-- +goose Up
 -- Where an interrupted backfill or resync resumes.
 CREATE TABLE batch_checkpoints (
   name       TEXT PRIMARY KEY,

@@ -1,3 +1,4 @@
+-- +goose Up
 -- The fingerprint of the action's config when the row was made: the
 -- handler finds the action by it, so reordering a rule's actions cannot
 -- make a pending row run another action of the same kind. '' for rows

@@ -1,3 +1,4 @@
+-- +goose Up
 -- The servers sharing this database, each refreshed on its config poll. A
 -- server started with a config file that differs from the fleet's reads
 -- this to learn whether others run, and then leaves their config alone.

@@ -1,3 +1,4 @@
+-- +goose Up
 CREATE TABLE contacts (
   id         TEXT PRIMARY KEY,
   email      TEXT NOT NULL DEFAULT '',

@@ -1,3 +1,4 @@
+-- +goose Up
 CREATE TABLE deliveries (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   job_id      INTEGER NOT NULL,

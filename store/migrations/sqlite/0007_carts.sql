@@ -1,3 +1,4 @@
+-- +goose Up
 -- Carts wait for an order or for cart-events to call them abandoned.
 -- converted is 0 until an order converts the cart, so a contact's order finds
 -- the carts it may convert without reading the converted ones.

@@ -1,3 +1,4 @@
+-- +goose Up
 -- One row per workflow action per trigger occurrence. The unique key is
 -- what makes an action fire once however often its trigger is delivered;
 -- the row's delivery is a job of skill workflows whose record key is id.

@@ -1,3 +1,4 @@
+-- +goose Up
 -- The claim reads pending jobs of one skill in run_at order and stops
 -- after a few. This index holds exactly those, in that order, so the claim
 -- reads as many entries as it takes and no more, however long the backlog
