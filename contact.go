@@ -3,6 +3,7 @@ package synclayer
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,29 @@ const (
 	FieldCustomerTier  = "customerTier"
 	FieldTags          = "tags"
 )
+
+// CanonicalFields are the contact fields every source fills, in the order
+// the documentation lists them.
+var CanonicalFields = []string{
+	FieldEmail, FieldPhone, FieldFirstName, FieldLastName, FieldTotalOrders, FieldTotalSpent,
+	FieldLastOrderDate, FieldFirstOrderDate, FieldCustomerTier, FieldTags,
+}
+
+// MisspeltField returns the canonical field name is a spelling of, other
+// than its own (first_name, FirstName, first-name for firstName), or "".
+// A name like that is never a custom attribute anyone meant: taken for one,
+// it would be stored and sent nowhere.
+func MisspeltField(name string) string {
+	fold := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(s))
+	}
+	for _, f := range CanonicalFields {
+		if f != name && fold(f) == fold(name) {
+			return f
+		}
+	}
+	return ""
+}
 
 // FieldKind says how a canonical field's value is typed, which decides how a
 // destination converts it.

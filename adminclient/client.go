@@ -1,9 +1,9 @@
-// Package client is a Go client for synclayer's admin API, the routes under
+// Package adminclient is a Go client for synclayer's admin API, the routes under
 // /api/v1 described by api/openapi.yaml. It returns the domain types of
 // package synclayer, and every error the server answers as an *Error
 // carrying its status, code and the field at fault.
 //
-//	c := client.New("http://127.0.0.1:8080", os.Getenv("SYNCLAYER_API_KEY"))
+//	c := adminclient.New("http://127.0.0.1:8080", os.Getenv("SYNCLAYER_API_KEY"))
 //	res, err := c.Skills().Trigger(ctx, "customer-sync", "customer_created", map[string]any{"id": "c1", "email": "bob@example.com"})
 package adminclient
 

@@ -257,3 +257,9 @@ func findScalar(n ast.Node, value string) ast.Node {
 	}), n)
 	return found
 }
+
+// fold is a name without case or separators, to catch near misses
+// ("FirstName", "first-name", "FIRST_NAME").
+func fold(s string) string {
+	return strings.ToLower(strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(s))
+}

@@ -7,13 +7,8 @@ import (
 	"synclayer"
 )
 
-// canonicalFields are the contact fields every source fills, the keys a
-// customer-sync field_mapping is written in.
-var canonicalFields = []string{
-	synclayer.FieldEmail, synclayer.FieldPhone, synclayer.FieldFirstName, synclayer.FieldLastName,
-	synclayer.FieldTotalOrders, synclayer.FieldTotalSpent, synclayer.FieldLastOrderDate, synclayer.FieldFirstOrderDate,
-	synclayer.FieldCustomerTier, synclayer.FieldTags,
-}
+// canonicalFields are the keys a customer-sync field_mapping is written in.
+var canonicalFields = synclayer.CanonicalFields
 
 // mappingAliases are other spellings of canonical fields that configs are
 // written with: the spec's own examples use snake_case (first_name,
@@ -43,12 +38,6 @@ func snakeCase(s string) string {
 	return b.String()
 }
 
-// fold is a name without case or separators, to catch near misses
-// ("FirstName", "first-name", "FIRST_NAME").
-func fold(s string) string {
-	return strings.ToLower(strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(s))
-}
-
 // canonicalMapping rewrites mapping's aliases to their canonical names in
 // place, and reports each key no source of the skill can fill: a near miss
 // of a canonical field, or, when no source of the skill is the custom one
@@ -67,8 +56,8 @@ func canonicalMapping(e *configErrors, key string, mapping map[string]string, cu
 			delete(mapping, k)
 			continue
 		}
-		if i := slices.IndexFunc(canonicalFields, func(f string) bool { return fold(f) == fold(k) }); i >= 0 {
-			e.add(key+"."+k, "is not a field synclayer knows; did you mean %s?", canonicalFields[i])
+		if f := synclayer.MisspeltField(k); f != "" {
+			e.add(key+"."+k, "is not a field synclayer knows; did you mean %s?", f)
 			continue
 		}
 		if !customAttributes {

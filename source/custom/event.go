@@ -113,6 +113,10 @@ func parseData(data map[string]json.RawMessage) (*synclayer.CustomerChange, erro
 		case "acceptsMarketing":
 			continue // after emailConsent, which wins over it
 		default:
+			if f := synclayer.MisspeltField(k); f != "" {
+				err = synclayer.FieldErrorf(path, "is %s misspelt: send %s (custom attributes go under data.attributes)", f, f)
+				break
+			}
 			ch.Fields[k], err = field(k, path, raw)
 		}
 		if err != nil {
