@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	ETOOLARGE     = "too_large"
+	ETOOMANY      = "rate_limited" // a limit on what comes in; Retry-After says when to come back
 )
 
 // Error is an error meant for the user: Message says what is wrong and, where

@@ -23,6 +23,8 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case synclayer.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case synclayer.ETOOMANY:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

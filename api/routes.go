@@ -12,6 +12,7 @@ import (
 
 	"synclayer"
 	"synclayer/ingest"
+	"synclayer/limit"
 )
 
 // Ingester is the pipeline entry the handlers feed.
@@ -39,6 +40,13 @@ type Config struct {
 	Now          func() time.Time
 	// Extra routes mounted as they are, such as the built-in simulator.
 	Extra map[string]http.Handler
+	// SourceLimits caps each source's webhooks (sources.<name>.rate_limit);
+	// a source without one is not limited.
+	SourceLimits map[string]*limit.Keyed
+	// RejectLimit caps the rejected webhooks (bad signatures, bad bodies)
+	// per client address; past it an address gets 429 before its body is
+	// read. Loopback is never limited. Nil: no limit.
+	RejectLimit *limit.Keyed
 	// OnWebhook, if set, is told the outcome of every webhook, for metrics.
 	OnWebhook func(source, outcome string)
 	// Stats answers GET /api/v1/stats; nil answers it 500.

@@ -2,9 +2,13 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"synclayer"
@@ -20,6 +24,25 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.reject(w, r, name, nil, synclayer.Errorf(synclayer.ENOTFOUND, "no source %q is configured; configured sources are listed under sources: in the config", name))
 		return
+	}
+	client := clientIP(r)
+	if s.cfg.RejectLimit != nil && !client.IsLoopback() {
+		if ok, wait := s.cfg.RejectLimit.Peek(client.String()); !ok {
+			s.count(name, "rate_limited")
+			retryAfter(w, wait)
+			writeError(w, r, s.cfg.Logger, synclayer.Errorf(synclayer.ETOOMANY,
+				"too many rejected webhooks from %s; check the source's signing secret, then retry after %s", client, wait.Round(time.Second)))
+			return
+		}
+	}
+	if l := s.cfg.SourceLimits[name]; l != nil {
+		if ok, wait := l.Allow(name); !ok {
+			s.count(name, "rate_limited")
+			retryAfter(w, wait)
+			writeError(w, r, s.cfg.Logger, &synclayer.Error{Code: synclayer.ETOOMANY, Field: "sources." + name + ".rate_limit",
+				Message: fmt.Sprintf("source %s sends more webhooks than its limit allows; retry after %s", name, wait.Round(time.Millisecond))})
+			return
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
@@ -73,6 +96,9 @@ func (s *Server) count(source, outcome string) {
 // signature headers left out and the body truncated.
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, source string, body []byte, err error) {
 	s.count(source, "rejected")
+	if client := clientIP(r); s.cfg.RejectLimit != nil && !client.IsLoopback() {
+		s.cfg.RejectLimit.Allow(client.String())
+	}
 	code := synclayer.ErrorCode(err)
 	status := statusOf(code)
 	s.cfg.Logger.Info("webhook rejected", "source", source, "status", status, "reason", synclayer.ErrorMessage(err), "remote", r.RemoteAddr)
@@ -114,4 +140,19 @@ func safeHeaders(h http.Header) map[string]string {
 func (s *Server) handleWebhookMethod(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", http.MethodPost)
 	writeJSON(w, http.StatusMethodNotAllowed, errorBodyOf("method_not_allowed", "webhooks are delivered with POST, not "+r.Method, ""))
+}
+
+// clientIP is the client's address: r.RemoteAddr, which the server sets
+// from a trusted proxy's X-Forwarded-For.
+func clientIP(r *http.Request) netip.Addr {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	a, _ := netip.ParseAddr(r.RemoteAddr)
+	return a.Unmap()
+}
+
+// retryAfter says, in whole seconds rounded up, when to come back.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 }

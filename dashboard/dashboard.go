@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/limit"
 )
 
 //go:embed templates static
@@ -50,6 +51,9 @@ type Server struct {
 	cfg      Config
 	pages    map[string]*template.Template
 	sessions *sessions
+	// failedLogins counts refused logins per client address: five, then
+	// one more every two minutes, so a key cannot be guessed at speed.
+	failedLogins *limit.Keyed
 }
 
 // New returns the dashboard. It panics if an embedded template does not
@@ -67,7 +71,8 @@ func New(cfg Config) *Server {
 	if cfg.Skills == nil {
 		cfg.Skills = func(context.Context) ([]Skill, error) { return nil, nil }
 	}
-	s := &Server{cfg: cfg, pages: map[string]*template.Template{}, sessions: newSessions(cfg.SessionTTL, cfg.Now)}
+	s := &Server{cfg: cfg, pages: map[string]*template.Template{}, sessions: newSessions(cfg.SessionTTL, cfg.Now),
+		failedLogins: limit.New(1.0/120, 5)}
 	names, _ := fs.Glob(files, "templates/*.html")
 	for _, name := range names {
 		base := name[len("templates/"):]

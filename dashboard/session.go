@@ -7,8 +7,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -253,6 +256,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusForbidden, "login.html", page{Title: "Log in", Data: loginData{Next: next, Error: "This form did not come from this dashboard."}})
 		return
 	}
+	client := clientAddr(r)
+	if ok, wait := s.failedLogins.Peek(client); !ok {
+		secs := int(wait.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.cfg.Logger.Warn("dashboard login refused: too many failed logins from this address", "remote", client)
+		s.render(w, r, http.StatusTooManyRequests, "login.html", page{Title: "Log in", Data: loginData{Next: next,
+			Error: fmt.Sprintf("Too many failed logins from this address. Try again in %d seconds.", secs)}})
+		return
+	}
 	secret := strings.TrimSpace(r.PostFormValue("key"))
 	var k *synclayer.APIKey
 	var err error
@@ -264,7 +276,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if k == nil {
-		s.cfg.Logger.Info("dashboard login refused")
+		s.failedLogins.Allow(client)
+		s.cfg.Logger.Info("dashboard login refused", "remote", client)
 		s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Log in", Data: loginData{Next: next,
 			Error: "That key is unknown or revoked. Create one with: synclayer keys create --role viewer"}})
 		return
@@ -288,4 +301,13 @@ func safeNext(next string) string {
 		return "/ui/"
 	}
 	return next
+}
+
+// clientAddr is the client's IP address, without the port: r.RemoteAddr,
+// which the server sets from a trusted proxy's X-Forwarded-For.
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }

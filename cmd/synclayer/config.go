@@ -85,6 +85,9 @@ type SourceConfig struct {
 	SecretFile      string        `yaml:"secret_file"`      // read at start; env
 	PreviousSecrets []string      `yaml:"previous_secrets"` // env
 	Tolerance       time.Duration `yaml:"tolerance"`        // for sources that sign a timestamp (custom): default 5m
+	// RateLimit caps the source's webhooks per second (twice that at
+	// once); 0 is no cap. Above it the platform gets 429 and retries.
+	RateLimit float64 `yaml:"rate_limit,omitempty"`
 
 	generate bool // built-in defaults: create SecretFile when missing
 }
@@ -444,6 +447,9 @@ func (c *Config) finish(file *ast.File) error {
 		}
 		if s.Tolerance < 0 {
 			e.add(key+".tolerance", "must not be negative")
+		}
+		if s.RateLimit < 0 {
+			e.add(key+".rate_limit", "must not be negative (0 is no limit)")
 		}
 	}
 	c.implicitDestinations()

@@ -22,6 +22,7 @@ import (
 	"synclayer/api"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/limit"
 	"synclayer/metrics"
 	"synclayer/notify"
 	"synclayer/queue"
@@ -181,6 +182,7 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 		sources[name] = src
 	}
 	h := api.Handler(api.Config{
+		SourceLimits: m.sourceLimits(), RejectLimit: limit.New(1, rejectedPerAddress),
 		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Configs: m.skills, Ready: m.ready, Replay: replayer{m},
 		MaxBodyBytes: m.Config.Server.MaxBodyBytes, Logger: m.Logger, Extra: extra,
 		OnWebhook: m.metrics.Webhook, Stats: m.DB, Metrics: m.metrics.Handler(), MetricsAuth: m.Config.Server.MetricsAuth,
@@ -354,6 +356,22 @@ func allSecrets(m map[string][]string) []string {
 	var out []string
 	for _, s := range m {
 		out = append(out, s...)
+	}
+	return out
+}
+
+// rejectedPerAddress is how many rejected webhooks one client address may
+// send at once before it is answered 429, refilled at one a second: enough
+// for a platform retrying a misconfigured secret, not for guessing one.
+const rejectedPerAddress = 60
+
+// sourceLimits are the sources' rate_limit settings as token buckets.
+func (m *Main) sourceLimits() map[string]*limit.Keyed {
+	out := map[string]*limit.Keyed{}
+	for name, s := range m.Config.sources() {
+		if s.RateLimit > 0 {
+			out[name] = limit.New(s.RateLimit, max(1, int(2*s.RateLimit)))
+		}
 	}
 	return out
 }
