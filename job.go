@@ -2,6 +2,7 @@ package synclayer
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,18 @@ func Queue(skill, destination string) string {
 		return skill
 	}
 	return skill + "@" + destination
+}
+
+// QueueParts reads a queue name back: its skill, the destination it
+// delivers to (brevo for a bare skill name) and whether it is the skill's
+// batch queue (BatchQueue).
+func QueueParts(queue string) (skill, destination string, batch bool) {
+	queue, batch = strings.CutSuffix(queue, ":batch")
+	skill, destination, ok := strings.Cut(queue, "@")
+	if !ok {
+		destination = "brevo"
+	}
+	return skill, destination, batch
 }
 
 // JobFilter selects jobs for listing.

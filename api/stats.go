@@ -10,7 +10,13 @@ import (
 // SkillStats is one skill's figures as GET /api/v1/stats and the dashboard
 // show them. A rate or latency with nothing to measure is null, not 0.
 type SkillStats struct {
+	// Skill is the queue: the skill and, for any destination but the one
+	// named brevo, "@destination" (customer-sync@klaviyo). SkillName and
+	// Destination are its parts, for grouping by either.
 	Skill        string         `json:"skill"`
+	SkillName    string         `json:"skillName"`
+	Destination  string         `json:"destination"`
+	Batch        bool           `json:"batch,omitempty"`
 	Attempts     int            `json:"attempts"`
 	Delivered    int            `json:"delivered"`
 	Retried      int            `json:"retried"`
@@ -25,6 +31,7 @@ type SkillStats struct {
 // newSkillStats turns the store's sums into the shown figures.
 func newSkillStats(st *synclayer.SkillStats) SkillStats {
 	out := SkillStats{Skill: st.Skill, Attempts: st.Attempts(), Delivered: st.Delivered, Retried: st.Retried, Dead: st.Dead, Queue: map[string]int{}}
+	out.SkillName, out.Destination, out.Batch = synclayer.QueueParts(st.Skill)
 	if r, ok := st.SuccessRate(); ok {
 		out.SuccessRate = &r
 	}
