@@ -81,6 +81,11 @@ type DestinationEnv struct {
 	// OnRateLimitWait is called each time a request waits for one of the
 	// destination's rate-limit buckets.
 	OnRateLimitWait func(bucket string, d time.Duration)
+	// Transport, if set, is the round tripper of the destination's HTTP
+	// client (the server's traces each call); nil is
+	// http.DefaultTransport. A client names each request's path template
+	// with WithHTTPRoute, so the transport never needs the raw path.
+	Transport http.RoundTripper
 }
 
 // ContactDestination is a destination that keeps contacts: customer-sync

@@ -32,7 +32,16 @@ type Job struct {
 	FirstSeenAt time.Time `json:"firstSeenAt"` // when the oldest change it carries was received
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
+	// TraceParents are the W3C traceparents of the requests whose changes
+	// the job carries (several when changes coalesced; at most
+	// MaxJobTraceParents), for the delivery's span to continue or link.
+	TraceParents []string `json:"-"`
 }
+
+// MaxJobTraceParents caps the traceparents one job keeps: a burst of
+// changes to one record coalesces into one job, and its delivery span links
+// to the first few requests, not to every one.
+const MaxJobTraceParents = 8
 
 // Queue is the queue of a skill's jobs for one destination. Each
 // destination has its own, so an outage of one never delays another. The

@@ -45,6 +45,10 @@ type Store interface {
 	FindJobs(ctx context.Context, f JobFilter) ([]*Job, error)
 	// CountJobs returns the number of jobs per state.
 	CountJobs(ctx context.Context) (map[JobState]int, error)
+	// OldestPendingJobs returns, for each skill's queue with a pending job,
+	// when the oldest change a pending job carries was received
+	// (Job.FirstSeenAt): how long the queue has kept someone waiting.
+	OldestPendingJobs(ctx context.Context) (map[string]time.Time, error)
 	FindSyncState(ctx context.Context, recordKey, destination string) (*SyncState, error)
 	// SaveSyncState records what a destination holds, or is about to hold:
 	// a skill writes its intent before a call whose answer could be lost.

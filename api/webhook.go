@@ -101,7 +101,7 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, source string, b
 	}
 	code := synclayer.ErrorCode(err)
 	status := statusOf(code)
-	s.cfg.Logger.Info("webhook rejected", "source", source, "status", status, "reason", synclayer.ErrorMessage(err), "remote", r.RemoteAddr)
+	s.cfg.Logger.InfoContext(r.Context(), "webhook rejected", "source", source, "status", status, "reason", synclayer.ErrorMessage(err), "remote", r.RemoteAddr)
 	if s.cfg.Rejections != nil && code != synclayer.EINTERNAL {
 		const keepBody = 64 << 10
 		if len(body) > keepBody {

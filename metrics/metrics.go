@@ -9,6 +9,9 @@
 //	delivery_latency_seconds{skill,destination}        histogram: change received → destination holds it
 //	queue_jobs{skill,destination,state}                gauge: pending, running, dead, read at scrape time
 //	dead_letter_jobs{skill,destination}                gauge: dead-lettered jobs, read at scrape time
+//	queue_oldest_pending_seconds{skill,destination}    gauge: age of the oldest change a pending job carries, read at scrape time
+//	http_request_duration_seconds{route,method,code}   histogram: HTTP requests by matched route pattern
+//	build_info{version,commit,go_version}              gauge: always 1
 //	rate_limit_waits_total{destination,bucket}         counter: requests that waited for a rate-limit window
 //	rate_limit_wait_seconds_total{destination,bucket}  counter: the planned length of those waits
 //
@@ -33,6 +36,18 @@ import (
 // JobCounter reads the queue, at each scrape.
 type JobCounter interface {
 	CountJobsBySkill(ctx context.Context) (map[string]map[synclayer.JobState]int, error)
+	// OldestPendingJobs returns, per queue with a pending job, when the
+	// oldest change a pending job carries was received.
+	OldestPendingJobs(ctx context.Context) (map[string]time.Time, error)
+}
+
+// Build names the running binary for synclayer_build_info, so a dashboard
+// can show which version each instance runs and an alert can say whether
+// a rollout is to blame.
+type Build struct {
+	Version   string
+	Commit    string // "" when the binary carries none
+	GoVersion string
 }
 
 // Config says which label values exist from the start, so a rate() over a
@@ -47,7 +62,11 @@ type Config struct {
 	// RateLimitBuckets maps each destination to its rate-limit buckets.
 	RateLimitBuckets map[string][]string
 	Jobs             JobCounter
+	Build            Build
 	Logger           *slog.Logger
+	// Now is the clock the oldest-pending age is measured with; default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Metrics holds the registry and the series that hooks move.
@@ -59,6 +78,7 @@ type Metrics struct {
 	latency         *prometheus.HistogramVec
 	rateWaits       *prometheus.CounterVec
 	rateWaitSeconds *prometheus.CounterVec
+	httpDuration    *prometheus.HistogramVec
 }
 
 // LatencyBuckets run from 5 ms, a delivery made at once, to an hour, one
@@ -69,6 +89,9 @@ var LatencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 func New(cfg Config) *Metrics {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	m := &Metrics{
 		cfg: cfg,
@@ -95,7 +118,14 @@ func New(cfg Config) *Metrics {
 			Help: "Planned length of rate-limit waits, in seconds, by destination and bucket.",
 		}, []string{"destination", "bucket"}),
 	}
-	m.reg.MustRegister(m.webhooks, m.deliveries, m.latency, m.rateWaits, m.rateWaitSeconds,
+	m.httpDuration = newHTTPDuration()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "synclayer_build_info",
+		Help:        "Always 1; its labels name the running binary's version, commit and Go version.",
+		ConstLabels: prometheus.Labels{"version": cfg.Build.Version, "commit": cfg.Build.Commit, "go_version": cfg.Build.GoVersion},
+	})
+	build.Set(1)
+	m.reg.MustRegister(m.webhooks, m.deliveries, m.latency, m.rateWaits, m.rateWaitSeconds, m.httpDuration, build,
 		&queueCollector{m: m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, src := range append(slices.Clone(cfg.Sources), "unknown") {
 		for _, o := range []string{"accepted", "duplicate", "rejected", "ping", "error"} {
@@ -160,6 +190,9 @@ var (
 		"Delivery jobs by skill, destination and state (pending, running, dead), read from the store at scrape time.", []string{"skill", "destination", "state"}, nil)
 	deadDesc = prometheus.NewDesc("synclayer_dead_letter_jobs",
 		"Dead-lettered delivery jobs waiting for a retry or a discard, by skill and destination, read from the store at scrape time.", []string{"skill", "destination"}, nil)
+	oldestDesc = prometheus.NewDesc("synclayer_queue_oldest_pending_seconds",
+		"Seconds since the oldest change a pending delivery job carries was received (retries keep their first change's time), by skill and destination; 0 with no pending job. Read from the store at scrape time.",
+		[]string{"skill", "destination"}, nil)
 )
 
 // queueCollector reads the queue from the store at each scrape, so the
@@ -169,6 +202,7 @@ type queueCollector struct{ m *Metrics }
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDesc
 	ch <- deadDesc
+	ch <- oldestDesc
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
@@ -196,5 +230,33 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(byState[state]), skill, dest, string(state))
 		}
 		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(byState[synclayer.JobDead]), skill, dest)
+	}
+	c.collectOldest(ctx, ch)
+}
+
+// collectOldest reports each queue's oldest pending change's age: the one
+// gauge to alert on, since it grows through an outage, a stuck worker or a
+// rate limit alike, while counts move with traffic. A configured queue
+// with nothing pending reads 0, so the series never disappears.
+func (c *queueCollector) collectOldest(ctx context.Context, ch chan<- prometheus.Metric) {
+	oldest, err := c.m.cfg.Jobs.OldestPendingJobs(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(oldestDesc, err)
+		return
+	}
+	now := c.m.cfg.Now()
+	ages := map[string]float64{}
+	for queue := range c.m.cfg.Skills {
+		ages[queue] = 0
+	}
+	for queue, at := range oldest {
+		ages[queue] = max(now.Sub(at).Seconds(), 0)
+	}
+	for queue, age := range ages {
+		skill, dest, _ := strings.Cut(queue, "@")
+		if d, ok := c.m.cfg.Skills[queue]; ok {
+			dest = d
+		}
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age, skill, dest)
 	}
 }

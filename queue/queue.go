@@ -51,6 +51,11 @@ type Config struct {
 	Now            func() time.Time
 	// Observe, if set, is called after each attempt.
 	Observe func(job *synclayer.Job, outcome Outcome, latency time.Duration)
+	// Span, if set, starts each attempt's tracing span. The context it
+	// returns carries through the attempt, to the handler's calls and the
+	// worker's log lines about the job; end is told how the attempt ended
+	// ("" when recording the outcome failed) and the handler's error.
+	Span func(ctx context.Context, job *synclayer.Job) (context.Context, func(o Outcome, err error))
 	// NoTrace leaves failed attempts out of the trace, for jobs whose
 	// record is not a contact (notifications): the trace is a contact's
 	// history.
@@ -154,6 +159,17 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.AttemptTimeout)
 	defer cancel()
+	if w.cfg.Span == nil {
+		w.attempt(ctx, job)
+		return
+	}
+	ctx, end := w.cfg.Span(ctx, job)
+	end(w.attempt(ctx, job))
+}
+
+// attempt delivers job and records the outcome, which it returns with the
+// handler's error; the outcome is "" when recording it failed.
+func (w *Worker) attempt(ctx context.Context, job *synclayer.Job) (Outcome, error) {
 	stopRenew := w.renew(ctx, job)
 	st, trace, err := w.cfg.Handler.Handle(ctx, job)
 	stopRenew()
@@ -164,18 +180,18 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 			trace.At = now
 		}
 		if err := w.done.complete(context.WithoutCancel(ctx), synclayer.Completion{Job: job, State: st, Trace: trace}); err != nil {
-			w.cfg.Logger.Error("record delivery", "job", job.ID, "err", err)
-			return
+			w.cfg.Logger.ErrorContext(ctx, "record delivery", "job", job.ID, "err", err)
+			return "", nil
 		}
 		w.observe(job, OutcomeDelivered, latency)
 		if job.Attempts > 1 {
 			// The destination answers again: let the backlog that backed
 			// off during the outage run now rather than at its backoff.
 			if err := w.cfg.Store.ExpediteRetries(context.WithoutCancel(ctx), job.Skill, now); err != nil {
-				w.cfg.Logger.Warn("expedite retries", "err", err)
+				w.cfg.Logger.WarnContext(ctx, "expedite retries", "err", err)
 			}
 		}
-		return
+		return OutcomeDelivered, nil
 	}
 	reason := err.Error()
 	failTrace := &synclayer.TraceEntry{ContactID: job.RecordKey, At: now, Kind: synclayer.TraceDelivery}
@@ -189,22 +205,23 @@ func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 			reason = fmt.Sprintf("retry window of %s ended after %d attempts; last error: %s", w.cfg.MaxAge, job.Attempts, reason)
 		}
 		failTrace.Summary = job.Destination + ": failed permanently, moved to the dead-letter queue: " + reason
-		if err := w.cfg.Store.DeadJob(context.WithoutCancel(ctx), job, reason, kept, now); err != nil {
-			w.cfg.Logger.Error("dead-letter job", "job", job.ID, "err", err)
-			return
+		if derr := w.cfg.Store.DeadJob(context.WithoutCancel(ctx), job, reason, kept, now); derr != nil {
+			w.cfg.Logger.ErrorContext(ctx, "dead-letter job", "job", job.ID, "err", derr)
+			return "", err
 		}
-		w.cfg.Logger.Warn("delivery failed permanently", "job", job.ID, "record", job.RecordKey, "reason", reason)
+		w.cfg.Logger.WarnContext(ctx, "delivery failed permanently", "job", job.ID, "record", job.RecordKey, "reason", reason)
 		w.observe(job, OutcomeDead, latency)
-		return
+		return OutcomeDead, err
 	}
 	delay := Delay(job.Attempts, w.cfg.BaseBackoff, w.cfg.MaxBackoff, err)
 	failTrace.Summary = fmt.Sprintf("%s: attempt %d failed, retrying in %s: %s", job.Destination, job.Attempts, delay.Round(time.Millisecond), reason)
-	if err := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, kept, now); err != nil {
-		w.cfg.Logger.Error("reschedule job", "job", job.ID, "err", err)
-		return
+	if rerr := w.cfg.Store.RetryJob(context.WithoutCancel(ctx), job, now.Add(delay), reason, kept, now); rerr != nil {
+		w.cfg.Logger.ErrorContext(ctx, "reschedule job", "job", job.ID, "err", rerr)
+		return "", err
 	}
-	w.cfg.Logger.Info("delivery failed; will retry", "job", job.ID, "attempt", job.Attempts, "in", delay.Round(time.Millisecond), "err", reason)
+	w.cfg.Logger.InfoContext(ctx, "delivery failed; will retry", "job", job.ID, "attempt", job.Attempts, "in", delay.Round(time.Millisecond), "err", reason)
 	w.observe(job, OutcomeRetried, latency)
+	return OutcomeRetried, err
 }
 
 // renew extends the job's lease every third of a lease while the attempt
@@ -225,7 +242,7 @@ func (w *Worker) renew(ctx context.Context, job *synclayer.Job) (stop func()) {
 				return
 			case <-t.C:
 				if err := w.cfg.Store.ExtendLease(ctx, job, w.cfg.Now().Add(w.cfg.Lease)); err != nil && ctx.Err() == nil {
-					w.cfg.Logger.Warn("lost the lease on a job; another worker may deliver it", "job", job.ID, "err", err)
+					w.cfg.Logger.WarnContext(ctx, "lost the lease on a job; another worker may deliver it", "job", job.ID, "err", err)
 				}
 			}
 		}

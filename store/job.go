@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"synclayer"
@@ -14,14 +16,18 @@ import (
 // /api/v1/jobs?state=done); the trace keeps each delivery for good.
 const DoneJobRetention = 7 * 24 * time.Hour
 
-const jobColumns = "id, skill, destination, record_key, state, attempts, run_at, lease_until, last_error, first_seen_at, created_at, updated_at"
+const jobColumns = "id, skill, destination, record_key, state, attempts, run_at, lease_until, last_error, first_seen_at, created_at, updated_at, traceparent"
 
 func scanJob(row interface{ Scan(...any) error }) (*synclayer.Job, error) {
 	var j synclayer.Job
 	var state string
 	var runAt, lease, first, created, updated int64
-	if err := row.Scan(&j.ID, &j.Skill, &j.Destination, &j.RecordKey, &state, &j.Attempts, &runAt, &lease, &j.LastError, &first, &created, &updated); err != nil {
+	var parents sql.NullString
+	if err := row.Scan(&j.ID, &j.Skill, &j.Destination, &j.RecordKey, &state, &j.Attempts, &runAt, &lease, &j.LastError, &first, &created, &updated, &parents); err != nil {
 		return nil, err
+	}
+	if f := strings.Fields(parents.String); len(f) > 0 {
+		j.TraceParents = f[:min(len(f), synclayer.MaxJobTraceParents)]
 	}
 	j.State = synclayer.JobState(state)
 	j.RunAt, j.LeaseUntil, j.FirstSeenAt = fromMicros(runAt), fromMicros(lease), fromMicros(first)
@@ -47,16 +53,39 @@ func scanJobs(rows *sql.Rows, err error) ([]*synclayer.Job, error) {
 
 // EnqueueJob asks for a record to be brought up to date. A pending job for
 // the same skill and record absorbs the request and keeps its schedule, so a
-// burst of changes to one contact makes one delivery.
+// burst of changes to one contact makes one delivery; it also keeps the
+// request's traceparent (synclayer.TraceParent(ctx)) beside its own, up to
+// synclayer.MaxJobTraceParents, so the delivery links to each trace.
 func (t *Tx) EnqueueJob(ctx context.Context, skill, destination, recordKey string, now time.Time) error {
-	_, err := t.exec(ctx, `INSERT INTO jobs (skill, destination, record_key, state, run_at, first_seen_at, created_at, updated_at)
-		VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)
-		ON CONFLICT (skill, record_key) WHERE state = 'pending' DO UPDATE SET updated_at = excluded.updated_at`,
-		skill, destination, recordKey, micros(now), micros(now), micros(now), micros(now))
+	_, err := t.exec(ctx, `INSERT INTO jobs (skill, destination, record_key, state, run_at, first_seen_at, created_at, updated_at, traceparent)
+		VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)
+		ON CONFLICT (skill, record_key) WHERE state = 'pending' DO UPDATE SET updated_at = excluded.updated_at,
+			traceparent = `+mergeTraceParents("jobs.traceparent", "excluded.traceparent"),
+		skill, destination, recordKey, micros(now), micros(now), micros(now), micros(now), nullIfEmpty(synclayer.TraceParent(ctx)))
 	if err != nil {
 		return fmt.Errorf("enqueue job: %w", err)
 	}
 	return nil
+}
+
+// mergeTraceParents is the SQL for the space-separated traceparents of
+// column with those of add appended, unless add is NULL or already there,
+// or column holds synclayer.MaxJobTraceParents already (each is 55
+// characters and a space). add is written four times: a bound parameter
+// must be passed four times.
+func mergeTraceParents(column, add string) string {
+	full := strconv.Itoa(56*(synclayer.MaxJobTraceParents-1) + 55)
+	return `CASE WHEN ` + add + ` IS NULL THEN ` + column + ` WHEN ` + column + ` IS NULL THEN ` + add + `
+		WHEN length(` + column + `) >= ` + full + ` OR ` + column + ` LIKE ('%' || ` + add + ` || '%') THEN ` + column + `
+		ELSE ` + column + ` || ' ' || ` + add + ` END`
+}
+
+// nullIfEmpty is s, or NULL for "".
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // ClaimJobs first recovers jobs whose lease expired (their worker died),
@@ -209,10 +238,13 @@ func (s *DB) RetryJob(ctx context.Context, job *synclayer.Job, runAt time.Time, 
 		if held, err := s.holds(ctx, tx, job); err != nil || !held {
 			return err // the job's new holder decides its fate
 		}
+		parents := nullIfEmpty(strings.Join(job.TraceParents, " "))
 		res, err := s.execTx(ctx, tx, `UPDATE jobs SET run_at = CASE WHEN run_at > ? THEN run_at ELSE ? END, attempts = ?, last_error = ?,
-				first_seen_at = CASE WHEN first_seen_at < ? THEN first_seen_at ELSE ? END, updated_at = ?
+				first_seen_at = CASE WHEN first_seen_at < ? THEN first_seen_at ELSE ? END, updated_at = ?,
+				traceparent = `+mergeTraceParents("traceparent", "CAST(? AS TEXT)")+`
 			WHERE skill = ? AND record_key = ? AND state = 'pending'`,
-			micros(runAt), micros(runAt), job.Attempts, reason, micros(job.FirstSeenAt), micros(job.FirstSeenAt), micros(now), job.Skill, job.RecordKey)
+			micros(runAt), micros(runAt), job.Attempts, reason, micros(job.FirstSeenAt), micros(job.FirstSeenAt), micros(now),
+			parents, parents, parents, parents, job.Skill, job.RecordKey)
 		if err != nil {
 			return fmt.Errorf("retry job: %w", err)
 		}
@@ -341,6 +373,29 @@ func (s *DB) CountJobsBySkill(ctx context.Context) (map[string]map[synclayer.Job
 			out[skill] = map[synclayer.JobState]int{}
 		}
 		out[skill][synclayer.JobState(state)] = n
+	}
+	return out, rows.Err()
+}
+
+// OldestPendingJobs returns, for each skill's queue with a pending job, the
+// oldest first_seen_at among its pending jobs: when the longest-waiting
+// change was received. A retried job keeps the first_seen_at of its first
+// change, so an outage shows as an age that grows. It reads only pending
+// jobs, through jobs_pending_due.
+func (s *DB) OldestPendingJobs(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT skill, MIN(first_seen_at) FROM jobs WHERE state = 'pending' GROUP BY skill")
+	if err != nil {
+		return nil, fmt.Errorf("oldest pending jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var skill string
+		var first int64
+		if err := rows.Scan(&skill, &first); err != nil {
+			return nil, fmt.Errorf("oldest pending jobs: %w", err)
+		}
+		out[skill] = fromMicros(first)
 	}
 	return out, rows.Err()
 }

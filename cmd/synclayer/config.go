@@ -32,6 +32,7 @@ type Config struct {
 	Skills        SkillsConfig                   `yaml:"skills"`
 	Queue         QueueConfig                    `yaml:"queue"`
 	Log           LogConfig                      `yaml:"log"`
+	Telemetry     TelemetryConfig                `yaml:"telemetry,omitzero"`
 	Workflows     []*WorkflowConfig              `yaml:"workflows,omitempty"` // workflows.go
 	// Environments overlay the keys above, one chosen with --env; see
 	// config_env.go. Parsing applies the chosen one and drops the rest.
@@ -141,6 +142,8 @@ type QueueConfig struct {
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // text or json
+	// Access logs one line per HTTP request (access.go); default true.
+	Access *bool `yaml:"access,omitempty"`
 }
 
 // StringList accepts one string or a list of them.
@@ -462,6 +465,7 @@ func (c *Config) finish(file *ast.File) error {
 	c.finishCommerce(e)
 	c.finishCarts(e)
 	c.finishWorkflows(e)
+	c.finishTelemetry(e)
 	if c.Queue.Concurrency < 0 {
 		e.add("queue.concurrency", "must not be negative")
 	}

@@ -26,6 +26,7 @@ type EnvironmentConfig struct {
 	Skills        *SkillsConfig                  `yaml:"skills"`
 	Queue         *QueueConfig                   `yaml:"queue"`
 	Log           *LogConfig                     `yaml:"log"`
+	Telemetry     *TelemetryConfig               `yaml:"telemetry"`
 }
 
 // overlay applies environment env over the top level, decoding its block

@@ -24,6 +24,7 @@ func (c *Config) envFields() []envField {
 		{key: "server.listen", value: &c.Server.Listen},
 		{key: "server.public_url", value: &c.Server.PublicURL},
 		{key: "storage.dsn", value: &c.Storage.DSN},
+		{key: "telemetry.otlp_endpoint", value: &c.Telemetry.OTLPEndpoint},
 		{key: "notifications.webhook_url", value: &n.WebhookURL},
 		{key: "notifications.secret", value: &n.Secret, secret: true},
 		{key: "notifications.slack_webhook_url", value: &n.SlackWebhookURL, secret: true},

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"synclayer"
@@ -19,10 +22,37 @@ func (m *Main) newMetrics(secrets map[string][]string) *metrics.Metrics {
 		Skills:           m.contactQueueDestinations(),
 		RateLimitBuckets: map[string][]string{"brevo": {"contacts"}},
 		Jobs:             m.DB,
+		Build:            buildInfo(),
 		Logger:           m.Logger,
 	}
 	m.commerceMetrics(&cfg)
 	return metrics.New(cfg)
+}
+
+// buildInfo names this binary for synclayer_build_info and the spans'
+// service.version: the version as synclayer version prints it
+// (versionString), the full commit, and the Go release.
+func buildInfo() metrics.Build {
+	b := metrics.Build{Version: version, Commit: "unknown", GoVersion: runtime.Version()}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	if version == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		b.Version = info.Main.Version
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			b.Commit = s.Value
+		}
+	}
+	return b
+}
+
+// newTelemetry starts tracing per telemetry: (otel.go); nil when off.
+func (m *Main) newTelemetry() (*telemetry, error) {
+	t := m.Config.Telemetry
+	return newTelemetry(t, cmp.Or(t.ServiceName, "synclayer"), buildInfo().Version, m.instance.ID, m.Logger)
 }
 
 // observeDelivery is the queue's Observe hook. An outcome of a watched

@@ -65,6 +65,7 @@ type Main struct {
 	skills   *skillRuntime
 	level    *slog.LevelVar // nil when the caller supplied Logger
 	metrics  *metrics.Metrics
+	tel      *telemetry       // nil with telemetry off (otel.go)
 	notifier *notify.Notifier // nil without notifications
 	// destinations are the configured destinations by name.
 	destinations map[string]synclayer.Destination
@@ -102,6 +103,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			cfg.destinationSecrets()...), cfg.Notifications.Secret, cfg.Notifications.SlackWebhookURL))
 		m.setLogLevel(cfg.Skills.CustomerSync)
 	}
+	m.Logger = slog.New(contextHandler{m.Logger.Handler()}) // request and trace ids (otel.go)
 	log := m.Logger
 	if cfg.path != "" && len(cfg.defaulted) > 0 {
 		log.Info("the config file leaves these to the built-in defaults", "file", cfg.path, "keys", cfg.defaultedKeys())
@@ -131,6 +133,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.lock.listening(m.Addr)
 	m.instance = newInstance()
 	m.metrics = m.newMetrics(secrets)
+	if m.tel, err = m.newTelemetry(); err != nil { // observe.go
+		return err
+	}
 
 	extra := map[string]http.Handler{}
 	if err := m.openDestinations(extra); err != nil {
@@ -146,7 +151,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.skills, err = newSkillRuntime(m, cs, version); err != nil {
 		return fmt.Errorf("customer-sync: %w", err)
 	}
-	m.Ingester = m.skills
+	m.Ingester = m.tracedIngester(m.skills) // otel.go
 	if err := m.startNotifications(); err != nil {
 		return err
 	}
@@ -183,13 +188,13 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 	}
 	h := api.Handler(api.Config{
 		SourceLimits: m.sourceLimits(), RejectLimit: limit.New(1, rejectedPerAddress),
-		Sources: sources, Ingester: m.skills, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Configs: m.skills, Ready: m.ready, Replay: replayer{m},
+		Sources: sources, Ingester: m.Ingester, Store: m.DB, Rejections: m.DB, Keys: m.DB, Skills: m.skills, Configs: m.skills, Ready: m.ready, Replay: replayer{m},
 		MaxBodyBytes: m.Config.Server.MaxBodyBytes, Logger: m.Logger, Extra: extra,
 		OnWebhook: m.metrics.Webhook, Stats: m.DB, Metrics: m.metrics.Handler(), MetricsAuth: m.Config.Server.MetricsAuth,
 		UI: m.newDashboard().Handler(),
 	})
 	m.http = &http.Server{
-		Handler:           m.behindProxies(h), // proxy.go
+		Handler:           m.behindProxies(m.observeHTTP(h)), // proxy.go, access.go
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -225,6 +230,9 @@ func (m *Main) startWorker(name string, h queue.Handler, opts ...func(*queue.Con
 	q := m.Config.Queue
 	qc := queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, Lease: q.Lease,
 		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger, Observe: m.observeDelivery}
+	if m.tel != nil {
+		qc.Span = m.tel.deliverySpan // otel.go
+	}
 	for _, o := range opts {
 		o(&qc)
 	}
@@ -268,6 +276,8 @@ func (m *Main) Close() error {
 		cancel()
 	}
 	m.wg.Wait()
+	// The deliveries have ended: export their last spans.
+	m.tel.shutdown()
 	defer m.lock.Unlock() // after the store is closed: the next server may start then
 	if m.DB != nil && m.instance != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -293,6 +303,7 @@ func (m *Main) openDestinations(extra map[string]http.Handler) error {
 				return m.selfURL() + prefix // tls.go
 			},
 			OnRateLimitWait: func(bucket string, d time.Duration) { m.metrics.RateLimitWait(name, bucket, d) },
+			Transport:       m.tel.transport(name), // otel.go; nil with telemetry off
 		}
 		d, err := m.Config.openDestination(name, env)
 		if err != nil {

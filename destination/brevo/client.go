@@ -25,8 +25,9 @@ const maxResponse = 10 << 20
 // Config configures a Client.
 type Config struct {
 	APIKey     string
-	BaseURL    string       // default DefaultBaseURL
-	HTTPClient *http.Client // default: one with a 15 s timeout
+	BaseURL    string            // default DefaultBaseURL
+	HTTPClient *http.Client      // default: one with a 15 s timeout
+	Transport  http.RoundTripper // the default client's transport; default http.DefaultTransport (the server passes a tracing one)
 
 	// Logger receives one debug line per request: method, path template
 	// (identifiers masked), status, duration, Brevo error code, and a
@@ -61,7 +62,8 @@ func New(cfg Config) *Client {
 	}
 	if c.http == nil {
 		c.http = &http.Client{
-			Timeout: 15 * time.Second,
+			Transport: cfg.Transport,
+			Timeout:   15 * time.Second,
 			// A redirect would carry the api-key header to wherever it
 			// points; Brevo does not redirect API calls.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -111,7 +113,7 @@ func (c *Client) do(ctx context.Context, k call) (int, error) {
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
+	req, err := http.NewRequestWithContext(synclayer.WithHTTPRoute(ctx, k.route), k.method, u, body)
 	if err != nil {
 		c.limits.release(t, nil)
 		return 0, synclayer.Permanent(c.wrap(k, errors.New("build request: invalid base URL")))

@@ -73,7 +73,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 	if !strings.HasPrefix(s.BaseURL, "http://") && !strings.HasPrefix(s.BaseURL, "https://") {
 		return nil, synclayer.FieldErrorf("base_url", "must be an http:// or https:// URL, such as %s", DefaultBaseURL)
 	}
-	d.client = New(Config{APIKey: s.APIKey, BaseURL: s.BaseURL, Logger: log.With("destination", name), OnRateLimitWait: env.OnRateLimitWait})
+	d.client = New(Config{APIKey: s.APIKey, BaseURL: s.BaseURL, Logger: log.With("destination", name), OnRateLimitWait: env.OnRateLimitWait, Transport: env.Transport})
 	return d, nil
 }
 

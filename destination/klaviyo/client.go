@@ -34,9 +34,10 @@ const maxResponse = 10 << 20
 // Config configures a Client.
 type Config struct {
 	APIKey     string
-	BaseURL    string       // default DefaultBaseURL
-	Revision   string       // default Revision
-	HTTPClient *http.Client // default: one with a 15 s timeout that follows no redirect
+	BaseURL    string            // default DefaultBaseURL
+	Revision   string            // default Revision
+	HTTPClient *http.Client      // default: one with a 15 s timeout that follows no redirect
+	Transport  http.RoundTripper // the default client's transport; default http.DefaultTransport (the server passes a tracing one)
 
 	// Logger receives one debug line per request: method, path template,
 	// bucket, status, duration and Klaviyo's error codes. It never sees
@@ -80,7 +81,8 @@ func New(cfg Config) *Client {
 	}
 	if c.http == nil {
 		c.http = &http.Client{
-			Timeout: 15 * time.Second,
+			Transport: cfg.Transport,
+			Timeout:   15 * time.Second,
 			// A redirect would carry the Authorization header to wherever
 			// it points; Klaviyo does not redirect API calls.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -158,7 +160,7 @@ func (c *Client) send(ctx context.Context, k call) (int, error) {
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
+	req, err := http.NewRequestWithContext(synclayer.WithHTTPRoute(ctx, k.route), k.method, u, body)
 	if err != nil {
 		c.limits.release(t, nil)
 		return 0, synclayer.Permanent(c.wrap(k, errors.New("build request: invalid base URL")))

@@ -32,7 +32,8 @@ type Config struct {
 	// BaseURL is the API root, https://<dc>.api.mailchimp.com/3.0; default
 	// from the key's data centre (BaseURLFor).
 	BaseURL    string
-	HTTPClient *http.Client // default: one with a 30 s timeout and no redirects
+	HTTPClient *http.Client      // default: one with a 30 s timeout and no redirects
+	Transport  http.RoundTripper // the default client's transport; default http.DefaultTransport (the server passes a tracing one)
 
 	// MaxConnections bounds the requests in flight for the API key across
 	// every Client of this process; default DefaultMaxConnections.
@@ -78,6 +79,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.http == nil {
 		c.http = &http.Client{
+			Transport: cfg.Transport,
 			// Mailchimp times a request out at 120 s; 30 s keeps a
 			// delivery from holding a connection slot that long.
 			Timeout: 30 * time.Second,
@@ -207,7 +209,7 @@ func (c *Client) send(ctx context.Context, k call, payload []byte) (status int, 
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
+	req, err := http.NewRequestWithContext(synclayer.WithHTTPRoute(ctx, k.route), k.method, u, body)
 	if err != nil {
 		return 0, nil, 0, synclayer.Permanent(errors.New("build request: invalid base URL"))
 	}

@@ -80,7 +80,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 			"Set destinations." + name + ".api_key (e.g. \"${MAILCHIMP_API_KEY}\") to sync for real. Simulated audience: " + SimulatorAudience)
 	}
 	c, err := New(Config{APIKey: st.APIKey, BaseURL: st.BaseURL, MaxConnections: st.MaxConnections,
-		Logger: log, OnRateLimitWait: env.OnRateLimitWait})
+		Logger: log, OnRateLimitWait: env.OnRateLimitWait, Transport: env.Transport})
 	if err != nil {
 		return nil, synclayer.FieldErrorf("api_key", "%v", err)
 	}
