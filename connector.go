@@ -110,7 +110,11 @@ type ContactSyncConfig struct {
 	// the skill handles itself.
 	Options    json.RawMessage
 	HardDelete bool // delete_behavior: hard
-	Logger     *slog.Logger
+	// ClearUnmapped empties, at the next delivery, the attributes the
+	// destination holds from an earlier mapping that this one no longer
+	// sends (clear_unmapped: true); by default they are left alone.
+	ClearUnmapped bool
+	Logger        *slog.Logger
 }
 
 // ContactSync is a destination's side of customer-sync. The shared runner
@@ -180,6 +184,10 @@ type Plan struct {
 	// Detail is the destination's own description of the plan for the
 	// trace (the request bodies); nil for none.
 	Detail any `json:"detail,omitempty"`
+	// Unmapped names the attributes the destination holds that the
+	// mapping no longer sends, and whether the plan leaves them alone or
+	// clears them (clear_unmapped), for dry runs.
+	Unmapped UnmappedAttributes `json:"unmapped,omitzero"`
 }
 
 // PlannedCall is one HTTP request a plan makes.

@@ -84,6 +84,15 @@ type CartSync interface {
 	Abandoned(ctx context.Context, c *Cart, ct *Contact, key string, at time.Time) (summary string, sent any, err error)
 }
 
+// CartPlanner is a CartSync that can say, without calling, what
+// Abandoned would send, for dry runs; a CartWatcher that is one also
+// says what CartStarted would. Arguments are Abandoned's and
+// CartStarted's.
+type CartPlanner interface {
+	PlanAbandoned(c *Cart, ct *Contact, key string, at time.Time) ([]PlannedCall, error)
+	PlanStarted(c *Cart, ct *Contact, key string) ([]PlannedCall, error)
+}
+
 // CartWatcher is a CartSync that also hears of a cart as soon as it is
 // checked out or changes, for platforms whose own automation starts on
 // the checkout (Klaviyo's Started Checkout) rather than on synclayer's

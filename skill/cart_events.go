@@ -135,7 +135,7 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 
 	// The cart is abandoned.
 	if s.Triggers != nil {
-		t := cartTrigger(c, now)
+		t := CartTrigger(c, now)
 		if err := s.Store.Tx(ctx, func(tx synclayer.Tx) error { return s.Triggers.Fire(ctx, tx, t) }); err != nil {
 			return nil, nil, fmt.Errorf("fire cart_abandoned trigger: %w", err)
 		}
@@ -177,12 +177,12 @@ func (s *CartEvents) convertingOrder(ctx context.Context, c *synclayer.Cart) (*s
 	return nil, nil
 }
 
-// cartTrigger is the workflow trigger of an abandoned cart: keyed by the
+// CartTrigger is the workflow trigger of an abandoned cart: keyed by the
 // cart and the change it was abandoned after (ChangedAt), so one
 // abandonment fires a rule once. Not by the version: a retry after Brevo
 // failed would fire again once anything re-saved the cart meanwhile (the
 // platform's own abandonment signal, a conversion check).
-func cartTrigger(c *synclayer.Cart, at time.Time) synclayer.Trigger {
+func CartTrigger(c *synclayer.Cart, at time.Time) synclayer.Trigger {
 	items := make([]any, 0, len(c.Items))
 	for _, it := range c.Items {
 		items = append(items, map[string]any{"product_id": it.ProductID, "variant_id": it.VariantID, "sku": it.SKU,

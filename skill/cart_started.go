@@ -26,8 +26,8 @@ type CartStarted struct {
 	RequireConsent bool
 }
 
-// startedKey is the sync-state key that records a cart's start was sent.
-func startedKey(id string) string { return "cart-started:" + id }
+// CartStartedKey is the sync-state key that records a cart's start was sent.
+func CartStartedKey(id string) string { return "cart-started:" + id }
 
 // Handle sends the cart's start once.
 func (s *CartStarted) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
@@ -49,7 +49,7 @@ func (s *CartStarted) Handle(ctx context.Context, job *synclayer.Job) (*synclaye
 	none := func(why string) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
 		return nil, trace(s.Destination+": no started checkout ("+why+")", nil), nil
 	}
-	if prev, err := held(ctx, s.Store, startedKey(c.ID), s.Destination); err != nil {
+	if prev, err := held(ctx, s.Store, CartStartedKey(c.ID), s.Destination); err != nil {
 		return nil, nil, err
 	} else if prev != nil {
 		return nil, nil, nil // sent once already: nothing to say again
@@ -76,6 +76,6 @@ func (s *CartStarted) Handle(ctx context.Context, job *synclayer.Job) (*synclaye
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", s.Destination, err)
 	}
-	st := &synclayer.SyncState{RecordKey: startedKey(c.ID), Destination: s.Destination, RemoteID: c.ID, State: json.RawMessage(`{"sent":true}`)}
+	st := &synclayer.SyncState{RecordKey: CartStartedKey(c.ID), Destination: s.Destination, RemoteID: c.ID, State: json.RawMessage(`{"sent":true}`)}
 	return st, trace(summary, sent), nil
 }

@@ -17,7 +17,10 @@ type Preview struct {
 	Calls   []synclayer.PlannedCall `json:"calls"`
 	Changes []Change                `json:"changes"`
 	Reason  string                  `json:"reason,omitempty"` // why no call is needed
-	Next    *synclayer.SyncState    `json:"-"`
+	// Unmapped names the attributes the destination holds that the
+	// mapping no longer sends: left alone, or cleared (clear_unmapped).
+	Unmapped synclayer.UnmappedAttributes `json:"unmapped,omitzero"`
+	Next     *synclayer.SyncState         `json:"-"`
 }
 
 // Change is one field that differs: Before is null when the destination
@@ -40,7 +43,7 @@ func (s *CustomerSync) Preview(c *synclayer.Contact, held *synclayer.SyncState) 
 	if err != nil {
 		return nil, err
 	}
-	p := &Preview{Reason: plan.Reason, Calls: plan.Calls}
+	p := &Preview{Reason: plan.Reason, Calls: plan.Calls, Unmapped: plan.Unmapped}
 	if p.Calls == nil {
 		p.Calls = []synclayer.PlannedCall{}
 	}

@@ -126,6 +126,7 @@ type CustomerSyncOptions struct {
 	DeleteBehavior string `yaml:"delete_behavior" json:"delete_behavior,omitempty"` // soft or hard
 	ConsentSource  string `yaml:"consent_source" json:"consent_source,omitempty"`   // default: the first source
 	DefaultRegion  string `yaml:"default_region" json:"default_region,omitempty"`   // phone region for numbers without +country
+	ClearUnmapped  bool   `yaml:"clear_unmapped" json:"clear_unmapped,omitempty"`   // empty what a dropped mapping filled; default: left alone
 	// Batch configures sync_mode: batch (batch.go).
 	Batch BatchOptions `yaml:"batch,omitempty" json:"batch,omitzero"`
 

@@ -19,7 +19,7 @@ type CustomerSyncTarget struct {
 
 // commonOptions are the option keys the skill reads itself; every other
 // key under options is the destination's.
-var commonOptions = []string{"sync_mode", "delete_behavior", "consent_source", "default_region", "batch"}
+var commonOptions = []string{"sync_mode", "delete_behavior", "consent_source", "default_region", "clear_unmapped", "batch"}
 
 // optionsShape is CustomerSyncOptions without its methods, to decode and
 // encode the shared keys.
@@ -135,7 +135,8 @@ func (c *Config) contactSync(d synclayer.Destination, cs *CustomerSyncConfig, t 
 	if len(t.options) > 0 {
 		opts, _ = json.Marshal(t.options)
 	}
-	return cd.ContactSync(synclayer.ContactSyncConfig{Mapping: t.mapping, Options: opts, HardDelete: cs.Options.DeleteBehavior == "hard"})
+	return cd.ContactSync(synclayer.ContactSyncConfig{Mapping: t.mapping, Options: opts, HardDelete: cs.Options.DeleteBehavior == "hard",
+		ClearUnmapped: cs.Options.ClearUnmapped})
 }
 
 // implicitDestinations adds an empty brevo block (the built-in simulator

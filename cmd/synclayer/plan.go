@@ -103,23 +103,47 @@ type planReport struct {
 // would be sent, possibly nothing), unchanged (the event changes nothing,
 // so no delivery is queued), failed (stored but cannot sync; Reason),
 // rejected (the event is invalid; Reason) or skipped (no skill handles it).
+// The record is named by Email (as the sample gives it, or the contact's)
+// and SourceID, the source and the record's ID there ("shopify:1001"),
+// and by ContactID once it resolves to a contact.
 type planRecord struct {
 	File      string `json:"file"`
 	Event     string `json:"event"`
 	Status    string `json:"status"`
+	Email     string `json:"email,omitempty"`
+	SourceID  string `json:"sourceId,omitempty"`
 	ContactID string `json:"contactId,omitempty"`
 	Reason    string `json:"reason,omitempty"`
-	// Destination is where Calls go; a contact planned for several
-	// destinations has one record per destination.
-	Destination string                  `json:"destination,omitempty"`
-	Calls       []synclayer.PlannedCall `json:"calls"`
-	Changes     []skill.Change          `json:"changes"`
+	// Calls are every skill's calls, each naming its skill and
+	// destination, and At when it waits (a cart's abandonment).
+	Calls   []planCall     `json:"calls"`
+	Changes []skill.Change `json:"changes"`
+	// Unmapped are the attributes a destination holds that the mapping no
+	// longer sends: left alone, or cleared with clear_unmapped.
+	Unmapped []planUnmapped `json:"unmapped,omitempty"`
+	// Workflows are the rules the record's triggers run, matched or not.
+	Workflows []planRule `json:"workflows,omitempty"`
+}
+
+// planCall is one call a skill would make.
+type planCall struct {
+	Skill string    `json:"skill"`
+	At    time.Time `json:"at,omitzero"` // when it would be made, when not at once
+	synclayer.PlannedCall
+}
+
+// planUnmapped is one attribute a mapping no longer sends.
+type planUnmapped struct {
+	Destination string `json:"destination"`
+	Attribute   string `json:"attribute"`
+	Plan        string `json:"plan"` // "left alone" or "cleared"
 }
 
 // runPlan copies the current state, ingests the samples into the copy in
-// order, and previews customer-sync's delivery after each, against what
-// the destination would hold by then: the copied sync state, updated by
-// the records planned before.
+// order, and previews after each what every enabled skill would send
+// (customer-sync, order-events, product-catalog, cart-events) and which
+// workflow rules it would fire, against what the destinations would hold
+// by then: the copied sync state, updated by the records planned before.
 func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, now time.Time) (*planReport, error) {
 	cs := cfg.Skills.CustomerSync
 	if cs == nil {
@@ -132,22 +156,17 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 		return nil, fmt.Errorf("plan: --source %s is not configured under sources", source)
 	}
 	rep := &planReport{Config: orDefault(cfg.path, "built-in defaults"), Environment: cfg.env, Source: source}
-	oe := cfg.Skills.OrderEvents
-	orders := oe != nil && oe.Enabled && slices.Contains(oe.Source, source)
 	events := make([]*synclayer.Event, len(samples))
 	var keys store.ContactKeys
 	for i, s := range samples {
-		rec := planRecord{File: s.name, Calls: []synclayer.PlannedCall{}, Changes: []skill.Change{}}
-		ev, err := parseSample(s, source, orders, now, &rec)
+		rec := planRecord{File: s.name, Calls: []planCall{}, Changes: []skill.Change{}}
+		ev, err := parseSample(s, source, cfg.sampleSkips(source), now, &rec)
 		rep.Records = append(rep.Records, rec)
 		if err != nil || ev == nil {
 			continue
 		}
 		events[i] = ev
-		who := ev.Customer
-		if ev.Order != nil {
-			who = ev.Order.Customer
-		}
+		who := eventCustomer(ev)
 		if who == nil {
 			continue
 		}
@@ -181,271 +200,133 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 		rep.State = "a copy of sqlite " + cfg.Storage.DSN
 	}
 
-	routed := slices.Contains(cs.Source, source) || source == "manual"
-	icfg := ingest.Config{Store: snap, ConsentOwner: cs.consentOwner(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }}
-	cfg.commerceIngest(&icfg) // order routes, and the order totals' owner
-	in := ingest.New(icfg)
-	planners, err := orderPlanners(cfg)
+	p, err := newPlanner(cfg, snap, source, now)
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, err
 	}
-	heldOrders := map[string]json.RawMessage{} // what each destination would hold of each order planned so far
-	var sks []*skill.CustomerSync
-	for _, t := range cfg.targets(cs) {
-		d, err := cfg.openDestination(t.name, checkEnv())
-		if err != nil {
-			return nil, fmt.Errorf("plan: destinations.%s: %w", t.name, err)
-		}
-		sync, err := cfg.contactSync(d, cs, t)
-		if err != nil {
-			return nil, fmt.Errorf("plan: %s: %w", t.key, err)
-		}
-		sks = append(sks, &skill.CustomerSync{Store: snap, Destination: t.name, Sync: sync})
+	icfg := ingest.Config{Store: snap, ConsentOwner: cs.consentOwner(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }}
+	cfg.commerceIngest(&icfg) // order and product routes, and the order totals' owner
+	cfg.planCartRoutes(&icfg)
+	if cfg.workflows != nil {
+		icfg.Triggers = p.sink
 	}
-	held := map[string]*synclayer.SyncState{} // what each destination would hold after the records planned so far, by destination and contact
+	in := ingest.New(icfg)
 	for i, ev := range events {
 		if ev == nil {
 			continue
 		}
 		rec := &rep.Records[i]
+		p.sink.fired = nil
 		res, err := in.Ingest(ctx, []*synclayer.Event{ev})
 		if err != nil {
 			return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
 		}
 		rec.Status, rec.ContactID, rec.Reason = string(res[0].Status), res[0].ContactID, res[0].Reason
-		if res[0].Status != synclayer.EventApplied {
-			if rec.Reason == "" {
-				rec.Reason = "nothing changed, so no delivery is queued"
-			}
-			continue
-		}
-		if ev.Order != nil {
-			// order-events' call first; the order changed its contact's
-			// totals, so customer-sync's delivery follows.
-			if err := previewOrder(ctx, snap, synclayer.CanonicalID(source, ev.Order.SourceID), planners, heldOrders, rec); err != nil {
-				return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
-			}
-			if rec.ContactID == "" || !cs.Enabled || !routed {
-				continue
-			}
-		}
-		switch {
-		case !cs.Enabled:
-			rec.Status, rec.Reason = "planned", "customer-sync is disabled in this config: nothing is sent"
-			continue
-		case !routed:
-			rec.Status, rec.Reason = "planned", fmt.Sprintf("source %s is not one of customer-sync's sources: nothing is sent", source)
-			continue
-		}
-		orderCalls, orderReason := rec.Calls, rec.Reason
-		if err := previewRecord(ctx, snap, sks, held, rec); err != nil {
+		if err := p.name(ctx, rec); err != nil {
 			return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
 		}
-		if ev.Order != nil {
-			rec.Calls = append(orderCalls, rec.Calls...)
-			if len(rec.Calls) == 0 {
-				rec.Reason = orderReason + "; " + rec.Reason
+		if res[0].Status != synclayer.EventApplied {
+			if rec.Reason == "" {
+				rec.Reason = "nothing changed, so no delivery is queued and no rule fires"
 			}
+			continue
+		}
+		if err := p.record(ctx, ev, rec); err != nil {
+			return nil, fmt.Errorf("plan: %s: %w", rec.File, err)
 		}
 	}
 	return rep, nil
 }
 
-// orderPlanner is order-events' side on one destination, for dry runs.
-type orderPlanner struct {
-	name string
-	sync synclayer.OrderSync
+// eventCustomer is who an event is about, or nil.
+func eventCustomer(ev *synclayer.Event) *synclayer.CustomerChange {
+	switch {
+	case ev.Order != nil:
+		return ev.Order.Customer
+	case ev.Cart != nil:
+		return ev.Cart.Customer
+	case ev.Activity != nil:
+		return ev.Activity.Customer
+	}
+	return ev.Customer
 }
 
-// orderPlanners builds order-events on each of its destinations, without
-// touching them: a dry run only plans.
-func orderPlanners(cfg *Config) ([]orderPlanner, error) {
-	var out []orderPlanner
-	for _, s := range cfg.commerceSkills() {
-		if s.name != skill.OrderEventsName || !s.enabled() {
-			continue
-		}
-		for _, t := range s.targets() {
-			d, err := cfg.openDestination(t.name, checkEnv())
-			if err != nil {
-				return nil, fmt.Errorf("destinations.%s: %w", t.name, err)
-			}
-			od, ok := d.(synclayer.OrderDestination)
-			if !ok {
-				return nil, fmt.Errorf("%s takes no orders", t.name)
-			}
-			sync, err := od.OrderSync(synclayer.SkillConfig{Options: optionsJSON(t.options)})
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", t.key, err)
-			}
-			out = append(out, orderPlanner{t.name, sync})
-		}
+// eventSourceID is the ID the event's record has at its source: the
+// order's for an order or refund, the product's, the cart's, the
+// ticket's, the customer's.
+func eventSourceID(ev *synclayer.Event) string {
+	switch {
+	case ev.Order != nil:
+		return ev.Order.SourceID
+	case ev.Product != nil:
+		return ev.Product.SourceID
+	case ev.Cart != nil:
+		return ev.Cart.SourceID
+	case ev.Activity != nil && ev.Activity.ID != "":
+		return ev.Activity.ID
 	}
-	return out, nil
+	if who := eventCustomer(ev); who != nil {
+		return who.SourceID
+	}
+	return ""
 }
 
-// previewOrder plans order-events' calls for order id on each destination
-// against what it would hold of it (the copied sync state, then what the
-// records before it would leave), and records them on rec.
-func previewOrder(ctx context.Context, snap *store.DB, id string, planners []orderPlanner, held map[string]json.RawMessage, rec *planRecord) error {
-	o, err := snap.FindOrderByID(ctx, id)
-	if err != nil {
-		return err
+// sampleSkips says, per event prefix, why a sample of it is skipped:
+// the skill that takes it is not enabled for source.
+func (c *Config) sampleSkips(source string) map[string]string {
+	on := func(enabled bool, sources []string) bool { return enabled && slices.Contains(sources, source) }
+	out := map[string]string{}
+	if oe := c.Skills.OrderEvents; oe == nil || !on(oe.Enabled, oe.Source) {
+		out["order_"] = "order-events"
 	}
-	var c *synclayer.Contact
-	if o.ContactID != "" {
-		if c, err = snap.FindContactByID(ctx, o.ContactID); err != nil {
-			return err
-		}
+	if pc := c.Skills.ProductCatalog; pc == nil || !on(pc.Enabled, pc.Source) {
+		out["product_"] = "product-catalog"
 	}
-	rec.Status, rec.ContactID = "planned", o.ContactID
-	var reasons []string
-	for _, p := range planners {
-		key := p.name + "/" + id
-		prev, ok := held[key]
-		if !ok {
-			st, err := snap.FindSyncState(ctx, synclayer.OrderStateKey(id), p.name)
-			switch {
-			case err == nil:
-				prev = st.State
-			case synclayer.ErrorCode(err) != synclayer.ENOTFOUND:
-				return err
-			}
-		}
-		plan, err := p.sync.Plan(o, c, prev)
-		if err != nil {
-			return err
-		}
-		if plan.Reason != "" {
-			reasons = append(reasons, plan.Reason)
-		}
-		for _, call := range plan.Calls {
-			if len(planners) > 1 {
-				call.Destination = p.name
-			}
-			rec.Calls = append(rec.Calls, call)
-		}
-		if plan.Next != nil {
-			held[key] = plan.Next
-		}
+	if cc := c.Skills.CartEvents; !cc.enabled() || !slices.Contains(cc.Source, source) {
+		out["cart_"], out["checkout_"] = "cart-events", "cart-events"
 	}
-	rec.Reason = strings.Join(reasons, "; ")
-	return nil
+	return out
+}
+
+// planCartRoutes adds cart-events' routes to a dry run's ingest, as
+// cartIngest does to the server's.
+func (c *Config) planCartRoutes(cfg *ingest.Config) {
+	cc := c.Skills.CartEvents
+	if !cc.enabled() {
+		return
+	}
+	for _, t := range cc.targets() {
+		cfg.Routes = append(cfg.Routes, ingest.Route{Skill: synclayer.Queue(skill.CartEventsName, t.name), Destination: t.name,
+			Sources: slices.Clone(cc.Source), Records: ingest.RecordCarts, Wait: cc.Options.AbandonAfter})
+	}
 }
 
 // parseSample reads one sample as the custom source would, filling rec's
-// event, and its status when it is rejected or skipped (then ev is nil).
-func parseSample(s sample, source string, orders bool, now time.Time, rec *planRecord) (*synclayer.Event, error) {
+// event and name, and its status when it is rejected or skipped (then ev
+// is nil). skips names, by event prefix, the skill not enabled for it.
+func parseSample(s sample, source string, skips map[string]string, now time.Time, rec *planRecord) (*synclayer.Event, error) {
 	var head struct {
 		Event string `json:"event"`
 	}
 	_ = json.Unmarshal(s.body, &head)
 	rec.Event = head.Event
-	if strings.HasPrefix(head.Event, "order_") && !orders {
-		rec.Status, rec.Reason = "skipped", head.Event+": order-events is not enabled for source "+source+" in this config"
-		return nil, nil
-	}
 	ev, err := custom.ParseEvent(s.body, now)
 	if err != nil {
 		rec.Status, rec.Reason = "rejected", synclayer.ErrorMessage(err)
 		return nil, err
 	}
+	if who := eventCustomer(ev); who != nil {
+		rec.Email = who.Email()
+	}
+	if id := eventSourceID(ev); id != "" {
+		rec.SourceID = synclayer.CanonicalID(source, id)
+	}
+	for prefix, name := range skips {
+		if strings.HasPrefix(head.Event, prefix) {
+			rec.Status, rec.Reason = "skipped", head.Event+": "+name+" is not enabled for source "+source+" in this config"
+			return nil, nil
+		}
+	}
 	ev.Source, ev.DedupeKey = source, "plan:"+s.name
 	return ev, nil
-}
-
-// previewRecord plans the delivery of rec's contact on each destination
-// against what it would hold, and records the result as held for the
-// records after it. With several destinations, each call names its
-// destination and each change is prefixed with it.
-func previewRecord(ctx context.Context, snap *store.DB, sks []*skill.CustomerSync, held map[string]*synclayer.SyncState, rec *planRecord) error {
-	c, err := snap.FindContactByID(ctx, rec.ContactID)
-	if err != nil {
-		return err
-	}
-	var reasons []string
-	rec.Calls, rec.Changes = []synclayer.PlannedCall{}, []skill.Change{}
-	for _, sk := range sks {
-		key := sk.Destination + "/" + c.ID
-		st, ok := held[key]
-		if !ok {
-			st, err = snap.FindSyncState(ctx, c.ID, sk.Destination)
-			if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-				st, err = nil, nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-		p, err := sk.Preview(c, st)
-		var perm *synclayer.PermanentError
-		if errors.As(err, &perm) {
-			rec.Status, rec.Reason = "failed", "the delivery would be dead-lettered: "+err.Error()
-			if len(sks) > 1 {
-				rec.Reason = sk.Destination + ": " + rec.Reason
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, call := range p.Calls {
-			if len(sks) > 1 {
-				call.Destination = sk.Destination
-			}
-			rec.Calls = append(rec.Calls, call)
-		}
-		for _, ch := range p.Changes {
-			if len(sks) > 1 {
-				ch.Field = sk.Destination + "." + ch.Field
-			}
-			rec.Changes = append(rec.Changes, ch)
-		}
-		if p.Reason != "" {
-			reasons = append(reasons, map[bool]string{true: sk.Destination + ": ", false: ""}[len(sks) > 1]+p.Reason)
-		}
-		held[key] = p.Next
-	}
-	rec.Status, rec.Reason = "planned", strings.Join(reasons, "; ")
-	return nil
-}
-
-// print writes the plan for a reader: per record, the calls with their
-// bodies and the field-level changes.
-func (r *planReport) print(w io.Writer) error {
-	env := ""
-	if r.Environment != "" {
-		env = " (environment " + r.Environment + ")"
-	}
-	fmt.Fprintf(w, "Dry run of %s%s, samples as source %s, against %s. Nothing live was touched.\n", r.Config, env, r.Source, r.State)
-	for _, rec := range r.Records {
-		fmt.Fprintf(w, "\n%s  %s", rec.File, orDash(rec.Event))
-		if rec.ContactID != "" {
-			fmt.Fprintf(w, " → contact %s", rec.ContactID)
-		}
-		fmt.Fprintln(w)
-		switch {
-		case rec.Status != "planned":
-			fmt.Fprintf(w, "  %s: %s\n", rec.Status, rec.Reason)
-			continue
-		case len(rec.Calls) == 0:
-			fmt.Fprintf(w, "  no call: %s\n", rec.Reason)
-		}
-		for _, c := range rec.Calls {
-			body := ""
-			if c.Body != nil {
-				b, _ := json.Marshal(c.Body)
-				body = " " + string(b)
-			}
-			to := ""
-			if c.Destination != "" {
-				to = c.Destination + ": "
-			}
-			fmt.Fprintf(w, "  %s%s %s%s\n", to, c.Method, c.Path, body)
-		}
-		for _, ch := range rec.Changes {
-			fmt.Fprintf(w, "    %s: %s → %s\n", ch.Field, ch.Before, ch.After)
-		}
-	}
-	return nil
 }

@@ -88,3 +88,15 @@ func fitItems(props map[string]any, items []map[string]any) ([]map[string]any, i
 	}
 	return items, 0
 }
+
+var _ synclayer.CartPlanner = cartSync{}
+
+// PlanAbandoned is the call Abandoned would make, for dry runs.
+func (cartSync) PlanAbandoned(c *synclayer.Cart, ct *synclayer.Contact, _ string, at time.Time) ([]synclayer.PlannedCall, error) {
+	return []synclayer.PlannedCall{{Method: "POST", Path: "/events", Body: CartEvent(c, ct, at)}}, nil
+}
+
+// PlanStarted is nothing: Brevo hears of a cart only when it is abandoned.
+func (cartSync) PlanStarted(*synclayer.Cart, *synclayer.Contact, string) ([]synclayer.PlannedCall, error) {
+	return nil, nil
+}

@@ -31,7 +31,10 @@ type ContactSync struct {
 	// HardDelete deletes the contact in Brevo; otherwise a delete only
 	// unlinks it from ListID and keeps it.
 	HardDelete bool
-	Logger     *slog.Logger
+	// ClearUnmapped empties the attributes an earlier mapping filled that
+	// this one no longer maps; by default they are left alone.
+	ClearUnmapped bool
+	Logger        *slog.Logger
 }
 
 var _ synclayer.ContactSync = (*ContactSync)(nil)
@@ -39,8 +42,12 @@ var _ synclayer.ContactSync = (*ContactSync)(nil)
 // brevoState is what Brevo is known to hold for a contact after the last
 // successful delivery.
 type brevoState struct {
-	Email            string                     `json:"email,omitempty"`
-	Attributes       map[string]json.RawMessage `json:"attributes,omitempty"`
+	Email      string                     `json:"email,omitempty"`
+	Attributes map[string]json.RawMessage `json:"attributes,omitempty"`
+	// Kept are the attributes an earlier mapping sent that this one no
+	// longer maps: Brevo still holds them, left alone. An import row never
+	// carries them.
+	Kept             map[string]json.RawMessage `json:"kept,omitempty"`
 	InList           bool                       `json:"inList,omitempty"`
 	EmailBlacklisted bool                       `json:"emailBlacklisted,omitempty"`
 	SMSBlacklisted   bool                       `json:"smsBlacklisted,omitempty"`
@@ -71,6 +78,9 @@ type Plan struct {
 	Update *UpdateContactRequest `json:"update,omitempty"`
 	Next   brevoState            `json:"-"`
 	Reason string                `json:"reason,omitempty"`
+	// Unmapped names the attributes left alone or cleared because the
+	// mapping no longer sends them.
+	Unmapped synclayer.UnmappedAttributes `json:"unmapped,omitzero"`
 }
 
 // plan decides the Brevo call for contact c given what Brevo holds (prev is
@@ -112,17 +122,36 @@ func (s *ContactSync) plan(c *synclayer.Contact, prev *brevoState) (Plan, error)
 
 	req := &UpdateContactRequest{}
 	changed := map[string]any{}
-	for name, v := range attrs {
-		if old, ok := prev.Attributes[name]; !ok || string(old) != string(v) {
-			changed[name] = v
-		}
+	d := synclayer.DiffAttributes(synclayer.MergeAttributes(prev.Kept, prev.Attributes), attrs, s.mapped, s.ClearUnmapped)
+	held := synclayer.MergeAttributes(prev.Kept, prev.Attributes)
+	for name, v := range d.Send {
+		changed[name] = v
 	}
-	for name := range prev.Attributes {
-		if _, ok := attrs[name]; !ok {
-			changed[name] = json.RawMessage(`""`) // a cleared field is emptied in Brevo
-			delete(next.Attributes, name)
+	keep := maps.Clone(d.Kept)
+	// Brevo takes no null for an attribute (its spec allows a string,
+	// number, boolean or list): an empty string empties it. Except SMS:
+	// Brevo refuses an empty one ("Invalid phone number"), so the number
+	// it holds stays.
+	for _, name := range d.Clear {
+		if name == "SMS" {
+			keep[name] = held[name]
+			continue
 		}
+		changed[name] = json.RawMessage(`""`)
 	}
+	cleared := d.ClearUnmapped[:0:0]
+	for _, name := range d.ClearUnmapped {
+		if name == "SMS" {
+			keep[name], d.Kept[name] = held[name], held[name]
+			continue
+		}
+		changed[name], cleared = json.RawMessage(`""`), append(cleared, name)
+	}
+	d.ClearUnmapped = cleared
+	if len(keep) > 0 {
+		next.Kept = keep
+	}
+	unmapped := d.Unmapped()
 	if email != "" && email != prev.Email {
 		changed["EMAIL"] = email
 	}
@@ -138,9 +167,11 @@ func (s *ContactSync) plan(c *synclayer.Contact, prev *brevoState) (Plan, error)
 	next.EmailBlacklisted, next.EmailBlockedByUs = blockFlag(&req.EmailBlacklisted, wantEmailBL, prev.EmailBlacklisted, prev.EmailBlockedByUs, c.EmailConsent)
 	next.SMSBlacklisted, next.SMSBlockedByUs = blockFlag(&req.SMSBlacklisted, wantSMSBL, prev.SMSBlacklisted, prev.SMSBlockedByUs, c.SMSConsent)
 	if req.Attributes == nil && req.ListIDs == nil && req.UnlinkListIDs == nil && req.EmailBlacklisted == nil && req.SMSBlacklisted == nil {
-		return Plan{Op: OpNone, Next: *prev, Reason: "nothing the mapping sends has changed"}, nil
+		same := *prev // the same, with what is no longer mapped kept apart
+		same.Attributes, same.Kept = attrs, next.Kept
+		return Plan{Op: OpNone, Next: same, Reason: "nothing the mapping sends has changed", Unmapped: unmapped}, nil
 	}
-	return Plan{Op: OpUpdate, Update: req, Next: next}, nil
+	return Plan{Op: OpUpdate, Update: req, Next: next, Unmapped: unmapped}, nil
 }
 
 // blockFlag decides one channel's blocklist flag: set it on an opt-out, and
@@ -172,6 +203,16 @@ func (s *ContactSync) planDelete(prev *brevoState) Plan {
 		return Plan{Op: OpNone, Next: next, Reason: "soft delete: the contact is kept and is in no synced list"}
 	}
 	return Plan{Op: OpUpdate, Update: &UpdateContactRequest{UnlinkListIDs: []int64{s.ListID}}, Next: next}
+}
+
+// mapped reports whether attr is a target of the mapping in effect.
+func (s *ContactSync) mapped(attr string) bool {
+	for _, a := range s.FieldMapping {
+		if a == attr {
+			return true
+		}
+	}
+	return false
 }
 
 // attributes converts the mapped canonical fields to Brevo attribute values.

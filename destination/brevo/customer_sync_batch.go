@@ -139,7 +139,7 @@ func flatten(st *brevoState) map[string]json.RawMessage {
 	if st.Email != "" {
 		out["email"] = mustJSON(st.Email)
 	}
-	for name, v := range st.Attributes {
+	for name, v := range synclayer.MergeAttributes(st.Kept, st.Attributes) {
 		out["attributes."+name] = v
 	}
 	out["inList"] = mustJSON(st.InList)

@@ -20,6 +20,7 @@ func TestPlanImport_Paths(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	s := newSkill()
 	s.Store = db
+	s.FieldMapping["lastName"] = "LASTNAME" // mapped, and the contacts have none
 	save := func(c *synclayer.Contact, held *brevoState) *synclayer.Job {
 		t.Helper()
 		c.ID = ""
@@ -68,12 +69,21 @@ func TestPlanImport_Paths(t *testing.T) {
 	}
 	cleared := full.Next
 	cleared.Email = "fa@x.com"
-	cleared.Attributes = map[string]json.RawMessage{"GONE": json.RawMessage(`"x"`)}
+	cleared.Attributes = map[string]json.RawMessage{"LASTNAME": json.RawMessage(`"x"`)}
 	for k, v := range full.Next.Attributes {
 		cleared.Attributes[k] = v
 	}
 	if p := plan(contact("fa@x.com", synclayer.ConsentSubscribed), &cleared, 9); p.Path != PathRealtime {
 		t.Errorf("attribute to clear: %+v", p)
+	}
+	unmapped := cleared
+	unmapped.Email = "fe@x.com"
+	unmapped.Attributes = map[string]json.RawMessage{"GONE": json.RawMessage(`"x"`)}
+	for k, v := range full.Next.Attributes {
+		unmapped.Attributes[k] = v
+	}
+	if p := plan(contact("fe@x.com", synclayer.ConsentSubscribed), &unmapped, 9); p.Path != PathNone {
+		t.Errorf("an attribute no longer mapped: %+v, want it left alone, so nothing to send", p)
 	}
 	inList := full.Next
 	inList.Email = "gu@x.com"

@@ -37,7 +37,7 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prev json.RawMessage) (*synclay
 }
 
 func (s *ContactSync) contactPlan(c *synclayer.Contact, held *brevoState, p Plan) *synclayer.Plan {
-	out := &synclayer.Plan{Op: synclayer.PlanOp(p.Op), Reason: p.Reason, Next: mustJSON(p.Next), Detail: p}
+	out := &synclayer.Plan{Op: synclayer.PlanOp(p.Op), Reason: p.Reason, Next: mustJSON(p.Next), Detail: p, Unmapped: p.Unmapped}
 	path := "/contacts/" + url.PathEscape(c.ID) + "?identifierType=ext_id"
 	switch p.Op {
 	case OpCreate:
@@ -99,6 +99,14 @@ func (s *ContactSync) remoteState(ctx context.Context, id string, local *brevoSt
 	}
 	if local != nil {
 		st.EmailBlockedByUs, st.SMSBlockedByUs = local.EmailBlockedByUs, local.SMSBlockedByUs
+		for attr := range local.Kept {
+			if v, ok := rc.Attributes[attr]; ok && st.Attributes[attr] == nil {
+				if st.Kept == nil {
+					st.Kept = map[string]json.RawMessage{}
+				}
+				st.Kept[attr], _ = json.Marshal(v)
+			}
+		}
 	}
 	return st, nil
 }

@@ -2,6 +2,8 @@ package brevo
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -140,5 +142,39 @@ func TestPlan_NeverLiftsABlockSynclayerDidNotMake(t *testing.T) {
 	p, _ = s.plan(contact("ann@x.com", synclayer.ConsentSubscribed), &held)
 	if p.Update == nil || p.Update.EmailBlacklisted == nil || *p.Update.EmailBlacklisted {
 		t.Errorf("plan %+v: an explicit opt-in should lift synclayer's own block", p.Update)
+	}
+}
+
+// TestPlan_DroppedMapping checks that an attribute the mapping stops
+// mapping is left alone in Brevo (and kept in the state, apart), that a
+// mapped attribute whose value is gone is still emptied, and that
+// clear_unmapped empties the dropped one too.
+func TestPlan_DroppedMapping(t *testing.T) {
+	c := contact("ann@x.com", synclayer.ConsentSubscribed)
+	s := newSkill()
+	created, _ := s.plan(c, nil)
+	delete(s.FieldMapping, "totalSpent") // TOTAL_SPENT was sent; no longer mapped
+	s.FieldMapping["lastName"] = "LASTNAME"
+	held := created.Next
+	held.Attributes = maps.Clone(held.Attributes)
+	held.Attributes["LASTNAME"] = json.RawMessage(`"Old"`) // mapped, but the contact has none now
+
+	p, _ := s.plan(c, &held)
+	body, _ := json.Marshal(p.Update)
+	if p.Op != OpUpdate || string(body) != `{"attributes":{"LASTNAME":""}}` {
+		t.Errorf("update body %s, want LASTNAME emptied and TOTAL_SPENT not sent", body)
+	}
+	if string(p.Next.Kept["TOTAL_SPENT"]) != `199.65` || p.Next.Attributes["TOTAL_SPENT"] != nil || fmt.Sprint(p.Unmapped.Kept) != "[TOTAL_SPENT]" {
+		t.Errorf("next state %+v, unmapped %+v: want TOTAL_SPENT kept apart", p.Next, p.Unmapped)
+	}
+	if again, _ := s.plan(c, &p.Next); again.Op != OpNone || fmt.Sprint(again.Unmapped.Kept) != "[TOTAL_SPENT]" {
+		t.Errorf("the next delivery plans %+v, want nothing to send and TOTAL_SPENT still left alone", again)
+	}
+
+	s.ClearUnmapped = true
+	p, _ = s.plan(c, &p.Next)
+	body, _ = json.Marshal(p.Update)
+	if p.Op != OpUpdate || string(body) != `{"attributes":{"TOTAL_SPENT":""}}` || fmt.Sprint(p.Unmapped.Cleared) != "[TOTAL_SPENT]" || p.Next.Kept != nil {
+		t.Errorf("with clear_unmapped: %s, unmapped %+v, kept %v; want TOTAL_SPENT emptied", body, p.Unmapped, p.Next.Kept)
 	}
 }

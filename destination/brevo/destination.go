@@ -139,7 +139,7 @@ func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.Co
 		return nil, errors.Join(errs...)
 	}
 	return &ContactSync{Client: d.client, FieldMapping: mapping, ListID: o.ListID, ImportListID: o.ImportListID,
-		NoCreate: o.CreateAttributes != nil && !*o.CreateAttributes, HardDelete: cfg.HardDelete, Logger: cfg.Logger}, nil
+		NoCreate: o.CreateAttributes != nil && !*o.CreateAttributes, HardDelete: cfg.HardDelete, ClearUnmapped: cfg.ClearUnmapped, Logger: cfg.Logger}, nil
 }
 
 // DefaultMapping is customer-sync's mapping on Brevo when the config gives none.

@@ -97,9 +97,9 @@ func (r *run) steps(ctx context.Context, d *planDetail) error {
 func (r *run) upsert(ctx context.Context, u ProfileUpsert) error {
 	id, created, err := r.s.client.UpsertProfile(ctx, u)
 	if IsNotFound(err) && u.ID != "" {
-		full := r.s.upsert(r.c, nil, true, r.next.Values, r.next.Email)
+		full := r.s.upsert(r.c, nil, true, r.s.diff(nil, true, r.next.Values), r.next.Email)
 		r.say("POST /api/profile-import → 404, the profile is gone from Klaviyo")
-		r.next.InList = false
+		r.next.InList, r.next.Kept = false, nil
 		return r.upsert(ctx, *full)
 	}
 	if dup := DuplicateProfileID(err); dup != "" && u.ID == "" {

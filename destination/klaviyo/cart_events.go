@@ -85,3 +85,27 @@ func (s *CartSync) Abandoned(ctx context.Context, c *synclayer.Cart, ct *synclay
 	}
 	return summary, ev, nil
 }
+
+var _ synclayer.CartPlanner = (*CartSync)(nil)
+
+// PlanAbandoned is the call Abandoned would make, for dry runs, with its
+// errors.
+func (s *CartSync) PlanAbandoned(c *synclayer.Cart, ct *synclayer.Contact, key string, at time.Time) ([]synclayer.PlannedCall, error) {
+	switch {
+	case ct == nil || strings.TrimSpace(ct.Email) == "":
+		return nil, synclayer.Permanent(errors.New("klaviyo: the cart's contact has no email, so Klaviyo cannot attribute the abandonment to a profile"))
+	case key == "":
+		return nil, synclayer.Permanent(errors.New("klaviyo: an abandonment needs its key as the event's unique_id"))
+	}
+	return []synclayer.PlannedCall{{Method: "POST", Path: "/api/events", Body: CartEvent(c, ct, key, at)}}, nil
+}
+
+// PlanStarted is the call CartStarted would make, for dry runs.
+func (s *CartSync) PlanStarted(c *synclayer.Cart, ct *synclayer.Contact, key string) ([]synclayer.PlannedCall, error) {
+	if ct == nil || strings.TrimSpace(ct.Email) == "" {
+		return nil, synclayer.Permanent(errors.New("klaviyo: the cart's contact has no email, so Klaviyo cannot attribute the checkout to a profile"))
+	}
+	ev := CartEvent(c, ct, key, c.ChangedAt)
+	ev.Metric = MetricStartedCheckout
+	return []synclayer.PlannedCall{{Method: "POST", Path: "/api/events", Body: ev}}, nil
+}

@@ -61,7 +61,11 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 	if prev != nil {
 		next.ProfileID, next.Consent, next.ConsentByUs, next.InList = prev.ProfileID, prev.Consent, prev.ConsentByUs, prev.InList
 	}
-	d := &planDetail{Upsert: s.upsert(c, prev, fresh, values, email)}
+	diff := s.diff(prev, fresh, values)
+	if len(diff.Kept) > 0 {
+		next.Kept = diff.Kept
+	}
+	d := &planDetail{Upsert: s.upsert(c, prev, fresh, diff, email)}
 	held := prev
 	if held == nil {
 		held = &state{}
@@ -98,33 +102,38 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 	}
 	if *d == (planDetail{}) {
 		reasons = append([]string{"nothing the mapping sends has changed"}, reasons...)
-		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(next), Reason: strings.Join(reasons, "; ")}, nil
+		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(next), Reason: strings.Join(reasons, "; "), Unmapped: diff.Unmapped()}, nil
 	}
-	return s.contactPlan(op, d, prev, next), nil
+	p := s.contactPlan(op, d, prev, next)
+	p.Unmapped = diff.Unmapped()
+	return p, nil
+}
+
+// diff compares what Klaviyo holds (nothing for a profile not, or no
+// longer, there) with the values the mapping sends now.
+func (s *ContactSync) diff(prev *state, fresh bool, values map[string]json.RawMessage) synclayer.AttributeDiff {
+	held := map[string]json.RawMessage{}
+	if !fresh {
+		for k, v := range synclayer.MergeAttributes(prev.Kept, prev.Values) {
+			held[k] = canon(v)
+		}
+	}
+	return synclayer.DiffAttributes(held, values, s.mapped, s.clearUnmapped)
 }
 
 // upsert is the profile-import of the plan: every value for a profile
 // not (or no longer) in Klaviyo, else only what changed, with cleared
-// standard attributes sent as null and cleared properties unset.
-func (s *ContactSync) upsert(c *synclayer.Contact, prev *state, fresh bool, values map[string]json.RawMessage, email string) *ProfileUpsert {
-	held := map[string]json.RawMessage{}
-	if !fresh {
-		held = prev.Values
-	}
-	changed := map[string]json.RawMessage{}
+// standard attributes sent as null and cleared properties unset. What the
+// mapping no longer sends is left alone, or cleared the same way with
+// clear_unmapped.
+func (s *ContactSync) upsert(c *synclayer.Contact, prev *state, fresh bool, d synclayer.AttributeDiff, email string) *ProfileUpsert {
+	changed := maps.Clone(d.Send)
 	var unset []string
-	for k, v := range values {
-		if old, ok := held[k]; !ok || string(canon(old)) != string(v) {
-			changed[k] = v
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(held)) {
-		if _, ok := values[k]; !ok {
-			if isStandard(k) {
-				changed[k] = json.RawMessage("null")
-			} else {
-				unset = append(unset, k)
-			}
+	for _, k := range slices.Concat(d.Clear, d.ClearUnmapped) {
+		if isStandard(k) {
+			changed[k] = json.RawMessage("null")
+		} else {
+			unset = append(unset, k)
 		}
 	}
 	if !fresh && len(changed) == 0 && len(unset) == 0 && email == prev.Email {

@@ -38,6 +38,7 @@ func (s *ContactSync) ReadBack(ctx context.Context, c *synclayer.Contact, localR
 	st.ProfileID, st.Email, st.Values = p.ID, p.Email, s.profileValues(p)
 	if local != nil && !local.Deleted {
 		st.InList = local.InList
+		st.Kept = local.Kept // not read back: what the mapping no longer sends is left alone
 	}
 	if m := p.EmailMarketing; m != nil {
 		st.Consent = m.Consent

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"synclayer"
 )
 
 // state is what Klaviyo is known to hold for a contact after the last
@@ -16,6 +18,9 @@ type state struct {
 	// Values are the mapped values sent, by target: "first_name",
 	// "location.city", or a custom property name.
 	Values map[string]json.RawMessage `json:"values,omitempty"`
+	// Kept are the values an earlier mapping sent to targets this one no
+	// longer maps: Klaviyo still holds them, left alone.
+	Kept map[string]json.RawMessage `json:"kept,omitempty"`
 	// Consent is Klaviyo's email marketing consent as last known:
 	// SUBSCRIBED, UNSUBSCRIBED, NEVER_SUBSCRIBED, or "" for unknown.
 	Consent string `json:"consent,omitempty"`
@@ -62,8 +67,9 @@ func (s *ContactSync) Fields(raw json.RawMessage) (map[string]json.RawMessage, e
 		return map[string]json.RawMessage{}, err
 	}
 	out := map[string]json.RawMessage{}
-	for _, k := range slices.Sorted(maps.Keys(st.Values)) {
-		out[k] = st.Values[k]
+	held := synclayer.MergeAttributes(st.Kept, st.Values)
+	for _, k := range slices.Sorted(maps.Keys(held)) {
+		out[k] = held[k]
 	}
 	if st.Email != "" {
 		out["email"] = mustJSON(st.Email)

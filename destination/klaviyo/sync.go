@@ -22,7 +22,10 @@ type ContactSync struct {
 	mapping    map[string]string // canonical field → Klaviyo attribute or custom property
 	listID     string
 	hardDelete bool
-	log        *slog.Logger
+	// clearUnmapped clears what an earlier mapping sent that this one no
+	// longer maps; by default it is left alone.
+	clearUnmapped bool
+	log           *slog.Logger
 }
 
 var _ synclayer.ContactSync = (*ContactSync)(nil)
@@ -90,7 +93,7 @@ func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.Co
 	if log == nil {
 		log = d.log
 	}
-	return &ContactSync{client: d.client, mapping: maps.Clone(mapping), listID: o.ListID, hardDelete: cfg.HardDelete, log: log}, nil
+	return &ContactSync{client: d.client, mapping: maps.Clone(mapping), listID: o.ListID, hardDelete: cfg.HardDelete, clearUnmapped: cfg.ClearUnmapped, log: log}, nil
 }
 
 // validateMapping checks every target: email must map to email, no two
@@ -140,6 +143,16 @@ func isStandard(target string) bool {
 // location.latitude and longitude take numbers too.
 func stringTarget(target string) bool {
 	return target != "location.latitude" && target != "location.longitude"
+}
+
+// mapped reports whether target is one the mapping in effect sends to.
+func (s *ContactSync) mapped(target string) bool {
+	for _, t := range s.mapping {
+		if t == target {
+			return true
+		}
+	}
+	return false
 }
 
 // Mapping is the field mapping in effect.

@@ -177,6 +177,7 @@ func (s *ContactSync) stateOf(m *Member, loc *memberState) memberState {
 	}
 	if loc != nil {
 		st.OptInAt = loc.OptInAt
+		st.Kept = loc.Kept // not read back: what the mapping no longer sends is left alone
 	}
 	if m.Status == StatusUnsubscribed || m.Status == StatusCleaned {
 		if loc != nil && loc.UnsubscribedByUs {

@@ -63,17 +63,23 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 	live := prev.live()
 	moved := live && !strings.EqualFold(prev.Email, email)
 	put := MemberRequest{EmailAddress: email, StatusIfNew: d.ifNew, Status: d.status, MergeFields: map[string]any{}}
-	for tag, v := range fields {
-		if !live || moved || string(prev.MergeFields[tag]) != string(v) {
-			put.MergeFields[tag] = v
-		}
-	}
+	var held map[string]json.RawMessage
 	if live {
-		for tag := range prev.MergeFields {
-			if _, ok := fields[tag]; !ok {
-				put.MergeFields[tag] = "" // a cleared field is emptied in Mailchimp
-			}
-		}
+		held = synclayer.MergeAttributes(prev.Kept, prev.MergeFields)
+	}
+	diff := synclayer.DiffAttributes(held, fields, s.mapped, s.clearUnmapped)
+	send := diff.Send
+	if moved {
+		send = fields // the new address gets every value
+	}
+	for tag, v := range send {
+		put.MergeFields[tag] = v
+	}
+	for _, tag := range slices.Concat(diff.Clear, diff.ClearUnmapped) {
+		put.MergeFields[tag] = "" // a cleared field is emptied in Mailchimp
+	}
+	if len(diff.Kept) > 0 {
+		next.Kept = diff.Kept
 	}
 	var tagOps []Tag
 	if tagged {
@@ -106,13 +112,15 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 		if d.note != "" {
 			reason += "; " + d.note
 		}
-		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(prev), Reason: reason}, nil
+		held := *prev // the same, with what is no longer mapped kept apart
+		held.MergeFields, held.Kept = fields, next.Kept
+		return &synclayer.Plan{Op: synclayer.PlanNone, Next: mustJSON(held), Reason: reason, Unmapped: diff.Unmapped()}, nil
 	}
 	op := synclayer.PlanUpdate
 	if !live {
 		op = synclayer.PlanCreate
 	}
-	out := &synclayer.Plan{Op: op, Calls: calls, Next: mustJSON(next), Detail: planDetail{Note: d.note}}
+	out := &synclayer.Plan{Op: op, Calls: calls, Next: mustJSON(next), Detail: planDetail{Note: d.note}, Unmapped: diff.Unmapped()}
 	if d.status == StatusUnsubscribed && (prev == nil || !prev.UnsubscribedByUs || !prev.UnsubscribedAt.Equal(next.UnsubscribedAt)) {
 		intent := memberState{}
 		if prev != nil {

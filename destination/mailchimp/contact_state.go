@@ -18,9 +18,12 @@ type memberState struct {
 	Email       string                     `json:"email,omitempty"`
 	Status      string                     `json:"status,omitempty"` // Mailchimp's, as last known
 	MergeFields map[string]json.RawMessage `json:"mergeFields,omitempty"`
-	Tags        []string                   `json:"tags,omitempty"`
-	Deleted     bool                       `json:"deleted,omitempty"`   // archived or permanently deleted by synclayer
-	Forgotten   bool                       `json:"forgotten,omitempty"` // permanently deleted: Mailchimp refuses to re-add the address
+	// Kept are the merge fields an earlier mapping filled that this one no
+	// longer maps: Mailchimp still holds them, left alone.
+	Kept      map[string]json.RawMessage `json:"kept,omitempty"`
+	Tags      []string                   `json:"tags,omitempty"`
+	Deleted   bool                       `json:"deleted,omitempty"`   // archived or permanently deleted by synclayer
+	Forgotten bool                       `json:"forgotten,omitempty"` // permanently deleted: Mailchimp refuses to re-add the address
 
 	// UnsubscribedByUs records that synclayer sent the unsubscribe, written
 	// (as Intent) before the call. UnsubscribedAt is when the member was
@@ -72,6 +75,16 @@ func contactEmail(c *synclayer.Contact) (string, error) {
 		return "", synclayer.Permanent(fmt.Errorf("contact %s has an email Mailchimp would refuse (not a plain address like name@example.com); fix it at the source", c.ID))
 	}
 	return email, nil
+}
+
+// mapped reports whether tag is a merge field the mapping in effect fills.
+func (s *ContactSync) mapped(tag string) bool {
+	for _, t := range s.mapping {
+		if t == tag {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeFields converts the mapped canonical fields to merge values; only
@@ -176,7 +189,7 @@ func (s *ContactSync) Fields(state json.RawMessage) (map[string]json.RawMessage,
 	if st.Status != "" {
 		out["status"] = mustJSON(st.Status)
 	}
-	for tag, v := range st.MergeFields {
+	for tag, v := range synclayer.MergeAttributes(st.Kept, st.MergeFields) {
 		out["merge_fields."+tag] = v
 	}
 	if st.Tags != nil {

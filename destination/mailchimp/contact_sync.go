@@ -45,7 +45,10 @@ type ContactSync struct {
 	mapping    map[string]string
 	create     bool
 	hardDelete bool
-	log        *slog.Logger
+	// clearUnmapped empties the merge fields an earlier mapping filled
+	// that this one no longer maps; by default they are left alone.
+	clearUnmapped bool
+	log           *slog.Logger
 }
 
 var _ synclayer.ContactSync = (*ContactSync)(nil)
@@ -88,7 +91,7 @@ func NewContactSync(c *Client, cfg synclayer.ContactSyncConfig) (*ContactSync, e
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &ContactSync{client: c, audience: opt.AudienceID, mapping: maps.Clone(mapping),
-		create: opt.CreateMergeFields == nil || *opt.CreateMergeFields, hardDelete: cfg.HardDelete, log: log}, nil
+		create: opt.CreateMergeFields == nil || *opt.CreateMergeFields, hardDelete: cfg.HardDelete, clearUnmapped: cfg.ClearUnmapped, log: log}, nil
 }
 
 func checkTarget(field, target string) error {
