@@ -65,7 +65,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 		base := env.Mount(mux)
 		s.APIKey, s.BaseURL = "simulator", base+"/v3"
 		log.Warn(fmt.Sprintf("NO BREVO API KEY CONFIGURED for destinations.%s: deliveries go to the built-in Brevo SIMULATOR, not to Brevo. "+
-			"Set destinations.%s.api_key (e.g. \"${BREVO_API_KEY}\") to sync for real. Simulated contacts: GET %s/contacts", name, name, base))
+			"Set destinations.%s.api_key (e.g. \"${BREVO_API_KEY}\") to sync for real. Simulated contacts (kept in memory: a restart empties them): GET %s/contacts", name, name, base))
 	}
 	if s.BaseURL == "" {
 		s.BaseURL = DefaultBaseURL

@@ -88,7 +88,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 		base := strings.TrimRight(env.Mount(d.sim), "/")
 		s.APIKey, s.BaseURL = simulatorKey, base
 		log.Warn(fmt.Sprintf("NO KLAVIYO API KEY CONFIGURED for destinations.%s: deliveries go to the built-in Klaviyo SIMULATOR, not to Klaviyo. "+
-			"Set destinations.%s.api_key (e.g. \"${KLAVIYO_API_KEY}\") to sync for real. Simulated API: %s/api/profiles", name, name, base))
+			"Set destinations.%s.api_key (e.g. \"${KLAVIYO_API_KEY}\") to sync for real. Simulated API (kept in memory: a restart empties it): %s/api/profiles", name, name, base))
 	}
 	cfg := Config{APIKey: s.APIKey, BaseURL: s.BaseURL, Revision: s.Revision, Logger: log.With("destination", name), OnRateLimitWait: env.OnRateLimitWait, Transport: env.Transport}
 	if d.sim != nil && s.SimulatorRateLimit > 0 {

@@ -77,7 +77,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 		d.sim.AddAudience(SimulatorAudience)
 		st.APIKey, st.BaseURL = simulatorKey, strings.TrimRight(env.Mount(d.sim), "/")+"/3.0"
 		log.Warn("NO MAILCHIMP API KEY CONFIGURED: deliveries go to the built-in Mailchimp SIMULATOR, not to Mailchimp. " +
-			"Set destinations." + name + ".api_key (e.g. \"${MAILCHIMP_API_KEY}\") to sync for real. Simulated audience: " + SimulatorAudience)
+			"Set destinations." + name + ".api_key (e.g. \"${MAILCHIMP_API_KEY}\") to sync for real. Simulated audience (kept in memory: a restart empties it): " + SimulatorAudience)
 	}
 	c, err := New(Config{APIKey: st.APIKey, BaseURL: st.BaseURL, MaxConnections: st.MaxConnections,
 		Logger: log, OnRateLimitWait: env.OnRateLimitWait, Transport: env.Transport})
