@@ -160,6 +160,10 @@ const (
 	RuleDeleted          = "deleted"
 	RuleIgnoredDeleted   = "ignored_contact_deleted"
 	RuleRestored         = "restored"
+	// RuleIdentityMerged (field "identity") records that an event's record
+	// joined an existing contact found by email or phone: two records of
+	// one person merged. The health report counts these.
+	RuleIdentityMerged = "identity_merged"
 )
 
 // Decision records how one field of one event was decided.

@@ -11,9 +11,11 @@ type NotificationType string
 
 const (
 	NotifySyncCompleted  NotificationType = "sync_completed"  // one per delivered job
-	NotifySyncFailed     NotificationType = "sync_failed"     // one per dead-lettered job
+	NotifySyncFailed     NotificationType = "sync_failed"     // one per dead-lettered job, and per record failed at ingest (deduplicated per incident)
 	NotifyBatchCompleted NotificationType = "batch_completed" // reserved for batch and backfill runs, which do not exist yet
 	NotifyErrorRate      NotificationType = "error_rate"      // Slack only: a skill's error rate crossed its threshold
+	NotifyRecovered      NotificationType = "recovered"       // an incident closed
+	NotifyHealthReport   NotificationType = "health_report"   // the weekly or monthly health report (report.go)
 )
 
 // NotificationChannel is where a notification goes.
@@ -77,6 +79,23 @@ type NotificationStore interface {
 	CountDeliveries(ctx context.Context, since time.Time) (map[string]map[DeliveryOutcome]int, error)
 	// FindIncidents lists incidents, newest first.
 	FindIncidents(ctx context.Context, limit int) ([]*Incident, error)
+	// TakeFailedEvents passes up to limit marked events that were stored
+	// with status failed, oldest first, to fn inside one transaction, and
+	// unmarks them if fn returns nil, as TakeDeliveries does. Events are
+	// marked in their ingest transaction once MarkFailedEvents is called.
+	TakeFailedEvents(ctx context.Context, limit int, fn func(NotificationTx, []*FailedEvent) error) (int, error)
+}
+
+// FailedEvent is an event stored with status failed, as the notifier
+// reads it: what it was and why, and no personal data.
+type FailedEvent struct {
+	ID             string
+	Source         string
+	Topic          string
+	Type           EventType
+	ReceivedAt     time.Time
+	Reason         string
+	SourceRecordID string // the platform's ID of the record, when the event carried one
 }
 
 // NotificationTx is used inside the notifier's transaction.
@@ -90,6 +109,11 @@ type NotificationTx interface {
 	// SaveIncident inserts an incident without an ID (assigning one) or
 	// updates it.
 	SaveIncident(ctx context.Context, i *Incident) error
+	// AddKey records key once: it reports false when key is already held.
+	// Keys make "once" hold across instances: a record's sync_failed per
+	// incident, a report per period. Keys of incidents' records
+	// ("fail:...") are pruned after 8 days; others are kept.
+	AddKey(ctx context.Context, key string, at time.Time) (added bool, err error)
 }
 
 // NotificationSender delivers notifications to one channel. Its errors

@@ -88,6 +88,9 @@ type Tx interface {
 	// EnqueueJob asks for a record to be brought up to date. It coalesces
 	// with a pending job for the same skill and record.
 	EnqueueJob(ctx context.Context, skill, destination, recordKey string, now time.Time) error
+	// AddTally counts one happening (TallyMerge, TallyOptIn, TallyOptOut)
+	// from source on at's UTC day, for the health report.
+	AddTally(ctx context.Context, kind Tally, source string, at time.Time) error
 
 	OrderTx
 	ProductTx

@@ -40,6 +40,9 @@ type Config struct {
 	Keys  synclayer.KeyStore
 	// Skills lists the skills the program knows.
 	Skills func(ctx context.Context) ([]Skill, error)
+	// Report computes the health report of the period holding now, or of
+	// the one before when prev; nil shows none.
+	Report func(ctx context.Context, p synclayer.ReportPeriod, prev bool) (*synclayer.HealthReport, error)
 	// SessionTTL is how long a login lasts; default 12 h.
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -103,6 +106,7 @@ func (p page) Nav() []navItem {
 		{ID: "overview", Label: "Overview", Href: "/ui/"},
 		{ID: "failures", Label: "Failures", Href: "/ui/failures"},
 		{ID: "dlq", Label: "Dead letters", Href: "/ui/dlq"},
+		{ID: "report", Label: "Health report", Href: "/ui/report?period=week"},
 		{ID: "contacts", Label: "Contacts", Href: "/ui/contacts"},
 	}
 	for i := range items {

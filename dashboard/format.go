@@ -62,6 +62,7 @@ var funcs = template.FuncMap{
 	"queue":       func(st *synclayer.SkillStats, state string) int { return st.Queue[synclayer.JobState(state)] },
 	"json":        func(raw json.RawMessage) string { return jsonText(raw) },
 	"windowLabel": func(name string) string { return windowLabels[name] },
+	"rate":        func(r float64) string { return percent(r, r >= 0) },
 	"contact":     func(emails map[string]string, id string) contactRef { return contactRef{ID: id, Email: emails[id]} },
 }
 

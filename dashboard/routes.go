@@ -18,6 +18,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /ui/{$}", s.page(viewer, s.handleOverview))
 	mux.Handle("GET /ui/failures", s.page(viewer, s.handleFailures))
 	mux.Handle("GET /ui/dlq", s.page(viewer, s.handleDLQ))
+	mux.Handle("GET /ui/report", s.page(viewer, s.handleReport))
 	mux.Handle("POST /ui/dlq/{id}/retry", s.page(operator, s.handleDLQRetry))
 	mux.Handle("POST /ui/dlq/{id}/discard", s.page(operator, s.handleDLQDiscard))
 	mux.Handle("GET /ui/contacts", s.page(viewer, s.handleContactSearch))

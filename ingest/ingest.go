@@ -287,6 +287,7 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 	if in.cfg.Triggers != nil {
 		before = snapshot(c)
 	}
+	joined := joinedBy(c, ev.Source, ch)
 	decisions, changed := synclayer.Merge(c, ch, synclayer.MergeContext{
 		Source:       ev.Source,
 		At:           ev.OccurredAt,
@@ -307,6 +308,13 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 		return nil, err
 	}
 	ev.Status, ev.ContactID = synclayer.EventApplied, c.ID
+	if joined != "" {
+		decisions = append(decisions, synclayer.Decision{Field: "identity", Rule: synclayer.RuleIdentityMerged, Applied: true,
+			Note: "this " + ev.Source + " record joined the contact, found by " + joined})
+	}
+	if err := tally(ctx, tx, ev, decisions); err != nil {
+		return nil, err
+	}
 	if err := in.trace(ctx, tx, ev, c.ID, decisions); err != nil {
 		return nil, err
 	}
@@ -325,6 +333,43 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 	}
 	s, err := in.fire(ctx, tx, contactTriggers(ev, merged{contact: c, before: before, changed: true})...)
 	return append(skills, s...), err
+}
+
+// joinedBy returns "email" or "phone" when ch's record is about to join
+// the existing contact c found by that identity: its source ID is new to
+// c, so two records of one person merge. It returns "" otherwise.
+func joinedBy(c *synclayer.Contact, source string, ch *synclayer.CustomerChange) string {
+	if c.ID == "" || ch.SourceID == "" || c.SourceIDs[source] == ch.SourceID {
+		return ""
+	}
+	if e := ch.Email(); e != "" && e == c.Email {
+		return "email"
+	}
+	return "phone"
+}
+
+// tally counts, for the health report, a merge and the consent changes
+// the decisions applied.
+func tally(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, decisions []synclayer.Decision) error {
+	for _, d := range decisions {
+		var kind synclayer.Tally
+		switch {
+		case !d.Applied:
+			continue
+		case d.Rule == synclayer.RuleIdentityMerged:
+			kind = synclayer.TallyMerge
+		case d.Rule == synclayer.RuleConsentOptIn:
+			kind = synclayer.TallyOptIn
+		case d.Rule == synclayer.RuleConsentOptOut:
+			kind = synclayer.TallyOptOut
+		default:
+			continue
+		}
+		if err := tx.AddTally(ctx, kind, ev.Source, ev.ReceivedAt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resolve finds the contact by source ID, then email, then phone.

@@ -16,7 +16,11 @@ type Config struct {
 	Store synclayer.NotificationStore
 	// Events are the types sent to the webhook; none sends no webhook.
 	Events []synclayer.NotificationType
-	// Slack sends sync_failed and error-rate alerts, once per incident.
+	// Webhook is set when a webhook is configured: health reports go to it
+	// whatever Events says.
+	Webhook bool
+	// Slack sends sync_failed and error-rate alerts, once per incident,
+	// and a recovered message when the incident closes.
 	Slack bool
 	// ErrorRateThreshold is the share of failed attempts, over
 	// ErrorRateWindow, that opens an error_rate incident; 0 turns it off.
@@ -28,16 +32,26 @@ type Config struct {
 	// QuietPeriod without a failure closes a sync_failed incident; default 15 min.
 	QuietPeriod time.Duration
 	// Owner names who answers for a skill in Slack alerts; may be nil.
-	Owner  func(skill string) string
-	Poll   time.Duration // how often to look when not woken; default 2 s
-	Now    func() time.Time
-	Logger *slog.Logger
+	Owner func(skill string) string
+	// IngestSkill names the skill (and its destination) an event of source
+	// failed at ingest counts against: its incident and its sync_failed.
+	// Nil or "" counts it against skill "ingest".
+	IngestSkill func(source string) (skill, destination string)
+	// Reports are the health reports sent (report.go); Figures computes
+	// them, over the traffic of Sources.
+	Reports []synclayer.ReportPeriod
+	Figures synclayer.ReportStore
+	Sources []string
+	Poll    time.Duration // how often to look when not woken; default 2 s
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Notifier turns marked delivery attempts into notifications and incidents.
 type Notifier struct {
 	cfg  Config
 	wake chan struct{}
+	sent map[string]bool // report keys this notifier saw made; Run's goroutine only
 }
 
 // New returns a Notifier with defaults filled in.
@@ -63,7 +77,10 @@ func New(cfg Config) *Notifier {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Notifier{cfg: cfg, wake: make(chan struct{}, 1)}
+	if cfg.IngestSkill == nil {
+		cfg.IngestSkill = func(string) (string, string) { return "", "" }
+	}
+	return &Notifier{cfg: cfg, wake: make(chan struct{}, 1), sent: map[string]bool{}}
 }
 
 // Wake makes the notifier look now, as after a delivery outcome.
@@ -88,8 +105,14 @@ func (n *Notifier) Run(ctx context.Context) {
 		if err := n.Drain(ctx); err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("make notifications; will retry", "err", err)
 		}
+		if err := n.DrainFailedEvents(ctx); err != nil && ctx.Err() == nil {
+			n.cfg.Logger.Warn("make ingest notifications; will retry", "err", err)
+		}
 		if err := n.Evaluate(ctx); err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("evaluate incidents; will retry", "err", err)
+		}
+		if err := n.SendReports(ctx); err != nil && ctx.Err() == nil {
+			n.cfg.Logger.Warn("make health reports; will retry", "err", err)
 		}
 		t.Reset(n.cfg.Poll)
 	}
@@ -141,9 +164,7 @@ func (n *Notifier) take(ctx context.Context, tx synclayer.NotificationTx, open m
 		if err := n.event(ctx, tx, synclayer.NotifySyncFailed, d); err != nil {
 			return err
 		}
-		if n.cfg.Slack {
-			return n.failure(ctx, tx, open, d)
-		}
+		return n.failure(ctx, tx, open, d)
 	}
 	return nil
 }
@@ -155,7 +176,7 @@ func (n *Notifier) event(ctx context.Context, tx synclayer.NotificationTx, typ s
 	if !slices.Contains(n.cfg.Events, typ) {
 		return nil
 	}
-	data := EventData{Skill: d.Skill, Destination: d.Destination, ContactID: d.RecordKey, JobID: d.JobID, Reason: d.Reason}
+	data := EventData{Skill: d.Skill, Destination: d.Destination, Stage: StageDelivery, ContactID: d.RecordKey, JobID: d.JobID, Reason: d.Reason}
 	body, err := json.Marshal(Event{Type: typ, Timestamp: d.At.UTC(), Data: data})
 	if err != nil {
 		return err
@@ -166,28 +187,76 @@ func (n *Notifier) event(ctx context.Context, tx synclayer.NotificationTx, typ s
 	return err
 }
 
-// failure counts a dead-lettered delivery in its skill's open sync_failed
-// incident, or opens one, and alerts Slack, when none is open or the open
-// one has been quiet for QuietPeriod.
+// failure counts a dead-lettered delivery in its skill's sync_failed
+// incident, and alerts Slack when that opened one.
 func (n *Notifier) failure(ctx context.Context, tx synclayer.NotificationTx, open map[incidentKey]*synclayer.Incident, d *synclayer.Delivery) error {
-	key := incidentKey{d.Skill, synclayer.NotifySyncFailed}
-	if inc := open[key]; inc != nil {
-		if d.At.Sub(inc.LastAt) <= n.cfg.QuietPeriod {
-			inc.Failures++
-			inc.LastAt = maxTime(inc.LastAt, d.At)
-			return tx.SaveIncident(ctx, inc)
-		}
-		inc.ClosedAt = inc.LastAt.Add(n.cfg.QuietPeriod)
-		if err := tx.SaveIncident(ctx, inc); err != nil {
-			return err
-		}
+	inc, opened, err := n.incident(ctx, tx, open, d.Skill, d.At)
+	if err != nil {
+		return err
 	}
-	inc := &synclayer.Incident{Skill: d.Skill, Kind: synclayer.NotifySyncFailed, OpenedAt: d.At, LastAt: d.At, Failures: 1}
+	inc.Failures++
 	if err := tx.SaveIncident(ctx, inc); err != nil {
 		return err
 	}
+	if opened && n.cfg.Slack {
+		return n.alert(ctx, tx, inc, failureText(d, n.cfg.Owner(d.Skill), n.cfg.QuietPeriod))
+	}
+	return nil
+}
+
+// incident returns skill's open sync_failed incident with the failure at
+// at counted in its LastAt, not in Failures. When none is open, or the
+// open one has been quiet for QuietPeriod (it is closed then), it opens
+// one and reports opened.
+func (n *Notifier) incident(ctx context.Context, tx synclayer.NotificationTx, open map[incidentKey]*synclayer.Incident, skill string, at time.Time) (inc *synclayer.Incident, opened bool, err error) {
+	key := incidentKey{skill, synclayer.NotifySyncFailed}
+	if inc := open[key]; inc != nil {
+		if at.Sub(inc.LastAt) <= n.cfg.QuietPeriod {
+			inc.LastAt = maxTime(inc.LastAt, at)
+			return inc, false, nil
+		}
+		if err := n.close(ctx, tx, inc, inc.LastAt.Add(n.cfg.QuietPeriod)); err != nil {
+			return nil, false, err
+		}
+	}
+	inc = &synclayer.Incident{Skill: skill, Kind: synclayer.NotifySyncFailed, OpenedAt: at, LastAt: at}
+	if err := tx.SaveIncident(ctx, inc); err != nil {
+		return nil, false, err
+	}
 	open[key] = inc
-	return n.alert(ctx, tx, inc, failureText(d, n.cfg.Owner(d.Skill), n.cfg.QuietPeriod))
+	return inc, true, nil
+}
+
+// close closes inc at at, and adds its recovered notifications: Slack's,
+// and the webhook's when events includes recovered. Their IDs are the
+// incident's, so closing it twice sends them once.
+func (n *Notifier) close(ctx context.Context, tx synclayer.NotificationTx, inc *synclayer.Incident, at time.Time) error {
+	inc.ClosedAt = at
+	if err := tx.SaveIncident(ctx, inc); err != nil {
+		return err
+	}
+	if n.cfg.Slack {
+		if _, err := tx.AddNotification(ctx, &synclayer.Notification{ID: fmt.Sprintf("slack_recovered_%d", inc.ID), Channel: synclayer.ChannelSlack,
+			Type: synclayer.NotifyRecovered, Body: recoveredText(inc, n.cfg.Owner(inc.Skill)), CreatedAt: at}); err != nil {
+			return err
+		}
+	}
+	if !slices.Contains(n.cfg.Events, synclayer.NotifyRecovered) {
+		return nil
+	}
+	body, err := json.Marshal(struct {
+		Type      synclayer.NotificationType `json:"type"`
+		Timestamp time.Time                  `json:"timestamp"`
+		Data      RecoveredData              `json:"data"`
+	}{synclayer.NotifyRecovered, at.UTC(), RecoveredData{Skill: inc.Skill, Incident: inc.Kind, IncidentID: inc.ID,
+		OpenedAt: inc.OpenedAt.UTC(), LastFailureAt: inc.LastAt.UTC(), ClosedAt: at.UTC(),
+		DurationSeconds: int64(lasted(inc) / time.Second), Failures: inc.Failures}})
+	if err != nil {
+		return err
+	}
+	_, err = tx.AddNotification(ctx, &synclayer.Notification{ID: fmt.Sprintf("msg_recovered_i%d", inc.ID), Channel: synclayer.ChannelWebhook,
+		Type: synclayer.NotifyRecovered, Body: body, CreatedAt: at})
+	return err
 }
 
 // alert adds the incident's one Slack message; its ID is the incident's.
@@ -202,9 +271,6 @@ func (n *Notifier) alert(ctx context.Context, tx synclayer.NotificationTx, inc *
 // QuietPeriod, and opens or closes error_rate incidents from the current
 // window's counts.
 func (n *Notifier) Evaluate(ctx context.Context) error {
-	if !n.cfg.Slack {
-		return nil
-	}
 	now := n.cfg.Now()
 	var counts map[string]map[synclayer.DeliveryOutcome]int
 	if n.cfg.ErrorRateThreshold > 0 {
@@ -221,8 +287,7 @@ func (n *Notifier) Evaluate(ctx context.Context) error {
 		}
 		for key, inc := range open {
 			if key.kind == synclayer.NotifySyncFailed && now.Sub(inc.LastAt) > n.cfg.QuietPeriod {
-				inc.ClosedAt = inc.LastAt.Add(n.cfg.QuietPeriod)
-				if err := tx.SaveIncident(ctx, inc); err != nil {
+				if err := n.close(ctx, tx, inc, inc.LastAt.Add(n.cfg.QuietPeriod)); err != nil {
 					return err
 				}
 			}
@@ -263,8 +328,7 @@ func (n *Notifier) rate(ctx context.Context, tx synclayer.NotificationTx, inc *s
 		inc.LastAt, inc.Failures = now, max(inc.Failures, failed)
 		return tx.SaveIncident(ctx, inc)
 	case inc != nil:
-		inc.ClosedAt = now
-		return tx.SaveIncident(ctx, inc)
+		return n.close(ctx, tx, inc, now)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,13 +40,26 @@ func attempts(t *testing.T, db *store.DB, delivered, failed int, at time.Time) {
 	}
 }
 
+// slackJobs counts the queued alerts, recovered messages aside.
 func slackJobs(t *testing.T, db *store.DB) int {
 	t.Helper()
-	jobs, err := db.FindJobs(context.Background(), synclayer.JobFilter{Skill: synclayer.NotifySkill})
+	return len(notifyJobs(t, db, "slack_")) - len(notifyJobs(t, db, "slack_recovered_"))
+}
+
+// notifyJobs lists the queued notifications whose ID starts with prefix.
+func notifyJobs(t *testing.T, db *store.DB, prefix string) []string {
+	t.Helper()
+	jobs, err := db.FindJobs(context.Background(), synclayer.JobFilter{Skill: synclayer.NotifySkill, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(jobs)
+	var ids []string
+	for _, j := range jobs {
+		if strings.HasPrefix(j.RecordKey, prefix) {
+			ids = append(ids, j.RecordKey)
+		}
+	}
+	return ids
 }
 
 // TestNotifier_ErrorRateAlertsOncePerIncident: crossing the threshold
@@ -88,6 +102,9 @@ func TestNotifier_ErrorRateAlertsOncePerIncident(t *testing.T) {
 	if len(inc) != 1 || inc[0].Open() || inc[0].Kind != synclayer.NotifyErrorRate {
 		t.Fatalf("incidents after recovery: %+v, want the error_rate incident closed", inc)
 	}
+	if got := notifyJobs(t, db, "slack_recovered_"); len(got) != 1 {
+		t.Errorf("recovered messages after the rate fell back: %v, want 1", got)
+	}
 	attempts(t, db, 0, 10, now)
 	step()
 	if got := slackJobs(t, db); got != 2 {
@@ -127,6 +144,20 @@ func TestNotifier_SyncFailedIncidentClosesWhenQuiet(t *testing.T) {
 	inc, _ := db.FindIncidents(ctx, 10)
 	if len(inc) != 1 || inc[0].Open() || inc[0].Failures != 3 || !inc[0].ClosedAt.Equal(t0.Add(24*time.Minute)) {
 		t.Fatalf("incident after the quiet period: %+v, want closed at the last failure + 10m, counting 3", inc)
+	}
+	for range 2 {
+		if err := n.Evaluate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := notifyJobs(t, db, "slack_recovered_")
+	if len(rec) != 1 {
+		t.Fatalf("recovered messages after the quiet period and three evaluations: %v, want 1", rec)
+	}
+	msg, err := db.FindNotification(ctx, rec[0])
+	if err != nil || !strings.Contains(string(msg.Body), "customer-sync recovered") || !strings.Contains(string(msg.Body), "3 records failed") ||
+		!strings.Contains(string(msg.Body), "lasted 14m0s") {
+		t.Errorf("recovered message: %s (%v), want the skill, 3 records and the 14 minutes it lasted", msg.Body, err)
 	}
 	dead("d", now)
 	if got := slackJobs(t, db); got != 2 {

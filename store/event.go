@@ -38,9 +38,11 @@ func (t *Tx) InsertEvent(ctx context.Context, e *synclayer.Event) error {
 	return nil
 }
 
-// UpdateEvent records the outcome of ingesting e.
+// UpdateEvent records the outcome of ingesting e. A failed event is
+// marked for the notifier once MarkFailedEvents was called.
 func (t *Tx) UpdateEvent(ctx context.Context, e *synclayer.Event) error {
-	_, err := t.exec(ctx, "UPDATE events SET status = ?, reason = ?, contact_id = ? WHERE id = ?", string(e.Status), e.Reason, e.ContactID, e.ID)
+	mark := e.Status == synclayer.EventFailed && t.s.markFailed.Load()
+	_, err := t.exec(ctx, "UPDATE events SET status = ?, reason = ?, contact_id = ?, notify = ? WHERE id = ?", string(e.Status), e.Reason, e.ContactID, boolInt(mark), e.ID)
 	if err != nil {
 		return fmt.Errorf("update event: %w", err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -200,4 +201,77 @@ func (s *DB) CountDeliveries(ctx context.Context, since time.Time) (map[string]m
 		out[skill][synclayer.DeliveryOutcome(outcome)] = n
 	}
 	return out, rows.Err()
+}
+
+// MarkFailedEvents makes every event stored with status failed from now on
+// marked for the notifier, in its ingest transaction (UpdateEvent).
+func (s *DB) MarkFailedEvents() { s.markFailed.Store(true) }
+
+// TakeFailedEvents passes up to limit marked failed events to fn, oldest
+// first, and unmarks them in the same transaction; SKIP LOCKED on
+// PostgreSQL, as TakeDeliveries.
+func (s *DB) TakeFailedEvents(ctx context.Context, limit int, fn func(synclayer.NotificationTx, []*synclayer.FailedEvent) error) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, source, topic, type, received_at, reason, customer
+			FROM events WHERE notify = 1 ORDER BY received_at, id LIMIT ?`+s.dialect.skipLocked()), limit)
+		if err != nil {
+			return fmt.Errorf("take failed events: %w", err)
+		}
+		var evs []*synclayer.FailedEvent
+		for rows.Next() {
+			var e synclayer.FailedEvent
+			var typ, customer string
+			var received int64
+			if err := rows.Scan(&e.ID, &e.Source, &e.Topic, &typ, &received, &e.Reason, &customer); err != nil {
+				rows.Close()
+				return fmt.Errorf("take failed events: %w", err)
+			}
+			e.Type, e.ReceivedAt = synclayer.EventType(typ), fromMicros(received)
+			if customer != "" {
+				var ch struct {
+					SourceID string `json:"sourceId"`
+				}
+				_ = json.Unmarshal([]byte(customer), &ch)
+				e.SourceRecordID = ch.SourceID
+			}
+			evs = append(evs, &e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("take failed events: %w", err)
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		if err := fn(&notifyTx{s: s, tx: tx}, evs); err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE events SET notify = 0 WHERE id = ?"), e.ID); err != nil {
+				return fmt.Errorf("unmark event: %w", err)
+			}
+		}
+		n = len(evs)
+		return nil
+	})
+	return n, err
+}
+
+// AddKey inserts key, doing nothing when it is held. One insert in
+// pruneEvery also deletes the "fail:" keys older than DeliveryRetention.
+func (t *notifyTx) AddKey(ctx context.Context, key string, at time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, t.s.q("INSERT INTO notification_keys (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"), key, micros(at))
+	if err != nil {
+		return false, fmt.Errorf("add notification key: %w", err)
+	}
+	if added, _ := res.RowsAffected(); added == 0 {
+		return false, nil
+	}
+	if at.UnixMicro()%pruneEvery == 0 {
+		if _, err := t.tx.ExecContext(ctx, t.s.q("DELETE FROM notification_keys WHERE key LIKE 'fail:%' AND created_at < ?"), micros(at.Add(-DeliveryRetention))); err != nil {
+			return false, fmt.Errorf("prune notification keys: %w", err)
+		}
+	}
+	return true, nil
 }

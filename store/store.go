@@ -32,7 +32,11 @@ type DB struct {
 	// marked holds the skills whose delivery attempts are marked for the
 	// notifier (MarkDeliveries); nil marks none.
 	marked atomic.Pointer[map[string]bool]
-	stmts  statements
+	// markFailed marks events stored as failed (MarkFailedEvents).
+	markFailed atomic.Bool
+	// rolledUp is the day RollUpDeliveries last finished, in Unix microseconds.
+	rolledUp atomic.Int64
+	stmts    statements
 	// lastPrune is when a claim last pruned done jobs, in Unix microseconds.
 	lastPrune atomic.Int64
 }

@@ -21,10 +21,17 @@ type NotificationsConfig struct {
 	ErrorRateThreshold float64       `yaml:"error_rate_threshold,omitempty"` // 0: no error-rate alerts
 	ErrorRateWindow    time.Duration `yaml:"error_rate_window,omitempty"`    // default 15m
 	QuietPeriod        time.Duration `yaml:"quiet_period,omitempty"`         // closes a sync_failed incident; default 15m
+	// Reports are the health reports sent to the webhook and Slack:
+	// weekly (Monday 08:00 UTC), monthly (the 1st 08:00 UTC); default none.
+	// The dashboard shows them at /ui/report whatever this says.
+	Reports []string `yaml:"reports,omitempty"`
 }
 
 // notificationEvents are the types notifications.events may name.
-var notificationEvents = []synclayer.NotificationType{synclayer.NotifySyncCompleted, synclayer.NotifySyncFailed, synclayer.NotifyBatchCompleted}
+var notificationEvents = []synclayer.NotificationType{synclayer.NotifySyncCompleted, synclayer.NotifySyncFailed, synclayer.NotifyBatchCompleted, synclayer.NotifyRecovered}
+
+// reportPeriods maps notifications.reports' names to the periods.
+var reportPeriods = map[string]synclayer.ReportPeriod{"weekly": synclayer.ReportWeek, "monthly": synclayer.ReportMonth}
 
 // enabled reports whether anything is to be notified.
 func (n *NotificationsConfig) enabled() bool { return n.WebhookURL != "" || n.SlackWebhookURL != "" }
@@ -54,7 +61,15 @@ func (c *Config) finishNotifications(e *configErrors) {
 	}
 	for i, ev := range n.Events {
 		if !slices.Contains(notificationEvents, synclayer.NotificationType(ev)) {
-			e.add(fmt.Sprintf("%s.events[%d]", key, i), "must be sync_completed, sync_failed or batch_completed, not %q", ev)
+			e.add(fmt.Sprintf("%s.events[%d]", key, i), "must be sync_completed, sync_failed, batch_completed or recovered, not %q", ev)
+		}
+	}
+	for i, r := range n.Reports {
+		switch {
+		case reportPeriods[r] == "":
+			e.add(fmt.Sprintf("%s.reports[%d]", key, i), "must be weekly or monthly, not %q", r)
+		case !n.enabled():
+			e.add(fmt.Sprintf("%s.reports[%d]", key, i), "reports go to the webhook and Slack: set notifications.webhook_url or slack_webhook_url too")
 		}
 	}
 	if n.SlackWebhookURL != "" {

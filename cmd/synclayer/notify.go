@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"synclayer"
 	"synclayer/destination/slack"
@@ -20,6 +21,7 @@ import (
 // incidents, and a queue worker of skill notify delivers them. It runs
 // before the skills start, so no outcome goes unmarked.
 func (m *Main) startNotifications() error {
+	m.startRollUps()
 	n := m.Config.Notifications
 	if !n.enabled() {
 		return nil
@@ -39,11 +41,17 @@ func (m *Main) startNotifications() error {
 	if n.SlackWebhookURL != "" {
 		senders[synclayer.ChannelSlack] = &slack.Client{URL: n.SlackWebhookURL}
 	}
+	var reports []synclayer.ReportPeriod
+	for _, r := range n.Reports {
+		reports = append(reports, reportPeriods[r])
+	}
 	m.DB.MarkDeliveries(m.contactQueues()...)
+	m.DB.MarkFailedEvents()
 	m.notifier = notify.New(notify.Config{
-		Store: m.DB, Events: events, Slack: n.SlackWebhookURL != "",
+		Store: m.DB, Events: events, Webhook: n.WebhookURL != "", Slack: n.SlackWebhookURL != "",
 		ErrorRateThreshold: n.ErrorRateThreshold, ErrorRateWindow: n.ErrorRateWindow, QuietPeriod: n.QuietPeriod,
-		Owner: m.skills.owner, Poll: m.NotifyPoll, Logger: m.Logger.With("component", "notify"),
+		Owner: m.skills.owner, IngestSkill: m.ingestSkill, Reports: reports, Figures: m.DB, Sources: m.sourceNames(),
+		Poll: m.NotifyPoll, Logger: m.Logger.With("component", "notify"),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	m.addCancel(cancel)
@@ -66,4 +74,55 @@ func (r *skillRuntime) owner(name string) string {
 // contactQueues are customer-sync's queues on every destination it runs on.
 func (m *Main) contactQueues() []string {
 	return slices.Sorted(maps.Keys(m.contactQueueDestinations()))
+}
+
+// ingestSkill is the customer-sync queue an event of source failed at
+// ingest counts against: the first, by name, that takes source's contacts.
+func (m *Main) ingestSkill(source string) (string, string) {
+	cs := m.Config.Skills.CustomerSync
+	if cs == nil || !cs.Enabled || len(cs.Source) > 0 && !slices.Contains(cs.Source, source) {
+		return "", ""
+	}
+	qs := m.contactQueueDestinations()
+	for _, q := range slices.Sorted(maps.Keys(qs)) {
+		return q, qs[q]
+	}
+	return "", ""
+}
+
+// sourceNames are the configured sources, whose silence the health report shows.
+func (m *Main) sourceNames() []string { return slices.Sorted(maps.Keys(m.Config.Sources)) }
+
+// healthReport is the dashboard's report: the period of p holding now, or
+// the one before it when prev.
+func (m *Main) healthReport(ctx context.Context, p synclayer.ReportPeriod, prev bool) (*synclayer.HealthReport, error) {
+	now := time.Now()
+	start := notify.PeriodStart(p, now)
+	if prev {
+		start = notify.PeriodStart(p, start.Add(-time.Nanosecond))
+	}
+	return notify.BuildReport(ctx, m.DB, p, start, now, m.sourceNames())
+}
+
+// startRollUps rolls up each closed day's delivery attempts hourly, so a
+// monthly health report outlives the 8 days attempts are kept.
+func (m *Main) startRollUps() {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.addCancel(cancel)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if err := m.DB.RollUpDeliveries(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("roll up delivery figures; will retry", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }

@@ -72,7 +72,7 @@ func (m *Main) onBrevoWait(bucket string, d time.Duration) {
 // newDashboard builds the /ui/ dashboard on the store and the running skills.
 func (m *Main) newDashboard() *dashboard.Server {
 	return dashboard.New(dashboard.Config{
-		Store: m.DB, Stats: m.DB, Keys: m.DB, Logger: m.Logger,
+		Store: m.DB, Stats: m.DB, Keys: m.DB, Logger: m.Logger, Report: m.healthReport,
 		Skills: func(ctx context.Context) ([]dashboard.Skill, error) {
 			list, err := m.skills.List(ctx)
 			out := make([]dashboard.Skill, len(list))

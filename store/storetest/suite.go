@@ -34,6 +34,7 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("KeyCreateFindRevoke", func(t *testing.T) { t.Parallel(); testKeys(t, open(t)) })
 	t.Run("DeliveriesAndStats", func(t *testing.T) { t.Parallel(); testDeliveries(t, open(t)) })
 	t.Run("NotificationOutbox", func(t *testing.T) { t.Parallel(); testNotificationOutbox(t, open(t)) })
+	t.Run("HealthFigures", func(t *testing.T) { t.Parallel(); testHealthFigures(t, open(t)) })
 	t.Run("ConfigVersions", func(t *testing.T) { t.Parallel(); testConfigVersions(t, open(t)) })
 	t.Run("Instances", func(t *testing.T) { t.Parallel(); testInstances(t, open(t)) })
 	t.Run("OrdersAndRefunds", func(t *testing.T) { t.Parallel(); testOrders(t, open(t)) })
