@@ -1,3 +1,4 @@
+-- +goose Up
 -- Events stored with status failed are marked, in their ingest
 -- transaction, for the notifier's sync_failed: the same outbox as
 -- deliveries.notify (0005).
