@@ -152,6 +152,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("customer-sync: %w", err)
 	}
 	m.Ingester = m.tracedIngester(m.skills) // otel.go
+	if err := m.startPprof(); err != nil {
+		return err
+	}
 	if err := m.startNotifications(); err != nil {
 		return err
 	}
