@@ -54,16 +54,50 @@ func TestConfig_FileOverlaysTheDefaults(t *testing.T) {
 	}
 }
 
-// TestConfig_SpecExampleServesAndSyncs: the customer-sync spec's example
-// config, with no sources: block, used to fail with `source "shopify" is
-// not configured`. Copied as it is, it serves and a webhook reaches Brevo.
+// TestConfig_SpecExampleServesAndSyncs: the quick start runs, then the
+// customer-sync spec's example config (no sources: block, snake_case
+// mapping keys), which used to fail with `source "shopify" is not
+// configured`, is written and the server restarted on the same data: a
+// webhook signed with the quick start's generated secret reaches Brevo with
+// the mapped fields.
 func TestConfig_SpecExampleServesAndSyncs(t *testing.T) {
 	sim := brevosim.New(brevosim.Options{APIKey: "xkeysib-spec"})
 	hs := httptest.NewServer(sim)
 	defer hs.Close()
-	t.Setenv("BREVO_API_KEY", "xkeysib-spec")
 	t.Setenv("SHOPIFY_WEBHOOK_SECRET", "")
 	dir := t.TempDir()
+
+	// First the quick start: no file, the built-in simulator, here with
+	// its data directory and address from the environment, as a container
+	// would give them.
+	t.Setenv("BREVO_API_KEY", "")
+	t.Setenv("SYNCLAYER_STORAGE_DSN", dir+"/synclayer.db")
+	t.Setenv("SYNCLAYER_LISTEN", "127.0.0.1:0")
+	quick, err := LoadConfig("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qm := &Main{Config: quick, Stderr: &syncWriter{w: new(bytes.Buffer)}}
+	if err := qm.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := os.ReadFile(filepath.Join(dir, "secrets", "shopify_webhook_secret"))
+	if err != nil {
+		t.Fatalf("the quick start generated no Shopify secret beside its database: %v", err)
+	}
+	qe := &env{t: t, m: qm, sim: qm.Simulator, base: "http://" + qm.Addr}
+	body := mustMarshal(shopifyCustomer(4241, "quick.start@example.com", "Quinn", 1, "subscribed", 1))
+	if status, reply := qe.post("/webhooks/shopify", body, shopifyHeaders("customers/create", "wh-quick-1", body, strings.TrimSpace(string(secret)))); status != 200 {
+		t.Fatalf("quick start webhook: %d %v", status, reply)
+	}
+	qe.waitIdle(10 * time.Second)
+	qe.contact("quick.start@example.com")
+	qm.Close()
+
+	// Then the spec's example, copied as it is, on the same data.
+	t.Setenv("SYNCLAYER_STORAGE_DSN", "")
+	t.Setenv("SYNCLAYER_LISTEN", "")
+	t.Setenv("BREVO_API_KEY", "xkeysib-spec")
 	doc := fmt.Sprintf(`# the customer-sync spec's example
 skills:
   customer-sync:
@@ -105,12 +139,8 @@ queue:
 	if !strings.Contains(logs.String(), dir+"/secrets/shopify_webhook_secret") {
 		t.Errorf("the log does not say where the generated Shopify secret is:\n%s", logs.String())
 	}
-	secret, err := os.ReadFile(filepath.Join(dir, "secrets", "shopify_webhook_secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := &env{t: t, m: m, sim: sim, base: "http://" + m.Addr, logs: logs}
-	body := mustMarshal(shopifyCustomer(4242, "spec.example@example.com", "Speck", 1, "subscribed", 1))
+	body = mustMarshal(shopifyCustomer(4242, "spec.example@example.com", "Speck", 1, "subscribed", 1))
 	status, reply := e.post("/webhooks/shopify", body, shopifyHeaders("customers/create", "wh-spec-1", body, strings.TrimSpace(string(secret))))
 	if status != 200 {
 		t.Fatalf("webhook: %d %v", status, reply)
