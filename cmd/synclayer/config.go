@@ -57,6 +57,9 @@ type Config struct {
 	warnings []string
 	vars     map[string]string
 	varErrs  [][2]string // key and problem of a variable that did not parse
+	// shapeErrs are the file's unknown keys and wrong kinds (config_shape.go),
+	// reported by finish with everything else.
+	shapeErrs *configErrors
 }
 
 type ServerConfig struct {
@@ -249,16 +252,30 @@ func ParseConfig(data []byte, env string) (*Config, error) {
 	if err != nil {
 		return nil, errors.New(yaml.FormatError(err, false, true))
 	}
+	// Problems of shape (unknown keys, wrong kinds) are reported with the
+	// rest: the pairs that hold them are taken out of a copy, which is
+	// decoded and checked as usual, and every problem comes out at once.
 	shape := &configErrors{file: file}
-	if checkShape(shape, file); len(shape.errs) > 0 {
-		return nil, shape.err()
-	}
-	if len(bytes.TrimSpace(data)) > 0 {
+	if bad := checkShape(shape, file); len(bad) > 0 {
+		pruneShape(file, bad) // the problems are recorded with their lines
+		cfg.shapeErrs = shape
+		for _, doc := range file.Docs {
+			if doc.Body == nil {
+				continue
+			}
+			if err := yaml.NodeToValue(doc.Body, cfg, yaml.Strict(), durationOption); err != nil {
+				return nil, shape.err()
+			}
+		}
+	} else if len(bytes.TrimSpace(data)) > 0 {
 		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict(), durationOption); err != nil {
 			return nil, durationIn(data, err)
 		}
 	}
 	if err := cfg.overlay(file, env); err != nil {
+		if cfg.shapeErrs != nil {
+			return nil, shape.err()
+		}
 		return nil, err
 	}
 	cfg.overlayDefaults()
@@ -406,6 +423,9 @@ func (c *Config) finish(file *ast.File) error {
 	// (destinations, workflows) are kept as written too.
 	e := &configErrors{file: file, env: c.env, refs: map[string]string{}}
 	e.vars = c.vars
+	if c.shapeErrs != nil {
+		e.errs, e.lines, e.keys = append(e.errs, c.shapeErrs.errs...), append(e.lines, c.shapeErrs.lines...), append(e.keys, c.shapeErrs.keys...)
+	}
 	for _, ve := range c.varErrs {
 		e.add(ve[0], "%s", ve[1])
 	}

@@ -191,16 +191,20 @@ skills:
     source: shopify
 queue:
   concurrency: 2.5
+log:
+  level: loud
 `
 	_, err := ParseConfig([]byte(doc), "")
 	if err == nil {
-		t.Fatal("a file with four mistakes parsed")
+		t.Fatal("a file with five mistakes parsed")
 	}
+	// Mistakes of shape and of meaning come out together.
 	want := []string{
 		`line 3: server.max_body_bytes: must be a whole number, not the text "lots"`,
 		"line 5: storage.dirver: is not a key synclayer knows; did you mean driver?",
 		`line 8: skills.customer-sync.enabled: must be true or false, not the text "yes"`,
 		"line 11: queue.concurrency: must be a whole number, not the number 2.5",
+		`line 13: log.level: must be debug, info, warn or error, not "loud"`,
 	}
 	got := strings.Split(err.Error(), "\n")
 	if len(got) != len(want)+1 {

@@ -107,7 +107,7 @@ func TestParseConfig_Notifications(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
 		{"NoSecret", "notifications:\n  webhook_url: https://x.example/h\n", "line 2: notifications.secret: is required with webhook_url"},
 		{"BadSecret", "notifications:\n  webhook_url: https://x.example/h\n  secret: not-base64!\n", "line 3: notifications.secret: must be whsec_"},
-		{"UnknownEvent", "notifications:\n  webhook_url: https://x.example/h\n  secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n  events: [sync_done]\n", `notifications.events[0]: must be sync_completed, sync_failed or batch_completed, not "sync_done"`},
+		{"UnknownEvent", "notifications:\n  webhook_url: https://x.example/h\n  secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n  events: [sync_done]\n", `notifications.events[0]: must be sync_completed, sync_failed, batch_completed or recovered, not "sync_done"`},
 		{"EventsWithoutURL", "notifications:\n  events: [sync_failed]\n", "notifications.webhook_url: is required"},
 		{"BadURL", "notifications:\n  slack_webhook_url: hooks.slack.com/x\n", "line 2: notifications.slack_webhook_url: must be an http:// or https:// URL"},
 		{"ThresholdWithoutSlack", "notifications:\n  error_rate_threshold: 0.2\n", "set notifications.slack_webhook_url too"},

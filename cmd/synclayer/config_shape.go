@@ -18,12 +18,58 @@ import (
 // says it in Go's words ("cannot unmarshal string into Go struct field
 // Config.Server of type int64"); a user fixing a file wants all of them, in
 // the file's own terms.
-func checkShape(e *configErrors, file *ast.File) {
+//
+// It returns the key-value pairs that hold a problem, for pruneShape to
+// take out, so the rest of the file can still be decoded and checked and
+// every problem reported in one go.
+func checkShape(e *configErrors, file *ast.File) map[*ast.MappingValueNode]bool {
+	w := &shapeWalk{e: e, bad: map[*ast.MappingValueNode]bool{}}
 	for _, doc := range file.Docs {
 		if doc.Body != nil {
-			shapeOf(e, doc.Body, reflect.TypeFor[Config](), "")
+			w.of(doc.Body, reflect.TypeFor[Config](), "", nil)
 		}
 	}
+	return w.bad
+}
+
+// pruneShape takes the pairs checkShape found bad out of file, in place.
+func pruneShape(file *ast.File, bad map[*ast.MappingValueNode]bool) {
+	for _, doc := range file.Docs {
+		if mv, ok := doc.Body.(*ast.MappingValueNode); ok && bad[mv] {
+			doc.Body = nil
+			continue
+		}
+		ast.Walk(visitFunc(func(n ast.Node) bool {
+			if m, ok := n.(*ast.MappingNode); ok {
+				kept := m.Values[:0]
+				for _, v := range m.Values {
+					if !bad[v] {
+						kept = append(kept, v)
+					}
+				}
+				m.Values = kept
+			}
+			return true
+		}), doc)
+	}
+}
+
+// shapeWalk is one checkShape pass.
+type shapeWalk struct {
+	e   *configErrors
+	bad map[*ast.MappingValueNode]bool
+}
+
+// addAt reports a problem and marks the pair that holds it.
+func (w *shapeWalk) addAt(pair *ast.MappingValueNode, line int, key, format string, args ...any) {
+	w.e.addAt(line, key, format, args...)
+	if pair != nil {
+		w.bad[pair] = true
+	}
+}
+
+func (w *shapeWalk) of(n ast.Node, t reflect.Type, key string, pair *ast.MappingValueNode) {
+	shapeOf(w, n, t, key, pair)
 }
 
 var (
@@ -31,7 +77,7 @@ var (
 	durationType     = reflect.TypeFor[time.Duration]()
 )
 
-func shapeOf(e *configErrors, n ast.Node, t reflect.Type, key string) {
+func shapeOf(w *shapeWalk, n ast.Node, t reflect.Type, key string, pair *ast.MappingValueNode) {
 	n = unwrap(n)
 	if n == nil || n.Type() == ast.NullType || n.Type() == ast.AliasType {
 		return
@@ -51,7 +97,7 @@ func shapeOf(e *configErrors, n ast.Node, t reflect.Type, key string) {
 					line, key = at.GetToken().Position.Line, strings.TrimPrefix(at.GetPath(), "$.")
 				}
 			}
-			e.addAt(line, key, "%s", plainYAMLError(err))
+			w.addAt(pair, line, key, "%s", plainYAMLError(err))
 		}
 		return
 	}
@@ -59,7 +105,7 @@ func shapeOf(e *configErrors, n ast.Node, t reflect.Type, key string) {
 	case reflect.Struct:
 		mapping, ok := pairs(n)
 		if !ok {
-			e.addAt(line, key, "must be a block of keys, not %s", describeNode(n))
+			w.addAt(pair, line, key, "must be a block of keys, not %s", describeNode(n))
 			return
 		}
 		fields := yamlFields(t)
@@ -67,44 +113,44 @@ func shapeOf(e *configErrors, n ast.Node, t reflect.Type, key string) {
 			k := mv.Key.GetToken().Value
 			f, ok := fields[k]
 			if !ok {
-				e.addAt(mv.Key.GetToken().Position.Line, join(key, k), "is not a key synclayer knows%s", suggest(k, slices.Sorted(mapKeys(fields))))
+				w.addAt(mv, mv.Key.GetToken().Position.Line, join(key, k), "is not a key synclayer knows%s", suggest(k, slices.Sorted(mapKeys(fields))))
 				continue
 			}
-			shapeOf(e, mv.Value, f.Type, join(key, k))
+			shapeOf(w, mv.Value, f.Type, join(key, k), mv)
 		}
 	case reflect.Map:
 		mapping, ok := pairs(n)
 		if !ok {
-			e.addAt(line, key, "must be a block of names and values, not %s", describeNode(n))
+			w.addAt(pair, line, key, "must be a block of names and values, not %s", describeNode(n))
 			return
 		}
 		for _, mv := range mapping {
-			shapeOf(e, mv.Value, t.Elem(), join(key, mv.Key.GetToken().Value))
+			shapeOf(w, mv.Value, t.Elem(), join(key, mv.Key.GetToken().Value), mv)
 		}
 	case reflect.Slice:
 		seq, ok := n.(*ast.SequenceNode)
 		if !ok {
-			e.addAt(line, key, "must be a list, such as [a, b], not %s", describeNode(n))
+			w.addAt(pair, line, key, "must be a list, such as [a, b], not %s", describeNode(n))
 			return
 		}
 		for i, item := range seq.Values {
-			shapeOf(e, item, t.Elem(), fmt.Sprintf("%s[%d]", key, i))
+			shapeOf(w, item, t.Elem(), fmt.Sprintf("%s[%d]", key, i), pair)
 		}
 	case reflect.String:
 		if !isScalar(n) {
-			e.addAt(line, key, "must be text, not %s", describeNode(n))
+			w.addAt(pair, line, key, "must be text, not %s", describeNode(n))
 		}
 	case reflect.Bool:
 		if n.Type() != ast.BoolType {
-			e.addAt(line, key, "must be true or false, not %s", describeNode(n))
+			w.addAt(pair, line, key, "must be true or false, not %s", describeNode(n))
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if n.Type() != ast.IntegerType {
-			e.addAt(line, key, "must be a whole number, not %s", describeNode(n))
+			w.addAt(pair, line, key, "must be a whole number, not %s", describeNode(n))
 		}
 	case reflect.Float32, reflect.Float64:
 		if n.Type() != ast.IntegerType && n.Type() != ast.FloatType {
-			e.addAt(line, key, "must be a number, not %s", describeNode(n))
+			w.addAt(pair, line, key, "must be a number, not %s", describeNode(n))
 		}
 	}
 }
