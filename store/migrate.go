@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"strings"
+	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
@@ -52,6 +55,16 @@ func (s *DB) migrate(ctx context.Context) error {
 	p, err := s.provider()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if s.driver == "sqlite" && !strings.Contains(s.dsn, ":memory:") {
+		// Two processes opening a new file at once (a server and a CLI
+		// command) would both find it at version 0 and both apply 0001:
+		// goose locks only on PostgreSQL, so hold a file lock beside it.
+		l := flock.New(s.dsn + ".migrate-lock")
+		if _, err := l.TryLockContext(ctx, 20*time.Millisecond); err != nil {
+			return fmt.Errorf("migrate: lock %s: %w", s.dsn+".migrate-lock", err)
+		}
+		defer l.Unlock()
 	}
 	if err := s.adoptLegacyVersions(ctx); err != nil {
 		return fmt.Errorf("migrate: adopt the versions of an earlier release: %w", err)

@@ -103,3 +103,28 @@ func TestMigrate_UpgradesTheLegacyReleaseInPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrate_TwoOpensOfANewSQLiteFile: a server and a CLI command opening
+// a new file at the same moment both find it at version 0; only one may
+// apply the migrations, and both must open it.
+func TestMigrate_TwoOpensOfANewSQLiteFile(t *testing.T) {
+	t.Parallel()
+	for round := range 5 {
+		dsn := filepath.Join(t.TempDir(), "synclayer.db")
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				db, err := store.Open(context.Background(), "sqlite", dsn)
+				if err == nil {
+					db.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round+1, err)
+			}
+		}
+	}
+}

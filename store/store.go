@@ -37,6 +37,9 @@ type DB struct {
 	// rolledUp is the day RollUpDeliveries last finished, in Unix microseconds.
 	rolledUp atomic.Int64
 	stmts    statements
+	// dsn is the SQLite file's path (or the PostgreSQL URL), for the lock
+	// migrations take beside the file.
+	dsn string
 	// lastPrune is when a claim last pruned done jobs, in Unix microseconds.
 	lastPrune atomic.Int64
 }
@@ -80,7 +83,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", driver, err)
 	}
-	s := &DB{db: db, dialect: d, driver: driver}
+	s := &DB{db: db, dialect: d, driver: driver, dsn: dsn}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
