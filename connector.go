@@ -88,6 +88,24 @@ type DestinationEnv struct {
 	Transport http.RoundTripper
 }
 
+// RateBudgeter is a destination whose client keeps what the platform's
+// rate-limit headers said, for the dashboard: Brevo (x-sib-ratelimit-*)
+// and Klaviyo (RateLimit-*). Mailchimp limits connections, not requests,
+// and reports no budget.
+type RateBudgeter interface {
+	// RateBudgets returns each bucket an answer has reported on, sorted by
+	// bucket; none before the first answer with the headers.
+	RateBudgets() []RateBudget
+}
+
+// RateBudget is one rate-limit bucket as the client last knew it.
+type RateBudget struct {
+	Bucket    string
+	Remaining int // requests the client may still send in this window
+	Limit     int // requests per window
+	Reset     time.Time
+}
+
 // ContactDestination is a destination that keeps contacts: customer-sync
 // runs on it.
 type ContactDestination interface {

@@ -87,15 +87,34 @@ func (s *SkillStats) ErrorRate() (rate float64, ok bool) {
 type StatsWindow struct {
 	Name     string
 	Duration time.Duration
+	// Step is the interval the dashboard's charts of the window count in:
+	// 15 intervals of 1 minute for 15m, 12 of 5 minutes for 1h, 24 of an
+	// hour for 24h, 28 of 6 hours for 7d.
+	Step time.Duration
 }
 
 // StatsWindows are the windows offered, shortest first.
 var StatsWindows = []StatsWindow{
-	{"15m", 15 * time.Minute},
-	{"1h", time.Hour},
-	{"24h", 24 * time.Hour},
-	{"7d", 7 * 24 * time.Hour},
+	{"15m", 15 * time.Minute, time.Minute},
+	{"1h", time.Hour, 5 * time.Minute},
+	{"24h", 24 * time.Hour, time.Hour},
+	{"7d", 7 * 24 * time.Hour, 6 * time.Hour},
 }
+
+// StatsPoint is one interval of a skill's deliveries, for a chart: the
+// attempts that ended in [Start, Start+step).
+type StatsPoint struct {
+	Start     time.Time
+	Delivered int
+	Retried   int
+	Dead      int
+	// P95Latency is over the interval's delivered attempts (at most the
+	// newest StatsLatencySample / intervals of them); zero without any.
+	P95Latency time.Duration
+}
+
+// Failed is the interval's failed attempts, retried and dead.
+func (p StatsPoint) Failed() int { return p.Retried + p.Dead }
 
 // ParseStatsWindow returns the window named s ("" is 1h), or an EINVALID
 // error naming "window".
@@ -117,6 +136,11 @@ type StatsStore interface {
 	// skill's queue now. Every skill in include is listed, even idle, as
 	// is every skill with jobs or deliveries; sorted by name.
 	SkillStats(ctx context.Context, since time.Time, include ...string) ([]*SkillStats, error)
+	// SkillSeries counts skill's delivery attempts in intervals of step
+	// from since until until: one point per interval, oldest first, empty
+	// ones included, so a chart's x axis is time. A step that makes more
+	// than 1000 intervals is EINVALID.
+	SkillSeries(ctx context.Context, skill string, since, until time.Time, step time.Duration) ([]StatsPoint, error)
 	// FindDeliveries lists delivery attempts, newest first.
 	FindDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
 	// CountJobsBySkill returns the number of jobs per skill and state.

@@ -24,4 +24,14 @@ type RejectionStore interface {
 	// RecordRejection stores r and prunes all but the newest keep rejections.
 	RecordRejection(ctx context.Context, r *Rejection, keep int) error
 	FindRejections(ctx context.Context, limit int) ([]*Rejection, error)
+	// SummarizeRejections counts the kept rejections received since since,
+	// per source, with the newest one's reason; sorted by source.
+	SummarizeRejections(ctx context.Context, since time.Time) ([]*RejectionSummary, error)
+}
+
+// RejectionSummary is one source's rejections over a window.
+type RejectionSummary struct {
+	Source string
+	Count  int
+	Last   *Rejection // the newest
 }

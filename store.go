@@ -13,8 +13,17 @@ type Store interface {
 
 	FindContactByID(ctx context.Context, id string) (*Contact, error)
 	FindContacts(ctx context.Context, f ContactFilter) ([]*Contact, error)
+	// SearchContacts finds contacts whose email, first name or last name
+	// (or "first last") holds query, case-insensitively, most recently
+	// changed first: at most limit (1 to 200; 50 otherwise) from offset.
+	SearchContacts(ctx context.Context, query string, limit, offset int) ([]*Contact, error)
 	FindEventByID(ctx context.Context, id string) (*Event, error)
 	FindEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+	// CountEvents counts the events matching f, ignoring its Limit.
+	CountEvents(ctx context.Context, f EventFilter) (int, error)
+	// LastEventsReceived returns when each of sources last had an event
+	// received; a source with none is left out.
+	LastEventsReceived(ctx context.Context, sources ...string) (map[string]time.Time, error)
 	Trace(ctx context.Context, contactID string) ([]*TraceEntry, error)
 
 	// ClaimJobs leases up to n due jobs to a worker for lease. It never
@@ -108,5 +117,6 @@ type ContactFilter struct {
 // EventFilter selects events.
 type EventFilter struct {
 	Status EventStatus
+	Since  time.Time // received at or after; zero for any time
 	Limit  int
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"synclayer"
@@ -40,26 +41,78 @@ func recordKeys[T any](list []T, key func(T) string) []string {
 }
 
 type searchData struct {
-	Email    string
+	Query    string
 	Searched bool
 	Contacts []*synclayer.Contact
+	Page     int
+	Prev     string // the previous page's URL; "" on the first
+	Next     string // the next page's URL; "" on the last
 }
 
-// handleContactSearch finds contacts by email. One match opens its trace;
-// with no query it lists the most recently changed contacts.
+// contactsPerPage is how many contacts a page of search results lists.
+const contactsPerPage = 25
+
+// handleContactSearch finds contacts by part of an email or name (?q=,
+// or ?email= as before), contactsPerPage at a time (?page=). A query
+// that is one contact's whole email, or that matches one contact only,
+// opens its trace; with no query it lists the most recently changed
+// contacts.
 func (s *Server) handleContactSearch(w http.ResponseWriter, r *http.Request, req *request) {
-	email := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("email")))
-	contacts, err := s.cfg.Store.FindContacts(r.Context(), synclayer.ContactFilter{Email: email, Limit: 50})
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if q == "" {
+		q = strings.TrimSpace(r.URL.Query().Get("email"))
+	}
+	page := 1
+	if p := r.URL.Query().Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 1000 {
+			s.fail(w, r, req, synclayer.FieldErrorf("page", "must be a page number from 1 to 1000, not %q", p))
+			return
+		}
+		page = n
+	}
+	if q == "" {
+		contacts, err := s.cfg.Store.FindContacts(r.Context(), synclayer.ContactFilter{Limit: 50})
+		if err != nil {
+			s.fail(w, r, req, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "contacts.html", contactsPage(req, searchData{Contacts: contacts, Page: 1}))
+		return
+	}
+	if page == 1 && strings.Contains(q, "@") {
+		exact, err := s.cfg.Store.FindContacts(r.Context(), synclayer.ContactFilter{Email: strings.ToLower(q), Limit: 2})
+		if err != nil {
+			s.fail(w, r, req, err)
+			return
+		}
+		if len(exact) == 1 {
+			http.Redirect(w, r, "/ui/contacts/"+url.PathEscape(exact[0].ID), http.StatusSeeOther)
+			return
+		}
+	}
+	contacts, err := s.cfg.Store.SearchContacts(r.Context(), q, contactsPerPage+1, (page-1)*contactsPerPage)
 	if err != nil {
 		s.fail(w, r, req, err)
 		return
 	}
-	if email != "" && len(contacts) == 1 {
+	if page == 1 && len(contacts) == 1 {
 		http.Redirect(w, r, "/ui/contacts/"+url.PathEscape(contacts[0].ID), http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "contacts.html", page{Title: "Contacts", Active: "contacts", Key: req.key, CSRF: req.csrf,
-		Data: searchData{Email: email, Searched: email != "", Contacts: contacts}})
+	d := searchData{Query: q, Searched: true, Contacts: contacts, Page: page}
+	link := func(p int) string { return "/ui/contacts?" + url.Values{"q": {q}, "page": {strconv.Itoa(p)}}.Encode() }
+	if len(contacts) > contactsPerPage {
+		d.Contacts, d.Next = contacts[:contactsPerPage], link(page+1)
+	}
+	if page > 1 {
+		d.Prev = link(page - 1)
+	}
+	s.render(w, r, http.StatusOK, "contacts.html", contactsPage(req, d))
+}
+
+func contactsPage(req *request, d searchData) page {
+	return page{Title: "Contacts", Active: "contacts", Key: req.key, CSRF: req.csrf, Data: d}
 }
 
 // fieldRow is one canonical field with where its value came from.

@@ -1,8 +1,10 @@
 // Package dashboard is synclayer's HTML dashboard under /ui/: per-skill
 // delivery figures over a window, recent failures, the dead-letter queue
-// with retry and discard, and a contact search that opens the contact's
-// trace. Pages are rendered on the server with html/template; templates
-// and the stylesheet are embedded, and no script runs in the browser.
+// with retry and discard, a contact search that opens the contact's
+// trace, and the sources and destinations with their health. Pages are
+// rendered on the server with html/template, charts included (inline SVG,
+// chart.go); templates and the stylesheet are embedded, and no script runs
+// in the browser.
 //
 // It takes the admin API's keys, as a bearer header or through a login
 // page that sets a session cookie. The key behind a session is looked up
@@ -43,6 +45,12 @@ type Config struct {
 	// Report computes the health report of the period holding now, or of
 	// the one before when prev; nil shows none.
 	Report func(ctx context.Context, p synclayer.ReportPeriod, prev bool) (*synclayer.HealthReport, error)
+	// Rejections are the refused webhooks, counted per source on the
+	// connections page; nil counts none.
+	Rejections synclayer.RejectionStore
+	// Connections lists the configured sources and destinations for the
+	// connections page (connections.go); nil lists none.
+	Connections func(ctx context.Context) (Connections, error)
 	// SessionTTL is how long a login lasts; default 12 h.
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -73,6 +81,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Skills == nil {
 		cfg.Skills = func(context.Context) ([]Skill, error) { return nil, nil }
+	}
+	if cfg.Connections == nil {
+		cfg.Connections = func(context.Context) (Connections, error) { return Connections{}, nil }
 	}
 	s := &Server{cfg: cfg, pages: map[string]*template.Template{}, sessions: newSessions(cfg.SessionTTL, cfg.Now),
 		failedLogins: limit.New(1.0/120, 5)}
@@ -108,6 +119,7 @@ func (p page) Nav() []navItem {
 		{ID: "dlq", Label: "Dead letters", Href: "/ui/dlq"},
 		{ID: "report", Label: "Health report", Href: "/ui/report?period=week"},
 		{ID: "contacts", Label: "Contacts", Href: "/ui/contacts"},
+		{ID: "connections", Label: "Connections", Href: "/ui/connections"},
 	}
 	for i := range items {
 		items[i].Active = items[i].ID == p.Active

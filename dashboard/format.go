@@ -57,7 +57,13 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"ago":         func(t time.Time) string { return ago(time.Since(t)) },
+	"ago": func(t time.Time) string { return ago(time.Since(t)) },
+	"until": func(t time.Time) string {
+		if d := time.Until(t); d > time.Second {
+			return "in " + duration(d)
+		}
+		return "now"
+	},
 	"finished":    func(st *synclayer.SkillStats) int { return st.Delivered + st.Dead },
 	"queue":       func(st *synclayer.SkillStats, state string) int { return st.Queue[synclayer.JobState(state)] },
 	"json":        func(raw json.RawMessage) string { return jsonText(raw) },

@@ -23,6 +23,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /ui/dlq/{id}/discard", s.page(operator, s.handleDLQDiscard))
 	mux.Handle("GET /ui/contacts", s.page(viewer, s.handleContactSearch))
 	mux.Handle("GET /ui/contacts/{id}", s.page(viewer, s.handleContact))
+	mux.Handle("GET /ui/connections", s.page(viewer, s.handleConnections))
 	mux.Handle("/ui/", s.page(viewer, func(w http.ResponseWriter, r *http.Request, req *request) {
 		s.fail(w, r, req, errorf(synclayer.ENOTFOUND, "There is no page at %s.", r.URL.Path))
 	}))

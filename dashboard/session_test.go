@@ -85,7 +85,7 @@ func TestDuration(t *testing.T) {
 
 func TestTemplatesParse(t *testing.T) {
 	s := New(Config{})
-	for _, name := range []string{"login.html", "overview.html", "failures.html", "dlq.html", "contacts.html", "contact.html", "error.html"} {
+	for _, name := range []string{"login.html", "overview.html", "failures.html", "dlq.html", "contacts.html", "contact.html", "connections.html", "error.html"} {
 		if s.pages[name] == nil {
 			t.Errorf("no template %s", name)
 		}

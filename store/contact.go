@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/oklog/ulid/v2"
 
@@ -78,6 +79,39 @@ func (s *DB) FindContacts(ctx context.Context, f synclayer.ContactFilter) ([]*sy
 	}
 	return out, rows.Err()
 }
+
+// SearchContacts finds contacts whose email, or first and last name as
+// "first last", holds query, ignoring case; % and _ in query match
+// themselves. Most recently changed first, at most limit (1 to 200, else
+// 50) from offset. A substring cannot use an index: it reads the table,
+// until limit rows match.
+func (s *DB) SearchContacts(ctx context.Context, query string, limit, offset int) ([]*synclayer.Contact, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	pattern := "%" + likeEscaper.Replace(strings.ToLower(strings.TrimSpace(query))) + "%"
+	name := s.dialect.contactField(synclayer.FieldFirstName) + " || ' ' || " + s.dialect.contactField(synclayer.FieldLastName)
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE "+
+		s.dialect.containsCI("email")+" OR "+s.dialect.containsCI(name)+
+		" ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?"), pattern, pattern, limit, max(offset, 0))
+	if err != nil {
+		return nil, fmt.Errorf("search contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []*synclayer.Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// likeEscaper makes a user's text match itself in a LIKE pattern whose
+// escape is \.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // Lock takes a transaction-scoped lock on each key, in sorted order so that
 // two transactions never deadlock on each other.

@@ -105,7 +105,7 @@ func (s *DB) SkillStats(ctx context.Context, since time.Time, include ...string)
 	for _, st := range bySkill {
 		if st.Delivered > 0 {
 			st.AvgLatency = time.Duration(sums[st.Skill]/int64(st.Delivered)) * time.Microsecond
-			if st.P95Latency, err = s.p95Latency(ctx, st.Skill, since); err != nil {
+			if st.P95Latency, err = s.p95Latency(ctx, st.Skill, since, time.Time{}, synclayer.StatsLatencySample); err != nil {
 				return nil, err
 			}
 		}
@@ -115,11 +115,15 @@ func (s *DB) SkillStats(ctx context.Context, since time.Time, include ...string)
 	return out, nil
 }
 
-// p95Latency is the nearest-rank 95th percentile of the newest delivered
-// latencies of skill since since.
-func (s *DB) p95Latency(ctx context.Context, skill string, since time.Time) (time.Duration, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT latency_us FROM deliveries WHERE skill = ? AND outcome = 'delivered' AND at >= ?
-		ORDER BY at DESC LIMIT ?`), skill, micros(since), synclayer.StatsLatencySample)
+// p95Latency is the nearest-rank 95th percentile of the newest sample
+// delivered latencies of skill in [since, until); a zero until is now.
+func (s *DB) p95Latency(ctx context.Context, skill string, since, until time.Time, sample int) (time.Duration, error) {
+	end := int64(math.MaxInt64)
+	if !until.IsZero() {
+		end = micros(until)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT latency_us FROM deliveries WHERE skill = ? AND outcome = 'delivered' AND at >= ? AND at < ?
+		ORDER BY at DESC LIMIT ?`), skill, micros(since), end, sample)
 	if err != nil {
 		return 0, fmt.Errorf("delivery latency: %w", err)
 	}
@@ -168,4 +172,66 @@ func (s *DB) FindDeliveries(ctx context.Context, f synclayer.DeliveryFilter) ([]
 		out = append(out, &d)
 	}
 	return out, rows.Err()
+}
+
+// SkillSeries counts skill's attempts in intervals of step, in SQL (the
+// last one may be cut short at until), and
+// takes each interval's p95 latency from at most its newest
+// synclayer.StatsLatencySample / intervals delivered attempts, so a week
+// of 28 intervals costs at most 29 bounded reads of deliveries_skill.
+func (s *DB) SkillSeries(ctx context.Context, skill string, since, until time.Time, step time.Duration) ([]synclayer.StatsPoint, error) {
+	if step <= 0 {
+		return nil, synclayer.FieldErrorf("step", "must be positive, not %s", step)
+	}
+	n := max(int(math.Ceil(float64(until.Sub(since))/float64(step))), 1)
+	if n > 1000 {
+		return nil, synclayer.FieldErrorf("step", "%s makes %d intervals; at most 1000", step, n)
+	}
+	out := make([]synclayer.StatsPoint, n)
+	for i := range out {
+		out[i].Start = since.Add(time.Duration(i) * step)
+	}
+	from, width := micros(since), step.Microseconds()
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT (at - ?) / ?, outcome, COUNT(*) FROM deliveries
+		WHERE skill = ? AND at >= ? AND at < ? GROUP BY 1, 2`),
+		from, width, skill, from, micros(until))
+	if err != nil {
+		return nil, fmt.Errorf("delivery series: %w", err)
+	}
+	for rows.Next() {
+		var i int64
+		var outcome string
+		var count int
+		if err := rows.Scan(&i, &outcome, &count); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("delivery series: %w", err)
+		}
+		p := &out[i]
+		switch synclayer.DeliveryOutcome(outcome) {
+		case synclayer.DeliveryDelivered:
+			p.Delivered = count
+		case synclayer.DeliveryRetried:
+			p.Retried = count
+		case synclayer.DeliveryDead:
+			p.Dead = count
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delivery series: %w", err)
+	}
+	sample := max(synclayer.StatsLatencySample/n, 100)
+	for i := range out {
+		if out[i].Delivered == 0 {
+			continue
+		}
+		stop := out[i].Start.Add(step)
+		if stop.After(until) {
+			stop = until
+		}
+		if out[i].P95Latency, err = s.p95Latency(ctx, skill, out[i].Start, stop, sample); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -22,6 +22,11 @@ type dialect interface {
 	lockMigrations(ctx context.Context, tx *sql.Tx) error
 	// skipLocked is appended to the claim query's inner SELECT.
 	skipLocked() string
+	// containsCI is a condition that expr holds the one argument, a LIKE
+	// pattern in lower case with \ as its escape, ignoring case.
+	containsCI(expr string) string
+	// contactField is the text of a canonical field of contacts.data, or ''.
+	contactField(name string) string
 }
 
 type sqliteDialect struct{}
@@ -40,6 +45,12 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 func (sqliteDialect) lockKeys(context.Context, *sql.Tx, []string) error { return nil }
 func (sqliteDialect) lockMigrations(context.Context, *sql.Tx) error     { return nil }
 func (sqliteDialect) skipLocked() string                                { return "" }
+
+// SQLite's lower() folds ASCII letters only.
+func (sqliteDialect) containsCI(expr string) string { return "lower(" + expr + `) LIKE ? ESCAPE '\'` }
+func (sqliteDialect) contactField(name string) string {
+	return "COALESCE(json_extract(data, '$.fields." + name + ".v'), '')"
+}
 
 type postgresDialect struct{}
 
@@ -78,3 +89,10 @@ func (postgresDialect) lockMigrations(ctx context.Context, tx *sql.Tx) error {
 }
 
 func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
+func (postgresDialect) containsCI(expr string) string {
+	return "(" + expr + ")" + ` ILIKE ? ESCAPE '\'`
+}
+func (postgresDialect) contactField(name string) string {
+	return "COALESCE(data::jsonb #>> '{fields," + name + ",v}', '')"
+}

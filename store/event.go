@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -83,12 +85,47 @@ func (s *DB) FindEventByID(ctx context.Context, id string) (*synclayer.Event, er
 	return e, err
 }
 
-// FindEvents returns events matching f, newest first.
-func (s *DB) FindEvents(ctx context.Context, f synclayer.EventFilter) ([]*synclayer.Event, error) {
+// eventWhere is f's WHERE clause and its arguments.
+func eventWhere(f synclayer.EventFilter) (string, []any) {
 	where, args := "1 = 1", []any{}
 	if f.Status != "" {
 		where, args = where+" AND status = ?", append(args, string(f.Status))
 	}
+	if !f.Since.IsZero() {
+		where, args = where+" AND received_at >= ?", append(args, micros(f.Since))
+	}
+	return where, args
+}
+
+// CountEvents counts the events matching f, whatever its Limit.
+func (s *DB) CountEvents(ctx context.Context, f synclayer.EventFilter) (int, error) {
+	where, args := eventWhere(f)
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM events WHERE "+where), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return n, nil
+}
+
+// LastEventsReceived returns when each source last had an event
+// received, one MAX per source over events_source_received.
+func (s *DB) LastEventsReceived(ctx context.Context, sources ...string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	for _, src := range sources {
+		var at sql.NullInt64
+		if err := s.db.QueryRowContext(ctx, s.q("SELECT MAX(received_at) FROM events WHERE source = ?"), src).Scan(&at); err != nil {
+			return nil, fmt.Errorf("last event of %s: %w", src, err)
+		}
+		if at.Valid && at.Int64 != 0 {
+			out[src] = fromMicros(at.Int64)
+		}
+	}
+	return out, nil
+}
+
+// FindEvents returns events matching f, newest first.
+func (s *DB) FindEvents(ctx context.Context, f synclayer.EventFilter) ([]*synclayer.Event, error) {
+	where, args := eventWhere(f)
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 100

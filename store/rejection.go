@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"synclayer"
 )
@@ -45,6 +46,30 @@ func (s *DB) FindRejections(ctx context.Context, limit int) ([]*synclayer.Reject
 		r.ReceivedAt = fromMicros(at)
 		_ = json.Unmarshal([]byte(headers), &r.Headers)
 		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// SummarizeRejections counts, per source, the rejections received since
+// since, with the newest of each. The table keeps at most the newest
+// 1,000, so this reads a bounded table.
+func (s *DB) SummarizeRejections(ctx context.Context, since time.Time) ([]*synclayer.RejectionSummary, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT r.source, c.n, r.received_at, r.status, r.code, r.message FROM rejections r
+		JOIN (SELECT source, COUNT(*) AS n, MAX(id) AS last FROM rejections WHERE received_at >= ? GROUP BY source) c ON r.id = c.last
+		ORDER BY r.source`), micros(since))
+	if err != nil {
+		return nil, fmt.Errorf("summarize rejections: %w", err)
+	}
+	defer rows.Close()
+	var out []*synclayer.RejectionSummary
+	for rows.Next() {
+		sum := &synclayer.RejectionSummary{Last: &synclayer.Rejection{}}
+		var at int64
+		if err := rows.Scan(&sum.Source, &sum.Count, &at, &sum.Last.Status, &sum.Last.Code, &sum.Last.Message); err != nil {
+			return nil, fmt.Errorf("summarize rejections: %w", err)
+		}
+		sum.Last.Source, sum.Last.ReceivedAt = sum.Source, fromMicros(at)
+		out = append(out, sum)
 	}
 	return out, rows.Err()
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"math"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,11 +47,17 @@ func chromium(t *testing.T) string {
 // has loaded, or, with screenshot set, saves a 1280×1000 PNG there.
 func browse(t *testing.T, bin, url, screenshot string) string {
 	t.Helper()
+	return browseAt(t, bin, url, "1280,1000", screenshot)
+}
+
+// browseAt is browse in a window of size ("375,900").
+func browseAt(t *testing.T, bin, url, size, screenshot string) string {
+	t.Helper()
 	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-		"--user-data-dir=" + t.TempDir()}
+		"--user-data-dir=" + t.TempDir(), "--window-size=" + size}
 	if screenshot != "" {
-		args = append(args, "--screenshot="+screenshot, "--window-size=1280,1000")
+		args = append(args, "--screenshot="+screenshot)
 	} else {
 		args = append(args, "--dump-dom")
 	}
@@ -251,6 +260,86 @@ func TestDashboard_Browser(t *testing.T) {
 	if s := stats(dlqDOM)["dlqSize"]; s != fmt.Sprint(dead) || !strings.Contains(dlqDOM, ">Retry</button>") {
 		t.Errorf("DLQ page: size %q, want %d, with Retry buttons for an operator", s, dead)
 	}
+	if !strings.Contains(dom, `<svg class="chart"`) || !strings.Contains(dom, "queue now: ") {
+		t.Error("the overview's card has no chart")
+	}
+
+	// At phone width nothing may be wider than the page.
+	probe := phoneProbe(t, target, cookie)
+	for _, path := range []string{"/ui/?window=1h", "/ui/contacts?q=example.com", "/ui/contacts", "/ui/connections", "/ui/failures?window=1h", "/ui/dlq", "/ui/contacts/" + deadContact} {
+		dom := browseAt(t, bin, probe+"/__probe?width=375&path="+url.QueryEscape(path), "800,1000", "")
+		m := probeRE.FindStringSubmatch(dom)
+		if m == nil {
+			t.Errorf("%s at 375 px: the layout probe did not run:\n%s", path, dom)
+			continue
+		}
+		inner, _ := strconv.Atoi(m[1])
+		scroll, _ := strconv.Atoi(m[2])
+		if inner != 375 || scroll > inner {
+			t.Errorf("%s at 375 px: innerWidth %d, document scrollWidth %d; reaching past the right edge: %s", path, inner, scroll, m[3])
+		}
+	}
+	for name, path := range map[string]string{"overview": "/ui/?window=1h", "connections": "/ui/connections"} {
+		file := filepath.Join(dir, "dashboard-phone-"+name+".png")
+		browseAt(t, bin, probe+"/__probe?width=375&height=1600&path="+url.QueryEscape(path), "500,1600", file)
+		t.Logf("screenshot of %s at 375 px: %s", path, file)
+	}
+}
+
+// probeRE reads what phoneProbe's script found.
+var probeRE = regexp.MustCompile(`<pre id="layout-probe">(\d+) (\d+) ?([^<]*)</pre>`)
+
+// phoneProbe serves the dashboard with the session cookie through a proxy
+// that drops the Content-Security-Policy and adds, at the end of each
+// page, a script that measures it: innerWidth, document.documentElement's
+// scrollWidth, and the elements that reach past the right edge outside a
+// scrolling box. Headless Chromium's window is at least 500 px wide, so
+// <proxy>/__probe?width=375&path=P shows P in an iframe that wide, and the
+// script writes what it found into the parent page, for --dump-dom to
+// show. The dashboard itself runs no script; only this test's copy does.
+func phoneProbe(t *testing.T, target *url.URL, cookie *http.Cookie) string {
+	t.Helper()
+	const script = `<script>(function(){var w=innerWidth,out=[];` +
+		`function scrolls(e){for(e=e.parentElement;e&&e!==document.body;e=e.parentElement){if(/auto|scroll|hidden/.test(getComputedStyle(e).overflowX))return true}return false}` +
+		`document.querySelectorAll("body *").forEach(function(e){var r=e.getBoundingClientRect();` +
+		`if(r.right>w+0.5&&out.length<8&&!scrolls(e)){out.push(e.tagName.toLowerCase()+(typeof e.className==="string"&&e.className?"."+e.className.split(" ").join("."):"")+"("+Math.round(r.right)+")")}});` +
+		`var d=parent.document,p=d.createElement("pre");p.id="layout-probe";` +
+		`p.textContent=w+" "+document.documentElement.scrollWidth+" "+out.join(" ");d.body.appendChild(p)})()</script>`
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	direct := proxy.Director
+	proxy.Director = func(r *http.Request) {
+		direct(r)
+		r.Host = target.Host
+		r.AddCookie(cookie)
+		r.Header.Del("Accept-Encoding")
+	}
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		resp.Header.Del("Content-Security-Policy")
+		resp.Header.Del("X-Frame-Options")
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		page := strings.Replace(string(b), "</body>", script+"</body>", 1)
+		resp.Body = io.NopCloser(strings.NewReader(page))
+		resp.ContentLength = int64(len(page))
+		resp.Header.Set("Content-Length", fmt.Sprint(len(page)))
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", proxy)
+	mux.HandleFunc("/__probe", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><body style="margin:0"><iframe src="%s" width="%s" height="%s" style="border:0"></iframe></body></html>`,
+			html.EscapeString(r.URL.Query().Get("path")), html.EscapeString(r.URL.Query().Get("width")), html.EscapeString(cmp.Or(r.URL.Query().Get("height"), "900")))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // TestDashboard_Sessions checks the login cookie, CSRF on the forms, roles,
@@ -382,4 +471,55 @@ func TestDashboard_Sessions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDashboard_Connections checks the connections page on a running
+// server: the Shopify source with its webhook URL, last webhook and
+// rejects, the WooCommerce source flagged as never heard from, and the
+// Brevo destination (the test's simulator, with a key) with its key
+// accepted and the rate-limit budget its answers reported.
+func TestDashboard_Connections(t *testing.T) {
+	t.Parallel()
+	a := startAPI(t)
+	a.shopify("customers/create", shopifyCustomer(7301, "conn@example.com", "Connie", 0, "subscribed", 0))
+	a.waitIdle(10 * time.Second)
+	body := mustMarshal(shopifyCustomer(7302, "forged@example.com", "Fay", 0, "", 0))
+	if status, _ := a.post("/webhooks/shopify", body, shopifyHeaders("customers/create", "wh-forged", body, "not-the-secret")); status != http.StatusUnauthorized {
+		t.Fatalf("forged webhook: %d, want 401", status)
+	}
+
+	status, _, page := a.page("GET", "/ui/connections?window=1h", nil, a.keys[synclayer.RoleViewer], nil)
+	if status != 200 {
+		t.Fatalf("connections: %d\n%s", status, page)
+	}
+	row := func(attr, name string) string {
+		t.Helper()
+		i := strings.Index(page, attr+`="`+name+`"`)
+		if i < 0 {
+			t.Fatalf("no row for %s in:\n%s", name, page)
+		}
+		return page[i : i+strings.Index(page[i:], "</tr>")]
+	}
+	shop := row("data-source", "shopify")
+	if st := stats(shop); st["lastWebhook"] != "just now" || st["rejects"] != "1" || st["silent"] != "" {
+		t.Errorf("shopify row: %v, want a webhook just now, 1 reject, not silent", st)
+	}
+	if !strings.Contains(shop, "http://"+a.m.Addr+"/webhooks/shopify") || !strings.Contains(shop, "401") {
+		t.Errorf("shopify row lacks its webhook URL or the reject's status:\n%s", shop)
+	}
+	if _, ok := a.m.Config.Sources["woocommerce"]; ok {
+		if st := stats(row("data-source", "woocommerce")); st["silent"] != "no webhook received yet" {
+			t.Errorf("woocommerce row: %v", st)
+		}
+	}
+	brevo := row("data-destination", "brevo")
+	if st := stats(brevo); st["credentials"] != "ok" || st["backlog"] != "0" || !strings.Contains(brevo, "destinations.brevo.api_key") {
+		t.Errorf("brevo row: %v, want its key accepted, named, and no backlog", st)
+	}
+	if !strings.Contains(brevo, `<span class="mono">contacts</span>`) {
+		t.Errorf("brevo row shows no budget of the contacts bucket:\n%s", brevo)
+	}
+	if !strings.Contains(page, `href="/ui/connections" aria-current="page"`) {
+		t.Error("the nav does not link the connections page")
+	}
 }

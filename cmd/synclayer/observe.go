@@ -5,6 +5,7 @@ import (
 	"context"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"synclayer"
@@ -69,10 +70,12 @@ func (m *Main) onBrevoWait(bucket string, d time.Duration) {
 	m.metrics.RateLimitWait("brevo", bucket, d)
 }
 
-// newDashboard builds the /ui/ dashboard on the store and the running skills.
+// newDashboard builds the /ui/ dashboard on the store, the running skills
+// and the configured connections.
 func (m *Main) newDashboard() *dashboard.Server {
 	return dashboard.New(dashboard.Config{
-		Store: m.DB, Stats: m.DB, Keys: m.DB, Logger: m.Logger, Report: m.healthReport,
+		Store: m.DB, Stats: m.DB, Keys: m.DB, Rejections: m.DB, Logger: m.Logger, Report: m.healthReport,
+		Connections: func(context.Context) (dashboard.Connections, error) { return m.connections(), nil },
 		Skills: func(ctx context.Context) ([]dashboard.Skill, error) {
 			list, err := m.skills.List(ctx)
 			out := make([]dashboard.Skill, len(list))
@@ -82,6 +85,44 @@ func (m *Main) newDashboard() *dashboard.Server {
 			return out, err
 		},
 	})
+}
+
+// connections are the configured sources, with the URL their webhooks
+// go to, and destinations, with what readiness knows of their keys and
+// the rate-limit budget of the clients that keep one.
+func (m *Main) connections() dashboard.Connections {
+	base := strings.TrimSuffix(m.Config.Server.PublicURL, "/")
+	if base == "" {
+		scheme := "http"
+		if m.joined != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + m.Addr
+	}
+	var c dashboard.Connections
+	sources := m.Config.sources()
+	for _, name := range sortedNames(sources) {
+		c.Sources = append(c.Sources, dashboard.Source{Name: name, Type: sources[name].typeOf(name), WebhookURL: base + "/webhooks/" + name})
+	}
+	for _, name := range sortedNames(m.destinations) {
+		d := m.destinations[name]
+		dst := dashboard.Destination{Name: name, Type: d.Type(), CredentialsKey: "destinations." + name + ".api_key"}
+		if t, ok := destinationType(d.Type()); ok && len(t.SecretKeys) > 0 {
+			dst.CredentialsKey = "destinations." + name + "." + t.SecretKeys[0]
+			if sec := m.Config.Destinations[name]; sec != nil {
+				key, _ := sec.Settings[t.SecretKeys[0]].(string)
+				dst.Simulated = key == ""
+			}
+		}
+		if err := m.rejectedCredentials(name); err != nil {
+			dst.Rejected = err
+		}
+		if rb, ok := d.(synclayer.RateBudgeter); ok {
+			dst.Budget = rb
+		}
+		c.Destinations = append(c.Destinations, dst)
+	}
+	return c
 }
 
 // contactQueueDestinations maps customer-sync's queues to their destinations.

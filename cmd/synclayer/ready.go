@@ -55,6 +55,16 @@ func (m *Main) ready(ctx context.Context) error {
 	return &synclayer.Error{Code: synclayer.EUNAUTHORIZED, Message: strings.Join(msgs, "; "), Field: strings.Join(fields, ", ")}
 }
 
+// rejectedCredentials returns why destination name's platform refuses its
+// key, naming the key, as /readyz reports it; nil while the key is
+// accepted or has not been checked. It is the dashboard's view of
+// readiness and changes nothing.
+func (m *Main) rejectedCredentials(name string) *synclayer.Error {
+	m.readiness.mu.Lock()
+	defer m.readiness.mu.Unlock()
+	return m.readiness.rejected[name]
+}
+
 // shuttingDown makes /readyz answer 503 from now on, so a load balancer
 // stops sending traffic while deliveries in flight finish.
 func (m *Main) shuttingDown() {

@@ -5,10 +5,13 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"synclayer"
 )
 
 // bucketFor names the Brevo rate-limit bucket a request counts against,
@@ -230,3 +233,33 @@ func (l *limiter) learn(b *bucket, a *answer, during int) {
 		b.resetAt = at
 	}
 }
+
+// budgets reports each bucket whose limit an answer reported, as acquire
+// would count it now.
+func (l *limiter) budgets() []synclayer.RateBudget {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	var out []synclayer.RateBudget
+	for name, b := range l.buckets {
+		if !b.known {
+			continue
+		}
+		rb := synclayer.RateBudget{Bucket: name, Remaining: max(b.budget, 0), Limit: b.limit, Reset: b.resetAt}
+		if !now.Before(b.resetAt) {
+			rb.Remaining, rb.Reset = max(b.limit-b.inflight, 0), now.Add(b.window)
+		}
+		out = append(out, rb)
+	}
+	slices.SortFunc(out, func(a, b synclayer.RateBudget) int { return strings.Compare(a.Bucket, b.Bucket) })
+	return out
+}
+
+// RateBudgets returns what Brevo's x-sib-ratelimit-* headers last said of
+// each bucket this client has called, less the requests in flight.
+func (c *Client) RateBudgets() []synclayer.RateBudget { return c.limits.budgets() }
+
+// RateBudgets returns the client's (Client.RateBudgets).
+func (d *Destination) RateBudgets() []synclayer.RateBudget { return d.client.RateBudgets() }
+
+var _ synclayer.RateBudgeter = (*Destination)(nil)

@@ -5,10 +5,13 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"synclayer"
 )
 
 // Limit is one bucket's documented rate limit: Burst requests per second
@@ -240,3 +243,34 @@ func (l *limiter) release(b *bucket, a *answer) {
 		}
 	}
 }
+
+// budgets reports the steady window of each bucket an answer carried
+// RateLimit-* headers for, as acquire would count it now.
+func (l *limiter) budgets() []synclayer.RateBudget {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	var out []synclayer.RateBudget
+	for name, b := range l.buckets {
+		if !b.known {
+			continue
+		}
+		rb := synclayer.RateBudget{Bucket: name, Remaining: max(b.budget, 0), Limit: b.limit, Reset: b.resetAt}
+		if !now.Before(b.resetAt) {
+			rb.Remaining, rb.Reset = max(b.limit-b.inflight, 0), now.Add(steadyWindow)
+		}
+		out = append(out, rb)
+	}
+	slices.SortFunc(out, func(a, b synclayer.RateBudget) int { return strings.Compare(a.Bucket, b.Bucket) })
+	return out
+}
+
+// RateBudgets returns what Klaviyo's RateLimit-* headers last said of the
+// steady window of each bucket this client has called, less the requests
+// in flight.
+func (c *Client) RateBudgets() []synclayer.RateBudget { return c.limits.budgets() }
+
+// RateBudgets returns the client's (Client.RateBudgets).
+func (d *Destination) RateBudgets() []synclayer.RateBudget { return d.client.RateBudgets() }
+
+var _ synclayer.RateBudgeter = (*Destination)(nil)
