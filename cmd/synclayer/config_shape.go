@@ -72,6 +72,15 @@ func (w *shapeWalk) of(n ast.Node, t reflect.Type, key string, pair *ast.Mapping
 	shapeOf(w, n, t, key, pair)
 }
 
+// optionShapes are the options blocks whose shared keys are fields of a
+// shape type, decoded by their own UnmarshalYAML with the rest kept for
+// the destination.
+var optionShapes = map[reflect.Type]reflect.Type{
+	reflect.TypeFor[CustomerSyncOptions](): reflect.TypeFor[optionsShape](),
+	reflect.TypeFor[CommerceOptions]():     reflect.TypeFor[commerceShape](),
+	reflect.TypeFor[CartEventsOptions]():   reflect.TypeFor[cartShape](),
+}
+
 var (
 	bytesUnmarshaler = reflect.TypeFor[yaml.BytesUnmarshaler]()
 	durationType     = reflect.TypeFor[time.Duration]()
@@ -86,6 +95,23 @@ func shapeOf(w *shapeWalk, n ast.Node, t reflect.Type, key string, pair *ast.Map
 		t = t.Elem()
 	}
 	line := n.GetToken().Position.Line
+	// An options block: the keys the skill shares are checked as fields,
+	// the rest are the destination's, which it checks itself.
+	if shared, ok := optionShapes[t]; ok {
+		mapping, isMap := pairs(n)
+		if !isMap {
+			w.addAt(pair, line, key, "must be a block of keys, not %s", describeNode(n))
+			return
+		}
+		fields := yamlFields(shared)
+		for _, mv := range mapping {
+			k := mv.Key.GetToken().Value
+			if f, ok := fields[k]; ok {
+				shapeOf(w, mv.Value, f.Type, join(key, k), mv)
+			}
+		}
+		return
+	}
 	// Types that read themselves (a source list, an options block, a
 	// duration) say what is wrong in their own words.
 	if reflect.PointerTo(t).Implements(bytesUnmarshaler) || t == durationType {

@@ -43,6 +43,9 @@ func TestParseConfig_Errors(t *testing.T) {
 		{"MappingNearMiss", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    field_mapping: { email: email, FirstName: FIRSTNAME }\n", "line 7: skills.customer-sync.field_mapping.FirstName: is not a field synclayer knows; did you mean firstName?"},
 		{"MappingNobodySends", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    field_mapping: { email: email, loyalty: LOYALTY }\n", `skills.customer-sync.field_mapping.loyalty: no source of this skill sends "loyalty"`},
 		{"MappingAliasTwice", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    field_mapping: { email: email, firstName: FIRSTNAME, first_name: FNAME }\n", "skills.customer-sync.field_mapping.first_name: is firstName written again"},
+		// The shared keys of an options block are checked like any other,
+		// each at its own key and line, all at once.
+		{"OptionsKinds", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      clear_unmapped: \"yes\"\n      delete_behavior: [a]\n", "line 8: skills.customer-sync.options.clear_unmapped: must be true or false, not the text \"yes\"\n  line 9: skills.customer-sync.options.delete_behavior: must be text, not a list"},
 		// A duration that does not parse names its key and line, wherever it is.
 		{"BadDuration", "queue:\n  concurrency: 2\n  lease: soon\n", `line 3: queue.lease: "soon" is not a duration; write it like 30s, 5m or 1h`},
 		{"NumberAsDuration", "sources:\n  custom: {secret: x, tolerance: 5}\n", `line 2: sources.custom.tolerance: "5" is not a duration`},
