@@ -68,16 +68,7 @@ func (s *DB) FindContacts(ctx context.Context, f synclayer.ContactFilter) ([]*sy
 	if err != nil {
 		return nil, fmt.Errorf("find contacts: %w", err)
 	}
-	defer rows.Close()
-	var out []*synclayer.Contact
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanContacts(rows)
 }
 
 // SearchContacts finds contacts whose email, or first and last name as
@@ -97,6 +88,11 @@ func (s *DB) SearchContacts(ctx context.Context, query string, limit, offset int
 	if err != nil {
 		return nil, fmt.Errorf("search contacts: %w", err)
 	}
+	return scanContacts(rows)
+}
+
+// scanContacts reads every contact row and closes rows.
+func scanContacts(rows *sql.Rows) ([]*synclayer.Contact, error) {
 	defer rows.Close()
 	var out []*synclayer.Contact
 	for rows.Next() {

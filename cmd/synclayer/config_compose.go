@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -111,7 +112,7 @@ func secretVar(name string) string {
 // ./data on PostgreSQL.
 func (c *Config) dataDir() string {
 	if (c.Storage.Driver == "" || c.Storage.Driver == "sqlite") && c.Storage.DSN != "" {
-		return dirOf(c.Storage.DSN)
+		return filepath.Dir(c.Storage.DSN)
 	}
 	return "data"
 }

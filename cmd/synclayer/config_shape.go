@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -26,7 +27,7 @@ func checkShape(e *configErrors, file *ast.File) map[*ast.MappingValueNode]bool 
 	w := &shapeWalk{e: e, bad: map[*ast.MappingValueNode]bool{}}
 	for _, doc := range file.Docs {
 		if doc.Body != nil {
-			w.of(doc.Body, reflect.TypeFor[Config](), "", nil)
+			shapeOf(w, doc.Body, reflect.TypeFor[Config](), "", nil)
 		}
 	}
 	return w.bad
@@ -66,10 +67,6 @@ func (w *shapeWalk) addAt(pair *ast.MappingValueNode, line int, key, format stri
 	if pair != nil {
 		w.bad[pair] = true
 	}
-}
-
-func (w *shapeWalk) of(n ast.Node, t reflect.Type, key string, pair *ast.MappingValueNode) {
-	shapeOf(w, n, t, key, pair)
 }
 
 // optionShapes are the options blocks whose shared keys are fields of a
@@ -139,7 +136,7 @@ func shapeOf(w *shapeWalk, n ast.Node, t reflect.Type, key string, pair *ast.Map
 			k := mv.Key.GetToken().Value
 			f, ok := fields[k]
 			if !ok {
-				w.addAt(mv, mv.Key.GetToken().Position.Line, join(key, k), "is not a key synclayer knows%s", suggest(k, slices.Sorted(mapKeys(fields))))
+				w.addAt(mv, mv.Key.GetToken().Position.Line, join(key, k), "is not a key synclayer knows%s", suggest(k, slices.Sorted(maps.Keys(fields))))
 				continue
 			}
 			shapeOf(w, mv.Value, f.Type, join(key, k), mv)
@@ -246,16 +243,6 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 		out[name] = f
 	}
 	return out
-}
-
-func mapKeys(m map[string]reflect.StructField) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func join(prefix, k string) string {

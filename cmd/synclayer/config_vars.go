@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // configVars are the SYNCLAYER_* environment variables and the keys they
@@ -50,5 +51,5 @@ func (c *Config) fromVariables() {
 }
 
 func isPostgresDSN(dsn string) bool {
-	return len(dsn) > 11 && (dsn[:11] == "postgres://" || len(dsn) > 13 && dsn[:13] == "postgresql://")
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func lockSQLite(dsn, listen, config string) (*dataLock, error) {
 		return nil, nil
 	}
 	path := dsn + ".lock"
-	if err := os.MkdirAll(dirOf(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	l := flock.New(path)
@@ -93,11 +94,4 @@ func (l *dataLock) Unlock() {
 	if l != nil && l.lock != nil {
 		_ = l.lock.Unlock()
 	}
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexAny(path, `/\`); i > 0 {
-		return path[:i]
-	}
-	return "."
 }
