@@ -8,6 +8,17 @@ const (
 	EventTicketCreated      EventType = "ticket_created"
 	EventLoyaltyTierChanged EventType = "loyalty_tier_changed"
 	EventFormSubmitted      EventType = "form_submitted"
+
+	// What a marketing platform reports of a person's email, by webhook
+	// (InboundDestination). Each carries an opt-out in Customer, and the
+	// campaign and reason in Fields.
+	EventEmailUnsubscribed EventType = "email_unsubscribed" // clicked unsubscribe
+	EventEmailBounced      EventType = "email_bounced"      // a hard bounce: the address does not exist
+	EventEmailComplained   EventType = "email_complained"   // marked a mail as spam
+	// EventContactRemoved is a contact deleted inside a destination. It is
+	// recorded in the contact's trace and changes nothing: deleting a
+	// marketing contact is no reason to delete the shop's customer.
+	EventContactRemoved EventType = "contact_removed"
 )
 
 // Activity is what a ticket, loyalty or form event says. Fields holds

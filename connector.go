@@ -217,3 +217,35 @@ type PlannedCall struct {
 	Path        string `json:"path"`
 	Body        any    `json:"body,omitempty"`
 }
+
+// InboundDestination is a destination whose platform reports back what
+// changed on its side (an unsubscribe from a campaign, a hard bounce, a
+// spam complaint, a signup form, an attribute edited in its interface), by
+// webhook. Its events go through the same ingest as a source's: verified,
+// stored, deduplicated, acknowledged only after the commit, and merged by
+// the same identity and consent rules, so an opt-out made inside the
+// platform reaches the canonical store and every other destination.
+type InboundDestination interface {
+	Destination
+	// Inbound is the source that reads the platform's webhooks, served at
+	// /webhooks/<destination name>, or nil when the section configures no
+	// webhook. Its events' Source is the destination's name.
+	Inbound() Source
+}
+
+// WebhookRegistrar is an InboundDestination that can create its webhook
+// in the platform itself.
+type WebhookRegistrar interface {
+	// WebhookURL is the URL the platform is to call, or "" when the
+	// section names no public URL (the platform cannot reach synclayer,
+	// or the operator registers the webhook by hand).
+	WebhookURL() string
+	// RegisterWebhook creates synclayer's webhook at the platform, or
+	// updates the one it created before, so a restart never adds a
+	// second. It returns a line for the log saying which it did.
+	RegisterWebhook(ctx context.Context) (summary string, err error)
+	// WebhookRequest is the request RegisterWebhook would send, for an
+	// operator to send by hand: method, path and JSON body, with the
+	// token in it.
+	WebhookRequest(url string) (method, path string, body []byte)
+}
