@@ -20,8 +20,10 @@ const (
 // holds no payload: the worker reads the record's state when it runs, so
 // jobs for the same record coalesce into one pending job.
 type Job struct {
-	ID          int64     `json:"id"`
-	Skill       string    `json:"skill"`
+	ID int64 `json:"id"`
+	// Queue is the queue the job waits in: Queue(skill, destination), or
+	// BatchQueue of it. Its skill is QueueParts(Queue).
+	Queue       string    `json:"queue"`
 	Destination string    `json:"destination"`
 	RecordKey   string    `json:"recordKey"` // e.g. the contact ID
 	State       JobState  `json:"state"`
@@ -36,6 +38,23 @@ type Job struct {
 	// the job carries (several when changes coalesced; at most
 	// MaxJobTraceParents), for the delivery's span to continue or link.
 	TraceParents []string `json:"-"`
+}
+
+// SkillName is the skill the job runs: customer-sync for the queue
+// customer-sync@klaviyo:batch.
+func (j *Job) SkillName() string {
+	skill, _, _ := QueueParts(j.Queue)
+	return skill
+}
+
+// MarshalJSON adds the skill's name ("skill") beside the queue, for the
+// admin API's readers, who filter by skill more often than by queue.
+func (j Job) MarshalJSON() ([]byte, error) {
+	type plain Job
+	return json.Marshal(struct {
+		plain
+		Skill string `json:"skill"`
+	}{plain(j), j.SkillName()})
 }
 
 // MaxJobTraceParents caps the traceparents one job keeps: a burst of
@@ -69,7 +88,8 @@ func QueueParts(queue string) (skill, destination string, batch bool) {
 // JobFilter selects jobs for listing.
 type JobFilter struct {
 	State JobState
-	Skill string
+	Queue string // one queue: customer-sync@klaviyo
+	Skill string // every queue of one skill, on every destination, batch or not
 	Limit int
 }
 

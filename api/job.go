@@ -21,7 +21,7 @@ func (s *Server) handleJobList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.cfg.Logger, synclayer.FieldErrorf("state", "must be pending, running, done or dead, not %q", state))
 		return
 	}
-	s.writeJobs(w, r, synclayer.JobFilter{State: state, Skill: r.URL.Query().Get("skill"), Limit: limit})
+	s.writeJobs(w, r, synclayer.JobFilter{State: state, Queue: r.URL.Query().Get("queue"), Skill: r.URL.Query().Get("skill"), Limit: limit})
 }
 
 // handleDLQList lists dead-lettered jobs with the reason each gave up.

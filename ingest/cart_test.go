@@ -45,7 +45,7 @@ func cart(t *testing.T, s synclayer.Store, id string) *synclayer.Cart {
 
 func cartJobs(t *testing.T, s synclayer.Store) map[string]time.Time {
 	t.Helper()
-	jobs, err := s.FindJobs(context.Background(), synclayer.JobFilter{Skill: "cart-events", State: synclayer.JobPending})
+	jobs, err := s.FindJobs(context.Background(), synclayer.JobFilter{Queue: "cart-events", State: synclayer.JobPending})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func field(t *testing.T, s synclayer.Store, contactID, name string) string {
 
 func pending(t *testing.T, s synclayer.Store, skill string) map[string]time.Time {
 	t.Helper()
-	jobs, err := s.FindJobs(context.Background(), synclayer.JobFilter{Skill: skill, State: synclayer.JobPending})
+	jobs, err := s.FindJobs(context.Background(), synclayer.JobFilter{Queue: skill, State: synclayer.JobPending})
 	if err != nil {
 		t.Fatal(err)
 	}

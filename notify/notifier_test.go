@@ -49,7 +49,7 @@ func slackJobs(t *testing.T, db *store.DB) int {
 // notifyJobs lists the queued notifications whose ID starts with prefix.
 func notifyJobs(t *testing.T, db *store.DB, prefix string) []string {
 	t.Helper()
-	jobs, err := db.FindJobs(context.Background(), synclayer.JobFilter{Skill: synclayer.NotifySkill, Limit: 1000})
+	jobs, err := db.FindJobs(context.Background(), synclayer.JobFilter{Queue: synclayer.NotifySkill, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,7 +187,7 @@ func (w *Worker) attempt(ctx context.Context, job *synclayer.Job) (Outcome, erro
 		if job.Attempts > 1 {
 			// The destination answers again: let the backlog that backed
 			// off during the outage run now rather than at its backoff.
-			if err := w.cfg.Store.ExpediteRetries(context.WithoutCancel(ctx), job.Skill, now); err != nil {
+			if err := w.cfg.Store.ExpediteRetries(context.WithoutCancel(ctx), job.Queue, now); err != nil {
 				w.cfg.Logger.WarnContext(ctx, "expedite retries", "err", err)
 			}
 		}

@@ -96,7 +96,7 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 	if due := CartDueAt(c, after); now.Before(due) {
 		// Run early (a retry merged into the job, a requeue): wait again.
 		if err := s.Store.Tx(ctx, func(tx synclayer.Tx) error {
-			return tx.EnqueueJobAt(ctx, job.Skill, job.Destination, c.ID, due, now)
+			return tx.EnqueueJobAt(ctx, job.Queue, job.Destination, c.ID, due, now)
 		}); err != nil {
 			return nil, nil, err
 		}

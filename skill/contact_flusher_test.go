@@ -83,7 +83,7 @@ func TestContactFlusher_RefusedRowGoesRealtime(t *testing.T) {
 		}
 	}
 	dead, err := db.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead, Limit: 10})
-	if err != nil || len(dead) != 1 || dead[0].RecordKey != conflict.ID || dead[0].Skill != synclayer.BatchQueue(queue) {
+	if err != nil || len(dead) != 1 || dead[0].RecordKey != conflict.ID || dead[0].Queue != synclayer.BatchQueue(queue) {
 		t.Fatalf("dead jobs %+v (%v), want only the refused contact's, dead-lettered by its realtime attempt", dead, err)
 	}
 	if st.Realtime+st.Failed == 0 {

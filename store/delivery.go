@@ -33,7 +33,7 @@ func recordDelivery(ctx context.Context, s *DB, tx *sql.Tx, job *synclayer.Job, 
 	var id int64
 	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO deliveries (job_id, skill, destination, record_key, outcome, at, latency_us, reason, notify)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		job.ID, job.Skill, job.Destination, job.RecordKey, string(outcome), micros(now), latency.Microseconds(), reason, boolInt(s.marks(job.Skill))).Scan(&id)
+		job.ID, job.Queue, job.Destination, job.RecordKey, string(outcome), micros(now), latency.Microseconds(), reason, boolInt(s.marks(job.Queue))).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}

@@ -23,7 +23,7 @@ func scanJob(row interface{ Scan(...any) error }) (*synclayer.Job, error) {
 	var state string
 	var runAt, lease, first, created, updated int64
 	var parents sql.NullString
-	if err := row.Scan(&j.ID, &j.Skill, &j.Destination, &j.RecordKey, &state, &j.Attempts, &runAt, &lease, &j.LastError, &first, &created, &updated, &parents); err != nil {
+	if err := row.Scan(&j.ID, &j.Queue, &j.Destination, &j.RecordKey, &state, &j.Attempts, &runAt, &lease, &j.LastError, &first, &created, &updated, &parents); err != nil {
 		return nil, err
 	}
 	if f := strings.Fields(parents.String); len(f) > 0 {
@@ -244,7 +244,7 @@ func (s *DB) RetryJob(ctx context.Context, job *synclayer.Job, runAt time.Time, 
 				traceparent = `+mergeTraceParents("traceparent", "CAST(? AS TEXT)")+`
 			WHERE skill = ? AND record_key = ? AND state = 'pending'`,
 			micros(runAt), micros(runAt), job.Attempts, reason, micros(job.FirstSeenAt), micros(job.FirstSeenAt), micros(now),
-			parents, parents, parents, parents, job.Skill, job.RecordKey)
+			parents, parents, parents, parents, job.Queue, job.RecordKey)
 		if err != nil {
 			return fmt.Errorf("retry job: %w", err)
 		}
@@ -293,7 +293,7 @@ func (s *DB) RequeueDeadJob(ctx context.Context, id int64, now time.Time) error 
 			return fmt.Errorf("requeue job: %w", err)
 		}
 		var pending int
-		if err := s.queryRowTx(ctx, tx, "SELECT COUNT(*) FROM jobs WHERE skill = ? AND record_key = ? AND state = 'pending'", j.Skill, j.RecordKey).Scan(&pending); err != nil {
+		if err := s.queryRowTx(ctx, tx, "SELECT COUNT(*) FROM jobs WHERE skill = ? AND record_key = ? AND state = 'pending'", j.Queue, j.RecordKey).Scan(&pending); err != nil {
 			return fmt.Errorf("requeue job: %w", err)
 		}
 		if pending > 0 {
@@ -326,8 +326,14 @@ func (s *DB) FindJobs(ctx context.Context, f synclayer.JobFilter) ([]*synclayer.
 	if f.State != "" {
 		where, args = where+" AND state = ?", append(args, string(f.State))
 	}
+	if f.Queue != "" {
+		where, args = where+" AND skill = ?", append(args, f.Queue)
+	}
 	if f.Skill != "" {
-		where, args = where+" AND skill = ?", append(args, f.Skill)
+		// The column holds the queue; a skill's queues are its bare name
+		// and the names that go on with @ or :.
+		where = where + " AND (skill = ? OR substr(skill, 1, ?) = ? OR substr(skill, 1, ?) = ?)"
+		args = append(args, f.Skill, len(f.Skill)+1, f.Skill+"@", len(f.Skill)+1, f.Skill+":")
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {

@@ -306,7 +306,7 @@ func TestHandler_ContactActions(t *testing.T) {
 	if got := held.AllTags(); !slices.Equal(got, []string{"vip", "CHURN_RISK"}) {
 		t.Errorf("tags %v, want the source's vip and the workflow's CHURN_RISK", got)
 	}
-	if jobs, _ := s.FindJobs(ctx, synclayer.JobFilter{Skill: "customer-sync", State: synclayer.JobPending}); len(jobs) != 2 {
+	if jobs, _ := s.FindJobs(ctx, synclayer.JobFilter{Queue: "customer-sync", State: synclayer.JobPending}); len(jobs) != 2 {
 		t.Errorf("customer-sync jobs %d, want one per tagged contact", len(jobs))
 	}
 }

@@ -130,6 +130,9 @@ export type JobState = "pending" | "running" | "done" | "dead";
 
 export interface Job {
   id: number;
+  /** The queue the job waits in: customer-sync@klaviyo, customer-sync:batch. */
+  queue: string;
+  /** The skill the job runs: customer-sync. */
   skill: string;
   destination: string;
   /** The contact ID. */
@@ -187,7 +190,7 @@ export interface Contacts {
 }
 
 export interface Jobs {
-  list(filter?: { state?: JobState; skill?: string; limit?: number }): Promise<Job[]>;
+  list(filter?: { state?: JobState; skill?: string; queue?: string; limit?: number }): Promise<Job[]>;
 }
 
 export interface DLQ {

@@ -216,8 +216,8 @@ class Jobs {
   }
 
   /** list returns jobs, most recently updated first. */
-  async list({ state, skill, limit } = {}) {
-    return (await this.#request("GET", "/api/v1/jobs", { query: { state, skill, limit } })).jobs;
+  async list({ state, skill, queue, limit } = {}) {
+    return (await this.#request("GET", "/api/v1/jobs", { query: { state, skill, queue, limit } })).jobs;
   }
 }
 

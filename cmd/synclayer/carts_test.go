@@ -265,7 +265,7 @@ func TestCartEvents_Consent(t *testing.T) {
 			}
 			// The trace says why nothing was sent.
 			if tc.want == 0 {
-				jobs, _ := e.m.DB.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobDone, Skill: skill.CartEventsName})
+				jobs, _ := e.m.DB.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobDone, Queue: skill.CartEventsName})
 				if len(jobs) == 0 {
 					t.Error("no finished cart-events jobs")
 				}

@@ -67,9 +67,9 @@ func cmdDLQ(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSKILL\tRECORD\tATTEMPTS\tFAILED AT\tREASON")
+		fmt.Fprintln(tw, "ID\tQUEUE\tRECORD\tATTEMPTS\tFAILED AT\tREASON")
 		for _, j := range jobs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", j.ID, j.Skill, j.RecordKey, j.Attempts, j.UpdatedAt.Format(time.RFC3339), j.LastError)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", j.ID, j.Queue, j.RecordKey, j.Attempts, j.UpdatedAt.Format(time.RFC3339), j.LastError)
 		}
 		return tw.Flush()
 	}

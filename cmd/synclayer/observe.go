@@ -59,8 +59,8 @@ func (m *Main) newTelemetry() (*telemetry, error) {
 // observeDelivery is the queue's Observe hook. An outcome of a watched
 // skill also wakes the notifier: the store has marked it already.
 func (m *Main) observeDelivery(job *synclayer.Job, o queue.Outcome, latency time.Duration) {
-	m.metrics.Delivery(job.Skill, job.Destination, string(o), latency)
-	if m.notifier != nil && job.Skill != synclayer.NotifySkill {
+	m.metrics.Delivery(job.Queue, job.Destination, string(o), latency)
+	if m.notifier != nil && job.Queue != synclayer.NotifySkill {
 		m.notifier.Wake()
 	}
 }

@@ -193,7 +193,7 @@ func (t *telemetry) deliverySpan(ctx context.Context, job *synclayer.Job) (conte
 	opts := []trace.SpanStartOption{
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
-			attribute.String("synclayer.queue", job.Skill),
+			attribute.String("synclayer.queue", job.Queue),
 			attribute.String("synclayer.destination", job.Destination),
 			attribute.Int64("synclayer.job.id", job.ID),
 			attribute.String("synclayer.record", job.RecordKey),
@@ -211,7 +211,7 @@ func (t *telemetry) deliverySpan(ctx context.Context, job *synclayer.Job) (conte
 			opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
 		}
 	}
-	ctx, span := t.tracer.Start(ctx, "deliver "+job.Skill, opts...)
+	ctx, span := t.tracer.Start(ctx, "deliver "+job.Queue, opts...)
 	return ctx, func(o queue.Outcome, err error) {
 		span.SetAttributes(attribute.String("synclayer.outcome", string(o)))
 		if err != nil {

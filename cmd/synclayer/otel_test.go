@@ -22,11 +22,11 @@ func TestTrace_CoalescedDeliveryLinks(t *testing.T) {
 	tel := &telemetry{tracer: tp.Tracer("test"), tp: tp}
 	first := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	second := "00-1bf7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01"
-	job := &synclayer.Job{ID: 1, Skill: "customer-sync", Destination: "brevo", RecordKey: "ct_1", Attempts: 1,
+	job := &synclayer.Job{ID: 1, Queue: "customer-sync", Destination: "brevo", RecordKey: "ct_1", Attempts: 1,
 		TraceParents: []string{first, second, "not-a-traceparent"}}
 	_, end := tel.deliverySpan(context.Background(), job)
 	end(queue.OutcomeDelivered, nil)
-	_, end = tel.deliverySpan(context.Background(), &synclayer.Job{ID: 2, Skill: "customer-sync"})
+	_, end = tel.deliverySpan(context.Background(), &synclayer.Job{ID: 2, Queue: "customer-sync"})
 	end(queue.OutcomeDelivered, nil)
 
 	spans := rec.Ended()

@@ -96,7 +96,7 @@ func (e *cartEnv) save(c *synclayer.Cart) {
 func (e *cartEnv) run(id string) *synclayer.TraceEntry {
 	e.t.Helper()
 	ctx := context.Background()
-	job := &synclayer.Job{Skill: skill.CartEventsName, Destination: "brevo", RecordKey: id}
+	job := &synclayer.Job{Queue: skill.CartEventsName, Destination: "brevo", RecordKey: id}
 	st, trace, err := e.skill.Handle(ctx, job)
 	if err != nil {
 		e.t.Fatalf("Handle: %v", err)
@@ -170,7 +170,7 @@ func TestCartEvents_Handle(t *testing.T) {
 		e.sim.SetOutage(brevosim.Outage500)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, _, err := e.skill.Handle(ctx, &synclayer.Job{Skill: skill.CartEventsName, Destination: "brevo", RecordKey: c.ID}); err == nil {
+		if _, _, err := e.skill.Handle(ctx, &synclayer.Job{Queue: skill.CartEventsName, Destination: "brevo", RecordKey: c.ID}); err == nil {
 			t.Fatal("Handle during a Brevo outage succeeded")
 		}
 		e.sim.SetOutage(brevosim.OutageNone)
@@ -192,7 +192,7 @@ func TestCartEvents_Handle(t *testing.T) {
 		if len(e.sent()) != 0 || !strings.Contains(tr.Summary, "not abandoned before 2026-11-20T11:00:00Z") {
 			t.Fatalf("early run: %d events, trace %q", len(e.sent()), tr.Summary)
 		}
-		jobs, _ := e.store.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobPending, Skill: skill.CartEventsName})
+		jobs, _ := e.store.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobPending, Queue: skill.CartEventsName})
 		if len(jobs) != 1 || !jobs[0].RunAt.Equal(c0.Add(time.Hour)) {
 			t.Errorf("pending after an early run: %+v, want one job at the due time", jobs)
 		}

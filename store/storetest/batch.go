@@ -100,7 +100,7 @@ func testBatch(t *testing.T, s synclayer.Store) {
 		if left, _ := s.CountPending(ctx, q); left != 0 {
 			t.Errorf("%d jobs left after the import completed", left)
 		}
-		if done, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDone, Skill: q, Limit: 1000}); len(done) != 1000 {
+		if done, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDone, Queue: q, Limit: 1000}); len(done) != 1000 {
 			t.Errorf("%d done jobs listed, want 1000 (the listing's cap)", len(done))
 		}
 		if imps, _ := s.FindImports(ctx, "customer-sync"); len(imps) != 0 {
@@ -203,7 +203,7 @@ func testBatch(t *testing.T, s synclayer.Store) {
 		if err := s.DeadImport(ctx, imp.ID, "brevo: POST /contacts/import: 400 invalid_parameter: List ID(s) 5 do not exist", t0.Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		dead, err := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead, Skill: q})
+		dead, err := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead, Queue: q})
 		if err != nil || len(dead) != 2 || dead[0].LastError != "brevo: POST /contacts/import: 400 invalid_parameter: List ID(s) 5 do not exist" {
 			t.Fatalf("dead jobs %+v, %v: want both, with Brevo's message", dead, err)
 		}

@@ -73,7 +73,7 @@ func testEnqueueAt(t *testing.T, s synclayer.Store) {
 		t.Fatalf("claimed %d jobs before the wait ended (%v), want 0", len(jobs), err)
 	}
 	at(t0.Add(90*time.Minute), t0.Add(30*time.Minute)) // the cart changed: a new wait
-	pending, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Skill: "cart-events"})
+	pending, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Queue: "cart-events"})
 	if len(pending) != 1 || !pending[0].RunAt.Equal(t0.Add(90*time.Minute)) || !pending[0].FirstSeenAt.Equal(t0.Add(90*time.Minute)) {
 		t.Fatalf("pending after a second change: %+v; want one job due (and first seen) at the new time", pending)
 	}
@@ -97,7 +97,7 @@ func testEnqueueAt(t *testing.T, s synclayer.Store) {
 	// Moving earlier works too: the platform says the cart is abandoned now.
 	at(t0.Add(5*time.Hour), t0.Add(3*time.Hour))
 	at(t0.Add(3*time.Hour), t0.Add(3*time.Hour))
-	if p, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Skill: "cart-events"}); len(p) != 1 || !p[0].RunAt.Equal(t0.Add(3*time.Hour)) {
+	if p, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Queue: "cart-events"}); len(p) != 1 || !p[0].RunAt.Equal(t0.Add(3*time.Hour)) {
 		t.Errorf("pending after moving earlier: %+v", p)
 	}
 }

@@ -86,11 +86,40 @@ func testJobTraceParents(t *testing.T, s synclayer.Store) {
 	if err := s.RetryJob(ctx, byKey["ct_1"], t0.Add(time.Minute), "503", nil, t0); err != nil {
 		t.Fatal(err)
 	}
-	pending, err := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Skill: "customer-sync"})
+	pending, err := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Queue: "customer-sync"})
 	if err != nil || len(pending) != 1 {
 		t.Fatalf("pending after retry: %d, %v; want the merged job", len(pending), err)
 	}
 	if p := pending[0].TraceParents; !slices.Equal(p, []string{traceParent(3), traceParent(1), traceParent(2)}) {
 		t.Errorf("merged job's traceparents: %v, want the new change's and then the retried job's", p)
+	}
+}
+
+// testFindJobsBySkill checks the admin API's job filters: a queue alone,
+// or every queue of a skill, on every destination and its batch queue,
+// and not a skill whose name merely starts the same.
+func testFindJobsBySkill(t *testing.T, s synclayer.Store) {
+	ctx := context.Background()
+	for _, q := range []string{"customer-sync", "customer-sync@klaviyo", "customer-sync@klaviyo:batch", "customer-sync-eu", "order-events"} {
+		_, dest, _ := synclayer.QueueParts(q)
+		mustTx(t, s, func(tx synclayer.Tx) error { return tx.EnqueueJob(ctx, q, dest, "ct_1", t0) })
+	}
+	queues := func(f synclayer.JobFilter) []string {
+		jobs, err := s.FindJobs(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, j := range jobs {
+			out = append(out, j.Queue)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := queues(synclayer.JobFilter{Skill: "customer-sync"}), []string{"customer-sync", "customer-sync@klaviyo", "customer-sync@klaviyo:batch"}; !slices.Equal(got, want) {
+		t.Errorf("skill customer-sync: %v, want %v", got, want)
+	}
+	if got, want := queues(synclayer.JobFilter{Queue: "customer-sync@klaviyo"}), []string{"customer-sync@klaviyo"}; !slices.Equal(got, want) {
+		t.Errorf("queue customer-sync@klaviyo: %v, want %v", got, want)
 	}
 }

@@ -61,7 +61,7 @@ func testNotificationOutbox(t *testing.T, s synclayer.Store) {
 	if n, _ := ns.TakeDeliveries(ctx, 10, func(synclayer.NotificationTx, []*synclayer.Delivery) error { return nil }); n != 0 {
 		t.Errorf("attempts taken twice: %d", n)
 	}
-	queued, _ := s.FindJobs(ctx, synclayer.JobFilter{Skill: synclayer.NotifySkill})
+	queued, _ := s.FindJobs(ctx, synclayer.JobFilter{Queue: synclayer.NotifySkill})
 	if len(queued) != 2 || queued[0].Destination != "webhook" {
 		t.Errorf("notification jobs: %+v, want one per notification", queued)
 	}

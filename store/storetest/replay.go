@@ -49,7 +49,7 @@ func testReplay(t *testing.T, s synclayer.Store) {
 	if err != nil || n != 2 {
 		t.Fatalf("enqueue: %d, %v; want 2", n, err)
 	}
-	jobs, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Skill: "customer-sync"})
+	jobs, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Queue: "customer-sync"})
 	var keys []string
 	for _, j := range jobs {
 		keys = append(keys, j.RecordKey)
@@ -93,9 +93,9 @@ func testRequeueDeadJobs(t *testing.T, s synclayer.Store) {
 	if err != nil || got != n {
 		t.Fatalf("requeue: %d, %v; want %d", got, err, n)
 	}
-	pending, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Skill: "customer-sync", Limit: 1000})
+	pending, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobPending, Queue: "customer-sync", Limit: 1000})
 	dead, _ := s.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead})
-	if len(pending) != n || len(dead) != 1 || dead[0].Skill != "other" {
+	if len(pending) != n || len(dead) != 1 || dead[0].Queue != "other" {
 		t.Errorf("after: %d pending, dead %+v; want %d pending and other's job still dead", len(pending), dead, n)
 	}
 	if got, err := s.RequeueDeadJobs(ctx, "", t0.Add(2*time.Second)); err != nil || got != 1 {

@@ -24,6 +24,7 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("ExpiredLeaseIsRecovered", func(t *testing.T) { t.Parallel(); testExpiredLease(t, open(t)) })
 	t.Run("RetryMergesWithPending", func(t *testing.T) { t.Parallel(); testRetryMerges(t, open(t)) })
 	t.Run("OldestPendingJobs", func(t *testing.T) { t.Parallel(); testOldestPending(t, open(t)) })
+	t.Run("FindJobsBySkill", func(t *testing.T) { t.Parallel(); testFindJobsBySkill(t, open(t)) })
 	t.Run("JobTraceParents", func(t *testing.T) { t.Parallel(); testJobTraceParents(t, open(t)) })
 	t.Run("DeadLetterRequeueAndDelete", func(t *testing.T) { t.Parallel(); testDeadLetter(t, open(t)) })
 	t.Run("DeadLettersRequeuedInPages", func(t *testing.T) { t.Parallel(); testRequeueDeadJobs(t, open(t)) })

@@ -229,10 +229,12 @@ class Jobs:
     def __init__(self, request: _Request):
         self._request = request
 
-    def list(self, state: Optional[str] = None, skill: Optional[str] = None, limit: Optional[int] = None) -> List[Dict[str, Any]]:
+    def list(self, state: Optional[str] = None, skill: Optional[str] = None, limit: Optional[int] = None,
+             queue: Optional[str] = None) -> List[Dict[str, Any]]:
         """Jobs in state (pending, running, done or dead; None for all),
-        most recently updated first."""
-        return self._request("GET", "/api/v1/jobs", query={"state": state, "skill": skill, "limit": limit})["jobs"]
+        most recently updated first; skill keeps every queue of one skill,
+        queue one queue (customer-sync@klaviyo)."""
+        return self._request("GET", "/api/v1/jobs", query={"state": state, "skill": skill, "queue": queue, "limit": limit})["jobs"]
 
 
 class DLQ:
