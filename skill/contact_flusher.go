@@ -28,9 +28,12 @@ type ContactFlusher struct {
 	Store       synclayer.Store
 	Destination string
 	Batcher     synclayer.ContactBatcher
-	Queue       string // the batch queue (synclayer.BatchQueue of the skill's queue)
-	Skill       string // the realtime queue, which names the imports
+	// RealtimeQueue is the skill's queue on the destination
+	// (customer-sync@klaviyo): it names the imports, and its batch queue
+	// (synclayer.BatchQueue) is the one the flusher claims from.
+	RealtimeQueue string
 
+	Interval    time.Duration // how often Run flushes; default 5 min
 	MaxSize     int           // jobs per flush; default 5000
 	Lease       time.Duration // default 10 min
 	Hold        time.Duration // how long an accepted call holds its jobs at most; default 24 h
@@ -52,6 +55,9 @@ const refusedPrefix = "refused in a batch: "
 func (f *ContactFlusher) defaults() {
 	if f.MaxSize == 0 {
 		f.MaxSize = 5000
+	}
+	if f.Interval <= 0 {
+		f.Interval = 5 * time.Minute
 	}
 	if f.Lease <= 0 {
 		f.Lease = 10 * time.Minute
@@ -79,17 +85,17 @@ func (f *ContactFlusher) defaults() {
 	}
 }
 
-// FlushStats counts what a flush did.
-type FlushStats struct {
-	Claimed, Batched, Realtime, Unchanged, Failed, Calls int
-}
+var _ synclayer.BatchFlusher = (*ContactFlusher)(nil)
+
+// Queue is the batch queue the flusher claims from.
+func (f *ContactFlusher) Queue() string { return synclayer.BatchQueue(f.RealtimeQueue) }
 
 // Flush claims up to MaxSize due jobs of the batch queue and sends them.
-func (f *ContactFlusher) Flush(ctx context.Context) (FlushStats, error) {
+func (f *ContactFlusher) Flush(ctx context.Context) (synclayer.BatchStats, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.defaults()
-	var st FlushStats
+	var st synclayer.BatchStats
 	maxRows, maxBytes := f.Batcher.BatchLimits()
 	groups := map[string]*pending{}
 	for st.Claimed < f.MaxSize || f.MaxSize < 0 {
@@ -97,7 +103,7 @@ func (f *ContactFlusher) Flush(ctx context.Context) (FlushStats, error) {
 		if f.MaxSize > 0 {
 			n = min(n, f.MaxSize-st.Claimed)
 		}
-		jobs, err := f.Store.ClaimJobs(ctx, f.Queue, n, f.Lease, f.Now())
+		jobs, err := f.Store.ClaimJobs(ctx, f.Queue(), n, f.Lease, f.Now())
 		if err != nil {
 			return st, err
 		}
@@ -199,7 +205,7 @@ func (f *ContactFlusher) state(j *synclayer.Job, row synclayer.BatchRow) *syncla
 // which stay claimed until Check finds it applied. A refused call settles
 // its jobs at once: dead-lettered for a permanent refusal, queued again
 // otherwise.
-func (f *ContactFlusher) send(ctx context.Context, g *pending, st *FlushStats) error {
+func (f *ContactFlusher) send(ctx context.Context, g *pending, st *synclayer.BatchStats) error {
 	if len(g.rows) == 0 {
 		return nil
 	}
@@ -230,7 +236,7 @@ func (f *ContactFlusher) send(ctx context.Context, g *pending, st *FlushStats) e
 	if id == "" {
 		return f.settleAtOnce(ctx, summary, items, since)
 	}
-	imp := &synclayer.Import{Skill: f.Skill, Queue: f.Queue, ProcessID: id, Summary: summary + " (job " + id + ")",
+	imp := &synclayer.Import{Skill: f.RealtimeQueue, Queue: f.Queue(), ProcessID: id, Summary: summary + " (job " + id + ")",
 		CreatedAt: since, CheckAt: now.Add(f.PollMin)}
 	if err := f.Store.AddImport(ctx, imp, items, now.Add(f.Hold)); err != nil {
 		// The platform has the batch but we could not record it: the jobs'
@@ -245,7 +251,7 @@ func (f *ContactFlusher) send(ctx context.Context, g *pending, st *FlushStats) e
 // realtime) and returns how many are still pending.
 func (f *ContactFlusher) Check(ctx context.Context) (int, error) {
 	f.defaults()
-	imps, err := f.Store.FindImports(ctx, f.Skill)
+	imps, err := f.Store.FindImports(ctx, f.RealtimeQueue)
 	if err != nil {
 		return 0, err
 	}
@@ -336,7 +342,7 @@ func (f *ContactFlusher) importJobs(ctx context.Context, imp *synclayer.Import) 
 
 // realtime delivers jobs through customer-sync's realtime path,
 // Concurrency at a time, settling each as the queue's worker would.
-func (f *ContactFlusher) realtime(ctx context.Context, jobs []*synclayer.Job, st *FlushStats) {
+func (f *ContactFlusher) realtime(ctx context.Context, jobs []*synclayer.Job, st *synclayer.BatchStats) {
 	h := &CustomerSync{Store: f.Store, Destination: f.Destination, Sync: f.Batcher, Now: f.Now}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -364,7 +370,7 @@ func (f *ContactFlusher) realtime(ctx context.Context, jobs []*synclayer.Job, st
 
 // fail retries a job with backoff, or dead-letters it for a permanent
 // error or once its retry window has passed.
-func (f *ContactFlusher) fail(ctx context.Context, j *synclayer.Job, err error, st *FlushStats) {
+func (f *ContactFlusher) fail(ctx context.Context, j *synclayer.Job, err error, st *synclayer.BatchStats) {
 	st.Failed++
 	now := f.Now()
 	trace := &synclayer.TraceEntry{ContactID: j.RecordKey, At: now, Kind: synclayer.TraceDelivery, Summary: f.Destination + ": batch delivery failed: " + err.Error()}
@@ -388,7 +394,7 @@ func (f *ContactFlusher) settleAtOnce(ctx context.Context, summary string, items
 		return nil
 	}
 	now := f.Now()
-	imp := &synclayer.Import{Skill: f.Skill, Queue: f.Queue, ProcessID: "at-call:" + f.Destination, Summary: summary, CreatedAt: planned, CheckAt: now}
+	imp := &synclayer.Import{Skill: f.RealtimeQueue, Queue: f.Queue(), ProcessID: "at-call:" + f.Destination, Summary: summary, CreatedAt: planned, CheckAt: now}
 	if err := f.Store.AddImport(ctx, imp, items, now.Add(f.Lease)); err != nil {
 		return err
 	}
@@ -399,7 +405,7 @@ func (f *ContactFlusher) settleAtOnce(ctx context.Context, summary string, items
 // contacts go realtime one by one for a permanent refusal, and are queued
 // again for the batch otherwise.
 func (f *ContactFlusher) settleRefused(ctx context.Context, items []synclayer.ImportItem, err error, now time.Time) error {
-	imp := &synclayer.Import{Skill: f.Skill, Queue: f.Queue, ProcessID: "at-call:refused", Summary: "refused", CreatedAt: now, CheckAt: now}
+	imp := &synclayer.Import{Skill: f.RealtimeQueue, Queue: f.Queue(), ProcessID: "at-call:refused", Summary: "refused", CreatedAt: now, CheckAt: now}
 	if aerr := f.Store.AddImport(ctx, imp, items, now.Add(f.Lease)); aerr != nil {
 		return aerr
 	}
@@ -414,15 +420,15 @@ func (f *ContactFlusher) settleRefused(ctx context.Context, items []synclayer.Im
 	return f.Store.FailImport(ctx, imp.ID, err.Error(), now.Add(f.PollMin), now)
 }
 
-// Run flushes every interval and checks the calls in flight as they come
+// Run flushes every Interval and checks the calls in flight as they come
 // due, until ctx ends.
-func (f *ContactFlusher) Run(ctx context.Context, interval time.Duration) {
+func (f *ContactFlusher) Run(ctx context.Context) {
 	f.mu.Lock()
 	f.defaults()
 	f.mu.Unlock()
-	flush := time.NewTicker(interval)
+	flush := time.NewTicker(f.Interval)
 	defer flush.Stop()
-	check := time.NewTicker(min(f.PollMin, interval))
+	check := time.NewTicker(min(f.PollMin, f.Interval))
 	defer check.Stop()
 	for {
 		select {
@@ -444,13 +450,13 @@ func (f *ContactFlusher) Run(ctx context.Context, interval time.Duration) {
 }
 
 // Drain flushes and checks until the batch queue is empty and every call
-// is settled, for the backfill and resync commands.
-func (f *ContactFlusher) Drain(ctx context.Context) (FlushStats, error) {
-	var total FlushStats
+// is settled, for the backfill and resync commands; progress, when set,
+// hears the totals after each round and the calls still in flight.
+func (f *ContactFlusher) Drain(ctx context.Context, progress func(synclayer.BatchStats, int)) (synclayer.BatchStats, error) {
+	var total synclayer.BatchStats
 	for {
 		st, err := f.Flush(ctx)
-		total.Claimed, total.Batched, total.Realtime = total.Claimed+st.Claimed, total.Batched+st.Batched, total.Realtime+st.Realtime
-		total.Unchanged, total.Failed, total.Calls = total.Unchanged+st.Unchanged, total.Failed+st.Failed, total.Calls+st.Calls
+		total.Add(st)
 		if err != nil {
 			return total, err
 		}
@@ -458,7 +464,10 @@ func (f *ContactFlusher) Drain(ctx context.Context) (FlushStats, error) {
 		if err != nil {
 			return total, err
 		}
-		left, err := f.Store.CountPending(ctx, f.Queue)
+		if progress != nil {
+			progress(total, pendingN)
+		}
+		left, err := f.Store.CountPending(ctx, f.Queue())
 		if err != nil {
 			return total, err
 		}

@@ -62,11 +62,11 @@ func TestContactFlusher_RefusedRowGoesRealtime(t *testing.T) {
 	sim.PutProfile(klaviyosim.Profile{Email: conflict.Email})
 	sim.PutProfile(klaviyosim.Profile{ExternalID: conflict.ID})
 
-	f := &skill.ContactFlusher{Store: db, Destination: "klaviyo", Batcher: b, Queue: synclayer.BatchQueue(queue), Skill: queue,
+	f := &skill.ContactFlusher{Store: db, Destination: "klaviyo", Batcher: b, RealtimeQueue: queue,
 		PollMin: 10 * time.Millisecond, MaxAge: time.Hour}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := f.Drain(dctx)
+	st, err := f.Drain(dctx, nil)
 	if err != nil {
 		t.Fatalf("drain: %v (%+v)", err, st)
 	}

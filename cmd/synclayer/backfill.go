@@ -17,7 +17,6 @@ import (
 
 	"synclayer"
 	"synclayer/backfill"
-	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/notify"
 	"synclayer/skill"
@@ -81,12 +80,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := enabledSkill(cfg, name); err != nil {
 		return err
 	}
-	var client *brevo.Client
-	if !noPush && cfg.usesBrevo() {
-		if client, err = brevoClient(cfg); err != nil {
-			return err
-		}
-	}
+	var paths []batchPath
 	f, err := backfill.Open(file, at)
 	if err != nil {
 		return err
@@ -106,6 +100,11 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer db.Close()
+	if !noPush {
+		if paths, err = pushers(cfg, db, true); err != nil {
+			return fmt.Errorf("%w; or pass --no-push to only load the store (a running server's flusher then pushes)", err)
+		}
+	}
 
 	source := "shopify"
 	if f.Format == backfill.FormatJSONL {
@@ -126,9 +125,9 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("backfill stopped after %d records (%w); run the same command again to resume", counts.Read, err)
 	}
-	var pushed brevo.BatchStats
+	var pushed synclayer.BatchStats
 	if !noPush {
-		if pushed, err = push(ctx, cfg, db, client, true, stderr); err != nil {
+		if pushed, err = push(ctx, db, paths, stderr); err != nil {
 			return fmt.Errorf("backfill loaded %d records, but the push stopped (%w); run the same command again to finish it", counts.Read, err)
 		}
 	}
@@ -141,77 +140,41 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return db.DeleteCheckpoint(ctx, loader.Checkpoint)
 }
 
-// push drains every enabled skill's batch queue through Brevo's batch
-// endpoints, consent changes first and one by one, and returns the totals.
-func push(ctx context.Context, cfg *Config, db *store.DB, client *brevo.Client, historical bool, stderr io.Writer) (brevo.BatchStats, error) {
-	var total brevo.BatchStats
-	flushers, err := pushers(cfg, db, client, historical)
-	if err != nil {
-		return total, err
-	}
-	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled && client != nil && slices.ContainsFunc(cfg.targets(cs), func(t contactTarget) bool { return t.name == "brevo" }) {
-		sk, err := brevoContactSync(cfg, cs, client)
-		if err != nil {
-			return total, fmt.Errorf("customer-sync: %w", err)
-		}
-		if _, err := sk.Prepare(ctx, true); err != nil {
-			return total, fmt.Errorf("customer-sync: %w", err)
+// push drains the batch paths in their order, consent changes first and
+// one by one, and returns the totals. customer-sync's side on each
+// destination is prepared first (its attributes or merge fields made
+// sure of), as a server does at start.
+func push(ctx context.Context, db *store.DB, paths []batchPath, stderr io.Writer) (synclayer.BatchStats, error) {
+	var total synclayer.BatchStats
+	for _, p := range paths {
+		if p.contacts != nil {
+			if _, err := p.contacts.Prepare(ctx, true); err != nil {
+				return total, fmt.Errorf("%s on %s: %w", p.skill, p.destination, err)
+			}
 		}
 	}
-	for _, f := range flushers {
-		left, err := db.CountPending(ctx, f.Queue())
+	for _, p := range paths {
+		q := p.flusher.Queue()
+		left, err := db.CountPending(ctx, q)
 		if err != nil {
 			return total, err
 		}
-		imps, err := db.FindImports(ctx, batchSkillOf(f.Queue()))
+		imps, err := db.FindImports(ctx, batchSkillOf(q))
 		if err != nil {
 			return total, err
 		}
 		if left == 0 && len(imps) == 0 {
 			continue
 		}
-		prog := newProgress(stderr, "pushing "+batchSkillOf(f.Queue()), int64(left))
-		st, err := f.Drain(ctx, func(s brevo.BatchStats, pending int) {
-			prog.update(int64(s.Claimed), fmt.Sprintf("imported %d in %d calls, realtime %d, unchanged %d, failed %d, imports in flight %d",
-				s.Imported, s.Calls, s.Realtime, s.Unchanged, s.Failed, pending))
+		prog := newProgress(stderr, "pushing "+p.skill+" to "+p.destination, int64(left))
+		st, err := p.flusher.Drain(ctx, func(s synclayer.BatchStats, inFlight int) {
+			prog.update(int64(s.Claimed), fmt.Sprintf("batched %d in %d calls, realtime %d, unchanged %d, failed %d, calls in flight %d",
+				s.Batched, s.Calls, s.Realtime, s.Unchanged, s.Failed, inFlight))
 		})
 		prog.done()
-		total.Claimed += st.Claimed
-		total.Imported += st.Imported
-		total.Realtime += st.Realtime
-		total.Unchanged += st.Unchanged
-		total.Failed += st.Failed
-		total.Calls += st.Calls
-		total.Reasons = append(total.Reasons, st.Reasons...)
+		total.Add(st)
 		if err != nil {
-			return total, err
-		}
-	}
-	batchers, err := cfg.batchers(synclayer.DestinationEnv{})
-	if err != nil {
-		return total, err
-	}
-	for _, name := range sortedNames(batchers) {
-		b := batchers[name]
-		if _, err := b.Prepare(ctx, true); err != nil {
-			return total, fmt.Errorf("customer-sync on %s: %w", name, err)
-		}
-		q := contactQueue(name)
-		f := &skill.ContactFlusher{Store: db, Destination: name, Batcher: b, Queue: synclayer.BatchQueue(q), Skill: q, MaxSize: -1, PollMin: time.Second}
-		left, err := db.CountPending(ctx, f.Queue)
-		if err != nil || left == 0 {
-			continue
-		}
-		fmt.Fprintf(stderr, "pushing customer-sync to %s: %d contacts\n", name, left)
-		st, err := f.Drain(ctx)
-		total.Claimed += st.Claimed
-		total.Imported += st.Batched
-		total.Realtime += st.Realtime
-		total.Unchanged += st.Unchanged
-		total.Failed += st.Failed
-		total.Calls += st.Calls
-		if err != nil {
-			return total, fmt.Errorf("%s: %w", name, err)
+			return total, fmt.Errorf("%s on %s: %w", p.skill, p.destination, err)
 		}
 	}
 	return total, nil
@@ -237,8 +200,8 @@ func limitMemory() {
 // notification when notifications.events names batch_completed. A
 // notification that cannot be sent now stays queued for a running
 // server's notifier, which retries it.
-func finishRun(ctx context.Context, cfg *Config, db *store.DB, stdout, stderr io.Writer, runID string, data notify.BatchData, pushed brevo.BatchStats, noPush bool) {
-	data.Imported, data.Realtime, data.Unchanged, data.PushFailed, data.Calls = pushed.Imported, pushed.Realtime, pushed.Unchanged, pushed.Failed, pushed.Calls
+func finishRun(ctx context.Context, cfg *Config, db *store.DB, stdout, stderr io.Writer, runID string, data notify.BatchData, pushed synclayer.BatchStats, noPush bool) {
+	data.Imported, data.Realtime, data.Unchanged, data.PushFailed, data.Calls = pushed.Batched, pushed.Realtime, pushed.Unchanged, pushed.Failed, pushed.Calls
 	w := stdout
 	fmt.Fprintf(w, "batch_completed: %s %s", data.Run, data.Skill)
 	if data.File != "" {
@@ -259,8 +222,8 @@ func finishRun(ctx context.Context, cfg *Config, db *store.DB, stdout, stderr io
 	if noPush {
 		fmt.Fprintln(w, "  push: skipped (--no-push); a running server's batch flusher sends them")
 	} else {
-		fmt.Fprintf(w, "  brevo: imported %d in %d batch calls, realtime %d (consent changes among them), unchanged %d, failed attempts %d (retried, or dead-lettered: synclayer dlq list)\n",
-			pushed.Imported, pushed.Calls, pushed.Realtime, pushed.Unchanged, pushed.Failed)
+		fmt.Fprintf(w, "  push: imported %d in %d batch calls, realtime %d (consent changes among them), unchanged %d, failed attempts %d (retried, or dead-lettered: synclayer dlq list)\n",
+			pushed.Batched, pushed.Calls, pushed.Realtime, pushed.Unchanged, pushed.Failed)
 		for i, r := range pushed.Reasons {
 			if i == backfill.MaxFailures {
 				break

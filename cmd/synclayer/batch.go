@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/ingest"
 	"synclayer/skill"
 	"synclayer/store"
@@ -97,89 +95,143 @@ func (cs *CustomerSyncConfig) batchQueue(destination string) string {
 	return ""
 }
 
-// currentContacts is what customer-sync's flusher runs with: the skill as
-// now configured (nil while disabled) and its import list.
-func (r *skillRuntime) currentContacts() (*brevo.ContactSync, int64) {
-	sk := r.skill("brevo")
-	if sk == nil {
-		return nil, 0
-	}
-	bs, ok := sk.Sync.(*brevo.ContactSync)
-	if !ok {
-		return nil, 0
-	}
-	cp := *bs
-	cp.Store = r.m.DB
-	return &cp, bs.ImportListID
+// batchPath is one skill's batch path on one destination.
+type batchPath struct {
+	skill, destination string
+	flusher            synclayer.BatchFlusher
+	contacts           synclayer.ContactSync // customer-sync's side, prepared before a push; nil for the others
 }
 
-// startBatch runs a batch flusher for each enabled skill. In batch mode it
-// flushes the skill's changes every batch.interval; in realtime mode it
-// still takes what a backfill or resync left in the batch queue (every 5
-// minutes), so nothing stays there unsent.
-func (m *Main) startBatch(client *brevo.Client) {
-	if client == nil {
-		m.startContactFlushers()
-		return // Brevo's imports need the destination named brevo
-	}
-	var flushers []*brevo.Flusher
-	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
-		interval, size := batchSettings(cs.Options.SyncMode, cs.Options.Batch)
-		flushers = append(flushers, brevo.NewFlusher(brevo.FlusherConfig{Store: m.DB, Client: client, Skill: skill.CustomerSyncName,
-			CurrentContacts: m.skills.currentContacts, Interval: interval, MaxSize: size, Logger: m.Logger, PollMin: min(interval, 10*time.Second)}))
-	}
-	for _, s := range m.Config.commerceSkills() {
-		if !s.enabled() {
-			continue
+// batchFlusher is the batch path of bc.Skill on destination d: the
+// destination's own (synclayer.BatchDestination), or else, for
+// customer-sync, the shared flusher over contacts when it is a
+// synclayer.ContactBatcher; nil when d has none for the skill.
+func batchFlusher(d synclayer.Destination, bc synclayer.BatchConfig, contacts synclayer.ContactSync) (synclayer.BatchFlusher, error) {
+	if bd, ok := d.(synclayer.BatchDestination); ok {
+		if f, err := bd.BatchFlusher(bc); err != nil || f != nil {
+			return f, err
 		}
-		interval, size := batchSettings(s.cfg.Options.SyncMode, s.cfg.Options.Batch)
-		cfg := brevo.FlusherConfig{Store: m.DB, Client: client, Skill: s.name, Interval: interval, MaxSize: size, Logger: m.Logger}
-		switch s.name {
-		case skill.OrderEventsName:
-			cfg.Orders = &brevo.OrderEvents{Store: m.DB, Client: client, Logger: m.Logger}
-		case skill.ProductCatalogName:
-			cfg.Products = &brevo.ProductCatalog{Store: m.DB, Client: client, Logger: m.Logger}
-		}
-		flushers = append(flushers, brevo.NewFlusher(cfg))
 	}
-	for _, f := range flushers {
-		ctx, cancel := context.WithCancel(context.Background())
-		m.addCancel(cancel)
-		m.wg.Add(1)
-		go func() { defer m.wg.Done(); f.Run(ctx) }()
+	b, ok := contacts.(synclayer.ContactBatcher)
+	if bc.Skill != skill.CustomerSyncName || !ok {
+		return nil, nil
 	}
-	m.startContactFlushers()
+	return &skill.ContactFlusher{Store: bc.Store, Destination: d.Name(), Batcher: b, RealtimeQueue: contactQueue(d.Name()),
+		Interval: bc.Interval, MaxSize: bc.MaxSize, PollMin: bc.PollMin, PollMax: bc.PollMax, Logger: bc.Logger}, nil
 }
 
-// startContactFlushers runs the shared contact flusher for customer-sync on
-// every destination other than brevo whose ContactSync has a batch path:
-// in batch mode every batch.interval, otherwise every 5 minutes for what a
-// backfill left in the batch queue.
-func (m *Main) startContactFlushers() {
-	cs := m.Config.Skills.CustomerSync
-	if cs == nil || !cs.Enabled {
+// batchPaths builds the batch path of every enabled batch skill on each
+// of its destinations that has one, in the order a push drains them:
+// contacts before the orders that name them, categories and products
+// before orders. open opens a destination; base is the flusher settings
+// of a skill; live, when set, gives customer-sync's side on a destination
+// as configured at each flush (a running server's), instead of the one
+// built here.
+func (c *Config) batchPaths(open func(name string) (synclayer.Destination, error), base func(*batchMode) synclayer.BatchConfig,
+	live func(destination string) func() synclayer.ContactSync) ([]batchPath, error) {
+	var out []batchPath
+	add := func(name, dest string, d synclayer.Destination, b *batchMode, contacts synclayer.ContactSync) error {
+		bc := base(b)
+		bc.Skill = name
+		if contacts != nil {
+			bc.Contacts = func() synclayer.ContactSync { return contacts }
+			if live != nil {
+				bc.Contacts = live(dest)
+			}
+		}
+		f, err := batchFlusher(d, bc, contacts)
+		if err != nil {
+			return fmt.Errorf("%s on %s: %w", name, dest, err)
+		}
+		if f != nil {
+			out = append(out, batchPath{skill: name, destination: dest, flusher: f, contacts: contacts})
+		}
+		return nil
+	}
+	if cs := c.Skills.CustomerSync; cs != nil && cs.Enabled {
+		for _, t := range c.targets(cs) {
+			d, err := open(t.name)
+			if err != nil {
+				return nil, fmt.Errorf("destinations.%s: %w", t.name, err)
+			}
+			sync, err := c.contactSync(d, cs, t)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.key, err)
+			}
+			if err := add(skill.CustomerSyncName, t.name, d, &batchMode{cs.Options.SyncMode, cs.Options.Batch}, sync); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, name := range []string{skill.ProductCatalogName, skill.OrderEventsName} {
+		for _, s := range c.commerceSkills() {
+			if s.name != name || !s.enabled() {
+				continue
+			}
+			for _, t := range s.targets() {
+				d, err := open(t.name)
+				if err != nil {
+					return nil, fmt.Errorf("destinations.%s: %w", t.name, err)
+				}
+				if err := add(name, t.name, d, &batchMode{s.cfg.Options.SyncMode, s.cfg.Options.Batch}, nil); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// batchMode is a skill's sync_mode with its options.batch.
+type batchMode struct {
+	Mode  string
+	Batch BatchOptions
+}
+
+// batchQueues are the queues (synclayer.Queue of skill and destination)
+// whose skill has a batch path on the destination, from the config
+// alone (no credentials needed): what a backfill or resync loads into the
+// batch queue rather than the realtime one.
+func (c *Config) batchQueues() map[string]bool {
+	paths, _ := c.batchPaths(func(name string) (synclayer.Destination, error) { return c.openDestination(name, checkEnv()) },
+		func(*batchMode) synclayer.BatchConfig { return synclayer.BatchConfig{} }, nil)
+	out := map[string]bool{}
+	for _, p := range paths {
+		out[synclayer.Queue(p.skill, p.destination)] = true
+	}
+	return out
+}
+
+// startBatch runs every batch path of the enabled skills. In batch mode
+// it flushes the skill's changes every batch.interval; in realtime mode
+// it still takes what a backfill or resync left in the batch queue (every
+// 5 minutes), so nothing stays there unsent.
+func (m *Main) startBatch() {
+	paths, err := m.Config.batchPaths(func(name string) (synclayer.Destination, error) {
+		if d := m.destinations[name]; d != nil {
+			return d, nil
+		}
+		return nil, fmt.Errorf("destination %q is not configured under destinations", name)
+	}, func(b *batchMode) synclayer.BatchConfig {
+		interval, size := batchSettings(b.Mode, b.Batch)
+		return synclayer.BatchConfig{Store: m.DB, Interval: interval, MaxSize: size, Logger: m.Logger, PollMin: min(interval, 10*time.Second)}
+	}, func(dest string) func() synclayer.ContactSync {
+		return func() synclayer.ContactSync {
+			if sk := m.skills.skill(dest); sk != nil {
+				return sk.Sync
+			}
+			return nil
+		}
+	})
+	if err != nil {
+		m.Logger.Error("batch paths not started", "err", err) // refused at start already
 		return
 	}
-	interval, size := batchSettings(cs.Options.SyncMode, cs.Options.Batch)
-	for _, t := range m.Config.targets(cs) {
-		if t.name == "brevo" {
-			continue
-		}
-		sync, err := m.Config.contactSync(m.destinations[t.name], cs, t)
-		if err != nil {
-			continue // refused at start already
-		}
-		b, ok := sync.(synclayer.ContactBatcher)
-		if !ok {
-			continue
-		}
-		q := contactQueue(t.name)
-		f := &skill.ContactFlusher{Store: m.DB, Destination: t.name, Batcher: b, Queue: synclayer.BatchQueue(q), Skill: q,
-			MaxSize: size, Logger: m.Logger, PollMin: min(interval, 5*time.Second)}
+	for _, p := range paths {
 		ctx, cancel := context.WithCancel(context.Background())
 		m.addCancel(cancel)
 		m.wg.Add(1)
-		go func() { defer m.wg.Done(); f.Run(ctx, interval) }()
+		go func() { defer m.wg.Done(); p.flusher.Run(ctx) }()
 	}
 }
 
@@ -206,11 +258,10 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 		}
 	}
 	cfg.commerceIngest(&icfg)
-	batching, _ := cfg.batchers(checkEnv())
+	batching := cfg.batchQueues()
 	for i := range icfg.Routes {
 		r := &icfg.Routes[i]
-		_, batches := batching[r.Destination]
-		if r.Destination == "brevo" || batches && r.Records == "" { // the rest go realtime, for a running server
+		if batching[r.Skill] { // the rest go realtime, for a running server
 			r.Skill, r.Batch = synclayer.BatchQueue(r.Skill), ""
 		}
 		if !slices.Contains(r.Sources, source) {
@@ -220,112 +271,23 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 	return icfg
 }
 
-// pushers are the flushers a backfill or resync drains, in the order
-// Brevo wants the records: contacts before the orders that name them,
-// categories and products before orders.
-func pushers(cfg *Config, db *store.DB, client *brevo.Client, historical bool) ([]*brevo.Flusher, error) {
-	var out []*brevo.Flusher
-	if client == nil {
-		return nil, nil
-	}
-	onBrevo := func(ts []skillTarget) bool {
-		return slices.ContainsFunc(ts, func(t skillTarget) bool { return t.name == "brevo" })
-	}
-	base := brevo.FlusherConfig{Store: db, Client: client, MaxSize: -1, PollMin: time.Second, PollMax: 30 * time.Second, Historical: historical}
-	if cs := cfg.Skills.CustomerSync; cs != nil && cs.Enabled && slices.ContainsFunc(cfg.targets(cs), func(t contactTarget) bool { return t.name == "brevo" }) {
-		c := base
-		c.Skill = skill.CustomerSyncName
-		bs, err := brevoContactSync(cfg, cs, client)
+// pushers are the batch paths a backfill or resync drains, in the
+// order the destinations want the records, each on a destination built
+// with real credentials: the built-in simulator lives inside a running
+// server only.
+func pushers(cfg *Config, db *store.DB, historical bool) ([]batchPath, error) {
+	dests := map[string]synclayer.Destination{}
+	return cfg.batchPaths(func(name string) (synclayer.Destination, error) {
+		if d, ok := dests[name]; ok {
+			return d, nil
+		}
+		d, err := cfg.openDestination(name, synclayer.DestinationEnv{})
 		if err != nil {
 			return nil, err
 		}
-		bs.Store = db
-		c.Contacts, c.ImportListID = bs, bs.ImportListID
-		out = append(out, brevo.NewFlusher(c))
-	}
-	if s := cfg.Skills.ProductCatalog; s != nil && s.Enabled && onBrevo(commerceSkill{skill.ProductCatalogName, s, ""}.targets()) {
-		c := base
-		c.Skill, c.Products = skill.ProductCatalogName, &brevo.ProductCatalog{Store: db, Client: client}
-		out = append(out, brevo.NewFlusher(c))
-	}
-	if s := cfg.Skills.OrderEvents; s != nil && s.Enabled && onBrevo(commerceSkill{skill.OrderEventsName, s, ""}.targets()) {
-		c := base
-		c.Skill, c.Orders = skill.OrderEventsName, &brevo.OrderEvents{Store: db, Client: client}
-		out = append(out, brevo.NewFlusher(c))
-	}
-	return out, nil
-}
-
-// usesBrevo reports whether an enabled skill runs on the destination
-// named brevo, so a CLI push needs its client.
-func (c *Config) usesBrevo() bool {
-	if cs := c.Skills.CustomerSync; cs != nil && cs.Enabled && slices.ContainsFunc(c.targets(cs), func(t contactTarget) bool { return t.name == "brevo" }) {
-		return true
-	}
-	return c.needsBrevo()
-}
-
-// batchers are customer-sync's destinations other than brevo whose
-// ContactSync has a batch path, built with env (a CLI command's: real
-// credentials only).
-func (c *Config) batchers(env synclayer.DestinationEnv) (map[string]synclayer.ContactBatcher, error) {
-	out := map[string]synclayer.ContactBatcher{}
-	cs := c.Skills.CustomerSync
-	if cs == nil || !cs.Enabled {
-		return out, nil
-	}
-	for _, t := range c.targets(cs) {
-		if t.name == "brevo" {
-			continue
-		}
-		d, err := c.openDestination(t.name, env)
-		if err != nil {
-			return nil, fmt.Errorf("destinations.%s: %w", t.name, err)
-		}
-		sync, err := c.contactSync(d, cs, t)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.key, err)
-		}
-		if b, ok := sync.(synclayer.ContactBatcher); ok {
-			out[t.name] = b
-		}
-	}
-	return out, nil
-}
-
-// brevoClient is the Brevo client of a CLI command. The built-in simulator
-// lives inside a running server, so a command that pushes needs a real
-// destinations.brevo.api_key (or a base_url with one).
-func brevoClient(cfg *Config) (*brevo.Client, error) {
-	d, err := cfg.openDestination("brevo", synclayer.DestinationEnv{})
-	if err != nil {
-		return nil, fmt.Errorf("%w; or pass --no-push to only load the store (a running server's flusher then pushes)", err)
-	}
-	bd, ok := d.(*brevo.Destination)
-	if !ok {
-		return nil, errors.New("destinations.brevo is not a Brevo account; batch pushes run on Brevo only for now")
-	}
-	return bd.Client(), nil
-}
-
-// brevoContactSync is customer-sync's Brevo side for a CLI command's
-// batch push, on client.
-func brevoContactSync(cfg *Config, cs *CustomerSyncConfig, client *brevo.Client) (*brevo.ContactSync, error) {
-	for _, t := range cfg.targets(cs) {
-		if t.name != "brevo" {
-			continue
-		}
-		d, err := cfg.openDestination("brevo", checkEnv())
-		if err != nil {
-			return nil, err
-		}
-		sync, err := cfg.contactSync(d, cs, t)
-		if err != nil {
-			return nil, err
-		}
-		bs := sync.(*brevo.ContactSync)
-		bs.Client = client
-		return bs, nil
-	}
-	return nil, errors.New("customer-sync does not run on Brevo, and batch pushes run on Brevo only for now")
+		dests[name] = d
+		return d, nil
+	}, func(*batchMode) synclayer.BatchConfig {
+		return synclayer.BatchConfig{Store: db, MaxSize: -1, PollMin: time.Second, PollMax: 30 * time.Second, Historical: historical}
+	}, nil)
 }

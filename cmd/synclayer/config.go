@@ -17,7 +17,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"synclayer"
-	"synclayer/destination/brevo"
+	"synclayer/skill"
 	"synclayer/workflow"
 )
 
@@ -525,7 +525,7 @@ func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
 	case "batch":
 		for _, t := range c.targets(cs) {
 			sec := c.Destinations[t.name]
-			if sec == nil || sec.typeOf(t.name) == brevo.Type.Type {
+			if sec == nil {
 				continue
 			}
 			d, err := c.openDestination(t.name, checkEnv())
@@ -533,7 +533,7 @@ func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
 				continue
 			}
 			if sync, err := c.contactSync(d, cs, t); err == nil {
-				if _, ok := sync.(synclayer.ContactBatcher); !ok {
+				if f, err := batchFlusher(d, synclayer.BatchConfig{Skill: skill.CustomerSyncName}, sync); err == nil && f == nil {
 					e.add(key+".options.sync_mode", "destination %s (%s) has no batch path: use realtime", t.name, sec.typeOf(t.name))
 				}
 			}

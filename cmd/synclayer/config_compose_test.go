@@ -85,7 +85,7 @@ func TestConfig_SpecExampleServesAndSyncs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the quick start generated no Shopify secret beside its database: %v", err)
 	}
-	qe := &env{t: t, m: qm, sim: qm.Simulator, base: "http://" + qm.Addr}
+	qe := &env{t: t, m: qm, sim: brevoSim(qm), base: "http://" + qm.Addr}
 	body := mustMarshal(shopifyCustomer(4241, "quick.start@example.com", "Quinn", 1, "subscribed", 1))
 	if status, reply := qe.post("/webhooks/shopify", body, shopifyHeaders("customers/create", "wh-quick-1", body, strings.TrimSpace(string(secret)))); status != 200 {
 		t.Fatalf("quick start webhook: %d %v", status, reply)

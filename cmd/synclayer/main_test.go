@@ -661,3 +661,13 @@ func TestCustomerSync_ExistingBrevoContact(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// brevoSim is the built-in simulator of m's destination named brevo; nil
+// when it has an API key.
+func brevoSim(m *Main) *brevosim.Server {
+	bd, _ := m.destinations["brevo"].(*brevo.Destination)
+	if bd == nil {
+		return nil
+	}
+	return bd.Simulator()
+}

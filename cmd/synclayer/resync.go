@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"synclayer"
-	"synclayer/destination/brevo"
 	"synclayer/destination/slack"
 	"synclayer/destination/webhook"
 	"synclayer/notify"
@@ -43,17 +42,15 @@ func cmdResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := enabledSkill(cfg, name); err != nil {
 		return err
 	}
-	var client *brevo.Client
-	if cfg.usesBrevo() {
-		if client, err = brevoClient(cfg); err != nil {
-			return err
-		}
-	}
 	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	paths, err := pushers(cfg, db, true)
+	if err != nil {
+		return err
+	}
 	started := time.Now().UTC()
 	cpName := "resync:" + name
 	cp, err := db.FindCheckpoint(ctx, cpName)
@@ -72,11 +69,11 @@ func cmdResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return err
 	}
-	pushed, err := push(ctx, cfg, db, client, true, stderr)
+	pushed, err := push(ctx, db, paths, stderr)
 	if err != nil {
 		return fmt.Errorf("resync stopped (%w); run the same command again to finish it", err)
 	}
-	data := notify.BatchData{Run: "resync", Skill: name, StartedAt: started, Read: int(cp.Position), Written: pushed.Imported + pushed.Realtime,
+	data := notify.BatchData{Run: "resync", Skill: name, StartedAt: started, Read: int(cp.Position), Written: pushed.Batched + pushed.Realtime,
 		Skipped: pushed.Unchanged, Failed: pushed.Failed}
 	for _, r := range pushed.Reasons {
 		data.Failures = append(data.Failures, notify.BatchFailure{Reason: r})
@@ -142,14 +139,11 @@ func enqueueResync(ctx context.Context, cfg *Config, db *store.DB, name string) 
 			}
 		}
 	}
-	batching, err := cfg.batchers(checkEnv())
-	if err != nil {
-		return 0, err
-	}
+	batching := cfg.batchQueues()
 	n := 0
 	for _, d := range targets {
 		q := synclayer.Queue(name, d)
-		if _, ok := batching[d]; ok && name == skill.CustomerSyncName || d == "brevo" {
+		if batching[q] {
 			q = synclayer.BatchQueue(q)
 		}
 		k, err := db.EnqueueAll(ctx, resyncKinds[name], q, d, time.Now())

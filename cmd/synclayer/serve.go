@@ -20,8 +20,6 @@ import (
 
 	"synclayer"
 	"synclayer/api"
-	"synclayer/destination/brevo"
-	"synclayer/destination/brevo/brevosim"
 	"synclayer/limit"
 	"synclayer/metrics"
 	"synclayer/notify"
@@ -36,11 +34,8 @@ type Main struct {
 	Logger *slog.Logger
 	Stderr io.Writer
 
-	DB *store.DB
-	// Simulator is the built-in simulator of the destination named brevo,
-	// when it has no API key; the other destinations' are theirs.
-	Simulator *brevosim.Server
-	Addr      string // the address the server listens on
+	DB   *store.DB
+	Addr string // the address the server listens on
 	// PlainAddr is, with HTTPS, the address of the plain listener that
 	// redirects to it (and answers ACME's challenges); "" without one.
 	PlainAddr string
@@ -141,7 +136,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.openDestinations(extra); err != nil {
 		return err
 	}
-	client := m.brevoClient()
 
 	cs, version, err := m.resumeConfig(ctx)
 	if err != nil {
@@ -165,7 +159,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.startCommerce(); err != nil {
 		return err
 	}
-	m.startBatch(client)
+	m.startBatch()
 	m.startWorkflows()
 	if err := m.startCarts(); err != nil {
 		return err
@@ -313,19 +307,6 @@ func (m *Main) openDestinations(extra map[string]http.Handler) error {
 			return fmt.Errorf("destinations.%s: %w", name, err)
 		}
 		m.destinations[name] = d
-		if bd, ok := d.(*brevo.Destination); ok && name == "brevo" {
-			m.Simulator = bd.Simulator()
-		}
-	}
-	return nil
-}
-
-// brevoClient is the client of the destination named brevo, which the
-// skills that run on Brevo alone for now (order-events, product-catalog,
-// cart-events, workflows' Brevo actions, batch) use; nil without one.
-func (m *Main) brevoClient() *brevo.Client {
-	if bd, ok := m.destinations["brevo"].(*brevo.Destination); ok {
-		return bd.Client()
 	}
 	return nil
 }

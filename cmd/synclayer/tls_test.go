@@ -162,7 +162,7 @@ func TestTLS_SimulatorUnderHTTPS(t *testing.T) {
 	e := startEnv(t, brevosim.Options{}, withTLS(cert), func(c *Config) {
 		c.Destinations = map[string]*DestinationSection{"brevo": {Settings: map[string]any{}}}
 	})
-	if e.m.Simulator == nil {
+	if brevoSim(e.m) == nil {
 		t.Fatal("no built-in simulator without an API key")
 	}
 	body := mustMarshal(map[string]any{"id": 77, "email": "sim@example.com", "updated_at": "2026-11-20T10:00:00Z",
@@ -175,7 +175,7 @@ func TestTLS_SimulatorUnderHTTPS(t *testing.T) {
 	}
 	resp.Body.Close()
 	e.waitIdle(10 * time.Second)
-	if _, ok := e.m.Simulator.ContactByEmail("sim@example.com"); !ok {
+	if _, ok := brevoSim(e.m).ContactByEmail("sim@example.com"); !ok {
 		t.Errorf("the contact did not reach the built-in simulator under HTTPS; log:\n%s", e.logs.String())
 	}
 }

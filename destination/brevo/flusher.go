@@ -56,38 +56,6 @@ type FlusherConfig struct {
 	Now    func() time.Time
 }
 
-// BatchStats counts what flushes did.
-type BatchStats struct {
-	Claimed   int      `json:"claimed"`
-	Imported  int      `json:"imported"`  // records in accepted batch calls
-	Realtime  int      `json:"realtime"`  // records sent through Handle
-	Unchanged int      `json:"unchanged"` // records Brevo already held as they are
-	Failed    int      `json:"failed"`    // records retried or dead-lettered
-	Calls     int      `json:"calls"`     // batch calls accepted
-	Reasons   []string `json:"reasons,omitempty"`
-}
-
-func (s *BatchStats) add(o BatchStats) {
-	s.Claimed += o.Claimed
-	s.Imported += o.Imported
-	s.Realtime += o.Realtime
-	s.Unchanged += o.Unchanged
-	s.Failed += o.Failed
-	s.Calls += o.Calls
-	for _, r := range o.Reasons {
-		s.reason(r)
-	}
-}
-
-// maxReasons caps the failure reasons kept.
-const maxReasons = 20
-
-func (s *BatchStats) reason(r string) {
-	if len(s.Reasons) < maxReasons {
-		s.Reasons = append(s.Reasons, r)
-	}
-}
-
 // Flusher runs one skill's batch path.
 type Flusher struct {
 	cfg   FlusherConfig
@@ -151,7 +119,7 @@ func (f *Flusher) Run(ctx context.Context) {
 			if st, err := f.Flush(ctx); err != nil && ctx.Err() == nil {
 				f.cfg.Logger.Warn("batch flush failed; will retry", "skill", f.cfg.Skill, "err", err)
 			} else if st.Claimed > 0 {
-				f.cfg.Logger.Info("batch flushed", "skill", f.cfg.Skill, "claimed", st.Claimed, "imported", st.Imported,
+				f.cfg.Logger.Info("batch flushed", "skill", f.cfg.Skill, "claimed", st.Claimed, "batched", st.Batched,
 					"realtime", st.Realtime, "unchanged", st.Unchanged, "failed", st.Failed, "calls", st.Calls)
 			}
 		case <-check.C:
@@ -165,11 +133,11 @@ func (f *Flusher) Run(ctx context.Context) {
 // Drain flushes until the batch queue is empty and every import has
 // completed or failed, then returns what it did. progress, when set, hears
 // the running totals. It is the backfill and resync commands' push.
-func (f *Flusher) Drain(ctx context.Context, progress func(BatchStats, int)) (BatchStats, error) {
-	var total BatchStats
+func (f *Flusher) Drain(ctx context.Context, progress func(synclayer.BatchStats, int)) (synclayer.BatchStats, error) {
+	var total synclayer.BatchStats
 	for {
 		st, err := f.Flush(ctx)
-		total.add(st)
+		total.Add(st)
 		if err != nil {
 			return total, err
 		}
@@ -211,7 +179,7 @@ func (f *Flusher) Drain(ctx context.Context, progress func(BatchStats, int)) (Ba
 		if pending == 0 {
 			// A failed import put its jobs back: flush them again.
 			st, err := f.Flush(ctx)
-			total.add(st)
+			total.Add(st)
 			if err != nil {
 				return total, err
 			}
@@ -247,7 +215,7 @@ func (f *Flusher) nextCheck(ctx context.Context) (time.Duration, error) {
 }
 
 // Flush claims up to MaxSize due jobs of the batch queue and sends them.
-func (f *Flusher) Flush(ctx context.Context) (BatchStats, error) {
+func (f *Flusher) Flush(ctx context.Context) (synclayer.BatchStats, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
@@ -258,7 +226,7 @@ func (f *Flusher) Flush(ctx context.Context) (BatchStats, error) {
 	case f.cfg.Products != nil:
 		return f.flushProducts(ctx)
 	}
-	return BatchStats{}, errors.New("batch: no skill configured")
+	return synclayer.BatchStats{}, errors.New("batch: no skill configured")
 }
 
 // claimChunk is how many jobs one claim takes: a flush claims in chunks,
@@ -279,7 +247,7 @@ func (f *Flusher) claim(ctx context.Context, claimed int) ([]*synclayer.Job, err
 
 // realtime delivers jobs through h, Concurrency at a time, as the queue's
 // worker would: complete, retry with backoff, or dead-letter.
-func (f *Flusher) realtime(ctx context.Context, h queue.Handler, jobs []*synclayer.Job, st *BatchStats) {
+func (f *Flusher) realtime(ctx context.Context, h queue.Handler, jobs []*synclayer.Job, st *synclayer.BatchStats) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	sem := make(chan struct{}, f.cfg.Concurrency)
@@ -308,9 +276,9 @@ func (f *Flusher) realtime(ctx context.Context, h queue.Handler, jobs []*synclay
 // error or once its retry window (MaxAge) has passed, and counts it:
 // without the window, a record Brevo keeps failing would be retried for
 // ever, and a backfill's push would never end.
-func (f *Flusher) fail(ctx context.Context, j *synclayer.Job, err error, st *BatchStats) {
+func (f *Flusher) fail(ctx context.Context, j *synclayer.Job, err error, st *synclayer.BatchStats) {
 	st.Failed++
-	st.reason(fmt.Sprintf("%s: %v", j.RecordKey, err))
+	st.Reason(fmt.Sprintf("%s: %v", j.RecordKey, err))
 	now := f.cfg.Now()
 	trace := &synclayer.TraceEntry{ContactID: j.RecordKey, At: now, Kind: synclayer.TraceDelivery, Summary: "batch delivery failed: " + err.Error()}
 	var perm *synclayer.PermanentError
@@ -358,7 +326,7 @@ func (f *Flusher) finishAtOnce(ctx context.Context, id, summary string, items []
 // with Brevo's message, for `synclayer dlq list` and, once fixed,
 // `dlq retry`. Anything else (a 5xx, a 429, the network) puts them back to
 // be sent again after a backoff.
-func (f *Flusher) failAll(ctx context.Context, items []synclayer.ImportItem, err error, st *BatchStats) {
+func (f *Flusher) failAll(ctx context.Context, items []synclayer.ImportItem, err error, st *synclayer.BatchStats) {
 	now := f.cfg.Now()
 	st.Failed += len(items)
 	var perm *synclayer.PermanentError
@@ -367,7 +335,7 @@ func (f *Flusher) failAll(ctx context.Context, items []synclayer.ImportItem, err
 	if dead {
 		outcome = "dead-lettered (synclayer dlq list)"
 	}
-	st.reason(fmt.Sprintf("a batch call of %d records, %s: %v", len(items), outcome, err))
+	st.Reason(fmt.Sprintf("a batch call of %d records, %s: %v", len(items), outcome, err))
 	imp := &synclayer.Import{Skill: f.cfg.Skill, Queue: f.queue, ProcessID: "refused", Summary: "refused", CreatedAt: now, CheckAt: now}
 	if aerr := f.cfg.Store.AddImport(ctx, imp, items, now.Add(f.cfg.Lease)); aerr != nil {
 		f.cfg.Logger.Warn("settling a refused batch failed; its records are retried when their claims expire", "skill", f.cfg.Skill, "err", aerr)

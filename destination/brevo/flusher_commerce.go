@@ -40,7 +40,7 @@ type commerceFlush[T any] struct {
 	call func(context.Context, []T) (id, summary string, err error)
 }
 
-func (f *Flusher) flushOrders(ctx context.Context) (BatchStats, error) {
+func (f *Flusher) flushOrders(ctx context.Context) (synclayer.BatchStats, error) {
 	return flushCommerce(ctx, f, commerceFlush[Order]{
 		what:     "order",
 		limits:   &commerceBatch[Order]{maxCount: MaxOrderBatch, maxBytes: MaxOrderBatchBytes},
@@ -53,7 +53,7 @@ func (f *Flusher) flushOrders(ctx context.Context) (BatchStats, error) {
 	})
 }
 
-func (f *Flusher) flushProducts(ctx context.Context) (BatchStats, error) {
+func (f *Flusher) flushProducts(ctx context.Context) (synclayer.BatchStats, error) {
 	return flushCommerce(ctx, f, commerceFlush[Product]{
 		what:     "product",
 		limits:   &commerceBatch[Product]{maxCount: MaxProductBatch, maxBytes: MaxImportBytes},
@@ -72,8 +72,8 @@ func (f *Flusher) flushProducts(ctx context.Context) (BatchStats, error) {
 // planned as realtime would plan it; a record Brevo holds as it is
 // completes with no call, the rest go out in batch calls within the
 // limits, and each call completes its jobs at once.
-func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (BatchStats, error) {
-	var st BatchStats
+func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (synclayer.BatchStats, error) {
+	var st synclayer.BatchStats
 	b := c.limits
 	var since time.Time // when the first record of the batch being built was planned
 	send := func() {
@@ -85,9 +85,9 @@ func flushCommerce[T any](ctx context.Context, f *Flusher, c commerceFlush[T]) (
 			f.failAll(ctx, b.items, err, &st)
 		} else if err := f.finishAtOnce(ctx, id, summary, b.items, since); err != nil {
 			f.cfg.Logger.Warn("recording a "+c.what+" batch failed; its "+c.what+"s are sent again", "err", err)
-			st.reason(err.Error())
+			st.Reason(err.Error())
 		} else {
-			st.Imported += len(b.items)
+			st.Batched += len(b.items)
 			st.Calls++
 		}
 		b.send, b.items, b.bytes = nil, nil, 0

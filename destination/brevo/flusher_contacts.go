@@ -28,7 +28,7 @@ type importer struct {
 // envelope is a generous bound on what the request adds around jsonBody.
 const envelope = 256
 
-func (im *importer) add(ctx context.Context, row ImportContact, item synclayer.ImportItem, planned time.Time, st *BatchStats) error {
+func (im *importer) add(ctx context.Context, row ImportContact, item synclayer.ImportItem, planned time.Time, st *synclayer.BatchStats) error {
 	b, err := json.Marshal(row)
 	if err != nil {
 		return err
@@ -56,7 +56,7 @@ func (im *importer) add(ctx context.Context, row ImportContact, item synclayer.I
 
 // send starts the import and records it with its jobs, which stay claimed
 // until its process ends (Check). A refused import retries its jobs.
-func (im *importer) send(ctx context.Context, st *BatchStats) error {
+func (im *importer) send(ctx context.Context, st *synclayer.BatchStats) error {
 	if len(im.items) == 0 {
 		return nil
 	}
@@ -80,13 +80,13 @@ func (im *importer) send(ctx context.Context, st *BatchStats) error {
 		// leases run out and they are imported again, which is harmless.
 		return fmt.Errorf("record import process %d: %w", id, err)
 	}
-	st.Imported += len(items)
+	st.Batched += len(items)
 	st.Calls++
 	return nil
 }
 
-func (f *Flusher) flushContacts(ctx context.Context) (BatchStats, error) {
-	var st BatchStats
+func (f *Flusher) flushContacts(ctx context.Context) (synclayer.BatchStats, error) {
+	var st synclayer.BatchStats
 	cs, importList := f.cfg.Contacts, f.cfg.ImportListID
 	if f.cfg.CurrentContacts != nil {
 		if cs, importList = f.cfg.CurrentContacts(); cs == nil {

@@ -75,7 +75,7 @@ func TestFlusher_CommerceLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Failed != 0 || st.Imported == 0 {
+		if st.Failed != 0 || st.Batched == 0 {
 			t.Errorf("%s: %+v", f.Queue(), st)
 		}
 	}
@@ -101,7 +101,7 @@ func TestFlusher_CommerceLimits(t *testing.T) {
 	}
 	for _, f := range []*brevo.Flusher{orders, products} {
 		st, err := f.Drain(ctx, nil)
-		if err != nil || st.Imported != 0 || st.Unchanged == 0 {
+		if err != nil || st.Batched != 0 || st.Unchanged == 0 {
 			t.Errorf("second drain of %s: %+v, %v", f.Queue(), st, err)
 		}
 	}
