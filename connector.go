@@ -3,6 +3,7 @@ package synclayer
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,6 +30,38 @@ type SourceType struct {
 	// SecretPrefix starts a signing secret synclayer generates for the
 	// quick start: "whsec_" for Standard Webhooks.
 	SecretPrefix string
+	// Exports are the export files of the platform that backfill reads:
+	// the package that reads the platform's webhooks reads its exports
+	// too, so one package knows its fields.
+	Exports []ExportFormat
+}
+
+// ExportFormat is one kind of export file a platform produces.
+type ExportFormat struct {
+	Exts []string // the file name endings that choose it: ".csv"
+	What string   // what it is, for errors: "a Shopify customer or order export"
+	// Open reads the export's start (its header) and returns its reader.
+	// asOf dates what the export does not date itself, so a webhook newer
+	// than the export wins over it; now is the time the load started.
+	Open func(r io.Reader, asOf, now time.Time) (ExportReader, error)
+}
+
+// What an export holds (ExportReader.Records).
+const (
+	ExportContacts = "contacts"
+	ExportOrders   = "orders"
+	ExportEvents   = "events" // events of any kind, one a line
+)
+
+// ExportReader streams the events of an export file.
+type ExportReader interface {
+	// Records is what the file holds: ExportContacts, ExportOrders or
+	// ExportEvents.
+	Records() string
+	// Next returns the next event and the line it starts on. A record
+	// that cannot be read returns its line and an error naming the field;
+	// reading goes on after it. The end is io.EOF.
+	Next() (line int, ev *Event, err error)
 }
 
 // SourceSettings are a source block's settings beyond its secrets.

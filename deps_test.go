@@ -47,9 +47,7 @@ func connector(pkg string) string {
 // each named with the connector it uses. The list may only shrink: they
 // move into their connectors' packages as those take over the skill.
 var sideways = map[string][]string{
-	"synclayer/batch":    {"destination/brevo"},                        // Brevo's batch imports
 	"synclayer/workflow": {"destination/slack", "destination/webhook"}, // the notification channels its slack and webhook actions post to
-	"synclayer/backfill": {"source/custom", "source/shopify"},          // the export readers
 }
 
 // TestDependencyRule keeps the rule docs/ARCHITECTURE.md states: the root

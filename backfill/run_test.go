@@ -13,8 +13,13 @@ import (
 	"synclayer"
 	"synclayer/backfill"
 	"synclayer/ingest"
+	"synclayer/source/custom"
+	"synclayer/source/shopify"
 	"synclayer/store/storetest"
 )
+
+// sources are the export formats the program registers.
+var sources = []synclayer.SourceType{shopify.Type, custom.Type}
 
 func writeFile(t *testing.T, name string, lines []string) string {
 	t.Helper()
@@ -48,7 +53,7 @@ func TestLoader_Resume(t *testing.T) {
 	q := synclayer.BatchQueue("customer-sync")
 	in := ingest.New(ingest.Config{Store: db, Routes: []ingest.Route{{Skill: q, Destination: "brevo", Sources: []string{"custom"}}}})
 	load := func(ctx context.Context, cancel func()) (backfill.Counts, int, error) {
-		f, err := backfill.Open(path, time.Time{})
+		f, err := backfill.Open(path, time.Time{}, sources)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,28 +100,28 @@ func TestLoader_Resume(t *testing.T) {
 
 func TestOpen_Formats(t *testing.T) {
 	t.Parallel()
-	cases := []struct{ name, body, format string }{
-		{"customers.csv", "Customer ID,First Name,Last Name,Email,Accepts Email Marketing\n'1,Ann,Lee,ann@example.com,yes\n", backfill.FormatShopifyCustomers},
-		{"orders_export.csv", "Name,Email,Financial Status,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price\n#1,a@example.com,paid,10.00,2024-01-15 10:30:00 -0500,1,Tee,10.00\n", backfill.FormatShopifyOrders},
-		{"events.jsonl", `{"event":"customer_updated","timestamp":"2026-10-01T10:00:00Z","data":{"id":"u1"}}` + "\n", backfill.FormatJSONL},
+	cases := []struct{ name, body, source, records string }{
+		{"customers.csv", "Customer ID,First Name,Last Name,Email,Accepts Email Marketing\n'1,Ann,Lee,ann@example.com,yes\n", "shopify", synclayer.ExportContacts},
+		{"orders_export.csv", "Name,Email,Financial Status,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price\n#1,a@example.com,paid,10.00,2024-01-15 10:30:00 -0500,1,Tee,10.00\n", "shopify", synclayer.ExportOrders},
+		{"events.jsonl", `{"event":"customer_updated","timestamp":"2026-10-01T10:00:00Z","data":{"id":"u1"}}` + "\n", "custom", synclayer.ExportEvents},
 	}
 	for _, tc := range cases {
 		p := filepath.Join(t.TempDir(), tc.name)
 		os.WriteFile(p, []byte(tc.body), 0o600)
-		f, err := backfill.Open(p, time.Time{})
+		f, err := backfill.Open(p, time.Time{}, sources)
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
 		line, ev, err := f.Next()
-		if f.Format != tc.format || err != nil || ev == nil || line != 2 && tc.format != backfill.FormatJSONL || !strings.HasPrefix(ev.DedupeKey, "backfill:"+f.Identity+":") {
-			t.Errorf("%s: format %s, line %d, event %+v, err %v", tc.name, f.Format, line, ev, err)
+		if f.Source != tc.source || f.Records() != tc.records || err != nil || ev == nil || line != 2 && tc.records != synclayer.ExportEvents || !strings.HasPrefix(ev.DedupeKey, "backfill:"+f.Identity+":") {
+			t.Errorf("%s: source %s, records %s, line %d, event %+v, err %v", tc.name, f.Source, f.Records(), line, ev, err)
 		}
 		f.Close()
 	}
 	p := filepath.Join(t.TempDir(), "export.xlsx")
 	os.WriteFile(p, []byte("x"), 0o600)
-	if _, err := backfill.Open(p, time.Time{}); synclayer.ErrorCode(err) != synclayer.EINVALID || !strings.Contains(err.Error(), ".csv") {
+	if _, err := backfill.Open(p, time.Time{}, sources); synclayer.ErrorCode(err) != synclayer.EINVALID || !strings.Contains(err.Error(), ".csv") || !strings.Contains(err.Error(), ".jsonl") {
 		t.Errorf("xlsx: %v", err)
 	}
 }
@@ -139,12 +144,12 @@ func TestOpen_IdentityCoversTheWholeFile(t *testing.T) {
 	}
 	os.WriteFile(a, []byte(b.String()), 0o600)
 	os.WriteFile(c, []byte(edited), 0o600)
-	fa, err := backfill.Open(a, time.Time{})
+	fa, err := backfill.Open(a, time.Time{}, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fa.Close()
-	fc, err := backfill.Open(c, time.Time{})
+	fc, err := backfill.Open(c, time.Time{}, sources)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,18 +81,18 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	var paths []batchPath
-	f, err := backfill.Open(file, at)
+	f, err := backfill.Open(file, at, sourceTypes)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if name == skill.OrderEventsName && f.Format == backfill.FormatShopifyCustomers {
+	if name == skill.OrderEventsName && f.Records() == synclayer.ExportContacts {
 		return fmt.Errorf("--file %s is a customer export; order-events takes an order export or JSONL", filepath.Base(file))
 	}
-	if name == skill.ProductCatalogName && f.Format != backfill.FormatJSONL {
-		return fmt.Errorf("--file %s is a Shopify %s export; product-catalog takes JSONL of product events", filepath.Base(file), f.Records())
+	if name == skill.ProductCatalogName && f.Records() != synclayer.ExportEvents {
+		return fmt.Errorf("--file %s is a %s %s export; product-catalog takes JSONL of product events", filepath.Base(file), f.Source, f.Records())
 	}
-	if name == skill.CustomerSyncName && f.Format == backfill.FormatShopifyOrders {
+	if name == skill.CustomerSyncName && f.Records() == synclayer.ExportOrders {
 		return fmt.Errorf("--file %s is an order export; customer-sync takes a customer export or JSONL (back the orders up with order-events)", filepath.Base(file))
 	}
 	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
@@ -106,10 +106,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 
-	source := "shopify"
-	if f.Format == backfill.FormatJSONL {
-		source = "custom"
-	}
+	source := f.Source
 	started := time.Now().UTC()
 	prog := newProgress(stderr, "loading "+filepath.Base(file), f.Size)
 	loader := &backfill.Loader{Store: db, Ingester: ingest.New(batchIngestConfig(cfg, db, source)), File: f,

@@ -435,7 +435,7 @@ func TestBackfill_ResumesAfterInterruption(t *testing.T) {
 	})
 	cfg := writeBatchConfig(t, hs.URL+"/v3", "")
 	file := writeContactsJSONL(t, n)
-	bf, err := backfill.Open(file, time.Time{})
+	bf, err := backfill.Open(file, time.Time{}, sourceTypes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,8 +146,16 @@ func (c *Config) finishCommerce(e *configErrors) {
 			o.SyncMode = "realtime"
 		case "batch":
 			for _, t := range s.targets() {
-				if sec := c.Destinations[t.name]; sec != nil && sec.typeOf(t.name) != "brevo" {
-					e.add(key+".options.sync_mode", "batch mode runs on Brevo only for now, and destination %s is %s: use realtime", t.name, sec.typeOf(t.name))
+				sec := c.Destinations[t.name]
+				if sec == nil {
+					continue
+				}
+				d, err := c.openDestination(t.name, checkEnv())
+				if err != nil {
+					continue // said at the destination's own key
+				}
+				if f, err := batchFlusher(d, synclayer.BatchConfig{Skill: s.name}, nil); err == nil && f == nil {
+					e.add(key+".options.sync_mode", "destination %s (%s) has no batch path for %s: use realtime", t.name, sec.typeOf(t.name), s.name)
 				}
 			}
 		default:

@@ -218,7 +218,7 @@ func clip(s string) string {
 
 // Type is the custom source in the program's registry of sources: Standard
 // Webhooks, whose secrets start with whsec_.
-var Type = synclayer.SourceType{Type: sourceName, SecretPrefix: "whsec_",
+var Type = synclayer.SourceType{Type: sourceName, SecretPrefix: "whsec_", Exports: []synclayer.ExportFormat{Export},
 	Open: func(secrets []string, st synclayer.SourceSettings) (synclayer.Source, error) {
 		return New(Config{Secrets: secrets, Tolerance: st.Tolerance}), nil
 	}}

@@ -20,6 +20,16 @@ const (
 	ExportOrders    = "orders"
 )
 
+// Export is Shopify's admin CSV exports, for backfill: the customer
+// export or the order export, told apart by the header.
+var Export = synclayer.ExportFormat{
+	Exts: []string{".csv"},
+	What: "a Shopify customer or order export",
+	Open: func(r io.Reader, asOf, _ time.Time) (synclayer.ExportReader, error) {
+		return NewExportReader(bufio.NewReaderSize(r, 256<<10), asOf)
+	},
+}
+
 // ExportReader streams the events of a Shopify admin CSV export: the
 // customer export (one row per customer) or the order export (one row per
 // line item; the rows of one order follow each other and share its Name).
@@ -79,6 +89,15 @@ func (x *ExportReader) has(col string) bool { _, ok := x.cols[col]; return ok }
 
 // Kind returns ExportCustomers or ExportOrders.
 func (x *ExportReader) Kind() string { return x.kind }
+
+// Records is what the export holds: synclayer.ExportContacts or
+// synclayer.ExportOrders.
+func (x *ExportReader) Records() string {
+	if x.kind == ExportOrders {
+		return synclayer.ExportOrders
+	}
+	return synclayer.ExportContacts
+}
 
 // get returns the row's value of the first named column it has.
 func (x *ExportReader) get(row []string, cols ...string) string {

@@ -255,6 +255,7 @@ func header(h http.Header, name string) string {
 }
 
 // Type is Shopify in the program's registry of sources.
-var Type = synclayer.SourceType{Type: sourceName, Open: func(secrets []string, _ synclayer.SourceSettings) (synclayer.Source, error) {
-	return New(Config{Secrets: secrets}), nil
-}}
+var Type = synclayer.SourceType{Type: sourceName, Exports: []synclayer.ExportFormat{Export},
+	Open: func(secrets []string, _ synclayer.SourceSettings) (synclayer.Source, error) {
+		return New(Config{Secrets: secrets}), nil
+	}}
