@@ -1,6 +1,11 @@
 package synclayer
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
 
 // ConsentState is a contact's marketing consent on one channel. The zero
 // value means no source has said anything yet.
@@ -32,8 +37,8 @@ type Consent struct {
 	At     time.Time    `json:"at,omitzero"`      // of the deciding statement
 
 	OptOutAt    time.Time `json:"optOutAt,omitzero"`    // newest opt-out, from any source
-	OptInAt     time.Time `json:"optInAt,omitzero"`     // newest opt-in from the consent owner
-	WithdrawnAt time.Time `json:"withdrawnAt,omitzero"` // newest "not subscribed" from the consent owner
+	OptInAt     time.Time `json:"optInAt,omitzero"`     // newest opt-in from a consent source
+	WithdrawnAt time.Time `json:"withdrawnAt,omitzero"` // newest "not subscribed" that withdrew a consent source's opt-in
 }
 
 // ConsentChange is what a source says about consent on one channel. At is
@@ -44,50 +49,59 @@ type ConsentChange struct {
 }
 
 // mergeConsent records ch in cur and returns the result and the rule that
-// decided it. The rules:
+// decided it, with a note when the statement had no authority. sources are
+// the consent sources: the sources whose opt-ins count (none: every
+// source). The rules:
 //
-//   - an opt-out from any source stands until an explicit opt-in from the
-//     consent owner that is strictly newer than every opt-out;
-//   - other sources' opt-ins, and their "not subscribed", have no authority
-//     and are ignored;
-//   - the owner's "not subscribed" withdraws a consent given before it, and
-//     never lifts an opt-out, because it is not an opt-in.
+//   - an opt-out from any source stands until an explicit opt-in from a
+//     consent source that is strictly newer than every opt-out;
+//   - an opt-in from any other source has no authority and is ignored;
+//   - a consent source's "not subscribed" withdraws a consent given before
+//     it, only when that consent was its own or there is none: a second
+//     store whose customer never ticked the box says nothing about the
+//     first store's opt-in; and it never lifts an opt-out, because it is
+//     not an opt-in.
 //
 // So no update, resync, default value or reordering can resubscribe anyone.
-func mergeConsent(cur Consent, ch ConsentChange, source, owner string) (Consent, string) {
-	isOwner := owner == "" || source == owner
+func mergeConsent(cur Consent, ch ConsentChange, source string, sources []string) (Consent, string, string) {
+	isConsentSource := len(sources) == 0 || slices.Contains(sources, source)
 	next := cur
 	switch {
 	case ch.State == ConsentUnsubscribed:
 		if !ch.At.After(cur.OptOutAt) && !cur.OptOutAt.IsZero() {
-			return cur, RuleStale
+			return cur, RuleStale, ""
 		}
 		next.OptOutAt = ch.At
-	case ch.State == ConsentSubscribed && isOwner:
+	case ch.State == ConsentSubscribed && isConsentSource:
 		if !ch.At.After(cur.OptInAt) && !cur.OptInAt.IsZero() {
-			return cur, RuleStale
+			return cur, RuleStale, ""
 		}
 		next.OptInAt = ch.At
-	case ch.State == ConsentNone && isOwner:
+	case ch.State == ConsentSubscribed:
+		return cur, RuleConsentProtected, fmt.Sprintf("%s is not a consent source (consent_sources: %s): its opt-in is not applied", source, strings.Join(sources, ", "))
+	case ch.State == ConsentNone && isConsentSource:
+		if cur.State == ConsentSubscribed && cur.Source != source {
+			return cur, RuleConsentProtected, fmt.Sprintf("the consent was given at %s; %s saying not subscribed does not withdraw it (an opt-out would)", cur.Source, source)
+		}
 		if !ch.At.After(cur.WithdrawnAt) && !cur.WithdrawnAt.IsZero() {
-			return cur, RuleStale
+			return cur, RuleStale, ""
 		}
 		next.WithdrawnAt = ch.At
 	default:
-		return cur, RuleConsentProtected
+		return cur, RuleConsentProtected, ""
 	}
 	state, at := deriveConsent(next)
 	if state == cur.State {
-		return next, RuleUnchanged
+		return next, RuleUnchanged, ""
 	}
 	next.State, next.At, next.Source = state, at, source
 	switch state {
 	case ConsentUnsubscribed:
-		return next, RuleConsentOptOut
+		return next, RuleConsentOptOut, ""
 	case ConsentSubscribed:
-		return next, RuleConsentOptIn
+		return next, RuleConsentOptIn, ""
 	}
-	return next, RuleNewerWins
+	return next, RuleNewerWins, ""
 }
 
 // deriveConsent computes the state from the newest statement times.

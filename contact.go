@@ -178,11 +178,13 @@ type Decision struct {
 
 // MergeContext says who is changing a contact, and when.
 type MergeContext struct {
-	Source       string
-	At           time.Time         // the source's own timestamp for the change
-	ConsentOwner string            // the source whose opt-ins count; "" trusts any
-	FieldOwners  map[string]string // canonical field → the only source allowed to set it
-	Create       bool              // the event is a creation, which may restore a deleted contact
+	Source string
+	At     time.Time // the source's own timestamp for the change
+	// ConsentSources are the sources whose opt-ins count (mergeConsent);
+	// none trusts every source.
+	ConsentSources []string
+	FieldOwners    map[string]string // canonical field → the only source allowed to set it
+	Create         bool              // the event is a creation, which may restore a deleted contact
 }
 
 // Merge applies ch to c under the store's rules and returns one Decision per
@@ -277,8 +279,8 @@ func applyConsent(cur *Consent, field string, ch ConsentChange, mc MergeContext)
 	if ch.At.IsZero() {
 		ch.At = mc.At
 	}
-	next, rule := mergeConsent(*cur, ch, mc.Source, mc.ConsentOwner)
-	d := Decision{Field: field, Rule: rule, Old: jsonString(string(cur.State)), New: jsonString(string(ch.State))}
+	next, rule, note := mergeConsent(*cur, ch, mc.Source, mc.ConsentSources)
+	d := Decision{Field: field, Rule: rule, Old: jsonString(string(cur.State)), New: jsonString(string(ch.State)), Note: note}
 	if next != *cur {
 		*cur = next
 		d.Applied = true

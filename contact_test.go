@@ -21,7 +21,7 @@ func fields(kv ...string) map[string]json.RawMessage {
 }
 
 func merge(c *synclayer.Contact, source string, when time.Time, ch *synclayer.CustomerChange) []synclayer.Decision {
-	d, _ := synclayer.Merge(c, ch, synclayer.MergeContext{Source: source, At: when, ConsentOwner: "shopify"})
+	d, _ := synclayer.Merge(c, ch, synclayer.MergeContext{Source: source, At: when, ConsentSources: []string{"shopify"}})
 	return d
 }
 

@@ -44,6 +44,17 @@ type Event struct {
 	Status    EventStatus `json:"status,omitempty"`
 	Reason    string      `json:"reason,omitempty"`
 	ContactID string      `json:"contactId,omitempty"`
+	// Ignored are the parts of the event the rules did not apply though
+	// the sender meant them (an opt-in from a source that is not a
+	// consent source), for the webhook's answer: a sender who sees only
+	// "applied" would think the person is on the list.
+	Ignored []Ignored `json:"ignored,omitempty"`
+}
+
+// Ignored is one part of an event that was not applied, and why.
+type Ignored struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -54,3 +65,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// ManualSource is the source of the events the trigger command and API
+// send. Its opt-ins count only where a skill lists it in consent_sources.
+const ManualSource = "manual"

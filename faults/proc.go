@@ -64,6 +64,7 @@ skills:
     source: [shopify, custom]
     options:
       list_id: %d
+      consent_sources: [shopify]   # the model's consent owner; custom's opt-in claims must not count
   order-events:
     enabled: true
     source: [shopify]

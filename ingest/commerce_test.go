@@ -26,7 +26,7 @@ func commerceIngester(s synclayer.Store) *ingest.Ingester {
 	for _, f := range synclayer.AggregateFields {
 		owners[f] = synclayer.OrderEventsSource
 	}
-	return ingest.New(ingest.Config{Store: s, ConsentOwner: "shopify", FieldOwners: owners, Now: clock(), Routes: []ingest.Route{
+	return ingest.New(ingest.Config{Store: s, ConsentSources: []string{"shopify"}, FieldOwners: owners, Now: clock(), Routes: []ingest.Route{
 		{Skill: "customer-sync", Destination: "brevo", Sources: []string{"shopify"}},
 		{Skill: "order-events", Destination: "brevo", Sources: []string{"shopify", "custom"}, Records: ingest.RecordOrders},
 		{Skill: "product-catalog", Destination: "brevo", Sources: []string{"shopify"}, Records: ingest.RecordProducts},

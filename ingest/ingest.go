@@ -46,12 +46,12 @@ func (r Route) queueFor(c *synclayer.Contact) string {
 
 // Config configures an Ingester.
 type Config struct {
-	Store         synclayer.Store
-	Routes        []Route
-	ConsentOwner  string            // the source whose opt-ins count
-	FieldOwners   map[string]string // canonical field → the only source that may set it
-	DefaultRegion string            // for phones without a country code; "" requires E.164
-	Now           func() time.Time
+	Store          synclayer.Store
+	Routes         []Route
+	ConsentSources []string          // the sources whose opt-ins count; none trusts every source
+	FieldOwners    map[string]string // canonical field → the only source that may set it
+	DefaultRegion  string            // for phones without a country code; "" requires E.164
+	Now            func() time.Time
 	// Notify is called after a commit that enqueued work, to wake workers.
 	Notify func(skill string)
 	// GroupCommit commits concurrent calls together. It suits SQLite, which
@@ -102,6 +102,7 @@ type Result struct {
 	Duplicate bool                  `json:"duplicate,omitempty"`
 	Reason    string                `json:"reason,omitempty"`
 	ContactID string                `json:"contactId,omitempty"`
+	Ignored   []synclayer.Ignored   `json:"ignored,omitempty"` // what the event said that was not applied, and why
 }
 
 // Ingest stores and applies events in one transaction. A redelivered event
@@ -217,7 +218,7 @@ func (in *Ingester) ingestOne(ctx context.Context, tx synclayer.Tx, ev *synclaye
 	if err := tx.UpdateEvent(ctx, ev); err != nil {
 		return Result{}, nil, err
 	}
-	return Result{EventID: ev.ID, Status: ev.Status, Reason: ev.Reason, ContactID: ev.ContactID}, skills, nil
+	return Result{EventID: ev.ID, Status: ev.Status, Reason: ev.Reason, ContactID: ev.ContactID, Ignored: ev.Ignored}, skills, nil
 }
 
 func fail(ev *synclayer.Event, format string, args ...any) ([]string, error) {
@@ -289,13 +290,18 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 	}
 	joined := joinedBy(c, ev.Source, ch)
 	decisions, changed := synclayer.Merge(c, ch, synclayer.MergeContext{
-		Source:       ev.Source,
-		At:           ev.OccurredAt,
-		ConsentOwner: in.cfg.ConsentOwner,
-		FieldOwners:  in.cfg.FieldOwners,
-		Create:       create,
+		Source:         ev.Source,
+		At:             ev.OccurredAt,
+		ConsentSources: in.cfg.ConsentSources,
+		FieldOwners:    in.cfg.FieldOwners,
+		Create:         create,
 	})
 	decisions = append(decisions, notes...)
+	for _, d := range decisions {
+		if d.Rule == synclayer.RuleConsentProtected && d.Note != "" && string(d.New) == `"`+string(synclayer.ConsentSubscribed)+`"` {
+			ev.Ignored = append(ev.Ignored, synclayer.Ignored{Field: d.Field, Reason: d.Note})
+		}
+	}
 	if c.ID != "" && !changed {
 		ev.Status, ev.ContactID = synclayer.EventUnchanged, c.ID
 		return nil, in.trace(ctx, tx, ev, c.ID, decisions)
@@ -445,6 +451,9 @@ func (in *Ingester) trace(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 		summary += ": set " + strings.Join(applied, ", ")
 	} else {
 		summary += ": nothing changed"
+	}
+	for _, ig := range ev.Ignored {
+		summary += "; " + ig.Field + " ignored: " + ig.Reason
 	}
 	return tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: contactID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID, Summary: summary, Detail: detail})
 }

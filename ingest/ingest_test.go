@@ -20,7 +20,7 @@ func event(dedupe, email, sourceID string, at time.Time) *synclayer.Event {
 
 func exercise(t *testing.T, s synclayer.Store, groupCommit bool) {
 	ctx := context.Background()
-	in := ingest.New(ingest.Config{Store: s, ConsentOwner: "shopify", GroupCommit: groupCommit,
+	in := ingest.New(ingest.Config{Store: s, ConsentSources: []string{"shopify"}, GroupCommit: groupCommit,
 		Routes: []ingest.Route{{Skill: "customer-sync", Destination: "brevo", Sources: []string{"shopify"}}}})
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 

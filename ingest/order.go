@@ -247,7 +247,7 @@ func (in *Ingester) recordContact(ctx context.Context, tx synclayer.Tx, ev *sync
 	}
 	c = &synclayer.Contact{}
 	decisions, _ := synclayer.Merge(c, ch, synclayer.MergeContext{
-		Source: ev.Source, At: at, ConsentOwner: in.cfg.ConsentOwner, FieldOwners: in.cfg.FieldOwners, Create: true,
+		Source: ev.Source, At: at, ConsentSources: in.cfg.ConsentSources, FieldOwners: in.cfg.FieldOwners, Create: true,
 	})
 	c.UpdatedAt = ev.ReceivedAt
 	if err := tx.SaveContact(ctx, c); err != nil {

@@ -66,7 +66,7 @@ func triggerIngester(s synclayer.Store, rec *recorder) *ingest.Ingester {
 	for _, f := range synclayer.AggregateFields {
 		owners[f] = synclayer.OrderEventsSource
 	}
-	return ingest.New(ingest.Config{Store: s, ConsentOwner: "shopify", FieldOwners: owners, Now: clock(), Triggers: rec, Routes: []ingest.Route{
+	return ingest.New(ingest.Config{Store: s, ConsentSources: []string{"shopify"}, FieldOwners: owners, Now: clock(), Triggers: rec, Routes: []ingest.Route{
 		{Skill: "customer-sync", Destination: "brevo", Sources: []string{"shopify", "custom"}},
 		{Skill: "order-events", Destination: "brevo", Sources: []string{"shopify", "custom"}, Records: ingest.RecordOrders},
 	}})

@@ -250,7 +250,7 @@ func batchSettings(mode string, b BatchOptions) (time.Duration, int) {
 func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 	icfg := ingest.Config{Store: db}
 	if cs := cfg.Skills.CustomerSync; cs != nil {
-		icfg.ConsentOwner, icfg.DefaultRegion = cs.consentOwner(), cs.Options.DefaultRegion
+		icfg.ConsentSources, icfg.DefaultRegion = cfg.consentSources(cs), cs.Options.DefaultRegion
 		if cs.Enabled {
 			for _, t := range cfg.targets(cs) {
 				icfg.Routes = append(icfg.Routes, ingest.Route{Skill: contactQueue(t.name), Destination: t.name, Sources: slices.Clone(cs.Source)})

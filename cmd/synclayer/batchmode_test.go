@@ -17,7 +17,7 @@ func withBatchMode(interval time.Duration, importList int64) envOption {
 		o := &c.Skills.CustomerSync.Options
 		o.SyncMode, o.Batch = "batch", BatchOptions{Interval: Duration(interval)}
 		o.Extra["import_list_id"] = importList
-		o.ConsentSource = "custom"
+		o.ConsentSources = StringList{"custom"}
 		all := StringList{"shopify", "woocommerce", "custom"}
 		batch := CommerceOptions{SyncMode: "batch", Batch: BatchOptions{Interval: Duration(interval)}}
 		c.Skills.OrderEvents = &CommerceSkillConfig{Enabled: true, Source: all, Options: batch}

@@ -43,7 +43,7 @@ func TestClient_EnableAndTrigger(t *testing.T) {
 	}
 	var cfg CustomerSyncConfig
 	_ = json.Unmarshal(sk.Config, &cfg)
-	if !sk.Enabled || !slices.Equal(sk.Sources, []string{"shopify", "custom"}) || optionInt(cfg.Options, "list_id") != 7 || cfg.Options.ConsentSource != "shopify" {
+	if !sk.Enabled || !slices.Equal(sk.Sources, []string{"shopify", "custom"}) || optionInt(cfg.Options, "list_id") != 7 {
 		t.Errorf("enabled skill: %+v, config %+v", sk, cfg)
 	}
 	if !slices.Contains(a.sim.Attributes(), "LOYALTY") {

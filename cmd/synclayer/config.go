@@ -127,9 +127,15 @@ type CustomerSyncConfig struct {
 type CustomerSyncOptions struct {
 	SyncMode       string `yaml:"sync_mode" json:"sync_mode,omitempty"`             // realtime or batch (batch.go)
 	DeleteBehavior string `yaml:"delete_behavior" json:"delete_behavior,omitempty"` // soft or hard
-	ConsentSource  string `yaml:"consent_source" json:"consent_source,omitempty"`   // default: the first source
-	DefaultRegion  string `yaml:"default_region" json:"default_region,omitempty"`   // phone region for numbers without +country
-	ClearUnmapped  bool   `yaml:"clear_unmapped" json:"clear_unmapped,omitempty"`   // empty what a dropped mapping filled; default: left alone
+	// ConsentSources are the sources whose opt-ins count: default every
+	// source of the skill and its destinations (for the consent they
+	// report back); manual (the trigger command and API) only when listed.
+	ConsentSources StringList `yaml:"consent_sources" json:"consent_sources,omitempty"`
+	// ConsentSource is the name consent_sources had when it took one
+	// source; read into ConsentSources.
+	ConsentSource StringList `yaml:"consent_source" json:"consent_source,omitempty"`
+	DefaultRegion string     `yaml:"default_region" json:"default_region,omitempty"` // phone region for numbers without +country
+	ClearUnmapped bool       `yaml:"clear_unmapped" json:"clear_unmapped,omitempty"` // empty what a dropped mapping filled; default: left alone
 	// Batch configures sync_mode: batch (batch.go).
 	Batch BatchOptions `yaml:"batch,omitempty" json:"batch,omitzero"`
 
@@ -549,10 +555,18 @@ func (c *Config) finishCustomerSync(e *configErrors, cs *CustomerSyncConfig) {
 	default:
 		e.add(key+".options.delete_behavior", "must be soft or hard, not %q", o.DeleteBehavior)
 	}
-	if o.ConsentSource == "" && len(cs.Source) > 0 {
-		o.ConsentSource = cs.Source[0]
-	} else if o.ConsentSource != "" && !slices.Contains(cs.Source, o.ConsentSource) {
-		e.add(key+".options.consent_source", "%q is not one of the skill's sources", o.ConsentSource)
+	consentKey := key + ".options.consent_sources"
+	if len(o.ConsentSource) > 0 {
+		if len(o.ConsentSources) > 0 {
+			e.add(key+".options.consent_source", "is the old name of consent_sources; set only consent_sources")
+		} else {
+			o.ConsentSources, o.ConsentSource, consentKey = o.ConsentSource, nil, key+".options.consent_source"
+		}
+	}
+	for i, s := range o.ConsentSources {
+		if !slices.Contains(cs.Source, s) && s != synclayer.ManualSource && !slices.ContainsFunc(c.targets(cs), func(t contactTarget) bool { return t.name == s }) {
+			e.add(fmt.Sprintf("%s[%d]", consentKey, i), "%q is not one of the skill's sources or destinations (or manual, for the trigger command and API)", s)
+		}
 	}
 	switch cs.LogLevel {
 	case "", "info", "verbose":

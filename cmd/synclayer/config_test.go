@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func TestParseConfig_IssueExample(t *testing.T) {
 	if cfg.Sources["shopify"].Secret != "s1" || setting(cfg, "brevo", "api_key") != "xkeysib-test" {
 		t.Errorf("env not expanded: %+v", cfg.Sources["shopify"])
 	}
-	if optionInt(cs.Options, "list_id") != 5 || cs.FieldMapping["phone"] != "SMS" || cs.Source[0] != "shopify" || cs.Options.ConsentSource != "shopify" {
+	if optionInt(cs.Options, "list_id") != 5 || cs.FieldMapping["phone"] != "SMS" || cs.Source[0] != "shopify" || !slices.Contains(cfg.consentSources(cs), "shopify") {
 		t.Errorf("customer-sync parsed wrong: %+v", cs)
 	}
 }

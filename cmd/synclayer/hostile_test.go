@@ -646,6 +646,9 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 	// of genuine customers, who opted in on Shopify, may reach Brevo.
 	slackHook := newReceiver(t, 0)
 	opts = append(opts, withWorkflows(hostileWorkflows(t, slackHook.URL+"/services/T0/B0/hostile")), func(c *Config) {
+		// Only Shopify's opt-ins count, so that the corpus's opt-ins from
+		// the other sources test that they do not.
+		c.Skills.CustomerSync.Options.ConsentSources = StringList{"shopify"}
 		c.Skills.CartEvents = &CartEventsConfig{Enabled: true, Source: StringList{"shopify", "custom"},
 			Options: CartEventsOptions{AbandonAfter: 50 * time.Millisecond}}
 	})

@@ -150,7 +150,10 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 		return nil, errors.New("plan: the config has no skills.customer-sync to plan for")
 	}
 	if source == "" {
-		source = orDefault(cs.consentOwner(), "custom")
+		source = "custom"
+		if len(cs.Source) > 0 {
+			source = cs.Source[0]
+		}
 	}
 	if _, ok := cfg.sources()[source]; !ok && source != "manual" {
 		return nil, fmt.Errorf("plan: --source %s is not configured under sources", source)
@@ -204,7 +207,7 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	if err != nil {
 		return nil, err
 	}
-	icfg := ingest.Config{Store: snap, ConsentOwner: cs.consentOwner(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }}
+	icfg := ingest.Config{Store: snap, ConsentSources: cfg.consentSources(cs), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }}
 	cfg.commerceIngest(&icfg) // order and product routes, and the order totals' owner
 	cfg.planCartRoutes(&icfg)
 	if cfg.workflows != nil {

@@ -78,7 +78,7 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 	if cs != nil {
 		// Consent ownership holds even while the skill is disabled, so
 		// changes merged meanwhile cannot lift an opt-out.
-		cfg.ConsentOwner, cfg.DefaultRegion = cs.consentOwner(), cs.Options.DefaultRegion
+		cfg.ConsentSources, cfg.DefaultRegion = m.Config.consentSources(cs), cs.Options.DefaultRegion
 		if cs.Enabled {
 			for _, t := range m.Config.targets(cs) {
 				cfg.Routes = append(cfg.Routes, ingest.Route{Skill: contactQueue(t.name), Destination: t.name,
@@ -456,11 +456,23 @@ func (m *Main) parseCustomerSync(raw json.RawMessage) (*CustomerSyncConfig, erro
 	return nil, synclayer.FieldErrorf(field, "%s", msg)
 }
 
-// consentOwner is the source whose opt-ins count: consent_source, or else
-// the first source, even while the skill is disabled.
-func (cs *CustomerSyncConfig) consentOwner() string {
-	if cs.Options.ConsentSource == "" && len(cs.Source) > 0 {
-		return cs.Source[0]
+// consentSources are the sources whose opt-ins count: consent_sources,
+// or else every source of the skill and every destination it delivers
+// to (a destination's own signup form, reported back by webhook), even
+// while the skill is disabled. manual is one only when listed: a person
+// typing a trigger is not a person opting in.
+func (c *Config) consentSources(cs *CustomerSyncConfig) []string {
+	if len(cs.Options.ConsentSources) > 0 {
+		return slices.Clone(cs.Options.ConsentSources)
 	}
-	return cs.Options.ConsentSource
+	out := slices.Clone([]string(cs.Source))
+	for _, t := range c.targets(cs) {
+		if !slices.Contains(out, t.name) {
+			out = append(out, t.name)
+		}
+	}
+	if len(out) == 0 {
+		return []string{""} // no source: none counts, not every one
+	}
+	return out
 }

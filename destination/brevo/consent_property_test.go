@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -128,6 +129,15 @@ func checkConsentSequence(seed uint64) string {
 	synclayer.Merge(c, &synclayer.CustomerChange{Fields: map[string]json.RawMessage{"email": json.RawMessage(`"p@x.com"`)}},
 		synclayer.MergeContext{Source: owner, At: base.Add(-time.Hour)})
 
+	// Half the sequences have a second consent source (a second store):
+	// its opt-ins count too, and the property weakens to the promise
+	// itself: marketable only with a consent source's opt-in newer than
+	// every opt-out.
+	consentSources := []string{owner}
+	if r.IntN(2) == 0 {
+		consentSources = append(consentSources, "woocommerce")
+	}
+
 	var held *brevoState
 	var brevo brevoModel
 	deliver := func() string {
@@ -135,7 +145,7 @@ func checkConsentSequence(seed uint64) string {
 		if err != nil {
 			return "plan: " + err.Error()
 		}
-		if sentFalse(p) && !(c.EmailConsent.State == synclayer.ConsentSubscribed && c.EmailConsent.Source == owner) {
+		if sentFalse(p) && !(c.EmailConsent.State == synclayer.ConsentSubscribed && slices.Contains(consentSources, c.EmailConsent.Source)) {
 			return fmt.Sprintf("sent emailBlacklisted:false while consent is %+v", c.EmailConsent)
 		}
 		brevo.apply(p)
@@ -149,7 +159,7 @@ func checkConsentSequence(seed uint64) string {
 		if ev.state != "" {
 			ch.EmailConsent = &synclayer.ConsentChange{State: ev.state, At: ev.at}
 		}
-		synclayer.Merge(c, ch, synclayer.MergeContext{Source: ev.source, At: ev.at, ConsentOwner: owner, Create: !ev.delete && r.IntN(3) == 0})
+		synclayer.Merge(c, ch, synclayer.MergeContext{Source: ev.source, At: ev.at, ConsentSources: consentSources, Create: !ev.delete && r.IntN(3) == 0})
 		trail = append(trail, fmt.Sprintf("%s:%s@%d del=%v", ev.source, ev.state, ev.at.Sub(base)/time.Minute, ev.delete))
 		if r.IntN(2) == 0 {
 			if msg := deliver(); msg != "" {
@@ -161,7 +171,10 @@ func checkConsentSequence(seed uint64) string {
 		return msg
 	}
 	marketable := brevo.exists && brevo.inList && !brevo.blacklisted
-	if marketable && !ownerOptInStands(events) {
+	if marketable && len(consentSources) > 1 && !optInOutlivesOptOuts(events, consentSources) {
+		return fmt.Sprintf("marketable in Brevo without a consent source's opt-in newer than every opt-out; events %s; consent %+v", strings.Join(trail, ", "), c.EmailConsent)
+	}
+	if marketable && len(consentSources) == 1 && !ownerOptInStands(events) {
 		return fmt.Sprintf("marketable in Brevo, but the newest owner consent is no standing opt-in; events %s; consent %+v", strings.Join(trail, ", "), c.EmailConsent)
 	}
 	return ""
@@ -189,6 +202,23 @@ func ownerOptInStands(events []consentEvent) bool {
 		}
 	}
 	return true
+}
+
+// optInOutlivesOptOuts reports whether an opt-in from one of sources is
+// strictly newer than every opt-out, from any source.
+func optInOutlivesOptOuts(events []consentEvent, sources []string) bool {
+	var newestOut time.Time
+	for _, ev := range events {
+		if ev.state == synclayer.ConsentUnsubscribed && ev.at.After(newestOut) {
+			newestOut = ev.at
+		}
+	}
+	for _, ev := range events {
+		if ev.state == synclayer.ConsentSubscribed && slices.Contains(sources, ev.source) && ev.at.After(newestOut) {
+			return true
+		}
+	}
+	return false
 }
 
 func sentFalse(p Plan) bool {
