@@ -90,11 +90,65 @@ func (in *Ingester) applyActivity(ctx context.Context, tx synclayer.Tx, ev *sync
 		if act.Kind == synclayer.EventFormSubmitted {
 			ev.Status = synclayer.EventApplied
 		}
+	case synclayer.EventEmailUnsubscribed, synclayer.EventEmailBounced, synclayer.EventEmailComplained:
+		// A destination reports an opt-out made on its side: it goes
+		// through the same rules as a store's, so it stands against
+		// every older opt-in and reaches every other destination. An
+		// address nobody holds yet becomes a contact, or a later signup
+		// would not know the person said no.
+		if ch == nil || ch.EmailConsent == nil || ch.Email() == "" {
+			return fail(ev, "the %s names no email", act.Kind)
+		}
+		s, err := in.applyContact(ctx, tx, ev, ch, false)
+		if err != nil || ev.Status == synclayer.EventFailed {
+			return nil, err
+		}
+		skills = s
+		if err := in.traceReport(ctx, tx, ev, data); err != nil {
+			return nil, err
+		}
+	case synclayer.EventContactRemoved:
+		// Recorded, and nothing else: a contact deleted in a marketing
+		// platform is no reason to delete the shop's customer.
+		if ch == nil {
+			return fail(ev, "the %s names nobody", act.Kind)
+		}
+		c, err := in.lookUp(ctx, tx, ev, ch)
+		if err != nil || ev.Status == synclayer.EventFailed {
+			return nil, err
+		}
+		ev.Status = synclayer.EventApplied
+		if c == nil {
+			ev.Reason = "no contact has the email; nothing to record"
+			return nil, nil
+		}
+		ev.ContactID = c.ID
+		return nil, tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: c.ID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID,
+			Summary: fmt.Sprintf("deleted inside %s (%s); kept here, and in the other destinations", ev.Source, ev.Topic)})
 	default:
 		return fail(ev, "unknown activity %s", act.Kind)
 	}
 	s, err := in.fire(ctx, tx, trigger(ev, act.Kind, key, ev.ContactID, data))
 	return append(skills, s...), err
+}
+
+// traceReport adds what a destination said about an opt-out (the
+// campaign, the reason) to the contact's trace, beside the consent
+// decision applyContact recorded.
+func (in *Ingester) traceReport(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, data map[string]any) error {
+	if ev.ContactID == "" {
+		return nil
+	}
+	summary := fmt.Sprintf("%s reports %s", ev.Source, ev.Topic)
+	if v, ok := data["campaign"].(string); ok && v != "" {
+		summary += fmt.Sprintf(" from campaign %q", v)
+	} else if v, ok := data["campaignId"]; ok && v != nil {
+		summary += fmt.Sprintf(" from campaign %v", v)
+	}
+	if v, ok := data["reason"].(string); ok && v != "" {
+		summary += ": " + v
+	}
+	return tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: ev.ContactID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID, Summary: summary})
 }
 
 // lookUp finds the contact ch identifies, under the identity locks, or

@@ -28,6 +28,9 @@ var nouns = map[synclayer.EventType]string{
 	synclayer.EventTicketCreated:      "ticket",
 	synclayer.EventLoyaltyTierChanged: "loyalty",
 	synclayer.EventFormSubmitted:      "form",
+	synclayer.EventEmailUnsubscribed:  "email",
+	synclayer.EventEmailBounced:       "email",
+	synclayer.EventEmailComplained:    "email",
 }
 
 // Noun returns the variable a trigger's Data is under in filters and
