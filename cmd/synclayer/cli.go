@@ -45,6 +45,10 @@ Usage:
                                                create an admin API key; prints it once, on the last line
   synclayer keys list        [--config FILE]   list API keys (never their secrets)
   synclayer keys revoke ID   [--config FILE]   revoke a key; it stops working at once
+  synclayer DESTINATION webhook [--url URL] [--config FILE]
+                                               print the request that registers the destination's
+                                               webhook by hand (synclayer brevo webhook), for when
+                                               synclayer does not register it itself
   synclayer healthcheck [--url URL] [--config FILE]
                                                GET the running server's /healthz; exits 1 unless 200
                                                (for a container's HEALTHCHECK)
@@ -117,6 +121,9 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return &helpRequest{text: usage}
 	default:
+		if len(rest) > 0 && rest[0] == "webhook" && !strings.HasPrefix(cmd, "-") {
+			return cmdWebhook(ctx, cmd, rest[1:], stdout)
+		}
 		if strings.HasPrefix(cmd, "-") {
 			return &usageError{msg: fmt.Sprintf("unknown flag %s; give the command first, e.g. synclayer serve --config FILE", cmd), usage: usage}
 		}

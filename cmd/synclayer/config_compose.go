@@ -169,7 +169,7 @@ func (c *Config) literalSecrets(e *configErrors) []string {
 		sec := c.Destinations[name]
 		t, _ := destinationType(sec.typeOf(name))
 		for _, k := range t.SecretKeys {
-			if s, _ := sec.Settings[k].(string); s != "" {
+			if s := settingAt(sec.Settings, k); s != "" {
 				key := "destinations." + name + "." + k
 				warn(key, fmt.Sprintf("%s: \"${%s}\"", k, varFor(key)))
 			}

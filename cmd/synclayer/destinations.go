@@ -99,18 +99,27 @@ func (c *Config) finishDestinations(e *configErrors) {
 			sec = &DestinationSection{}
 			c.Destinations[name] = sec
 		}
-		for _, k := range sortedNames(sec.Settings) {
-			if s, ok := sec.Settings[k].(string); ok {
-				e.expand(key+"."+k, &s)
-				sec.Settings[k] = s
-			}
-		}
+		expandSettings(e, key, sec.Settings)
 		if _, ok := destinationType(sec.typeOf(name)); !ok {
 			e.add(key+".type", "%q is not a destination type; synclayer has %s", sec.typeOf(name), destinationTypeNames())
 			continue
 		}
 		if _, err := c.openDestination(name, checkEnv()); err != nil {
 			addFieldErrors(e, key, err)
+		}
+	}
+}
+
+// expandSettings expands the ${VAR} references of a block's strings,
+// nested blocks (webhook: {token: ...}) too.
+func expandSettings(e *configErrors, key string, settings map[string]any) {
+	for _, k := range sortedNames(settings) {
+		switch v := settings[k].(type) {
+		case string:
+			e.expand(key+"."+k, &v)
+			settings[k] = v
+		case map[string]any:
+			expandSettings(e, key+"."+k, v)
 		}
 	}
 }
@@ -145,7 +154,7 @@ func (c *Config) destinationSecrets() []string {
 	for name, sec := range c.Destinations {
 		t, _ := destinationType(sec.typeOf(name))
 		for _, k := range t.SecretKeys {
-			if s, ok := sec.Settings[k].(string); ok && s != "" {
+			if s := settingAt(sec.Settings, k); s != "" {
 				out = append(out, s)
 			}
 		}
@@ -160,14 +169,15 @@ func (c *Config) redactDestinations(cp *Config) {
 	for name, sec := range c.Destinations {
 		t, _ := destinationType(sec.typeOf(name))
 		out := &DestinationSection{Type: sec.Type, Settings: map[string]any{}}
-		for k, v := range sec.Settings {
-			if ref, ok := c.refs["destinations."+name+"."+k]; ok {
-				v = ref
-			} else if s, ok := v.(string); ok && s != "" && slices.Contains(t.SecretKeys, k) {
-				v = redacted
+		out.Settings = redactSettings(sec.Settings, "", func(key string, v any) any {
+			if ref, ok := c.refs["destinations."+name+"."+key]; ok {
+				return ref
 			}
-			out.Settings[k] = v
-		}
+			if s, ok := v.(string); ok && s != "" && slices.Contains(t.SecretKeys, key) {
+				return redacted
+			}
+			return v
+		})
 		cp.Destinations[name] = out
 	}
 }
@@ -191,4 +201,33 @@ func addFieldErrors(e *configErrors, prefix string, err error) {
 			e.add(prefix, "%s", err.Error())
 		}
 	}
+}
+
+// settingAt is the string at a dotted key of a destination's settings
+// ("webhook.token"), or "".
+func settingAt(settings map[string]any, key string) string {
+	var v any = settings
+	for part := range strings.SplitSeq(key, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[part]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// redactSettings copies settings, nested blocks too, with each value
+// replaced by what keep says for its dotted key.
+func redactSettings(settings map[string]any, prefix string, keep func(key string, v any) any) map[string]any {
+	out := make(map[string]any, len(settings))
+	for k, v := range settings {
+		if m, ok := v.(map[string]any); ok {
+			out[k] = redactSettings(m, prefix+k+".", keep)
+			continue
+		}
+		out[k] = keep(prefix+k, v)
+	}
+	return out
 }

@@ -153,6 +153,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.startServing(ln, extra, secrets)
+	m.registerWebhooks() // inbound.go
 	if err := m.skills.start(ctx); err != nil {
 		return err
 	}
@@ -179,6 +180,13 @@ func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secr
 		src, err := m.Config.openSource(name, sec)
 		if err != nil {
 			m.Logger.Error("source not served", "source", name, "err", err)
+			continue
+		}
+		sources[name] = src
+	}
+	for name, src := range m.inboundSources() {
+		if _, taken := sources[name]; taken {
+			m.Logger.Error("destination's webhook not served: a source has its name", "destination", name)
 			continue
 		}
 		sources[name] = src

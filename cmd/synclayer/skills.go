@@ -82,7 +82,7 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 		if cs.Enabled {
 			for _, t := range m.Config.targets(cs) {
 				cfg.Routes = append(cfg.Routes, ingest.Route{Skill: contactQueue(t.name), Destination: t.name,
-					Sources: append([]string{"manual"}, cs.Source...), Batch: cs.batchQueue(t.name)})
+					Sources: m.Config.routeSources(cs), Batch: cs.batchQueue(t.name)})
 			}
 		}
 	}
@@ -454,6 +454,21 @@ func (m *Main) parseCustomerSync(raw json.RawMessage) (*CustomerSyncConfig, erro
 		msg += "; also " + strings.Join(msgs[1:], "; ")
 	}
 	return nil, synclayer.FieldErrorf(field, "%s", msg)
+}
+
+// routeSources are the sources whose contact changes customer-sync
+// delivers: its sources, manual (the trigger command and API), and its
+// destinations, whose reports (an unsubscribe in Brevo) must reach the
+// other destinations. A destination's report of what it holds already
+// plans no call to itself.
+func (c *Config) routeSources(cs *CustomerSyncConfig) []string {
+	out := append([]string{synclayer.ManualSource}, cs.Source...)
+	for _, t := range c.targets(cs) {
+		if !slices.Contains(out, t.name) {
+			out = append(out, t.name)
+		}
+	}
+	return out
 }
 
 // consentSources are the sources whose opt-ins count: consent_sources,
