@@ -86,8 +86,9 @@ type CartSync interface {
 
 // CartPlanner is a CartSync that can say, without calling, what
 // Abandoned would send, for dry runs; a CartWatcher that is one also
-// says what CartStarted would. Arguments are Abandoned's and
-// CartStarted's.
+// says what CartStarted would, and a CartMirror what CartChanged would
+// send to a platform that holds no copy yet (PlanAbandoned then plans
+// nothing). Arguments are Abandoned's and CartStarted's.
 type CartPlanner interface {
 	PlanAbandoned(c *Cart, ct *Contact, key string, at time.Time) ([]PlannedCall, error)
 	PlanStarted(c *Cart, ct *Contact, key string) ([]PlannedCall, error)
@@ -102,6 +103,34 @@ type CartWatcher interface {
 	// way; key is unique to the cart, so a platform that deduplicates
 	// counts it once however often the cart changes.
 	CartStarted(ctx context.Context, c *Cart, ct *Contact, key string) (summary string, sent any, err error)
+}
+
+// CartMirror is a CartWatcher whose platform keeps its own copy of each
+// cart and decides itself when one is abandoned (Mailchimp: its
+// abandoned-cart automation emails from the carts in its store). Such a
+// platform needs the cart as it changes, not synclayer's judgement, and
+// must lose the cart once it becomes an order, or it emails a buyer who
+// already bought. So the shared skill calls CartChanged and CartClosed on
+// the watcher's queue instead of CartStarted (it is a CartWatcher only to
+// hear of each change at once), and never calls Abandoned: the platform
+// would hear of one abandonment twice. The cart_abandoned workflow
+// trigger still fires on synclayer's judgement, as for every destination.
+type CartMirror interface {
+	CartWatcher
+	// CartChanged brings the platform's copy of cart c of contact ct to
+	// what c holds. It is called on every change of a cart that is not
+	// converted, not empty and of a known contact. held is the state the
+	// last CartChanged returned for the cart (nil: the platform holds no
+	// copy from synclayer); next is the state after this call. A copy
+	// held as it is sends nothing (sent nil, next held), so a cart
+	// delivered again counts once; a buyer the platform cannot take sends
+	// nothing either, and summary says why.
+	CartChanged(ctx context.Context, c *Cart, ct *Contact, held json.RawMessage) (summary string, next json.RawMessage, sent any, err error)
+	// CartClosed deletes the platform's copy of cart c, held as held
+	// (never nil), because of reason: the cart was converted, emptied, or
+	// has no buyer the platform may hold it for. A copy the platform no
+	// longer has counts as deleted.
+	CartClosed(ctx context.Context, c *Cart, reason string, held json.RawMessage) (summary string, err error)
 }
 
 // The sync-state keys of commerce records, apart from the records' job

@@ -22,7 +22,10 @@ const DefaultAbandonAfter = time.Hour
 // runs, the skill reads the cart again and, when nothing converted it
 // meanwhile, tells the destination once (Brevo: the cart_abandoned event).
 // The wait is the job's run_at in the store, so a restart neither loses
-// nor repeats it.
+// nor repeats it. A CartMirror destination is told nothing of the
+// abandonment (it mirrors each change on the watcher's queue, and its
+// platform judges abandonment itself); its copy of a cart found converted
+// or empty when the wait ends is deleted.
 type CartEvents struct {
 	Store       synclayer.Store
 	Destination string
@@ -57,10 +60,12 @@ func CartDueAt(c *synclayer.Cart, abandonAfter time.Duration) time.Time {
 
 // Handle judges the job's cart. Converted, not yet due, anonymous, empty
 // or already judged carts send nothing (a cart not yet due is queued again
-// for its due time); an abandoned cart fires the workflow trigger, then,
-// unless consent is required and missing, sends cart_abandoned. The
-// judgement is recorded in the job's sync state, in the transaction that
-// completes the job.
+// for its due time), except that a CartMirror's copy of a converted,
+// anonymous or empty cart is deleted; an abandoned cart fires the
+// workflow trigger, then, unless consent is required and missing or the
+// destination is a CartMirror, sends cart_abandoned. The judgement is
+// recorded in the job's sync state, in the transaction that completes the
+// job.
 func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
 	now := time.Now()
 	if s.Now != nil {
@@ -89,9 +94,19 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 	none := func(reason string) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
 		return nil, trace(s.Destination+": no call ("+reason+")", map[string]any{"reason": reason}), nil
 	}
+	// gone is none for a cart no destination may hold; a mirror's copy of
+	// it is deleted.
+	gone := none
+	mirror, mirrors := s.Sync.(synclayer.CartMirror)
+	if mirrors {
+		m := &cartMirror{store: s.Store, destination: s.Destination, mirror: mirror, requireConsent: s.RequireConsent}
+		gone = func(reason string) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+			return m.close(ctx, c, reason)
+		}
+	}
 
 	if c.Converted() {
-		return none("the cart was converted by " + c.ConvertedBy)
+		return gone("the cart was converted by " + c.ConvertedBy)
 	}
 	if due := CartDueAt(c, after); now.Before(due) {
 		// Run early (a retry merged into the job, a requeue): wait again.
@@ -103,22 +118,22 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 		return none("not abandoned before " + due.UTC().Format(time.RFC3339) + "; looked at again then")
 	}
 	if c.ContactID == "" {
-		return none("nobody is identified for the cart: it has no email or customer ID")
+		return gone("nobody is identified for the cart: it has no email or customer ID")
 	}
 	if len(c.Items) == 0 {
-		return none("the cart is empty")
+		return gone("the cart is empty")
 	}
 	ct, err := s.Store.FindContactByID(ctx, c.ContactID)
 	switch {
 	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND || err == nil && ct.Deleted:
-		return none("the cart's contact " + c.ContactID + " no longer exists")
+		return gone("the cart's contact " + c.ContactID + " no longer exists")
 	case err != nil:
 		return nil, nil, err
 	}
-	if o, err := s.convertingOrder(ctx, c); err != nil {
+	if o, err := convertingOrder(ctx, s.Store, c); err != nil {
 		return nil, nil, err
 	} else if o != nil {
-		return none("order " + o.ID + " was placed after the cart's last change")
+		return gone("order " + o.ID + " was placed after the cart's last change")
 	}
 	var prev *cartState
 	if raw, err := held(ctx, s.Store, synclayer.CartStateKey(c.ID), s.Destination); err != nil {
@@ -149,6 +164,10 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 		st.Reason = "the contact has no marketing consent, and require_consent is on"
 		return saved(), trace(s.Destination+": no call (abandoned, but "+st.Reason+")", map[string]any{"reason": st.Reason}), nil
 	}
+	if mirrors {
+		st.Reason = s.Destination + " holds the cart as it changes, and its own automation decides whether to email the buyer"
+		return saved(), trace(s.Destination+": no call (abandoned, but "+st.Reason+")", map[string]any{"reason": st.Reason}), nil
+	}
 	summary, sent, err := s.Sync.Abandoned(ctx, c, ct, CartTriggerKey(c), CartDueAt(c, after))
 	if err != nil {
 		return nil, nil, err
@@ -161,8 +180,8 @@ func (s *CartEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer
 // and was stored after the cart (by order-events) without ingest seeing
 // the cart first: one from the cart's checkout, or any counted order
 // placed at or after the cart's last change (Cart.PlacedFrom). nil when there is none.
-func (s *CartEvents) convertingOrder(ctx context.Context, c *synclayer.Cart) (*synclayer.Order, error) {
-	orders, err := s.Store.FindOrders(ctx, synclayer.OrderFilter{ContactID: c.ContactID, Limit: 100})
+func convertingOrder(ctx context.Context, st synclayer.Store, c *synclayer.Cart) (*synclayer.Order, error) {
+	orders, err := st.FindOrders(ctx, synclayer.OrderFilter{ContactID: c.ContactID, Limit: 100})
 	if err != nil {
 		return nil, err
 	}
@@ -200,4 +219,122 @@ func CartTrigger(c *synclayer.Cart, at time.Time) synclayer.Trigger {
 // times ("shopify:tok1@1795687200000000").
 func CartTriggerKey(c *synclayer.Cart) string {
 	return fmt.Sprintf("%s@%d", c.ID, c.ChangedAt.UnixMicro())
+}
+
+// CartMirrorKey is the sync-state key of what a CartMirror destination
+// holds of cart id.
+func CartMirrorKey(id string) string { return "cart-mirror:" + id }
+
+// mirrorState is what cart-events records of a CartMirror's copy of a
+// cart: the destination's own state of it (Held, nil once the copy is
+// deleted or when none was made), the cart version it was last brought
+// to, and why the copy was deleted.
+type mirrorState struct {
+	Held    json.RawMessage `json:"held,omitempty"`
+	Version int64           `json:"version"`
+	Closed  string          `json:"closed,omitempty"`
+}
+
+// cartMirror is cart-events on a CartMirror destination: the watcher's
+// queue runs handle on each change, and CartEvents.Handle runs close
+// when the cart's wait ends and it must not be held.
+type cartMirror struct {
+	store          synclayer.Store
+	destination    string
+	mirror         synclayer.CartMirror
+	requireConsent bool
+}
+
+// handle brings the destination's copy of the job's cart to the cart as
+// stored. A converted, empty or anonymous cart, one whose contact no
+// longer exists or placed an order since its last change, and (with
+// requireConsent) one of a contact without marketing consent is deleted
+// when the destination holds it, and sends nothing otherwise. Any other
+// cart goes to CartChanged, which sends nothing for a copy held as it is.
+func (m *cartMirror) handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+	c, err := m.store.FindCartByID(ctx, job.RecordKey)
+	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case c.Converted():
+		return m.close(ctx, c, "the cart was converted by "+c.ConvertedBy)
+	case c.ContactID == "":
+		return m.close(ctx, c, "nobody is identified for the cart: it has no email or customer ID")
+	case len(c.Items) == 0:
+		return m.close(ctx, c, "the cart is empty")
+	}
+	ct, err := m.store.FindContactByID(ctx, c.ContactID)
+	switch {
+	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND || err == nil && ct.Deleted:
+		return m.close(ctx, c, "the cart's contact "+c.ContactID+" no longer exists")
+	case err != nil:
+		return nil, nil, err
+	}
+	if o, err := convertingOrder(ctx, m.store, c); err != nil {
+		return nil, nil, err
+	} else if o != nil {
+		return m.close(ctx, c, "order "+o.ID+" was placed after the cart's last change")
+	}
+	if m.requireConsent && !ct.Marketable() {
+		return m.close(ctx, c, "the contact has no marketing consent, and require_consent is on")
+	}
+	prev, err := m.held(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	summary, next, sent, err := m.mirror.CartChanged(ctx, c, ct, prev.Held)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", m.destination, err)
+	}
+	return m.saved(c, mirrorState{Held: next, Version: c.Version}), m.trace(c, summary, map[string]any{"sent": sent}), nil
+}
+
+// close deletes the destination's copy of cart c, for reason; with no
+// copy held it sends nothing and says why.
+func (m *cartMirror) close(ctx context.Context, c *synclayer.Cart, reason string) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+	prev, err := m.held(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prev.Held == nil {
+		return nil, m.trace(c, m.destination+": no call ("+reason+", and "+m.destination+" holds no copy of it)", map[string]any{"reason": reason}), nil
+	}
+	summary, err := m.mirror.CartClosed(ctx, c, reason, prev.Held)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", m.destination, err)
+	}
+	return m.saved(c, mirrorState{Version: c.Version, Closed: reason}), m.trace(c, summary, map[string]any{"reason": reason}), nil
+}
+
+// held returns what the destination holds of cart id; a zero state when
+// it was never sent.
+func (m *cartMirror) held(ctx context.Context, id string) (mirrorState, error) {
+	var st mirrorState
+	raw, err := held(ctx, m.store, CartMirrorKey(id), m.destination)
+	if err != nil || raw == nil {
+		return st, err
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, fmt.Errorf("decode the cart mirror state of %s: %w", id, err)
+	}
+	return st, nil
+}
+
+func (m *cartMirror) saved(c *synclayer.Cart, st mirrorState) *synclayer.SyncState {
+	b, _ := json.Marshal(st)
+	return &synclayer.SyncState{RecordKey: CartMirrorKey(c.ID), Destination: m.destination, RemoteID: c.ID, State: b}
+}
+
+func (m *cartMirror) trace(c *synclayer.Cart, summary string, detail map[string]any) *synclayer.TraceEntry {
+	key := c.ContactID
+	if key == "" {
+		key = c.ID
+	}
+	detail["destination"], detail["cart"], detail["cartVersion"] = m.destination, c.ID, c.Version
+	d, _ := json.Marshal(detail)
+	return &synclayer.TraceEntry{ContactID: key, Kind: synclayer.TraceDelivery, Summary: summary, Detail: d}
 }

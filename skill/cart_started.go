@@ -29,8 +29,12 @@ type CartStarted struct {
 // CartStartedKey is the sync-state key that records a cart's start was sent.
 func CartStartedKey(id string) string { return "cart-started:" + id }
 
-// Handle sends the cart's start once.
+// Handle sends the cart's start once. A CartMirror is instead brought up
+// to date with every change (cartMirror.handle).
 func (s *CartStarted) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
+	if m, ok := s.Watcher.(synclayer.CartMirror); ok {
+		return (&cartMirror{store: s.Store, destination: s.Destination, mirror: m, requireConsent: s.RequireConsent}).handle(ctx, job)
+	}
 	c, err := s.Store.FindCartByID(ctx, job.RecordKey)
 	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
 		return nil, nil, nil

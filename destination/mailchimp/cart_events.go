@@ -2,6 +2,7 @@ package mailchimp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,13 +11,21 @@ import (
 	"synclayer"
 )
 
-// CartSync is cart-events' Mailchimp side. A cart reaches Mailchimp only
-// once synclayer judges it abandoned (not on every change): Abandoned
-// puts it in the store with its checkout_url, and Mailchimp's own
-// abandoned-cart automation then decides when to email the buyer.
+// CartSync is cart-events' Mailchimp side. Mailchimp's own abandoned-cart
+// automation decides when to email a buyer, from the carts its store
+// holds, so the store mirrors each cart as it changes (CartChanged: a
+// POST, then PATCHes) and loses it once it converts or empties
+// (CartClosed: a DELETE), or Mailchimp would email a buyer who already
+// bought (docs/platforms/mailchimp.md, Carts). synclayer's own judgement
+// of an abandonment sends Mailchimp nothing; its workflow trigger still
+// fires.
 type CartSync struct{ *commerce }
 
-var _ synclayer.CartSync = (*CartSync)(nil)
+var (
+	_ synclayer.CartSync    = (*CartSync)(nil)
+	_ synclayer.CartMirror  = (*CartSync)(nil)
+	_ synclayer.CartPlanner = (*CartSync)(nil)
+)
 
 // NewCartSync is CartSync for a client of one's own. Errors name
 // options.<key>.
@@ -28,71 +37,192 @@ func NewCartSync(c *Client, cfg synclayer.SkillConfig) (*CartSync, error) {
 	return &CartSync{m}, nil
 }
 
-// Abandoned puts cart c of contact ct in the store: the lines' products
-// are made sure of, then the cart is created (POST) with its customer
-// (opt_in_status false), checkout_url (the cart's recovery URL), lines,
-// order_total and currency. A cart Mailchimp already holds (an earlier
-// abandonment of it, or a retry after a lost answer) is updated instead
-// (PATCH, and a DELETE of each line it no longer has), so a retry counts
-// once: the cart's ID is Mailchimp's key, and key is not needed. A contact
-// without an email Mailchimp accepts sends nothing.
-func (s *CartSync) Abandoned(ctx context.Context, c *synclayer.Cart, ct *synclayer.Contact, _ string, _ time.Time) (string, any, error) {
+// cartState is what Mailchimp holds of a cart: the cart as last written,
+// its customer included, and the variants its lines were made sure of.
+type cartState struct {
+	Cart     *Cart        `json:"cart"`
+	Products []ProductRef `json:"products,omitempty"`
+}
+
+func decodeCartState(raw json.RawMessage) (*cartState, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	st := &cartState{}
+	if err := json.Unmarshal(raw, st); err != nil {
+		return nil, fmt.Errorf("decode Mailchimp cart sync state: %w", err)
+	}
+	if st.Cart == nil || st.Cart.Customer == nil {
+		return nil, nil
+	}
+	return st, nil
+}
+
+// cart is the cart Mailchimp should hold for c of customer cust, with the
+// variants its lines name and the minimal variant each would be made as.
+func (s *CartSync) cart(c *synclayer.Cart, cust *Customer) (Cart, []ProductRef, map[ProductRef]Variant) {
+	ls, refs, minimal := lines(c.Items)
+	return Cart{ID: c.ID, Customer: cust, CheckoutURL: c.RecoveryURL, CurrencyCode: firstNonEmpty(c.Currency, s.opt.Currency),
+		OrderTotal: money(c.Total), Lines: ls}, refs, minimal
+}
+
+// CartChanged brings Mailchimp's copy of cart c of contact ct to what c
+// holds, given what Mailchimp holds (held). A new cart is created (POST)
+// with its customer (opt_in_status false: consent reaches Mailchimp only
+// through customer-sync), checkout_url (the cart's recovery URL), lines,
+// order_total and currency; a held one is updated (PATCH, never with its
+// customer) and each line it no longer has is deleted. A copy held as it
+// is sends nothing. The lines' products are made sure of first. A cart
+// that changed hands (another contact) is deleted and created again,
+// since Mailchimp keeps a cart's customer. A buyer without an email
+// Mailchimp accepts sends nothing, and a copy held for them is deleted.
+// Mailchimp's answers are mended as for orders: a POST answered "already
+// exists" (its answer was lost) becomes an update, a PATCH answered 404
+// (deleted inside Mailchimp) a POST.
+func (s *CartSync) CartChanged(ctx context.Context, c *synclayer.Cart, ct *synclayer.Contact, held json.RawMessage) (string, json.RawMessage, any, error) {
+	prev, err := decodeCartState(held)
+	if err != nil {
+		return "", nil, nil, synclayer.Permanent(err)
+	}
 	cust, err := customer(ct)
 	if err != nil {
-		return "mailchimp: no call (Mailchimp needs the buyer's email for a cart, and " + err.Error() + ")", nil, nil
+		why := "Mailchimp needs the buyer's email for a cart, and " + err.Error()
+		if prev == nil {
+			return "mailchimp: no call (" + why + ")", nil, nil, nil
+		}
+		summary, err := s.CartClosed(ctx, c, why, held)
+		return summary, nil, nil, err
 	}
-	ls, refs, minimal := lines(c.Items)
-	body := Cart{ID: c.ID, Customer: cust, CheckoutURL: c.RecoveryURL, CurrencyCode: firstNonEmpty(c.Currency, s.opt.Currency),
-		OrderTotal: money(c.Total), Lines: ls}
-	notes, err := s.ensureAll(ctx, refs, minimal)
+	want, refs, minimal := s.cart(c, cust)
+	var known []ProductRef
+	var notes []string
+	if prev != nil {
+		known = prev.Products
+		if prev.Cart.Customer.ID != cust.ID {
+			note, err := s.CartClosed(ctx, c, "the cart changed hands, and Mailchimp keeps a cart's customer", held)
+			if err != nil {
+				return note, nil, nil, err
+			}
+			notes, prev = append(notes, note), nil
+		} else if sameCart(prev.Cart, &want) {
+			return "mailchimp: no call (Mailchimp holds the cart as it is)", held, nil, nil
+		}
+	}
+	ensured, err := s.ensureAll(ctx, missing(refs, known), minimal)
+	notes = append(notes, ensured...)
 	if err != nil {
-		return strings.Join(notes, "; "), nil, err
+		return strings.Join(notes, "; "), nil, nil, err
 	}
 	if c.RecoveryURL == "" {
 		notes = append(notes, "mailchimp: the cart has no recovery URL, which Mailchimp's abandoned-cart emails need as checkout_url")
 	}
-	write := func() error { return s.client.CreateCart(ctx, s.opt.StoreID, body) }
-	err = write()
-	if IsMissingProduct(err) { // deleted inside Mailchimp between the read and the write
-		if _, err = s.ensureAll(ctx, refs, minimal); err == nil {
-			err = write()
-		}
+	var note string
+	if prev == nil {
+		note, err = s.create(ctx, want, minimal)
+	} else {
+		note, err = s.patch(ctx, want, prev.Cart.Lines, minimal)
 	}
-	switch {
-	case IsDuplicate(err):
-		note, err := s.update(ctx, body)
-		notes = append(notes, note)
-		if err != nil {
-			return strings.Join(notes, "; "), nil, err
-		}
-	case err != nil:
-		return strings.Join(notes, "; "), nil, err
-	default:
-		notes = append(notes, fmt.Sprintf("mailchimp: POST %s/carts → 200 (cart %s, %s %s, %d lines)", storeRoute, c.ID, body.OrderTotal, body.CurrencyCode, len(ls)))
+	notes = append(notes, note)
+	if err != nil {
+		return strings.Join(notes, "; "), nil, nil, err
 	}
-	return strings.Join(notes, "; "), body, nil
+	return strings.Join(notes, "; "), mustJSON(cartState{Cart: &want, Products: union(known, refs)}), want, nil
 }
 
-// update brings a cart Mailchimp holds to body.
-func (s *CartSync) update(ctx context.Context, body Cart) (string, error) {
-	had, err := s.client.GetCart(ctx, s.opt.StoreID, body.ID)
+func (s *CartSync) create(ctx context.Context, want Cart, minimal map[ProductRef]Variant) (string, error) {
+	err := s.retryLines(ctx, want.Lines, minimal, func() error { return s.client.CreateCart(ctx, s.opt.StoreID, want) })
+	if IsDuplicate(err) {
+		had, err := s.client.GetCart(ctx, s.opt.StoreID, want.ID)
+		if err != nil {
+			return "", err
+		}
+		note, err := s.patch(ctx, want, had.Lines, minimal)
+		return "mailchimp: POST " + storeRoute + "/carts → 400 (Mailchimp holds the cart already); " + strings.TrimPrefix(note, "mailchimp: "), err
+	}
 	if err != nil {
 		return "", err
 	}
-	patch := Cart{CheckoutURL: body.CheckoutURL, CurrencyCode: body.CurrencyCode, OrderTotal: body.OrderTotal, Lines: body.Lines}
-	if err := s.client.PatchCart(ctx, s.opt.StoreID, body.ID, patch); err != nil {
+	return fmt.Sprintf("mailchimp: POST %s/carts → 200 (cart %s, %s %s, %d lines)", storeRoute, want.ID, want.OrderTotal, want.CurrencyCode, len(want.Lines)), nil
+}
+
+// patch brings the held cart, whose lines are had, to want: a PATCH of
+// everything but its customer, then a DELETE of each line it no longer
+// has (404 counts as done).
+func (s *CartSync) patch(ctx context.Context, want Cart, had []Line, minimal map[ProductRef]Variant) (string, error) {
+	p := Cart{CheckoutURL: want.CheckoutURL, CurrencyCode: want.CurrencyCode, OrderTotal: want.OrderTotal, Lines: want.Lines}
+	err := s.retryLines(ctx, want.Lines, minimal, func() error { return s.client.PatchCart(ctx, s.opt.StoreID, want.ID, p) })
+	if IsNotFound(err) {
+		note, err := s.create(ctx, want, minimal)
+		return "mailchimp: PATCH " + cartRoute + " → 404 (the cart was deleted inside Mailchimp: created again); " + strings.TrimPrefix(note, "mailchimp: "), err
+	}
+	if err != nil {
 		return "", err
 	}
-	removed := 0
-	for _, l := range had.Lines {
-		if slices.ContainsFunc(body.Lines, func(n Line) bool { return n.ID == l.ID }) {
+	notes := []string{fmt.Sprintf("mailchimp: PATCH %s → 200 (%s %s, %d lines)", cartRoute, want.OrderTotal, want.CurrencyCode, len(want.Lines))}
+	for _, l := range had {
+		if slices.ContainsFunc(want.Lines, func(n Line) bool { return n.ID == l.ID }) {
 			continue
 		}
-		if err := s.client.DeleteCartLine(ctx, s.opt.StoreID, body.ID, l.ID); err != nil && !IsNotFound(err) {
-			return "", err
+		err := s.client.DeleteCartLine(ctx, s.opt.StoreID, want.ID, l.ID)
+		if err != nil && !IsNotFound(err) {
+			return strings.Join(notes, "; "), err
 		}
-		removed++
+		notes = append(notes, "DELETE "+cartRoute+"/lines/{line_id} → "+gone(err, "204 (line "+l.ID+" removed)"))
 	}
-	return fmt.Sprintf("mailchimp: POST %s/carts → 400 (Mailchimp holds the cart already); PATCH %s → 200 (%s %s, %d lines, %d removed)",
-		storeRoute, cartRoute, body.OrderTotal, body.CurrencyCode, len(body.Lines), removed), nil
+	return strings.Join(notes, "; "), nil
+}
+
+// CartClosed deletes Mailchimp's copy of cart c, so its abandoned-cart
+// automation never emails it; a cart Mailchimp no longer holds (404)
+// counts as deleted.
+func (s *CartSync) CartClosed(ctx context.Context, c *synclayer.Cart, reason string, _ json.RawMessage) (string, error) {
+	err := s.client.DeleteCart(ctx, s.opt.StoreID, c.ID)
+	if err != nil && !IsNotFound(err) {
+		return "", err
+	}
+	if IsNotFound(err) {
+		return "mailchimp: DELETE " + cartRoute + " → 404 (Mailchimp holds the cart no more; " + reason + ")", nil
+	}
+	return "mailchimp: DELETE " + cartRoute + " → 204 (cart " + c.ID + " removed: " + reason + ")", nil
+}
+
+// CartStarted is CartChanged for a cart whose Mailchimp copy is not known:
+// created, or updated when Mailchimp holds it. The shared skill calls
+// CartChanged instead, which knows the copy and skips an unchanged cart.
+func (s *CartSync) CartStarted(ctx context.Context, c *synclayer.Cart, ct *synclayer.Contact, _ string) (string, any, error) {
+	summary, _, sent, err := s.CartChanged(ctx, c, ct, nil)
+	return summary, sent, err
+}
+
+// Abandoned sends nothing: Mailchimp's automation judges the carts it
+// holds, which CartChanged keeps current, and a second signal would have
+// nothing to say. The shared skill never calls it on a CartMirror.
+func (s *CartSync) Abandoned(context.Context, *synclayer.Cart, *synclayer.Contact, string, time.Time) (string, any, error) {
+	return "mailchimp: no call (Mailchimp's abandoned-cart automation judges the cart it holds)", nil, nil
+}
+
+// PlanStarted is what CartChanged sends for cart c when Mailchimp holds
+// no copy, for dry runs: each line's variant made sure of (a PUT, made
+// only when a read finds it missing) and the cart's POST. A buyer without
+// an email Mailchimp accepts plans nothing.
+func (s *CartSync) PlanStarted(c *synclayer.Cart, ct *synclayer.Contact, _ string) ([]synclayer.PlannedCall, error) {
+	cust, err := customer(ct)
+	if err != nil {
+		return nil, nil
+	}
+	want, refs, minimal := s.cart(c, cust)
+	calls := ensureCalls(s.opt.StoreID, refs, minimal)
+	return append(calls, synclayer.PlannedCall{Method: "POST", Path: storePath(s.opt.StoreID) + "/carts", Body: want}), nil
+}
+
+// PlanAbandoned plans nothing: an abandonment sends Mailchimp nothing.
+func (s *CartSync) PlanAbandoned(*synclayer.Cart, *synclayer.Contact, string, time.Time) ([]synclayer.PlannedCall, error) {
+	return nil, nil
+}
+
+// sameCart reports whether Mailchimp holding had needs no call to hold
+// want; customers are compared apart.
+func sameCart(had, want *Cart) bool {
+	return had.CheckoutURL == want.CheckoutURL && had.CurrencyCode == want.CurrencyCode &&
+		had.OrderTotal.String() == want.OrderTotal.String() && slices.EqualFunc(had.Lines, want.Lines, sameLine)
 }

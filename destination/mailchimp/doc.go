@@ -27,6 +27,12 @@
 // that failed. Only a contact whose plan is such a PUT travels that way;
 // anything touching consent goes realtime.
 //
+// Cart-events mirrors carts (cart_events.go, synclayer.CartMirror):
+// Mailchimp's own abandoned-cart automation decides when to email, from
+// the carts its store holds, so each cart is created and updated there as
+// it changes and deleted once it converts or empties; synclayer's
+// judgement of an abandonment sends Mailchimp nothing.
+//
 // Workflow rules' contact actions (actions.go, synclayer.ActionDestination)
 // act on the audience of the destination setting audience_id: a member
 // event, merge fields by PATCH, and tags as the member's "lists". None

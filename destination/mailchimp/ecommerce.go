@@ -239,6 +239,12 @@ func (c *Client) PatchCart(ctx context.Context, store, id string, k Cart) error 
 	return c.write(ctx, http.MethodPatch, cartRoute, cartPath(store, id), k)
 }
 
+// DeleteCart removes a cart from the store; a 404 *APIError when the
+// store holds none.
+func (c *Client) DeleteCart(ctx context.Context, store, id string) error {
+	return c.write(ctx, http.MethodDelete, cartRoute, cartPath(store, id), nil)
+}
+
 // DeleteCartLine removes one line of a cart.
 func (c *Client) DeleteCartLine(ctx context.Context, store, cart, line string) error {
 	return c.write(ctx, http.MethodDelete, cartRoute+"/lines/{line_id}", cartPath(store, cart)+"/lines/"+url.PathEscape(line), nil)

@@ -127,3 +127,21 @@ func (m *commerce) ensureAll(ctx context.Context, refs []ProductRef, minimal map
 	}
 	return notes, nil
 }
+
+// retryLines runs write, and once more after making sure of every line's
+// product when Mailchimp says a line names one it does not hold (deleted
+// inside Mailchimp since it was made sure of).
+func (m *commerce) retryLines(ctx context.Context, ls []Line, minimal map[ProductRef]Variant, write func() error) error {
+	err := write()
+	if !IsMissingProduct(err) {
+		return err
+	}
+	refs := make([]ProductRef, 0, len(ls))
+	for _, l := range ls {
+		refs = union(refs, []ProductRef{{Product: l.ProductID, Variant: l.ProductVariantID}})
+	}
+	if _, err := m.ensureAll(ctx, refs, minimal); err != nil {
+		return err
+	}
+	return write()
+}

@@ -55,9 +55,9 @@ func (s *OrderSync) Apply(ctx context.Context, o *synclayer.Order, _ *synclayer.
 }
 
 func (s *OrderSync) create(ctx context.Context, want *Order, minimal map[ProductRef]Variant) (string, error) {
-	err := s.retryLines(ctx, want, minimal, func() error { return s.client.CreateOrder(ctx, s.opt.StoreID, *want) })
+	err := s.retryLines(ctx, want.Lines, minimal, func() error { return s.client.CreateOrder(ctx, s.opt.StoreID, *want) })
 	if IsDuplicate(err) {
-		err = s.retryLines(ctx, want, minimal, func() error {
+		err = s.retryLines(ctx, want.Lines, minimal, func() error {
 			return s.client.PatchOrder(ctx, s.opt.StoreID, want.ID, fullPatch(want))
 		})
 		if err != nil {
@@ -72,7 +72,7 @@ func (s *OrderSync) create(ctx context.Context, want *Order, minimal map[Product
 }
 
 func (s *OrderSync) patch(ctx context.Context, want *Order, p OrderPatch, minimal map[ProductRef]Variant) (string, error) {
-	err := s.retryLines(ctx, want, minimal, func() error { return s.client.PatchOrder(ctx, s.opt.StoreID, want.ID, p) })
+	err := s.retryLines(ctx, want.Lines, minimal, func() error { return s.client.PatchOrder(ctx, s.opt.StoreID, want.ID, p) })
 	if IsNotFound(err) {
 		note, err := s.create(ctx, want, minimal)
 		return "mailchimp: PATCH " + orderRoute + " → 404 (the order was deleted inside Mailchimp: created again); " + strings.TrimPrefix(note, "mailchimp: "), err
@@ -81,23 +81,6 @@ func (s *OrderSync) patch(ctx context.Context, want *Order, p OrderPatch, minima
 		return "", err
 	}
 	return "mailchimp: PATCH " + orderRoute + " → 200 (" + describePatch(p) + ")", nil
-}
-
-// retryLines runs write, and once more after making sure of every line's
-// product when Mailchimp says a line names one it does not hold.
-func (s *OrderSync) retryLines(ctx context.Context, want *Order, minimal map[ProductRef]Variant, write func() error) error {
-	err := write()
-	if !IsMissingProduct(err) {
-		return err
-	}
-	refs := make([]ProductRef, 0, len(want.Lines))
-	for _, l := range want.Lines {
-		refs = union(refs, []ProductRef{{Product: l.ProductID, Variant: l.ProductVariantID}})
-	}
-	if _, err := s.ensureAll(ctx, refs, minimal); err != nil {
-		return err
-	}
-	return write()
 }
 
 func describeOrder(o *Order) string {

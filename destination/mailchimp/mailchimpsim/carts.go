@@ -110,6 +110,18 @@ func (s *Server) handleCartPatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, cartJSON(st, k))
 }
 
+// handleCartDelete removes the cart: 204, or Mailchimp's 404 problem
+// document when the store holds no such cart. The cart's customer stays.
+func (s *Server) handleCartDelete(w http.ResponseWriter, r *http.Request) {
+	st, k, ok := s.cart(w, r)
+	if !ok {
+		return
+	}
+	defer s.mu.Unlock()
+	delete(st.carts, k.ID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) handleCartLineDelete(w http.ResponseWriter, r *http.Request) {
 	_, k, ok := s.cart(w, r)
 	if !ok {

@@ -59,6 +59,7 @@ func (s *Server) routeEcommerce() {
 		"POST /ecommerce/stores/{store_id}/carts":                             s.handleCartCreate,
 		"GET /ecommerce/stores/{store_id}/carts/{cart_id}":                    s.handleCartGet,
 		"PATCH /ecommerce/stores/{store_id}/carts/{cart_id}":                  s.handleCartPatch,
+		"DELETE /ecommerce/stores/{store_id}/carts/{cart_id}":                 s.handleCartDelete,
 		"DELETE /ecommerce/stores/{store_id}/carts/{cart_id}/lines/{line_id}": s.handleCartLineDelete,
 	} {
 		s.mux.HandleFunc(pattern, h)

@@ -180,3 +180,33 @@ func TestServer_ConnectionLimit(t *testing.T) {
 	}
 	<-done
 }
+
+// TestServer_CartDelete: a cart is deleted once (204); after that, and
+// for a cart the store never held, Mailchimp's 404 problem document.
+func TestServer_CartDelete(t *testing.T) {
+	h := newHarness(t)
+	if a := h.do("POST", "/ecommerce/stores", key, map[string]any{"id": "st", "list_id": list, "name": "S", "currency_code": "EUR"}); a.Status != 200 {
+		t.Fatalf("store = %+v", a)
+	}
+	no := false
+	cart := map[string]any{"id": "k1", "currency_code": "EUR", "order_total": 0, "lines": []any{},
+		"customer": map[string]any{"id": "c1", "email_address": "bo@example.com", "opt_in_status": no}}
+	if a := h.do("POST", "/ecommerce/stores/st/carts", key, cart); a.Status != 200 {
+		t.Fatalf("cart = %+v", a)
+	}
+	if a := h.do("DELETE", "/ecommerce/stores/st/carts/k1", key, nil); a.Status != 204 {
+		t.Fatalf("delete = %+v", a)
+	}
+	for _, path := range []string{"/ecommerce/stores/st/carts/k1", "/ecommerce/stores/st/carts/never"} {
+		a := h.do("DELETE", path, key, nil)
+		if a.Status != 404 || a.Problem.Status != 404 || a.Problem.Title != "Resource Not Found" || a.Problem.Type == "" || a.Problem.Instance == "" {
+			t.Errorf("DELETE %s = %+v", path, a)
+		}
+	}
+	if a := h.do("GET", "/ecommerce/stores/st/carts/k1", key, nil); a.Status != 404 {
+		t.Errorf("GET after delete = %+v", a)
+	}
+	if got := h.sim.Customers("st"); len(got) != 1 {
+		t.Errorf("customers after the cart's delete: %+v, want the customer kept", got)
+	}
+}

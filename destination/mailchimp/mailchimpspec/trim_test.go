@@ -36,7 +36,7 @@ var kept = map[string][]string{
 	"/ecommerce/stores/{store_id}/products/{product_id}":                       {"get", "patch", "delete"},
 	"/ecommerce/stores/{store_id}/products/{product_id}/variants/{variant_id}": {"get", "put", "delete"},
 	"/ecommerce/stores/{store_id}/carts":                                       {"post"},
-	"/ecommerce/stores/{store_id}/carts/{cart_id}":                             {"get", "patch"},
+	"/ecommerce/stores/{store_id}/carts/{cart_id}":                             {"get", "patch", "delete"},
 	"/ecommerce/stores/{store_id}/carts/{cart_id}/lines/{line_id}":             {"delete"},
 }
 
