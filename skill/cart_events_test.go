@@ -97,7 +97,7 @@ func (e *mirrorEnv) run(h interface {
 	Handle(context.Context, *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error)
 }, queue, id string) string {
 	e.t.Helper()
-	st, tr, err := h.Handle(context.Background(), &synclayer.Job{Skill: queue, Destination: "mailchimp", RecordKey: id})
+	st, tr, err := h.Handle(context.Background(), &synclayer.Job{Queue: queue, Destination: "mailchimp", RecordKey: id})
 	if err != nil {
 		e.t.Fatal(err)
 	}
