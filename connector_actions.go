@@ -6,11 +6,12 @@ import (
 )
 
 // ActionDestination is a destination workflow rules' contact actions act
-// on: an event on the contact (brevo_event, event), fields to set
-// (set_attribute), list membership (add_to_list, remove_from_list). The
-// workflow package renders the action's templates, checks consent before
-// an add, and runs each action once per trigger; the destination checks
-// the action's settings at load and makes the call.
+// on: an event on the contact (event, or its older name brevo_event),
+// fields to set (set_attribute), list membership (add_to_list,
+// remove_from_list). The workflow package renders the action's
+// templates, checks consent before an add, and runs each action once per
+// trigger and destination; the destination checks the action's settings
+// at load and makes the call.
 type ActionDestination interface {
 	Destination
 	// CheckAction says whether the destination can carry out an action
@@ -43,7 +44,7 @@ type ContactRef struct {
 
 // ActionCheck is an action's settings, for CheckAction.
 type ActionCheck struct {
-	Kind      string   // brevo_event, set_attribute, add_to_list, remove_from_list
+	Kind      string   // event (the workflow package passes brevo_event as event), set_attribute, add_to_list, remove_from_list
 	EventName string   // an event's name
 	Fields    []string // set_attribute's field names
 	List      string   // a list action's list

@@ -103,16 +103,30 @@ func (h *Handler) webhook(ctx context.Context, ru *rule, a *action, row *synclay
 	return "webhook " + id + " delivered", nil
 }
 
-func (h *Handler) brevoEvent(ctx context.Context, ru *rule, a *action, row *synclayer.WorkflowAction, c *synclayer.Contact, view map[string]any) (string, error) {
-	dest, err := h.destination(ru)
-	if err != nil {
-		return "", err
+// EventKey is the once-only key of an event action's delivery to
+// destination, sent for platforms that deduplicate events by an ID
+// (Klaviyo's unique_id): derived from the rule, the action, the trigger
+// and the destination, so every retry there carries the same key and
+// each destination has its own. destination "" (a job queued before
+// rules named several destinations) gives WebhookID, the key such a
+// job's first attempts sent.
+func EventKey(rule string, action int, trigger synclayer.EventType, triggerKey, destination string) string {
+	if destination == "" {
+		return WebhookID(rule, action, trigger, triggerKey)
 	}
+	sum := sha256.Sum256([]byte(rule + "\x00" + strconv.Itoa(action) + "\x00" + string(trigger) + "\x00" + triggerKey + "\x00" + destination))
+	return "wf_" + hex.EncodeToString(sum[:16])
+}
+
+// event sends the destination's custom event: a Brevo event, a Klaviyo
+// metric event, a Mailchimp member event.
+func (h *Handler) event(ctx context.Context, t *target, a *action, row *synclayer.WorkflowAction, c *synclayer.Contact, view map[string]any) (string, error) {
+	dest := t.d
 	props, err := renderValues(a.properties, view)
 	if err != nil {
 		return "", err
 	}
-	ev := synclayer.ContactEvent{Name: a.Name, Properties: props, Key: WebhookID(row.Rule, row.Action, row.TriggerType, row.TriggerKey)}
+	ev := synclayer.ContactEvent{Name: a.Name, Properties: props, Key: t.key}
 	if at, err := time.Parse(time.RFC3339Nano, viewText(view, "event", "at")); err == nil {
 		ev.At = at
 	}
@@ -129,12 +143,9 @@ func (h *Handler) brevoEvent(ctx context.Context, ru *rule, a *action, row *sync
 // setAttribute sets the contact's fields at the destination, by our
 // contact ID, which customer-sync gives every contact it creates, so an
 // email changed meanwhile does not lose the update.
-func (h *Handler) setAttribute(ctx context.Context, ru *rule, a *action, c *synclayer.Contact, view map[string]any) (string, error) {
-	dest, err := h.destination(ru)
-	if err != nil {
-		return "", err
-	}
-	if err := h.EnsureAttributes(ctx); err != nil {
+func (h *Handler) setAttribute(ctx context.Context, t *target, a *action, c *synclayer.Contact, view map[string]any) (string, error) {
+	dest := t.d
+	if err := h.ensureFields(ctx, t.name); err != nil {
 		return "", err
 	}
 	attrs, err := renderValues(a.attributes, view)
@@ -155,12 +166,9 @@ func (h *Handler) setAttribute(ctx context.Context, ru *rule, a *action, c *sync
 // list adds the contact to a list, only while it may receive marketing
 // (as the store holds it now, so a later opt-out wins), or removes it
 // from one.
-func (h *Handler) list(ctx context.Context, ru *rule, a *action, c *synclayer.Contact) (string, error) {
-	dest, err := h.destination(ru)
-	if err != nil {
-		return "", err
-	}
-	list, ref := a.ListName(), synclayer.ContactRef{ID: c.ID, Email: c.Email}
+func (h *Handler) list(ctx context.Context, t *target, a *action, c *synclayer.Contact) (string, error) {
+	dest := t.d
+	list, ref := a.ListOn(t.name), synclayer.ContactRef{ID: c.ID, Email: c.Email}
 	if a.Kind != KindAddToList {
 		if err := dest.RemoveContactFromList(ctx, ref, list); err != nil {
 			return "", err
@@ -168,7 +176,7 @@ func (h *Handler) list(ctx context.Context, ru *rule, a *action, c *synclayer.Co
 		return fmt.Sprintf("removed from %s list %s", label(dest), list), nil
 	}
 	if !c.Marketable() {
-		return fmt.Sprintf("skipped adding to list %s: the contact has no marketing consent", list), nil
+		return fmt.Sprintf("skipped adding to %s list %s: the contact has no marketing consent", label(dest), list), nil
 	}
 	if err := dest.AddContactToList(ctx, ref, list); err != nil {
 		return "", err

@@ -7,9 +7,14 @@
 // inside its transaction (Rules.Fire): every rule whose filter holds for
 // the trigger, with the contact as it stands in that transaction, records
 // one row per action, unique on rule, action and trigger key, and queues
-// a job of skill workflows for it. A trigger delivered twice finds its
-// rows and records nothing. Handler runs one row: it sends the Slack
-// message, the signed webhook or the Brevo event, or changes the contact,
-// and returns a done marker that the queue commits with the job, so a
-// retried, recovered or replayed job never runs an action that finished.
+// jobs of skill workflows for it: one for a Slack, webhook or add_tag
+// action, and one for each destination the rule names for a contact
+// action (the event, set_attribute, the lists), each in its
+// destination's queue. A trigger delivered twice finds its rows and
+// records nothing. Handler runs one job: it sends the Slack message, the
+// signed webhook or the destination's event, or changes the contact, and
+// returns a done marker, keyed by the job (JobKey), that the queue
+// commits with it, so a retried, recovered or replayed job never runs an
+// action that finished, and a destination's retry never repeats what
+// another destination's job did.
 package workflow

@@ -3,9 +3,12 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +22,7 @@ type Handler struct {
 	Rules *Rules
 	Store synclayer.Store
 	// Destinations are the destinations contact actions may act on, by
-	// name; a rule's Destination picks one ("" is brevo).
+	// name; a rule's Destination or Destinations pick among them.
 	Destinations map[string]synclayer.ActionDestination
 	Now          func() time.Time
 	// ContactQueues, queue → destination, are enqueued for a contact that
@@ -27,8 +30,38 @@ type Handler struct {
 	// tags); none when it does not run.
 	ContactQueues map[string]string
 
-	mu         sync.Mutex
-	attributes bool // set_attribute's fields are known to exist at their destinations
+	mu sync.Mutex
+	// fields is, by destination, whether set_attribute's fields are known
+	// to exist there. Each destination has its own lock, so a call to
+	// one that hangs in an outage holds up no other's actions.
+	fields map[string]*fieldsState
+}
+
+type fieldsState struct {
+	mu      sync.Mutex
+	ensured bool
+}
+
+// JobKey is the record key of the job that runs action row id on
+// destination ("" for an action that runs once per rule: Slack, webhook,
+// add_tag). Each destination's job has its own key, so its own done
+// marker, retries and dead letter: a retry on one never repeats what
+// succeeded on another.
+func JobKey(id int64, destination string) string {
+	key := strconv.FormatInt(id, 10)
+	if destination == "" {
+		return key
+	}
+	return key + "@" + destination
+}
+
+// parseJobKey reads JobKey back. A key without a destination is a row's
+// only job: a Slack or webhook action, add_tag, or a contact action
+// recorded before rules named several destinations.
+func parseJobKey(key string) (id int64, destination string, err error) {
+	num, destination, _ := strings.Cut(key, "@")
+	id, err = strconv.ParseInt(num, 10, 64)
+	return id, destination, err
 }
 
 // doneState is the done marker of an action row, committed with its job.
@@ -39,19 +72,21 @@ type doneState struct {
 	Result string `json:"result"`
 }
 
-// Handle runs one action row once. A row whose done marker is committed
-// (the job was replayed from the dead-letter queue, or ran again after a
-// crash) completes without a call. Otherwise the action runs and its done
-// marker is returned, for the queue to commit with the job. A rule that
-// is no longer configured, or that no longer has the row's action (see
-// actionOf), dead-letters the row with the reason.
+// Handle runs one action row once, on the destination its job names
+// (see JobKey). A job whose done marker is committed (it was replayed
+// from the dead-letter queue, or ran again after a crash) completes
+// without a call. Otherwise the action runs and its done marker is
+// returned, for the queue to commit with the job. A rule that is no
+// longer configured, that no longer has the row's action (see actionOf),
+// or that no longer acts on the job's destination dead-letters the job
+// with the reason.
 func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
 	if _, err := h.Store.FindSyncState(ctx, job.RecordKey, synclayer.WorkflowSkill); err == nil {
 		return nil, nil, nil
 	} else if synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
 		return nil, nil, err
 	}
-	id, err := strconv.ParseInt(job.RecordKey, 10, 64)
+	id, destination, err := parseJobKey(job.RecordKey)
 	if err != nil {
 		return nil, nil, synclayer.Permanent(fmt.Errorf("workflow job %d names no action row (%q)", job.ID, job.RecordKey))
 	}
@@ -69,6 +104,16 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 	a, err := h.actionOf(ctx, ru, row)
 	if err != nil {
 		return nil, nil, err
+	}
+	var dest *target
+	if a.onDestinations() {
+		if dest, err = h.target(ru, row, destination); err != nil {
+			return nil, nil, err
+		}
+	} else if destination != "" {
+		// Unreachable by Fire: such a job would run a once-per-rule
+		// action once per destination.
+		return nil, nil, synclayer.Permanent(fmt.Errorf("workflow %s: job %q names destination %s, but its %s action runs once per rule", row.Rule, job.RecordKey, destination, a.Kind))
 	}
 	view, err := decodeView(row.View)
 	if err != nil {
@@ -88,11 +133,44 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 	}
 	tmplView := maps.Clone(view) // templates also see the rule: {{ .rule.owner }}
 	tmplView["rule"] = map[string]any{"name": ru.Name, "owner": ru.Owner}
-	result, err := h.run(ctx, ru, a, row, c, tmplView)
+	result, err := h.run(ctx, ru, a, row, c, dest, tmplView)
 	if err != nil {
-		return nil, nil, fmt.Errorf("workflow %s actions[%d] (%s): %w", row.Rule, row.Action, row.Kind, err)
+		on := ""
+		if dest != nil {
+			on = " on " + dest.name
+		}
+		return nil, nil, fmt.Errorf("workflow %s actions[%d] (%s%s): %w", row.Rule, row.Action, row.Kind, on, err)
 	}
 	return h.done(job, row, result)
+}
+
+// target is the destination one job of a contact action acts on: its
+// name, the destination, and the once-only key of an event sent there.
+type target struct {
+	name string
+	d    synclayer.ActionDestination
+	key  string
+}
+
+// target resolves the destination a job of row names. A job that names
+// none was queued before rules named several destinations, when each
+// rule had one: it runs on the rule's first. A destination the rule no
+// longer names dead-letters the job rather than acting where the config
+// no longer asks it to.
+func (h *Handler) target(ru *rule, row *synclayer.WorkflowAction, name string) (*target, error) {
+	key := EventKey(row.Rule, row.Action, row.TriggerType, row.TriggerKey, name)
+	if name == "" {
+		name = ru.destinations[0]
+	} else if !slices.Contains(ru.destinations, name) {
+		return nil, synclayer.Permanent(fmt.Errorf("workflow %s no longer acts on %s; its %s action for %s %s did not run there: "+
+			"a replay runs it once the rule names %s again, so act on this trigger by hand if it still matters",
+			row.Rule, name, row.Kind, row.TriggerType, row.TriggerKey, name))
+	}
+	d := h.Destinations[name]
+	if d == nil {
+		return nil, synclayer.Permanent(fmt.Errorf("destination %s, which workflow %s acts on, is not configured or takes no contact actions", name, ru.Name))
+	}
+	return &target{name: name, d: d, key: key}, nil
 }
 
 // done is the done marker and trace line of a row whose action ran, or
@@ -128,7 +206,7 @@ func (h *Handler) actionOf(ctx context.Context, ru *rule, row *synclayer.Workflo
 		at = ru.actions[row.Action]
 	}
 	if row.Fingerprint == "" {
-		if at == nil || at.Kind != row.Kind {
+		if at == nil || canonicalKind(at.Kind) != canonicalKind(row.Kind) {
 			return nil, gone("the rule no longer has that action there")
 		}
 		return at, nil
@@ -143,11 +221,11 @@ func (h *Handler) actionOf(ctx context.Context, ru *rule, row *synclayer.Workflo
 	}
 	sameKind := 0
 	for _, a := range ru.actions {
-		if a.Kind == row.Kind {
+		if canonicalKind(a.Kind) == canonicalKind(row.Kind) {
 			sameKind++
 		}
 	}
-	if at == nil || at.Kind != row.Kind || sameKind != 1 {
+	if at == nil || canonicalKind(at.Kind) != canonicalKind(row.Kind) || sameKind != 1 {
 		return nil, gone(fmt.Sprintf("its config changed and the rule has %d %s actions, so which one it became is unclear", sameKind, row.Kind))
 	}
 	siblings, err := h.Store.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{Rule: row.Rule, TriggerKey: row.TriggerKey, Limit: 1000})
@@ -162,35 +240,58 @@ func (h *Handler) actionOf(ctx context.Context, ru *rule, row *synclayer.Workflo
 	return at, nil // edited in place: runs as now configured
 }
 
-func (h *Handler) run(ctx context.Context, ru *rule, a *action, row *synclayer.WorkflowAction, c *synclayer.Contact, view map[string]any) (string, error) {
+func (h *Handler) run(ctx context.Context, ru *rule, a *action, row *synclayer.WorkflowAction, c *synclayer.Contact, dest *target, view map[string]any) (string, error) {
 	switch a.Kind {
 	case KindSlack:
 		return h.slack(ctx, a, view)
 	case KindWebhook:
 		return h.webhook(ctx, ru, a, row, view)
-	case KindBrevoEvent:
-		return h.brevoEvent(ctx, ru, a, row, c, view)
+	case KindEvent, KindBrevoEvent:
+		return h.event(ctx, dest, a, row, c, view)
 	case KindSetAttribute:
-		return h.setAttribute(ctx, ru, a, c, view)
+		return h.setAttribute(ctx, dest, a, c, view)
 	case KindAddTag:
 		return h.addTag(ctx, a, row, view)
 	case KindAddToList, KindRemoveFromList:
-		return h.list(ctx, ru, a, c)
+		return h.list(ctx, dest, a, c)
 	}
 	return "", synclayer.Permanent(fmt.Errorf("unknown action %s", a.Kind))
 }
 
 // EnsureAttributes creates, at each destination, every field that
 // set_attribute actions set and it lacks, since Brevo drops unknown
-// attributes without an error. Handle calls it before the first
-// set_attribute; cmd calls it at start, to fail early.
+// attributes without an error. Handle does it for a destination before
+// its first set_attribute; cmd calls this at start, to fail early. It
+// goes on past a destination that fails, and returns every failure.
 func (h *Handler) EnsureAttributes(ctx context.Context) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(h.Rules.AttributesByDestination())) {
+		if err := h.ensureFields(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ensureFields is EnsureAttributes for destination name alone.
+func (h *Handler) ensureFields(ctx context.Context, name string) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.attributes {
+	if h.fields == nil {
+		h.fields = map[string]*fieldsState{}
+	}
+	st := h.fields[name]
+	if st == nil {
+		st = &fieldsState{}
+		h.fields[name] = st
+	}
+	h.mu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ensured {
 		return nil
 	}
-	for name, fields := range h.Rules.AttributesByDestination() {
+	fields := h.Rules.AttributesByDestination()[name]
+	if len(fields) > 0 {
 		d := h.Destinations[name]
 		if d == nil {
 			return fmt.Errorf("destination %s is not configured", name)
@@ -199,21 +300,8 @@ func (h *Handler) EnsureAttributes(ctx context.Context) error {
 			return err
 		}
 	}
-	h.attributes = true
+	st.ensured = true
 	return nil
-}
-
-// destination is the destination rule ru's contact actions act on.
-func (h *Handler) destination(ru *rule) (synclayer.ActionDestination, error) {
-	name := ru.Destination
-	if name == "" {
-		name = "brevo"
-	}
-	d := h.Destinations[name]
-	if d == nil {
-		return nil, synclayer.Permanent(fmt.Errorf("destination %s, which workflow %s acts on, is not configured or takes no contact actions", name, ru.Name))
-	}
-	return d, nil
 }
 
 func (h *Handler) now() time.Time {

@@ -27,8 +27,10 @@ type RulePreview struct {
 // ActionPreview is one action a matching rule would record: its kind,
 // where it acts, what it would do, and its fingerprint, which with the
 // rule, the action's index and the trigger key makes it fire once.
-// Skipped says why it would not run (it needs a contact and none is
-// identified); the caller adds whether it already fired.
+// A contact action on several destinations has one preview for each,
+// since each is its own call and delivery. Skipped says why it would not
+// run (it needs a contact and none is identified); the caller adds
+// whether it already fired.
 type ActionPreview struct {
 	Action      int    `json:"action"`
 	Kind        string `json:"kind"`
@@ -73,18 +75,22 @@ func (r *Rules) Preview(ctx context.Context, t synclayer.Trigger, c *synclayer.C
 		}
 		if p.Matched {
 			for i, a := range ru.actions {
-				ap := ActionPreview{Action: i, Kind: a.Kind, Does: a.describe(), Fingerprint: a.fingerprint}
-				if a.needsContact() {
-					ap.Destination = orBrevo(ru.Destination)
-					if c == nil {
-						ap.Skipped = "it needs a contact, and none is identified"
-					}
-				}
-				if a.Kind == KindAddTag {
-					ap.Destination = "" // synclayer's own contact: customer-sync carries it
+				ap := ActionPreview{Action: i, Kind: a.Kind, Does: a.describe(""), Fingerprint: a.fingerprint}
+				if a.needsContact() && c == nil {
+					ap.Skipped = "it needs a contact, and none is identified"
 				}
 				ap.Fires = ap.Skipped == ""
-				p.Actions = append(p.Actions, ap)
+				if !a.onDestinations() {
+					// add_tag acts on synclayer's own contact, which
+					// customer-sync carries; Slack and webhooks on no
+					// destination.
+					p.Actions = append(p.Actions, ap)
+					continue
+				}
+				for _, d := range ru.destinations {
+					ap.Destination, ap.Does = d, a.describe(d)
+					p.Actions = append(p.Actions, ap)
+				}
 			}
 		}
 		out = append(out, p)
@@ -92,10 +98,10 @@ func (r *Rules) Preview(ctx context.Context, t synclayer.Trigger, c *synclayer.C
 	return out, nil
 }
 
-// describe says what the action would do, without its secrets: the
-// Slack URL and the webhook secret are left out, a webhook shows its
-// host only.
-func (a *action) describe() string {
+// describe says what the action would do on destination ("" for an
+// action on none), without its secrets: the Slack URL and the webhook
+// secret are left out, a webhook shows its host only.
+func (a *action) describe(destination string) string {
 	switch a.Kind {
 	case KindSlack:
 		return "post a Slack message: " + clip(a.Text)
@@ -105,16 +111,16 @@ func (a *action) describe() string {
 			host = u.Host
 		}
 		return "post a signed webhook to " + host
-	case KindBrevoEvent:
+	case KindEvent, KindBrevoEvent:
 		return "send event " + a.Name
 	case KindSetAttribute:
 		return "set " + values(a.Attributes)
 	case KindAddTag:
 		return "add tag " + a.Tag
 	case KindAddToList:
-		return "add to list " + a.ListName()
+		return "add to list " + a.ListOn(destination)
 	case KindRemoveFromList:
-		return "remove from list " + a.ListName()
+		return "remove from list " + a.ListOn(destination)
 	}
 	return a.Kind
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -28,18 +27,28 @@ type Rule struct {
 	Trigger synclayer.EventType
 	Filter  string // CEL; "" matches every trigger
 	Actions []Action
-	// Destination names the destination the rule's contact actions
-	// (brevo_event, set_attribute, the lists) act on; "" is brevo.
+	// Destination names the one destination the rule's contact actions
+	// (event, set_attribute, the lists) act on; "" is brevo.
 	Destination string
-	// Check, when set, is the destination's own check of a contact
-	// action (synclayer.ActionDestination.CheckAction), run at Compile.
-	Check func(synclayer.ActionCheck) error
+	// Destinations names several, for a shop whose rule should reach
+	// Brevo and Klaviyo alike without copying it: each contact action
+	// runs on each, as its own job, so one destination's outage delays
+	// nothing on the others. Setting it with Destination is a Problem.
+	Destinations []string
+	// Checks are the destinations' own checks of a contact action
+	// (synclayer.ActionDestination.CheckAction), by destination name,
+	// run at Compile for each destination the rule acts on; a
+	// destination without one is not checked.
+	Checks map[string]func(synclayer.ActionCheck) error
 }
 
-// Action kinds.
+// Action kinds. KindBrevoEvent is the event action's first name, from
+// when rules acted on Brevo only; it is still accepted and means
+// KindEvent.
 const (
 	KindSlack          = "slack"
 	KindWebhook        = "webhook"
+	KindEvent          = "event"
 	KindBrevoEvent     = "brevo_event"
 	KindSetAttribute   = "set_attribute"
 	KindAddTag         = "add_tag"
@@ -58,18 +67,24 @@ type Action struct {
 	URL    string // webhook: the endpoint
 	Secret string // webhook: whsec_ Standard Webhooks signing secret
 
-	Name       string         // brevo_event: the event name
-	Properties map[string]any // brevo_event: event_properties; string values are templates
+	Name       string         // event: the event name
+	Properties map[string]any // event: its properties; string values are templates
 
-	Attributes map[string]any // set_attribute: Brevo attribute → value; string values are templates
+	Attributes map[string]any // set_attribute: field → value; string values are templates
 
 	Tag string // add_tag: template
 
 	ListID int64  // add_to_list, remove_from_list: a numeric list ID (Brevo's)
 	List   string // add_to_list, remove_from_list: any other list (a Klaviyo list ID, a Mailchimp tag)
+	// Lists, for a rule on several destinations, is the list on each, by
+	// destination name, in place of ListID or List: one list is a number
+	// on Brevo, an ID such as Y6nRLr on Klaviyo and a tag on Mailchimp,
+	// so a shared value rarely names the same list on two platforms.
+	Lists map[string]string
 }
 
-// ListName is the action's list as the destination names it.
+// ListName is the action's one list as the destination names it; "" when
+// it gives one per destination (Lists).
 func (a Action) ListName() string {
 	if a.List != "" {
 		return a.List
@@ -78,6 +93,15 @@ func (a Action) ListName() string {
 		return strconv.FormatInt(a.ListID, 10)
 	}
 	return ""
+}
+
+// ListOn is the action's list on destination: its own in Lists, or the
+// one list.
+func (a Action) ListOn(destination string) string {
+	if a.Lists != nil {
+		return a.Lists[destination]
+	}
+	return a.ListName()
 }
 
 // Problem is one thing wrong with a rule. Field is where, relative to the
@@ -123,6 +147,8 @@ type rule struct {
 	Rule
 	filter  cel.Program
 	actions []*action
+	// destinations is Rule.names: where each contact action runs.
+	destinations []string
 }
 
 type action struct {
@@ -160,9 +186,10 @@ func Compile(rules []Rule) (*Rules, error) {
 			add("name", "%q names two rules; each needs its own name, since it keys what the rule has done", r.Name)
 		}
 		if len(r.Actions) == 0 {
-			add("actions", "is required: what the rule does, such as slack, webhook or brevo_event")
+			add("actions", "is required: what the rule does, such as slack, webhook or event")
 		}
-		c := &rule{Rule: r}
+		c := &rule{Rule: r, destinations: r.names()}
+		checkDestinations(r, add)
 		if _, ok := nouns[r.Trigger]; !ok {
 			if r.Trigger == "" {
 				add("trigger", "is required: one of %s", Triggers())
@@ -191,18 +218,29 @@ func Compile(rules []Rule) (*Rules, error) {
 		}
 		for j, a := range r.Actions {
 			ca, err := compileAction(a)
-			if err == nil && r.Check != nil {
-				err = checkAction(r.Check, a)
+			errs := []*actionError{err}
+			if err == nil && ca.onDestinations() {
+				// A missing list is the one problem to fix first; the
+				// destination's check of "" would only repeat it.
+				if errs = checkLists(c.destinations, a); errs == nil {
+					errs = checkAction(r.Checks, c.destinations, a)
+				}
 			}
-			if err != nil {
+			failed := false
+			for _, err := range errs {
+				if err == nil {
+					continue
+				}
 				field := fmt.Sprintf("actions[%d]", j)
 				if err.field != "" {
 					field += "." + err.field
 				}
 				add(field, "%s", err.msg)
-				continue
+				failed = true
 			}
-			c.actions = append(c.actions, ca)
+			if !failed {
+				c.actions = append(c.actions, ca)
+			}
 		}
 		if r.Name != "" && out.byName[r.Name] == nil {
 			out.byName[r.Name] = c
@@ -217,38 +255,6 @@ func Compile(rules []Rule) (*Rules, error) {
 }
 
 type actionError struct{ field, msg string }
-
-// checkAction runs the destination's check of a contact action; its
-// error's field (a name, an attribute, "") is placed under the action.
-func checkAction(check func(synclayer.ActionCheck) error, a Action) *actionError {
-	ac := synclayer.ActionCheck{Kind: a.Kind}
-	switch a.Kind {
-	case KindBrevoEvent:
-		ac.EventName = a.Name
-	case KindSetAttribute:
-		ac.Fields = slices.Sorted(maps.Keys(a.Attributes))
-	case KindAddToList, KindRemoveFromList:
-		ac.List = a.ListName()
-	default:
-		return nil
-	}
-	err := check(ac)
-	if err == nil {
-		return nil
-	}
-	var e *synclayer.Error
-	if errors.As(err, &e) {
-		// A field names an attribute, or "name"; the list and the action
-		// as a whole are the action's own key.
-		switch field := strings.TrimPrefix(e.Field, "attributes."); field {
-		case "", "list":
-			return errAt(a.Kind, "%s", e.Message)
-		default:
-			return errAt(a.Kind+"."+field, "%s", e.Message)
-		}
-	}
-	return errAt(a.Kind, "%s", err.Error())
-}
 
 func errAt(field, format string, args ...any) *actionError {
 	return &actionError{field, fmt.Sprintf(format, args...)}
@@ -275,12 +281,13 @@ func compileAction(a Action) (*action, *actionError) {
 		if c.hook, err = webhook.New(webhook.Config{URL: a.URL, Secret: a.Secret}); err != nil {
 			return nil, errAt("webhook.secret", "must be whsec_ followed by base64, from the environment: secret: \"${CHURN_WEBHOOK_SECRET}\"")
 		}
-	case KindBrevoEvent:
+	case KindEvent, KindBrevoEvent:
+		// Problems name the key as written: event, or its alias.
 		if strings.TrimSpace(a.Name) == "" {
-			return nil, errAt("brevo_event.name", "is required: the event's name, such as first_purchase")
+			return nil, errAt(a.Kind+".name", "is required: the event's name, such as first_purchase")
 		}
 		if c.properties, err = compileValues(a.Properties); err != nil {
-			return nil, errAt("brevo_event.properties", "%v", err)
+			return nil, errAt(a.Kind+".properties", "%v", err)
 		}
 	case KindSetAttribute:
 		if len(a.Attributes) == 0 {
@@ -304,34 +311,61 @@ func compileAction(a Action) (*action, *actionError) {
 			return nil, errAt("add_tag", "%v", err)
 		}
 	case KindAddToList, KindRemoveFromList:
-		if a.ListName() == "" {
+		if a.Lists != nil {
+			for _, name := range slices.Sorted(maps.Keys(a.Lists)) {
+				if strings.TrimSpace(a.Lists[name]) == "" {
+					return nil, errAt(a.Kind+"."+name, "names no list: give %s's list ID", name)
+				}
+			}
+		} else if a.ListName() == "" {
 			return nil, errAt(a.Kind, "names no list: give the list ID (a Brevo list ID is a number above 0)")
 		}
 	case "":
-		return nil, errAt("", "names no action; use one of slack, webhook, brevo_event, set_attribute, add_tag, add_to_list or remove_from_list")
+		return nil, errAt("", "names no action; use one of "+ActionKinds)
 	default:
-		return nil, errAt(a.Kind, "unknown action; use one of slack, webhook, brevo_event, set_attribute, add_tag, add_to_list or remove_from_list")
+		return nil, errAt(a.Kind, "unknown action; use one of "+ActionKinds)
 	}
 	c.fingerprint = fingerprint(a)
 	return c, nil
 }
 
+// ActionKinds names the action keys, for messages: event first, its
+// older name brevo_event last.
+const ActionKinds = "slack, webhook, event, set_attribute, add_tag, add_to_list or remove_from_list (brevo_event is event's older name)"
+
+// canonicalKind is kind with brevo_event read as event, for comparing a
+// row's kind with its action's: renaming the key is no change.
+func canonicalKind(kind string) string {
+	if kind == KindBrevoEvent {
+		return KindEvent
+	}
+	return kind
+}
+
 // fingerprint is a stable digest of what an action is configured to do,
 // stored with each of its rows. The Slack webhook URL and the webhook
 // secret are left out: they are secrets, and rotating one does not make
-// it another action. Map keys are sorted by encoding/json.
+// it another action. Map keys are sorted by encoding/json. An event
+// action is digested under its first name, brevo_event, so the rows of
+// rules written before event existed keep finding their action, and
+// renaming the key leaves the fingerprint as it was. The destinations
+// are left out too: a row is one per action, whatever it acts on.
 func fingerprint(a Action) string {
+	if a.Kind == KindEvent {
+		a.Kind = KindBrevoEvent
+	}
 	b, _ := json.Marshal(struct {
-		Kind       string         `json:"k"`
-		Text       string         `json:"t,omitempty"`
-		URL        string         `json:"u,omitempty"`
-		Name       string         `json:"n,omitempty"`
-		Properties map[string]any `json:"p,omitempty"`
-		Attributes map[string]any `json:"a,omitempty"`
-		Tag        string         `json:"g,omitempty"`
-		ListID     int64          `json:"l,omitempty"`
-		List       string         `json:"ls,omitempty"`
-	}{a.Kind, a.Text, a.URL, a.Name, a.Properties, a.Attributes, a.Tag, a.ListID, a.List})
+		Kind       string            `json:"k"`
+		Text       string            `json:"t,omitempty"`
+		URL        string            `json:"u,omitempty"`
+		Name       string            `json:"n,omitempty"`
+		Properties map[string]any    `json:"p,omitempty"`
+		Attributes map[string]any    `json:"a,omitempty"`
+		Tag        string            `json:"g,omitempty"`
+		ListID     int64             `json:"l,omitempty"`
+		List       string            `json:"ls,omitempty"`
+		Lists      map[string]string `json:"lm,omitempty"`
+	}{a.Kind, a.Text, a.URL, a.Name, a.Properties, a.Attributes, a.Tag, a.ListID, a.List, a.Lists})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }
@@ -367,8 +401,16 @@ func httpURL(s string) bool {
 
 // needsContact reports whether the action acts on, or names, a contact.
 func (a *action) needsContact() bool {
+	return a.Kind == KindAddTag || a.onDestinations()
+}
+
+// onDestinations reports whether the action is carried out by the rule's
+// destinations, once on each: the event, set_attribute and the lists.
+// Slack and webhook actions run once per rule, and add_tag changes our
+// own contact, which customer-sync then carries to every destination.
+func (a *action) onDestinations() bool {
 	switch a.Kind {
-	case KindBrevoEvent, KindSetAttribute, KindAddTag, KindAddToList, KindRemoveFromList:
+	case KindEvent, KindBrevoEvent, KindSetAttribute, KindAddToList, KindRemoveFromList:
 		return true
 	}
 	return false
@@ -388,34 +430,6 @@ func (r *Rules) Attributes() map[string]string {
 					out[name] = "text"
 				default:
 					out[name] = "float"
-				}
-			}
-		}
-	}
-	return out
-}
-
-// AttributesByDestination is Attributes for each destination the rules'
-// set_attribute actions act on.
-func (r *Rules) AttributesByDestination() map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, ru := range r.all {
-		name := ru.Destination
-		if name == "" {
-			name = "brevo"
-		}
-		for _, a := range ru.actions {
-			for field, v := range a.Attributes {
-				if out[name] == nil {
-					out[name] = map[string]string{}
-				}
-				switch v.(type) {
-				case bool:
-					out[name][field] = "boolean"
-				case string:
-					out[name][field] = "text"
-				default:
-					out[name][field] = "float"
 				}
 			}
 		}

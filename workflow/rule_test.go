@@ -79,11 +79,11 @@ func TestCompile_Errors(t *testing.T) {
 			"actions[0].slack.webhook_url", 0, 0, "SLACK_WEBHOOK_URL"},
 		{"WebhookSecret", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindWebhook, URL: "https://example.test/h", Secret: "plain"}}},
 			"actions[0].webhook.secret", 0, 0, "whsec_"},
-		{"EventName", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindBrevoEvent, Name: "first purchase"}}, Check: brevoCheck},
+		{"EventName", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindBrevoEvent, Name: "first purchase"}}, Checks: brevoChecks},
 			"actions[0].brevo_event.name", 0, 0, "letters, digits"},
-		{"Attribute", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindSetAttribute, Attributes: map[string]any{"churn": true}}}, Check: brevoCheck},
+		{"Attribute", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindSetAttribute, Attributes: map[string]any{"churn": true}}}, Checks: brevoChecks},
 			"actions[0].set_attribute.churn", 0, 0, "upper-case"},
-		{"BrevoListIsANumber", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindAddToList, List: "Xy12Ab"}}, Check: brevoCheck},
+		{"BrevoListIsANumber", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindAddToList, List: "Xy12Ab"}}, Checks: brevoChecks},
 			"actions[0].add_to_list", 0, 0, "Brevo list ID"},
 		{"List", workflow.Rule{Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{{Kind: workflow.KindAddToList}}},
 			"actions[0].add_to_list", 0, 0, "list ID"},
@@ -152,6 +152,6 @@ func FuzzCompile(f *testing.F) {
 	})
 }
 
-// brevoCheck is Brevo's check of contact actions, as cmd sets it on a
+// brevoChecks is Brevo's check of contact actions, as cmd sets it on a
 // rule whose actions act on Brevo.
-var brevoCheck = brevo.WithClient("brevo", nil).CheckAction
+var brevoChecks = map[string]func(synclayer.ActionCheck) error{"brevo": brevo.WithClient("brevo", nil).CheckAction}

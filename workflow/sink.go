@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,8 +15,12 @@ var _ synclayer.TriggerSink = (*Rules)(nil)
 // tx. For each rule on a trigger's type, the filter is evaluated with the
 // contact as tx holds it (after the change that fired the trigger); each
 // action of a matching rule gets one row, unique on rule, action and
-// trigger key, and one job of skill workflows. A trigger fired again
-// (a redelivered or replayed webhook, another delivery of the same order)
+// trigger key, and jobs of skill workflows to run it: one for a Slack,
+// webhook or add_tag action, and one for each of the rule's destinations
+// for a contact action, in that destination's queue (workflows@klaviyo;
+// Brevo's is workflows itself), so an outage of one destination holds up
+// neither the others' jobs nor their workers. A trigger fired again (a
+// redelivered or replayed webhook, another delivery of the same order)
 // finds its rows and records nothing.
 //
 // A filter that fails at runtime (a key the trigger does not carry) skips
@@ -82,10 +85,23 @@ func (r *Rules) Fire(ctx context.Context, tx synclayer.Tx, triggers ...synclayer
 				if !added {
 					continue
 				}
-				if err := tx.EnqueueJob(ctx, synclayer.WorkflowSkill, a.Kind, strconv.FormatInt(row.ID, 10), now); err != nil {
-					return err
+				if !a.onDestinations() {
+					if err := tx.EnqueueJob(ctx, synclayer.WorkflowSkill, a.Kind, JobKey(row.ID, ""), now); err != nil {
+						return err
+					}
+					queued = append(queued, a.Kind)
+					continue
 				}
-				queued = append(queued, a.Kind)
+				for _, d := range ru.destinations {
+					if err := tx.EnqueueJob(ctx, synclayer.Queue(synclayer.WorkflowSkill, d), d, JobKey(row.ID, d), now); err != nil {
+						return err
+					}
+				}
+				if len(ru.destinations) > 1 {
+					queued = append(queued, a.Kind+" on "+strings.Join(ru.destinations, " and "))
+				} else {
+					queued = append(queued, a.Kind)
+				}
 			}
 			if len(queued) > 0 {
 				if err := trace(fmt.Sprintf("workflow %s started by %s %s: queued %s", ru.Name, t.Type, t.Key, strings.Join(queued, ", "))); err != nil {

@@ -175,7 +175,7 @@ func (c *Config) needsBrevo() bool {
 		return true
 	}
 	for _, w := range c.Workflows {
-		if w != nil && w.actsOnContacts() && (w.Destination == "" || w.Destination == "brevo") {
+		if w != nil && w.actsOnBrevo() {
 			return true
 		}
 	}

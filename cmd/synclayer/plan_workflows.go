@@ -32,7 +32,10 @@ type planRule struct {
 // workflows previews the rules on each trigger, and marks each action of
 // a matching rule fired once: it fires when the copy's row for it
 // (rule, action, trigger key) was made by this record's event, and is
-// skipped when an earlier event or the live store made it already.
+// skipped when an earlier event or the live store made it already. A
+// contact action on several destinations is previewed once for each
+// (workflow.ActionPreview), each its own call; one row records it for
+// all of them, so they fire, or were fired, together.
 // Triggers that fire later (at) record nothing in the copy: a row there
 // means the rule already fired for them.
 func (p *planner) workflows(ctx context.Context, triggers []synclayer.Trigger, rec *planRecord, at time.Time) error {

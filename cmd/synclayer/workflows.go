@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,61 +25,109 @@ type WorkflowConfig struct {
 	Trigger string                 `yaml:"trigger"`
 	Filter  string                 `yaml:"filter,omitempty"`
 	Actions []WorkflowActionConfig `yaml:"actions"`
-	// Destination is the destination the rule's contact actions
-	// (brevo_event, set_attribute, add_to_list, remove_from_list) act on;
+	// Destination is the one destination the rule's contact actions
+	// (event, set_attribute, add_to_list, remove_from_list) act on;
 	// default brevo.
 	Destination string `yaml:"destination,omitempty"`
+	// Destinations names several instead: each contact action runs on
+	// each, as its own delivery. Not with Destination.
+	Destinations []string `yaml:"destinations,omitempty"`
 }
 
 // WorkflowActionConfig is one action: exactly one of its keys is set.
 type WorkflowActionConfig struct {
-	Slack          *SlackActionConfig      `yaml:"slack,omitempty"`
-	Webhook        *WebhookActionConfig    `yaml:"webhook,omitempty"`
-	BrevoEvent     *BrevoEventActionConfig `yaml:"brevo_event,omitempty"`
-	SetAttribute   map[string]any          `yaml:"set_attribute,omitempty"`
-	AddTag         string                  `yaml:"add_tag,omitempty"`
-	AddToList      ListRef                 `yaml:"add_to_list,omitempty"`
-	RemoveFromList ListRef                 `yaml:"remove_from_list,omitempty"`
+	Slack   *SlackActionConfig   `yaml:"slack,omitempty"`
+	Webhook *WebhookActionConfig `yaml:"webhook,omitempty"`
+	// Event sends the destination's custom event; BrevoEvent is its
+	// first name, kept so configs written for Brevo alone still load.
+	Event          *EventActionConfig `yaml:"event,omitempty"`
+	BrevoEvent     *EventActionConfig `yaml:"brevo_event,omitempty"`
+	SetAttribute   map[string]any     `yaml:"set_attribute,omitempty"`
+	AddTag         string             `yaml:"add_tag,omitempty"`
+	AddToList      ListRef            `yaml:"add_to_list,omitempty"`
+	RemoveFromList ListRef            `yaml:"remove_from_list,omitempty"`
 }
 
 // ListRef is a list as its destination names it: a Brevo list ID (a
-// number) or a Klaviyo list ID or Mailchimp tag (text).
-type ListRef string
+// number) or a Klaviyo list ID or Mailchimp tag (text). A rule on several
+// destinations, whose lists are named differently on each platform, gives
+// one per destination instead: { brevo: 7, klaviyo: Y6nRLr }.
+type ListRef struct {
+	List string            // the one list, on every destination
+	On   map[string]string // or each destination's own, by name
+}
 
-// UnmarshalYAML takes a number or a string.
+// IsZero reports whether no list is given, for omitempty and for the
+// action's "which key is set".
+func (l ListRef) IsZero() bool { return l.List == "" && l.On == nil }
+
+// UnmarshalYAML takes a number or a string, or a map of them by
+// destination.
 func (l *ListRef) UnmarshalYAML(b []byte) error {
 	var v any
 	if err := yaml.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	switch x := v.(type) {
-	case string:
-		*l = ListRef(x)
-	case uint64, int64, int:
-		*l = ListRef(fmt.Sprint(x))
-	case float64:
-		*l = ListRef(strconv.FormatFloat(x, 'f', -1, 64))
-	default:
-		return errors.New("must be a list ID: a Brevo list number, a Klaviyo list ID or a Mailchimp tag")
+	one := func(v any) (string, bool) {
+		switch x := v.(type) {
+		case string:
+			return x, true
+		case uint64, int64, int:
+			return fmt.Sprint(x), true
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64), true
+		}
+		return "", false
 	}
+	if m, ok := v.(map[string]any); ok {
+		l.On = map[string]string{}
+		for name, x := range m {
+			s, ok := one(x)
+			if !ok {
+				return fmt.Errorf("%s: must be a list ID: a Brevo list number, a Klaviyo list ID or a Mailchimp tag", name)
+			}
+			l.On[name] = s
+		}
+		return nil
+	}
+	s, ok := one(v)
+	if !ok {
+		return errors.New("must be a list ID (a Brevo list number, a Klaviyo list ID or a Mailchimp tag), or one for each destination: { brevo: 7, klaviyo: Y6nRLr }")
+	}
+	l.List = s
 	return nil
 }
 
 // MarshalYAML writes a number back as a number.
 func (l ListRef) MarshalYAML() (any, error) {
-	if n, err := strconv.ParseInt(string(l), 10, 64); err == nil {
-		return n, nil
+	num := func(s string) any {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n
+		}
+		return s
 	}
-	return string(l), nil
+	if l.On != nil {
+		out := make(map[string]any, len(l.On))
+		for name, s := range l.On {
+			out[name] = num(s)
+		}
+		return out, nil
+	}
+	return num(l.List), nil
 }
 
-// action fills a list action's list: ListID for a number, List otherwise.
+// action fills a list action's list: ListID for a number, List
+// otherwise, Lists for one per destination.
 func (l ListRef) action(act *workflow.Action) {
-	if n, err := strconv.ParseInt(string(l), 10, 64); err == nil && n > 0 {
+	if l.On != nil {
+		act.Lists = maps.Clone(l.On)
+		return
+	}
+	if n, err := strconv.ParseInt(l.List, 10, 64); err == nil && n > 0 {
 		act.ListID = n
 		return
 	}
-	act.List = string(l)
+	act.List = l.List
 }
 
 type SlackActionConfig struct {
@@ -90,13 +140,15 @@ type WebhookActionConfig struct {
 	Secret string `yaml:"secret"` // env; whsec_ (Standard Webhooks)
 }
 
-type BrevoEventActionConfig struct {
+// EventActionConfig is an event action: the event's name and its
+// properties, on whichever platform the rule's destinations are.
+type EventActionConfig struct {
 	Name       string         `yaml:"name"`
 	Properties map[string]any `yaml:"properties,omitempty"` // string values are templates
 }
 
-// actionKinds lists the action keys, for messages.
-const actionKinds = "slack, webhook, brevo_event, set_attribute, add_tag, add_to_list or remove_from_list"
+// BrevoEventActionConfig is EventActionConfig under its first name.
+type BrevoEventActionConfig = EventActionConfig
 
 // rule converts the YAML action; n is how many action keys it sets.
 func (a *WorkflowActionConfig) rule() (act workflow.Action, n int) {
@@ -114,9 +166,15 @@ func (a *WorkflowActionConfig) rule() (act workflow.Action, n int) {
 		set(workflow.KindWebhook)
 		act.URL, act.Secret = a.Webhook.URL, a.Webhook.Secret
 	}
+	if a.Event != nil {
+		set(workflow.KindEvent)
+		act.Name, act.Properties = a.Event.Name, a.Event.Properties
+	}
 	if a.BrevoEvent != nil {
 		set(workflow.KindBrevoEvent)
-		act.Name, act.Properties = a.BrevoEvent.Name, a.BrevoEvent.Properties
+		if act.Kind == workflow.KindBrevoEvent {
+			act.Name, act.Properties = a.BrevoEvent.Name, a.BrevoEvent.Properties
+		}
 	}
 	if a.SetAttribute != nil {
 		set(workflow.KindSetAttribute)
@@ -126,11 +184,11 @@ func (a *WorkflowActionConfig) rule() (act workflow.Action, n int) {
 		set(workflow.KindAddTag)
 		act.Tag = a.AddTag
 	}
-	if a.AddToList != "" {
+	if !a.AddToList.IsZero() {
 		set(workflow.KindAddToList)
 		a.AddToList.action(&act)
 	}
-	if a.RemoveFromList != "" {
+	if !a.RemoveFromList.IsZero() {
 		set(workflow.KindRemoveFromList)
 		if act.Kind == workflow.KindRemoveFromList {
 			a.RemoveFromList.action(&act)
@@ -155,13 +213,26 @@ func (c *Config) finishWorkflows(e *configErrors) {
 			failed = true
 			continue
 		}
-		r := workflow.Rule{Name: w.Name, Owner: w.Owner, Trigger: synclayer.EventType(w.Trigger), Filter: w.Filter, Destination: w.Destination}
+		r := workflow.Rule{Name: w.Name, Owner: w.Owner, Trigger: synclayer.EventType(w.Trigger), Filter: w.Filter,
+			Destination: w.Destination, Destinations: w.Destinations}
 		if w.actsOnContacts() {
-			if check, err := c.actionCheck(w.Destination); err != nil {
-				workflowError(e, i, w.Name, "destination", "%s", err.Error())
-				failed = true
-			} else {
-				r.Check = check
+			r.Checks = map[string]func(synclayer.ActionCheck) error{}
+			seen := map[string]bool{}
+			for k, name := range w.destinationNames() {
+				field := "destination"
+				if len(w.Destinations) > 0 {
+					field = fmt.Sprintf("destinations[%d]", k)
+				}
+				if name == "" || seen[name] {
+					continue // empty or named twice: Compile says so
+				}
+				seen[name] = true
+				if check, err := c.actionCheck(name); err != nil {
+					workflowError(e, i, w.Name, field, "%s", err.Error())
+					failed = true
+				} else if check != nil {
+					r.Checks[name] = check
+				}
 			}
 		}
 		for j := range w.Actions {
@@ -195,22 +266,36 @@ func (c *Config) finishWorkflows(e *configErrors) {
 }
 
 // actsOnContacts reports whether the rule has an action a destination
-// carries out (brevo_event, set_attribute, add_to_list, remove_from_list).
+// carries out (event, set_attribute, add_to_list, remove_from_list).
 func (w *WorkflowConfig) actsOnContacts() bool {
 	for _, a := range w.Actions {
-		if a.BrevoEvent != nil || a.SetAttribute != nil || a.AddToList != "" || a.RemoveFromList != "" {
+		if a.Event != nil || a.BrevoEvent != nil || a.SetAttribute != nil || !a.AddToList.IsZero() || !a.RemoveFromList.IsZero() {
 			return true
 		}
 	}
 	return false
 }
 
-// actionCheck is the check of contact actions on destination name ("":
-// brevo), opened as config validation opens destinations.
-func (c *Config) actionCheck(name string) (func(synclayer.ActionCheck) error, error) {
-	if name == "" {
-		name = "brevo"
+// destinationNames is the destinations the rule's contact actions act
+// on, as configured: destinations, else the one destination (brevo when
+// neither is set).
+func (w *WorkflowConfig) destinationNames() []string {
+	if len(w.Destinations) > 0 {
+		return w.Destinations
 	}
+	return []string{orDefault(w.Destination, "brevo")}
+}
+
+// actsOnBrevo reports whether the rule's contact actions act on the
+// destination named brevo, which is then configured by default.
+func (w *WorkflowConfig) actsOnBrevo() bool {
+	return w.actsOnContacts() && slices.Contains(w.destinationNames(), "brevo")
+}
+
+// actionCheck is the check of contact actions on destination name,
+// opened as config validation opens destinations; nil, without an
+// error, when the destination does not open (reported at its own key).
+func (c *Config) actionCheck(name string) (func(synclayer.ActionCheck) error, error) {
 	if _, ok := c.Destinations[name]; !ok {
 		return nil, fmt.Errorf("destination %q is not configured under destinations", name)
 	}
@@ -220,7 +305,7 @@ func (c *Config) actionCheck(name string) (func(synclayer.ActionCheck) error, er
 	}
 	ad, ok := d.(synclayer.ActionDestination)
 	if !ok {
-		return nil, fmt.Errorf("%s (type %s) takes no contact actions (brevo_event, set_attribute, add_to_list, remove_from_list)", name, d.Type())
+		return nil, fmt.Errorf("%s (type %s) takes no contact actions (event, set_attribute, add_to_list, remove_from_list)", name, d.Type())
 	}
 	return ad.CheckAction, nil
 }
@@ -285,6 +370,7 @@ func cloneWorkflows(ws []*WorkflowConfig) []*WorkflowConfig {
 			continue
 		}
 		cp := *w
+		cp.Destinations = slices.Clone(w.Destinations)
 		cp.Actions = make([]WorkflowActionConfig, len(w.Actions))
 		for j, a := range w.Actions {
 			if a.Slack != nil {
@@ -295,6 +381,7 @@ func cloneWorkflows(ws []*WorkflowConfig) []*WorkflowConfig {
 				h := *a.Webhook
 				a.Webhook = &h
 			}
+			a.AddToList.On, a.RemoveFromList.On = maps.Clone(a.AddToList.On), maps.Clone(a.RemoveFromList.On)
 			cp.Actions[j] = a
 		}
 		out[i] = &cp
@@ -311,9 +398,16 @@ func (m *Main) workflowIngest(cfg *ingest.Config) {
 	cfg.Triggers = m.triggers
 }
 
-// startWorkflows starts the worker that runs the rules' actions. The
-// attributes set_attribute sets are created in Brevo first where
-// missing; an unreachable Brevo only delays them to the first
+// startWorkflows starts the workers that run the rules' actions: one on
+// the workflows queue (Slack, webhooks, add_tag and Brevo's contact
+// actions) and one on each other action destination's queue
+// (workflows@klaviyo), so one destination's outage, whose attempts hang
+// until they time out, holds no other's actions behind it. Every
+// destination that takes contact actions gets its worker, not only those
+// the rules name now, so a job replayed after a rule dropped its
+// destination still runs (and dead-letters, saying why). The fields
+// set_attribute sets are created at each destination first where
+// missing; an unreachable destination only delays its own to its first
 // set_attribute, which checks again.
 func (m *Main) startWorkflows() {
 	rs := m.Config.workflows
@@ -339,13 +433,19 @@ func (m *Main) startWorkflows() {
 	go func() {
 		defer m.wg.Done()
 		if err := h.EnsureAttributes(ctx); err != nil && ctx.Err() == nil {
-			m.Logger.Warn("workflows: Brevo attributes not checked yet; set_attribute checks again before it runs", "err", err)
+			m.Logger.Warn("workflows: set_attribute fields not checked yet; set_attribute checks again before it runs", "err", err)
 		}
 	}()
-	m.startWorker(synclayer.WorkflowSkill, h, func(c *queue.Config) { c.NoTrace = true })
+	noTrace := func(c *queue.Config) { c.NoTrace = true }
+	m.startWorker(synclayer.WorkflowSkill, h, noTrace)
+	for _, name := range slices.Sorted(maps.Keys(dests)) {
+		if q := synclayer.Queue(synclayer.WorkflowSkill, name); q != synclayer.WorkflowSkill {
+			m.startWorker(q, h, noTrace)
+		}
+	}
 	names := make([]string, 0, rs.Len())
 	for _, w := range m.Config.Workflows {
 		names = append(names, w.Name)
 	}
-	m.Logger.Info("workflows started", "rules", strings.Join(names, ","))
+	m.Logger.Info("workflows started", "rules", strings.Join(names, ","), "destinations", strings.Join(rs.Destinations(), ","))
 }

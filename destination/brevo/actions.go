@@ -26,7 +26,7 @@ func WithClient(name string, client *Client) *Destination {
 // identifiers EMAIL, SMS and EXT_ID; numeric list IDs.
 func (d *Destination) CheckAction(a synclayer.ActionCheck) error {
 	switch a.Kind {
-	case "brevo_event":
+	case "event", "brevo_event":
 		if !eventNameRE.MatchString(a.EventName) {
 			return synclayer.FieldErrorf("name", "must be 1 to 255 letters, digits, '_' or '-', as Brevo requires of event names")
 		}
