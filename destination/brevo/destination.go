@@ -15,7 +15,9 @@ import (
 )
 
 // Type is Brevo in the program's registry of destinations.
-var Type = synclayer.DestinationType{Type: "brevo", Open: Open, SecretKeys: []string{"api_key"}}
+// webhook.token is a secret too: whoever holds it can post unsubscribes
+// and attribute changes in Brevo's name.
+var Type = synclayer.DestinationType{Type: "brevo", Open: Open, SecretKeys: []string{"api_key", "webhook.token"}}
 
 // Settings is a destinations block of type brevo.
 type Settings struct {
@@ -23,31 +25,48 @@ type Settings struct {
 	BaseURL string `json:"base_url"` // default DefaultBaseURL
 	// SimulatorRateLimit is the built-in simulator's contacts limit per second.
 	SimulatorRateLimit int `json:"simulator_rate_limit"`
+	// Webhook, when set, serves Brevo's marketing webhooks (unsubscribes,
+	// hard bounces, spam complaints, contact changes) back into synclayer.
+	Webhook *WebhookSettings `json:"webhook"`
 }
 
 // Destination is one Brevo account.
 type Destination struct {
-	name   string
-	client *Client
-	sim    *brevosim.Server
-	log    *slog.Logger
+	name    string
+	client  *Client
+	sim     *brevosim.Server
+	log     *slog.Logger
+	webhook WebhookSettings // zero when the section configures none
+	syncs   contactSyncs    // the contact syncs built on this account, read by the webhook
 }
 
-var _ synclayer.ContactDestination = (*Destination)(nil)
+var (
+	_ synclayer.ContactDestination = (*Destination)(nil)
+	_ synclayer.InboundDestination = (*Destination)(nil)
+	_ synclayer.WebhookRegistrar   = (*Destination)(nil)
+)
 
 // Open builds a Brevo destination from its config section. With no API
 // key it runs the built-in simulator, mounted on the server, and says so
 // loudly; a command without a server then has nowhere to send to.
 func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (synclayer.Destination, error) {
 	var s Settings
-	if err := decodeStrict(section, &s, "Brevo setting (api_key, base_url, simulator_rate_limit)"); err != nil {
+	if err := decodeStrict(section, &s, "Brevo setting (api_key, base_url, simulator_rate_limit, webhook)"); err != nil {
 		return nil, err
+	}
+	if s.Webhook != nil {
+		if err := s.Webhook.validate(); err != nil {
+			return nil, err
+		}
 	}
 	log := env.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Destination{name: name, log: log}
+	if s.Webhook != nil {
+		d.webhook = *s.Webhook
+	}
 	if s.APIKey == "" {
 		if env.Mount == nil {
 			return nil, synclayer.FieldErrorf("api_key", "is not set, so there is nowhere to send to: set it, e.g. api_key: \"${BREVO_API_KEY}\" (the built-in simulator runs only inside synclayer serve)")
@@ -98,7 +117,9 @@ type ContactOptions struct {
 
 // ContactSync builds customer-sync on this account. The mapping's values
 // are Brevo attribute names, upper case, and it must map email, since
-// Brevo identifies contacts by it.
+// Brevo identifies contacts by it. The destination keeps sight of it while
+// it is in use, so the webhook knows which list additions are opt-ins to a
+// synced list and which attributes map back to canonical fields.
 func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.ContactSync, error) {
 	var o ContactOptions
 	if len(cfg.Options) > 0 {
@@ -138,8 +159,10 @@ func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.Co
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &ContactSync{Client: d.client, FieldMapping: mapping, ListID: o.ListID, ImportListID: o.ImportListID,
-		NoCreate: o.CreateAttributes != nil && !*o.CreateAttributes, HardDelete: cfg.HardDelete, ClearUnmapped: cfg.ClearUnmapped, Logger: cfg.Logger}, nil
+	cs := &ContactSync{Client: d.client, FieldMapping: mapping, ListID: o.ListID, ImportListID: o.ImportListID,
+		NoCreate: o.CreateAttributes != nil && !*o.CreateAttributes, HardDelete: cfg.HardDelete, ClearUnmapped: cfg.ClearUnmapped, Logger: cfg.Logger}
+	d.syncs.add(cs)
+	return cs, nil
 }
 
 // DefaultMapping is customer-sync's mapping on Brevo when the config gives none.
@@ -160,6 +183,10 @@ func decodeStrict(raw json.RawMessage, v any, what string) error {
 	err := dec.Decode(v)
 	if err == nil {
 		return nil
+	}
+	var se *synclayer.Error
+	if errors.As(err, &se) { // a nested block's own UnmarshalJSON named the field
+		return se
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {

@@ -14,6 +14,13 @@
 // headers, so traffic below the account's limit does not meet 429s even
 // with many concurrent callers.
 //
+// Brevo's marketing webhooks come back in through the destination's
+// Inbound source (inbound.go): unsubscribes, hard bounces and spam
+// complaints become opt-outs, additions to a synced list opt-ins, and
+// contact edits made in Brevo canonical field changes. RegisterWebhook
+// creates the webhook, with a bearer token, in the account
+// (docs/brevo-webhooks.md has the payloads and where each fact comes from).
+//
 // The brevosim subpackage is an in-memory Brevo simulator, and brevospec
 // validates requests against Brevo's OpenAPI spec in tests.
 package brevo

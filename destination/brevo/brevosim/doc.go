@@ -4,7 +4,9 @@
 // mistyped attributes, SMS format checks, Brevo's {code, message} error
 // bodies, the api-key header, and fixed-window rate limiting per bucket
 // (contacts, orders, products, other) with x-sib-ratelimit-* headers on
-// every response.
+// every response. It keeps webhooks (GET, POST, PUT, DELETE /webhooks) and
+// can deliver marketing events to them (SendMarketing, Unsubscribe), so a
+// test can have Brevo report an unsubscribe.
 //
 // Tests mount it with httptest.NewServer and can inject outages, latency and
 // a request validator (see brevospec). The synclayer binary also serves it

@@ -155,15 +155,19 @@ func clone(c *Contact) Contact {
 }
 
 // Blocklist blocklists the contact with email as Brevo does when the
-// person unsubscribes from a campaign: synclayer is not told. It reports
-// whether such a contact exists.
+// person unsubscribes from a campaign, without telling any webhook (as
+// when none is registered): synclayer only finds out by reading the
+// contact. Unsubscribe also delivers the webhook. It reports whether such
+// a contact exists.
 func (s *Server) Blocklist(email string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.findBy(strings.ToLower(strings.TrimSpace(email)), "email")
+	c := s.findBy(normEmail(email), "email")
 	if c == nil {
 		return false
 	}
 	c.EmailBlacklisted = true
 	return true
 }
+
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

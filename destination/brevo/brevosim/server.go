@@ -54,6 +54,10 @@ type Options struct {
 	// ImportDelay is how long a contact import takes to apply (see
 	// imports.go); 0 applies it before answering.
 	ImportDelay time.Duration
+
+	// WebhookClient delivers SendMarketing's webhooks; default a client
+	// with a 10 s timeout.
+	WebhookClient *http.Client
 }
 
 // Outage is a failure mode the server can be put in (simkit.Outage).
@@ -122,6 +126,11 @@ type Server struct {
 	importDelay  time.Duration
 	otherHourly  int
 	hourlyWindow time.Duration
+
+	// Webhooks (webhooks.go).
+	webhooks      []*Webhook
+	nextWebhook   int64
+	webhookClient *http.Client
 }
 
 // New returns a Server configured by o.
@@ -137,9 +146,13 @@ func New(o Options) *Server {
 		keysOf:    map[int64][]string{},
 		nextID:    1,
 
-		importDelay:  o.ImportDelay,
-		otherHourly:  o.OtherHourlyLimit,
-		hourlyWindow: o.HourlyWindow,
+		importDelay:   o.ImportDelay,
+		otherHourly:   o.OtherHourlyLimit,
+		hourlyWindow:  o.HourlyWindow,
+		webhookClient: o.WebhookClient,
+	}
+	if s.webhookClient == nil {
+		s.webhookClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if s.hourlyWindow <= 0 {
 		s.hourlyWindow = time.Hour
@@ -174,6 +187,7 @@ func (s *Server) routes() {
 	s.commerceRoutes()
 	s.eventRoutes()
 	s.importRoutes()
+	s.webhookRoutes()
 }
 
 // SetOutage puts the server in failure mode m; OutageNone ends it.
