@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"synclayer"
+	"synclayer/destination/brevo"
+	"synclayer/destination/brevo/brevosim"
+)
+
+const brevoWebhookToken = "tok_0123456789abcdef0123"
+
+// TestInbound_BrevoUnsubscribe runs Brevo's side back through the real
+// program: a Shopify customer who opted in reaches list 5; the person
+// unsubscribes in a Brevo campaign, and Brevo's webhook (from the
+// simulator, with the bearer token) opts the canonical contact out with
+// source brevo, says so in the trace, and a later stale Shopify update
+// saying subscribed resubscribes nobody. A wrong token is 401 and stores
+// nothing.
+func TestInbound_BrevoUnsubscribe(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevosim.Options{}, func(c *Config) {
+		c.Destinations["brevo"].Settings["webhook"] = map[string]any{"token": brevoWebhookToken}
+	})
+	cl := brevo.New(brevo.Config{APIKey: "xkeysib-e2e", BaseURL: setting(e.m.Config, "brevo", "base_url")})
+	if _, err := cl.CreateWebhook(context.Background(), brevo.CreateWebhookRequest{URL: e.base + "/webhooks/brevo", Type: "marketing",
+		Events: brevo.MarketingEvents, Auth: &brevo.WebhookAuth{Type: "bearer", Token: brevoWebhookToken}}); err != nil {
+		t.Fatal(err)
+	}
+	e.shopify("customers/create", shopifyCustomer(2001, "back@example.com", "Bea", 0, "subscribed", 0))
+	e.waitIdle(10 * time.Second)
+	if c := e.contact("back@example.com"); !hasList(c, 5) || c.EmailBlacklisted {
+		t.Fatalf("the opted-in customer is not on list 5: %+v", c)
+	}
+
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Authorization", "Bearer wrong-token-wrong-token")
+	if status, _ := e.post("/webhooks/brevo", []byte(`{"event":"unsubscribed","email":"back@example.com","ts_event":1}`), h); status != 401 {
+		t.Errorf("a wrong token: %d, want 401", status)
+	}
+
+	if err := e.sim.Unsubscribe("back@example.com"); err != nil {
+		t.Fatalf("Brevo's webhook: %v", err)
+	}
+	cs, err := e.m.DB.FindContacts(context.Background(), synclayer.ContactFilter{Email: "back@example.com"})
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("contacts: %v, %v", cs, err)
+	}
+	if got := cs[0].EmailConsent; got.State != synclayer.ConsentUnsubscribed || got.Source != "brevo" {
+		t.Errorf("canonical consent after Brevo's unsubscribe: %+v, want unsubscribed by brevo", got)
+	}
+	if !e.traceSays("back@example.com", "brevo reports unsubscribed") {
+		t.Error("the trace does not record Brevo's report")
+	}
+	// Shopify's older statement, delivered late, changes nothing.
+	e.shopify("customers/update", shopifyCustomer(2001, "back@example.com", "Bea", 0, "subscribed", 0))
+	e.waitIdle(10 * time.Second)
+	if c := e.contact("back@example.com"); !c.EmailBlacklisted || e.sentBlacklistFalse() {
+		t.Errorf("a stale Shopify opt-in resubscribed a contact who unsubscribed in Brevo: %+v", c)
+	}
+	var rejected bool
+	rej, _ := e.m.DB.FindRejections(context.Background(), 10)
+	for _, r := range rej {
+		rejected = rejected || r.Source == "brevo" && r.Status == 401
+	}
+	if !rejected {
+		t.Error("the wrong-token delivery was not kept for inspection")
+	}
+}
