@@ -133,6 +133,16 @@ type CartMirror interface {
 	CartClosed(ctx context.Context, c *Cart, reason string, held json.RawMessage) (summary string, err error)
 }
 
+// CartMirrorPlanner is a CartMirror that can say, without calling, what
+// CartChanged and CartClosed would send given what the platform holds
+// (held as they take it), so a dry run shows a PATCH for a held cart, no
+// call for one held as it is, and a DELETE for a converted one.
+type CartMirrorPlanner interface {
+	PlanChanged(c *Cart, ct *Contact, held json.RawMessage) ([]PlannedCall, error)
+	// PlanClosed is nil when held is nil: there is no copy to delete.
+	PlanClosed(c *Cart, held json.RawMessage) []PlannedCall
+}
+
 // The sync-state keys of commerce records, apart from the records' job
 // keys, so that an order, a product and a cart with the same ID never
 // share one. Each destination has its own state under the same key.

@@ -116,6 +116,13 @@ func (in *Ingester) applyCart(ctx context.Context, tx synclayer.Tx, ev *synclaye
 	}
 	ev.Status = synclayer.EventApplied
 	var skills []string
+	if next.Converted() && (held == nil || !held.Converted()) {
+		q, err := enqueueConversion(ctx, tx, routes, id, ev.ReceivedAt)
+		if err != nil {
+			return nil, err
+		}
+		skills = append(skills, q...)
+	}
 	if !next.Converted() && (changed || !next.AbandonedAt.IsZero()) {
 		for _, r := range routes {
 			runAt := next.ChangedAt.Add(r.Wait)
@@ -133,6 +140,24 @@ func (in *Ingester) applyCart(ctx context.Context, tx synclayer.Tx, ev *synclaye
 		}
 	}
 	return skills, in.traceCart(ctx, tx, ev, next, strings.Join(did, ", "), notes)
+}
+
+// enqueueConversion queues cart id, just converted, on the routes of
+// destinations that hold a copy of it (Route.Mirror), to run now: their
+// copy is deleted at once. The other routes' jobs find the cart converted
+// when their wait ends.
+func enqueueConversion(ctx context.Context, tx synclayer.Tx, routes []Route, id string, now time.Time) ([]string, error) {
+	var queues []string
+	for _, r := range routes {
+		if !r.Mirror {
+			continue
+		}
+		if err := tx.EnqueueJobAt(ctx, r.Skill, r.Destination, id, now, now); err != nil {
+			return nil, err
+		}
+		queues = append(queues, r.Skill)
+	}
+	return queues, nil
 }
 
 func canonicalItems(source string, items []synclayer.OrderItem) []synclayer.OrderItem {
@@ -213,7 +238,11 @@ func (in *Ingester) convertCarts(ctx context.Context, tx synclayer.Tx, ev *syncl
 			c.ConvertedAt = ev.OccurredAt
 		}
 		converted = append(converted, id)
-		return tx.SaveCart(ctx, c)
+		if err := tx.SaveCart(ctx, c); err != nil {
+			return err
+		}
+		_, err = enqueueConversion(ctx, tx, in.routesFor(RecordCarts, c.Source), id, ev.ReceivedAt)
+		return err
 	}
 	if o.CartID != "" {
 		if err := convert(synclayer.CanonicalID(ev.Source, o.CartID), true, func(*synclayer.Cart) bool { return true }); err != nil {

@@ -33,6 +33,11 @@ type Route struct {
 	// consent (an opt-out stands, or the contact is deleted) still goes
 	// to Skill, the realtime queue: consent never waits for a batch.
 	Batch string
+	// Mirror marks a RecordCarts route whose destination holds a copy of
+	// each cart (synclayer.CartMirror): it hears of a cart's conversion
+	// at once, to delete its copy, rather than when the wait ends, so the
+	// platform's own abandoned-cart mail never goes to a buyer who paid.
+	Mirror bool
 }
 
 // queueFor returns the queue a change of contact c goes to; c is nil for

@@ -225,6 +225,21 @@ func CartTriggerKey(c *synclayer.Cart) string {
 // holds of cart id.
 func CartMirrorKey(id string) string { return "cart-mirror:" + id }
 
+// MirrorHeld returns what a CartMirror destination holds of a cart, from
+// the sync state cart-events keeps under CartMirrorKey (raw; nil when
+// none was kept): the state its CartChanged returned, nil once the copy
+// is deleted. Dry runs plan from it.
+func MirrorHeld(raw json.RawMessage) (json.RawMessage, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	var st mirrorState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return nil, fmt.Errorf("decode the cart mirror state: %w", err)
+	}
+	return st.Held, nil
+}
+
 // mirrorState is what cart-events records of a CartMirror's copy of a
 // cart: the destination's own state of it (Held, nil once the copy is
 // deleted or when none was made), the cart version it was last brought

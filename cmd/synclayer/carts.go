@@ -134,9 +134,10 @@ func (m *Main) cartIngest(cfg *ingest.Config) {
 	// A destination whose automation starts on the checkout also hears of
 	// each cart at once, on a queue of its own.
 	for _, t := range cc.targets() {
-		if _, ok := m.cartWatcher(t); ok {
+		if w, ok := m.cartWatcher(t); ok {
+			_, mirror := w.(synclayer.CartMirror)
 			cfg.Routes = append(cfg.Routes, ingest.Route{Skill: skill.CartStartedQueue(t.name), Destination: t.name,
-				Sources: slices.Clone(cc.Source), Records: ingest.RecordCarts})
+				Sources: slices.Clone(cc.Source), Records: ingest.RecordCarts, Mirror: mirror})
 		}
 	}
 }

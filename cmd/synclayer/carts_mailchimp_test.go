@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +15,7 @@ import (
 	"synclayer/destination/conformance"
 	"synclayer/destination/mailchimp"
 	"synclayer/destination/mailchimp/mailchimpsim"
+	"synclayer/skill"
 	"synclayer/store/storetest"
 )
 
@@ -117,5 +122,144 @@ workflows:
 	}
 	if c := e.holds("mailchimp", "buyer@example.com"); c.Marketing != conformance.Subscribed {
 		t.Errorf("carts changed the buyer's consent: %+v", c)
+	}
+}
+
+// TestCartEvents_MailchimpConversionAtOnce: a cart Mailchimp holds is
+// deleted there as soon as it converts, by an order naming its checkout
+// or by the checkout completing, not when the abandonment wait ends: in
+// between, Mailchimp's own abandoned-cart automation would mail a buyer
+// who has paid.
+func TestCartEvents_MailchimpConversionAtOnce(t *testing.T) {
+	t.Parallel()
+	opts, _ := commerceOptions(t, "mailchimp")
+	e := startConformance(t, withStorage("sqlite", filepath.Join(t.TempDir(), "synclayer.db")), false, []string{"mailchimp"},
+		withCommerceOn("mailchimp", opts), func(c *Config) { c.Skills.CartEvents.Options.AbandonAfter = time.Hour })
+	sim := e.m.destinations["mailchimp"].(*mailchimp.Destination).Simulator()
+	held := func(id string) bool {
+		for _, k := range sim.Carts(mailchimp.SimulatorStore) {
+			if k.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	waitHeld := func(id string, want bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if held(id) == want {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("Mailchimp holds %s: %v, want %v (the abandonment wait is an hour)", id, held(id), want)
+	}
+	e.customer(7101, "ordered@example.com", "Or", "subscribed", 0)
+	e.customer(7102, "completed@example.com", "Co", "subscribed", 0)
+	e.waitIdle(20 * time.Second)
+
+	e.mustAccept(e.shopify("checkouts/create", shopifyCheckout("tok-order", 7101, "ordered@example.com", 1, "398.00")))
+	e.mustAccept(e.shopify("checkouts/create", shopifyCheckout("tok-done", 7102, "completed@example.com", 1, "398.00")))
+	waitHeld("shopify:tok-order", true)
+	waitHeld("shopify:tok-done", true)
+
+	order := shopifyOrder(450789482, 7101, "ordered@example.com", 3, "398.00")
+	order["checkout_token"] = "tok-order"
+	e.mustAccept(e.shopify("orders/create", order))
+	waitHeld("shopify:tok-order", false)
+
+	done := shopifyCheckout("tok-done", 7102, "completed@example.com", 2, "398.00")
+	done["completed_at"] = time.Now().UTC().Format(time.RFC3339)
+	e.mustAccept(e.shopify("checkouts/update", done))
+	waitHeld("shopify:tok-done", false)
+	// The trace is written as the job completes, just after the DELETE.
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.traceSays("ordered@example.com", "DELETE") || !e.traceSays("completed@example.com", "DELETE") {
+		if time.Now().After(deadline) {
+			t.Fatal("the trace does not say the converted carts were deleted from Mailchimp")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPlan_MailchimpCart: the dry run of a cart Mailchimp holds shows
+// what would reach it: a PATCH of the held cart when it changes (not a
+// second POST), and its DELETE when the checkout completes.
+func TestPlan_MailchimpCart(t *testing.T) {
+	t.Parallel()
+	opts, _ := commerceOptions(t, "mailchimp")
+	e := startConformance(t, withStorage("sqlite", filepath.Join(t.TempDir(), "synclayer.db")), false, []string{"mailchimp"},
+		withCommerceOn("mailchimp", opts), func(c *Config) { c.Skills.CartEvents.Options.AbandonAfter = time.Hour })
+	sim := e.m.destinations["mailchimp"].(*mailchimp.Destination).Simulator()
+	e.customer(7201, "new.customer@example.com", "Nu", "subscribed", 0)
+	e.mustAccept(e.shopify("checkouts/create", shopifyCheckout("cart-2001", 7201, "new.customer@example.com", 1, "398.00")))
+	// The abandonment waits an hour; the copy's sync state is what the
+	// dry run reads.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, err := e.m.DB.FindSyncState(context.Background(), skill.CartMirrorKey("shopify:cart-2001"), "mailchimp"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Mailchimp's copy of the cart was never recorded")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	calls := len(sim.Calls())
+
+	samples := t.TempDir()
+	write := func(name, doc string) {
+		if err := os.WriteFile(filepath.Join(samples, name), []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("01-cart.json", `{"event": "cart_updated", "timestamp": "2026-11-25T09:06:00Z", "data": {"cart_id": "cart-2001",
+  "email": "new.customer@example.com", "total": "60.00", "currency": "EUR", "updated_at": "2026-11-25T09:06:00Z",
+  "recovery_url": "https://shop.example.com/cart/recover/cart-2001",
+  "items": [{"product_id": "tee", "variant_id": "tee-red-m", "sku": "TEE-RED-M", "price": "60.00", "quantity": 1}]}}`)
+	write("02-checkout.json", `{"event": "checkout_completed", "timestamp": "2026-11-25T09:08:00Z",
+  "data": {"cart_id": "cart-2001", "order_id": "order-1001", "completed_at": "2026-11-25T09:08:00Z"}}`)
+	options, _ := json.Marshal(opts)
+	mapping, _ := json.Marshal(e.m.Config.Skills.CustomerSync.FieldMapping)
+	csOptions, _ := json.Marshal(e.m.Config.Skills.CustomerSync.Options.Extra)
+	cfg := filepath.Join(t.TempDir(), "new.yaml")
+	doc := fmt.Sprintf(`storage: {driver: sqlite, dsn: %q}
+sources:
+  shopify: {secret: %q}
+destinations:
+  mailchimp: {api_key: "0123456789abcdef0123456789abcdef-us21"}
+skills:
+  customer-sync: {enabled: true, source: [shopify], destination: mailchimp, field_mapping: %s, options: %s}
+  cart-events: {enabled: true, source: [shopify], destination: mailchimp, options: %s}
+`, e.m.Config.Storage.DSN, shopifySecret, mapping, csOptions, options)
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, stderr bytes.Buffer
+	if err := runIO(context.Background(), []string{"plan", "--config", cfg, "--sample", samples, "--source", "shopify", "--json"}, &out, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var rep planReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Records) != 2 {
+		t.Fatalf("plan: %v\n%s", err, out.String())
+	}
+	cartCalls := func(r planRecord) (got []string) {
+		for _, c := range r.Calls {
+			if c.Skill == "cart-events" && strings.Contains(c.Path, "/carts") {
+				got = append(got, c.Method+" "+c.Path)
+			}
+		}
+		return got
+	}
+	path := "/ecommerce/stores/" + mailchimp.SimulatorStore + "/carts/shopify:cart-2001"
+	if got := cartCalls(rep.Records[0]); len(got) != 1 || got[0] != "PATCH "+path {
+		t.Errorf("the changed cart plans %v, want one PATCH %s\n%s", got, path, out.String())
+	}
+	if got := cartCalls(rep.Records[1]); len(got) != 1 || got[0] != "DELETE "+path {
+		t.Errorf("the completed checkout plans %v, want DELETE %s\n%s", got, path, out.String())
+	}
+	if n := len(sim.Calls()); n != calls {
+		t.Errorf("the dry run called Mailchimp: %d calls", n-calls)
 	}
 }

@@ -392,6 +392,55 @@ func (p *planner) product(ctx context.Context, ev *synclayer.Event, rec *planRec
 	return nil
 }
 
+// mirrorCart plans, on each destination that holds a copy of cart c
+// (synclayer.CartMirrorPlanner), the deletion of its copy because of why.
+func (p *planner) mirrorCart(ctx context.Context, c *synclayer.Cart, why string, rec *planRecord, note func(string)) error {
+	for _, cp := range p.carts {
+		mp, ok := cp.sync.(synclayer.CartMirrorPlanner)
+		if !ok {
+			continue
+		}
+		held, err := p.mirrorHeld(ctx, cp.name, c.ID)
+		if err != nil {
+			return err
+		}
+		calls := mp.PlanClosed(c, held)
+		if len(calls) == 0 {
+			note(cp.name + ": holds no copy of the cart, so nothing is deleted (" + why + ")")
+			continue
+		}
+		note(cp.name + ": its copy of the cart is deleted: " + why)
+		add(rec, skill.CartEventsName, cp.name, time.Time{}, calls)
+	}
+	return nil
+}
+
+// mirrorChanged plans what brings the copy destination holds of cart c
+// to what c holds now.
+func (p *planner) mirrorChanged(ctx context.Context, destination string, mp synclayer.CartMirrorPlanner, c *synclayer.Cart, ct *synclayer.Contact, rec *planRecord, note func(string)) error {
+	held, err := p.mirrorHeld(ctx, destination, c.ID)
+	if err != nil {
+		return err
+	}
+	calls, err := mp.PlanChanged(c, ct, held)
+	switch {
+	case err != nil:
+		note(destination + ": the cart's update would be dead-lettered: " + err.Error())
+	case len(calls) == 0:
+		note(destination + ": holds the cart as it is: nothing is sent")
+	}
+	add(rec, skill.CartEventsName, destination, time.Time{}, calls)
+	return nil
+}
+
+func (p *planner) mirrorHeld(ctx context.Context, destination, id string) (json.RawMessage, error) {
+	raw, err := p.state(ctx, skill.CartMirrorKey(id), destination)
+	if err != nil {
+		return nil, err
+	}
+	return skill.MirrorHeld(raw)
+}
+
 // cart plans cart-events for cart id: on a destination that watches
 // carts, the start it hears of now; on each, the abandonment it would get
 // when the cart's wait ends, and at what time, or why it would get none.
@@ -424,15 +473,30 @@ func (p *planner) cart(ctx context.Context, id string, rec *planRecord, note fun
 			return err
 		}
 	}
+	if why == "" && consent && !ct.Marketable() {
+		// Only a mirror's copy is deleted for it; the others say so below.
+		if err := p.mirrorCart(ctx, c, "the contact has no marketing consent, and require_consent is on", rec, note); err != nil {
+			return err
+		}
+	}
 	if why != "" {
-		note("cart-events: nothing is sent: " + why)
+		if err := p.mirrorCart(ctx, c, why, rec, note); err != nil {
+			return err
+		}
+		note("cart-events: nothing else is sent: " + why)
 		return nil
 	}
 	abandoned := false
 	for _, cp := range p.carts {
 		planner, _ := cp.sync.(synclayer.CartPlanner)
 		_, watches := cp.sync.(synclayer.CartWatcher)
-		if watches && planner != nil {
+		if mp, ok := cp.sync.(synclayer.CartMirrorPlanner); ok {
+			if !consent || ct.Marketable() {
+				if err := p.mirrorChanged(ctx, cp.name, mp, c, ct, rec, note); err != nil {
+					return err
+				}
+			}
+		} else if watches && planner != nil {
 			sent, err := p.state(ctx, skill.CartStartedKey(c.ID), cp.name)
 			if err != nil {
 				return err

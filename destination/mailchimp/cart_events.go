@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,8 @@ var (
 	_ synclayer.CartSync    = (*CartSync)(nil)
 	_ synclayer.CartMirror  = (*CartSync)(nil)
 	_ synclayer.CartPlanner = (*CartSync)(nil)
+
+	_ synclayer.CartMirrorPlanner = (*CartSync)(nil)
 )
 
 // NewCartSync is CartSync for a client of one's own. Errors name
@@ -213,6 +216,56 @@ func (s *CartSync) PlanStarted(c *synclayer.Cart, ct *synclayer.Contact, _ strin
 	want, refs, minimal := s.cart(c, cust)
 	calls := ensureCalls(s.opt.StoreID, refs, minimal)
 	return append(calls, synclayer.PlannedCall{Method: "POST", Path: storePath(s.opt.StoreID) + "/carts", Body: want}), nil
+}
+
+// PlanChanged is what CartChanged would send for cart c of contact ct,
+// given what Mailchimp holds, for dry runs: nothing for a copy held as it
+// is, a PATCH (and a DELETE per line it lost) for one that changed, a
+// DELETE then a POST for a cart that changed hands, the POST of
+// PlanStarted for a cart Mailchimp does not hold; the lines' variants not
+// made sure of before come first.
+func (s *CartSync) PlanChanged(c *synclayer.Cart, ct *synclayer.Contact, held json.RawMessage) ([]synclayer.PlannedCall, error) {
+	prev, err := decodeCartState(held)
+	if err != nil {
+		return nil, synclayer.Permanent(err)
+	}
+	cust, err := customer(ct)
+	if err != nil {
+		return s.PlanClosed(c, held), nil
+	}
+	want, refs, minimal := s.cart(c, cust)
+	var known []ProductRef
+	var calls []synclayer.PlannedCall
+	if prev != nil {
+		known = prev.Products
+		switch {
+		case prev.Cart.Customer.ID != cust.ID:
+			calls, prev = s.PlanClosed(c, held), nil
+		case sameCart(prev.Cart, &want):
+			return nil, nil
+		}
+	}
+	calls = append(calls, ensureCalls(s.opt.StoreID, missing(refs, known), minimal)...)
+	if prev == nil {
+		return append(calls, synclayer.PlannedCall{Method: "POST", Path: storePath(s.opt.StoreID) + "/carts", Body: want}), nil
+	}
+	path := storePath(s.opt.StoreID) + "/carts/" + url.PathEscape(c.ID)
+	calls = append(calls, synclayer.PlannedCall{Method: "PATCH", Path: path,
+		Body: Cart{CheckoutURL: want.CheckoutURL, CurrencyCode: want.CurrencyCode, OrderTotal: want.OrderTotal, Lines: want.Lines}})
+	for _, l := range prev.Cart.Lines {
+		if !slices.ContainsFunc(want.Lines, func(n Line) bool { return n.ID == l.ID }) {
+			calls = append(calls, synclayer.PlannedCall{Method: "DELETE", Path: path + "/lines/" + url.PathEscape(l.ID)})
+		}
+	}
+	return calls, nil
+}
+
+// PlanClosed is CartClosed's DELETE when Mailchimp holds a copy.
+func (s *CartSync) PlanClosed(c *synclayer.Cart, held json.RawMessage) []synclayer.PlannedCall {
+	if prev, err := decodeCartState(held); err != nil || prev == nil {
+		return nil
+	}
+	return []synclayer.PlannedCall{{Method: "DELETE", Path: storePath(s.opt.StoreID) + "/carts/" + url.PathEscape(c.ID)}}
 }
 
 // PlanAbandoned plans nothing: an abandonment sends Mailchimp nothing.

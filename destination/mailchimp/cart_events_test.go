@@ -216,3 +216,67 @@ func TestCartSync_NoAbandonmentPush(t *testing.T) {
 		t.Fatalf("a dry run called Mailchimp: %+v", e.sim.Calls()[calls:])
 	}
 }
+
+// TestCartSync_PlanMatchesMirror: a dry run says what CartChanged and
+// CartClosed then send to the cart (the variants are made sure of by
+// calls that depend on what Mailchimp holds, which a dry run cannot read),
+// through the cart's whole life: created, changed, unchanged, handed to
+// another buyer, converted.
+func TestCartSync_PlanMatchesMirror(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, mailchimpsim.Options{}, mailchimp.Config{})
+	s := newCartSync(t, e)
+	c := contact("cy@example.com", synclayer.ConsentUnknown, nil)
+	k := testCart("shop:tok1", item("shop:p1", "shop:v1", "12.00", 1), item("shop:p2", "", "3.25", 2))
+	var held json.RawMessage
+	sent := func(from int) []string {
+		var out []string
+		for _, call := range e.sim.Calls()[from:] {
+			if call.Method != http.MethodGet && strings.Contains(call.Path, "/carts") {
+				out = append(out, call.Method+" "+call.Path)
+			}
+		}
+		return out
+	}
+	planned := func(calls []synclayer.PlannedCall) []string {
+		var out []string
+		for _, p := range calls {
+			if strings.Contains(p.Path, "/carts") {
+				out = append(out, p.Method+" "+p.Path)
+			}
+		}
+		return out
+	}
+	step := func(name string, k *synclayer.Cart, c *synclayer.Contact) {
+		t.Helper()
+		plan, err := s.PlanChanged(k, c, held)
+		if err != nil {
+			t.Fatalf("%s: PlanChanged: %v", name, err)
+		}
+		from := len(e.sim.Calls())
+		_, held, _ = mirror(t, s, k, c, held)
+		if got, want := sent(from), planned(plan); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: planned\n  %s\nsent\n  %s", name, strings.Join(want, "\n  "), strings.Join(got, "\n  "))
+		}
+	}
+	step("created", k, c)
+	k.Items, k.Total = k.Items[:1], synclayer.MustMoney("12.00")
+	step("a line removed", k, c)
+	step("unchanged", k, c)
+	other := contact("dee@example.com", synclayer.ConsentUnknown, nil)
+	other.ID = "c2"
+	k.ContactID = "c2"
+	step("handed to another buyer", k, other)
+
+	plan := s.PlanClosed(k, held)
+	from := len(e.sim.Calls())
+	if _, err := s.CartClosed(ctx, k, "converted", held); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sent(from), planned(plan); strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) != 1 {
+		t.Errorf("closed: planned %v, sent %v", want, got)
+	}
+	if got := s.PlanClosed(k, nil); got != nil {
+		t.Errorf("closing a cart Mailchimp does not hold plans %v, want nothing", planned(got))
+	}
+}
