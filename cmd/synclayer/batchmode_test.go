@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/brevo/brevospec"
 	"synclayer/skill"
 )
 
@@ -134,5 +136,60 @@ func TestBatchMode_Flushes(t *testing.T) {
 	}
 	if dead, _ := e.m.DB.FindJobs(context.Background(), synclayer.JobFilter{State: synclayer.JobDead}); len(dead) != 0 {
 		t.Errorf("dead jobs: %+v", dead)
+	}
+}
+
+// TestBatchMode_SecondBrevoAccount: a second Brevo account (brevo-eu,
+// type brevo) imports in batches as the first does, on its own batch
+// queue, and records what it holds under its own name, so an unchanged
+// resend is no call on either.
+func TestBatchMode_SecondBrevoAccount(t *testing.T) {
+	t.Parallel()
+	sim := brevosim.New(brevosim.Options{APIKey: "xkeysib-eu", Validate: brevospec.Load(t).Validate, ImportDelay: 50 * time.Millisecond})
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	e := startEnv(t, brevosim.Options{ImportDelay: 50 * time.Millisecond}, withBatchMode(time.Second, 9), func(c *Config) {
+		c.Destinations["brevo-eu"] = &DestinationSection{Type: "brevo", Settings: map[string]any{"api_key": "xkeysib-eu", "base_url": hs.URL + "/v3"}}
+		cs := c.Skills.CustomerSync
+		cs.Destinations = map[string]*CustomerSyncTarget{
+			"brevo":    {Options: map[string]any{"list_id": 5, "import_list_id": 9}},
+			"brevo-eu": {Options: map[string]any{"list_id": 5, "import_list_id": 9}},
+		}
+		cs.Options.Extra = nil
+	})
+	e.customer("e1", "yes@example.com", "subscribed")
+	e.customer("e2", "maybe@example.com", "not_subscribed")
+	e.waitIdle(30 * time.Second)
+
+	for name, s := range map[string]*brevosim.Server{"brevo": e.sim, "brevo-eu": sim} {
+		c, ok := s.ContactByEmail("yes@example.com")
+		if !ok || !slices.Equal(c.ListIDs, []int64{5}) {
+			t.Errorf("%s holds %+v for the consented contact, want it in list 5", name, c)
+		}
+		if c, ok := s.ContactByEmail("maybe@example.com"); !ok || !slices.Equal(c.ListIDs, []int64{9}) {
+			t.Errorf("%s holds %+v for the contact without consent, want it in list 9", name, c)
+		}
+		single := 0
+		for _, c := range s.Calls() {
+			if c.Method == "POST" && c.Path == "/contacts" {
+				single++
+			}
+		}
+		if n := s.CallCount("POST", "/contacts/import"); n == 0 || single != 0 {
+			t.Errorf("%s: %d imports and %d single creates, want imports only", name, n, single)
+		}
+	}
+	cts, err := e.m.DB.FindContacts(context.Background(), synclayer.ContactFilter{Email: "yes@example.com"})
+	if err != nil || len(cts) != 1 {
+		t.Fatalf("canonical contact: %v, %v", cts, err)
+	}
+	if _, err := e.m.DB.FindSyncState(context.Background(), cts[0].ID, "brevo-eu"); err != nil {
+		t.Errorf("no sync state recorded for brevo-eu: %v", err)
+	}
+	calls := len(sim.Calls())
+	e.customer("e1", "yes@example.com", "subscribed") // as it is
+	e.waitIdle(30 * time.Second)
+	if got := sim.Calls()[calls:]; len(got) != 0 {
+		t.Errorf("an unchanged resend called brevo-eu: %+v", got)
 	}
 }

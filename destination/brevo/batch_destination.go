@@ -10,14 +10,10 @@ var _ synclayer.BatchDestination = (*Destination)(nil)
 // BatchFlusher runs a skill's batch queue through Brevo's batch calls:
 // customer-sync's contacts through imports, order-events' orders through
 // POST /orders/status/batch, product-catalog's products through POST
-// /products/batch. Only the account named brevo has it for now: the
-// batch path's sync state is recorded under that name. Another Brevo
-// account returns nil and delivers realtime.
+// /products/batch. Each Brevo account (brevo, brevo-eu: type brevo) has
+// its own batch queues and records its own sync state.
 func (d *Destination) BatchFlusher(cfg synclayer.BatchConfig) (synclayer.BatchFlusher, error) {
-	if d.name != "brevo" {
-		return nil, nil
-	}
-	fc := FlusherConfig{Store: cfg.Store, Client: d.client, Skill: cfg.Skill, Historical: cfg.Historical,
+	fc := FlusherConfig{Store: cfg.Store, Client: d.client, Skill: cfg.Skill, Destination: d.name, Historical: cfg.Historical,
 		Interval: cfg.Interval, MaxSize: cfg.MaxSize, PollMin: cfg.PollMin, PollMax: cfg.PollMax, Logger: cfg.Logger}
 	switch cfg.Skill {
 	case skill.CustomerSyncName:
@@ -35,9 +31,9 @@ func (d *Destination) BatchFlusher(cfg synclayer.BatchConfig) (synclayer.BatchFl
 			return &cp, bs.ImportListID
 		}
 	case skill.OrderEventsName:
-		fc.Orders = &OrderEvents{Store: cfg.Store, Client: d.client, Logger: cfg.Logger}
+		fc.Orders = &OrderEvents{Store: cfg.Store, Client: d.client, Destination: d.name, Logger: cfg.Logger}
 	case skill.ProductCatalogName:
-		fc.Products = &ProductCatalog{Store: cfg.Store, Client: d.client, Logger: cfg.Logger}
+		fc.Products = &ProductCatalog{Store: cfg.Store, Client: d.client, Destination: d.name, Logger: cfg.Logger}
 	default:
 		return nil, nil
 	}

@@ -34,7 +34,19 @@ type ContactSync struct {
 	// ClearUnmapped empties the attributes an earlier mapping filled that
 	// this one no longer maps; by default they are left alone.
 	ClearUnmapped bool
-	Logger        *slog.Logger
+	// Destination is the account's name in config, under which the batch
+	// path reads and records sync state; "" means brevo.
+	Destination string
+	Logger      *slog.Logger
+}
+
+// accountName is the name sync state of a Brevo account is recorded
+// under: the destination's name in config, brevo when none is given.
+func accountName(name string) string {
+	if name == "" {
+		return "brevo"
+	}
+	return name
 }
 
 var _ synclayer.ContactSync = (*ContactSync)(nil)

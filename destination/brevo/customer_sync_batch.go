@@ -69,7 +69,7 @@ func (s *ContactSync) PlanImport(ctx context.Context, job *synclayer.Job, import
 	}
 	state := func() *synclayer.SyncState {
 		b, _ := json.Marshal(plan.Next)
-		return &synclayer.SyncState{RecordKey: c.ID, Destination: "brevo", RemoteID: c.ID, State: b}
+		return &synclayer.SyncState{RecordKey: c.ID, Destination: accountName(s.Destination), RemoteID: c.ID, State: b}
 	}
 	switch plan.Op {
 	case OpNone:
@@ -116,7 +116,7 @@ func (s *ContactSync) PlanImport(ctx context.Context, job *synclayer.Job, import
 }
 
 func (s *ContactSync) syncState(ctx context.Context, id string) (*brevoState, error) {
-	st, err := s.Store.FindSyncState(ctx, id, "brevo")
+	st, err := s.Store.FindSyncState(ctx, id, accountName(s.Destination))
 	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
 		return nil, nil
 	}

@@ -160,7 +160,7 @@ func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.Co
 		return nil, errors.Join(errs...)
 	}
 	cs := &ContactSync{Client: d.client, FieldMapping: mapping, ListID: o.ListID, ImportListID: o.ImportListID,
-		NoCreate: o.CreateAttributes != nil && !*o.CreateAttributes, HardDelete: cfg.HardDelete, ClearUnmapped: cfg.ClearUnmapped, Logger: cfg.Logger}
+		NoCreate: o.CreateAttributes != nil && !*o.CreateAttributes, HardDelete: cfg.HardDelete, ClearUnmapped: cfg.ClearUnmapped, Destination: d.name, Logger: cfg.Logger}
 	d.syncs.add(cs)
 	return cs, nil
 }

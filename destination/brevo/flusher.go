@@ -27,6 +27,9 @@ type FlusherConfig struct {
 	Store  synclayer.Store
 	Client *Client
 	Skill  string // customer-sync, order-events or product-catalog
+	// Destination is the Brevo account's name in config; "" means brevo.
+	// The flusher claims from its batch queue and records its sync state.
+	Destination string
 
 	Contacts     *ContactSync
 	ImportListID int64 // list for contacts without marketing consent; 0 sends them realtime
@@ -98,7 +101,7 @@ func NewFlusher(cfg FlusherConfig) *Flusher {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Flusher{cfg: cfg, queue: synclayer.BatchQueue(cfg.Skill)}
+	return &Flusher{cfg: cfg, queue: synclayer.BatchQueue(synclayer.Queue(cfg.Skill, accountName(cfg.Destination)))}
 }
 
 // Queue is the queue the flusher claims from.

@@ -126,7 +126,7 @@ func (f *Flusher) flushContacts(ctx context.Context) (synclayer.BatchStats, erro
 		}
 		// Consent first: the opt-outs of this chunk go out before any
 		// import of it is sent.
-		f.realtime(ctx, &skill.CustomerSync{Store: f.cfg.Store, Destination: "brevo", Sync: cs}, realtime, &st)
+		f.realtime(ctx, &skill.CustomerSync{Store: f.cfg.Store, Destination: accountName(f.cfg.Destination), Sync: cs}, realtime, &st)
 		if err := f.finishAtOnce(ctx, "none", "brevo: no call (batch: nothing the mapping sends has changed)", unchanged, planned); err != nil {
 			return st, err
 		}

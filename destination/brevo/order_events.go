@@ -21,7 +21,9 @@ const OpUpsert Op = "upsert"
 type OrderEvents struct {
 	Store  synclayer.Store
 	Client *Client
-	Logger *slog.Logger
+	// Destination is the account's name in config; "" means brevo.
+	Destination string
+	Logger      *slog.Logger
 }
 
 // OrderPlan is what an order delivery will do.
@@ -74,7 +76,7 @@ func PlanOrder(o *synclayer.Order, c *synclayer.Contact, prev *Order) OrderPlan 
 // Handle brings the job's order up to date in Brevo through the shared
 // runner; the batch path hands it what it cannot batch.
 func (s *OrderEvents) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	return (&skill.OrderEvents{Store: s.Store, Destination: "brevo", Sync: orderSync{s.Client}}).Handle(ctx, job)
+	return (&skill.OrderEvents{Store: s.Store, Destination: accountName(s.Destination), Sync: orderSync{s.Client}}).Handle(ctx, job)
 }
 
 // orderSync is Brevo's side of order-events: POST /orders/status with
@@ -122,8 +124,8 @@ func decodeHeld[T any](raw json.RawMessage, dst **T) error {
 
 // loadState decodes what Brevo holds for key into *dst, leaving it nil when
 // nothing was delivered yet.
-func loadState[T any](ctx context.Context, st synclayer.Store, key string, dst **T) error {
-	held, err := st.FindSyncState(ctx, key, "brevo")
+func loadState[T any](ctx context.Context, st synclayer.Store, key, destination string, dst **T) error {
+	held, err := st.FindSyncState(ctx, key, accountName(destination))
 	switch {
 	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
 		return nil

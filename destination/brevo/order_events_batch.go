@@ -36,7 +36,7 @@ func (s *OrderEvents) PlanOrderBatch(ctx context.Context, job *synclayer.Job) (B
 		}
 	}
 	var prev *Order
-	if err := loadState(ctx, s.Store, synclayer.OrderStateKey(o.ID), &prev); err != nil {
+	if err := loadState(ctx, s.Store, synclayer.OrderStateKey(o.ID), s.Destination, &prev); err != nil {
 		return BatchItem[Order]{}, err
 	}
 	plan := PlanOrder(o, c, prev)
@@ -49,6 +49,6 @@ func (s *OrderEvents) PlanOrderBatch(ctx context.Context, job *synclayer.Job) (B
 		item.Send, sent = plan.Order, plan.Order
 	}
 	state, _ := json.Marshal(sent)
-	item.State = &synclayer.SyncState{RecordKey: synclayer.OrderStateKey(o.ID), Destination: "brevo", RemoteID: o.ID, State: state}
+	item.State = &synclayer.SyncState{RecordKey: synclayer.OrderStateKey(o.ID), Destination: accountName(s.Destination), RemoteID: o.ID, State: state}
 	return item, nil
 }

@@ -18,7 +18,9 @@ import (
 type ProductCatalog struct {
 	Store  synclayer.Store
 	Client *Client
-	Logger *slog.Logger
+	// Destination is the account's name in config; "" means brevo.
+	Destination string
+	Logger      *slog.Logger
 }
 
 // ProductPlan is what a product or category delivery will do.
@@ -77,7 +79,7 @@ func PlanCategory(c *synclayer.Category, prev *Category) ProductPlan {
 // Handle brings the job's product or category up to date in Brevo
 // through the shared runner; the batch path hands it categories.
 func (s *ProductCatalog) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	return (&skill.ProductCatalog{Store: s.Store, Destination: "brevo", Sync: productSync{s.Client}}).Handle(ctx, job)
+	return (&skill.ProductCatalog{Store: s.Store, Destination: accountName(s.Destination), Sync: productSync{s.Client}}).Handle(ctx, job)
 }
 
 // productSync is Brevo's side of product-catalog: POST /products and POST

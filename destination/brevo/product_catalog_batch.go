@@ -19,7 +19,7 @@ func (s *ProductCatalog) PlanProductBatch(ctx context.Context, job *synclayer.Jo
 		return BatchItem[Product]{}, err
 	}
 	var prev *Product
-	if err := loadState(ctx, s.Store, synclayer.ProductStateKey(p.ID), &prev); err != nil {
+	if err := loadState(ctx, s.Store, synclayer.ProductStateKey(p.ID), s.Destination, &prev); err != nil {
 		return BatchItem[Product]{}, err
 	}
 	plan, err := PlanProduct(p, prev)
@@ -32,6 +32,6 @@ func (s *ProductCatalog) PlanProductBatch(ctx context.Context, job *synclayer.Jo
 		item.Send, sent = plan.Product, plan.Product
 	}
 	state, _ := json.Marshal(sent)
-	item.State = &synclayer.SyncState{RecordKey: synclayer.ProductStateKey(p.ID), Destination: "brevo", RemoteID: p.ID, State: state}
+	item.State = &synclayer.SyncState{RecordKey: synclayer.ProductStateKey(p.ID), Destination: accountName(s.Destination), RemoteID: p.ID, State: state}
 	return item, nil
 }
