@@ -69,6 +69,12 @@ type SourceSettings struct {
 	// Tolerance is how far a signed timestamp may be from now, for
 	// schemes that sign one; zero means the source's default.
 	Tolerance time.Duration
+	// Section is the source's own keys of its config block, as JSON:
+	// every key beyond those each source has (type, secret, secret_file,
+	// previous_secrets, tolerance, rate_limit), with ${VAR} references
+	// expanded; nil when there are none. The package decodes it with
+	// DecodeSettings, so a key it does not know is refused by name.
+	Section json.RawMessage
 }
 
 // Destination is one configured account of an outside system synclayer

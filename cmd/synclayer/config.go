@@ -92,6 +92,9 @@ type SourceConfig struct {
 	// RateLimit caps the source's webhooks per second (twice that at
 	// once); 0 is no cap. Above it the platform gets 429 and retries.
 	RateLimit float64 `yaml:"rate_limit,omitempty"`
+	// Settings are the block's other keys, which the source's own package
+	// reads (SourceSettings.Section): sources.go.
+	Settings map[string]any `yaml:"-"`
 
 	generate bool // built-in defaults: create SecretFile when missing
 }
@@ -480,6 +483,13 @@ func (c *Config) finish(file *ast.File) error {
 		}
 		if s.RateLimit < 0 {
 			e.add(key+".rate_limit", "must not be negative (0 is no limit)")
+		}
+		expandSettings(e, key, s.Settings)
+		if _, ok := sourceType(s.typeOf(name)); ok {
+			// The package checks its own keys; the secrets do not matter here.
+			if _, err := c.openSource(name, nil); err != nil {
+				addFieldErrors(e, key, err)
+			}
 		}
 	}
 	c.implicitDestinations()

@@ -50,6 +50,10 @@ func TestParseConfig_Errors(t *testing.T) {
 		// A duration that does not parse names its key and line, wherever it is.
 		{"BadDuration", "queue:\n  concurrency: 2\n  lease: soon\n", `line 3: queue.lease: "soon" is not a duration; write it like 30s, 5m or 1h`},
 		{"NumberAsDuration", "sources:\n  custom: {secret: x, tolerance: 5}\n", `line 2: sources.custom.tolerance: "5" is not a duration`},
+		// A source block's own keys are its package's, checked by it.
+		{"SourceKeyTypo", "sources:\n  shopify:\n    secret: x\n    shop_domian: a.myshopify.com\n", "line 4: sources.shopify.shop_domian: is not a Shopify source setting; besides type, secret, secret_file, previous_secrets and rate_limit it takes shop_domain"},
+		{"SourceKeyNobodyHas", "sources:\n  eu:\n    type: woocommerce\n    secret: x\n    shop_domain: a.example.com\n", "line 5: sources.eu.shop_domain: is not a WooCommerce source setting"},
+		{"ShopDomainURL", "sources:\n  shopify: {secret: x, shop_domain: \"https://a.myshopify.com/\"}\n", "line 2: sources.shopify.shop_domain: must be the shop's myshopify domain"},
 		{"BadAbandonAfter", "sources:\n  custom: {secret: x}\nskills:\n  cart-events:\n    enabled: true\n    source: [custom]\n    options: { abandon_after: an hour }\n", `line 7: skills.cart-events.options.abandon_after: "an hour" is not a duration`},
 		{"BadBatchInterval", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      sync_mode: batch\n      batch: { interval: 1x }\n", `line 9: skills.customer-sync.options.batch.interval: "1x" is not a duration`},
 	} {

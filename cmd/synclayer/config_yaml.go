@@ -57,6 +57,14 @@ func (c *Config) versionYAML() (string, error) {
 	for name, s := range c.sources() {
 		sc := *s
 		sc.PreviousSecrets = slices.Clone(s.PreviousSecrets)
+		if s.Settings != nil {
+			sc.Settings = redactSettings(s.Settings, "", func(key string, v any) any {
+				if ref, ok := c.refs["sources."+name+"."+key]; ok {
+					return ref
+				}
+				return v
+			})
+		}
 		cp.Sources[name] = &sc
 	}
 	c.redactDestinations(&cp)

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"strings"
+
+	"github.com/goccy/go-yaml"
 
 	"synclayer"
 	"synclayer/source/custom"
@@ -56,5 +61,65 @@ func (c *Config) openSource(name string, secrets []string) (synclayer.Source, er
 	if !ok {
 		return nil, fmt.Errorf("sources.%s: %q is not a source type; synclayer has %s", name, sc.typeOf(name), sourceTypeNames())
 	}
-	return t.Open(secrets, synclayer.SourceSettings{Tolerance: sc.Tolerance})
+	st := synclayer.SourceSettings{Tolerance: sc.Tolerance}
+	if len(sc.Settings) > 0 {
+		raw, err := json.Marshal(sc.Settings)
+		if err != nil {
+			return nil, fmt.Errorf("sources.%s: %w", name, err)
+		}
+		st.Section = raw
+	}
+	return t.Open(secrets, st)
+}
+
+// commonSourceKeys are the keys every source block has; the others are
+// the source package's own (SourceConfig.Settings).
+var commonSourceKeys = []string{"type", "secret", "secret_file", "previous_secrets", "tolerance", "rate_limit"}
+
+// UnmarshalYAML reads the keys every source has into their fields and
+// keeps the rest, as written, for the source's package, which refuses a
+// key it does not know.
+func (s *SourceConfig) UnmarshalYAML(b []byte) error {
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return errors.New("must be a mapping of settings, such as { secret: \"${SHOPIFY_WEBHOOK_SECRET}\" }")
+	}
+	// Decoded over what s holds, so an environment's block overrides the
+	// top level's key by key.
+	type common SourceConfig // without this method
+	c := common(*s)
+	if err := yaml.UnmarshalWithOptions(b, &c, durationOption); err != nil {
+		return err
+	}
+	settings := maps.Clone(s.Settings)
+	*s = SourceConfig(c)
+	for _, k := range commonSourceKeys {
+		delete(m, k)
+	}
+	for k, v := range m {
+		if settings == nil {
+			settings = map[string]any{}
+		}
+		settings[k] = v
+	}
+	s.Settings = settings
+	return nil
+}
+
+// MarshalYAML writes the block back as it was read: the common keys,
+// then the package's own.
+func (s SourceConfig) MarshalYAML() (any, error) {
+	type common SourceConfig
+	b, err := yaml.Marshal(common(s))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if err := yaml.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	for k, v := range s.Settings {
+		out[k] = v
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,5 +49,62 @@ func TestSources_TwoStoresOfOnePlatform(t *testing.T) {
 	}
 	if c := e.contact("both@example.com"); !slices.Contains(c.ListIDs, 5) {
 		t.Errorf("Brevo: %+v", c)
+	}
+}
+
+// TestSources_OneAppTwoShops: one Shopify app signs the webhooks of every
+// shop it is installed on with the same client secret, so each store's
+// source names its shop (shop_domain): a webhook of the US shop sent to
+// the EU endpoint is refused 403, naming the header and the shop, and
+// kept for inspection; at its own endpoint it is taken.
+func TestSources_OneAppTwoShops(t *testing.T) {
+	t.Parallel()
+	const secret = "shpss_one_app"
+	e := startEnv(t, brevosim.Options{}, func(c *Config) {
+		c.Sources = map[string]*SourceConfig{
+			"shopify-eu": {Type: "shopify", Secret: secret, Settings: map[string]any{"shop_domain": "demo.myshopify.com"}},
+			"shopify-us": {Type: "shopify", Secret: secret, Settings: map[string]any{"shop_domain": "demo-us.myshopify.com"}},
+		}
+		c.Skills.CustomerSync.Source = StringList{"shopify-eu", "shopify-us"}
+	})
+	body := mustMarshal(map[string]any{"id": 2, "email": "us@example.com", "first_name": "Us", "updated_at": "2026-11-20T10:00:00Z"})
+	us := shopifyHeaders("customers/create", "w-us-1", body, secret)
+	us.Set("X-Shopify-Shop-Domain", "demo-us.myshopify.com")
+	status, reply := e.post("/webhooks/shopify-eu", body, us)
+	errBody, _ := reply["error"].(map[string]any)
+	if msg, _ := errBody["message"].(string); status != 403 || !strings.Contains(msg, "X-Shopify-Shop-Domain") || !strings.Contains(msg, "demo-us.myshopify.com") {
+		t.Errorf("the US shop's webhook at the EU endpoint: %d %v, want 403 naming the header and the shop", status, reply)
+	}
+	rej, _ := e.m.DB.FindRejections(context.Background(), 10)
+	if len(rej) != 1 || rej[0].Source != "shopify-eu" || rej[0].Status != 403 {
+		t.Errorf("rejections kept: %+v, want the refused webhook", rej)
+	}
+	if status, reply := e.post("/webhooks/shopify-us", body, us); status != 200 || reply["status"] != "accepted" {
+		t.Errorf("the US shop's webhook at its own endpoint: %d %v", status, reply)
+	}
+	eu := shopifyHeaders("customers/create", "w-eu-1", body, secret) // demo.myshopify.com
+	if status, reply := e.post("/webhooks/shopify-eu", body, eu); status != 200 {
+		t.Errorf("the EU shop's webhook: %d %v", status, reply)
+	}
+}
+
+// TestSources_SettingsInHistory: a source block's own keys survive the
+// config history (stored as written, ${VAR} and all) and load again.
+func TestSources_SettingsInHistory(t *testing.T) {
+	t.Setenv("SHOP_EU", "demo-eu.myshopify.com")
+	cfg, err := ParseConfig([]byte("sources:\n  shopify-eu: {type: shopify, secret: x, shop_domain: \"${SHOP_EU}\"}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Sources["shopify-eu"].Settings["shop_domain"]; got != "demo-eu.myshopify.com" {
+		t.Fatalf("shop_domain = %v", got)
+	}
+	doc, err := cfg.versionYAML()
+	if err != nil || !strings.Contains(doc, "shop_domain: ${SHOP_EU}") {
+		t.Fatalf("the stored config: %v\n%s", err, doc)
+	}
+	again, err := ParseConfig([]byte(doc), "")
+	if err != nil || again.Sources["shopify-eu"].Settings["shop_domain"] != "demo-eu.myshopify.com" || again.Sources["shopify-eu"].Type != "shopify" {
+		t.Fatalf("the stored config does not load again: %v\n%s", err, doc)
 	}
 }

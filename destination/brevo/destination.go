@@ -1,7 +1,6 @@
 package brevo
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,7 +50,7 @@ var (
 // loudly; a command without a server then has nowhere to send to.
 func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (synclayer.Destination, error) {
 	var s Settings
-	if err := decodeStrict(section, &s, "Brevo setting (api_key, base_url, simulator_rate_limit, webhook)"); err != nil {
+	if err := synclayer.DecodeSettings(section, &s, "Brevo setting (api_key, base_url, simulator_rate_limit, webhook)"); err != nil {
 		return nil, err
 	}
 	if s.Webhook != nil {
@@ -123,7 +122,7 @@ type ContactOptions struct {
 func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.ContactSync, error) {
 	var o ContactOptions
 	if len(cfg.Options) > 0 {
-		if err := decodeStrict(cfg.Options, &o, "Brevo option (list_id, import_list_id, create_attributes)"); err != nil {
+		if err := synclayer.DecodeSettings(cfg.Options, &o, "Brevo option (list_id, import_list_id, create_attributes)"); err != nil {
 			var e *synclayer.Error
 			if errors.As(err, &e) && e.Field != "" {
 				e.Field = "options." + e.Field
@@ -172,32 +171,6 @@ var DefaultMapping = map[string]string{
 	"customerTier": "CUSTOMER_TIER", "tags": "TAGS",
 }
 
-// decodeStrict decodes a JSON object, refusing a key it does not know with
-// an error naming it.
-func decodeStrict(raw json.RawMessage, v any, what string) error {
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		return nil
-	}
-	var se *synclayer.Error
-	if errors.As(err, &se) { // a nested block's own UnmarshalJSON named the field
-		return se
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return synclayer.FieldErrorf(te.Field, "must be a %s, not a %s", te.Type.Kind(), te.Value)
-	}
-	if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		key = strings.Trim(key, `"`)
-		return synclayer.FieldErrorf(key, "is not a %s", what)
-	}
-	return synclayer.Errorf(synclayer.EINVALID, "%s", err.Error())
-}
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
@@ -243,7 +216,7 @@ func (d *Destination) CartSync(cfg synclayer.SkillConfig) (synclayer.CartSync, e
 
 func noOptions(raw json.RawMessage) error {
 	var none struct{}
-	if err := decodeStrict(raw, &none, "Brevo option of this skill (it takes none)"); err != nil {
+	if err := synclayer.DecodeSettings(raw, &none, "Brevo option of this skill (it takes none)"); err != nil {
 		var e *synclayer.Error
 		if errors.As(err, &e) && e.Field != "" {
 			e.Field = "options." + e.Field

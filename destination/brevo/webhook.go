@@ -35,7 +35,7 @@ type WebhookSettings struct {
 func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	type plain WebhookSettings
 	var p plain
-	if err := decodeStrict(b, &p, "Brevo webhook setting (token, public_url)"); err != nil {
+	if err := synclayer.DecodeSettings(b, &p, "Brevo webhook setting (token, public_url)"); err != nil {
 		var e *synclayer.Error
 		if errors.As(err, &e) && e.Field != "" {
 			e.Field = "webhook." + e.Field

@@ -35,7 +35,7 @@ type SkillOptions struct{}
 // the key as options.<key>.
 func skillOptions(cfg synclayer.SkillConfig) error {
 	var o SkillOptions
-	err := decodeStrict(cfg.Options, &o, "Klaviyo option: this skill takes none on Klaviyo")
+	err := synclayer.DecodeSettings(cfg.Options, &o, "Klaviyo option: this skill takes none on Klaviyo")
 	var e *synclayer.Error
 	if errors.As(err, &e) && e.Field != "" {
 		e.Field = "options." + e.Field

@@ -1,7 +1,6 @@
 package klaviyo
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,7 +49,7 @@ var _ synclayer.ContactDestination = (*Destination)(nil)
 // send to, which is an error on api_key.
 func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (synclayer.Destination, error) {
 	var s Settings
-	if err := decodeStrict(section, &s, settingNames); err != nil {
+	if err := synclayer.DecodeSettings(section, &s, settingNames); err != nil {
 		return nil, err
 	}
 	log := env.Logger
@@ -113,24 +112,3 @@ func (d *Destination) Client() *Client { return d.client }
 // Simulator is the built-in simulator, or nil when a real key is set.
 func (d *Destination) Simulator() *klaviyosim.Server { return d.sim }
 
-// decodeStrict decodes a JSON object, refusing a key it does not know with
-// an error naming it.
-func decodeStrict(raw json.RawMessage, v any, what string) error {
-	if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		return nil
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return synclayer.FieldErrorf(te.Field, "must be a %s, not a %s", te.Type.Kind(), te.Value)
-	}
-	if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return synclayer.FieldErrorf(strings.Trim(key, `"`), "is not a %s", what)
-	}
-	return synclayer.Errorf(synclayer.EINVALID, "%s", err.Error())
-}

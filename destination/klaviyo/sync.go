@@ -68,7 +68,7 @@ var listIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
 // inside the skill's block: field_mapping.<field> or options.list_id.
 func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.ContactSync, error) {
 	var o ContactOptions
-	if err := decodeStrict(cfg.Options, &o, "Klaviyo option; the only one is list_id"); err != nil {
+	if err := synclayer.DecodeSettings(cfg.Options, &o, "Klaviyo option; the only one is list_id"); err != nil {
 		var e *synclayer.Error
 		if errors.As(err, &e) && e.Field != "" {
 			e.Field = "options." + e.Field

@@ -22,11 +22,26 @@ type Config struct {
 	// them is accepted: after a rotation Shopify keeps signing with the old
 	// secret for up to an hour, so list the new and the old one until then.
 	Secrets []string
+	// ShopDomain, when set, is the one shop whose webhooks this source
+	// takes (its X-Shopify-Shop-Domain, johns-apparel.myshopify.com). An
+	// app signs the webhooks of every shop it is installed on with the
+	// same client secret, so without it two Shopify sources of one app
+	// (shopify-eu, shopify-us) would each take the other's webhooks.
+	ShopDomain string
 }
+
+// Settings are a Shopify source block's own keys (sources.shopify).
+type Settings struct {
+	ShopDomain string `json:"shop_domain,omitempty"`
+}
+
+// settingNames is what a key a Shopify block does not have is told.
+const settingNames = "Shopify source setting; besides type, secret, secret_file, previous_secrets and rate_limit it takes shop_domain"
 
 // Source parses Shopify webhooks. It is safe for concurrent use.
 type Source struct {
 	secrets [][]byte
+	shop    string
 }
 
 var _ synclayer.Source = (*Source)(nil)
@@ -34,7 +49,7 @@ var _ synclayer.Source = (*Source)(nil)
 // New returns a Source for cfg. Blank secrets are ignored; with none left,
 // Parse refuses every delivery.
 func New(cfg Config) *Source {
-	s := &Source{}
+	s := &Source{shop: strings.ToLower(strings.TrimSpace(cfg.ShopDomain))}
 	for _, secret := range cfg.Secrets {
 		if secret = strings.TrimSpace(secret); secret != "" {
 			s.secrets = append(s.secrets, []byte(secret))
@@ -55,6 +70,11 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	hd := readHeaders(h)
 	if err := s.verify(hd, body); err != nil {
 		return nil, err
+	}
+	if shop := hd.get("Shop-Domain"); s.shop != "" && !strings.EqualFold(strings.TrimSpace(shop), s.shop) {
+		return nil, synclayer.Errorf(synclayer.EFORBIDDEN,
+			"%s is %q, but this source takes only the webhooks of %s (its shop_domain): point that shop's webhooks at its own source, such as /webhooks/shopify-us with type: shopify",
+			hd.name("Shop-Domain"), normalize.Clip(shop), s.shop)
 	}
 	t, err := hd.topic()
 	if err != nil {
@@ -256,6 +276,16 @@ func header(h http.Header, name string) string {
 
 // Type is Shopify in the program's registry of sources.
 var Type = synclayer.SourceType{Type: sourceName, Exports: []synclayer.ExportFormat{Export},
-	Open: func(secrets []string, _ synclayer.SourceSettings) (synclayer.Source, error) {
-		return New(Config{Secrets: secrets}), nil
+	Open: func(secrets []string, st synclayer.SourceSettings) (synclayer.Source, error) {
+		var s Settings
+		if err := synclayer.DecodeSettings(st.Section, &s, settingNames); err != nil {
+			return nil, err
+		}
+		if d := s.ShopDomain; d != "" && !shopDomainPattern.MatchString(strings.ToLower(d)) {
+			return nil, synclayer.FieldErrorf("shop_domain", "must be the shop's myshopify domain as Shopify sends it in X-Shopify-Shop-Domain, such as johns-apparel.myshopify.com, not %q", normalize.Clip(d))
+		}
+		return New(Config{Secrets: secrets, ShopDomain: s.ShopDomain}), nil
 	}}
+
+// shopDomainPattern is a bare host name: no scheme, path or port.
+var shopDomainPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)

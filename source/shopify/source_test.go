@@ -5,10 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,4 +224,46 @@ func sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// TestSource_ShopDomain: with shop_domain set, a webhook signed with the
+// app's secret but from another shop is refused as forbidden, naming the
+// header; the configured shop's (in any case) is taken. Without it every
+// shop the app signs for is taken.
+func TestSource_ShopDomain(t *testing.T) {
+	body := []byte(`{"id": 1, "email": "a@example.com", "updated_at": "2024-10-02T14:00:00Z"}`)
+	headers := func(shop string) http.Header {
+		h := http.Header{}
+		h.Set("X-Shopify-Topic", "customers/create")
+		h.Set("X-Shopify-Hmac-Sha256", sign(testSecret, body))
+		h.Set("X-Shopify-Shop-Domain", shop)
+		h.Set("X-Shopify-API-Version", "2024-10")
+		h.Set("X-Shopify-Webhook-Id", "w1")
+		return h
+	}
+	src, err := shopify.Type.Open([]string{testSecret}, synclayer.SourceSettings{Section: []byte(`{"shop_domain": "eu-shop.myshopify.com"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Parse(headers("us-shop.myshopify.com"), body, now)
+	if synclayer.ErrorCode(err) != synclayer.EFORBIDDEN || !strings.Contains(err.Error(), "X-Shopify-Shop-Domain") {
+		t.Errorf("another shop's webhook: %v, want forbidden naming X-Shopify-Shop-Domain", err)
+	}
+	if evs, err := src.Parse(headers("EU-Shop.myshopify.com"), body, now); err != nil || len(evs) != 1 {
+		t.Errorf("the shop's own webhook: %v, %v", evs, err)
+	}
+	any, _ := shopify.Type.Open([]string{testSecret}, synclayer.SourceSettings{})
+	if _, err := any.Parse(headers("us-shop.myshopify.com"), body, now); err != nil {
+		t.Errorf("without shop_domain: %v", err)
+	}
+	for section, want := range map[string]string{
+		`{"shop_domain": "https://eu-shop.myshopify.com"}`: "shop_domain",
+		`{"shop_domian": "eu-shop.myshopify.com"}`:         "shop_domian",
+	} {
+		_, err := shopify.Type.Open([]string{testSecret}, synclayer.SourceSettings{Section: []byte(section)})
+		var se *synclayer.Error
+		if !errors.As(err, &se) || se.Field != want {
+			t.Errorf("settings %s: %v, want an error at %s", section, err, want)
+		}
+	}
 }

@@ -271,6 +271,9 @@ func header(h http.Header, name string) string {
 }
 
 // Type is WooCommerce in the program's registry of sources.
-var Type = synclayer.SourceType{Type: "woocommerce", Open: func(secrets []string, _ synclayer.SourceSettings) (synclayer.Source, error) {
+var Type = synclayer.SourceType{Type: "woocommerce", Open: func(secrets []string, st synclayer.SourceSettings) (synclayer.Source, error) {
+	if err := synclayer.DecodeSettings(st.Section, &struct{}{}, "WooCommerce source setting; it takes type, secret, secret_file, previous_secrets and rate_limit"); err != nil {
+		return nil, err
+	}
 	return New(Config{Secrets: secrets}), nil
 }}
