@@ -288,3 +288,29 @@ type WebhookRegistrar interface {
 	// token in it.
 	WebhookRequest(url string) (method, path string, body []byte)
 }
+
+// ConsentWriter is a source whose platform can be told of an opt-out
+// made elsewhere (an unsubscribe from a Brevo campaign, a hard bounce),
+// so the store's own mails stop too: Shopify's
+// customerEmailMarketingConsentUpdate. A source is one only when its
+// section configures the platform's API (Shopify's admin:). The program
+// calls it from a durable job, with the queue's retries, and only for
+// opt-outs that did not come from the source itself.
+type ConsentWriter interface {
+	Source
+	// WriteConsent writes w's opt-outs to the platform's customer
+	// w.SourceID and returns what it did, for the trace. Only
+	// ConsentUnsubscribed is written: a zero or other state leaves that
+	// channel alone, so synclayer never subscribes anyone in the store. A
+	// customer the platform no longer has is a Permanent error; a
+	// throttled call a RetryAfter error.
+	WriteConsent(ctx context.Context, w ConsentWrite) (summary string, err error)
+}
+
+// ConsentWrite is one write-back of consent to a source platform.
+type ConsentWrite struct {
+	SourceID     string  // the platform's own customer ID
+	Email        string  // the contact's email, for the summary
+	EmailConsent Consent // the canonical email consent; written only when unsubscribed
+	SMSConsent   Consent // the canonical SMS consent; written only when unsubscribed
+}
