@@ -34,6 +34,10 @@ type SourceType struct {
 	// the package that reads the platform's webhooks reads its exports
 	// too, so one package knows its fields.
 	Exports []ExportFormat
+	// SecretKeys are the dotted keys of the block's own settings that
+	// hold secrets ("admin.access_token"): redacted in logs and in the
+	// config history, and warned about when written literally.
+	SecretKeys []string
 }
 
 // ExportFormat is one kind of export file a platform produces.

@@ -65,6 +65,9 @@ type Config struct {
 	// Triggers takes the workflow triggers events cause, in their
 	// transaction (trigger.go); nil without workflows.
 	Triggers synclayer.TriggerSink
+	// WriteBacks are the sources that take opt-outs made elsewhere
+	// (synclayer.ConsentWriter): writeback.go.
+	WriteBacks []WriteBack
 }
 
 // Ingester is the one path into the store, shared by webhooks, the API and
@@ -329,7 +332,10 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 	if err := in.trace(ctx, tx, ev, c.ID, decisions); err != nil {
 		return nil, err
 	}
-	var skills []string
+	skills, err := in.enqueueWriteBacks(ctx, tx, c, ev.ReceivedAt)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range in.cfg.Routes {
 		if r.carries(RecordContacts) && slices.Contains(r.Sources, ev.Source) {
 			q := r.queueFor(c)

@@ -165,6 +165,16 @@ func (c *Config) literalSecrets(e *configErrors) []string {
 			warn(f.key, fmt.Sprintf("%s: \"${%s}\"", lastKey(f.key), varFor(f.key)))
 		}
 	}
+	for _, name := range sortedNames(c.sources()) {
+		sc := c.Sources[name]
+		t, _ := sourceType(sc.typeOf(name))
+		for _, k := range t.SecretKeys {
+			if s := settingAt(sc.Settings, k); s != "" {
+				key := "sources." + name + "." + k
+				warn(key, fmt.Sprintf("%s: \"${%s}\"", k, varFor(key)))
+			}
+		}
+	}
 	for _, name := range sortedNames(c.Destinations) {
 		sec := c.Destinations[name]
 		t, _ := destinationType(sec.typeOf(name))

@@ -58,9 +58,13 @@ func (c *Config) versionYAML() (string, error) {
 		sc := *s
 		sc.PreviousSecrets = slices.Clone(s.PreviousSecrets)
 		if s.Settings != nil {
+			t, _ := sourceType(s.typeOf(name))
 			sc.Settings = redactSettings(s.Settings, "", func(key string, v any) any {
 				if ref, ok := c.refs["sources."+name+"."+key]; ok {
 					return ref
+				}
+				if str, ok := v.(string); ok && str != "" && slices.Contains(t.SecretKeys, key) {
+					return redacted
 				}
 				return v
 			})

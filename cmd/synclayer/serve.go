@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -64,6 +65,8 @@ type Main struct {
 	notifier *notify.Notifier // nil without notifications
 	// destinations are the configured destinations by name.
 	destinations map[string]synclayer.Destination
+	// sources are the configured sources by name, each with its secrets.
+	sources map[string]synclayer.Source
 	// triggers records workflow rules' actions for canonical events (set
 	// by workflows.go; nil without workflows). Ingest and cart-events fire it.
 	triggers synclayer.TriggerSink
@@ -95,7 +98,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Logger == nil {
 		m.level = new(slog.LevelVar)
 		m.Logger = newLogger(m.Stderr, m.level, cfg.Log.Format, append(append(append(allSecrets(secrets), cfg.workflowSecrets()...),
-			cfg.destinationSecrets()...), cfg.Notifications.Secret, cfg.Notifications.SlackWebhookURL))
+			append(cfg.destinationSecrets(), cfg.sourceSecrets()...)...), cfg.Notifications.Secret, cfg.Notifications.SlackWebhookURL))
 		m.setLogLevel(cfg.Skills.CustomerSync)
 	}
 	m.Logger = slog.New(contextHandler{m.Logger.Handler()}) // request and trace ids (otel.go)
@@ -137,6 +140,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 
+	m.openSources(secrets)
 	cs, version, err := m.resumeConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("config history: %w", err)
@@ -152,8 +156,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.startNotifications(); err != nil {
 		return err
 	}
-	m.startServing(ln, extra, secrets)
+	m.startServing(ln, extra)
 	m.registerWebhooks() // inbound.go
+	m.startWriteBacks()  // writeback.go
 	if err := m.skills.start(ctx); err != nil {
 		return err
 	}
@@ -174,16 +179,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	return nil
 }
 
-func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler, secrets map[string][]string) {
-	sources := map[string]synclayer.Source{}
-	for name, sec := range secrets {
-		src, err := m.Config.openSource(name, sec)
-		if err != nil {
-			m.Logger.Error("source not served", "source", name, "err", err)
-			continue
-		}
-		sources[name] = src
-	}
+func (m *Main) startServing(ln net.Listener, extra map[string]http.Handler) {
+	sources := maps.Clone(m.sources)
 	for name, src := range m.inboundSources() {
 		if _, taken := sources[name]; taken {
 			m.Logger.Error("destination's webhook not served: a source has its name", "destination", name)

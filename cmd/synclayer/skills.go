@@ -89,6 +89,7 @@ func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
 	m.Config.commerceIngest(&cfg)
 	m.cartIngest(&cfg)
 	m.workflowIngest(&cfg)
+	m.writeBackIngest(&cfg) // writeback.go
 	return ingest.New(cfg)
 }
 

@@ -72,6 +72,21 @@ func (c *Config) openSource(name string, secrets []string) (synclayer.Source, er
 	return t.Open(secrets, st)
 }
 
+// sourceSecrets are the values of every source's secret settings, for
+// the log's redaction (the signing secrets are apart: allSecrets).
+func (c *Config) sourceSecrets() []string {
+	var out []string
+	for name, sc := range c.sources() {
+		t, _ := sourceType(sc.typeOf(name))
+		for _, k := range t.SecretKeys {
+			if s := settingAt(sc.Settings, k); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
 // commonSourceKeys are the keys every source block has; the others are
 // the source package's own (SourceConfig.Settings).
 var commonSourceKeys = []string{"type", "secret", "secret_file", "previous_secrets", "tolerance", "rate_limit"}
