@@ -116,6 +116,18 @@ type NotificationTx interface {
 	AddKey(ctx context.Context, key string, at time.Time) (added bool, err error)
 }
 
+// Channels builds the senders of the channels a workflow rule's slack
+// and webhook actions post to, so the workflow package names no channel's
+// package; the program supplies them.
+type Channels struct {
+	// Slack is a sender to the Slack incoming webhook at url.
+	Slack func(url string) NotificationSender
+	// Webhook is a sender of Standard Webhooks signed with secret
+	// (whsec_ and base64) to url; the error says what is wrong with the
+	// secret.
+	Webhook func(url, secret string) (NotificationSender, error)
+}
+
 // NotificationSender delivers notifications to one channel. Its errors
 // follow the queue's rules: a Permanent error dead-letters the delivery, a
 // RetryAfter error waits, any other error retries with backoff.

@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"synclayer"
-	"synclayer/destination/slack"
 )
 
 // WorkflowSource is the source name of the fields workflows set.
@@ -28,8 +27,7 @@ func (h *Handler) slack(ctx context.Context, a *action, view map[string]any) (st
 		return "", err
 	}
 	body, _ := json.Marshal(map[string]string{"text": clipSlack(text)})
-	s := &slack.Client{URL: a.WebhookURL}
-	if err := s.Send(ctx, &synclayer.Notification{Channel: synclayer.ChannelSlack, Body: body}); err != nil {
+	if err := a.slack.Send(ctx, &synclayer.Notification{Channel: synclayer.ChannelSlack, Body: body}); err != nil {
 		return "", err
 	}
 	return "Slack message sent", nil

@@ -258,7 +258,7 @@ func TestCompile_Destinations(t *testing.T) {
 			if r.Actions == nil {
 				r.Actions = []workflow.Action{{Kind: workflow.KindEvent, Name: "ok"}}
 			}
-			ps := problems(t, func() error { _, err := workflow.Compile([]workflow.Rule{r}); return err }())
+			ps := problems(t, func() error { _, err := workflow.Compile([]workflow.Rule{r}, channels); return err }())
 			if len(ps) != 1 || ps[0].Field != tt.field || !strings.Contains(ps[0].Message, tt.msg) {
 				t.Errorf("problems %v, want one at %s with %q", ps, tt.field, tt.msg)
 			}

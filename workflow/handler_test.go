@@ -86,7 +86,7 @@ func newFixture(t *testing.T, s synclayer.Store, rules ...workflow.Rule) *fixtur
 			}
 		}
 	}
-	rs, err := workflow.Compile(rules)
+	rs, err := workflow.Compile(rules, channels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func (f *fixture) reconfigure(rules ...workflow.Rule) {
 			}
 		}
 	}
-	rs, err := workflow.Compile(rules)
+	rs, err := workflow.Compile(rules, channels)
 	if err != nil {
 		f.t.Fatal(err)
 	}

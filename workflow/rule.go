@@ -16,7 +16,6 @@ import (
 	"cel.dev/cel-go/cel"
 
 	"synclayer"
-	"synclayer/destination/webhook"
 )
 
 // Rule is one workflow as configured: on Trigger, when Filter holds, run
@@ -157,7 +156,8 @@ type action struct {
 	tag        *template.Template
 	properties map[string]any // string values compiled to *template.Template
 	attributes map[string]any
-	hook       *webhook.Client
+	hook       synclayer.NotificationSender // a webhook action's
+	slack      synclayer.NotificationSender // a slack action's
 	// fingerprint identifies the action's config, for its rows to find it
 	// again after the rule's actions are reordered (see fingerprint).
 	fingerprint string
@@ -169,7 +169,10 @@ var (
 
 // Compile checks and compiles rules. It returns every problem found, as
 // Problems, so a config with three mistakes reports three.
-func Compile(rules []Rule) (*Rules, error) {
+//
+// ch builds the senders of slack and webhook actions; a rule with such
+// an action is a problem when ch lacks the channel.
+func Compile(rules []Rule, ch synclayer.Channels) (*Rules, error) {
 	out := &Rules{byName: map[string]*rule{}, byTrigger: map[synclayer.EventType][]*rule{}}
 	var problems Problems
 	envs := map[synclayer.EventType]*cel.Env{}
@@ -217,7 +220,7 @@ func Compile(rules []Rule) (*Rules, error) {
 			c.filter = prg
 		}
 		for j, a := range r.Actions {
-			ca, err := compileAction(a)
+			ca, err := compileAction(a, ch)
 			errs := []*actionError{err}
 			if err == nil && ca.onDestinations() {
 				// A missing list is the one problem to fix first; the
@@ -260,7 +263,7 @@ func errAt(field, format string, args ...any) *actionError {
 	return &actionError{field, fmt.Sprintf(format, args...)}
 }
 
-func compileAction(a Action) (*action, *actionError) {
+func compileAction(a Action, ch synclayer.Channels) (*action, *actionError) {
 	c := &action{Action: a}
 	var err error
 	switch a.Kind {
@@ -274,11 +277,18 @@ func compileAction(a Action) (*action, *actionError) {
 		if c.text, err = parseTemplate("text", a.Text); err != nil {
 			return nil, errAt("slack.text", "%v", err)
 		}
+		if ch.Slack == nil {
+			return nil, errAt("slack", "this program has no Slack channel")
+		}
+		c.slack = ch.Slack(a.WebhookURL)
 	case KindWebhook:
 		if !httpURL(a.URL) {
 			return nil, errAt("webhook.url", "must be an http:// or https:// URL")
 		}
-		if c.hook, err = webhook.New(webhook.Config{URL: a.URL, Secret: a.Secret}); err != nil {
+		if ch.Webhook == nil {
+			return nil, errAt("webhook", "this program has no webhook channel")
+		}
+		if c.hook, err = ch.Webhook(a.URL, a.Secret); err != nil {
 			return nil, errAt("webhook.secret", "must be whsec_ followed by base64, from the environment: secret: \"${CHURN_WEBHOOK_SECRET}\"")
 		}
 	case KindEvent, KindBrevoEvent:

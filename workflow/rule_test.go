@@ -16,7 +16,7 @@ func slackAction(text string) workflow.Action {
 
 func compileOne(t *testing.T, trigger synclayer.EventType, filter string) error {
 	t.Helper()
-	_, err := workflow.Compile([]workflow.Rule{{Name: "r", Trigger: trigger, Filter: filter, Actions: []workflow.Action{slackAction("hi")}}})
+	_, err := workflow.Compile([]workflow.Rule{{Name: "r", Trigger: trigger, Filter: filter, Actions: []workflow.Action{slackAction("hi")}}}, channels)
 	return err
 }
 
@@ -96,7 +96,7 @@ func TestCompile_Errors(t *testing.T) {
 				r.Actions = []workflow.Action{slackAction("hi")}
 			}
 			ok := workflow.Rule{Name: "fine", Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{slackAction("hi")}}
-			_, err := workflow.Compile([]workflow.Rule{ok, r})
+			_, err := workflow.Compile([]workflow.Rule{ok, r}, channels)
 			ps := problems(t, err)
 			if len(ps) == 0 {
 				t.Fatal("no problem reported")
@@ -117,7 +117,7 @@ func TestCompile_Errors(t *testing.T) {
 
 func TestCompile_DuplicateName(t *testing.T) {
 	r := workflow.Rule{Name: "same", Trigger: synclayer.EventOrderCreated, Actions: []workflow.Action{slackAction("hi")}}
-	ps := problems(t, func() error { _, err := workflow.Compile([]workflow.Rule{r, r}); return err }())
+	ps := problems(t, func() error { _, err := workflow.Compile([]workflow.Rule{r, r}, channels); return err }())
 	if len(ps) != 1 || ps[0].Rule != 1 || ps[0].Field != "name" {
 		t.Errorf("problems %v, want one on workflows[1].name", ps)
 	}
@@ -133,7 +133,7 @@ func FuzzCompile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, filter, trigger string) {
 		_, err := workflow.Compile([]workflow.Rule{{Name: "fuzz", Trigger: synclayer.EventType(trigger), Filter: filter,
-			Actions: []workflow.Action{slackAction("{{ .contact.email }}")}}})
+			Actions: []workflow.Action{slackAction("{{ .contact.email }}")}}}, channels)
 		if err == nil {
 			return
 		}

@@ -20,6 +20,15 @@ import (
 // delivery outcomes, the notifier turns them into notifications and
 // incidents, and a queue worker of skill notify delivers them. It runs
 // before the skills start, so no outcome goes unmarked.
+// channels are the senders workflow rules' slack and webhook actions post
+// through: the same clients as the notifications'.
+var channels = synclayer.Channels{
+	Slack: func(url string) synclayer.NotificationSender { return &slack.Client{URL: url} },
+	Webhook: func(url, secret string) (synclayer.NotificationSender, error) {
+		return webhook.New(webhook.Config{URL: url, Secret: secret})
+	},
+}
+
 func (m *Main) startNotifications() error {
 	m.startRollUps()
 	n := m.Config.Notifications

@@ -245,7 +245,7 @@ func (c *Config) finishWorkflows(e *configErrors) {
 		}
 		rules[i] = r
 	}
-	rs, err := workflow.Compile(rules)
+	rs, err := workflow.Compile(rules, channels)
 	if ps, ok := err.(workflow.Problems); ok {
 		for _, p := range ps {
 			if p.Line > 0 {

@@ -171,7 +171,6 @@ var DefaultMapping = map[string]string{
 	"customerTier": "CUSTOMER_TIER", "tags": "TAGS",
 }
 
-
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

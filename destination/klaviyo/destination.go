@@ -111,4 +111,3 @@ func (d *Destination) Client() *Client { return d.client }
 
 // Simulator is the built-in simulator, or nil when a real key is set.
 func (d *Destination) Simulator() *klaviyosim.Server { return d.sim }
-
