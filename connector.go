@@ -318,3 +318,25 @@ type ConsentWrite struct {
 	EmailConsent Consent // the canonical email consent; written only when unsubscribed
 	SMSConsent   Consent // the canonical SMS consent; written only when unsubscribed
 }
+
+// Reconciler is an InboundDestination that can also list what changed on
+// its side since a cursor, because webhooks get lost (an outage, a
+// deploy, a webhook the operator never registered): Brevo's GET
+// /contacts?modifiedSince. The program calls it every ReconcileInterval,
+// once across the instances sharing a store, with the cursor it stored
+// last, runs the events it returns through ingest as it runs a webhook's
+// (the same dedupe keys make a change found by both count once), and only
+// then stores the next cursor, so a crash between the two reads the page
+// again rather than skipping it.
+type Reconciler interface {
+	InboundDestination
+	// ReconcileInterval is how often to look; 0 turns it off.
+	ReconcileInterval() time.Duration
+	// Reconcile returns the events for what changed after cursor ("" on
+	// the first run: the package picks a sensible start) and the cursor
+	// to store once they are committed; more says another page is
+	// waiting and should be read at once. The events never opt anyone
+	// in: a state read back may be synclayer's own earlier write, so only
+	// opt-outs (and the platform's own records of them) are reported.
+	Reconcile(ctx context.Context, cursor string, now time.Time) (events []*Event, next string, more bool, err error)
+}
