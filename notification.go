@@ -111,8 +111,9 @@ type NotificationTx interface {
 	SaveIncident(ctx context.Context, i *Incident) error
 	// AddKey records key once: it reports false when key is already held.
 	// Keys make "once" hold across instances: a record's sync_failed per
-	// incident, a report per period. Keys of incidents' records
-	// ("fail:...") are pruned after 8 days; others are kept.
+	// incident, a report per period, a reconciliation window. Keys of
+	// incidents' records ("fail:...") and of reconciliation windows
+	// ("reconcile:...") are pruned after 8 days; others are kept.
 	AddKey(ctx context.Context, key string, at time.Time) (added bool, err error)
 }
 
