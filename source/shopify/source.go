@@ -33,10 +33,13 @@ type Config struct {
 // Settings are a Shopify source block's own keys (sources.shopify).
 type Settings struct {
 	ShopDomain string `json:"shop_domain,omitempty"`
+	// Admin, when set, lets the source write opt-outs back to the shop
+	// through the Admin API (admin_settings.go).
+	Admin *AdminSettings `json:"admin,omitempty"`
 }
 
 // settingNames is what a key a Shopify block does not have is told.
-const settingNames = "Shopify source setting; besides type, secret, secret_file, previous_secrets and rate_limit it takes shop_domain"
+const settingNames = "Shopify source setting; besides type, secret, secret_file, previous_secrets and rate_limit it takes shop_domain and admin (shop, access_token, api_version, base_url)"
 
 // Source parses Shopify webhooks. It is safe for concurrent use.
 type Source struct {
@@ -274,17 +277,28 @@ func header(h http.Header, name string) string {
 	return ""
 }
 
-// Type is Shopify in the program's registry of sources.
+// Type is Shopify in the program's registry of sources. A block with an
+// admin: key opens an *AdminSource, which is also a
+// synclayer.ConsentWriter; without one, a plain *Source, which is not.
 var Type = synclayer.SourceType{Type: sourceName, Exports: []synclayer.ExportFormat{Export},
 	Open: func(secrets []string, st synclayer.SourceSettings) (synclayer.Source, error) {
-		var s Settings
-		if err := synclayer.DecodeSettings(st.Section, &s, settingNames); err != nil {
+		s, err := parseSettings(st.Section)
+		if err != nil {
 			return nil, err
 		}
-		if d := s.ShopDomain; d != "" && !shopDomainPattern.MatchString(strings.ToLower(d)) {
-			return nil, synclayer.FieldErrorf("shop_domain", "must be the shop's myshopify domain as Shopify sends it in X-Shopify-Shop-Domain, such as johns-apparel.myshopify.com, not %q", normalize.Clip(d))
+		cfg := Config{Secrets: secrets, ShopDomain: s.ShopDomain}
+		if s.Admin == nil {
+			return New(cfg), nil
 		}
-		return New(Config{Secrets: secrets, ShopDomain: s.ShopDomain}), nil
+		admin, err := s.Admin.AdminConfig()
+		if err != nil {
+			return nil, err
+		}
+		if d := strings.ToLower(s.ShopDomain); d != "" && d != admin.Shop {
+			return nil, synclayer.FieldErrorf("admin.shop",
+				"is %s, but shop_domain is %s: both name the one shop this source serves; give each shop its own source", admin.Shop, d)
+		}
+		return NewAdminSource(cfg, admin)
 	}}
 
 // shopDomainPattern is a bare host name: no scheme, path or port.
