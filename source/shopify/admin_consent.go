@@ -1,7 +1,9 @@
 package shopify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -73,9 +75,9 @@ type consentValue struct {
 
 type consentPayload struct {
 	Customer *struct {
-		ID    string        `json:"id"`
-		Email *consentState `json:"emailMarketingConsent"`
-		SMS   *consentState `json:"smsMarketingConsent"`
+		ID    string          `json:"id"`
+		Email json.RawMessage `json:"emailMarketingConsent"`
+		SMS   json.RawMessage `json:"smsMarketingConsent"` // null for a customer without a phone number
 	} `json:"customer"`
 	UserErrors []userError `json:"userErrors"`
 }
@@ -158,13 +160,17 @@ func (a *Admin) WriteConsent(ctx context.Context, w synclayer.ConsentWrite) (str
 		}
 		state := "UNSUBSCRIBED"
 		if cu := out.Customer; cu != nil {
-			if cs := cu.Email; c.op == emailConsentOp && cs != nil && cs.MarketingState != "" {
+			answered := cu.Email
+			if c.op == smsConsentOp {
+				answered = cu.SMS
+			}
+			var cs consentState
+			if json.Unmarshal(answered, &cs) == nil && cs.MarketingState != "" {
 				state = cs.MarketingState
 			}
-			if cs := cu.SMS; c.op == smsConsentOp && cs != nil && cs.MarketingState != "" {
-				state = cs.MarketingState
-			}
-			noPhone = c.op == emailConsentOp && cu.SMS == nil
+			// Only an explicit null says there is no phone number; an
+			// answer without the field says nothing.
+			noPhone = c.op == emailConsentOp && string(bytes.TrimSpace(cu.SMS)) == "null"
 		}
 		done = append(done, fmt.Sprintf("%s → %s (customer %s)", c.op, state, id))
 	}

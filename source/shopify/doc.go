@@ -12,4 +12,12 @@
 //
 // Events are deduplicated on shop domain, topic and X-Shopify-Webhook-Id
 // (the per-delivery key), falling back to X-Shopify-Event-Id.
+//
+// A source block with an admin: block (shop, access_token, api_version)
+// opens an AdminSource, which also writes opt-outs made elsewhere back to
+// the shop through the Admin GraphQL API (synclayer.ConsentWriter), so
+// the shop's own mails stop too: customerEmailMarketingConsentUpdate and
+// customerSmsMarketingConsentUpdate, paced by Shopify's query cost bucket.
+// shopifysim simulates those calls; docs/platforms/shopify.md records the
+// Shopify facts the client relies on.
 package shopify
