@@ -38,6 +38,7 @@ const (
 // channel is one of the two consents Shopify keeps.
 type channel struct {
 	name    string // for messages: "email", "SMS"
+	sms     bool
 	op      string
 	query   string
 	address string         // what the customer must have: "email address"
@@ -45,8 +46,8 @@ type channel struct {
 }
 
 var (
-	emailChannel = channel{"email", emailConsentOp, emailConsentQuery, "email address", missingAddress("email")}
-	smsChannel   = channel{"SMS", smsConsentOp, smsConsentQuery, "phone number", missingAddress("phone")}
+	emailChannel = channel{"email", false, emailConsentOp, emailConsentQuery, "email address", missingAddress("email")}
+	smsChannel   = channel{"SMS", true, smsConsentOp, smsConsentQuery, "phone number", missingAddress("phone")}
 )
 
 // missingAddress matches a message saying the customer has no such
@@ -106,15 +107,16 @@ var numericID = regexp.MustCompile(`^[0-9]{1,20}$`)
 // or 429) is a RetryAfter error; 5xx and network failures are plain
 // errors, which the queue retries.
 func (a *Admin) WriteConsent(ctx context.Context, w synclayer.ConsentWrite) (string, error) {
-	var todo []channel
-	values := map[string]*consentValue{}
+	type write struct {
+		ch    channel
+		value *consentValue
+	}
+	var todo []write
 	if w.EmailConsent.State == synclayer.ConsentUnsubscribed {
-		todo = append(todo, emailChannel)
-		values[emailChannel.op] = unsubscribed(w.EmailConsent)
+		todo = append(todo, write{emailChannel, unsubscribed(w.EmailConsent)})
 	}
 	if w.SMSConsent.State == synclayer.ConsentUnsubscribed {
-		todo = append(todo, smsChannel)
-		values[smsChannel.op] = unsubscribed(w.SMSConsent)
+		todo = append(todo, write{smsChannel, unsubscribed(w.SMSConsent)})
 	}
 	id := strings.TrimSpace(w.SourceID)
 	if len(todo) == 0 {
@@ -132,16 +134,15 @@ func (a *Admin) WriteConsent(ctx context.Context, w synclayer.ConsentWrite) (str
 	}
 	var done []string
 	noPhone := false
-	for _, c := range todo {
-		if c.op == smsConsentOp && noPhone {
+	for _, wr := range todo {
+		c := wr.ch
+		if c.sms && noPhone {
 			done = append(done, fmt.Sprintf("%s skipped: customer %s has no phone number in Shopify", c.op, id))
 			continue
 		}
-		in := consentInput{CustomerID: gid}
-		if c.op == emailConsentOp {
-			in.Email = values[c.op]
-		} else {
-			in.SMS = values[c.op]
+		in := consentInput{CustomerID: gid, Email: wr.value}
+		if c.sms {
+			in.Email, in.SMS = nil, wr.value
 		}
 		var out consentPayload
 		err := a.mutate(ctx, c.op, c.query, map[string]any{"input": in}, &out)
@@ -154,14 +155,14 @@ func (a *Admin) WriteConsent(ctx context.Context, w synclayer.ConsentWrite) (str
 		}
 		if err != nil {
 			if len(done) > 0 {
-				err = fmt.Errorf("%w (done before it: %s)", err, strings.Join(done, "; "))
+				err = fmt.Errorf("%w (already done: %s)", err, strings.Join(done, "; "))
 			}
 			return "", err
 		}
 		state := "UNSUBSCRIBED"
 		if cu := out.Customer; cu != nil {
 			answered := cu.Email
-			if c.op == smsConsentOp {
+			if c.sms {
 				answered = cu.SMS
 			}
 			var cs consentState
@@ -170,7 +171,7 @@ func (a *Admin) WriteConsent(ctx context.Context, w synclayer.ConsentWrite) (str
 			}
 			// Only an explicit null says there is no phone number; an
 			// answer without the field says nothing.
-			noPhone = c.op == emailConsentOp && string(bytes.TrimSpace(cu.SMS)) == "null"
+			noPhone = !c.sms && string(bytes.TrimSpace(cu.SMS)) == "null"
 		}
 		done = append(done, fmt.Sprintf("%s → %s (customer %s)", c.op, state, id))
 	}

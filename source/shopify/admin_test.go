@@ -328,7 +328,7 @@ func TestAdmin_Errors(t *testing.T) {
 		sim.AddCustomer("7001", "ada@example.com", "+33612345678")
 		sim.FailNextMutation("customerSmsMarketingConsentUpdate", 1, http.StatusInternalServerError)
 		_, err := cw.WriteConsent(ctx, optOut("7001", true, true))
-		if err == nil || isPermanent(err) || !strings.Contains(err.Error(), "done before it: customerEmailMarketingConsentUpdate → UNSUBSCRIBED") {
+		if err == nil || isPermanent(err) || !strings.Contains(err.Error(), "already done: customerEmailMarketingConsentUpdate → UNSUBSCRIBED") {
 			t.Fatalf("SMS write failing after the email one: %v, want a retryable error saying the email one is done", err)
 		}
 		if _, err := cw.WriteConsent(ctx, optOut("7001", true, true)); err != nil {
