@@ -108,3 +108,40 @@ func TestSources_SettingsInHistory(t *testing.T) {
 		t.Fatalf("the stored config does not load again: %v\n%s", err, doc)
 	}
 }
+
+// TestSources_AdminTokenIsSecret: the Shopify Admin API token is a secret
+// like the signing secret: written literally it is warned about and
+// redacted in the config history; from the environment the history keeps
+// the reference.
+func TestSources_AdminTokenIsSecret(t *testing.T) {
+	t.Setenv("SHOPIFY_ADMIN_TOKEN", "shpat_from_the_environment")
+	cfg, err := ParseConfig([]byte(`sources:
+  shopify:
+    secret: x
+    admin: {shop: demo.myshopify.com, access_token: "shpat_written_in_the_file"}
+  shopify-us:
+    type: shopify
+    secret: y
+    admin: {shop: demo-us.myshopify.com, access_token: "${SHOPIFY_ADMIN_TOKEN}"}
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := cfg.versionYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(doc, "shpat_written_in_the_file") || strings.Contains(doc, "shpat_from_the_environment") || !strings.Contains(doc, "${SHOPIFY_ADMIN_TOKEN}") {
+		t.Errorf("the stored config:\n%s", doc)
+	}
+	warned := false
+	for _, w := range cfg.warnings {
+		warned = warned || strings.Contains(w, "sources.shopify.admin.access_token is written in the config file")
+	}
+	if !warned {
+		t.Errorf("no warning about the literal token: %v", cfg.warnings)
+	}
+	if got := cfg.sourceSecrets(); !slices.Contains(got, "shpat_written_in_the_file") || !slices.Contains(got, "shpat_from_the_environment") {
+		t.Errorf("the log's redaction misses the tokens: %v", got)
+	}
+}
