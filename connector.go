@@ -79,6 +79,10 @@ type SourceSettings struct {
 	// expanded; nil when there are none. The package decodes it with
 	// DecodeSettings, so a key it does not know is refused by name.
 	Section json.RawMessage
+	// Channels are the program's signed-webhook and Slack senders, for a
+	// source that reports back to its platform by webhook (the custom
+	// source's consent write-back) without naming a channel's package.
+	Channels Channels
 }
 
 // Destination is one configured account of an outside system synclayer

@@ -61,7 +61,7 @@ func (c *Config) openSource(name string, secrets []string) (synclayer.Source, er
 	if !ok {
 		return nil, fmt.Errorf("sources.%s: %q is not a source type; synclayer has %s", name, sc.typeOf(name), sourceTypeNames())
 	}
-	st := synclayer.SourceSettings{Tolerance: sc.Tolerance}
+	st := synclayer.SourceSettings{Tolerance: sc.Tolerance, Channels: channels}
 	if len(sc.Settings) > 0 {
 		raw, err := json.Marshal(sc.Settings)
 		if err != nil {

@@ -219,9 +219,4 @@ func clip(s string) string {
 // Type is the custom source in the program's registry of sources: Standard
 // Webhooks, whose secrets start with whsec_.
 var Type = synclayer.SourceType{Type: sourceName, SecretPrefix: "whsec_", Exports: []synclayer.ExportFormat{Export},
-	Open: func(secrets []string, st synclayer.SourceSettings) (synclayer.Source, error) {
-		if err := synclayer.DecodeSettings(st.Section, &struct{}{}, "custom source setting; it takes type, secret, secret_file, previous_secrets, tolerance and rate_limit"); err != nil {
-			return nil, err
-		}
-		return New(Config{Secrets: secrets, Tolerance: st.Tolerance}), nil
-	}}
+	SecretKeys: []string{"write_back.secret"}, Open: open}
