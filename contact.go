@@ -3,6 +3,7 @@ package synclayer
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -183,7 +184,10 @@ type MergeContext struct {
 	// ConsentSources are the sources whose opt-ins count (mergeConsent);
 	// none trusts every source.
 	ConsentSources []string
-	FieldOwners    map[string]string // canonical field → the only source allowed to set it
+	// FieldOwners are, by canonical field, the only systems (sources,
+	// destinations reporting back, order-events) that may set it; a field
+	// not listed is anyone's.
+	FieldOwners map[string][]string
 	Create         bool              // the event is a creation, which may restore a deleted contact
 }
 
@@ -253,9 +257,9 @@ func mergeField(c *Contact, name string, ch *CustomerChange, mc MergeContext) []
 			Note: "the sender's old value differs from the one held; the newer timestamp decides"})
 	}
 	d := Decision{Field: name, Old: cur.Value, New: val}
-	switch owner := mc.FieldOwners[name]; {
-	case owner != "" && owner != mc.Source:
-		d.Rule, d.Note = RuleSourceOfTruth, "owned by "+owner
+	switch owners := mc.FieldOwners[name]; {
+	case len(owners) > 0 && !slices.Contains(owners, mc.Source):
+		d.Rule, d.Note = RuleSourceOfTruth, "owned by "+strings.Join(owners, " and ")+", not "+mc.Source
 	case held && mc.At.Before(cur.At):
 		d.Rule, d.Note = RuleStale, "held value is from "+cur.At.Format(time.RFC3339)
 	case held && sameJSON(cur.Value, val):

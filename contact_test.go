@@ -2,6 +2,7 @@ package synclayer_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,10 +71,35 @@ func TestMerge_OldValueMismatchIsRecorded(t *testing.T) {
 
 func TestMerge_FieldOwner(t *testing.T) {
 	c := &synclayer.Contact{}
-	mc := synclayer.MergeContext{Source: "shopify", At: at(1), FieldOwners: map[string]string{"totalOrders": "order-events"}}
+	mc := synclayer.MergeContext{Source: "shopify", At: at(1), FieldOwners: map[string][]string{"totalOrders": {"order-events"}}}
 	d, _ := synclayer.Merge(c, &synclayer.CustomerChange{Fields: fields("totalOrders", `7`)}, mc)
 	if c.Value("totalOrders") != nil || d[0].Rule != synclayer.RuleSourceOfTruth {
 		t.Errorf("a non-owner set an owned field: %+v", d)
+	}
+}
+
+// TestMerge_SeveralOwners: a field two systems own takes either's newer
+// change, and no one else's, however new.
+func TestMerge_SeveralOwners(t *testing.T) {
+	c := &synclayer.Contact{}
+	owners := map[string][]string{"phone": {"shopify", "brevo"}}
+	merge := func(source string, min int, phone string) synclayer.Decision {
+		d, _ := synclayer.Merge(c, &synclayer.CustomerChange{Fields: fields("phone", `"`+phone+`"`)},
+			synclayer.MergeContext{Source: source, At: at(min), FieldOwners: owners})
+		return d[0]
+	}
+	merge("shopify", 1, "+14155550101")
+	if d := merge("brevo", 2, "+14155550102"); !d.Applied || string(c.Value("phone")) != `"+14155550102"` {
+		t.Errorf("the second owner's newer change: %+v, held %s", d, c.Value("phone"))
+	}
+	if d := merge("woocommerce", 3, "+14155550103"); d.Applied || d.Rule != synclayer.RuleSourceOfTruth || !strings.Contains(d.Note, "shopify and brevo") {
+		t.Errorf("a non-owner's change: %+v", d)
+	}
+	if d := merge("shopify", 1, "+14155550104"); d.Applied {
+		t.Errorf("an owner's stale change applied: %+v", d)
+	}
+	if string(c.Value("phone")) != `"+14155550102"` {
+		t.Errorf("held %s", c.Value("phone"))
 	}
 }
 

@@ -14,6 +14,10 @@ const (
 	TallyMerge  Tally = "merge"   // a record joined an existing contact (RuleIdentityMerged)
 	TallyOptIn  Tally = "opt_in"  // a consent became subscribed (email or SMS)
 	TallyOptOut Tally = "opt_out" // a consent became unsubscribed (email or SMS)
+	// TallyConflict is a change to a field that another system owns
+	// (fields.<name>.owner), which was not applied; counted under the
+	// system that sent it.
+	TallyConflict Tally = "conflict"
 )
 
 // ReportPeriod is the span a health report covers: an ISO week (Monday
@@ -88,6 +92,10 @@ type HealthReport struct {
 	Failures    []FailureCount `json:"failures"` // the top 10, values masked
 	Merges      int            `json:"merges"`
 	MergesBy    map[string]int `json:"mergesBySource"`
+	// Conflicts are changes refused because another system owns the
+	// field, by the system that sent them.
+	Conflicts   int            `json:"conflicts"`
+	ConflictsBy map[string]int `json:"conflictsBySource"`
 	Consent     []ConsentCount `json:"consent"`
 	Sources     []SourceHealth `json:"sources"`
 }

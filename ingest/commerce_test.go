@@ -22,9 +22,9 @@ func clock() func() time.Time {
 }
 
 func commerceIngester(s synclayer.Store) *ingest.Ingester {
-	owners := map[string]string{}
+	owners := map[string][]string{}
 	for _, f := range synclayer.AggregateFields {
-		owners[f] = synclayer.OrderEventsSource
+		owners[f] = []string{synclayer.OrderEventsSource}
 	}
 	return ingest.New(ingest.Config{Store: s, ConsentSources: []string{"shopify"}, FieldOwners: owners, Now: clock(), Routes: []ingest.Route{
 		{Skill: "customer-sync", Destination: "brevo", Sources: []string{"shopify"}},

@@ -5,6 +5,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,7 +55,7 @@ type Config struct {
 	Store          synclayer.Store
 	Routes         []Route
 	ConsentSources []string          // the sources whose opt-ins count; none trusts every source
-	FieldOwners    map[string]string // canonical field → the only source that may set it
+	FieldOwners    map[string][]string // canonical field → the only systems that may set it
 	DefaultRegion  string            // for phones without a country code; "" requires E.164
 	Now            func() time.Time
 	// Notify is called after a commit that enqueued work, to wake workers.
@@ -371,6 +372,8 @@ func tally(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, decisions 
 	for _, d := range decisions {
 		var kind synclayer.Tally
 		switch {
+		case d.Rule == synclayer.RuleSourceOfTruth && !d.Applied && !bytes.Equal(d.Old, d.New):
+			kind = synclayer.TallyConflict
 		case !d.Applied:
 			continue
 		case d.Rule == synclayer.RuleIdentityMerged:

@@ -62,9 +62,9 @@ func types(fs []fired) []string {
 }
 
 func triggerIngester(s synclayer.Store, rec *recorder) *ingest.Ingester {
-	owners := map[string]string{}
+	owners := map[string][]string{}
 	for _, f := range synclayer.AggregateFields {
-		owners[f] = synclayer.OrderEventsSource
+		owners[f] = []string{synclayer.OrderEventsSource}
 	}
 	return ingest.New(ingest.Config{Store: s, ConsentSources: []string{"shopify"}, FieldOwners: owners, Now: clock(), Triggers: rec, Routes: []ingest.Route{
 		{Skill: "customer-sync", Destination: "brevo", Sources: []string{"shopify", "custom"}},

@@ -61,7 +61,7 @@ func BuildReport(ctx context.Context, rs synclayer.ReportStore, p synclayer.Repo
 		return nil, err
 	}
 	r := &synclayer.HealthReport{Period: p, Key: PeriodKey(p, start), From: start, To: to, CoveredFrom: f.CoveredFrom,
-		MergesBy: map[string]int{}, Skills: []synclayer.SkillHealth{}, Failures: []synclayer.FailureCount{},
+		MergesBy: map[string]int{}, ConflictsBy: map[string]int{}, Skills: []synclayer.SkillHealth{}, Failures: []synclayer.FailureCount{},
 		Consent: []synclayer.ConsentCount{}, Sources: []synclayer.SourceHealth{}}
 	for _, sk := range slices.Sorted(maps.Keys(f.Skills)) {
 		st := f.Skills[sk]
@@ -93,6 +93,10 @@ func BuildReport(ctx context.Context, rs synclayer.ReportStore, p synclayer.Repo
 	for src, c := range f.Tallies[synclayer.TallyMerge] {
 		r.Merges += c
 		r.MergesBy[src] = c
+	}
+	for src, c := range f.Tallies[synclayer.TallyConflict] {
+		r.Conflicts += c
+		r.ConflictsBy[src] = c
 	}
 	consent := map[string]*synclayer.ConsentCount{}
 	for _, kind := range []synclayer.Tally{synclayer.TallyOptIn, synclayer.TallyOptOut} {
@@ -214,6 +218,13 @@ func reportText(r *synclayer.HealthReport) json.RawMessage {
 		in, out = in+c.OptIns, out+c.OptOuts
 	}
 	fmt.Fprintf(&b, "• Duplicates merged: %d · opt-ins: %d · opt-outs: %d\n", r.Merges, in, out)
+	if r.Conflicts > 0 {
+		var by []string
+		for _, src := range slices.Sorted(maps.Keys(r.ConflictsBy)) {
+			by = append(by, fmt.Sprintf("%s %d", src, r.ConflictsBy[src]))
+		}
+		fmt.Fprintf(&b, "• Changes refused because another system owns the field: %d (%s)\n", r.Conflicts, strings.Join(by, ", "))
+	}
 	var silent []string
 	for _, s := range r.Sources {
 		if s.Silent {

@@ -191,10 +191,10 @@ func (c *Config) commerceIngest(cfg *ingest.Config) {
 		if s.name == skill.OrderEventsName {
 			owners := maps.Clone(cfg.FieldOwners)
 			if owners == nil {
-				owners = map[string]string{}
+				owners = map[string][]string{}
 			}
 			for _, f := range synclayer.AggregateFields {
-				owners[f] = synclayer.OrderEventsSource
+				owners[f] = []string{synclayer.OrderEventsSource}
 			}
 			cfg.FieldOwners = owners
 		}

@@ -34,6 +34,7 @@ type Config struct {
 	Log           LogConfig                      `yaml:"log"`
 	Telemetry     TelemetryConfig                `yaml:"telemetry,omitzero"`
 	Workflows     []*WorkflowConfig              `yaml:"workflows,omitempty"` // workflows.go
+	Fields        map[string]*FieldConfig        `yaml:"fields,omitempty"`    // fields.go
 	// Environments overlay the keys above, one chosen with --env; see
 	// config_env.go. Parsing applies the chosen one and drops the rest.
 	Environments map[string]*EnvironmentConfig `yaml:"environments,omitempty"`
@@ -502,6 +503,7 @@ func (c *Config) finish(file *ast.File) error {
 	c.finishCommerce(e)
 	c.finishCarts(e)
 	c.finishWorkflows(e)
+	c.finishFields(e)
 	c.finishTelemetry(e)
 	if c.Queue.Concurrency < 0 {
 		e.add("queue.concurrency", "must not be negative")

@@ -54,6 +54,11 @@ func TestParseConfig_Errors(t *testing.T) {
 		{"SourceKeyTypo", "sources:\n  shopify:\n    secret: x\n    shop_domian: a.myshopify.com\n", "line 4: sources.shopify.shop_domian: is not a Shopify source setting; besides type, secret, secret_file, previous_secrets and rate_limit it takes shop_domain"},
 		{"SourceKeyNobodyHas", "sources:\n  eu:\n    type: woocommerce\n    secret: x\n    shop_domain: a.example.com\n", "line 5: sources.eu.shop_domain: is not a WooCommerce source setting"},
 		{"ShopDomainURL", "sources:\n  shopify: {secret: x, shop_domain: \"https://a.myshopify.com/\"}\n", "line 2: sources.shopify.shop_domain: must be the shop's myshopify domain"},
+		// fields: names canonical fields and configured systems.
+		{"FieldUnknown", "sources:\n  shopify: {secret: x}\nfields:\n  lastname: {owner: shopify}\n", "line 4: fields.lastname: is not a field synclayer knows; did you mean lastName?"},
+		{"FieldOwnerUnknown", "sources:\n  shopify: {secret: x}\nfields:\n  phone: {owner: [shopify, hubspot]}\n", `fields.phone.owner[1]: "hubspot" is not a configured source or destination`},
+		{"FieldOwnerMissing", "sources:\n  shopify: {secret: x}\nfields:\n  phone: {}\n", "fields.phone.owner: is required"},
+		{"FieldAggregate", "sources:\n  shopify: {secret: x}\nskills:\n  order-events: {enabled: true, source: shopify}\nfields:\n  totalSpent: {owner: shopify}\n", "fields.totalSpent: is computed by order-events"},
 		{"BadAbandonAfter", "sources:\n  custom: {secret: x}\nskills:\n  cart-events:\n    enabled: true\n    source: [custom]\n    options: { abandon_after: an hour }\n", `line 7: skills.cart-events.options.abandon_after: "an hour" is not a duration`},
 		{"BadBatchInterval", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      sync_mode: batch\n      batch: { interval: 1x }\n", `line 9: skills.customer-sync.options.batch.interval: "1x" is not a duration`},
 	} {
