@@ -25,6 +25,8 @@ var kept = map[string][]string{
 	"/lists/{list_id}/members/{subscriber_hash}/events":                        {"post"},
 	"/lists/{list_id}/merge-fields":                                            {"get", "post"},
 	"/lists/{list_id}":                                                         {"get"},
+	"/lists/{list_id}/webhooks":                                                {"get", "post"},
+	"/lists/{list_id}/webhooks/{webhook_id}":                                   {"get", "patch"},
 	"/batches":                                                                 {"post"},
 	"/batches/{batch_id}":                                                      {"get"},
 	"/ecommerce/stores":                                                        {"post"},
