@@ -57,8 +57,17 @@ var mergeTagPattern = regexp.MustCompile(`^[A-Z0-9_]{1,10}$`)
 
 // ContactSync builds customer-sync for cfg. Errors name the key at fault:
 // options.audience_id, field_mapping.<field>.
+//
+// The destination keeps sight of each contact sync it builds (weakly, see
+// inbound_view.go), so its webhook knows the audiences synclayer syncs to
+// and how merge tags map back to canonical fields.
 func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.ContactSync, error) {
-	return NewContactSync(d.client, cfg)
+	cs, err := NewContactSync(d.client, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.syncs.add(cs)
+	return cs, nil
 }
 
 // NewContactSync is ContactSync for a client of one's own.

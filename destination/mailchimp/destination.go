@@ -14,7 +14,9 @@ import (
 )
 
 // Type is the "mailchimp" destination type for the program's registry.
-var Type = synclayer.DestinationType{Type: "mailchimp", Open: Open, SecretKeys: []string{"api_key"}}
+// webhook.secret is a secret too: whoever holds it can post unsubscribes
+// and profile changes as Mailchimp.
+var Type = synclayer.DestinationType{Type: "mailchimp", Open: Open, SecretKeys: []string{"api_key", "webhook.secret"}}
 
 // SimulatorAudience is the audience the built-in simulator starts with.
 const SimulatorAudience = "a1b2c3d4e5"
@@ -29,10 +31,14 @@ type Settings struct {
 	MaxConnections     int    `json:"max_connections"` // default 10, Mailchimp's limit per key
 	SimulatorRateLimit int    `json:"simulator_rate_limit"`
 	// AudienceID is the audience (list ID) workflow rules' contact
-	// actions act on; optional, and used by nothing else (customer-sync
-	// names its audience in its own options). Without it CheckAction
-	// refuses every action.
+	// actions act on; optional (customer-sync names its audience in its
+	// own options). Without it CheckAction refuses every action. The
+	// webhook is registered on it too, beside the customer-sync audiences.
 	AudienceID string `json:"audience_id"`
+	// Webhook, when set, serves Mailchimp's audience webhooks
+	// (unsubscribes, cleaned addresses, signups, profile edits) at
+	// /webhooks/<destination name>; see webhook.go.
+	Webhook *WebhookSettings `json:"webhook"`
 }
 
 // Destination is one configured Mailchimp account.
@@ -42,9 +48,15 @@ type Destination struct {
 	client   *Client
 	sim      *mailchimpsim.Server
 	log      *slog.Logger
+	webhook  WebhookSettings // zero when the section configures none
+	syncs    contactSyncs    // the contact syncs built on this account, read by the webhook
 }
 
-var _ synclayer.ContactDestination = (*Destination)(nil)
+var (
+	_ synclayer.ContactDestination = (*Destination)(nil)
+	_ synclayer.InboundDestination = (*Destination)(nil)
+	_ synclayer.WebhookRegistrar   = (*Destination)(nil)
+)
 
 // Open builds a destination from its config section. With no api_key it
 // serves the built-in simulator through env.Mount, and says so loudly;
@@ -65,6 +77,12 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 		return nil, synclayer.FieldErrorf("max_connections", "must be positive (Mailchimp allows 10 simultaneous connections per key)")
 	}
 	d := &Destination{name: name, audience: strings.TrimSpace(st.AudienceID), log: log}
+	if st.Webhook != nil {
+		if err := st.Webhook.validate(); err != nil {
+			return nil, err
+		}
+		d.webhook = *st.Webhook
+	}
 	if st.APIKey == "" {
 		if env.Mount == nil {
 			return nil, synclayer.FieldErrorf("api_key", "is required: set it to your Mailchimp API key (e.g. \"${MAILCHIMP_API_KEY}\"); the key ends in your data centre, like -us21")
@@ -122,6 +140,10 @@ func decodeStrict(section json.RawMessage, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(section))
 	if err := dec.Decode(v); err != nil {
+		var se *synclayer.Error
+		if errors.As(err, &se) { // a block that names its own keys (webhook.secret)
+			return err
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return synclayer.FieldErrorf(te.Field, "must be a %s", te.Type)

@@ -38,6 +38,16 @@
 // event, merge fields by PATCH, and tags as the member's "lists". None
 // sends a status, and a member not created yet is a RetryAfter.
 //
+// Changes made inside Mailchimp come back by its audience webhooks
+// (inbound.go, synclayer.InboundDestination): an unsubscribe or a cleaned
+// address becomes an email opt-out of the destination's name, a signup to
+// a synced audience an opt-in, a profile edit the mapped merge fields.
+// RegisterWebhook (webhook.go) creates or updates synclayer's webhook on
+// each synced audience, triggered by the member and admins but not the
+// API, so synclayer's own writes never come back. Mailchimp signs nothing:
+// a secret in the webhook URL's query authenticates each delivery, and
+// the server passes that query to Parse in the QueryHeader header.
+//
 // The mailchimpsim subpackage is an in-memory Mailchimp simulator, and
 // mailchimpspec validates requests against the vendored OpenAPI spec in
 // tests.

@@ -53,6 +53,8 @@ type audience struct {
 	members   map[string]*Member // subscriber hash → member
 	forgotten map[string]bool    // hashes of permanently deleted addresses
 	nextMerge int64
+	webhooks  []*Webhook
+	nextHook  int
 }
 
 // DefaultMergeFields are the fields a new audience has in the simulator,

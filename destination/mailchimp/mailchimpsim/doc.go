@@ -22,7 +22,12 @@
 // Tests can inject outages, read every call, and change members "inside
 // Mailchimp" (the person unsubscribes, an address bounces) with the
 // methods in hooks.go; ecommerce_hooks.go shows the stores' contents, and
-// batch_hooks.go holds, finishes and expires batches.
+// batch_hooks.go holds, finishes and expires batches. Audience webhooks
+// (GET/POST /lists/{list_id}/webhooks, GET/PATCH …/{webhook_id}; a URL is
+// kept only when it answers a GET with 200, as Mailchimp checks it) are
+// delivered to by the hooks in webhook_hooks.go: Unsubscribe, Clean,
+// SignUpForm, EditProfile and ChangeEmail change the member and POST the
+// form-encoded delivery to each webhook triggered by that event and source.
 // Options.Validate checks every request, as mailchimpspec does against
 // the vendored OpenAPI spec. It answers both at the root and under /3.0.
 package mailchimpsim

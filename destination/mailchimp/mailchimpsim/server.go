@@ -68,6 +68,8 @@ type Server struct {
 	batches     map[string]*batch
 	batchSeq    int
 	holdBatches bool
+
+	deliveries []Delivery // webhook deliveries made, oldest first
 }
 
 // New returns a Server configured by o, with no audiences (AddAudience).
@@ -96,6 +98,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /batches", s.handleBatchCreate)
 	s.mux.HandleFunc("GET /batches/{batch_id}", s.handleBatchGet)
 	s.routeEcommerce()
+	s.routeWebhooks()
 	return s
 }
 
