@@ -91,7 +91,7 @@ func (s *Server) handleWebhookCreate(w http.ResponseWriter, r *http.Request) {
 		invalid(w, validationDetail, FieldError{Field: "url", Message: "This value should not be blank."})
 		return
 	}
-	if !s.checkWebhookURL(w, *b.URL) {
+	if !s.hasAudience(w, r) || !s.checkWebhookURL(w, *b.URL) {
 		return
 	}
 	a, ok := s.lookup(w, r)
@@ -113,7 +113,7 @@ func (s *Server) handleWebhookUpdate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if b.URL != nil && *b.URL != "" && !s.checkWebhookURL(w, *b.URL) {
+	if !s.hasAudience(w, r) || b.URL != nil && *b.URL != "" && !s.checkWebhookURL(w, *b.URL) {
 		return
 	}
 	a, ok := s.lookup(w, r)
@@ -136,6 +136,16 @@ func (s *Server) handleWebhookUpdate(w http.ResponseWriter, r *http.Request) {
 		h.Sources = merge(h.Sources, b.Sources, webhookSources)
 	}
 	writeJSON(w, http.StatusOK, webhookJSON(h))
+}
+
+// hasAudience answers 404 itself, and reports false, when there is no
+// audience {list_id}, so a URL is not checked for nothing.
+func (s *Server) hasAudience(w http.ResponseWriter, r *http.Request) bool {
+	if _, ok := s.lookup(w, r); !ok {
+		return false
+	}
+	s.mu.Unlock()
+	return true
 }
 
 func readWebhook(w http.ResponseWriter, r *http.Request) (*webhookBody, bool) {
