@@ -1,9 +1,11 @@
 package brevosim
 
 import (
+	"cmp"
 	"maps"
 	"net/http"
 	"slices"
+	"time"
 )
 
 func (s *Server) handleContactCreate(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +102,19 @@ func (s *Server) handleContactGet(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
+	body := contactJSON(c)
+	body["statistics"] = map[string]any{}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
+}
+
+// contactJSON is c as the spec's getContactDetails has it, without the
+// statistics only GET /contacts/{identifier} adds; s.mu must be held.
+func contactJSON(c *Contact) map[string]any {
 	attrs := maps.Clone(c.Attributes)
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
 	if c.ExtID != "" {
 		attrs["EXT_ID"] = c.ExtID
 	}
@@ -112,13 +126,11 @@ func (s *Server) handleContactGet(w http.ResponseWriter, r *http.Request) {
 		"listIds":          append([]int64{}, c.ListIDs...),
 		"createdAt":        c.CreatedAt.UTC().Format(timeFormat),
 		"modifiedAt":       c.ModifiedAt.UTC().Format(timeFormat),
-		"statistics":       map[string]any{},
 	}
 	if c.Email != "" {
 		body["email"] = c.Email
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	return body
 }
 
 // timeFormat is Brevo's YYYY-MM-DDTHH:mm:ss.SSSZ.
@@ -170,4 +182,84 @@ func (s *Server) apply(c *Contact, b *contactBody) *apiError {
 		s.reindex(c)
 	}
 	return nil
+}
+
+// handleContactList answers GET /contacts: the contacts modified and
+// created after modifiedSince and createdSince (strictly after, the
+// stricter reading of Brevo's "after"), in creation order with sort=asc
+// or newest created first (desc, Brevo's default), paged by limit
+// (default 50, at most 1000) and offset; count is how many match over all
+// pages. The filters it does not implement (listIds, segmentId, ids,
+// filter) are refused rather than ignored, so no test reads a wrong page.
+func (s *Server) handleContactList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for _, k := range []string{"listIds", "segmentId", "ids", "filter"} {
+		if q.Has(k) {
+			badRequest("invalid_parameter", "the simulator does not implement the "+k+" filter of GET /contacts").write(w)
+			return
+		}
+	}
+	limit, offset, e := page(r, 50, 1000)
+	if e != nil {
+		e.write(w)
+		return
+	}
+	modified, e := sinceParam(q.Get("modifiedSince"), "modifiedSince")
+	if e != nil {
+		e.write(w)
+		return
+	}
+	created, e := sinceParam(q.Get("createdSince"), "createdSince")
+	if e != nil {
+		e.write(w)
+		return
+	}
+	desc := true
+	switch q.Get("sort") {
+	case "", "desc":
+	case "asc":
+		desc = false
+	default:
+		badRequest("invalid_parameter", "sort must be asc or desc").write(w)
+		return
+	}
+	s.mu.Lock()
+	var match []*Contact
+	for _, c := range s.contacts {
+		if (modified.IsZero() || c.ModifiedAt.After(modified)) && (created.IsZero() || c.CreatedAt.After(created)) {
+			match = append(match, c)
+		}
+	}
+	slices.SortFunc(match, func(a, b *Contact) int {
+		if n := a.CreatedAt.Compare(b.CreatedAt); n != 0 {
+			return n
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if desc {
+		slices.Reverse(match)
+	}
+	out := []map[string]any{}
+	for _, c := range pageOf(match, limit, offset) {
+		out = append(out, contactJSON(c))
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": out, "count": len(match)})
+}
+
+// sinceParam reads a modifiedSince or createdSince: an RFC 3339 time, or
+// one without a zone, which Brevo reads as UTC; "" is no filter.
+func sinceParam(v, name string) (time.Time, *apiError) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.000", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, badRequest("invalid_parameter", name+" must be a date-time as YYYY-MM-DDTHH:mm:ss.SSSZ")
 }

@@ -2,6 +2,7 @@ package brevosim
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -156,9 +157,10 @@ func clone(c *Contact) Contact {
 
 // Blocklist blocklists the contact with email as Brevo does when the
 // person unsubscribes from a campaign, without telling any webhook (as
-// when none is registered): synclayer only finds out by reading the
-// contact. Unsubscribe also delivers the webhook. It reports whether such
-// a contact exists.
+// when none is registered, or its delivery is lost): synclayer only finds
+// out by reading the contact, whose modifiedAt it sets to the clock's now.
+// Unsubscribe also delivers the webhook. It reports whether such a
+// contact exists.
 func (s *Server) Blocklist(email string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -167,7 +169,18 @@ func (s *Server) Blocklist(email string) bool {
 		return false
 	}
 	c.EmailBlacklisted = true
+	c.ModifiedAt = s.now()
 	return true
+}
+
+// UnsubscribeSilently is Unsubscribe whose webhook is lost: the contact is
+// blocklisted and its modifiedAt set, and no webhook hears of it. It fails
+// when no contact has email.
+func (s *Server) UnsubscribeSilently(email string) error {
+	if !s.Blocklist(email) {
+		return fmt.Errorf("brevosim: no contact has email %s", email)
+	}
+	return nil
 }
 
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -178,6 +178,7 @@ func New(o Options) *Server {
 }
 
 func (s *Server) routes() {
+	s.mux.HandleFunc("GET /contacts", s.handleContactList)
 	s.mux.HandleFunc("POST /contacts", s.handleContactCreate)
 	s.mux.HandleFunc("GET /contacts/attributes", s.handleAttributeList)
 	s.mux.HandleFunc("POST /contacts/attributes/{category}/{name}", s.handleAttributeCreate)
@@ -214,6 +215,9 @@ func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	stripBase(r)
+	// The Date header tells the client Brevo's clock; from the
+	// simulator's, so a test's clock holds for it too.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	call := s.Record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
 	rec := &simkit.StatusWriter{ResponseWriter: w}
 	defer func() { s.Answered(call, rec.Status) }()

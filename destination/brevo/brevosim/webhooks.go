@@ -347,17 +347,11 @@ func (s *Server) SendMarketing(event, email string, extra map[string]any) error 
 // Unsubscribe is a person unsubscribing from a campaign: Brevo blocklists
 // the contact and reports it to the marketing webhooks subscribed to
 // unsubscribed. Blocklist does the first half alone, as when no webhook is
-// registered. It fails when no contact has email.
+// registered, and UnsubscribeSilently models a lost delivery. It fails
+// when no contact has email.
 func (s *Server) Unsubscribe(email string) error {
-	s.mu.Lock()
-	c := s.findBy(normEmail(email), "email")
-	if c != nil {
-		c.EmailBlacklisted = true
-		c.ModifiedAt = s.now()
-	}
-	s.mu.Unlock()
-	if c == nil {
-		return fmt.Errorf("brevosim: no contact has email %s", email)
+	if err := s.UnsubscribeSilently(email); err != nil {
+		return err
 	}
 	return s.SendMarketing("unsubscribed", normEmail(email), nil)
 }
