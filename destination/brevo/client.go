@@ -87,6 +87,11 @@ type call struct {
 	body   any
 	raw    []byte // a body already encoded (a contact import's), sent as it is instead of body
 	out    any
+	// spare marks a background read: it takes at most half of the
+	// bucket's budget (limiter.acquireSpare).
+	spare bool
+	// header, when set, receives the headers of a successful answer.
+	header *http.Header
 }
 
 // do sends k and returns the HTTP status of a successful (2xx) answer. A
@@ -100,7 +105,11 @@ func (c *Client) do(ctx context.Context, k call) (int, error) {
 		}
 	}
 	bucket := bucketFor(k.method, k.route)
-	t, err := c.limits.acquire(ctx, bucket)
+	acquire := c.limits.acquire
+	if k.spare {
+		acquire = c.limits.acquireSpare
+	}
+	t, err := acquire(ctx, bucket)
 	if err != nil {
 		return 0, c.wrap(k, err)
 	}
@@ -148,6 +157,9 @@ func (c *Client) do(ctx context.Context, k call) (int, error) {
 		return 0, classify(c.wrap(k, apiErr), apiErr, rl)
 	}
 	c.logRequest(ctx, k, bucket, resp.StatusCode, time.Since(start), "", data, nil)
+	if k.header != nil {
+		*k.header = resp.Header.Clone()
+	}
 	if k.out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, k.out); err != nil {
 			return 0, c.wrap(k, fmt.Errorf("decode %d response: %w", resp.StatusCode, err))

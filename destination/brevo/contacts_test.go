@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"synclayer/destination/brevo"
+	"synclayer/destination/brevo/brevosim"
 )
 
 func TestClient_CreateContact(t *testing.T) {
@@ -215,5 +218,51 @@ func TestClient_Attributes(t *testing.T) {
 	attrs, _ = e.client.ListAttributes(ctx)
 	if !slices.Contains(attrs, brevo.Attribute{Name: "TIER", Category: "normal", Type: "text"}) {
 		t.Errorf("attributes = %+v", attrs)
+	}
+}
+
+func TestClient_ListContacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	start := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := start
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := mustEnv(t, withSim(func(o *brevosim.Options) { o.Now = clock }))
+	for i, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		mustCreate(t, e, brevo.CreateContactRequest{Email: email, ExtID: "c" + string(rune('1'+i)), ListIDs: []int64{7}})
+		mu.Lock()
+		now = now.Add(time.Second)
+		mu.Unlock()
+	}
+
+	p, err := e.client.ListContacts(ctx, brevo.ContactQuery{ModifiedSince: start, Limit: 2, Sort: "asc", Background: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Count != 2 || len(p.Contacts) != 2 || p.Contacts[0].Email != "b@example.com" || !p.Date.Equal(start.Add(3*time.Second)) {
+		t.Fatalf("page %+v, want b and c (a was modified at since, not after) and the simulator's Date", p)
+	}
+	b := p.Contacts[0]
+	if b.ExtID != "c2" || !b.ModifiedAt.Equal(start.Add(time.Second)) || b.RawModifiedAt != "2026-05-01T12:00:01.000Z" ||
+		!b.CreatedAt.Equal(b.ModifiedAt) || !slices.Equal(b.ListIDs, []int64{7}) {
+		t.Errorf("contact %+v", b)
+	}
+	var query string
+	for _, c := range e.sim.Calls() {
+		if c.Method == "GET" {
+			query = c.Path
+		}
+	}
+	if want := "/contacts?limit=2&modifiedSince=2026-05-01T12%3A00%3A00.000Z&sort=asc"; query != want {
+		t.Errorf("request %s, want %s", query, want)
+	}
+
+	p, err = e.client.ListContacts(ctx, brevo.ContactQuery{Offset: 2, Sort: "asc"})
+	if err != nil || len(p.Contacts) != 1 || p.Contacts[0].Email != "c@example.com" || p.Count != 3 {
+		t.Errorf("offset 2: %+v, %v", p, err)
+	}
+	if _, err := e.client.ListContacts(ctx, brevo.ContactQuery{Limit: brevo.MaxContactPage + 1}); kind(err) != "permanent" {
+		t.Errorf("limit over the maximum: %v, want a permanent error", err)
 	}
 }

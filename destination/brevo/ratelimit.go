@@ -113,6 +113,20 @@ func newLimiter(onWait func(string, time.Duration), log *slog.Logger) *limiter {
 // acquire waits until a request on bucket name may be sent, or ctx ends.
 // OnRateLimitWait hears of the first wait only, with its planned length.
 func (l *limiter) acquire(ctx context.Context, name string) (ticket, error) {
+	return l.take(ctx, name, false)
+}
+
+// acquireSpare is acquire for background reads (reconciliation): it waits
+// until more than half of the bucket's known budget is left, so a
+// background request never takes one of the last half of a window's
+// requests and deliveries on the same bucket always have them. Its waits
+// are the client's own choice, not Brevo's throttling, so OnRateLimitWait
+// does not hear of them (the debug log does).
+func (l *limiter) acquireSpare(ctx context.Context, name string) (ticket, error) {
+	return l.take(ctx, name, true)
+}
+
+func (l *limiter) take(ctx context.Context, name string, spare bool) (ticket, error) {
 	waited := false
 	for {
 		l.mu.Lock()
@@ -136,7 +150,11 @@ func (l *limiter) acquire(ctx context.Context, name string) (ticket, error) {
 				b.budget = b.limit - b.inflight
 				b.resetAt = now.Add(b.window)
 			}
-			if b.budget > 0 {
+			keep := 0
+			if spare {
+				keep = b.limit / 2
+			}
+			if b.budget > keep {
 				b.budget--
 				return l.admit(b, false), nil
 			}
@@ -150,11 +168,13 @@ func (l *limiter) acquire(ctx context.Context, name string) (ticket, error) {
 		if wait > 0 {
 			if !waited {
 				waited = true
-				if l.onWait != nil {
+				msg := "brevo rate limit wait"
+				if spare {
+					msg = "brevo rate limit: background read yields to deliveries"
+				} else if l.onWait != nil {
 					l.onWait(name, wait)
 				}
-				l.log.LogAttrs(ctx, slog.LevelDebug, "brevo rate limit wait",
-					slog.String("bucket", name), slog.Duration("wait", wait))
+				l.log.LogAttrs(ctx, slog.LevelDebug, msg, slog.String("bucket", name), slog.Duration("wait", wait))
 			}
 			timer = time.NewTimer(wait)
 			fired = timer.C
