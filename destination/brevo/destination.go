@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"synclayer"
 	"synclayer/destination/brevo/brevosim"
@@ -25,7 +26,8 @@ type Settings struct {
 	// SimulatorRateLimit is the built-in simulator's contacts limit per second.
 	SimulatorRateLimit int `json:"simulator_rate_limit"`
 	// Webhook, when set, serves Brevo's marketing webhooks (unsubscribes,
-	// hard bounces, spam complaints, contact changes) back into synclayer.
+	// hard bounces, spam complaints, contact changes) back into synclayer,
+	// and reconciles the opt-outs whose webhook was lost (reconcile.go).
 	Webhook *WebhookSettings `json:"webhook"`
 }
 
@@ -37,12 +39,16 @@ type Destination struct {
 	log     *slog.Logger
 	webhook WebhookSettings // zero when the section configures none
 	syncs   contactSyncs    // the contact syncs built on this account, read by the webhook
+
+	reconcile     time.Duration // webhook.reconcile_interval in effect; 0 for none
+	reconcilePage int           // contacts per page of Reconcile's reads
 }
 
 var (
 	_ synclayer.ContactDestination = (*Destination)(nil)
 	_ synclayer.InboundDestination = (*Destination)(nil)
 	_ synclayer.WebhookRegistrar   = (*Destination)(nil)
+	_ synclayer.Reconciler         = (*Destination)(nil)
 )
 
 // Open builds a Brevo destination from its config section. With no API
@@ -53,8 +59,10 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 	if err := synclayer.DecodeSettings(section, &s, "Brevo setting (api_key, base_url, simulator_rate_limit, webhook)"); err != nil {
 		return nil, err
 	}
+	var reconcile time.Duration
 	if s.Webhook != nil {
-		if err := s.Webhook.validate(); err != nil {
+		var err error
+		if reconcile, err = s.Webhook.validate(); err != nil {
 			return nil, err
 		}
 	}
@@ -62,7 +70,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Destination{name: name, log: log}
+	d := &Destination{name: name, log: log, reconcile: reconcile, reconcilePage: reconcilePage}
 	if s.Webhook != nil {
 		d.webhook = *s.Webhook
 	}

@@ -20,6 +20,9 @@
 // contact edits made in Brevo canonical field changes. RegisterWebhook
 // creates the webhook, with a bearer token, in the account
 // (docs/brevo-webhooks.md has the payloads and where each fact comes from).
+// Reconcile (reconcile.go) reads the contacts Brevo changed since a cursor
+// and reports the blocklisted ones as opt-outs, for the webhooks that were
+// lost, taking at most half of the contacts rate limit.
 //
 // The brevosim subpackage is an in-memory Brevo simulator, and brevospec
 // validates requests against Brevo's OpenAPI spec in tests.

@@ -22,9 +22,11 @@ import (
 
 // Inbound is the source that reads Brevo's marketing webhooks for this
 // account, named like the destination, or nil when the section has no
-// webhook block. See Parse for what each delivery becomes.
+// webhook block. See Parse for what each delivery becomes. A block that
+// only reconciles (no token) has a source too, since Reconcile's events
+// are its events, but it refuses every delivery as EUNAUTHORIZED.
 func (d *Destination) Inbound() synclayer.Source {
-	if d.webhook.Token == "" {
+	if d.webhook.Token == "" && d.reconcile == 0 {
 		return nil
 	}
 	return &inbound{d: d}
@@ -90,6 +92,11 @@ func (s *inbound) verify(h http.Header) error {
 		}
 	}
 	where := "destinations." + s.d.name + ".webhook.token"
+	if s.d.webhook.Token == "" {
+		// Reconciliation only: no token, so nothing can authenticate a
+		// delivery (an empty bearer token must not match an empty one).
+		return unauthorized("this destination takes no Brevo webhooks: " + where + " is not set (it only reconciles); set it and register the webhook to take them")
+	}
 	if strings.TrimSpace(auth) == "" {
 		return unauthorized("missing Authorization header: Brevo sends \"Bearer <token>\" when its webhook has auth {type: bearer, token}; " +
 			"register the webhook with synclayer, or set its token in Brevo to " + where)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"synclayer"
 )
@@ -19,15 +20,77 @@ const minTokenLength = 16
 
 // WebhookSettings is the webhook block of a brevo section:
 //
-//	webhook: { token: "${BREVO_WEBHOOK_TOKEN}", public_url: "https://sync.example.com" }
+//	webhook: { token: "${BREVO_WEBHOOK_TOKEN}", public_url: "https://sync.example.com", reconcile_interval: 15m }
 type WebhookSettings struct {
 	// Token is the bearer token Brevo sends in every delivery's
-	// Authorization header; RegisterWebhook gives it to Brevo.
+	// Authorization header; RegisterWebhook gives it to Brevo. It may be
+	// left out only to reconcile without a webhook (ReconcileInterval).
 	Token string `json:"token"`
 	// PublicURL is where Brevo reaches synclayer; the webhook is served at
 	// PublicURL/webhooks/<destination name>. Empty means the operator
 	// registers the webhook by hand (WebhookRequest).
 	PublicURL string `json:"public_url"`
+	// ReconcileInterval is how often Reconcile reads the contacts Brevo
+	// changed, for the opt-outs whose webhook was lost: nil (unset) is
+	// DefaultReconcileInterval, 0 ("off") turns it off. Set without a
+	// token, it reconciles with no webhook at all.
+	ReconcileInterval *Interval `json:"reconcile_interval"`
+}
+
+// Reconciliation intervals: the default, and the shortest and longest
+// accepted. Each pass costs at least one request on the contacts bucket;
+// a day is the longest an opt-out may wait to reach the other
+// destinations.
+const (
+	DefaultReconcileInterval = 15 * time.Minute
+	MinReconcileInterval     = time.Minute
+	MaxReconcileInterval     = 24 * time.Hour
+)
+
+// Interval is a duration setting written like 15m or 1h, or off (also 0,
+// and false, which YAML 1.1 reads off as) for none.
+type Interval time.Duration
+
+// UnmarshalJSON reads a Go duration string, "off", "0", 0 or false. Any
+// other value is an EINVALID *synclayer.Error naming reconcile_interval.
+func (iv *Interval) UnmarshalJSON(b []byte) error {
+	const how = "write it like 15m or 1h, or off to turn reconciliation off"
+	bad := func(format string, args ...any) error {
+		return synclayer.FieldErrorf("reconcile_interval", format+": "+how, args...)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return bad("is not a duration")
+	}
+	switch v := v.(type) {
+	case bool:
+		if v {
+			return bad("true is not a duration")
+		}
+		*iv = 0
+	case float64:
+		if v != 0 {
+			return bad("%v has no unit", v)
+		}
+		*iv = 0
+	case string:
+		s := strings.TrimSpace(v)
+		if strings.EqualFold(s, "off") || s == "0" {
+			*iv = 0
+			return nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return bad("%q is not a duration", s)
+		}
+		if d < 0 {
+			return bad("%q is negative", s)
+		}
+		*iv = Interval(d)
+	default:
+		return bad("is not a duration")
+	}
+	return nil
 }
 
 // UnmarshalJSON refuses keys the block does not know, naming them under
@@ -35,7 +98,7 @@ type WebhookSettings struct {
 func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	type plain WebhookSettings
 	var p plain
-	if err := synclayer.DecodeSettings(b, &p, "Brevo webhook setting (token, public_url)"); err != nil {
+	if err := synclayer.DecodeSettings(b, &p, "Brevo webhook setting (token, public_url, reconcile_interval)"); err != nil {
 		var e *synclayer.Error
 		if errors.As(err, &e) && e.Field != "" {
 			e.Field = "webhook." + e.Field
@@ -46,15 +109,31 @@ func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// validate checks the block and trims public_url's trailing slash. Each
-// problem is an EINVALID *synclayer.Error naming webhook.token or
-// webhook.public_url, joined when there are both.
-func (w *WebhookSettings) validate() error {
+// validate checks the block and trims public_url's trailing slash, and
+// returns the reconciliation interval in effect (0 for none). Each problem
+// is an EINVALID *synclayer.Error naming webhook.token, webhook.public_url
+// or webhook.reconcile_interval, joined when there are several. A block
+// without a token is accepted only when it turns reconciliation on and
+// names no public_url: it reads Brevo, and takes no webhook.
+func (w *WebhookSettings) validate() (time.Duration, error) {
 	var errs []error
 	const generate = "generate one with: openssl rand -hex 32"
+	reconcile := DefaultReconcileInterval
+	if w.ReconcileInterval != nil {
+		reconcile = time.Duration(*w.ReconcileInterval)
+	}
+	if reconcile != 0 && (reconcile < MinReconcileInterval || reconcile > MaxReconcileInterval) {
+		errs = append(errs, synclayer.FieldErrorf("webhook.reconcile_interval", "is %s; it must be from %s to %s (each pass reads Brevo's changed contacts on the contacts rate limit), or off",
+			reconcile, MinReconcileInterval, MaxReconcileInterval))
+	}
+	reconcileOnly := w.Token == "" && w.ReconcileInterval != nil && reconcile != 0
 	switch t := w.Token; {
+	case reconcileOnly && w.PublicURL != "":
+		errs = append(errs, synclayer.FieldErrorf("webhook.token", "is not set, but public_url is: a webhook needs a token to tell Brevo's deliveries from anyone else's: %s, and set it, or remove public_url to only reconcile", generate))
+	case reconcileOnly:
 	case t == "":
-		errs = append(errs, synclayer.FieldErrorf("webhook.token", "is not set, so Brevo's webhooks could not be told from anyone else's: %s, and set it, e.g. token: \"${BREVO_WEBHOOK_TOKEN}\"", generate))
+		errs = append(errs, synclayer.FieldErrorf("webhook.token", "is not set, so Brevo's webhooks could not be told from anyone else's: %s, and set it, e.g. token: \"${BREVO_WEBHOOK_TOKEN}\" "+
+			"(or, to only read Brevo's opt-outs without a webhook, set reconcile_interval alone)", generate))
 	case len(t) < minTokenLength:
 		errs = append(errs, synclayer.FieldErrorf("webhook.token", "is %d characters; it must be at least %d, since it is all that authenticates Brevo's deliveries: %s", len(t), minTokenLength, generate))
 	case strings.IndexFunc(t, func(r rune) bool { return !tokenChar(r) }) >= 0:
@@ -68,7 +147,10 @@ func (w *WebhookSettings) validate() error {
 			w.PublicURL = u
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	return reconcile, nil
 }
 
 // tokenChar reports whether r may appear in a bearer token (RFC 6750's
