@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"synclayer"
 	"synclayer/destination/brevo"
@@ -261,4 +262,95 @@ func TestWebhook_EndToEnd(t *testing.T) {
 		t.Fatalf("received %+v", got)
 	}
 	runtime.KeepAlive(cs)
+}
+
+func TestOpen_ReconcileSettings(t *testing.T) {
+	t.Parallel()
+	open := func(webhook string) (*brevo.Destination, error) {
+		section := `{"api_key":"xkeysib-test"}`
+		if webhook != "" {
+			section = `{"api_key":"xkeysib-test","webhook":` + webhook + `}`
+		}
+		d, err := brevo.Open("brevo", json.RawMessage(section), synclayer.DestinationEnv{})
+		if err != nil {
+			return nil, err
+		}
+		return d.(*brevo.Destination), nil
+	}
+	tok := `"token":"` + webhookToken + `"`
+	for _, tc := range []struct {
+		name, webhook string
+		want          time.Duration
+		inbound       bool
+	}{
+		{"NoBlock", "", 0, false},
+		{"Default", `{` + tok + `}`, 15 * time.Minute, true},
+		{"Set", `{` + tok + `,"reconcile_interval":"1h"}`, time.Hour, true},
+		{"Minimum", `{` + tok + `,"reconcile_interval":"1m"}`, time.Minute, true},
+		{"Off", `{` + tok + `,"reconcile_interval":"off"}`, 0, true},
+		{"OffUpper", `{` + tok + `,"reconcile_interval":"OFF"}`, 0, true},
+		{"ZeroText", `{` + tok + `,"reconcile_interval":"0"}`, 0, true},
+		{"ZeroNumber", `{` + tok + `,"reconcile_interval":0}`, 0, true},
+		{"False", `{` + tok + `,"reconcile_interval":false}`, 0, true},
+		{"Null", `{` + tok + `,"reconcile_interval":null}`, 15 * time.Minute, true},
+		{"WithoutWebhook", `{"reconcile_interval":"30m"}`, 30 * time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := open(tc.webhook)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.ReconcileInterval(); got != tc.want {
+				t.Errorf("ReconcileInterval() = %v, want %v", got, tc.want)
+			}
+			if (d.Inbound() != nil) != tc.inbound {
+				t.Errorf("Inbound() = %v, want a source: %v", d.Inbound(), tc.inbound)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, webhook, field, message string
+	}{
+		{"TooShort", `{` + tok + `,"reconcile_interval":"30s"}`, "webhook.reconcile_interval", "from 1m0s to 24h0m0s"},
+		{"TooLong", `{` + tok + `,"reconcile_interval":"48h"}`, "webhook.reconcile_interval", "from 1m0s to 24h0m0s"},
+		{"NoUnit", `{` + tok + `,"reconcile_interval":15}`, "webhook.reconcile_interval", "no unit"},
+		{"NoUnitText", `{` + tok + `,"reconcile_interval":"15"}`, "webhook.reconcile_interval", "not a duration"},
+		{"Negative", `{` + tok + `,"reconcile_interval":"-5m"}`, "webhook.reconcile_interval", "negative"},
+		{"True", `{` + tok + `,"reconcile_interval":true}`, "webhook.reconcile_interval", "true"},
+		{"Object", `{` + tok + `,"reconcile_interval":{}}`, "webhook.reconcile_interval", "not a duration"},
+		{"OffWithoutToken", `{"reconcile_interval":"off"}`, "webhook.token", "is not set"},
+		{"PublicURLWithoutToken", `{"reconcile_interval":"15m","public_url":"https://sync.example.com"}`, "webhook.token", "remove public_url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := open(tc.webhook)
+			if got := errorFields(err); len(got) != 1 || got[0] != tc.field || !strings.Contains(err.Error(), tc.message) {
+				t.Errorf("err = %v (fields %q), want one naming %s that says %q", err, got, tc.field, tc.message)
+			}
+		})
+	}
+}
+
+// TestInbound_ReconcileOnly: without a token the source takes no
+// delivery, not even one whose bearer token is as empty as the setting.
+func TestInbound_ReconcileOnly(t *testing.T) {
+	t.Parallel()
+	d := mustOpen(t, `{"api_key":"xkeysib-test","webhook":{"reconcile_interval":"15m"}}`)
+	src := d.Inbound()
+	if src == nil || src.Name() != "brevo" || d.WebhookURL() != "" {
+		t.Fatalf("Inbound() = %v, WebhookURL() = %q; want the source brevo and no URL", src, d.WebhookURL())
+	}
+	body := []byte(`{"event":"unsubscribed","email":"ann@example.com","ts_event":1604933737}`)
+	for _, auth := range []string{"", "Bearer", "Bearer ", "Bearer " + webhookToken} {
+		h := http.Header{}
+		if auth != "" {
+			h.Set("Authorization", auth)
+		}
+		events, err := src.Parse(h, body, webhookNow)
+		if synclayer.ErrorCode(err) != synclayer.EUNAUTHORIZED || events != nil || !strings.Contains(err.Error(), "webhook.token is not set") {
+			t.Errorf("Authorization %q: %v, %v; want EUNAUTHORIZED saying no token is set", auth, events, err)
+		}
+	}
+	if _, err := d.RegisterWebhook(context.Background()); len(errorFields(err)) != 1 || errorFields(err)[0] != "webhook.token" {
+		t.Errorf("RegisterWebhook: %v, want an error naming webhook.token", err)
+	}
 }
