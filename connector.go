@@ -21,6 +21,13 @@ type Source interface {
 	Parse(h http.Header, body []byte, now time.Time) ([]*Event, error)
 }
 
+// QueryHeader carries a webhook request's URL query to Source.Parse, set
+// by the server (any value the caller sent is replaced): a platform that
+// cannot sign its webhooks nor set a header authenticates with a secret
+// in the URL it calls (Mailchimp's audience webhooks). It is never kept
+// with a rejection.
+const QueryHeader = "X-Synclayer-Query"
+
 // SourceType is one platform a source package offers to the registry.
 type SourceType struct {
 	Type string // the config's type:, and the plain section name that implies it

@@ -81,6 +81,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.HandleFunc("POST /webhooks/{source}", s.handleWebhook)
+	mux.HandleFunc("GET /webhooks/{source}", s.handleWebhookCheck)
 	mux.HandleFunc("/webhooks/{source}", s.handleWebhookMethod) // any other method
 	mux.HandleFunc("GET /api/v1/openapi.yaml", s.handleOpenAPI)
 	mux.HandleFunc("GET /{$}", s.handleRoot)

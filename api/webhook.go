@@ -55,6 +55,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, name, nil, err)
 		return
 	}
+	r.Header.Set(synclayer.QueryHeader, r.URL.RawQuery)
 	events, err := src.Parse(r.Header, body, s.cfg.Now())
 	if err != nil {
 		s.reject(w, r, name, body, err)
@@ -122,7 +123,8 @@ func safeHeaders(h http.Header) map[string]string {
 	out := map[string]string{}
 	for k, v := range h {
 		lk := strings.ToLower(k)
-		if strings.Contains(lk, "signature") || strings.Contains(lk, "hmac") || lk == "authorization" || lk == "cookie" || strings.Contains(lk, "key") {
+		if strings.Contains(lk, "signature") || strings.Contains(lk, "hmac") || lk == "authorization" || lk == "cookie" || strings.Contains(lk, "key") ||
+			strings.EqualFold(k, synclayer.QueryHeader) {
 			continue
 		}
 		val := strings.Join(v, ", ")
@@ -132,6 +134,22 @@ func safeHeaders(h http.Header) map[string]string {
 		out[k] = strings.ToValidUTF8(val, string(utf8.RuneError))
 	}
 	return out
+}
+
+// handleWebhookCheck answers a GET of a webhook URL: some platforms call
+// it once to check the URL before they send anything (Mailchimp, when its
+// webhook is created). It is 200 when the source takes the request as an
+// empty delivery (its secret checks out, and it carries no event), and
+// otherwise the 405 of any other method. Nothing is stored either way.
+func (s *Server) handleWebhookCheck(w http.ResponseWriter, r *http.Request) {
+	if src, ok := s.cfg.Sources[r.PathValue("source")]; ok {
+		r.Header.Set(synclayer.QueryHeader, r.URL.RawQuery)
+		if events, err := src.Parse(r.Header, nil, s.cfg.Now()); err == nil && len(events) == 0 {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+			return
+		}
+	}
+	s.handleWebhookMethod(w, r)
 }
 
 // handleWebhookMethod answers a webhook URL called with another method than

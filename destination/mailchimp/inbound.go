@@ -19,14 +19,11 @@ import (
 )
 
 // QueryHeader is the request header Parse reads the webhook URL's query
-// from. synclayer.Source.Parse is given the headers and the body, not the
-// URL, and Mailchimp cannot set a header: it authenticates only by the
-// secret in the URL it calls (PublicURL/webhooks/<name>?secret=…). So the
-// server that receives the delivery must put the request URL's raw query
-// (r.URL.RawQuery, without the "?") in this header before it calls Parse,
-// replacing any the client sent, and must keep the header out of what it
-// records of a rejected request, since it holds the secret.
-const QueryHeader = "X-Synclayer-Query"
+// from (synclayer.QueryHeader, which the server sets from the request
+// URL): Mailchimp cannot sign its deliveries nor set a header, and
+// authenticates only by the secret in the URL it calls
+// (PublicURL/webhooks/<name>?secret=…).
+const QueryHeader = synclayer.QueryHeader
 
 // Inbound is the source that reads Mailchimp's audience webhooks for this
 // account, named like the destination, or nil when the section has no
