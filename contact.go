@@ -188,7 +188,7 @@ type MergeContext struct {
 	// destinations reporting back, order-events) that may set it; a field
 	// not listed is anyone's.
 	FieldOwners map[string][]string
-	Create         bool              // the event is a creation, which may restore a deleted contact
+	Create      bool // the event is a creation, which may restore a deleted contact
 }
 
 // Merge applies ch to c under the store's rules and returns one Decision per

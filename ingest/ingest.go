@@ -54,9 +54,9 @@ func (r Route) queueFor(c *synclayer.Contact) string {
 type Config struct {
 	Store          synclayer.Store
 	Routes         []Route
-	ConsentSources []string          // the sources whose opt-ins count; none trusts every source
+	ConsentSources []string            // the sources whose opt-ins count; none trusts every source
 	FieldOwners    map[string][]string // canonical field → the only systems that may set it
-	DefaultRegion  string            // for phones without a country code; "" requires E.164
+	DefaultRegion  string              // for phones without a country code; "" requires E.164
 	Now            func() time.Time
 	// Notify is called after a commit that enqueued work, to wake workers.
 	Notify func(skill string)
