@@ -349,5 +349,16 @@ type Reconciler interface {
 	// waiting and should be read at once. The events never opt anyone
 	// in: a state read back may be synclayer's own earlier write, so only
 	// opt-outs (and the platform's own records of them) are reported.
-	Reconcile(ctx context.Context, cursor string, now time.Time) (events []*Event, next string, more bool, err error)
+	// known reads what the destination's skills recorded it holds (the
+	// sync state), so a state synclayer already knows of is no news: a
+	// block read back after a later write must not opt out again someone
+	// who opted in since.
+	Reconcile(ctx context.Context, cursor string, now time.Time, known SyncStateReader) (events []*Event, next string, more bool, err error)
+}
+
+// SyncStateReader reads what a destination is recorded to hold of a
+// record (the Store does).
+type SyncStateReader interface {
+	// FindSyncState returns the state, or ENOTFOUND.
+	FindSyncState(ctx context.Context, recordKey, destination string) (*SyncState, error)
 }

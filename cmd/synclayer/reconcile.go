@@ -79,7 +79,7 @@ func (m *Main) reconcile(ctx context.Context, name string, r synclayer.Reconcile
 	}
 	total := 0
 	for page := 0; ; page++ {
-		events, next, more, err := r.Reconcile(ctx, cursor, time.Now())
+		events, next, more, err := r.Reconcile(ctx, cursor, time.Now(), m.DB)
 		if err != nil {
 			return total, err
 		}

@@ -80,7 +80,7 @@ func (d *Destination) ReconcileInterval() time.Duration { return d.reconcile }
 // synclayer.RetryAfter error; a 401 or 403 a permanent EUNAUTHORIZED one
 // naming api_key; a cursor that does not parse a permanent EINVALID one.
 // On an error the cursor is not advanced.
-func (d *Destination) Reconcile(ctx context.Context, cursor string, now time.Time) ([]*synclayer.Event, string, bool, error) {
+func (d *Destination) Reconcile(ctx context.Context, cursor string, now time.Time, known synclayer.SyncStateReader) ([]*synclayer.Event, string, bool, error) {
 	if d.reconcile == 0 {
 		return nil, cursor, false, synclayer.FieldErrorf("webhook.reconcile_interval", "is off for destinations.%s, so there is nothing to reconcile", d.name)
 	}
@@ -117,7 +117,10 @@ func (d *Destination) Reconcile(ctx context.Context, cursor string, now time.Tim
 	if len(cur.Seen) > 0 {
 		fresh, lost = afterAnchors(page.Contacts, cur.Seen)
 	}
-	events := d.reconcileEvents(ctx, fresh, now)
+	events, err := d.reconcileEvents(ctx, fresh, now, known)
+	if err != nil {
+		return nil, cursor, false, err
+	}
 
 	next := cur
 	switch {
@@ -172,12 +175,35 @@ func (d *Destination) reconcileError(err error) error {
 	return fmt.Errorf("reconcile: %w", err)
 }
 
-// reconcileEvents are the opt-outs of the blocklisted contacts in cs.
-func (d *Destination) reconcileEvents(ctx context.Context, cs []*Contact, now time.Time) []*synclayer.Event {
+// reconcileEvents are the opt-outs of the blocklisted contacts in cs
+// that synclayer does not know of: a block the contact's sync state
+// records (one synclayer made, or one Brevo reported and synclayer then
+// wrote) is left out, because Brevo keeps a block synclayer did not make
+// even after a newer opt-in elsewhere, and reading it back with the time
+// of a later write would opt that person out again.
+func (d *Destination) reconcileEvents(ctx context.Context, cs []*Contact, now time.Time, known synclayer.SyncStateReader) ([]*synclayer.Event, error) {
 	var out []*synclayer.Event
 	for _, c := range cs {
 		if !c.EmailBlacklisted && !c.SMSBlacklisted {
 			continue // a list membership or a lifted block is never an opt-in
+		}
+		if c.ExtID != "" && known != nil {
+			st, err := known.FindSyncState(ctx, c.ExtID, d.name)
+			switch {
+			case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
+			case err != nil:
+				return nil, fmt.Errorf("reconcile: read what %s holds for %s: %w", d.name, c.ExtID, err)
+			default:
+				if held, err := decodeState(st.State); err == nil && held != nil {
+					nc := *c
+					nc.EmailBlacklisted = c.EmailBlacklisted && !held.EmailBlacklisted
+					nc.SMSBlacklisted = c.SMSBlacklisted && !held.SMSBlacklisted
+					if !nc.EmailBlacklisted && !nc.SMSBlacklisted {
+						continue // synclayer knows of the block already
+					}
+					c = &nc
+				}
+			}
 		}
 		if ev := d.optOut(c, now); ev != nil {
 			out = append(out, ev)
@@ -186,7 +212,7 @@ func (d *Destination) reconcileEvents(ctx context.Context, cs []*Contact, now ti
 		d.log.LogAttrs(ctx, slog.LevelWarn, "brevo reconcile: a blocklisted contact has no email or SMS number synclayer can match; skipped",
 			slog.String("destination", d.name), slog.Int64("brevo_id", c.ID))
 	}
-	return out
+	return out, nil
 }
 
 // optOut is c's opt-out event, or nil when nothing identifies c.

@@ -41,7 +41,7 @@ func TestReconcile_YieldsToDeliveries(t *testing.T) {
 	if _, err := d.client.CreateContact(ctx, CreateContactRequest{Email: "a@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := d.Reconcile(ctx, "", frozen); err != nil { // 9 left: it goes
+	if _, _, _, err := d.Reconcile(ctx, "", frozen, nil); err != nil { // 9 left: it goes
 		t.Fatalf("Reconcile with 9 of 10 left: %v", err)
 	}
 	for range 3 { // 5 left
@@ -51,7 +51,7 @@ func TestReconcile_YieldsToDeliveries(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if _, _, _, err := d.Reconcile(short, "", frozen); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, _, err := d.Reconcile(short, "", frozen, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Reconcile with 5 of 10 left: %v, want it to wait for the window", err)
 	}
 	if _, err := d.client.GetContact(ctx, "a@example.com", IdentifierEmail); err != nil {

@@ -16,6 +16,8 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/destination/brevo/brevospec"
+	"synclayer/store"
+	"synclayer/store/storetest"
 )
 
 // testClock is a clock safe for the simulator's goroutines.
@@ -40,6 +42,7 @@ type reconcileEnv struct {
 	sim *brevosim.Server
 	clk *testClock
 	url string
+	db  *store.DB // what the skills recorded Brevo holds
 }
 
 var reconcileStart = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -60,7 +63,7 @@ func mustReconcileEnv(tb testing.TB, webhook string) *reconcileEnv {
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
-	return &reconcileEnv{d: d.(*brevo.Destination), sim: sim, clk: clk, url: srv.URL}
+	return &reconcileEnv{d: d.(*brevo.Destination), sim: sim, clk: clk, url: srv.URL, db: storetest.OpenSQLite(tb)}
 }
 
 func (e *reconcileEnv) create(tb testing.TB, r brevo.CreateContactRequest) {
@@ -87,7 +90,7 @@ func (e *reconcileEnv) unsubscribe(tb testing.TB, email string) {
 // reconcile runs one call at the test clock's now.
 func (e *reconcileEnv) reconcile(tb testing.TB, cursor string) (events []*synclayer.Event, next string, more bool) {
 	tb.Helper()
-	events, next, more, err := e.d.Reconcile(context.Background(), cursor, e.clk.Now())
+	events, next, more, err := e.d.Reconcile(context.Background(), cursor, e.clk.Now(), e.db)
 	if err != nil {
 		tb.Fatalf("Reconcile(%s): %v", cursor, err)
 	}
@@ -173,14 +176,14 @@ func TestReconcile_BrevoClockBehind(t *testing.T) {
 	e := mustReconcileEnv(t, `{"token":"`+webhookToken+`"}`)
 	e.create(t, brevo.CreateContactRequest{Email: "ann@example.com"})
 	ahead := 10 * time.Minute
-	_, cursor, _, err := e.d.Reconcile(context.Background(), "", e.clk.Now().Add(ahead))
+	_, cursor, _, err := e.d.Reconcile(context.Background(), "", e.clk.Now().Add(ahead), e.db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clk.Add(time.Minute)
 	e.unsubscribe(t, "ann@example.com")
 	e.clk.Add(15 * time.Minute)
-	events, _, _, err := e.d.Reconcile(context.Background(), cursor, e.clk.Now().Add(ahead))
+	events, _, _, err := e.d.Reconcile(context.Background(), cursor, e.clk.Now().Add(ahead), e.db)
 	if err != nil || len(events) != 1 || emailOf(events[0]) != "ann@example.com" {
 		t.Errorf("after an unsubscribe a minute into Brevo's time: %v, %v; want ann's opt-out", events, err)
 	}
@@ -384,7 +387,7 @@ func TestReconcile_Errors(t *testing.T) {
 		t.Parallel()
 		e := mustReconcileEnv(t, `{"token":"`+webhookToken+`"}`)
 		e.sim.SetAPIKey("xkeysib-other")
-		_, next, _, err := e.d.Reconcile(ctx, "", e.clk.Now())
+		_, next, _, err := e.d.Reconcile(ctx, "", e.clk.Now(), e.db)
 		var se *synclayer.Error
 		if kind(err) != "permanent" || !errors.As(err, &se) || se.Field != "api_key" || se.Code != synclayer.EUNAUTHORIZED ||
 			synclayer.HTTPStatus(err) != http.StatusUnauthorized || next != "" {
@@ -404,7 +407,7 @@ func TestReconcile_Errors(t *testing.T) {
 			resp.Body.Close()
 		}
 		const cursor = `{"v":1,"since":"2026-05-01T11:00:00Z"}`
-		_, next, _, err := e.d.Reconcile(ctx, cursor, e.clk.Now())
+		_, next, _, err := e.d.Reconcile(ctx, cursor, e.clk.Now(), e.db)
 		var ra *synclayer.RetryAfterError
 		if !errors.As(err, &ra) || ra.After <= 0 || next != cursor {
 			t.Errorf("err = %v, next %q; want a RetryAfter error and the cursor kept", err, next)
@@ -414,7 +417,7 @@ func TestReconcile_Errors(t *testing.T) {
 		t.Parallel()
 		e := mustReconcileEnv(t, `{"token":"`+webhookToken+`"}`)
 		for _, cursor := range []string{"2026-05-01T11:00:00Z", `{"v":2,"since":"2026-05-01T11:00:00Z"}`, `{"v":1}`} {
-			_, _, _, err := e.d.Reconcile(ctx, cursor, e.clk.Now())
+			_, _, _, err := e.d.Reconcile(ctx, cursor, e.clk.Now(), e.db)
 			var se *synclayer.Error
 			if kind(err) != "permanent" || !errors.As(err, &se) || se.Field != "cursor" {
 				t.Errorf("cursor %s: %v, want a permanent error naming the cursor", cursor, err)
@@ -424,8 +427,38 @@ func TestReconcile_Errors(t *testing.T) {
 	t.Run("Off", func(t *testing.T) {
 		t.Parallel()
 		e := mustReconcileEnv(t, `{"token":"`+webhookToken+`","reconcile_interval":"off"}`)
-		if _, _, _, err := e.d.Reconcile(ctx, "", e.clk.Now()); len(errorFields(err)) != 1 || errorFields(err)[0] != "webhook.reconcile_interval" {
+		if _, _, _, err := e.d.Reconcile(ctx, "", e.clk.Now(), e.db); len(errorFields(err)) != 1 || errorFields(err)[0] != "webhook.reconcile_interval" {
 			t.Errorf("Reconcile while off: %v, want an error naming webhook.reconcile_interval", err)
 		}
 	})
+}
+
+// TestReconcile_KnownBlockIsNoNews: a block the contact's sync state
+// records (synclayer wrote it, or was told of it and wrote it) is not
+// reported again when a later write moves modifiedAt, since Brevo keeps a
+// block synclayer did not make even after the person opts in again
+// elsewhere: reading it back as a fresh opt-out would undo that opt-in.
+// A block the state does not record is news.
+func TestReconcile_KnownBlockIsNoNews(t *testing.T) {
+	e := mustReconcileEnv(t, `{"token":"`+webhookToken+`"}`)
+	ctx := context.Background()
+	e.create(t, brevo.CreateContactRequest{Email: "known@example.com", ExtID: "ct_known"})
+	e.create(t, brevo.CreateContactRequest{Email: "news@example.com", ExtID: "ct_news"})
+	e.unsubscribe(t, "known@example.com")
+	e.unsubscribe(t, "news@example.com")
+	for id, blocked := range map[string]bool{"ct_known": true, "ct_news": false} {
+		st := fmt.Sprintf(`{"email":"%s","emailBlacklisted":%v}`, strings.TrimPrefix(id, "ct_")+"@example.com", blocked)
+		if err := e.db.SaveSyncState(ctx, &synclayer.SyncState{RecordKey: id, Destination: "brevo", RemoteID: id, State: json.RawMessage(st)}, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clk.Add(time.Minute)
+	events, _ := e.pass(t, "")
+	var got []string
+	for _, ev := range events {
+		got = append(got, ev.Customer.Email())
+	}
+	if len(got) != 1 || got[0] != "news@example.com" {
+		t.Errorf("reconciled %v, want only news@example.com: the block of known@example.com is recorded already", got)
+	}
 }
