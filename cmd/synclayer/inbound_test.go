@@ -71,3 +71,34 @@ func TestInbound_BrevoUnsubscribe(t *testing.T) {
 		t.Error("the wrong-token delivery was not kept for inspection")
 	}
 }
+
+// TestInbound_BrevoReconcile: an unsubscribe whose webhook was lost is
+// found by the reconciliation, goes through ingest as a webhook's would
+// (the canonical contact opted out by brevo), and the cursor stored after
+// it means the next run finds nothing new.
+func TestInbound_BrevoReconcile(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevosim.Options{}, func(c *Config) {
+		c.Destinations["brevo"].Settings["webhook"] = map[string]any{"token": brevoWebhookToken, "reconcile_interval": "15m"}
+	})
+	e.mustAccept(e.shopify("customers/create", shopifyCustomer(2101, "lost@example.com", "Lou", 0, "subscribed", 0)))
+	e.waitIdle(10 * time.Second)
+	if err := e.sim.UnsubscribeSilently("lost@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.m.destinations["brevo"].(synclayer.Reconciler)
+	n, err := e.m.reconcile(context.Background(), "brevo", r)
+	if err != nil || n != 1 {
+		t.Fatalf("reconcile: %d events, %v; want the lost unsubscribe", n, err)
+	}
+	if got := e.canonical("lost@example.com").EmailConsent; got.State != synclayer.ConsentUnsubscribed || got.Source != "brevo" {
+		t.Errorf("canonical consent: %+v, want unsubscribed by brevo", got)
+	}
+	e.waitIdle(10 * time.Second) // the opt-out's own delivery records the block
+	if cp, err := e.m.DB.FindCheckpoint(context.Background(), reconcileCheckpoint("brevo")); err != nil || len(cp.Detail) == 0 {
+		t.Fatalf("no cursor stored: %v", err)
+	}
+	if n, err := e.m.reconcile(context.Background(), "brevo", r); err != nil || n != 0 {
+		t.Errorf("the next run: %d events, %v; want nothing new", n, err)
+	}
+}
