@@ -330,9 +330,10 @@ type ConsentWrite struct {
 	SMSConsent   Consent // the canonical SMS consent; written only when unsubscribed
 }
 
-// Reconciler is an InboundDestination that can also list what changed on
-// its side since a cursor, because webhooks get lost (an outage, a
-// deploy, a webhook the operator never registered): Brevo's GET
+// Reconciler is a destination that can list what changed on its side
+// since a cursor: because webhooks get lost (an outage, a deploy, a
+// webhook the operator never registered), or because the platform sends
+// none for the change (Klaviyo's unsubscribes): Brevo's GET
 // /contacts?modifiedSince. The program calls it every ReconcileInterval,
 // once across the instances sharing a store, with the cursor it stored
 // last, runs the events it returns through ingest as it runs a webhook's
@@ -340,7 +341,7 @@ type ConsentWrite struct {
 // then stores the next cursor, so a crash between the two reads the page
 // again rather than skipping it.
 type Reconciler interface {
-	InboundDestination
+	Destination
 	// ReconcileInterval is how often to look; 0 turns it off.
 	ReconcileInterval() time.Duration
 	// Reconcile returns the events for what changed after cursor ("" on

@@ -16,7 +16,7 @@ import (
 func reconcileCheckpoint(destination string) string { return "reconcile:" + destination }
 
 // startReconcile runs, for each destination that can list what changed
-// on its side (synclayer.Reconciler) and serves a webhook, a loop that
+// on its side (synclayer.Reconciler) and is asked to, a loop that
 // every ReconcileInterval reads the changes since its stored cursor and
 // ingests them, so an opt-out whose webhook was lost still arrives within
 // the interval. Across instances sharing a store one of them reconciles
@@ -24,7 +24,7 @@ func reconcileCheckpoint(destination string) string { return "reconcile:" + dest
 func (m *Main) startReconcile() {
 	for _, name := range sortedNames(m.destinations) {
 		r, ok := m.destinations[name].(synclayer.Reconciler)
-		if !ok || r.Inbound() == nil || r.ReconcileInterval() <= 0 {
+		if !ok || r.ReconcileInterval() <= 0 {
 			continue
 		}
 		every := r.ReconcileInterval()
