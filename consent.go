@@ -33,8 +33,10 @@ func (s ConsentState) Valid() bool {
 // in, so reordered and duplicated webhooks cannot change the outcome.
 type Consent struct {
 	State  ConsentState `json:"state,omitempty"`
-	Source string       `json:"source,omitempty"` // of the deciding statement
-	At     time.Time    `json:"at,omitzero"`      // of the deciding statement
+	// Source and At are of the deciding statement: the opt-in that
+	// stands, or, while opted out, the newest opt-out.
+	Source string    `json:"source,omitempty"`
+	At     time.Time `json:"at,omitzero"`
 
 	OptOutAt    time.Time `json:"optOutAt,omitzero"`    // newest opt-out, from any source
 	OptInAt     time.Time `json:"optInAt,omitzero"`     // newest opt-in from a consent source
@@ -92,6 +94,13 @@ func mergeConsent(cur Consent, ch ConsentChange, source string, sources []string
 	}
 	state, at := deriveConsent(next)
 	if state == cur.State {
+		if state == ConsentUnsubscribed && ch.State == ConsentUnsubscribed {
+			// A newer opt-out of one already opted out is now the one
+			// that stands: its system is the one a destination asks
+			// about (Brevo never lifts a block it reported itself) and
+			// the write-backs tell the others of.
+			next.At, next.Source = at, source
+		}
 		return next, RuleUnchanged, ""
 	}
 	next.State, next.At, next.Source = state, at, source

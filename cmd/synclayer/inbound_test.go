@@ -102,3 +102,48 @@ func TestInbound_BrevoReconcile(t *testing.T) {
 		t.Errorf("the next run: %d events, %v; want nothing new", n, err)
 	}
 }
+
+// TestInbound_BrevoBlockIsNeverLifted: a person who unsubscribed from a
+// Brevo campaign and later opts in again at the store is subscribed in
+// the canonical store (a newer explicit opt-in), but their Brevo block
+// stays: Brevo records their own unsubscription, and synclayer lifts only
+// blocks that are its own. A block synclayer made (a Shopify opt-out) is
+// lifted by the same newer opt-in.
+func TestInbound_BrevoBlockIsNeverLifted(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevosim.Options{}, func(c *Config) {
+		c.Destinations["brevo"].Settings["webhook"] = map[string]any{"token": brevoWebhookToken}
+	})
+	cl := brevo.New(brevo.Config{APIKey: "xkeysib-e2e", BaseURL: setting(e.m.Config, "brevo", "base_url")})
+	if _, err := cl.CreateWebhook(context.Background(), brevo.CreateWebhookRequest{URL: e.base + "/webhooks/brevo", Type: "marketing",
+		Events: brevo.MarketingEvents, Auth: &brevo.WebhookAuth{Type: "bearer", Token: brevoWebhookToken}}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustAccept(e.shopify("customers/create", shopifyCustomer(2201, "brevo-out@example.com", "Bo", 0, "subscribed", 0)))
+	e.mustAccept(e.shopify("customers/create", shopifyCustomer(2202, "shop-out@example.com", "So", 0, "subscribed", 0)))
+	e.waitIdle(10 * time.Second)
+	if err := e.sim.Unsubscribe("brevo-out@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e.mustAccept(e.shopify("customers/update", shopifyCustomer(2202, "shop-out@example.com", "So", 1, "unsubscribed", 1)))
+	e.waitIdle(10 * time.Second)
+
+	// Both opt in again at the store, after their opt-outs.
+	later := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+	for id, email := range map[int64]string{2201: "brevo-out@example.com", 2202: "shop-out@example.com"} {
+		c := shopifyCustomer(id, email, "X", 2, "", 0)
+		c["updated_at"] = later
+		c["email_marketing_consent"] = map[string]any{"state": "subscribed", "opt_in_level": "single_opt_in", "consent_updated_at": later}
+		e.mustAccept(e.shopify("customers/update", c))
+	}
+	e.waitIdle(10 * time.Second)
+	if got := e.canonical("brevo-out@example.com").EmailConsent; got.State != synclayer.ConsentSubscribed {
+		t.Errorf("canonical consent after the newer opt-in: %+v", got)
+	}
+	if c := e.contact("brevo-out@example.com"); !c.EmailBlacklisted {
+		t.Errorf("Brevo lifted the block of a person who unsubscribed from a Brevo campaign: %+v", c)
+	}
+	if c := e.contact("shop-out@example.com"); c.EmailBlacklisted {
+		t.Errorf("the block synclayer made for a Shopify opt-out was not lifted by the newer opt-in: %+v", c)
+	}
+}

@@ -16,8 +16,11 @@ import (
 )
 
 // brevoModel is what Brevo holds for one contact after the planned calls.
+// blockedInBrevo is a block Brevo made itself (the person unsubscribed
+// from one of its campaigns), which synclayer must never lift.
 type brevoModel struct {
 	exists, inList, blacklisted bool
+	blockedInBrevo              bool
 }
 
 func (m *brevoModel) apply(p Plan) {
@@ -41,7 +44,7 @@ func (m *brevoModel) apply(p Plan) {
 			m.blacklisted = *p.Update.EmailBlacklisted
 		}
 	case OpDelete:
-		*m = brevoModel{}
+		*m = brevoModel{blockedInBrevo: m.blockedInBrevo, blacklisted: m.blockedInBrevo} // Brevo keeps an unsubscribed address blocked
 	}
 }
 
@@ -56,10 +59,14 @@ const owner = "shopify"
 
 // TestConsentProperty runs thousands of random event sequences (mixed
 // sources, duplicates, reordering, opt-outs, opt-ins, full resyncs and
-// deletes) through Merge and Plan, delivering at random points, and checks
-// that Brevo ends marketable only if the newest consent event from the
-// owner is an opt-in that no opt-out matches or follows, and that
-// emailBlacklisted:false is only ever sent for an owner's opt-in.
+// deletes; unsubscribes reported by Brevo itself, and the write-back of
+// every opt-out made elsewhere to the store with the store's echo of it)
+// through Merge and Plan, delivering at random points, and checks that
+// Brevo ends marketable only if the newest consent event from the owner
+// is an opt-in that no opt-out matches or follows, that
+// emailBlacklisted:false is only ever sent for an owner's opt-in and never
+// lifts a block Brevo made itself, and that the store's echo of a
+// write-back changes nothing.
 func TestConsentProperty(t *testing.T) {
 	seeds := regressionSeeds(t)
 	n := 3000
@@ -110,6 +117,9 @@ func checkConsentSequence(seed uint64) string {
 	var events []consentEvent
 	for range 2 + r.IntN(12) {
 		ev := consentEvent{source: sources[r.IntN(3)], state: states[r.IntN(4)], at: base.Add(time.Duration(r.IntN(20)) * time.Minute)}
+		if r.IntN(6) == 0 { // Brevo reports an unsubscribe from one of its campaigns
+			ev = consentEvent{source: "brevo", state: synclayer.ConsentUnsubscribed, at: ev.at}
+		}
 		if r.IntN(15) == 0 {
 			ev = consentEvent{source: owner, delete: true, at: ev.at}
 		}
@@ -124,7 +134,7 @@ func checkConsentSequence(seed uint64) string {
 	}
 	r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
 
-	s := &ContactSync{ListID: 5, HardDelete: r.IntN(2) == 0, FieldMapping: map[string]string{"email": "email"}}
+	s := &ContactSync{ListID: 5, HardDelete: r.IntN(2) == 0, FieldMapping: map[string]string{"email": "email"}, Destination: "brevo"}
 	c := &synclayer.Contact{ID: "ct_1"}
 	synclayer.Merge(c, &synclayer.CustomerChange{Fields: map[string]json.RawMessage{"email": json.RawMessage(`"p@x.com"`)}},
 		synclayer.MergeContext{Source: owner, At: base.Add(-time.Hour)})
@@ -145,8 +155,14 @@ func checkConsentSequence(seed uint64) string {
 		if err != nil {
 			return "plan: " + err.Error()
 		}
+		// Before a lift, run reads Brevo's record of the person's own
+		// opt-outs (GET /contacts/{identifier} statistics): the model's.
+		keepBrevoBlock(&p, brevo.blockedInBrevo)
 		if sentFalse(p) && !(c.EmailConsent.State == synclayer.ConsentSubscribed && slices.Contains(consentSources, c.EmailConsent.Source)) {
 			return fmt.Sprintf("sent emailBlacklisted:false while consent is %+v", c.EmailConsent)
+		}
+		if sentFalse(p) && brevo.blockedInBrevo {
+			return "sent emailBlacklisted:false over a block Brevo made itself"
 		}
 		brevo.apply(p)
 		next := p.Next
@@ -159,8 +175,22 @@ func checkConsentSequence(seed uint64) string {
 		if ev.state != "" {
 			ch.EmailConsent = &synclayer.ConsentChange{State: ev.state, At: ev.at}
 		}
+		if ev.source == "brevo" { // Brevo blocked the address before it reported it
+			brevo.blacklisted, brevo.blockedInBrevo = true, true
+		}
 		synclayer.Merge(c, ch, synclayer.MergeContext{Source: ev.source, At: ev.at, ConsentSources: consentSources, Create: !ev.delete && r.IntN(3) == 0})
 		trail = append(trail, fmt.Sprintf("%s:%s@%d del=%v", ev.source, ev.state, ev.at.Sub(base)/time.Minute, ev.delete))
+		// The write-back tells the store of an opt-out made elsewhere,
+		// and the store's webhook echoes it, with the time written.
+		if k := c.EmailConsent; k.State == synclayer.ConsentUnsubscribed && k.Source != owner && r.IntN(2) == 0 {
+			before := c.EmailConsent
+			synclayer.Merge(c, &synclayer.CustomerChange{EmailConsent: &synclayer.ConsentChange{State: synclayer.ConsentUnsubscribed, At: k.At}},
+				synclayer.MergeContext{Source: owner, At: k.At, ConsentSources: consentSources})
+			if c.EmailConsent != before {
+				return fmt.Sprintf("the store's echo of a write-back changed consent from %+v to %+v after %s", before, c.EmailConsent, strings.Join(trail, ", "))
+			}
+			trail = append(trail, fmt.Sprintf("echo:%s@%d", owner, k.At.Sub(base)/time.Minute))
+		}
 		if r.IntN(2) == 0 {
 			if msg := deliver(); msg != "" {
 				return msg + " after " + strings.Join(trail, ", ")

@@ -2,6 +2,7 @@ package brevo
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -63,6 +64,12 @@ type Contact struct {
 	// unreadable; RawModifiedAt is modifiedAt as Brevo wrote it.
 	CreatedAt, ModifiedAt time.Time
 	RawModifiedAt         string
+	// OptedOutInBrevo is set when GET /contacts/{identifier}'s statistics
+	// record the person's own opt-out in Brevo: an unsubscription through
+	// a campaign's link, a spam complaint or a hard bounce. Brevo calls
+	// resubscribing such a contact illegal; synclayer never lifts their
+	// block (ContactSync.run).
+	OptedOutInBrevo bool
 }
 
 // contactWire is a contact as Brevo's getContactDetails encodes it.
@@ -76,6 +83,14 @@ type contactWire struct {
 	ListIDs          []int64        `json:"listIds"`
 	CreatedAt        string         `json:"createdAt"`
 	ModifiedAt       string         `json:"modifiedAt"`
+	// Statistics come only with GET /contacts/{identifier}.
+	Statistics *struct {
+		Complaints      []json.RawMessage `json:"complaints"`
+		HardBounces     []json.RawMessage `json:"hardBounces"`
+		Unsubscriptions *struct {
+			UserUnsubscription []json.RawMessage `json:"userUnsubscription"`
+		} `json:"unsubscriptions"`
+	} `json:"statistics"`
 }
 
 func (w *contactWire) contact() *Contact {
@@ -83,6 +98,10 @@ func (w *contactWire) contact() *Contact {
 		ID: w.ID, Email: w.Email, ExtID: w.ExtID, Attributes: w.Attributes,
 		EmailBlacklisted: w.EmailBlacklisted, SMSBlacklisted: w.SMSBlacklisted, ListIDs: w.ListIDs,
 		CreatedAt: brevoTimestamp(w.CreatedAt), ModifiedAt: brevoTimestamp(w.ModifiedAt), RawModifiedAt: w.ModifiedAt,
+	}
+	if st := w.Statistics; st != nil {
+		ct.OptedOutInBrevo = len(st.Complaints) > 0 || len(st.HardBounces) > 0 ||
+			st.Unsubscriptions != nil && len(st.Unsubscriptions.UserUnsubscription) > 0
 	}
 	if s, ok := w.Attributes["EXT_ID"].(string); ok && s != "" {
 		ct.ExtID = s

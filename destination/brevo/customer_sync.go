@@ -123,11 +123,14 @@ func (s *ContactSync) plan(c *synclayer.Contact, prev *brevoState) (Plan, error)
 		if prev != nil {
 			next.EmailBlockedByUs, next.SMSBlockedByUs = prev.EmailBlockedByUs, prev.SMSBlockedByUs
 		}
+		// A block this account reported itself (an unsubscribe from one
+		// of its campaigns) is Brevo's, not ours, even when we send it.
+		self := accountName(s.Destination)
 		if wantEmailBL {
-			req.EmailBlacklisted, next.EmailBlacklisted, next.EmailBlockedByUs = ptr(true), true, true
+			req.EmailBlacklisted, next.EmailBlacklisted, next.EmailBlockedByUs = ptr(true), true, c.EmailConsent.Source != self
 		}
 		if wantSMSBL {
-			req.SMSBlacklisted, next.SMSBlacklisted, next.SMSBlockedByUs = ptr(true), true, true
+			req.SMSBlacklisted, next.SMSBlacklisted, next.SMSBlockedByUs = ptr(true), true, c.SMSConsent.Source != self
 		}
 		return Plan{Op: OpCreate, Create: req, Next: next}, nil
 	}
@@ -176,8 +179,9 @@ func (s *ContactSync) plan(c *synclayer.Contact, prev *brevoState) (Plan, error)
 	case !wantList && prev.InList:
 		req.UnlinkListIDs = []int64{s.ListID}
 	}
-	next.EmailBlacklisted, next.EmailBlockedByUs = blockFlag(&req.EmailBlacklisted, wantEmailBL, prev.EmailBlacklisted, prev.EmailBlockedByUs, c.EmailConsent)
-	next.SMSBlacklisted, next.SMSBlockedByUs = blockFlag(&req.SMSBlacklisted, wantSMSBL, prev.SMSBlacklisted, prev.SMSBlockedByUs, c.SMSConsent)
+	self := accountName(s.Destination)
+	next.EmailBlacklisted, next.EmailBlockedByUs = blockFlag(&req.EmailBlacklisted, wantEmailBL, prev.EmailBlacklisted, prev.EmailBlockedByUs, c.EmailConsent, self)
+	next.SMSBlacklisted, next.SMSBlockedByUs = blockFlag(&req.SMSBlacklisted, wantSMSBL, prev.SMSBlacklisted, prev.SMSBlockedByUs, c.SMSConsent, self)
 	if req.Attributes == nil && req.ListIDs == nil && req.UnlinkListIDs == nil && req.EmailBlacklisted == nil && req.SMSBlacklisted == nil {
 		same := *prev // the same, with what is no longer mapped kept apart
 		same.Attributes, same.Kept = attrs, next.Kept
@@ -188,13 +192,20 @@ func (s *ContactSync) plan(c *synclayer.Contact, prev *brevoState) (Plan, error)
 
 // blockFlag decides one channel's blocklist flag: set it on an opt-out, and
 // lift it only when synclayer set it and an explicit opt-in (from the
-// consent owner, as Merge enforces) now stands. It returns the flag and the
-// by-us mark Brevo will hold afterwards.
-func blockFlag(send **bool, want, blocked, byUs bool, consent synclayer.Consent) (bool, bool) {
+// consent owner, as Merge enforces) now stands. A block this account
+// reported itself (consent's source is self: an unsubscribe from one of
+// its campaigns, through its webhook or the reconciliation) is Brevo's,
+// even when synclayer sent it too or had set it before, and is never
+// lifted. It returns the flag and the by-us mark Brevo will hold
+// afterwards.
+func blockFlag(send **bool, want, blocked, byUs bool, consent synclayer.Consent, self string) (bool, bool) {
+	reported := consent.State == synclayer.ConsentUnsubscribed && consent.Source == self
 	switch {
 	case want && !blocked:
 		*send = ptr(true)
-		return true, true
+		return true, !reported
+	case blocked && byUs && reported:
+		return true, false // Brevo has since reported its own opt-out
 	case blocked && byUs && consent.State == synclayer.ConsentSubscribed:
 		*send = ptr(false)
 		return false, false

@@ -65,8 +65,9 @@ func decodeState(raw json.RawMessage) (*brevoState, error) {
 }
 
 // ReadBack reads the contact from Brevo. Only the mapped attributes are
-// kept, for the diff; which blocks synclayer made comes from local, since
-// Brevo cannot tell its own unsubscribes from ours.
+// kept, for the diff; which blocks synclayer made comes from local: the
+// contact's flags cannot tell Brevo's own unsubscribes from ours (its
+// statistics can, and run reads them before any lift).
 func (s *ContactSync) ReadBack(ctx context.Context, c *synclayer.Contact, local json.RawMessage) (json.RawMessage, error) {
 	held, err := decodeState(local)
 	if err != nil {
@@ -139,14 +140,35 @@ func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, cp *syncl
 	if !ok {
 		return "", fmt.Errorf("brevo: plan for %s was not made by this destination", c.ID)
 	}
+	before := p
 	summary, err := s.run(ctx, c, &p)
 	if err != nil {
 		return "", err
 	}
-	if p.Op != Op(cp.Op) {
+	if p.Op != before.Op || p.Update != before.Update || p.Create != before.Create {
 		*cp = *s.contactPlan(c, nil, p)
 	}
 	return summary, nil
+}
+
+// keepBrevoBlock drops p's lift of the email block (emailBlacklisted
+// false) when Brevo records the person's own opt-out (Contact.
+// OptedOutInBrevo): that block is Brevo's, even when synclayer set it too
+// (Brevo's report may have come after synclayer's own block), and Brevo
+// calls resubscribing such a contact illegal. It reports whether it
+// changed p; an update left with nothing to send becomes no call.
+func keepBrevoBlock(p *Plan, optedOutInBrevo bool) bool {
+	if !optedOutInBrevo || p.Op != OpUpdate || p.Update == nil || p.Update.EmailBlacklisted == nil || *p.Update.EmailBlacklisted {
+		return false
+	}
+	u := *p.Update
+	u.EmailBlacklisted = nil
+	p.Update = &u
+	p.Next.EmailBlacklisted, p.Next.EmailBlockedByUs = true, false
+	if u.Attributes == nil && u.ListIDs == nil && u.UnlinkListIDs == nil && u.SMSBlacklisted == nil {
+		p.Op, p.Update, p.Reason = OpNone, nil, "the email block stays: Brevo records the person's own unsubscription, spam complaint or hard bounce"
+	}
+	return true
 }
 
 // Fields flattens a Brevo state for dry runs: email, attributes.NAME,
@@ -173,6 +195,21 @@ func (s *ContactSync) run(ctx context.Context, c *synclayer.Contact, plan *Plan)
 		}
 		return "brevo: POST /contacts → 204 updated the existing contact", nil
 	case OpUpdate:
+		if u := plan.Update; u.EmailBlacklisted != nil && !*u.EmailBlacklisted {
+			// Before lifting a block, ask Brevo whether the person opted
+			// out there themselves: that block is never synclayer's to lift.
+			rc, err := s.Client.GetContact(ctx, c.ID, IdentifierExtID)
+			if err != nil && !IsNotFound(err) {
+				return "", fmt.Errorf("read the contact's opt-outs in Brevo before lifting its block: %w", err)
+			}
+			if err == nil && keepBrevoBlock(plan, rc.OptedOutInBrevo) {
+				if plan.Op == OpNone {
+					return "brevo: no call (" + plan.Reason + ")", nil
+				}
+				summary, err := s.run(ctx, c, plan)
+				return summary + "; the email block stays: Brevo records the person's own opt-out", err
+			}
+		}
 		err := s.Client.UpdateContact(ctx, c.ID, IdentifierExtID, *plan.Update)
 		if IsNotFound(err) && !c.Deleted {
 			// The contact is gone from Brevo (deleted there, or never

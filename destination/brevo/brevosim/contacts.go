@@ -103,7 +103,12 @@ func (s *Server) handleContactGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := contactJSON(c)
-	body["statistics"] = map[string]any{}
+	stats := map[string]any{}
+	if !c.UserUnsubscribedAt.IsZero() {
+		stats["unsubscriptions"] = map[string]any{"adminUnsubscription": []any{}, "userUnsubscription": []any{
+			map[string]any{"campaignId": 1, "eventTime": c.UserUnsubscribedAt.UTC().Format(time.RFC3339)}}}
+	}
+	body["statistics"] = stats
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
 }

@@ -177,9 +177,15 @@ func (s *Server) Blocklist(email string) bool {
 // blocklisted and its modifiedAt set, and no webhook hears of it. It fails
 // when no contact has email.
 func (s *Server) UnsubscribeSilently(email string) error {
-	if !s.Blocklist(email) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.findBy(normEmail(email), "email")
+	if c == nil {
 		return fmt.Errorf("brevosim: no contact has email %s", email)
 	}
+	c.EmailBlacklisted = true
+	c.ModifiedAt = s.now()
+	c.UserUnsubscribedAt = c.ModifiedAt
 	return nil
 }
 

@@ -85,6 +85,11 @@ type Contact struct {
 	ListIDs          []int64
 	CreatedAt        time.Time
 	ModifiedAt       time.Time
+	// UserUnsubscribedAt is when the person unsubscribed through a
+	// campaign's link (Unsubscribe, UnsubscribeSilently), as GET
+	// /contacts/{identifier} reports in statistics.unsubscriptions; zero
+	// when they never did. Blocklist alone (an admin's block) leaves it.
+	UserUnsubscribedAt time.Time
 }
 
 const (
