@@ -32,7 +32,7 @@ func (s ConsentState) Valid() bool {
 // state is derived from those times, not from the order statements arrive
 // in, so reordered and duplicated webhooks cannot change the outcome.
 type Consent struct {
-	State  ConsentState `json:"state,omitempty"`
+	State ConsentState `json:"state,omitempty"`
 	// Source and At are of the deciding statement: the opt-in that
 	// stands, or, while opted out, the newest opt-out.
 	Source string    `json:"source,omitempty"`
