@@ -39,6 +39,10 @@ const (
 	EventContactCreated EventType = "contact_created" // a contact was created, by any event
 	EventContactUpdated EventType = "contact_updated" // an event changed a contact
 	EventConsentChanged EventType = "consent_changed" // an event changed a contact's consent state
+	// EventFieldConflict is a change to a field another system owns
+	// (fields.<name>.owner), refused: for alerting on a system that keeps
+	// editing what it does not own.
+	EventFieldConflict EventType = "field_conflict"
 )
 
 // WorkflowSkill is the queue's skill name for workflow actions: each job

@@ -5,7 +5,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -313,7 +312,13 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 	}
 	if c.ID != "" && !changed {
 		ev.Status, ev.ContactID = synclayer.EventUnchanged, c.ID
-		return nil, in.trace(ctx, tx, ev, c.ID, decisions)
+		if err := tally(ctx, tx, ev, decisions); err != nil { // conflicts: refused changes count too
+			return nil, err
+		}
+		if err := in.trace(ctx, tx, ev, c.ID, decisions); err != nil {
+			return nil, err
+		}
+		return in.fire(ctx, tx, conflictTriggers(ev, c.ID, decisions)...)
 	}
 	if !c.Deleted && c.Email == "" && c.Phone == "" {
 		return fail(ev, "cannot sync a customer with neither email nor phone")
@@ -349,7 +354,7 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 	if in.cfg.Triggers == nil {
 		return skills, nil
 	}
-	s, err := in.fire(ctx, tx, contactTriggers(ev, merged{contact: c, before: before, changed: true})...)
+	s, err := in.fire(ctx, tx, append(contactTriggers(ev, merged{contact: c, before: before, changed: true}), conflictTriggers(ev, c.ID, decisions)...)...)
 	return append(skills, s...), err
 }
 
@@ -372,7 +377,7 @@ func tally(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, decisions 
 	for _, d := range decisions {
 		var kind synclayer.Tally
 		switch {
-		case d.Rule == synclayer.RuleSourceOfTruth && !d.Applied && !bytes.Equal(d.Old, d.New):
+		case isConflict(d):
 			kind = synclayer.TallyConflict
 		case !d.Applied:
 			continue

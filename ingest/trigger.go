@@ -1,11 +1,13 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"strings"
 
 	"synclayer"
 )
@@ -65,6 +67,32 @@ func contactTriggers(ev *synclayer.Event, m merged) []synclayer.Trigger {
 		}))
 	}
 	return out
+}
+
+// conflictTriggers are the field_conflict triggers of the decisions that
+// refused a change because another system owns the field, one per field,
+// keyed by the event and the field. The data names the field, its owners
+// and the system that sent the change, not the values: they may be
+// personal data, and the trace has them.
+func conflictTriggers(ev *synclayer.Event, contactID string, decisions []synclayer.Decision) []synclayer.Trigger {
+	var out []synclayer.Trigger
+	for _, d := range decisions {
+		if !isConflict(d) {
+			continue
+		}
+		owners := strings.TrimPrefix(d.Note, "owned by ")
+		owners, _, _ = strings.Cut(owners, ", not ")
+		out = append(out, trigger(ev, synclayer.EventFieldConflict, ev.ID+"/"+d.Field, contactID, map[string]any{
+			"field": d.Field, "owners": strings.Split(owners, " and "), "from": ev.Source,
+		}))
+	}
+	return out
+}
+
+// isConflict reports whether d refused a change of a field another system
+// owns; a non-owner repeating the value held is no conflict.
+func isConflict(d synclayer.Decision) bool {
+	return d.Rule == synclayer.RuleSourceOfTruth && !d.Applied && !bytes.Equal(d.Old, d.New)
 }
 
 // snapshot copies what Merge changes in place, for comparing after it.

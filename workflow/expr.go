@@ -24,6 +24,7 @@ var nouns = map[synclayer.EventType]string{
 	synclayer.EventContactCreated:     "",
 	synclayer.EventContactUpdated:     "",
 	synclayer.EventConsentChanged:     "consent",
+	synclayer.EventFieldConflict:      "conflict",
 	synclayer.EventCartAbandoned:      "cart",
 	synclayer.EventTicketCreated:      "ticket",
 	synclayer.EventLoyaltyTierChanged: "loyalty",

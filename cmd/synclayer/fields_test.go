@@ -13,11 +13,24 @@ import (
 
 // TestFields_OwnerAcrossSystems: with fields: { lastName: { owner: shopify } },
 // a Brevo contact_updated that edits LASTNAME is not applied: the trace
-// says who owns it and the health figures count a conflict from brevo;
-// the same webhook's FIRSTNAME edit, a field nobody owns, is applied.
+// says who owns it, the health figures count a conflict from brevo, and a
+// field_conflict rule alerts Slack; the same webhook's FIRSTNAME edit, a
+// field nobody owns, is applied. A webhook that edits only LASTNAME is a
+// conflict too.
 func TestFields_OwnerAcrossSystems(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, brevosim.Options{}, func(c *Config) {
+	hook := newReceiver(t, 0)
+	rules, err := ParseConfig([]byte(`
+workflows:
+  - name: owned-field-edited
+    trigger: field_conflict
+    actions:
+      - slack: { webhook_url: "`+hook.URL+`", text: "{{ .conflict.from }} edited {{ .conflict.field }}, which {{ index .conflict.owners 0 }} owns" }
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEnv(t, brevosim.Options{}, withWorkflows(rules.Workflows), func(c *Config) {
 		c.Destinations["brevo"].Settings["webhook"] = map[string]any{"token": brevoWebhookToken}
 		c.Fields = map[string]*FieldConfig{"lastName": {Owner: StringList{"shopify"}}}
 	})
@@ -49,9 +62,19 @@ func TestFields_OwnerAcrossSystems(t *testing.T) {
 	if !conflict {
 		t.Error("the trace does not keep the refused change as a conflict")
 	}
+	hook.waitFor(t, 1)
+	if got := slackText(t, hook.received()[0]); got != "brevo edited lastName, which shopify owns" {
+		t.Errorf("the field_conflict rule said %q", got)
+	}
+	// An edit of the owned field alone changes nothing, and still counts.
+	if err := e.sim.SendMarketing("contact_updated", "owned@example.com", map[string]any{"content": []any{map[string]any{
+		"email": "owned@example.com", "list": map[string]any{}, "attributes": map[string]any{"LASTNAME": "Again"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	hook.waitFor(t, 2)
 	now := time.Now()
 	f, err := e.m.DB.HealthFigures(context.Background(), now.Add(-time.Hour), now.Add(time.Hour), now, nil)
-	if err != nil || f.Tallies[synclayer.TallyConflict]["brevo"] != 1 {
-		t.Errorf("conflicts counted: %v, %v; want 1 from brevo", f.Tallies[synclayer.TallyConflict], err)
+	if err != nil || f.Tallies[synclayer.TallyConflict]["brevo"] != 2 {
+		t.Errorf("conflicts counted: %v, %v; want 2 from brevo", f.Tallies[synclayer.TallyConflict], err)
 	}
 }
