@@ -94,7 +94,14 @@ func customerSyncConfig(listID int, sources ...string) map[string]any {
 // at the end every operation in it must have been answered.
 func TestAPI_Roles(t *testing.T) {
 	t.Parallel()
-	a := startAPI(t)
+	// Mailchimp's simulator with a webhook: its URL check is the GET of
+	// /webhooks/{source}.
+	a := startAPI(t, func(c *Config) {
+		c.Destinations["mailchimp"] = &DestinationSection{Settings: map[string]any{"webhook": map[string]any{"secret": mailchimpWebhookSecret}}}
+	})
+	if status, reply := a.call("GET", "/webhooks/mailchimp?secret="+mailchimpWebhookSecret, "", nil); status != 200 {
+		t.Errorf("Mailchimp's URL check: %d %v, want 200", status, reply)
+	}
 	_, reply := a.shopify("customers/create", shopifyCustomer(1201, "api@example.com", "Api", 0, "subscribed", 0))
 	contactID := reply["events"].([]any)[0].(map[string]any)["contactId"].(string)
 	a.waitIdle(10 * time.Second)

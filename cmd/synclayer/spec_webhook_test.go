@@ -32,7 +32,13 @@ func TestSpec_Webhooks(t *testing.T) {
 	big := bytes.Repeat([]byte(" "), 2<<20)
 	status, reply = a.post("/webhooks/shopify", big, shopifyHeaders("customers/create", "wh-spec-4", big, shopifySecret))
 	wantError(t, status, reply, 413, "too_large", "")
+	// A GET is a URL check only a source that checks URLs answers.
 	status, reply = a.call("GET", "/webhooks/shopify", "", nil)
+	wantError(t, status, reply, 405, "method_not_allowed", "")
+	if got := a.spec.statuses("GET /webhooks/{source}"); !slices.Contains(got, 405) {
+		t.Errorf("GET /webhooks/{source} was not checked against the spec: %v", got)
+	}
+	status, reply = a.call("PUT", "/webhooks/shopify", "", nil)
 	wantError(t, status, reply, 405, "method_not_allowed", "")
 
 	got := a.spec.statuses("POST /webhooks/{source}")
