@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/url"
 	"strings"
 )
 
@@ -36,4 +38,39 @@ func DecodeSettings(raw json.RawMessage, v any, what string) error {
 		return FieldErrorf(strings.Trim(key, `"`), "is not a %s", what)
 	}
 	return Errorf(EINVALID, "%s", err.Error())
+}
+
+// PublicURL checks a webhook block's public_url, the address a platform
+// calls synclayer at (synclayer appends /webhooks/<name>): https, or http
+// for this machine only (the built-in simulators, local tests), since the
+// platform would otherwise send credential (the webhook's token or
+// secret, named by its key) in clear text; no user, query or fragment.
+// It returns the URL without a trailing slash; errors are at
+// webhook.public_url.
+func PublicURL(raw, platform, credential string) (string, error) {
+	bad := func(format string, args ...any) (string, error) {
+		return "", FieldErrorf("webhook.public_url", format, args...)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return bad("must be an https URL where %s reaches synclayer, such as https://sync.example.com", platform)
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return bad("must be https: over http %s would send %s in clear text (http is allowed only for localhost and 127.0.0.1)", platform, credential)
+	}
+	if u.User != nil {
+		return bad("must not hold a user name or password: the webhook authenticates with %s", credential)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return bad("must not have a query or fragment: synclayer appends /webhooks/<destination name> to it")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

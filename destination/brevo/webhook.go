@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -140,7 +139,7 @@ func (w *WebhookSettings) validate() (time.Duration, error) {
 		errs = append(errs, synclayer.FieldErrorf("webhook.token", "may hold only letters, digits and - . _ ~ + / = (it travels in an Authorization header): %s", generate))
 	}
 	if w.PublicURL != "" {
-		u, err := publicURL(w.PublicURL)
+		u, err := synclayer.PublicURL(w.PublicURL, "Brevo", "webhook.token")
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -159,37 +158,6 @@ func tokenChar(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~+/=", r)
 }
 
-// publicURL checks public_url: https, or http for this machine only (the
-// built-in simulator and local tests), since Brevo would otherwise send the
-// bearer token in clear text. No credentials, query or fragment, since
-// /webhooks/<name> is appended to it.
-func publicURL(raw string) (string, error) {
-	bad := func(format string, args ...any) (string, error) {
-		return "", synclayer.FieldErrorf("webhook.public_url", format, args...)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return bad("must be an https URL where Brevo reaches synclayer, such as https://sync.example.com")
-	}
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
-		return bad("must be https: over http Brevo would send the bearer token in clear text (http is allowed only for localhost and 127.0.0.1)")
-	}
-	if u.User != nil {
-		return bad("must not hold a user name or password: the webhook authenticates with webhook.token")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return bad("must not have a query or fragment: synclayer appends /webhooks/<destination name> to it")
-	}
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
 
 // MarketingEvents are the marketing webhook events synclayer subscribes
 // to, as Brevo names them at creation (camelCase; the deliveries name them

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -67,7 +66,7 @@ func (w *WebhookSettings) validate() error {
 		errs = append(errs, synclayer.FieldErrorf("webhook.secret", "may hold only letters, digits and - . _ ~ (it travels in the webhook URL's query): %s", generate))
 	}
 	if w.PublicURL != "" {
-		u, err := publicURL(w.PublicURL)
+		u, err := synclayer.PublicURL(w.PublicURL, "Mailchimp", "webhook.secret")
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -83,37 +82,6 @@ func secretChar(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~", r)
 }
 
-// publicURL checks public_url: https, or http for this machine only (the
-// built-in simulator and local tests), since Mailchimp would otherwise
-// send the secret in clear text. No credentials, query or fragment, since
-// /webhooks/<name>?secret=… is appended to it.
-func publicURL(raw string) (string, error) {
-	bad := func(format string, args ...any) (string, error) {
-		return "", synclayer.FieldErrorf("webhook.public_url", format, args...)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return bad("must be an https URL where Mailchimp reaches synclayer, such as https://sync.example.com")
-	}
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
-		return bad("must be https: over http Mailchimp would send the webhook secret in clear text (http is allowed only for localhost and 127.0.0.1)")
-	}
-	if u.User != nil {
-		return bad("must not hold a user name or password: the webhook authenticates with webhook.secret")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return bad("must not have a query or fragment: synclayer appends /webhooks/<destination name>?secret=… to it")
-	}
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
 
 // RegisteredEvents are the audience events synclayer's webhook is
 // triggered by. Campaign sends say nothing about a person and are left
