@@ -158,7 +158,6 @@ func tokenChar(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~+/=", r)
 }
 
-
 // MarketingEvents are the marketing webhook events synclayer subscribes
 // to, as Brevo names them at creation (camelCase; the deliveries name them
 // otherwise, see inbound.go). Opens, clicks, deliveries and soft bounces

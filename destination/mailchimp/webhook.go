@@ -82,7 +82,6 @@ func secretChar(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~", r)
 }
 
-
 // RegisteredEvents are the audience events synclayer's webhook is
 // triggered by. Campaign sends say nothing about a person and are left
 // out (Parse acknowledges one all the same).
