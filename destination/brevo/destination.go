@@ -12,6 +12,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/weakset"
 )
 
 // Type is Brevo in the program's registry of destinations.
@@ -37,8 +38,8 @@ type Destination struct {
 	client  *Client
 	sim     *brevosim.Server
 	log     *slog.Logger
-	webhook WebhookSettings // zero when the section configures none
-	syncs   contactSyncs    // the contact syncs built on this account, read by the webhook
+	webhook WebhookSettings          // zero when the section configures none
+	syncs   weakset.Set[ContactSync] // the contact syncs built on this account, read by the webhook
 
 	reconcile     time.Duration // webhook.reconcile_interval in effect; 0 for none
 	reconcilePage int           // contacts per page of Reconcile's reads
@@ -168,7 +169,7 @@ func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.Co
 	}
 	cs := &ContactSync{Client: d.client, FieldMapping: mapping, ListID: o.ListID, ImportListID: o.ImportListID,
 		NoCreate: o.CreateAttributes != nil && !*o.CreateAttributes, HardDelete: cfg.HardDelete, ClearUnmapped: cfg.ClearUnmapped, Destination: d.name, Logger: cfg.Logger}
-	d.syncs.add(cs)
+	d.syncs.Add(cs)
 	return cs, nil
 }
 

@@ -66,7 +66,7 @@ func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.Co
 	if err != nil {
 		return nil, err
 	}
-	d.syncs.add(cs)
+	d.syncs.Add(cs)
 	return cs, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/mailchimp/mailchimpsim"
+	"synclayer/weakset"
 )
 
 // Type is the "mailchimp" destination type for the program's registry.
@@ -48,8 +49,8 @@ type Destination struct {
 	client   *Client
 	sim      *mailchimpsim.Server
 	log      *slog.Logger
-	webhook  WebhookSettings // zero when the section configures none
-	syncs    contactSyncs    // the contact syncs built on this account, read by the webhook
+	webhook  WebhookSettings          // zero when the section configures none
+	syncs    weakset.Set[ContactSync] // the contact syncs built on this account, read by the webhook
 }
 
 var (

@@ -200,7 +200,7 @@ func sameEndpoint(hookURL, target string) bool {
 // live contact syncs deliver to, and audience_id, sorted.
 func (d *Destination) webhookAudiences() []string {
 	var out []string
-	for _, s := range d.syncs.live() {
+	for _, s := range d.syncs.Live() {
 		if !slices.Contains(out, s.audience) {
 			out = append(out, s.audience)
 		}
