@@ -7,7 +7,13 @@ import (
 	"synclayer/weakset"
 )
 
-type sync struct{ list int }
+// sync stands for a contact sync: a list and a mapping. (It holds a
+// pointer, as a real one does: the runtime batches tiny pointer-free
+// values into one block, which is then freed only as a whole.)
+type sync struct {
+	list    int
+	mapping map[string]string
+}
 
 // TestSet: a value still in use is live; one nothing else holds is gone
 // after a collection, so a long-running server does not keep every
