@@ -40,6 +40,14 @@ func TestValidator_Validate(t *testing.T) {
 		{name: "BulkJob", method: "GET", target: "/api/profile-bulk-import-jobs/01SIMJOB1"},
 		{name: "BulkJobBadField", method: "GET", target: "/api/profile-bulk-import-jobs/01SIMJOB1?fields[profile-bulk-import-job]=everything", wantErr: "fields"},
 		{name: "ImportErrors", method: "GET", target: "/api/profile-bulk-import-jobs/01SIMJOB1/import-errors?page[size]=100&page[cursor]=100"},
+		{name: "SuppressedProfiles", method: "GET", target: "/api/profiles?additional-fields[profile]=subscriptions&filter=greater-than(subscriptions.email.marketing.suppression.timestamp,2026-05-01T11:45:00.000Z)" +
+			"&page[size]=100&sort=subscriptions.email.marketing.suppression.timestamp&page[cursor]=abc"},
+		{name: "ProfilesBadSort", method: "GET", target: "/api/profiles?sort=subscriptions.email.marketing.consent_timestamp", wantErr: "sort"},
+		{name: "Events", method: "GET", target: `/api/events?fields[event]=datetime&fields[profile]=email,external_id&filter=and(equals(metric_id,"UwnyvV"),greater-than(datetime,2026-05-01T11:45:00.000Z))` +
+			"&include=profile&page[size]=200&sort=datetime"},
+		{name: "EventsPageTooBig", method: "GET", target: "/api/events?page[size]=1001", wantErr: "page[size]"},
+		{name: "EventsBadInclude", method: "GET", target: "/api/events?include=lists", wantErr: "include"},
+		{name: "Metrics", method: "GET", target: "/api/metrics?fields[metric]=name,integration&page[cursor]=abc"},
 		{name: "ImportErrorsPageTooBig", method: "GET", target: "/api/profile-bulk-import-jobs/01SIMJOB1/import-errors?page[size]=101", wantErr: "page[size]"},
 	}
 	for _, tt := range tests {

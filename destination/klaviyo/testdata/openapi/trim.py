@@ -34,6 +34,8 @@ OPS = {
     ("/api/profile-bulk-import-jobs", "post"): "bulk_import_profiles",
     ("/api/profile-bulk-import-jobs/{job_id}", "get"): "get_bulk_import_profiles_job",
     ("/api/profile-bulk-import-jobs/{id}/import-errors", "get"): "get_errors_for_bulk_import_profiles_job",
+    ("/api/events", "get"): "get_events",
+    ("/api/metrics", "get"): "get_metrics",
 }
 
 
