@@ -12,15 +12,26 @@ import (
 )
 
 // Metric is a metric, created by the first event that names it.
+// Integration is who records it: IntegrationKlaviyo for the metrics
+// Klaviyo records itself (an unsubscribe, a spam complaint, a bounce),
+// IntegrationAPI for those created by POST /api/events.
 type Metric struct {
-	ID, Name string
-	Created  time.Time
+	ID, Name    string
+	Integration string
+	Created     time.Time
 }
+
+// Integrations of metrics (integration.name of get_metrics).
+const (
+	IntegrationKlaviyo = "Klaviyo"
+	IntegrationAPI     = "API"
+)
 
 // Event is one event the server recorded. Value is the value as the
 // request's JSON number text ("" for none), so tests see its digits;
 // numbers in Properties are json.Number for the same reason.
 type Event struct {
+	ID            string
 	Metric        string
 	ProfileID     string
 	UniqueID      string // as sent; "" when the time stood in for it
@@ -127,14 +138,9 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	if p.ExternalID == "" {
 		p.ExternalID = ids["external_id"]
 	}
-	m := s.metrics[name]
-	if m == nil {
-		m = &Metric{ID: fmt.Sprintf("SIM%03d", len(s.metrics)+1), Name: name, Created: now}
-		s.metrics[name] = m
-	}
-	ev := Event{Metric: name, ProfileID: p.ID, Time: now.UTC().Truncate(time.Second), Properties: a.Properties}
+	ev := Event{Metric: name, Time: now, Properties: a.Properties}
 	if a.Time != nil {
-		ev.Time = a.Time.UTC().Truncate(time.Second)
+		ev.Time = *a.Time
 	}
 	if a.Value != nil {
 		ev.Value = a.Value.String()
@@ -142,16 +148,41 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	if a.ValueCurrency != nil {
 		ev.ValueCurrency = *a.ValueCurrency
 	}
+	if a.UniqueID != nil {
+		ev.UniqueID = *a.UniqueID
+	}
+	s.record(p, IntegrationAPI, ev)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// record stores ev on p under ev.Metric, creating the metric (of
+// integration) when none has its name, unless an event of the same
+// profile and metric has ev's unique_id (by default its time to the
+// second). It moves the profile's last_event_date and updated, as
+// Klaviyo's profiles guide says an event does; s.mu is held.
+func (s *Server) record(p *Profile, integration string, ev Event) bool {
+	m := s.metrics[ev.Metric]
+	if m == nil {
+		m = &Metric{ID: fmt.Sprintf("SIM%03d", len(s.metrics)+1), Name: ev.Metric, Integration: integration, Created: s.now()}
+		s.metrics[ev.Metric] = m
+	}
+	ev.ProfileID, ev.Time = p.ID, ev.Time.UTC().Truncate(time.Second)
 	uid := ev.Time.Format(time.RFC3339)
-	if a.UniqueID != nil && *a.UniqueID != "" {
-		ev.UniqueID, uid = *a.UniqueID, *a.UniqueID
+	if ev.UniqueID != "" {
+		uid = ev.UniqueID
 	}
 	key := p.ID + "\x00" + m.ID + "\x00" + uid
-	if !s.eventKeys[key] {
-		s.eventKeys[key] = true
-		s.events = append(s.events, ev)
+	if s.eventKeys[key] {
+		return false
 	}
-	w.WriteHeader(http.StatusAccepted)
+	s.eventKeys[key] = true
+	ev.ID = fmt.Sprintf("SIMEV%07d", len(s.events)+1)
+	s.events = append(s.events, ev)
+	if ev.Time.After(p.LastEvent) {
+		p.LastEvent = ev.Time
+	}
+	p.Updated = s.now()
+	return true
 }
 
 // Events returns the events recorded, oldest first; a repeated unique_id

@@ -29,7 +29,9 @@ type Profile struct {
 	Suppressions     []Suppression
 	ListSuppressions []ListSuppression
 
-	Created, Updated time.Time
+	// LastEvent is the time of the profile's latest event
+	// (last_event_date); Updated moves with every change, events included.
+	Created, Updated, LastEvent time.Time
 }
 
 // Suppression is a global email suppression: HARD_BOUNCE, INVALID_EMAIL,
@@ -188,36 +190,95 @@ func (s *Server) handleProfileGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"data": s.resource(p, wantSubscriptions(r)), "links": map[string]any{"self": "/api/profiles/" + p.ID}})
 }
 
+// handleProfileList answers get_profiles: the profiles an identifier
+// equals, or those with a global suppression after a time; sorted by ID,
+// or by suppression time (a profile's newest); paged by cursor.
 func (s *Server) handleProfileList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	size := 20
-	if v := q.Get("page[size]"); v != "" {
-		if _, err := fmt.Sscan(v, &size); err != nil || size < 1 || size > 100 {
-			(&apiError{status: http.StatusBadRequest, code: "invalid", detail: "page[size] must be 1 to 100.", parameter: "page[size]"}).write(w)
-			return
-		}
+	size, e := pageSize(q, 20, 100)
+	if e != nil {
+		e.write(w)
+		return
 	}
-	var field, value string
-	if f := q.Get("filter"); f != "" {
-		var e *apiError
-		if field, value, e = parseFilter(f); e != nil {
+	var f profileFilter
+	if v := q.Get("filter"); v != "" {
+		if f, e = parseFilter(v); e != nil {
 			e.write(w)
 			return
 		}
 	}
+	bySuppression := false
+	switch q.Get("sort") {
+	case "", "id":
+	case sortSuppression:
+		bySuppression = true
+	default:
+		(&apiError{status: http.StatusBadRequest, code: "invalid", detail: "The simulator sorts profiles only by id or " + sortSuppression + ".", parameter: "sort"}).write(w)
+		return
+	}
+	from, paged, e := parsePosition(q.Get("page[cursor]"))
+	if e != nil {
+		e.write(w)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	data := []any{}
+	type hit struct {
+		p   *Profile
+		pos position
+	}
+	var hits []hit
 	for _, id := range s.sortedIDs() {
 		p := s.profiles[id]
-		if field != "" && !matches(p, field, value) {
+		switch {
+		case f.field != "" && !matches(p, f.field, f.value):
+			continue
+		case f.afterOp != "" && !slices.ContainsFunc(p.Suppressions, func(x Suppression) bool { return passes(x.At, f.afterOp, f.after) }):
 			continue
 		}
-		if len(data) < size {
-			data = append(data, s.resource(p, wantSubscriptions(r)))
+		h := hit{p: p, pos: position{id: p.ID}}
+		if bySuppression {
+			h.pos.at = newestSuppression(p)
+		}
+		hits = append(hits, h)
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.pos.before(b.pos) {
+			return -1
+		}
+		return 1
+	})
+	data := []any{}
+	var last position
+	more := false
+	for _, h := range hits {
+		if paged && !from.before(h.pos) {
+			continue
+		}
+		if len(data) == size {
+			more = true
+			break
+		}
+		data = append(data, s.resource(h.p, wantSubscriptions(r)))
+		last = h.pos
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "links": links(r, more, last)})
+}
+
+// sortSuppression is get_profiles' sort by the time of global suppression.
+const sortSuppression = "subscriptions.email.marketing.suppression.timestamp"
+
+// newestSuppression is the time of p's latest global suppression, its
+// sort key by suppression time (Klaviyo does not document which of
+// several it sorts by).
+func newestSuppression(p *Profile) time.Time {
+	var t time.Time
+	for _, x := range p.Suppressions {
+		if x.At.After(t) {
+			t = x.At
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": data, "links": map[string]any{"self": "https://a.klaviyo.com" + r.URL.RequestURI()}})
+	return t
 }
 
 func matches(p *Profile, field, v string) bool {

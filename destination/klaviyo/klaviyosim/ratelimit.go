@@ -25,8 +25,10 @@ var DefaultLimits = map[string]Limit{
 	"lists":          {Burst: 75, Steady: 750},
 	"list-members":   {Burst: 10, Steady: 150},
 	"data-privacy":   {Burst: 3, Steady: 60},
-	"events":         {Burst: 350, Steady: 3500},
-	"bulk-import":    {Burst: 10, Steady: 150}, // every /api/profile-bulk-import-jobs operation
+	"events":         {Burst: 350, Steady: 3500}, // POST /api/events
+	"event-reads":    {Burst: 350, Steady: 3500}, // GET /api/events
+	"metrics":        {Burst: 10, Steady: 150},   // GET /api/metrics
+	"bulk-import":    {Burst: 10, Steady: 150},   // every /api/profile-bulk-import-jobs operation
 	// Catalog writes (create, update, delete) of each resource.
 	"catalog-items":      {Burst: 75, Steady: 750},
 	"catalog-variants":   {Burst: 75, Steady: 750},
@@ -51,8 +53,12 @@ func bucketOf(method, path string) string {
 		return "lists"
 	case path == "/api/data-privacy-deletion-jobs":
 		return "data-privacy"
+	case path == "/api/events" && method == http.MethodGet:
+		return "event-reads"
 	case path == "/api/events":
 		return "events"
+	case path == "/api/metrics":
+		return "metrics"
 	case strings.HasPrefix(path, "/api/profile-bulk-import-jobs"):
 		return "bulk-import"
 	case path == "/api/catalog-items" || strings.HasPrefix(path, "/api/catalog-items/"):

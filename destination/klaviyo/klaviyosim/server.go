@@ -132,6 +132,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /api/profile-bulk-import-jobs/{id}", s.handleBulkImportGet)
 	s.mux.HandleFunc("GET /api/profile-bulk-import-jobs/{id}/import-errors", s.handleBulkImportErrors)
 	s.mux.HandleFunc("POST /api/events", s.handleEvent)
+	s.mux.HandleFunc("GET /api/events", s.handleEventList)
+	s.mux.HandleFunc("GET /api/metrics", s.handleMetricList)
 	s.mux.HandleFunc("POST /api/catalog-items", s.handleItemCreate)
 	s.mux.HandleFunc("PATCH /api/catalog-items/{id}", s.handleItemUpdate)
 	s.mux.HandleFunc("DELETE /api/catalog-items/{id}", s.handleItemDelete)
@@ -164,6 +166,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := s.Record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
 	rec := &simkit.StatusWriter{ResponseWriter: w}
 	defer func() { s.Answered(call, rec.Status) }()
+	w.Header().Set("Date", call.At.UTC().Format(http.TimeFormat)) // the simulator's clock, as Klaviyo's is its own
 
 	var invalid error
 	s.mu.Lock()

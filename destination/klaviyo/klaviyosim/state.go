@@ -67,29 +67,55 @@ func (s *Server) PutProfile(p Profile) string {
 }
 
 // UnsubscribeInKlaviyo unsubscribes the profile with key (ID, external_id
-// or email) as its owner clicking an unsubscribe link would, and reports
-// whether it exists.
+// or email) as its owner clicking an unsubscribe link would: consent
+// UNSUBSCRIBED at the simulator's now, an UNSUBSCRIBE suppression, the
+// Unsubscribed from Email Marketing event, updated moved. It reports
+// whether the profile exists.
 func (s *Server) UnsubscribeInKlaviyo(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.lookup(key)
 	if p != nil {
-		unsubscribe(p, "PREFERENCE_PAGE", s.now())
+		s.unsubscribe(p, "PREFERENCE_PAGE", s.now())
 	}
 	return p != nil
 }
 
+// MarkAsSpam is the profile with key marking an email as spam: Klaviyo
+// records Marked Email as Spam and the profile can no longer be emailed,
+// which Klaviyo's help shows as an unsubscribed consent rather than a
+// suppression; updated moves. It reports whether the profile exists.
+func (s *Server) MarkAsSpam(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.lookup(key)
+	if p == nil {
+		return false
+	}
+	now := s.now()
+	p.EmailConsent, p.ConsentMethod, p.ConsentAt, p.Updated = "UNSUBSCRIBED", "SPAM_COMPLAINT", now, now
+	s.record(p, IntegrationKlaviyo, Event{Metric: MetricMarkedSpam, Time: now, Properties: map[string]any{}})
+	return true
+}
+
 // Suppress adds a global suppression (HARD_BOUNCE, SPAM_COMPLAINT,
-// USER_SUPPRESSED, ...) to the profile with key, as Klaviyo or a user
-// would, without changing its consent.
+// USER_SUPPRESSED, ...) at the simulator's now to the profile with key, as
+// Klaviyo or a user would, without changing its consent; updated moves,
+// and a HARD_BOUNCE records Klaviyo's Bounced Email event.
 func (s *Server) Suppress(key, reason string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.lookup(key)
-	if p != nil {
-		p.Suppressions = append(p.Suppressions, Suppression{Reason: reason, At: s.now()})
+	if p == nil {
+		return false
 	}
-	return p != nil
+	now := s.now()
+	p.Suppressions = append(p.Suppressions, Suppression{Reason: reason, At: now})
+	p.Updated = now
+	if reason == "HARD_BOUNCE" {
+		s.record(p, IntegrationKlaviyo, Event{Metric: MetricBouncedEmail, Time: now, Properties: map[string]any{"Bounce Type": "hard"}})
+	}
+	return true
 }
 
 // Jobs returns the subscribe and unsubscribe jobs received, oldest first.

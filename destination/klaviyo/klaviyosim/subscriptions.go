@@ -171,7 +171,7 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 			p.ListSuppressions = append(p.ListSuppressions, ListSuppression{ListID: l.id, Reason: "USER_SUPPRESSED", At: now})
 			continue
 		}
-		unsubscribe(p, "API", now)
+		s.unsubscribe(p, "API", now)
 	}
 	s.jobs = append(s.jobs, job)
 	w.WriteHeader(http.StatusAccepted)
@@ -201,9 +201,27 @@ func (s *Server) jobTarget(jp jobProfile, ptr string) (*Profile, *apiError) {
 	return p, nil
 }
 
-func unsubscribe(p *Profile, method string, at time.Time) {
+// Metrics Klaviyo records itself when a profile opts out of email
+// marketing (webhook topics event:klaviyo.unsubscribed_from_email_marketing,
+// …marked_email_as_spam, …bounced_email).
+const (
+	MetricUnsubscribedEmail = "Unsubscribed from Email Marketing"
+	MetricMarkedSpam        = "Marked Email as Spam"
+	MetricBouncedEmail      = "Bounced Email"
+)
+
+// unsubscribe revokes p's email marketing consent at at, by method, with
+// an UNSUBSCRIBE suppression (the spec's suppression reasons include it),
+// and records Klaviyo's Unsubscribed from Email Marketing event when the
+// consent changes; s.mu is held.
+func (s *Server) unsubscribe(p *Profile, method string, at time.Time) {
+	changed := p.EmailConsent != "UNSUBSCRIBED"
 	p.EmailConsent, p.ConsentMethod, p.ConsentAt = "UNSUBSCRIBED", method, at
 	if !slices.ContainsFunc(p.Suppressions, func(x Suppression) bool { return x.Reason == "UNSUBSCRIBE" }) {
 		p.Suppressions = append(p.Suppressions, Suppression{Reason: "UNSUBSCRIBE", At: at})
+	}
+	p.Updated = at
+	if changed {
+		s.record(p, IntegrationKlaviyo, Event{Metric: MetricUnsubscribedEmail, Time: at, Properties: map[string]any{"Method": method}})
 	}
 }

@@ -126,7 +126,7 @@ func (u *upsert) apply(p *Profile) {
 func (s *Server) resource(p *Profile, subscriptions bool) map[string]any {
 	attrs := map[string]any{
 		"email": nullable(p.Email), "phone_number": nullable(p.PhoneNumber), "external_id": nullable(p.ExternalID),
-		"created": timestamp(p.Created), "updated": timestamp(p.Updated), "last_event_date": nil,
+		"created": timestamp(p.Created), "updated": timestamp(p.Updated), "last_event_date": timestamp(p.LastEvent),
 	}
 	for _, k := range stringAttrs {
 		attrs[k] = nullable(p.Attributes[k])
