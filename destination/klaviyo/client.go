@@ -110,6 +110,11 @@ type call struct {
 	query  url.Values
 	body   any
 	out    any
+	// spare marks a background read: it takes at most half of its
+	// bucket's budget (limiter.acquireSpare).
+	spare bool
+	// header, when set, receives a successful answer's headers (its Date).
+	header *http.Header
 }
 
 // A request answered 429 with a short Retry-After (at most
@@ -146,7 +151,11 @@ func (c *Client) send(ctx context.Context, k call) (int, error) {
 		}
 	}
 	bucket := bucketFor(k.method, k.route)
-	t, err := c.limits.acquire(ctx, bucket)
+	acquire := c.limits.acquire
+	if k.spare {
+		acquire = c.limits.acquireSpare
+	}
+	t, err := acquire(ctx, bucket)
 	if err != nil {
 		return 0, c.wrap(k, err)
 	}
@@ -195,6 +204,9 @@ func (c *Client) send(ctx context.Context, k call) (int, error) {
 		return 0, classify(c.wrap(k, apiErr), apiErr, rl)
 	}
 	c.logRequest(ctx, k, bucket, resp.StatusCode, time.Since(start), nil, nil)
+	if k.header != nil {
+		*k.header = resp.Header.Clone()
+	}
 	if k.out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, k.out); err != nil {
 			return 0, c.wrap(k, fmt.Errorf("decode %d response: %w", resp.StatusCode, err))

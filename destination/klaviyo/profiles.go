@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"synclayer"
 )
@@ -77,6 +79,7 @@ type Profile struct {
 // EmailMarketing is subscriptions.email.marketing of a profile.
 type EmailMarketing struct {
 	Consent          string            `json:"consent"`
+	ConsentTimestamp string            `json:"consent_timestamp"`
 	CanReceive       bool              `json:"can_receive_email_marketing"`
 	Method           string            `json:"method"`
 	Suppression      []Suppression     `json:"suppression"`
@@ -89,6 +92,10 @@ type Suppression struct {
 	Reason    string `json:"reason"`
 	Timestamp string `json:"timestamp"`
 }
+
+// Time is the suppression's timestamp; false when Klaviyo sent none that
+// reads as ISO 8601.
+func (x Suppression) Time() (time.Time, bool) { return parseTimestamp(x.Timestamp) }
 
 // ListSuppression is a suppression from one list.
 type ListSuppression struct {
@@ -179,4 +186,67 @@ func (c *Client) GetProfile(ctx context.Context, id string, subscriptions bool) 
 		return nil, err
 	}
 	return w.Data.profile(), nil
+}
+
+// MaxProfilePage is the most profiles get_profiles answers per page
+// (page[size] "Max: 100", spec).
+const MaxProfilePage = 100
+
+// SuppressionQuery asks for one page of the profiles with a global email
+// suppression after a time.
+type SuppressionQuery struct {
+	After      time.Time // suppressed strictly after it
+	Cursor     string    // the page[cursor] the page before gave; "" for the first
+	PageSize   int       // 1 to MaxProfilePage; 0 is MaxProfilePage
+	Background bool      // take at most half of the profiles bucket (reconciliation)
+}
+
+// ProfilePage is one page of profiles.
+type ProfilePage struct {
+	Profiles []*Profile
+	Next     string    // the page[cursor] of the next page; "" on the last
+	Date     time.Time // Klaviyo's Date header; zero when absent
+}
+
+// ListSuppressedProfiles returns one page of the profiles with a global
+// email suppression (HARD_BOUNCE, SPAM_COMPLAINT, USER_SUPPRESSED, ...)
+// whose timestamp is after q.After, oldest suppression first, each with
+// its email, external_id and subscriptions (GET /api/profiles?filter=
+// greater-than(subscriptions.email.marketing.suppression.timestamp,…)
+// &sort=subscriptions.email.marketing.suppression.timestamp). Errors are
+// classified as for every call.
+func (c *Client) ListSuppressedProfiles(ctx context.Context, q SuppressionQuery) (*ProfilePage, error) {
+	const field = "subscriptions.email.marketing.suppression.timestamp"
+	size := q.PageSize
+	if size <= 0 || size > MaxProfilePage {
+		size = MaxProfilePage
+	}
+	var w struct {
+		Data  []profileObject `json:"data"`
+		Links collectionLinks `json:"links"`
+	}
+	var h http.Header
+	k := call{method: http.MethodGet, route: "/api/profiles", path: "/api/profiles", out: &w, spare: q.Background, header: &h,
+		query: url.Values{
+			"filter":                     {"greater-than(" + field + "," + filterTime(q.After) + ")"},
+			"sort":                       {field},
+			"additional-fields[profile]": {"subscriptions"},
+			"fields[profile]":            {"email,external_id,subscriptions"},
+			"page[size]":                 {strconv.Itoa(size)},
+		}}
+	if q.Cursor != "" {
+		k.query.Set("page[cursor]", q.Cursor)
+	}
+	if _, err := c.do(ctx, k); err != nil {
+		return nil, err
+	}
+	next, err := w.Links.cursor()
+	if err != nil {
+		return nil, c.wrap(k, err)
+	}
+	page := &ProfilePage{Next: next, Date: answerDate(h)}
+	for _, o := range w.Data {
+		page.Profiles = append(page.Profiles, o.profile())
+	}
+	return page, nil
 }

@@ -34,7 +34,12 @@ var Buckets = map[string]Limit{
 	"lists":          {Burst: 75, Steady: 750},
 	"list-members":   {Burst: 10, Steady: 150},
 	"data-privacy":   {Burst: 3, Steady: 60},
-	"events":         {Burst: 350, Steady: 3500},
+	"events":         {Burst: 350, Steady: 3500}, // POST /api/events
+	// GET /api/events and GET /api/metrics: reconciliation's reads. A
+	// read's RateLimit-* headers are of its own endpoint, so it does not
+	// share create_event's bucket.
+	"event-reads": {Burst: 350, Steady: 3500},
+	"metrics":     {Burst: 10, Steady: 150},
 	// Every /api/profile-bulk-import-jobs operation (create, get, import
 	// errors) documents 10/s and 150/m; they share one bucket here.
 	"bulk-import": {Burst: 10, Steady: 150},
@@ -62,8 +67,12 @@ func bucketFor(method, route string) string {
 		return "lists"
 	case route == "/api/data-privacy-deletion-jobs":
 		return "data-privacy"
+	case route == "/api/events" && method == http.MethodGet:
+		return "event-reads"
 	case route == "/api/events":
 		return "events"
+	case route == "/api/metrics":
+		return "metrics"
 	case route == "/api/profile-bulk-import-jobs" || strings.HasPrefix(route, "/api/profile-bulk-import-jobs/"):
 		return "bulk-import"
 	case route == "/api/catalog-items" || strings.HasPrefix(route, "/api/catalog-items/"):
@@ -152,6 +161,21 @@ func newLimiter(onWait func(string, time.Duration), log *slog.Logger) *limiter {
 // acquire waits until a request on bucket name may be sent, or ctx ends.
 // OnRateLimitWait hears of the first wait only, with its planned length.
 func (l *limiter) acquire(ctx context.Context, name string) (*bucket, error) {
+	return l.take(ctx, name, false)
+}
+
+// acquireSpare is acquire for background reads (reconciliation): it waits
+// until more than half of the bucket's steady budget is left, and fewer
+// than half of its burst were sent in the last burst window, so a
+// background read never takes the last half of either and deliveries on
+// the same bucket always have it. Its waits are the client's own choice,
+// not Klaviyo's throttling, so OnRateLimitWait does not hear of them (the
+// debug log does).
+func (l *limiter) acquireSpare(ctx context.Context, name string) (*bucket, error) {
+	return l.take(ctx, name, true)
+}
+
+func (l *limiter) take(ctx context.Context, name string, spare bool) (*bucket, error) {
 	waited := false
 	for {
 		l.mu.Lock()
@@ -161,7 +185,7 @@ func (l *limiter) acquire(ctx context.Context, name string) (*bucket, error) {
 			l.buckets[name] = b
 		}
 		now := l.now()
-		wait := b.waitAt(now)
+		wait := b.waitAt(now, spare)
 		if wait <= 0 {
 			if b.known {
 				b.budget--
@@ -179,10 +203,13 @@ func (l *limiter) acquire(ctx context.Context, name string) (*bucket, error) {
 		l.mu.Unlock()
 		if !waited {
 			waited = true
-			if l.onWait != nil {
+			msg := "klaviyo rate limit wait"
+			if spare {
+				msg = "klaviyo rate limit: background read yields to deliveries"
+			} else if l.onWait != nil {
 				l.onWait(name, wait)
 			}
-			l.log.LogAttrs(ctx, slog.LevelDebug, "klaviyo rate limit wait", slog.String("bucket", name), slog.Duration("wait", wait))
+			l.log.LogAttrs(ctx, slog.LevelDebug, msg, slog.String("bucket", name), slog.Duration("wait", wait))
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -194,8 +221,10 @@ func (l *limiter) acquire(ctx context.Context, name string) (*bucket, error) {
 	}
 }
 
-// waitAt returns how long a request must wait at now; l.mu is held.
-func (b *bucket) waitAt(now time.Time) time.Duration {
+// waitAt returns how long a request must wait at now; l.mu is held. A
+// spare (background) request keeps half of the steady budget and half of
+// the burst for the others.
+func (b *bucket) waitAt(now time.Time, spare bool) time.Duration {
 	if now.Before(b.blockedUntil) {
 		return b.blockedUntil.Sub(now)
 	}
@@ -203,12 +232,20 @@ func (b *bucket) waitAt(now time.Time) time.Duration {
 		if !now.Before(b.resetAt) {
 			b.budget, b.resetAt = b.limit-b.inflight, now.Add(steadyWindow)
 		}
-		if b.budget <= 0 {
+		keep := 0
+		if spare {
+			keep = b.limit / 2
+		}
+		if b.budget <= keep {
 			return b.resetAt.Sub(now)
 		}
 	}
-	if b.burst > 0 && len(b.sent) >= b.burst {
-		if end := b.sent[len(b.sent)-b.burst].Add(burstWindow); now.Before(end) {
+	burst := b.burst
+	if spare {
+		burst = max(b.burst/2, 1)
+	}
+	if burst > 0 && len(b.sent) >= burst {
+		if end := b.sent[len(b.sent)-burst].Add(burstWindow); now.Before(end) {
 			return end.Sub(now)
 		}
 	}
