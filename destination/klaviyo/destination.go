@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"synclayer"
 	"synclayer/destination/klaviyo/klaviyosim"
@@ -24,9 +25,13 @@ type Settings struct {
 	// SimulatorRateLimit, when positive, is the built-in simulator's burst
 	// limit per second on every bucket (steady: 60 times it per minute).
 	SimulatorRateLimit int `json:"simulator_rate_limit"`
+	// ReconcileInterval is how often Reconcile reads the opt-outs made
+	// inside Klaviyo: nil (unset) is DefaultReconcileInterval, 0 ("off")
+	// turns it off.
+	ReconcileInterval *Interval `json:"reconcile_interval"`
 }
 
-const settingNames = "Klaviyo setting; the settings are api_key, base_url, revision and simulator_rate_limit"
+const settingNames = "Klaviyo setting; the settings are api_key, base_url, revision, simulator_rate_limit and reconcile_interval"
 
 // simulatorKey is the API key the built-in simulator requires.
 const simulatorKey = "simulator"
@@ -39,9 +44,16 @@ type Destination struct {
 	client *Client
 	sim    *klaviyosim.Server
 	log    *slog.Logger
+	// reconcile is reconcile_interval, 0 when off; pages (0: the
+	// maximum) are Reconcile's page sizes, for tests.
+	reconcile time.Duration
+	pages     int
 }
 
-var _ synclayer.ContactDestination = (*Destination)(nil)
+var (
+	_ synclayer.ContactDestination = (*Destination)(nil)
+	_ synclayer.Reconciler         = (*Destination)(nil)
+)
 
 // Open builds a Klaviyo destination from its config section. With no API
 // key it runs the built-in simulator, mounted on the server, and says so
@@ -68,13 +80,17 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 			errs = append(errs, synclayer.FieldErrorf("base_url", "must be an http:// or https:// URL, such as %s", DefaultBaseURL))
 		}
 	}
+	reconcile, err := s.reconcileInterval()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if s.APIKey == "" && env.Mount == nil {
 		errs = append(errs, synclayer.FieldErrorf("api_key", "is not set, so there is nowhere to send to: set it to a Klaviyo private API key, e.g. api_key: \"${KLAVIYO_API_KEY}\" (the built-in simulator runs only inside synclayer serve)"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	d := &Destination{name: name, log: log}
+	d := &Destination{name: name, log: log, reconcile: reconcile}
 	if s.APIKey == "" {
 		o := klaviyosim.Options{APIKey: simulatorKey}
 		if n := s.SimulatorRateLimit; n > 0 {
