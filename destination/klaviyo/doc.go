@@ -10,7 +10,11 @@
 // Checkout event per abandonment). Events never carry consent. The
 // Destination is also a synclayer.ActionDestination for workflow rules'
 // contact actions (actions.go): an event, profile fields by Klaviyo ID,
-// and list membership, none of which changes consent.
+// and list membership, none of which changes consent. And it is a
+// synclayer.Reconciler (reconcile.go): every reconcile_interval it reads
+// the opt-outs made inside Klaviyo (unsubscribes, spam complaints,
+// bounces, suppressions), for which Klaviyo sends no webhook synclayer
+// can rely on, and returns them as email opt-outs at Klaviyo's own time.
 //
 // Every request carries the private key as "Authorization: Klaviyo-API-Key
 // <key>" and a pinned revision header (Revision), so a Klaviyo release

@@ -35,14 +35,15 @@ const (
 	KindInvalidEmail = "invalid_email"
 )
 
-// OptOutMetrics are the metrics Reconcile reads, by name, with the kind of
-// opt-out each records: the unsubscribes and spam complaints Klaviyo keeps
-// as a consent (UNSUBSCRIBED) rather than as a suppression, which a read
-// of the suppressed profiles cannot find. Klaviyo's own metrics of these
-// names are read, and metrics of the same name from other integrations
-// too (an integration recording "Unsubscribed from Email Marketing" says
-// the same), except the generic "Unsubscribed", Klaviyo's older name,
-// which is read only when Klaviyo records it.
+// OptOutMetrics are the metrics Reconcile reads, by name (compared
+// without regard to case), with the kind of opt-out each records: the
+// unsubscribes and spam complaints Klaviyo keeps as a consent
+// (UNSUBSCRIBED) rather than as a suppression, which a read of the
+// suppressed profiles cannot find. Klaviyo's own metrics of these names
+// are read, and metrics of the same name from other integrations too (an
+// integration recording "Unsubscribed from Email Marketing" says the
+// same), except the generic "Unsubscribed", Klaviyo's older name, which
+// is read only when Klaviyo records it.
 var OptOutMetrics = map[string]string{
 	"Unsubscribed from Email Marketing": KindUnsubscribe,
 	"Marked Email as Spam":              KindSpam,
@@ -160,10 +161,15 @@ func (d *Destination) streams(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	kinds := map[string]string{}
+	for name, kind := range OptOutMetrics {
+		kinds[strings.ToLower(name)] = kind
+	}
 	var out []string
 	for _, m := range metrics {
-		kind, ok := OptOutMetrics[m.Name]
-		if !ok || (m.Name == "Unsubscribed" && !strings.EqualFold(m.Integration, "Klaviyo")) || strings.ContainsAny(m.ID, "\"\\:") {
+		name := strings.ToLower(strings.TrimSpace(m.Name))
+		kind, ok := kinds[name]
+		if !ok || (name == "unsubscribed" && !strings.EqualFold(m.Integration, "Klaviyo")) || strings.ContainsAny(m.ID, "\"\\:") {
 			continue
 		}
 		out = append(out, "events:"+kind+":"+m.ID)

@@ -50,12 +50,16 @@ func (d *Destination) reconcileEvents(ctx context.Context, found []optOut, now t
 // an unsubscribe of a profile whose sync state records that synclayer
 // unsubscribed it and set nothing since (UnsubscribedByUs, ConsentByUs,
 // Consent UNSUBSCRIBED), stamped by Klaviyo within [saved − ownEchoBefore,
-// saved + ownEchoAfter] of that state. Nothing genuine is dropped: while
-// the state says so, Klaviyo holds the profile unsubscribed by synclayer,
-// because synclayer's contact had opted out, so an unsubscribe there adds
-// nothing synclayer lacks; a later opt-in makes synclayer subscribe again,
-// which clears UnsubscribedByUs. Every other kind is news, since
-// synclayer never bounces, complains or suppresses.
+// saved + ownEchoAfter] of that state. Every other kind is news, since
+// synclayer never bounces, complains or suppresses, and so is an
+// unsubscribe outside the window, or of a profile synclayer never
+// unsubscribed. What it drops is no news: synclayer unsubscribed the
+// profile because its own contact was opted out, and Klaviyo records an
+// unsubscribe only when the consent changes, so a second one there needs
+// a resubscription inside Klaviyo first, all within the hour. Only that
+// case, with an opt-in made elsewhere in between and not yet delivered
+// (a delivery clears UnsubscribedByUs), would lose an opt-out: see
+// docs/platforms/klaviyo.md.
 func (d *Destination) ownEcho(ctx context.Context, o optOut, known synclayer.SyncStateReader) (bool, error) {
 	if o.kind != KindUnsubscribe || o.externalID == "" || known == nil || o.at.IsZero() {
 		return false, nil

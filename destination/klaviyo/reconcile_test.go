@@ -343,3 +343,27 @@ func TestReconcile_KlaviyoClockBehind(t *testing.T) {
 		t.Errorf("after an unsubscribe a minute into Klaviyo's time: %v, want ann's opt-out", keys(got))
 	}
 }
+
+// TestReconcile_OptOutMetrics: an integration's own "Unsubscribed from
+// Email Marketing" event is read as an opt-out like Klaviyo's, but a
+// metric of another integration merely named "Unsubscribed" (Klaviyo's
+// older name, a common word) is not, nor is any other metric.
+func TestReconcile_OptOutMetrics(t *testing.T) {
+	t.Parallel()
+	e := mustReconcileEnv(t, "")
+	ctx := context.Background()
+	for _, ev := range []klaviyo.Event{
+		{Metric: "Unsubscribed from Email Marketing", Email: "api@example.com", UniqueID: "u1"},
+		{Metric: "Unsubscribed", Email: "app@example.com", UniqueID: "u2"},
+		{Metric: "Placed Order", Email: "buyer@example.com", UniqueID: "o1"},
+	} {
+		if err := e.d.Client().CreateEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clk.Add(time.Minute)
+	events, _ := e.pass(t, "")
+	if got := optOuts(events); len(got) != 1 || got["api@example.com"] == nil {
+		t.Errorf("opt-outs %v, want api@ alone", keys(got))
+	}
+}
