@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/klaviyo"
 )
 
 const brevoWebhookToken = "tok_0123456789abcdef0123"
@@ -145,5 +147,31 @@ func TestInbound_BrevoBlockIsNeverLifted(t *testing.T) {
 	}
 	if c := e.contact("shop-out@example.com"); c.EmailBlacklisted {
 		t.Errorf("the block synclayer made for a Shopify opt-out was not lifted by the newer opt-in: %+v", c)
+	}
+}
+
+// TestInbound_KlaviyoReconcile: Klaviyo sends no webhook for an
+// unsubscribe most accounts can receive, so its reconciliation finds one
+// made inside Klaviyo, at Klaviyo's time, and the canonical contact is
+// opted out by klaviyo; the next run finds nothing new.
+func TestInbound_KlaviyoReconcile(t *testing.T) {
+	t.Parallel()
+	e := startConformance(t, withStorage("sqlite", filepath.Join(t.TempDir(), "synclayer.db")), false, []string{"klaviyo"})
+	e.customer(5001, "kl@example.com", "Kim", "subscribed", 0)
+	e.waitIdle(20 * time.Second)
+	sim := e.m.destinations["klaviyo"].(*klaviyo.Destination).Simulator()
+	if !sim.UnsubscribeInKlaviyo("kl@example.com") {
+		t.Fatal("Klaviyo holds no profile kl@example.com")
+	}
+	r := e.m.destinations["klaviyo"].(synclayer.Reconciler)
+	if n, err := e.m.reconcile(context.Background(), "klaviyo", r); err != nil || n == 0 {
+		t.Fatalf("reconcile: %d events, %v; want the unsubscribe made inside Klaviyo", n, err)
+	}
+	if got := e.canonical("kl@example.com").EmailConsent; got.State != synclayer.ConsentUnsubscribed || got.Source != "klaviyo" {
+		t.Errorf("canonical consent: %+v, want unsubscribed by klaviyo", got)
+	}
+	e.waitIdle(20 * time.Second)
+	if n, err := e.m.reconcile(context.Background(), "klaviyo", r); err != nil || n != 0 {
+		t.Errorf("the next run: %d events, %v; want nothing new", n, err)
 	}
 }
