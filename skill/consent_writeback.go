@@ -76,7 +76,9 @@ func (s *ConsentWriteBack) Handle(ctx context.Context, job *synclayer.Job) (*syn
 		w.SMSConsent, next.SMS = c.SMSConsent, c.SMSConsent.At
 	}
 	if w.EmailConsent.State == "" && w.SMSConsent.State == "" {
-		return nil, trace(s.Source+": no consent write-back ("+s.Source+" was told of this opt-out already, or it came from "+s.Source+")", nil), nil
+		// Told already, or it came from the source: the common case of a
+		// later change to an opted-out contact, so the trace stays quiet.
+		return nil, nil, nil
 	}
 	summary, err := s.Writer.WriteConsent(ctx, w)
 	if err != nil {
