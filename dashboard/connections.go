@@ -21,6 +21,9 @@ type Source struct {
 	// WebhookURL is where the platform sends: server.public_url, or else
 	// the listen address, with /webhooks/<name>.
 	WebhookURL string
+	// WriteBackQueue is the queue of the opt-outs written back to the
+	// platform (consent-writeback@<name>); "" when it takes none.
+	WriteBackQueue string
 }
 
 // Destination is one configured destination.
@@ -38,6 +41,14 @@ type Destination struct {
 	// Budget reports the client's rate-limit budget; nil when its client
 	// keeps none.
 	Budget synclayer.RateBudgeter
+	// Inbound is the path its webhook comes back to (/webhooks/<name>);
+	// "" when it reports nothing back by webhook.
+	Inbound string
+	// ReconcileEvery is how often what changed on its side is read; 0
+	// when it is not. LastReconciled is when a run last stored its
+	// cursor; zero before the first.
+	ReconcileEvery time.Duration
+	LastReconciled time.Time
 }
 
 // silentAfter is how long a source may send nothing before the page flags it.
@@ -49,6 +60,8 @@ type sourceRow struct {
 	Silent     string    // "silent for 30 h", "no webhook received yet", or ""
 	Rejects    int       // in the window
 	LastReject *synclayer.Rejection
+	// WriteBackPending and WriteBackDead count the write-back's jobs.
+	WriteBackPending, WriteBackDead int
 }
 
 type destinationRow struct {
@@ -102,8 +115,17 @@ func (s *Server) handleConnections(w http.ResponseWriter, r *http.Request, req *
 			rejects[sum.Source] = sum
 		}
 	}
+	counts, err := s.cfg.Stats.CountJobsBySkill(r.Context())
+	if err != nil {
+		s.fail(w, r, req, err)
+		return
+	}
 	d := connectionsData{Window: win, Windows: links}
+	writeBacks := map[string]bool{}
 	for _, src := range conns.Sources {
+		if src.WriteBackQueue != "" {
+			writeBacks[src.WriteBackQueue] = true
+		}
 		row := sourceRow{Source: src, Last: last[src.Name]}
 		switch {
 		case row.Last.IsZero():
@@ -114,14 +136,12 @@ func (s *Server) handleConnections(w http.ResponseWriter, r *http.Request, req *
 		if sum := rejects[src.Name]; sum != nil {
 			row.Rejects, row.LastReject = sum.Count, sum.Last
 		}
+		if q := src.WriteBackQueue; q != "" {
+			row.WriteBackPending, row.WriteBackDead = counts[q][synclayer.JobPending], counts[q][synclayer.JobDead]
+		}
 		d.Sources = append(d.Sources, row)
 	}
 
-	counts, err := s.cfg.Stats.CountJobsBySkill(r.Context())
-	if err != nil {
-		s.fail(w, r, req, err)
-		return
-	}
 	for _, dst := range conns.Destinations {
 		row := destinationRow{Destination: dst}
 		if dst.Budget != nil {
@@ -131,8 +151,8 @@ func (s *Server) handleConnections(w http.ResponseWriter, r *http.Request, req *
 			row.CredentialsBad = synclayer.ErrorMessage(dst.Rejected)
 		}
 		for queue, byState := range counts {
-			if queue == synclayer.NotifySkill {
-				continue // notifications go to their channels, not to a destination
+			if queue == synclayer.NotifySkill || writeBacks[queue] {
+				continue // notifications go to their channels, write-backs to a source
 			}
 			if _, to, _ := synclayer.QueueParts(queue); to == dst.Name {
 				row.Pending += byState[synclayer.JobPending]

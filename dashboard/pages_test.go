@@ -221,12 +221,13 @@ func TestConnections(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) {
 		c.Connections = func(context.Context) (Connections, error) {
 			return Connections{
-				Sources: []Source{{Name: "shopify", Type: "shopify", WebhookURL: "https://sync.example/webhooks/shopify"},
+				Sources: []Source{{Name: "shopify", Type: "shopify", WebhookURL: "https://sync.example/webhooks/shopify", WriteBackQueue: "consent-writeback@shopify"},
 					{Name: "woo", Type: "woocommerce", WebhookURL: "https://sync.example/webhooks/woo"},
 					{Name: "custom", Type: "custom", WebhookURL: "https://sync.example/webhooks/custom"}},
 				Destinations: []Destination{
 					{Name: "brevo", Type: "brevo", CredentialsKey: "destinations.brevo.api_key",
-						Budget: budgets{{Bucket: "contacts", Remaining: 7, Limit: 10, Reset: time.Now().Add(time.Minute)}}},
+						Budget: budgets{{Bucket: "contacts", Remaining: 7, Limit: 10, Reset: time.Now().Add(time.Minute)}},
+						Inbound: "/webhooks/brevo", ReconcileEvery: 15 * time.Minute, LastReconciled: time.Now().Add(-5 * time.Minute)},
 					{Name: "klaviyo", Type: "klaviyo", CredentialsKey: "destinations.klaviyo.api_key",
 						Rejected: errors.New("x"), Budget: budgets{}},
 					{Name: "mailchimp", Type: "mailchimp", CredentialsKey: "destinations.mailchimp.api_key", Simulated: true},
@@ -243,6 +244,7 @@ func TestConnections(t *testing.T) {
 	ts.end("customer-sync", "ct_1", ts.now, synclayer.DeliveryDead)
 	ts.end("customer-sync@klaviyo", "ct_1", ts.now, synclayer.DeliveryRetried)
 	ts.end("order-events", "ct_2", ts.now, synclayer.DeliveryRetried)
+	ts.end("consent-writeback@shopify", "ct_3", ts.now, synclayer.DeliveryDead)
 
 	status, _, body := ts.get("/ui/connections?window=1h")
 	if status != 200 {
@@ -255,8 +257,11 @@ func TestConnections(t *testing.T) {
 		}
 		return stats(body[i : i+strings.Index(body[i:], "</tr>")])
 	}
-	if r := row("data-source", "shopify"); r["rejects"] != "2" || r["silent"] != "" || r["lastWebhook"] == "" {
-		t.Errorf("shopify: %v, want 2 rejects in the hour, not silent", r)
+	if r := row("data-source", "shopify"); r["rejects"] != "2" || r["silent"] != "" || r["lastWebhook"] == "" || r["writeBack"] != "on" {
+		t.Errorf("shopify: %v, want 2 rejects in the hour, not silent, writing opt-outs back", r)
+	}
+	if i := strings.Index(body, `data-source="shopify"`); !strings.Contains(body[i:i+strings.Index(body[i:], "</tr>")], "1 dead") {
+		t.Error("the Shopify row does not count its dead write-back")
 	}
 	if !strings.Contains(body, "401 bad signature 2") || !strings.Contains(body, "https://sync.example/webhooks/shopify") {
 		t.Error("the page does not show the newest reject's reason or the webhook URL")
@@ -272,6 +277,9 @@ func TestConnections(t *testing.T) {
 	}
 	if !strings.Contains(body, "<b>7</b> of 10") {
 		t.Error("brevo's rate-limit budget is not shown")
+	}
+	if r := row("data-destination", "brevo"); !strings.Contains(r["reconciled"], "read every 15m0s, last") {
+		t.Errorf("brevo's reconciliation: %q", r["reconciled"])
 	}
 	if r := row("data-destination", "klaviyo"); r["credentials"] != "rejected" || r["backlog"] != "1" {
 		t.Errorf("klaviyo: %v", r)

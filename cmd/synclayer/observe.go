@@ -102,7 +102,11 @@ func (m *Main) connections() dashboard.Connections {
 	var c dashboard.Connections
 	sources := m.Config.sources()
 	for _, name := range sortedNames(sources) {
-		c.Sources = append(c.Sources, dashboard.Source{Name: name, Type: sources[name].typeOf(name), WebhookURL: base + "/webhooks/" + name})
+		src := dashboard.Source{Name: name, Type: sources[name].typeOf(name), WebhookURL: base + "/webhooks/" + name}
+		if _, ok := m.sources[name].(synclayer.ConsentWriter); ok {
+			src.WriteBackQueue = writeBackQueue(name)
+		}
+		c.Sources = append(c.Sources, src)
 	}
 	for _, name := range sortedNames(m.destinations) {
 		d := m.destinations[name]
@@ -119,6 +123,15 @@ func (m *Main) connections() dashboard.Connections {
 		}
 		if rb, ok := d.(synclayer.RateBudgeter); ok {
 			dst.Budget = rb
+		}
+		if in, ok := d.(synclayer.InboundDestination); ok && in.Inbound() != nil {
+			dst.Inbound = "/webhooks/" + name
+		}
+		if r, ok := d.(synclayer.Reconciler); ok && r.ReconcileInterval() > 0 {
+			dst.ReconcileEvery = r.ReconcileInterval()
+			if cp, err := m.DB.FindCheckpoint(context.Background(), reconcileCheckpoint(name)); err == nil {
+				dst.LastReconciled = cp.UpdatedAt
+			}
 		}
 		c.Destinations = append(c.Destinations, dst)
 	}
