@@ -226,7 +226,7 @@ func TestConnections(t *testing.T) {
 					{Name: "custom", Type: "custom", WebhookURL: "https://sync.example/webhooks/custom"}},
 				Destinations: []Destination{
 					{Name: "brevo", Type: "brevo", CredentialsKey: "destinations.brevo.api_key",
-						Budget: budgets{{Bucket: "contacts", Remaining: 7, Limit: 10, Reset: time.Now().Add(time.Minute)}},
+						Budget:  budgets{{Bucket: "contacts", Remaining: 7, Limit: 10, Reset: time.Now().Add(time.Minute)}},
 						Inbound: "/webhooks/brevo", ReconcileEvery: 15 * time.Minute, LastReconciled: time.Now().Add(-5 * time.Minute)},
 					{Name: "klaviyo", Type: "klaviyo", CredentialsKey: "destinations.klaviyo.api_key",
 						Rejected: errors.New("x"), Budget: budgets{}},
