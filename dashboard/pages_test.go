@@ -278,7 +278,7 @@ func TestConnections(t *testing.T) {
 	if !strings.Contains(body, "<b>7</b> of 10") {
 		t.Error("brevo's rate-limit budget is not shown")
 	}
-	if r := row("data-destination", "brevo"); !strings.Contains(r["reconciled"], "read every 15m0s, last") {
+	if r := row("data-destination", "brevo"); !strings.Contains(r["reconciled"], "read every 15m 00s, last") {
 		t.Errorf("brevo's reconciliation: %q", r["reconciled"])
 	}
 	if r := row("data-destination", "klaviyo"); r["credentials"] != "rejected" || r["backlog"] != "1" {
