@@ -1,0 +1,93 @@
+// Package hubspotspec checks HTTP requests against the trimmed HubSpot
+// OpenAPI documents vendored in destination/hubspot/testdata/openapi
+// (contacts, properties and communication preferences, one document
+// each, as HubSpot publishes them), so tests of the hubspot client and
+// simulator fail when a request would not be accepted by the real API. It
+// is for tests only.
+package hubspotspec
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"synclayer/destination/openapicheck"
+)
+
+// Validator validates requests against the document their path belongs
+// to. It is safe for concurrent use.
+type Validator struct {
+	docs []doc
+}
+
+type doc struct {
+	prefix  string
+	checker *openapicheck.Checker
+}
+
+var (
+	loadOnce  sync.Once
+	loaded    *Validator
+	loadedErr error
+)
+
+// Load returns the validator for the vendored documents, parsed once per
+// test binary; it fails tb when one cannot be read. Validate checks a
+// known path and method, parameters, a valid JSON body and a Bearer
+// Authorization header (a private app's access token).
+func Load(tb testing.TB) *Validator {
+	tb.Helper()
+	loadOnce.Do(func() { loaded, loadedErr = load() })
+	if loadedErr != nil {
+		tb.Fatalf("hubspotspec: %v", loadedErr)
+	}
+	return loaded
+}
+
+// Dir is where the trimmed documents live.
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "testdata", "openapi")
+}
+
+func load() (*Validator, error) {
+	spec := openapicheck.Spec{Host: "api.hubapi.com", CheckEmails: true, Auth: bearer}
+	v := &Validator{}
+	for _, d := range []struct{ prefix, file string }{
+		{"/crm/v3/objects/contacts", "contacts.json"},
+		{"/crm/v3/properties/", "properties.json"},
+		{"/communication-preferences/v3/", "subscriptions.json"},
+	} {
+		c, err := openapicheck.Load(filepath.Join(Dir(), d.file), spec)
+		if err != nil {
+			return nil, fmt.Errorf("hubspot spec: %w", err)
+		}
+		v.docs = append(v.docs, doc{d.prefix, c})
+	}
+	return v, nil
+}
+
+func bearer(r *http.Request) error {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(tok) == "" {
+		return errors.New("missing Authorization: Bearer header (a private app access token)")
+	}
+	return nil
+}
+
+// Validate reports whether r, whose body was read into body, is a
+// request HubSpot's documents accept. A path outside the three
+// documents is refused.
+func (v *Validator) Validate(r *http.Request, body []byte) error {
+	for _, d := range v.docs {
+		if strings.HasPrefix(r.URL.Path, d.prefix) {
+			return d.checker.Validate(r, body)
+		}
+	}
+	return fmt.Errorf("%s %s: no matching operation in the vendored HubSpot specs", r.Method, r.URL.Path)
+}
