@@ -13,6 +13,7 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo/brevospec"
 	"synclayer/destination/conformance"
+	"synclayer/destination/hubspot/hubspotspec"
 	"synclayer/destination/klaviyo/klaviyospec"
 	"synclayer/destination/mailchimp/mailchimpspec"
 )
@@ -25,6 +26,7 @@ var conformanceSpecs = map[string]func(testing.TB) func(*http.Request, []byte) e
 	"brevo":     func(tb testing.TB) func(*http.Request, []byte) error { return brevospec.Load(tb).Validate },
 	"klaviyo":   func(tb testing.TB) func(*http.Request, []byte) error { return klaviyospec.Load(tb).Validate },
 	"mailchimp": func(tb testing.TB) func(*http.Request, []byte) error { return mailchimpspec.Load(tb).Validate },
+	"hubspot":   func(tb testing.TB) func(*http.Request, []byte) error { return hubspotspec.Load(tb).Validate },
 }
 
 // cenv is one running synclayer whose customer-sync runs on the built-in

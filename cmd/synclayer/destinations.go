@@ -13,6 +13,7 @@ import (
 
 	"synclayer"
 	"synclayer/destination/brevo"
+	"synclayer/destination/hubspot"
 	"synclayer/destination/klaviyo"
 	"synclayer/destination/mailchimp"
 )
@@ -23,6 +24,7 @@ var destinationTypes = []synclayer.DestinationType{
 	brevo.Type,
 	klaviyo.Type,
 	mailchimp.Type,
+	hubspot.Type,
 }
 
 func destinationType(name string) (synclayer.DestinationType, bool) {

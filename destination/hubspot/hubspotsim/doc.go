@@ -1,0 +1,10 @@
+// Package hubspotsim is an in-memory HubSpot for tests and for synclayer's
+// built-in simulator: CRM v3 contacts (batch upsert, read, update,
+// archive, GDPR delete), contact properties, and the communication
+// preferences v3 subscriptions API, with a private app's Bearer token,
+// HubSpot's error bodies ({status, message, correlationId, category}),
+// the X-HubSpot-RateLimit-* headers and 429s over a small configurable
+// budget, and outages (simkit). An email unsubscribed from a
+// subscription, or opted out of all email, is refused a subscribe, as
+// HubSpot refuses to resubscribe through the API.
+package hubspotsim

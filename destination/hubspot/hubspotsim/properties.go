@@ -1,0 +1,77 @@
+package hubspotsim
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+)
+
+// Property is one contact property definition.
+type Property struct {
+	Name      string `json:"name"`
+	Label     string `json:"label"`
+	Type      string `json:"type"`
+	FieldType string `json:"fieldType"`
+	GroupName string `json:"groupName"`
+}
+
+// defaultProperties are some of HubSpot's built-in contact properties.
+var defaultProperties = []Property{
+	{"email", "Email", "string", "text", "contactinformation"},
+	{"firstname", "First Name", "string", "text", "contactinformation"},
+	{"lastname", "Last Name", "string", "text", "contactinformation"},
+	{"phone", "Phone Number", "string", "phonenumber", "contactinformation"},
+	{"mobilephone", "Mobile Phone Number", "string", "phonenumber", "contactinformation"},
+	{"company", "Company Name", "string", "text", "contactinformation"},
+	{"city", "City", "string", "text", "contactinformation"},
+	{"country", "Country/Region", "string", "text", "contactinformation"},
+	{"zip", "Postal Code", "string", "text", "contactinformation"},
+	{"hs_object_id", "Record ID", "number", "number", "contactinformation"},
+}
+
+// Properties returns the contact properties the account has.
+func (s *Server) Properties() map[string]Property {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]Property{}
+	for k, v := range s.properties {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) handlePropertyList(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("objectType") != "contacts" {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Unable to infer object type from: "+r.PathValue("objectType"), nil)
+		return
+	}
+	s.mu.Lock()
+	var out []Property
+	for _, p := range s.properties {
+		out = append(out, p)
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+}
+
+var propertyName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+func (s *Server) handlePropertyCreate(w http.ResponseWriter, r *http.Request) {
+	var p Property
+	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Invalid input JSON: "+err.Error(), nil)
+		return
+	}
+	if !propertyName.MatchString(p.Name) {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Property name must be lowercase letters, digits and underscores, starting with a letter", nil)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.properties[p.Name]; ok {
+		writeError(w, http.StatusConflict, "OBJECT_ALREADY_EXISTS", "Object already exists", nil)
+		return
+	}
+	s.properties[p.Name] = p
+	writeJSON(w, http.StatusCreated, p)
+}
