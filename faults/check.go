@@ -87,7 +87,7 @@ func Compare(expect map[string]Expectation, contacts []brevosim.Contact, writes 
 				f.note("resubscribed: %s opted out but is in list %d=%v, blocklisted=%v", email, listID, inList, c.EmailBlacklisted)
 			}
 		case optIn:
-			if !inList || c.EmailBlacklisted {
+			if !inList || (c.EmailBlacklisted && !e.BrevoBlock) {
 				f.LostConsent++
 				lost = true
 				f.note("lost: %s opted in (owner) but is in list %d=%v, blocklisted=%v", email, listID, inList, c.EmailBlacklisted)

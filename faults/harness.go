@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,19 +46,20 @@ type profile struct {
 	tailRate             float64
 	settle               time.Duration // how long the queue may take to go idle
 	orders, carts        int           // shop.go
+	brevoShare           float64       // of the contacts, who opt out in Brevo (brevo_side.go)
 }
 
 // shortProfile fits in CI: about a minute per database, both run in parallel.
 var shortProfile = profile{minEvents: 4, maxEvents: 10, concurrency: 6, latency: 80 * time.Millisecond,
 	burst: 12 * time.Second, burstRate: 50, kills: 3, pgRestarts: 1,
 	outage: 9 * time.Second, outageRate: 15, storm: 5 * time.Second, stormLimit: 2, stormRate: 15,
-	tailRate: 100, settle: 60 * time.Second, orders: 24, carts: 33}
+	tailRate: 100, settle: 60 * time.Second, orders: 24, carts: 33, brevoShare: 0.15}
 
 // longProfile runs for about 15 minutes per database.
 var longProfile = profile{minEvents: 4, maxEvents: 12, concurrency: 8, latency: 80 * time.Millisecond,
 	burst: 5 * time.Minute, burstRate: 60, kills: 24, pgRestarts: 4,
 	outage: 4 * time.Minute, outageRate: 20, storm: time.Minute, stormLimit: 2, stormRate: 25,
-	tailRate: 150, settle: 10 * time.Minute, orders: 300, carts: 440}
+	tailRate: 150, settle: 10 * time.Minute, orders: 300, carts: 440, brevoShare: 0.2}
 
 type harness struct {
 	o     Options
@@ -67,6 +69,8 @@ type harness struct {
 	slack *receiver // Slack's incoming webhook, for the workflow's slack action
 	hook  *receiver // a Standard Webhooks endpoint, for its webhook action
 	shop  *shopRun
+	admin *adminServer // Shopify's Admin API, for the write-back (writeback.go)
+	side  *brevoSide   // the opt-outs made in Brevo
 	srv   *server
 	pg    *pgServer
 	db    *store.DB
@@ -82,6 +86,7 @@ type harness struct {
 	watchers            sync.WaitGroup
 	bg                  context.Context // ends when Run returns; for the watchers
 	deadNotes           []string
+	echoes              echoes
 }
 
 // Run runs the whole scenario once and returns its report. An error means
@@ -98,14 +103,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Enough contacts for every phase to have traffic, counting the 8%
 	// redeliveries, with a 10% spare that the tail sends without faults.
 	contacts := int(1.1 * planned / (1.08 * float64(p.minEvents+p.maxEvents) / 2))
-	wl := Generate(rng, genOptions{contacts: contacts, minEvents: p.minEvents, maxEvents: p.maxEvents, reorder: 0.15, redeliver: 0.08},
-		time.Now().UTC().Add(-90*24*time.Hour).Truncate(time.Second))
+	base := time.Now().UTC().Add(-90 * 24 * time.Hour).Truncate(time.Second)
+	wl := Generate(rng, genOptions{contacts: contacts, minEvents: p.minEvents, maxEvents: p.maxEvents, reorder: 0.15, redeliver: 0.08}, base)
 	h.rep.Contacts, h.rep.Events = wl.Contacts, len(wl.Events)
 	h.shop = &shopRun{carts: genCarts(p.carts), base: time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Second)}
 	var orderSends []Send
 	h.shop.orders, orderSends = genOrders(rng, p.orders, time.Now().UTC().Add(-60*24*time.Hour).Truncate(time.Second))
 	wl.Sends = append(wl.Sends, orderSends...)
 	slices.SortStableFunc(wl.Sends, func(a, b Send) int { return cmp.Compare(a.pos, b.pos) })
+	h.side = planBrevoSide(rng, wl, base, p.brevoShare)
 
 	var err error
 	if h.brevo, err = startBrevo(brevoAPIKey); err != nil {
@@ -121,6 +127,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer h.hook.close()
+	if h.admin, err = startAdmin(); err != nil {
+		return nil, err
+	}
+	defer h.admin.close()
+	for n := range wl.Contacts {
+		h.admin.Sim.AddCustomer(strconv.FormatInt(shopifyID(n), 10), emailOf(n), phoneOf(n))
+	}
 
 	dsn := filepath.Join(o.Dir, "synclayer.db")
 	if o.Driver == "postgres" {
@@ -130,7 +143,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		defer h.pg.Stop()
 		dsn, h.rep.PGSkip = h.pg.DSN, h.pg.SkipReason
 	}
-	if h.srv, err = newServer(o.Bin, o.Dir, serverConfig{driver: o.Driver, dsn: dsn, brevoURL: h.brevo.URL,
+	if h.srv, err = newServer(o.Bin, o.Dir, serverConfig{driver: o.Driver, dsn: dsn, brevoURL: h.brevo.URL, adminURL: h.admin.URL,
 		slackURL: h.slack.URL + "/services/T0FAULTS/B0FAULTS/faults-token", hookURL: h.hook.URL + "/hooks/orders"}); err != nil {
 		return nil, err
 	}
@@ -158,12 +171,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	model := NewModel()
 	h.tr = newTraffic(h.srv.url, wl, model, p.concurrency)
+	h.admin.mu.Lock()
+	h.admin.echo = h.sendEcho
+	h.admin.mu.Unlock()
 	for _, phase := range []func(context.Context, *rand.Rand) error{h.burstWithCrashes, h.brevoOutage, h.rateLimitStorm, h.finish} {
 		if err := phase(ctx, rng); err != nil {
 			return h.rep, err
 		}
 	}
-	for _, phase := range []func(context.Context) error{h.aimedCrashes, h.aimedShop, h.changeWhileJudged, h.concurrentDeliveries, h.replayDead, h.countDead} {
+	for _, phase := range []func(context.Context) error{h.aimedCrashes, h.aimedWriteBack, h.aimedShop, h.changeWhileJudged, h.concurrentDeliveries,
+		h.replayDead, h.settleWriteBacks, h.countDead} {
 		if err := phase(ctx); err != nil {
 			return h.rep, err
 		}
@@ -181,6 +198,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	writes := withoutShop(h.brevo.Writes())
 	h.rep.Findings = Compare(expect, h.brevo.Sim.Contacts(), writes, listID)
 	h.compareShop(model)
+	if err := h.compareWriteBack(ctx, model, expect); err != nil {
+		return h.rep, err
+	}
 	h.rep.Details = append(h.rep.Details, h.deadNotes...)
 	h.writeHistories(model, writes)
 	h.watchers.Wait()
@@ -192,7 +212,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // burstWithCrashes sends a sustained burst and, at random moments in it,
 // kills synclayer with SIGKILL and restarts it (and crashes the private
-// PostgreSQL cluster, if there is one).
+// PostgreSQL cluster, if there is one). The carts' scripts and the
+// opt-outs made in Brevo start with it, and Shopify's Admin API answers a
+// write-back now and then with a 429, a 5xx or THROTTLED.
 func (h *harness) burstWithCrashes(ctx context.Context, rng *rand.Rand) error {
 	faults := make([]string, 0, h.p.kills+h.p.pgRestarts)
 	for range h.p.kills {
@@ -215,9 +237,13 @@ func (h *harness) burstWithCrashes(ctx context.Context, rng *rand.Rand) error {
 	done := make(chan struct{})
 	go func() { h.tr.run(bctx, h.p.burstRate); close(done) }()
 	h.startCarts((h.p.burst + h.p.outage) * 8 / 10)
+	h.startBrevoSide(h.p.burst + h.p.outage + h.p.storm)
+	go h.adminTrouble(bctx, h.o.Seed)
 	start := time.Now()
 	for i, f := range faults {
 		time.Sleep(time.Until(start.Add(at[i])))
+		h.fireNearFault()
+		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
 		switch f {
 		case "kill":
 			if err := h.crash(ctx); err != nil {
@@ -241,7 +267,8 @@ func (h *harness) burstWithCrashes(ctx context.Context, rng *rand.Rand) error {
 
 // brevoOutage takes Brevo down while webhooks keep coming, in four ways:
 // dropped connections, 500s, no answer, and writes that Brevo applies but
-// whose answer is lost. Then it measures how the backlog drains.
+// whose answer is lost. Shopify's Admin API is down alongside, in the
+// first three. Then it measures how the backlog drains.
 func (h *harness) brevoOutage(ctx context.Context, _ *rand.Rand) error {
 	modes := []struct {
 		name string
@@ -257,6 +284,7 @@ func (h *harness) brevoOutage(ctx context.Context, _ *rand.Rand) error {
 	for _, m := range modes {
 		h.brevo.Sim.SetOutage(m.m)
 		h.brevo.loseAnswers.Store(m.name == "lost answers")
+		h.admin.Sim.SetOutage(m.m) // the same modes (simkit's); lost answers are Brevo's alone
 		// Slack and the webhook endpoint refuse while Brevo drops and 500s.
 		refuse := m.m == brevosim.OutageDrop || m.m == brevosim.Outage500
 		h.slack.failing.Store(refuse)
@@ -266,6 +294,7 @@ func (h *harness) brevoOutage(ctx context.Context, _ *rand.Rand) error {
 	}
 	h.brevo.Sim.SetOutage(brevosim.OutageNone)
 	h.brevo.loseAnswers.Store(false)
+	h.admin.Sim.SetOutage(brevosim.OutageNone)
 	h.slack.failing.Store(false)
 	h.hook.failing.Store(false)
 	h.mark("brevo outage over")
@@ -291,12 +320,14 @@ func (h *harness) brevoOutage(ctx context.Context, _ *rand.Rand) error {
 	return nil
 }
 
-// rateLimitStorm throttles Brevo to a trickle while webhooks keep coming.
+// rateLimitStorm throttles Brevo to a trickle while webhooks keep coming,
+// and Shopify's Admin API as in the burst.
 func (h *harness) rateLimitStorm(ctx context.Context, _ *rand.Rand) error {
 	h.rep.Storm, h.rep.StormLimit = h.p.storm, h.p.stormLimit
 	before := h.brevo.Answered(429)
 	h.brevo.Sim.SetRateLimit(h.p.stormLimit)
 	sctx, cancel := context.WithTimeout(ctx, h.p.storm)
+	go h.adminTrouble(sctx, h.o.Seed+1)
 	h.tr.run(sctx, h.p.stormRate)
 	cancel()
 	h.brevo.Sim.SetRateLimit(0)
@@ -322,6 +353,7 @@ func (h *harness) finish(ctx context.Context, _ *rand.Rand) error {
 	h.tr.run(fctx, h.p.tailRate)
 	cancel()
 	h.shop.scripts.Wait()
+	h.side.wg.Wait()
 	_, err := h.waitIdle(ctx)
 	return err
 }
@@ -346,11 +378,18 @@ func (h *harness) countDead(ctx context.Context) error {
 // in the report, and of up to 200 in histories.txt in the run's directory.
 func (h *harness) writeHistories(model *Model, writes []Write) {
 	var all strings.Builder
-	for i, email := range h.rep.Flagged {
+	flagged := slices.Clone(h.rep.Flagged)
+	for _, email := range h.rep.WriteBack.Flagged {
+		if !slices.Contains(flagged, email) {
+			flagged = append(flagged, email)
+		}
+	}
+	admin := h.admin.Writes()
+	for i, email := range flagged {
 		if i == 200 {
 			break
 		}
-		lines := append([]string{"history of " + email + ":"}, history(email, model, writes, h.marks)...)
+		lines := append([]string{"history of " + email + ":"}, history(email, model, writes, admin, h.marks)...)
 		if i < 3 {
 			h.rep.Details = append(h.rep.Details, lines...)
 		}

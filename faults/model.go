@@ -39,8 +39,8 @@ type Claim struct {
 type Event struct {
 	ID      string // webhook id, the same on every redelivery
 	Contact int
-	Source  string         // "shopify" or "custom"
-	Topic   string         // Shopify topic, or the custom event name
+	Source  string         // "shopify", "custom" or "brevo" (brevo_side.go)
+	Topic   string         // Shopify topic, the custom event name, or Brevo's event
 	At      time.Time      // the source's own timestamp, which decides newer-wins
 	Version int            // position in the contact's history, encoded in the values
 	Attrs   map[string]any // Brevo attribute → the value this event implies (string or float64)
@@ -227,6 +227,11 @@ type Expectation struct {
 	// ReOptIn says an owner opt-in newer than some opt-out was acknowledged:
 	// the only case in which emailBlacklisted:false may ever be sent.
 	ReOptIn bool
+	// BrevoBlock says Brevo itself blocklisted the contact (an opt-out
+	// made in Brevo, brevo_side.go). synclayer lifts only a block it made,
+	// so after a newer owner opt-in the contact may stay blocklisted: it
+	// is when synclayer never wrote the opt-out before the opt-in came.
+	BrevoBlock bool
 }
 
 // Value is an attribute value and the event that set it.
@@ -258,6 +263,7 @@ func Expect(events []*Event) map[string]Expectation {
 				e.Attrs[a] = Value{V: v, Version: ev.Version, At: ev.At}
 			}
 		}
+		e.BrevoBlock = e.BrevoBlock || ev.Source == "brevo"
 		out[email] = e
 		c, t := ev.Consent, consent[email]
 		switch {

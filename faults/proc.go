@@ -35,6 +35,7 @@ type serverConfig struct {
 	listen      string
 	driver, dsn string
 	brevoURL    string
+	adminURL    string // the Shopify Admin API simulator, the write-back's base_url
 	slackURL    string // the Slack receiver, given as SLACK_WEBHOOK_URL
 	hookURL     string // the webhook receiver, given as ORDER_WEBHOOK_URL
 }
@@ -44,7 +45,12 @@ type serverConfig struct {
 // killed worker's jobs come back within seconds; the long max_age keeps a
 // long outage from dead-lettering anything; the short abandon_after lets
 // carts' waits span kills and end within the run. The workflow names the
-// order and its buyer in the Slack text, for the checks to read.
+// order and its buyer in the Slack text, for the checks to read. Brevo's
+// webhook is served (the harness sends its opt-outs itself, so none is
+// registered) without reconciliation: a reconciliation reads a block at
+// Brevo's modifiedAt, today, while the model's statements are dated in
+// its own past, 90 days ago. The Shopify source's admin block makes the
+// write-back call the Admin API simulator (writeback.go).
 func (c serverConfig) yaml() string {
 	return fmt.Sprintf(`server:
   listen: %q
@@ -52,12 +58,15 @@ storage:
   driver: %s
   dsn: %q
 sources:
-  shopify: { secret: "${SHOPIFY_WEBHOOK_SECRET}" }
+  shopify:
+    secret: "${SHOPIFY_WEBHOOK_SECRET}"
+    admin: { shop: demo.myshopify.com, access_token: "${SHOPIFY_ADMIN_TOKEN}", base_url: %q }
   custom:  { secret: "${CUSTOM_WEBHOOK_SECRET}" }
 destinations:
   brevo:
     api_key: "${BREVO_API_KEY}"
     base_url: %q
+    webhook: { token: "${BREVO_WEBHOOK_TOKEN}", reconcile_interval: "off" }
 skills:
   customer-sync:
     enabled: true
@@ -85,13 +94,14 @@ queue:
   lease: 3s
   poll: 100ms
   max_age: 720h
-`, c.listen, c.driver, c.dsn, c.brevoURL, listID, abandonAfter, ruleName, highValue)
+`, c.listen, c.driver, c.dsn, c.adminURL, c.brevoURL, listID, abandonAfter, ruleName, highValue)
 }
 
 // env is the child's environment beyond the harness's own: every secret
 // the config names.
 func (c serverConfig) env() []string {
 	return []string{"SHOPIFY_WEBHOOK_SECRET=" + shopifySecret, "CUSTOM_WEBHOOK_SECRET=" + customSecret, "BREVO_API_KEY=" + brevoAPIKey,
+		"SHOPIFY_ADMIN_TOKEN=" + shopifyAdminToken, "BREVO_WEBHOOK_TOKEN=" + brevoWebhookToken,
 		"SLACK_WEBHOOK_URL=" + c.slackURL, "ORDER_WEBHOOK_URL=" + c.hookURL, "ORDER_WEBHOOK_SECRET=" + orderHookSecret}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,7 +47,8 @@ type Report struct {
 	Undrained               string // set when the queue never went idle
 
 	Findings
-	Shop ShopReport
+	Shop      ShopReport
+	WriteBack WriteBackReport
 }
 
 // Recovery is what one kill -9 cost.
@@ -63,7 +65,7 @@ type Recovery struct {
 // show that it was kept.
 func (r *Report) Failed() bool {
 	return r.Lost > 0 || r.Duplicated > 0 || r.Resubscribed > 0 || r.DedupeMisses > 0 || r.OwnedOverwrites > 0 ||
-		r.Rejected > 0 || r.FailedEvents > 0 || r.GaveUp > 0 || r.Undrained != "" || r.Shop.Failed()
+		r.Rejected > 0 || r.FailedEvents > 0 || r.GaveUp > 0 || r.Undrained != "" || r.Shop.Failed() || r.WriteBack.Failed()
 }
 
 // WriteText prints the report.
@@ -91,10 +93,11 @@ func (r *Report) WriteText(w io.Writer) {
 	p("  result:    lost %d (fields %d, consent %d), duplicated %d, wrongly resubscribed %d, stale overwrites %d, dedupe misses %d, TOTAL_ORDERS set by a platform %d",
 		r.Lost, r.LostFields, r.LostConsent, r.Duplicated, r.Resubscribed, r.StaleOverwrites, r.DedupeMisses, r.OwnedOverwrites)
 	r.Shop.writeText(p)
+	r.WriteBack.writeText(p)
 	if r.Rejected+r.FailedEvents+r.GaveUp > 0 || r.Undrained != "" {
 		p("  problems:  %d rejected (4xx), %d events failed, %d never acknowledged; %s %s", r.Rejected, r.FailedEvents, r.GaveUp, r.Undrained, r.FirstProblem)
 	}
-	for _, d := range append(r.Details, r.Shop.Details...) {
+	for _, d := range slices.Concat(r.Details, r.Shop.Details, r.WriteBack.Details) {
 		p("    %s", d)
 	}
 }
@@ -109,6 +112,18 @@ func (s *ShopReport) writeText(p func(string, ...any)) {
 		s.AimedKills, s.AimedHeld, s.Replayed, s.ReplaySent, s.Undetermined)
 	p("  actions:   Slack lost %d, duplicated %d, unwanted %d; webhook lost %d, duplicated %d, unwanted %d, forged %d; cart events lost %d, duplicated %d, unwanted %d",
 		s.SlackLost, s.SlackDuplicated, s.SlackUnwanted, s.HookLost, s.HookDuplicated, s.HookUnwanted, s.HookForged, s.EventsLost, s.EventsDuplicated, s.EventsUnwanted)
+	for _, n := range s.Notes {
+		p("    note: %s", n)
+	}
+}
+
+func (s *WriteBackReport) writeText(p func(string, ...any)) {
+	p("  brevo:     %d opt-outs made in Brevo sent (%s), %d acknowledged, %d redelivered, %d with a kill or restart during or within %s of their delivery; %d skipped (not in Brevo in time)",
+		s.BrevoSent, strings.Join(s.BrevoKinds, ", "), s.BrevoAcked, s.BrevoRedelivered, s.BrevoNearFaults, nearFault, s.BrevoSkipped)
+	p("  shopify:   %d write-backs expected, %d done; %d opt-outs written, %d in-doubt repeats; %d aimed kill; %d Admin calls (%d 429, %d THROTTLED, %d 5xx, %d unanswered); %d echoes sent (%d acknowledged)",
+		s.Expected, s.Done, s.Written, s.InDoubt, s.AimedKills, s.Calls, s.Answered429, s.Throttled, s.Status5xx, s.Unanswered, s.Echoes, s.EchoesAcked)
+	p("  writeback: lost %d, written SUBSCRIBED %d, duplicated %d, unwanted %d, echoes that changed something %d; store consent unlike the model's %d",
+		s.Lost, s.Subscribed, s.Duplicated, s.Unwanted, s.EchoChanged, s.ConsentWrong)
 	for _, n := range s.Notes {
 		p("    note: %s", n)
 	}
@@ -169,14 +184,16 @@ type mark struct {
 
 // history is what happened to one contact, in time order: each webhook
 // acknowledged (with its consent claim), each contact write Brevo got (with
-// its answer), and the faults injected meanwhile, so that a finding can be
-// traced to its cause.
-func history(email string, m *Model, writes []Write, marks []mark) []string {
+// its answer), each consent write Shopify got, and the faults injected
+// meanwhile, so that a finding can be traced to its cause.
+func history(email string, m *Model, writes []Write, admin []AdminWrite, marks []mark) []string {
 	var lines []mark
+	customer := ""
 	for _, ev := range m.Acked() {
 		if emailOf(ev.Contact) != email {
 			continue
 		}
+		customer = strconv.FormatInt(shopifyID(ev.Contact), 10)
 		claim := ""
 		if c := ev.Consent; c != nil {
 			claim = fmt.Sprintf(" consent %s@%s owner=%v", c.State, c.At.Format("15:04"), c.Owner)
@@ -198,6 +215,11 @@ func history(email string, m *Model, writes []Write, marks []mark) []string {
 			answer = fmt.Sprintf("%d, answer lost", w.Applied)
 		}
 		lines = append(lines, mark{w.At, fmt.Sprintf("brevo %s → %s %s", w.Method, answer, w.Body)})
+	}
+	for _, w := range admin {
+		if w.CustomerID == customer && customer != "" {
+			lines = append(lines, mark{w.At, fmt.Sprintf("shopify %s %s at %s → %d %s applied=%v", w.Op, w.State, clock(w.ConsentAt), w.Status, w.Code, w.Applied)})
+		}
 	}
 	if len(lines) == 0 {
 		return nil

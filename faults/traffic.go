@@ -23,6 +23,10 @@ const (
 	shopifySecret = "shpss_faults_secret"
 	customSecret  = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	brevoAPIKey   = "xkeysib-faults"
+	// brevoWebhookToken is the bearer token of Brevo's webhook;
+	// shopifyAdminToken is the Admin API access token of the write-back.
+	brevoWebhookToken = "faults-brevo-webhook-token-0123456789"
+	shopifyAdminToken = "shpat_faults_admin_token"
 )
 
 // retryFor bounds how long one event is retried before it is given up as
@@ -46,6 +50,7 @@ type traffic struct {
 	giveUps                                                                   atomic.Int64
 	firstReject                                                               atomic.Value
 	gaveUp                                                                    sync.Map // contact → true
+	applied                                                                   sync.Map // webhook id → true once an answer said one of its events was applied
 }
 
 func newTraffic(url string, w *Workload, model *Model, concurrency int) *traffic {
@@ -124,6 +129,9 @@ func (t *traffic) deliver(s Send) {
 		case err == nil && status/100 == 2:
 			t.acked.Add(1)
 			for _, ev := range reply.Events {
+				if ev.Status == "applied" {
+					t.applied.Store(s.Event.ID, true)
+				}
 				if ev.Status == "failed" {
 					t.failedEvents.Add(1)
 					t.firstReject.CompareAndSwap(nil, fmt.Sprintf("%s %s: event failed: %s", s.Event.Source, s.Event.ID, ev.Reason))
@@ -186,6 +194,8 @@ func (t *traffic) post(ev *Event) (int, webhookReply, error) {
 		h.Set("webhook-id", ev.ID)
 		h.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
 		h.Set("webhook-signature", sig)
+	case "brevo":
+		h.Set("Authorization", "Bearer "+brevoWebhookToken)
 	}
 	req, err := http.NewRequest(http.MethodPost, t.url+path, bytes.NewReader(ev.Body))
 	if err != nil {
