@@ -57,12 +57,12 @@ type adminHold struct {
 }
 
 // The simulator's bucket is smaller and slower than a shop's, so that
-// emptying it (SetAvailable) throttles for a while: 5 points a second
-// refill 10, the cost of a mutation, in 2 s. It holds a short run's
-// write-backs; a long run's drain it, as a busy app would.
+// emptying it (SetAvailable) throttles for a while: 10 points a second
+// refill 10, the cost of a mutation, in a second. Slower still, the
+// write-backs queued behind an emptied bucket outlast the short mode.
 const (
-	adminBucket  = 400
-	adminRestore = 5
+	adminBucket  = 200
+	adminRestore = 10
 )
 
 func startAdmin() (*adminServer, error) {
@@ -210,6 +210,19 @@ func (a *adminServer) Writes() []AdminWrite {
 		out[i] = *w
 	}
 	return out
+}
+
+// applied counts the writes applied so far.
+func (a *adminServer) applied() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, w := range a.writes {
+		if w.Applied {
+			n++
+		}
+	}
+	return n
 }
 
 // calls counts the mutations received so far.

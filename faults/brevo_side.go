@@ -119,7 +119,7 @@ func (h *harness) startBrevoSide(span time.Duration) {
 		h.side.wg.Go(func() {
 			time.Sleep(time.Until(start.Add(time.Duration(o.pos * float64(span)))))
 			if o.claimed.CompareAndSwap(false, true) {
-				h.sendBrevoOptOut(o, start.Add(span))
+				h.sendBrevoOptOut(o, start.Add(span+15*time.Second))
 			}
 		})
 	}

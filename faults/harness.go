@@ -238,7 +238,7 @@ func (h *harness) burstWithCrashes(ctx context.Context, rng *rand.Rand) error {
 	go func() { h.tr.run(bctx, h.p.burstRate); close(done) }()
 	h.startCarts((h.p.burst + h.p.outage) * 8 / 10)
 	h.startBrevoSide(h.p.burst + h.p.outage + h.p.storm)
-	go h.adminTrouble(bctx, h.o.Seed)
+	go h.adminTrouble(bctx, h.o.Seed, false)
 	start := time.Now()
 	for i, f := range faults {
 		time.Sleep(time.Until(start.Add(at[i])))
@@ -321,13 +321,13 @@ func (h *harness) brevoOutage(ctx context.Context, _ *rand.Rand) error {
 }
 
 // rateLimitStorm throttles Brevo to a trickle while webhooks keep coming,
-// and Shopify's Admin API as in the burst.
+// and Shopify's Admin API with 429s, 5xx and a bucket kept empty.
 func (h *harness) rateLimitStorm(ctx context.Context, _ *rand.Rand) error {
 	h.rep.Storm, h.rep.StormLimit = h.p.storm, h.p.stormLimit
 	before := h.brevo.Answered(429)
 	h.brevo.Sim.SetRateLimit(h.p.stormLimit)
 	sctx, cancel := context.WithTimeout(ctx, h.p.storm)
-	go h.adminTrouble(sctx, h.o.Seed+1)
+	go h.adminTrouble(sctx, h.o.Seed+1, true)
 	h.tr.run(sctx, h.p.stormRate)
 	cancel()
 	h.brevo.Sim.SetRateLimit(0)

@@ -120,8 +120,8 @@ func (s *ShopReport) writeText(p func(string, ...any)) {
 func (s *WriteBackReport) writeText(p func(string, ...any)) {
 	p("  brevo:     %d opt-outs made in Brevo sent (%s), %d acknowledged, %d redelivered, %d with a kill or restart during or within %s of their delivery; %d skipped (not in Brevo in time)",
 		s.BrevoSent, strings.Join(s.BrevoKinds, ", "), s.BrevoAcked, s.BrevoRedelivered, s.BrevoNearFaults, nearFault, s.BrevoSkipped)
-	p("  shopify:   %d write-backs expected, %d done; %d opt-outs written, %d in-doubt repeats; %d aimed kill; %d Admin calls (%d 429, %d THROTTLED, %d 5xx, %d unanswered); %d echoes sent (%d acknowledged)",
-		s.Expected, s.Done, s.Written, s.InDoubt, s.AimedKills, s.Calls, s.Answered429, s.Throttled, s.Status5xx, s.Unanswered, s.Echoes, s.EchoesAcked)
+	p("  shopify:   %d write-backs expected, %d done; %d opt-outs written, %d in-doubt repeats; %d aimed kill; %d Admin calls (%d 429, %d THROTTLED, %d 5xx, %d unanswered); %d echoes sent (%d acknowledged); %d done jobs replayed, %d wrote again",
+		s.Expected, s.Done, s.Written, s.InDoubt, s.AimedKills, s.Calls, s.Answered429, s.Throttled, s.Status5xx, s.Unanswered, s.Echoes, s.EchoesAcked, s.Replayed, s.ReplayWrote)
 	p("  writeback: lost %d, written SUBSCRIBED %d, duplicated %d, unwanted %d, echoes that changed something %d; store consent unlike the model's %d",
 		s.Lost, s.Subscribed, s.Duplicated, s.Unwanted, s.EchoChanged, s.ConsentWrong)
 	for _, n := range s.Notes {

@@ -261,13 +261,13 @@ func signal[T any](ch <-chan T) <-chan struct{} {
 }
 
 // replayDead dead-letters jobs whose work is done (a Slack action, a
-// webhook action, an abandoned cart's judgement), as a failure after
-// the commit would, and replays them with `synclayer dlq retry --all`,
-// the operator's command. Nothing may be sent again. The server is
-// stopped with SIGTERM meanwhile, which is no fault: a repeat after it
-// is not in doubt.
+// webhook action, an abandoned cart's judgement, a consent write-back),
+// as a failure after the commit would, and replays them with `synclayer
+// dlq retry --all`, the operator's command. Nothing may be sent or
+// written again. The server is stopped with SIGTERM meanwhile, which is
+// no fault: a repeat after it is not in doubt.
 func (h *harness) replayDead(ctx context.Context) error {
-	before := h.sent()
+	before, wroteBefore := h.sent(), h.admin.applied()
 	h.srv.stop()
 	rows, err := h.db.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{Rule: ruleName, Limit: 1000})
 	if err != nil {
@@ -287,6 +287,13 @@ func (h *harness) replayDead(ctx context.Context) error {
 			jobs = append(jobs, job{skill.CartEventsName, "brevo", c.ID()})
 		}
 	}
+	writeBacks, err := h.writtenBack(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range writeBacks {
+		jobs = append(jobs, job{writeBackQueue, "shopify", id})
+	}
 	now := time.Now()
 	if err := h.db.Tx(ctx, func(tx synclayer.Tx) error {
 		for _, j := range jobs {
@@ -298,7 +305,7 @@ func (h *harness) replayDead(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("queue jobs to replay: %w", err)
 	}
-	for _, s := range []string{synclayer.WorkflowSkill, skill.CartEventsName} {
+	for _, s := range []string{synclayer.WorkflowSkill, skill.CartEventsName, writeBackQueue} {
 		for {
 			claimed, err := h.db.ClaimJobs(ctx, s, 100, time.Minute, now)
 			if err != nil {
@@ -311,7 +318,11 @@ func (h *harness) replayDead(ctx context.Context) error {
 				if err := h.db.DeadJob(ctx, j, "faults: dead-lettered after its work was done, to be replayed", nil, now); err != nil {
 					return err
 				}
-				h.rep.Shop.Replayed++
+				if s == writeBackQueue {
+					h.rep.WriteBack.Replayed++
+				} else {
+					h.rep.Shop.Replayed++
+				}
 			}
 		}
 	}
@@ -325,7 +336,9 @@ func (h *harness) replayDead(ctx context.Context) error {
 	}
 	_, err = h.waitIdle(ctx)
 	h.rep.Shop.ReplaySent = h.sent() - before
-	h.o.Logf("replayed %d dead-lettered jobs whose work was done; %d sent again", h.rep.Shop.Replayed, h.rep.Shop.ReplaySent)
+	h.rep.WriteBack.ReplayWrote = h.admin.applied() - wroteBefore
+	h.o.Logf("replayed %d dead-lettered jobs whose work was done; %d sent again; %d write-back jobs, %d written again",
+		h.rep.Shop.Replayed, h.rep.Shop.ReplaySent, h.rep.WriteBack.Replayed, h.rep.WriteBack.ReplayWrote)
 	return err
 }
 

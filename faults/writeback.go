@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/skill"
 	"synclayer/source/shopify/shopifysim"
 )
 
@@ -111,8 +112,10 @@ func (h *harness) settleWriteBacks(ctx context.Context) error {
 
 // adminTrouble injects Admin API failures until ctx ends: every second
 // or so, once a call came since the last one, the next call gets a 429,
-// a 500 or 503, or finds the cost bucket empty (THROTTLED).
-func (h *harness) adminTrouble(ctx context.Context, seed uint64) {
+// a 500 or 503, or finds the cost bucket empty (THROTTLED). With empty,
+// the bucket is also emptied at every tick, call or not, as when other
+// apps of the shop spend it.
+func (h *harness) adminTrouble(ctx context.Context, seed uint64, empty bool) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	seen := h.admin.calls()
 	for {
@@ -120,6 +123,9 @@ func (h *harness) adminTrouble(ctx context.Context, seed uint64) {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Duration(700+rng.IntN(700)) * time.Millisecond):
+		}
+		if empty {
+			h.admin.Sim.SetAvailable(0)
 		}
 		n := h.admin.calls()
 		if n == seen {
@@ -188,6 +194,31 @@ func (h *harness) aimedWriteBack(ctx context.Context) error {
 	}
 	h.o.Logf("aimed write-back kill: customer %s written %d times; done", id, applied)
 	return err
+}
+
+// writeBackQueue is the write-back's queue, as cmd/synclayer names it.
+var writeBackQueue = synclayer.Queue(skill.ConsentWriteBackName, "shopify")
+
+// writtenBack returns the store IDs of the contacts whose opt-out was
+// written to Shopify, for replayDead.
+func (h *harness) writtenBack(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, w := range h.admin.Writes() {
+		n, err := strconv.ParseInt(w.CustomerID, 10, 64)
+		if !w.Applied || err != nil || seen[w.CustomerID] {
+			continue
+		}
+		seen[w.CustomerID] = true
+		cs, err := h.db.FindContacts(ctx, synclayer.ContactFilter{Email: emailOf(int(n - shopifyID(0)))})
+		if err != nil && synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
+			return nil, fmt.Errorf("find the contact of customer %s: %w", w.CustomerID, err)
+		}
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids, nil
 }
 
 // compareWriteBack reads each model contact's canonical consent from the

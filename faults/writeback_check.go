@@ -26,6 +26,7 @@ type WriteBackReport struct {
 	Calls                                         int // mutations the Admin API got
 	Answered429, Throttled, Status5xx, Unanswered int // of which answered 429, THROTTLED, 5xx, or not at all (dropped, timed out)
 	AimedKills                                    int // kills while the answer to an applied write was held
+	Replayed, ReplayWrote                         int // done write-back jobs replayed from the dead-letter queue; writes they made: must be none
 	Echoes, EchoesAcked                           int // Shopify's customers/update echoes of the writes
 
 	Lost         int // contacts Shopify does not hold UNSUBSCRIBED at the time of their opt-out
@@ -43,7 +44,7 @@ type WriteBackReport struct {
 // Failed reports whether the write-back broke a promise, or the store
 // holds a consent the rules do not give.
 func (r *WriteBackReport) Failed() bool {
-	return r.Lost+r.Subscribed+r.Duplicated+r.Unwanted+r.EchoChanged+r.ConsentWrong > 0
+	return r.Lost+r.Subscribed+r.Duplicated+r.Unwanted+r.EchoChanged+r.ConsentWrong+r.ReplayWrote > 0
 }
 
 func (r *WriteBackReport) flag(email string) {
