@@ -56,21 +56,14 @@ type adminHold struct {
 	release chan struct{}
 }
 
-// The simulator's bucket is smaller and slower than a shop's, so that
-// emptying it (SetAvailable) throttles for a while: 10 points a second
-// refill 10, the cost of a mutation, in a second. Slower still, the
-// write-backs queued behind an emptied bucket outlast the short mode.
-const (
-	adminBucket  = 200
-	adminRestore = 10
-)
-
-func startAdmin() (*adminServer, error) {
+// startAdmin serves a simulator whose cost bucket holds bucket points and
+// refills restore a second.
+func startAdmin(bucket, restore float64) (*adminServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	a := &adminServer{Sim: shopifysim.New(shopifysim.Options{AccessToken: shopifyAdminToken, Bucket: adminBucket, RestoreRate: adminRestore})}
+	a := &adminServer{Sim: shopifysim.New(shopifysim.Options{AccessToken: shopifyAdminToken, Bucket: bucket, RestoreRate: restore})}
 	a.srv = &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	a.URL = "http://" + ln.Addr().String()
 	go func() { _ = a.srv.Serve(ln) }()

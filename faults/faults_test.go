@@ -12,7 +12,7 @@ import (
 // TestFaults runs the fault-injection scenario on SQLite and PostgreSQL, in
 // parallel (most of a run is waiting for leases, backoff and outages).
 //
-//	go test ./faults                                  short mode, about 80 s
+//	go test ./faults                                  short mode, about 90 s
 //	SYNCLAYER_FAULTS=long go test ./faults -run TestFaults -v -timeout 60m
 //
 // SYNCLAYER_FAULTS_SEED replays a run, SYNCLAYER_FAULTS_DRIVERS=sqlite picks

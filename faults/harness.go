@@ -47,19 +47,26 @@ type profile struct {
 	settle               time.Duration // how long the queue may take to go idle
 	orders, carts        int           // shop.go
 	brevoShare           float64       // of the contacts, who opt out in Brevo (brevo_side.go)
+	// The Admin API simulator's cost bucket, in points, and its refill a
+	// second: smaller and slower than a shop's, so that emptying it
+	// (THROTTLED) makes the write-back wait, but fast enough for the
+	// profile's write-backs (a mutation costs 10).
+	adminBucket, adminRestore float64
 }
 
 // shortProfile fits in CI: about a minute per database, both run in parallel.
 var shortProfile = profile{minEvents: 4, maxEvents: 10, concurrency: 6, latency: 80 * time.Millisecond,
 	burst: 12 * time.Second, burstRate: 50, kills: 3, pgRestarts: 1,
 	outage: 9 * time.Second, outageRate: 15, storm: 5 * time.Second, stormLimit: 2, stormRate: 15,
-	tailRate: 100, settle: 60 * time.Second, orders: 24, carts: 33, brevoShare: 0.15}
+	tailRate: 100, settle: 60 * time.Second, orders: 24, carts: 33, brevoShare: 0.15,
+	adminBucket: 200, adminRestore: 10}
 
 // longProfile runs for about 15 minutes per database.
 var longProfile = profile{minEvents: 4, maxEvents: 12, concurrency: 8, latency: 80 * time.Millisecond,
 	burst: 5 * time.Minute, burstRate: 60, kills: 24, pgRestarts: 4,
 	outage: 4 * time.Minute, outageRate: 20, storm: time.Minute, stormLimit: 2, stormRate: 25,
-	tailRate: 150, settle: 10 * time.Minute, orders: 300, carts: 440, brevoShare: 0.2}
+	tailRate: 150, settle: 10 * time.Minute, orders: 300, carts: 440, brevoShare: 0.2,
+	adminBucket: 1000, adminRestore: 50}
 
 type harness struct {
 	o     Options
@@ -127,7 +134,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer h.hook.close()
-	if h.admin, err = startAdmin(); err != nil {
+	if h.admin, err = startAdmin(p.adminBucket, p.adminRestore); err != nil {
 		return nil, err
 	}
 	defer h.admin.close()
