@@ -170,8 +170,33 @@ func (h *harness) sendBrevoOptOut(o *brevoOptOut, deadline time.Time) {
 // finds its jobs (the Brevo contact's, the write-back's) in flight.
 const nearFault = 2 * time.Second
 
-// brevoSideCounts fills the report's counts of the opt-outs made in Brevo.
-func (h *harness) brevoSideCounts(rep *WriteBackReport) {
+// brevoSideCounts fills the report's counts of the opt-outs made in Brevo:
+// how they were sent, and how many of the contacts' own owner opt-ins
+// came after them stale, or stand newer at the end.
+func (h *harness) brevoSideCounts(rep *WriteBackReport, model *Model, expect map[string]Expectation) {
+	out := map[int][]*brevoOptOut{}
+	for _, o := range h.side.optOuts {
+		if !o.acked.IsZero() {
+			out[o.Event.Contact] = append(out[o.Event.Contact], o)
+		}
+	}
+	reOptedIn := map[int]bool{}
+	for _, ev := range model.Acked() {
+		c := ev.Consent
+		if c == nil || c.State != optIn || !c.Owner || len(out[ev.Contact]) == 0 {
+			continue
+		}
+		for _, o := range out[ev.Contact] {
+			if c.At.Before(o.Event.At) && model.AckedAt(ev).After(o.acked) {
+				rep.StaleOptIns++
+				break
+			}
+		}
+		if e, ok := expect[emailOf(ev.Contact)]; ok && e.Consent == optIn && !reOptedIn[ev.Contact] {
+			reOptedIn[ev.Contact] = true
+			rep.ReOptIns++
+		}
+	}
 	h.mu.Lock()
 	faults := slices.Clone(h.faults)
 	h.mu.Unlock()

@@ -22,8 +22,14 @@ type Findings struct {
 	Resubscribed    int // opted-out (or never opted-in) contacts in the list or not blocklisted, or sent emailBlacklisted:false without cause
 	StaleOverwrites int // applied writes that set an attribute to an older version than an earlier applied write had
 	OwnedOverwrites int // contacts holding TOTAL_ORDERS, which order-events owns and no platform may set
-	Details         []string
-	Flagged         []string // emails of the contacts found resubscribed, duplicated or lost, in that order
+	// BrevoKept counts contacts opted in again after an opt-out made in
+	// Brevo whose Brevo block stayed: allowed, since synclayer lifts only
+	// a block it made, and it made none when the opt-in came before it
+	// wrote the opt-out.
+	BrevoKept int
+
+	Details []string
+	Flagged []string // emails of the contacts found resubscribed, duplicated or lost, in that order
 }
 
 const maxDetails = 40
@@ -87,6 +93,9 @@ func Compare(expect map[string]Expectation, contacts []brevosim.Contact, writes 
 				f.note("resubscribed: %s opted out but is in list %d=%v, blocklisted=%v", email, listID, inList, c.EmailBlacklisted)
 			}
 		case optIn:
+			if inList && c.EmailBlacklisted && e.BrevoBlock {
+				f.BrevoKept++
+			}
 			if !inList || (c.EmailBlacklisted && !e.BrevoBlock) {
 				f.LostConsent++
 				lost = true

@@ -93,7 +93,7 @@ func (r *Report) WriteText(w io.Writer) {
 	p("  result:    lost %d (fields %d, consent %d), duplicated %d, wrongly resubscribed %d, stale overwrites %d, dedupe misses %d, TOTAL_ORDERS set by a platform %d",
 		r.Lost, r.LostFields, r.LostConsent, r.Duplicated, r.Resubscribed, r.StaleOverwrites, r.DedupeMisses, r.OwnedOverwrites)
 	r.Shop.writeText(p)
-	r.WriteBack.writeText(p)
+	r.WriteBack.writeText(p, r.BrevoKept)
 	if r.Rejected+r.FailedEvents+r.GaveUp > 0 || r.Undrained != "" {
 		p("  problems:  %d rejected (4xx), %d events failed, %d never acknowledged; %s %s", r.Rejected, r.FailedEvents, r.GaveUp, r.Undrained, r.FirstProblem)
 	}
@@ -117,9 +117,12 @@ func (s *ShopReport) writeText(p func(string, ...any)) {
 	}
 }
 
-func (s *WriteBackReport) writeText(p func(string, ...any)) {
+// writeText prints the write-back's lines; kept is Findings.BrevoKept.
+func (s *WriteBackReport) writeText(p func(string, ...any), kept int) {
 	p("  brevo:     %d opt-outs made in Brevo sent (%s), %d acknowledged, %d redelivered, %d with a kill or restart during or within %s of their delivery; %d skipped (not in Brevo in time)",
 		s.BrevoSent, strings.Join(s.BrevoKinds, ", "), s.BrevoAcked, s.BrevoRedelivered, s.BrevoNearFaults, nearFault, s.BrevoSkipped)
+	p("             then %d stale owner opt-ins acknowledged (must lift nothing); %d contacts opted in again by a newer one, %d of them still blocked by Brevo itself",
+		s.StaleOptIns, s.ReOptIns, kept)
 	p("  shopify:   %d write-backs expected, %d done; %d opt-outs written, %d in-doubt repeats; %d aimed kill; %d Admin calls (%d 429, %d THROTTLED, %d 5xx, %d unanswered); %d echoes sent (%d acknowledged); %d done jobs replayed, %d wrote again",
 		s.Expected, s.Done, s.Written, s.InDoubt, s.AimedKills, s.Calls, s.Answered429, s.Throttled, s.Status5xx, s.Unanswered, s.Echoes, s.EchoesAcked, s.Replayed, s.ReplayWrote)
 	p("  writeback: lost %d, written SUBSCRIBED %d, duplicated %d, unwanted %d, echoes that changed something %d; store consent unlike the model's %d",

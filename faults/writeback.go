@@ -225,7 +225,7 @@ func (h *harness) writtenBack(ctx context.Context) ([]string, error) {
 // store and its customer from the simulator, and runs CompareWriteBack.
 func (h *harness) compareWriteBack(ctx context.Context, model *Model, expect map[string]Expectation) error {
 	rep := &h.rep.WriteBack
-	h.brevoSideCounts(rep)
+	h.brevoSideCounts(rep, model, expect)
 	in := writeBackInput{expect: expect, canonical: map[string]canonical{}, customers: map[string]shopifysim.Customer{},
 		elsewhere: elsewhere(model.Acked()), writes: h.admin.Writes(), echoes: h.echoList()}
 	h.mu.Lock()

@@ -17,6 +17,8 @@ type WriteBackReport struct {
 	BrevoRedelivered      int      // sent again after the acknowledgement, as Brevo does: must be a duplicate
 	BrevoNearFaults       int      // whose delivery, or the 2 s after it, had a kill or PostgreSQL restart in it
 	BrevoSkipped          int      // not sent: the contact was not in Brevo in time
+	StaleOptIns           int      // owner opt-ins older than an opt-out made in Brevo, acknowledged after it: must lift nothing
+	ReOptIns              int      // contacts opted out in Brevo whose newer owner opt-in stands at the end
 
 	Expected int // contacts opted out elsewhere at the end who are Shopify customers: Shopify must hold their opt-out
 	Done     int // of which Shopify holds UNSUBSCRIBED at the statement's time

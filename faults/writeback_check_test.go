@@ -145,8 +145,8 @@ func TestCompare_BrevoBlock(t *testing.T) {
 		contacts []brevosim.Contact
 		check    func(Findings) bool
 	}{
-		{"ReOptInBrevoKeepsItsBlock", reOptIn, holding([]int64{listID}, true), func(f Findings) bool { return len(f.Details) == 0 }},
-		{"ReOptInBlockLifted", reOptIn, holding([]int64{listID}, false), func(f Findings) bool { return len(f.Details) == 0 }},
+		{"ReOptInBrevoKeepsItsBlock", reOptIn, holding([]int64{listID}, true), func(f Findings) bool { return len(f.Details) == 0 && f.BrevoKept == 1 }},
+		{"ReOptInBlockLifted", reOptIn, holding([]int64{listID}, false), func(f Findings) bool { return len(f.Details) == 0 && f.BrevoKept == 0 }},
 		{"ReOptInNotListed", reOptIn, holding(nil, true), func(f Findings) bool { return f.LostConsent == 1 }},
 		{"OptedOutInBrevoStillListed", reOptIn[:2], holding([]int64{listID}, true), func(f Findings) bool { return f.Resubscribed == 1 }},
 		{"OptedOutInBrevo", reOptIn[:2], holding(nil, true), func(f Findings) bool { return len(f.Details) == 0 }},
