@@ -68,8 +68,9 @@
 // email_marketing_consent unsubscribed at the written consentUpdatedAt
 // (and no other field, so the echo dates no name or tag in the model's
 // past). An aimed kill lands while Shopify's answer to an applied write
-// is held, and done write-back jobs are replayed from the dead-letter
-// queue. CompareWriteBack (writeback_check.go) then wants every contact
+// is held; its echo is then sent once more in a quiet queue, where any
+// Brevo write or Admin call would be its own; and done write-back jobs
+// are replayed from the dead-letter queue. CompareWriteBack (writeback_check.go) then wants every contact
 // whose final email opt-out came from elsewhere and who is a Shopify
 // customer UNSUBSCRIBED in Shopify at that statement's time; no call
 // setting any other state (synclayer never subscribes anyone in the

@@ -123,8 +123,9 @@ func (s *WriteBackReport) writeText(p func(string, ...any), kept int) {
 		s.BrevoSent, strings.Join(s.BrevoKinds, ", "), s.BrevoAcked, s.BrevoRedelivered, s.BrevoNearFaults, nearFault, s.BrevoSkipped)
 	p("             then %d stale owner opt-ins acknowledged (must lift nothing); %d contacts opted in again by a newer one, %d of them still blocked by Brevo itself",
 		s.StaleOptIns, s.ReOptIns, kept)
-	p("  shopify:   %d write-backs expected, %d done; %d opt-outs written, %d in-doubt repeats; %d aimed kill; %d Admin calls (%d 429, %d THROTTLED, %d 5xx, %d unanswered); %d echoes sent (%d acknowledged); %d done jobs replayed, %d wrote again",
-		s.Expected, s.Done, s.Written, s.InDoubt, s.AimedKills, s.Calls, s.Answered429, s.Throttled, s.Status5xx, s.Unanswered, s.Echoes, s.EchoesAcked, s.Replayed, s.ReplayWrote)
+	p("  shopify:   %d write-backs expected, %d done; %d opt-outs written, %d in-doubt repeats; %d aimed kill; %d Admin calls (%d 429, %d THROTTLED, %d 5xx, %d unanswered); %d echoes sent (%d acknowledged, %d more in a quiet queue); %d done jobs replayed, %d wrote again",
+		s.Expected, s.Done, s.Written, s.InDoubt, s.AimedKills, s.Calls, s.Answered429, s.Throttled, s.Status5xx, s.Unanswered, s.Echoes, s.EchoesAcked,
+		s.QuietEchoes, s.Replayed, s.ReplayWrote)
 	p("  writeback: lost %d, written SUBSCRIBED %d, duplicated %d, unwanted %d, echoes that changed something %d; store consent unlike the model's %d",
 		s.Lost, s.Subscribed, s.Duplicated, s.Unwanted, s.EchoChanged, s.ConsentWrong)
 	for _, n := range s.Notes {

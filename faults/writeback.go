@@ -41,11 +41,21 @@ type echo struct {
 	Applied bool // an answer said the webhook changed the contact
 }
 
+// echoEvent is the customers/update webhook, under webhook id id, that
+// Shopify sends after contact n's email consent was set to unsubscribed
+// at at. Its updated_at is at, in the model's past, and it carries no
+// field but the email, so it says nothing about names or tags that the
+// model would have to date: only the consent, which is the point.
+func echoEvent(n int, at time.Time, id string) *Event {
+	at = at.UTC()
+	return &Event{ID: id, Contact: n, Source: "shopify", Topic: "customers/update", At: at, Attrs: map[string]any{},
+		Consent: &Claim{State: optOut, At: at, Owner: true},
+		Body: mustJSON(map[string]any{"id": shopifyID(n), "email": emailOf(n), "updated_at": stamp(at),
+			"email_marketing_consent": map[string]any{"state": optOut, "opt_in_level": "single_opt_in", "consent_updated_at": stamp(at)}})}
+}
+
 // sendEcho delivers Shopify's echo of the applied write w, a moment
-// after it, until it is acknowledged. Its updated_at is the time
-// written, in the model's past, and it carries no field but the email,
-// so it says nothing about names or tags that the model would have to
-// date: only the consent, which is the point.
+// after it, until it is acknowledged.
 func (h *harness) sendEcho(w AdminWrite) {
 	n, err := strconv.ParseInt(w.CustomerID, 10, 64)
 	if err != nil || w.ConsentAt.IsZero() {
@@ -54,13 +64,8 @@ func (h *harness) sendEcho(w AdminWrite) {
 		h.echoes.mu.Unlock()
 		return
 	}
-	contact := int(n - shopifyID(0))
-	at := w.ConsentAt.UTC()
 	h.echoes.mu.Lock()
-	e := &echo{Write: w, Event: &Event{ID: fmt.Sprintf("fze-%s-%d", w.CustomerID, len(h.echoes.sent)), Contact: contact, Source: "shopify",
-		Topic: "customers/update", At: at, Attrs: map[string]any{}, Consent: &Claim{State: optOut, At: at, Owner: true},
-		Body: mustJSON(map[string]any{"id": n, "email": emailOf(contact), "updated_at": stamp(at),
-			"email_marketing_consent": map[string]any{"state": optOut, "opt_in_level": "single_opt_in", "consent_updated_at": stamp(at)}})}}
+	e := &echo{Write: w, Event: echoEvent(int(n-shopifyID(0)), w.ConsentAt, fmt.Sprintf("fze-%s-%d", w.CustomerID, len(h.echoes.sent)))}
 	h.echoes.sent = append(h.echoes.sent, e)
 	h.echoes.mu.Unlock()
 	h.echoes.pending.Add(1)
@@ -144,8 +149,11 @@ func (h *harness) adminTrouble(ctx context.Context, seed uint64, empty bool) {
 // aimedWriteBack kills the server while Shopify's answer to an applied
 // write-back is held: Shopify has the opt-out, and the job cannot have
 // recorded that it wrote it. After the lease the job must write it once
-// more (an in-doubt repeat, never a third time). A stale customers/update
-// still saying subscribed, sent afterwards, must resubscribe nobody.
+// more (an in-doubt repeat, never a third time). Then, with the queue
+// quiet, Shopify's echo comes once more: it must make no Brevo write and
+// no Admin call, which only a quiet queue can show. A stale
+// customers/update still saying subscribed, sent last, must resubscribe
+// nobody.
 func (h *harness) aimedWriteBack(ctx context.Context) error {
 	base := time.Now().UTC().Add(-23 * time.Hour).Truncate(time.Second)
 	n := probeContacts + 100
@@ -178,17 +186,46 @@ func (h *harness) aimedWriteBack(ctx context.Context) error {
 	if err := h.srv.start(ctx); err != nil {
 		return fmt.Errorf("restart after the aimed write-back kill: %w", err)
 	}
-	if _, err := h.waitIdle(ctx); err != nil {
+	if err := h.settleWriteBacks(ctx); err != nil {
 		return err
+	}
+	var written []AdminWrite
+	for _, w := range h.admin.Writes() {
+		if w.CustomerID == id && w.Applied {
+			written = append(written, w)
+		}
+	}
+	applied := len(written)
+	if applied > 0 {
+		// Shopify's echo once more, in a quiet queue, so that what it
+		// causes is its own: no Brevo write and no Admin call.
+		email, ids := emailOf(n), h.contactIDs(emailOf(n))
+		ofContact := func() int {
+			k := 0
+			for _, w := range h.brevo.Writes() {
+				if w.Email == email || ids[w.ExtID] {
+					k++
+				}
+			}
+			return k
+		}
+		brevoBefore, callsBefore := ofContact(), h.admin.calls()
+		late := echoEvent(n, written[0].ConsentAt, "fze-late-"+id)
+		h.ack(late, false)
+		if _, err := h.waitIdle(ctx); err != nil {
+			return err
+		}
+		_, changed := h.tr.applied.Load(late.ID)
+		if b, c := ofContact()-brevoBefore, h.admin.calls()-callsBefore; b > 0 || c > 0 || changed {
+			h.rep.WriteBack.EchoChanged++
+			h.rep.WriteBack.flag(email)
+			h.rep.WriteBack.note("echo: a late echo of customer %s's opt-out, in a quiet queue, was applied=%v and made %d Brevo writes and %d Admin calls; want none",
+				id, changed, b, c)
+		}
+		h.rep.WriteBack.QuietEchoes++
 	}
 	h.ack(shopifyCustomer(n, 2, base.Add(2*time.Minute), base, "customers/update", optIn, base.Add(time.Minute)), false)
 	_, err := h.waitIdle(ctx)
-	applied := 0
-	for _, w := range h.admin.Writes() {
-		if w.CustomerID == id && w.Applied {
-			applied++
-		}
-	}
 	if applied < 2 {
 		h.rep.WriteBack.Notes = append(h.rep.WriteBack.Notes, fmt.Sprintf("aimed write-back: customer %s was written %d times, want the held write repeated once", id, applied))
 	}

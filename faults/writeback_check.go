@@ -30,6 +30,7 @@ type WriteBackReport struct {
 	AimedKills                                    int // kills while the answer to an applied write was held
 	Replayed, ReplayWrote                         int // done write-back jobs replayed from the dead-letter queue; writes they made: must be none
 	Echoes, EchoesAcked                           int // Shopify's customers/update echoes of the writes
+	QuietEchoes                                   int // echoes sent again in a quiet queue, where all they cause is theirs
 
 	Lost         int // contacts Shopify does not hold UNSUBSCRIBED at the time of their opt-out
 	Subscribed   int // calls setting any state but UNSUBSCRIBED: synclayer never subscribes anyone in the store
