@@ -230,7 +230,8 @@ type Expectation struct {
 	// BrevoBlock says Brevo itself blocklisted the contact (an opt-out
 	// made in Brevo, brevo_side.go). synclayer lifts only a block it made,
 	// so after a newer owner opt-in the contact may stay blocklisted: it
-	// is when synclayer never wrote the opt-out before the opt-in came.
+	// does when synclayer had not written the opt-out yet when the opt-in
+	// came.
 	BrevoBlock bool
 }
 
