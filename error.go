@@ -77,10 +77,15 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 func Permanent(err error) error { return &PermanentError{Err: err} }
 
 // RetryAfterError asks the queue to retry no sooner than After, as when a
-// destination says when its rate-limit window resets.
+// destination says when its rate-limit window resets. Throttled marks a
+// rate limit (a 429, a throttled call, a client's empty budget): no
+// failure, so the retry waits what it asks and no more, however many
+// attempts the job has had; any other RetryAfter (a contact not there
+// yet) still backs off as failures do, from After up.
 type RetryAfterError struct {
-	Err   error
-	After time.Duration
+	Err       error
+	After     time.Duration
+	Throttled bool
 }
 
 func (e *RetryAfterError) Error() string { return e.Err.Error() }
@@ -88,6 +93,12 @@ func (e *RetryAfterError) Unwrap() error { return e.Err }
 
 // RetryAfter wraps err with the earliest time a retry can succeed.
 func RetryAfter(err error, d time.Duration) error { return &RetryAfterError{Err: err, After: d} }
+
+// Throttled wraps err, a rate limit's refusal, with the time its window
+// resets (RetryAfterError.Throttled).
+func Throttled(err error, d time.Duration) error {
+	return &RetryAfterError{Err: err, After: d, Throttled: true}
+}
 
 // HTTPStatus returns the HTTP status an outside service answered, taken
 // from the first error in err's chain with an HTTPStatus method (each

@@ -258,19 +258,30 @@ func (w *Worker) Backoff(attempt int) time.Duration {
 
 // Delay returns the wait before retry number attempt after err:
 // exponential from base, capped at maxDelay, with jitter of up to half
-// the delay so that jobs failed together do not retry together; and at
-// least what a RetryAfter error asks (a destination's rate-limit reset),
-// plus a little jitter. The batch flusher retries by it too.
+// the delay so that jobs failed together do not retry together, and at
+// least what a RetryAfter error asks. A rate limit (synclayer.Throttled:
+// a 429, a throttled call) is no failure to back off from: it waits what
+// it asks, plus up to a tenth of it (250 ms to 1 s) so the jobs a limit
+// held do not all come back at once, however many attempts the job has
+// had, and a backlog drains at the limit's pace. The batch flusher
+// retries by it too.
 func Delay(attempt int, base, maxDelay time.Duration, err error) time.Duration {
+	var ra *synclayer.RetryAfterError
+	hasRA := errors.As(err, &ra) && ra.After > 0
+	spread := func(d time.Duration) time.Duration {
+		return d + time.Duration(rand.Int64N(int64(min(max(d/10, 250*time.Millisecond), time.Second))))
+	}
+	if hasRA && ra.Throttled {
+		return spread(ra.After)
+	}
 	d := base
 	for i := 1; i < attempt && d < maxDelay; i++ {
 		d *= 2
 	}
 	d = min(d, maxDelay)
 	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-	var ra *synclayer.RetryAfterError
-	if errors.As(err, &ra) && ra.After > d {
-		d = ra.After + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
+	if hasRA && ra.After > d {
+		d = spread(ra.After)
 	}
 	return d
 }

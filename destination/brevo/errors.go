@@ -68,7 +68,7 @@ func classify(err error, apiErr *APIError, rl rateHeaders) error {
 		if rl.hasReset && rl.reset > 0 {
 			d = rl.reset
 		}
-		return synclayer.RetryAfter(err, d)
+		return synclayer.Throttled(err, d)
 	case s == http.StatusTooEarly:
 		return err
 	case s < 500:

@@ -112,7 +112,7 @@ func isOptedOut(err error) bool {
 func classify(err error, apiErr *APIError, wait time.Duration) error {
 	switch s := apiErr.Status; {
 	case s == http.StatusTooManyRequests:
-		return synclayer.RetryAfter(err, wait)
+		return synclayer.Throttled(err, wait)
 	case s == http.StatusUnauthorized:
 		return synclayer.Permanent(fmt.Errorf("%w: check access_token, the private app's access token (pat-…) from HubSpot → Settings → Integrations → Private Apps, and its scopes (crm.objects.contacts.write, crm.schemas.contacts.write, communication_preferences.write)", err))
 	case s == http.StatusRequestTimeout, s == http.StatusLocked, s >= 500:

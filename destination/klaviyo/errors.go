@@ -120,7 +120,7 @@ func classify(err error, apiErr *APIError, rl rateHeaders) error {
 		if rl.retryAfter > 0 {
 			d = rl.retryAfter
 		}
-		return synclayer.RetryAfter(err, d)
+		return synclayer.Throttled(err, d)
 	case s == http.StatusRequestTimeout:
 		return err
 	case s < 500:

@@ -124,7 +124,7 @@ func parseAPIError(status int, body []byte) *APIError {
 func classify(err error, apiErr *APIError, wait time.Duration) error {
 	switch s := apiErr.Status; {
 	case s == http.StatusTooManyRequests:
-		return synclayer.RetryAfter(err, wait)
+		return synclayer.Throttled(err, wait)
 	case s == http.StatusRequestTimeout, s >= 500:
 		return err
 	}

@@ -58,7 +58,7 @@ func (c *Client) Send(ctx context.Context, n *synclayer.Notification) error {
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
-			return synclayer.RetryAfter(err, time.Duration(s)*time.Second)
+			return synclayer.Throttled(err, time.Duration(s)*time.Second)
 		}
 		return err
 	case resp.StatusCode >= 500:

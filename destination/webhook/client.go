@@ -93,7 +93,7 @@ func Classify(name string, resp *http.Response) error {
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
-			return synclayer.RetryAfter(err, time.Duration(s)*time.Second)
+			return synclayer.Throttled(err, time.Duration(s)*time.Second)
 		}
 		return err
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooEarly, resp.StatusCode >= 500:

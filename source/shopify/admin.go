@@ -325,7 +325,7 @@ func (a *Admin) statusError(op string, resp *http.Response, ans *gqlAnswer) erro
 	case status == http.StatusTooManyRequests:
 		e.Code = "THROTTLED"
 		e.Message = "rate limited" + said
-		return synclayer.RetryAfter(e, retryAfterHeader(resp.Header, time.Second))
+		return synclayer.Throttled(e, retryAfterHeader(resp.Header, time.Second))
 	case status == http.StatusRequestTimeout || status >= 500:
 		e.Message = "Shopify failed" + said + "; the call is retried"
 		return e
@@ -351,7 +351,7 @@ func (a *Admin) graphQLError(op string, errs []gqlError, cost *queryCost) error 
 		e.Code = "THROTTLED"
 		d := a.limit.throttledWait(cost)
 		e.Message = fmt.Sprintf("throttled by Shopify's query cost limit; retry in %s", d.Round(time.Millisecond))
-		return synclayer.RetryAfter(e, d)
+		return synclayer.Throttled(e, d)
 	case first.Extensions.Code == "INTERNAL_SERVER_ERROR":
 		e.Message = "Shopify failed (" + e.Message + "); the call is retried"
 		return e

@@ -67,7 +67,7 @@ func (c *costLimiter) take(ctx context.Context, now time.Time, cost int) error {
 	}
 	if d > maxInlineWait {
 		r.CancelAt(now)
-		return synclayer.RetryAfter(fmt.Errorf("%w: %d points needed, retry in %s", errWait, cost, d.Round(time.Millisecond)), d)
+		return synclayer.Throttled(fmt.Errorf("%w: %d points needed, retry in %s", errWait, cost, d.Round(time.Millisecond)), d)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
