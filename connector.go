@@ -363,3 +363,9 @@ type SyncStateReader interface {
 	// FindSyncState returns the state, or ENOTFOUND.
 	FindSyncState(ctx context.Context, recordKey, destination string) (*SyncState, error)
 }
+
+// ConsentWritePlanner is a ConsentWriter that can say, without calling,
+// what WriteConsent would send, for dry runs.
+type ConsentWritePlanner interface {
+	PlanConsent(w ConsentWrite) []PlannedCall
+}

@@ -56,24 +56,13 @@ func (s *ConsentWriteBack) Handle(ctx context.Context, job *synclayer.Job) (*syn
 	if c.Deleted || sid == "" {
 		return nil, trace(s.Source+": no consent write-back (the contact is not a "+s.Source+" customer)", nil), nil
 	}
-	var prev writtenBack
-	if raw, err := held(ctx, s.Store, ConsentWriteBackKey(c.ID), s.Source); err != nil {
+	raw, err := held(ctx, s.Store, ConsentWriteBackKey(c.ID), s.Source)
+	if err != nil {
 		return nil, nil, err
-	} else if raw != nil {
-		if err := json.Unmarshal(raw, &prev); err != nil {
-			return nil, nil, synclayer.Permanent(fmt.Errorf("decode the consent write-back state of %s: %w", c.ID, err))
-		}
 	}
-	w := synclayer.ConsentWrite{SourceID: sid, Email: c.Email}
-	next := prev
-	due := func(k synclayer.Consent, written time.Time) bool {
-		return k.State == synclayer.ConsentUnsubscribed && k.Source != s.Source && !k.At.Equal(written)
-	}
-	if due(c.EmailConsent, prev.Email) {
-		w.EmailConsent, next.Email = c.EmailConsent, c.EmailConsent.At
-	}
-	if due(c.SMSConsent, prev.SMS) {
-		w.SMSConsent, next.SMS = c.SMSConsent, c.SMSConsent.At
+	w, next, err := ConsentWriteFor(c, s.Source, raw)
+	if err != nil {
+		return nil, nil, synclayer.Permanent(err)
 	}
 	if w.EmailConsent.State == "" && w.SMSConsent.State == "" {
 		// Told already, or it came from the source: the common case of a
@@ -84,7 +73,33 @@ func (s *ConsentWriteBack) Handle(ctx context.Context, job *synclayer.Job) (*syn
 	if err != nil {
 		return nil, nil, err
 	}
-	b, _ := json.Marshal(next)
-	return &synclayer.SyncState{RecordKey: ConsentWriteBackKey(c.ID), Destination: s.Source, RemoteID: sid, State: b},
+	return &synclayer.SyncState{RecordKey: ConsentWriteBackKey(c.ID), Destination: s.Source, RemoteID: sid, State: next},
 		trace(summary, map[string]any{"email": w.EmailConsent, "sms": w.SMSConsent}), nil
+}
+
+// ConsentWriteFor is what is left to write back of contact c's consent
+// to source, given what was written before (prevRaw, the state under
+// ConsentWriteBackKey; nil for nothing): each channel opted out by
+// another system with a statement not written yet. It returns the write
+// (no channel set when nothing is due) and the state once it is done.
+func ConsentWriteFor(c *synclayer.Contact, source string, prevRaw json.RawMessage) (synclayer.ConsentWrite, json.RawMessage, error) {
+	var prev writtenBack
+	if prevRaw != nil {
+		if err := json.Unmarshal(prevRaw, &prev); err != nil {
+			return synclayer.ConsentWrite{}, nil, fmt.Errorf("decode the consent write-back state of %s: %w", c.ID, err)
+		}
+	}
+	w := synclayer.ConsentWrite{SourceID: c.SourceIDs[source], Email: c.Email}
+	next := prev
+	due := func(k synclayer.Consent, written time.Time) bool {
+		return k.State == synclayer.ConsentUnsubscribed && k.Source != source && !k.At.Equal(written)
+	}
+	if due(c.EmailConsent, prev.Email) {
+		w.EmailConsent, next.Email = c.EmailConsent, c.EmailConsent.At
+	}
+	if due(c.SMSConsent, prev.SMS) {
+		w.SMSConsent, next.SMS = c.SMSConsent, c.SMSConsent.At
+	}
+	b, _ := json.Marshal(next)
+	return w, b, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/ingest"
 	"synclayer/skill"
 	"synclayer/store"
 )
@@ -29,7 +30,10 @@ type planner struct {
 	orders   []commercePlanner
 	products []commercePlanner
 	carts    []cartPlanner
-	sink     *planSink
+	// writers are the sources that take opt-outs made elsewhere, by name
+	// (consent write-back), for those that can plan their calls.
+	writers map[string]synclayer.ConsentWritePlanner
+	sink    *planSink
 	// held is what each destination would hold after the records planned
 	// so far, by destination and sync-state key.
 	held map[string]json.RawMessage
@@ -97,6 +101,18 @@ func newPlanner(cfg *Config, snap *store.DB, source string, now time.Time) (*pla
 					return nil, fmt.Errorf("plan: %s: %w", t.key, err)
 				}
 				p.products = append(p.products, commercePlanner{name: t.name, products: sync})
+			}
+		}
+	}
+	p.writers = map[string]synclayer.ConsentWritePlanner{}
+	for name := range cfg.sources() {
+		src, err := cfg.openSource(name, nil)
+		if err != nil {
+			return nil, fmt.Errorf("plan: sources.%s: %w", name, err)
+		}
+		if w, ok := src.(synclayer.ConsentWritePlanner); ok {
+			if _, writes := src.(synclayer.ConsentWriter); writes {
+				p.writers[name] = w
 			}
 		}
 	}
@@ -190,11 +206,52 @@ func (p *planner) record(ctx context.Context, ev *synclayer.Event, rec *planReco
 	if err != nil {
 		return err
 	}
+	if err := p.writeBacks(ctx, rec, note); err != nil {
+		return err
+	}
 	if err := p.workflows(ctx, p.sink.fired, rec, time.Time{}); err != nil {
 		return err
 	}
 	if rec.Status == "planned" {
 		rec.Reason = strings.Join(reasons, "; ")
+	}
+	return nil
+}
+
+// writeBacks plans the consent write-back of rec's contact to each source
+// that takes opt-outs made elsewhere: what is left to write of an opt-out
+// another system made, as the write-back worker would send it.
+func (p *planner) writeBacks(ctx context.Context, rec *planRecord, note func(string)) error {
+	if rec.ContactID == "" || len(p.writers) == 0 {
+		return nil
+	}
+	c, err := p.snap.FindContactByID(ctx, rec.ContactID)
+	switch {
+	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
+		return nil
+	case err != nil:
+		return err
+	}
+	for _, name := range sortedNames(p.writers) {
+		if c.Deleted || c.SourceIDs[name] == "" || !ingest.OptedOutElsewhere(c, name) {
+			continue
+		}
+		key := skill.ConsentWriteBackKey(c.ID)
+		prev, err := p.state(ctx, key, name)
+		if err != nil {
+			return err
+		}
+		w, next, err := skill.ConsentWriteFor(c, name, prev)
+		if err != nil {
+			return err
+		}
+		calls := p.writers[name].PlanConsent(w)
+		if len(calls) == 0 {
+			continue
+		}
+		note(name + ": the opt-out is written back to the store (" + skill.ConsentWriteBackName + ")")
+		add(rec, skill.ConsentWriteBackName, name, time.Time{}, calls)
+		p.keep(key, name, next)
 	}
 	return nil
 }

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +103,68 @@ func (e *env) canonical(email string) *synclayer.Contact {
 		e.t.Fatalf("contacts for %s: %v, %v", email, cs, err)
 	}
 	return cs[0]
+}
+
+// TestPlan_WriteBack: the dry run of an opt-out from another source shows
+// the Shopify consent mutation the write-back would send to the contact's
+// Shopify customer; an opt-out from Shopify itself plans none.
+func TestPlan_WriteBack(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevosim.Options{})
+	e.mustAccept(e.shopify("customers/create", shopifyCustomer(7001, "existing@example.com", "Erin", 0, "subscribed", 0)))
+	e.waitIdle(10 * time.Second)
+	samples := t.TempDir()
+	if err := os.WriteFile(filepath.Join(samples, "01-out.json"), []byte(`{"event": "customer_updated", "timestamp": "2026-12-01T09:00:00Z",
+  "data": {"id": "c-9", "email": "existing@example.com", "emailConsent": "unsubscribed"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "new.yaml")
+	doc := fmt.Sprintf(`storage: {driver: sqlite, dsn: %q}
+sources:
+  shopify:
+    secret: %q
+    admin: {shop: demo.myshopify.com, access_token: shpat_plan}
+  custom: {secret: %q}
+destinations:
+  brevo: {api_key: "xkeysib-e2e", base_url: %q}
+skills:
+  customer-sync: {enabled: true, source: [shopify, custom], options: {list_id: 5}}
+`, e.m.Config.Storage.DSN, shopifySecret, customSecret, setting(e.m.Config, "brevo", "base_url"))
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, stderr bytes.Buffer
+	if err := runIO(context.Background(), []string{"plan", "--config", cfg, "--sample", samples, "--source", "custom", "--json"}, &out, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var rep planReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Records) != 1 {
+		t.Fatalf("plan: %v\n%s", err, out.String())
+	}
+	var wb []planCall
+	for _, c := range rep.Records[0].Calls {
+		if c.Skill == skill.ConsentWriteBackName {
+			wb = append(wb, c)
+		}
+	}
+	if len(wb) != 1 || wb[0].Destination != "shopify" || wb[0].Path != "/admin/api/2025-10/graphql.json" {
+		t.Fatalf("write-back calls %+v, want one Admin API call to Shopify\n%s", wb, out.String())
+	}
+	if b, _ := json.Marshal(wb[0].Body); !strings.Contains(string(b), `"customerEmailMarketingConsentUpdate"`) ||
+		!strings.Contains(string(b), `"gid://shopify/Customer/7001"`) || !strings.Contains(string(b), `"UNSUBSCRIBED"`) {
+		t.Errorf("the planned mutation: %s", b)
+	}
+
+	out.Reset()
+	if err := runIO(context.Background(), []string{"plan", "--config", cfg, "--sample", samples, "--source", "shopify", "--json"}, &out, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Records) != 1 {
+		t.Fatalf("plan: %v\n%s", err, out.String())
+	}
+	for _, c := range rep.Records[0].Calls {
+		if c.Skill == skill.ConsentWriteBackName {
+			t.Errorf("Shopify's own opt-out plans a write-back to Shopify: %+v", c)
+		}
+	}
 }

@@ -65,7 +65,7 @@ func open(secrets []string, st synclayer.SourceSettings) (synclayer.Source, erro
 		}
 		send = nil
 	}
-	return &WriteBackSource{Source: src, send: send}, nil
+	return &WriteBackSource{Source: src, url: wb.URL, send: send}, nil
 }
 
 // normalizeSecret adds the whsec_ prefix the signing library expects to
@@ -81,6 +81,7 @@ func normalizeSecret(s string) string {
 // tells the custom system of opt-outs made elsewhere.
 type WriteBackSource struct {
 	*Source
+	url  string
 	send synclayer.NotificationSender
 }
 
@@ -107,14 +108,24 @@ type consentStated struct {
 	Source string                 `json:"source"` // the system they opted out in: brevo
 }
 
-// WriteConsent posts the opt-outs in w to the custom system, signed the
-// Standard Webhooks way. The webhook-id is derived from the customer and
-// the statements, so every retry of one write carries the same ID and the
-// receiver can deduplicate it.
-func (s *WriteBackSource) WriteConsent(ctx context.Context, w synclayer.ConsentWrite) (string, error) {
-	if s.send == nil {
-		return "", synclayer.Permanent(fmt.Errorf("sources.custom.write_back has no usable signing secret"))
+var _ synclayer.ConsentWritePlanner = (*WriteBackSource)(nil)
+
+// PlanConsent is the notice WriteConsent would post for w, for dry runs.
+func (s *WriteBackSource) PlanConsent(w synclayer.ConsentWrite) []synclayer.PlannedCall {
+	ch, what := consentChangeOf(w)
+	if len(what) == 0 {
+		return nil
 	}
+	path := s.url
+	if u, err := url.Parse(s.url); err == nil {
+		path = u.Path
+	}
+	return []synclayer.PlannedCall{{Method: "POST", Path: path, Body: consentNotice{Type: ConsentChangedType, Data: ch}}}
+}
+
+// consentChangeOf is the data of w's notice, and what it says, for the
+// summary; nothing when w has no opt-out.
+func consentChangeOf(w synclayer.ConsentWrite) (consentChange, []string) {
 	ch := consentChange{CustomerID: w.SourceID, Email: w.Email}
 	var what []string
 	stated := func(k synclayer.Consent, channel string) *consentStated {
@@ -125,6 +136,18 @@ func (s *WriteBackSource) WriteConsent(ctx context.Context, w synclayer.ConsentW
 		return &consentStated{State: k.State, At: k.At.UTC(), Source: k.Source}
 	}
 	ch.EmailConsent, ch.SMSConsent = stated(w.EmailConsent, "email"), stated(w.SMSConsent, "sms")
+	return ch, what
+}
+
+// WriteConsent posts the opt-outs in w to the custom system, signed the
+// Standard Webhooks way. The webhook-id is derived from the customer and
+// the statements, so every retry of one write carries the same ID and the
+// receiver can deduplicate it.
+func (s *WriteBackSource) WriteConsent(ctx context.Context, w synclayer.ConsentWrite) (string, error) {
+	if s.send == nil {
+		return "", synclayer.Permanent(fmt.Errorf("sources.custom.write_back has no usable signing secret"))
+	}
+	ch, what := consentChangeOf(w)
 	if len(what) == 0 {
 		return "custom: no call (no opt-out to write)", nil
 	}

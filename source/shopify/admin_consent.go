@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -232,4 +233,32 @@ func fieldPath(f []string) string {
 		return "the input"
 	}
 	return strings.Join(f, ".")
+}
+
+var _ synclayer.ConsentWritePlanner = (*Admin)(nil)
+
+// PlanConsent is what WriteConsent would send for w, for dry runs: the
+// mutation of each channel whose canonical state is unsubscribed, with
+// its variables. (An SMS write to a customer without a phone number,
+// which WriteConsent skips on Shopify's answer, is planned too.)
+func (a *Admin) PlanConsent(w synclayer.ConsentWrite) []synclayer.PlannedCall {
+	id := strings.TrimSpace(w.SourceID)
+	if !numericID.MatchString(id) {
+		return nil
+	}
+	gid := "gid://shopify/Customer/" + id
+	var calls []synclayer.PlannedCall
+	path := adminPath(a.version)
+	if u, err := url.Parse(a.endpoint); err == nil {
+		path = u.Path
+	}
+	if w.EmailConsent.State == synclayer.ConsentUnsubscribed {
+		calls = append(calls, synclayer.PlannedCall{Method: "POST", Path: path, Body: map[string]any{
+			"operationName": emailConsentOp, "variables": map[string]any{"input": consentInput{CustomerID: gid, Email: unsubscribed(w.EmailConsent)}}}})
+	}
+	if w.SMSConsent.State == synclayer.ConsentUnsubscribed {
+		calls = append(calls, synclayer.PlannedCall{Method: "POST", Path: path, Body: map[string]any{
+			"operationName": smsConsentOp, "variables": map[string]any{"input": consentInput{CustomerID: gid, SMS: unsubscribed(w.SMSConsent)}}}})
+	}
+	return calls
 }
