@@ -38,7 +38,18 @@ type Config struct {
 	Store       synclayer.Store
 	Skill       string
 	Handler     Handler
-	Concurrency int           // deliveries in flight at once; default 4
+	// Concurrency is how many deliveries start in flight at once; default
+	// 4. The worker adapts it, additive increase and multiplicative
+	// decrease: one more after as many deliveries in a row as are in
+	// flight, up to MaxConcurrency, and half as many (at least one) on a
+	// rate limit (synclayer.Throttled). So a backlog drains at the
+	// destination's rate limit, not at Concurrency × its latency, and a
+	// limit that tightens is met by fewer requests, not by a queue of
+	// refused ones.
+	Concurrency int
+	// MaxConcurrency caps it; default 4 × Concurrency. Equal to
+	// Concurrency, it stays fixed.
+	MaxConcurrency int
 	Lease       time.Duration // how long a claim holds a job without renewal; default 30 s
 	// AttemptTimeout bounds one delivery attempt, rate-limit waits included;
 	// default 2 min. The lease is renewed while the attempt runs.
@@ -67,6 +78,11 @@ type Worker struct {
 	cfg  Config
 	wake chan struct{}
 	done completer
+
+	mu       sync.Mutex
+	limit    int // deliveries in flight now allowed
+	streak   int // deliveries in a row, with the limit in use, since it last changed
+	inFlight int
 }
 
 // New returns a Worker with defaults filled in.
@@ -74,6 +90,10 @@ func New(cfg Config) *Worker {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
+	if cfg.MaxConcurrency <= 0 {
+		cfg.MaxConcurrency = 4 * cfg.Concurrency
+	}
+	cfg.MaxConcurrency = max(cfg.MaxConcurrency, cfg.Concurrency)
 	if cfg.Lease <= 0 {
 		cfg.Lease = 30 * time.Second
 	}
@@ -100,7 +120,40 @@ func New(cfg Config) *Worker {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Worker{cfg: cfg, wake: make(chan struct{}, 1), done: completer{store: cfg.Store, now: cfg.Now}}
+	return &Worker{cfg: cfg, wake: make(chan struct{}, 1), done: completer{store: cfg.Store, now: cfg.Now}, limit: cfg.Concurrency}
+}
+
+// Limit is how many deliveries the worker now lets run at once.
+func (w *Worker) Limit() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.limit
+}
+
+// started and ended count the deliveries in flight.
+func (w *Worker) started() { w.mu.Lock(); w.inFlight++; w.mu.Unlock() }
+
+// ended moves the limit after an attempt: half on a rate limit, one more
+// after a full round of deliveries (as many as the limit) in a row while
+// the limit was in use; deliveries of a thinning backlog, with slots to
+// spare, prove nothing about more. Other failures (an outage, a bad
+// record) leave it: they say nothing of how much the destination takes.
+func (w *Worker) ended(o Outcome, err error) {
+	var ra *synclayer.RetryAfterError
+	throttled := errors.As(err, &ra) && ra.Throttled
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	busy := w.inFlight >= w.limit
+	w.inFlight--
+	switch {
+	case throttled:
+		w.limit, w.streak = max(1, w.limit/2), 0
+	case o == OutcomeDelivered && busy:
+		w.streak++
+		if w.streak >= w.limit && w.limit < w.cfg.MaxConcurrency {
+			w.limit, w.streak = w.limit+1, 0
+		}
+	}
 }
 
 // Wake makes the worker look for jobs now instead of at the next poll.
@@ -113,7 +166,7 @@ func (w *Worker) Wake() {
 
 // Run delivers jobs until ctx ends, then waits for deliveries in flight.
 func (w *Worker) Run(ctx context.Context) {
-	sem := make(chan struct{}, w.cfg.Concurrency)
+	sem := make(chan struct{}, w.cfg.MaxConcurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(0)
@@ -126,8 +179,8 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-w.wake:
 		}
 		for {
-			free := w.cfg.Concurrency - len(sem)
-			if free == 0 {
+			free := w.Limit() - len(sem)
+			if free <= 0 {
 				break
 			}
 			jobs, err := w.cfg.Store.ClaimJobs(ctx, w.cfg.Skill, free, w.cfg.Lease, w.cfg.Now())
@@ -159,12 +212,15 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.AttemptTimeout)
 	defer cancel()
+	w.started()
 	if w.cfg.Span == nil {
-		w.attempt(ctx, job)
+		w.ended(w.attempt(ctx, job))
 		return
 	}
 	ctx, end := w.cfg.Span(ctx, job)
-	end(w.attempt(ctx, job))
+	o, err := w.attempt(ctx, job)
+	w.ended(o, err)
+	end(o, err)
 }
 
 // attempt delivers job and records the outcome, which it returns with the

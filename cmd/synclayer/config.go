@@ -147,10 +147,13 @@ type CustomerSyncOptions struct {
 }
 
 type QueueConfig struct {
-	Concurrency int           `yaml:"concurrency"`
-	MaxAge      time.Duration `yaml:"max_age"`
-	Lease       time.Duration `yaml:"lease"`
-	Poll        time.Duration `yaml:"poll"`
+	Concurrency int `yaml:"concurrency"`
+	// MaxConcurrency caps how far each worker raises its concurrency while
+	// the destination keeps up; 0: 4 × concurrency (queue.Config).
+	MaxConcurrency int           `yaml:"max_concurrency,omitempty"`
+	MaxAge         time.Duration `yaml:"max_age"`
+	Lease          time.Duration `yaml:"lease"`
+	Poll           time.Duration `yaml:"poll"`
 }
 
 type LogConfig struct {
@@ -507,6 +510,9 @@ func (c *Config) finish(file *ast.File) error {
 	c.finishTelemetry(e)
 	if c.Queue.Concurrency < 0 {
 		e.add("queue.concurrency", "must not be negative")
+	}
+	if c.Queue.MaxConcurrency < 0 {
+		e.add("queue.max_concurrency", "must not be negative (0 is 4 × concurrency)")
 	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":

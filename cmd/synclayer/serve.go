@@ -231,7 +231,7 @@ func (m *Main) addCancel(cancel context.CancelFunc) {
 // the queue config built from queue:.
 func (m *Main) startWorker(name string, h queue.Handler, opts ...func(*queue.Config)) (stop func()) {
 	q := m.Config.Queue
-	qc := queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, Lease: q.Lease,
+	qc := queue.Config{Store: m.DB, Skill: name, Handler: h, Concurrency: q.Concurrency, MaxConcurrency: q.MaxConcurrency, Lease: q.Lease,
 		Poll: q.Poll, MaxAge: q.MaxAge, Logger: m.Logger, Observe: m.observeDelivery}
 	if m.tel != nil {
 		qc.Span = m.tel.deliverySpan // otel.go
