@@ -35,9 +35,9 @@ const (
 
 // Config configures a Worker.
 type Config struct {
-	Store       synclayer.Store
-	Skill       string
-	Handler     Handler
+	Store   synclayer.Store
+	Skill   string
+	Handler Handler
 	// Concurrency is how many deliveries start in flight at once; default
 	// 4. The worker adapts it, additive increase and multiplicative
 	// decrease: one more after as many deliveries in a row as are in
@@ -50,7 +50,7 @@ type Config struct {
 	// MaxConcurrency caps it; default 4 × Concurrency. Equal to
 	// Concurrency, it stays fixed.
 	MaxConcurrency int
-	Lease       time.Duration // how long a claim holds a job without renewal; default 30 s
+	Lease          time.Duration // how long a claim holds a job without renewal; default 30 s
 	// AttemptTimeout bounds one delivery attempt, rate-limit waits included;
 	// default 2 min. The lease is renewed while the attempt runs.
 	AttemptTimeout time.Duration
