@@ -53,8 +53,10 @@ func gatedSimulator(t *testing.T, g *gate) (*brevosim.Server, string) {
 	return sim, hs.URL + "/v3"
 }
 
-// A slow Brevo holds at most queue.concurrency deliveries at once, and
-// contacts keep flowing at that concurrency rather than one at a time.
+// A slow Brevo holds at most queue.max_concurrency deliveries at once
+// (each worker raises its concurrency from queue.concurrency while every
+// slot is in use), and contacts keep flowing at that concurrency rather
+// than one at a time.
 func TestDelivery_SlowResponsesUseTheConcurrency(t *testing.T) {
 	t.Parallel()
 	g := &gate{delay: func(r *http.Request) time.Duration {
@@ -64,7 +66,7 @@ func TestDelivery_SlowResponsesUseTheConcurrency(t *testing.T) {
 		return 0
 	}}
 	sim, url := gatedSimulator(t, g)
-	e := startEnv(t, brevosim.Options{}, withBrevo(url), func(c *Config) { c.Queue.Concurrency = 4 })
+	e := startEnv(t, brevosim.Options{}, withBrevo(url), func(c *Config) { c.Queue.Concurrency, c.Queue.MaxConcurrency = 4, 6 })
 	for i := range 16 {
 		e.shopify("customers/create", shopifyCustomer(int64(5000+i), fmt.Sprintf("slow%d@example.com", i), "S", 0, "subscribed", 0))
 	}
@@ -74,8 +76,8 @@ func TestDelivery_SlowResponsesUseTheConcurrency(t *testing.T) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.maxInFlight > 4 {
-		t.Errorf("%d requests in flight at once, above queue.concurrency 4", g.maxInFlight)
+	if g.maxInFlight > 6 {
+		t.Errorf("%d requests in flight at once, above queue.max_concurrency 6", g.maxInFlight)
 	}
 	if g.maxInFlight < 2 {
 		t.Errorf("at most %d request in flight: one slow contact blocked the others", g.maxInFlight)
