@@ -130,20 +130,26 @@ func (w *Worker) Limit() int {
 	return w.limit
 }
 
-// started and ended count the deliveries in flight.
-func (w *Worker) started() { w.mu.Lock(); w.inFlight++; w.mu.Unlock() }
+// started counts a delivery in flight and reports whether, with it,
+// every slot the limit allows is in use.
+func (w *Worker) started() (busy bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inFlight++
+	return w.inFlight >= w.limit
+}
 
 // ended moves the limit after an attempt: half on a rate limit, one more
-// after a full round of deliveries (as many as the limit) in a row while
-// the limit was in use; deliveries of a thinning backlog, with slots to
-// spare, prove nothing about more. Other failures (an outage, a bad
-// record) leave it: they say nothing of how much the destination takes.
-func (w *Worker) ended(o Outcome, err error) {
+// after a full round of deliveries (as many as the limit) in a row that
+// started with every slot in use (busy); deliveries of a thinning
+// backlog, with slots to spare, prove nothing about more. Other failures
+// (an outage, a bad record) leave it: they say nothing of how much the
+// destination takes.
+func (w *Worker) ended(o Outcome, err error, busy bool) {
 	var ra *synclayer.RetryAfterError
 	throttled := errors.As(err, &ra) && ra.Throttled
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	busy := w.inFlight >= w.limit
 	w.inFlight--
 	switch {
 	case throttled:
@@ -212,14 +218,15 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) run(ctx context.Context, job *synclayer.Job) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.AttemptTimeout)
 	defer cancel()
-	w.started()
+	busy := w.started()
 	if w.cfg.Span == nil {
-		w.ended(w.attempt(ctx, job))
+		o, err := w.attempt(ctx, job)
+		w.ended(o, err, busy)
 		return
 	}
 	ctx, end := w.cfg.Span(ctx, job)
 	o, err := w.attempt(ctx, job)
-	w.ended(o, err)
+	w.ended(o, err, busy)
 	end(o, err)
 }
 
