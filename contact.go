@@ -26,7 +26,7 @@ const (
 // the documentation lists them.
 var CanonicalFields = []string{
 	FieldEmail, FieldPhone, FieldFirstName, FieldLastName, FieldTotalOrders, FieldTotalSpent,
-	FieldLastOrderDate, FieldFirstOrderDate, FieldCustomerTier, FieldTags,
+	FieldLastOrderDate, FieldFirstOrderDate, FieldCustomerTier, FieldTags, FieldOpenTickets, FieldLastTicketAt,
 }
 
 // MisspeltField returns the canonical field name is a spelling of, other
@@ -65,9 +65,9 @@ func KindOf(field string) FieldKind {
 		return KindText
 	case FieldPhone:
 		return KindPhone
-	case FieldTotalOrders, FieldTotalSpent:
+	case FieldTotalOrders, FieldTotalSpent, FieldOpenTickets:
 		return KindNumber
-	case FieldLastOrderDate, FieldFirstOrderDate:
+	case FieldLastOrderDate, FieldFirstOrderDate, FieldLastTicketAt:
 		return KindDate
 	case FieldTags:
 		return KindList

@@ -38,7 +38,8 @@ type Event struct {
 	Order      *OrderChange    `json:"order,omitempty"`
 	Product    *ProductChange  `json:"product,omitempty"`
 	Cart       *CartChange     `json:"cart,omitempty"`     // cart.go
-	Activity   *Activity       `json:"activity,omitempty"` // activity.go: tickets, loyalty tiers, forms
+	Activity   *Activity       `json:"activity,omitempty"` // activity.go: loyalty tiers, forms, the custom source's tickets
+	Ticket     *TicketChange   `json:"ticket,omitempty"`   // ticket.go: a help desk's ticket
 	Payload    json.RawMessage `json:"-"`
 
 	Status    EventStatus `json:"status,omitempty"`

@@ -104,6 +104,7 @@ type Tx interface {
 	OrderTx
 	ProductTx
 	CartTx
+	TicketTx
 	WorkflowTx
 }
 

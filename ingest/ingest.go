@@ -246,6 +246,8 @@ func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 		return in.applyCart(ctx, tx, ev)
 	case ev.Activity != nil:
 		return in.applyActivity(ctx, tx, ev)
+	case ev.Ticket != nil:
+		return in.applyTicket(ctx, tx, ev)
 	}
 	ch := ev.Customer
 	if ch == nil {

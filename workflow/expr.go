@@ -27,6 +27,8 @@ var nouns = map[synclayer.EventType]string{
 	synclayer.EventFieldConflict:      "conflict",
 	synclayer.EventCartAbandoned:      "cart",
 	synclayer.EventTicketCreated:      "ticket",
+	synclayer.EventTicketUpdated:      "ticket",
+	synclayer.EventTicketSolved:       "ticket",
 	synclayer.EventLoyaltyTierChanged: "loyalty",
 	synclayer.EventFormSubmitted:      "form",
 	synclayer.EventEmailUnsubscribed:  "email",
