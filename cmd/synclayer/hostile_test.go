@@ -46,7 +46,8 @@ import (
 //	{{pad N}}              spaces bringing the whole body to N bytes
 //	{{sign VARIANT}}       the signature header value for the body, as the
 //	                       path's source computes it (custom: over the
-//	                       request's webhook-id and webhook-timestamp).
+//	                       request's webhook-id and webhook-timestamp;
+//	                       zendesk: over X-Zendesk-Webhook-Signature-Timestamp).
 //	                       VARIANT: none (right secret), wrong (another
 //	                       secret), other-body, other-id (custom), v2 and
 //	                       bare (custom: another version, or no "v1,"), hex
@@ -265,7 +266,11 @@ func (c *hostileCase) build(now time.Time) (body []byte, h http.Header, err erro
 	for i, kv := range c.header {
 		v, err := expandTokens([]byte(vals[i]), func(tok string) ([]byte, error) {
 			variant, _ := strings.CutPrefix(strings.TrimPrefix(tok, "sign"), " ")
-			sig, err := c.sign(variant, body, first("webhook-id"), first("webhook-timestamp"))
+			ts := first("webhook-timestamp")
+			if ts == "" {
+				ts = first("X-Zendesk-Webhook-Signature-Timestamp")
+			}
+			sig, err := c.sign(variant, body, first("webhook-id"), ts)
 			return []byte(sig), err
 		})
 		if err != nil {
@@ -366,7 +371,7 @@ func (c *hostileCase) sign(variant string, body []byte, id, ts string) (string, 
 		}
 		return sig, err
 	}
-	secret := map[string]string{"shopify": shopifySecret, "woocommerce": wooSecret}[source]
+	secret := map[string]string{"shopify": shopifySecret, "woocommerce": wooSecret, "zendesk": zendeskSecret}[source]
 	if secret == "" {
 		return "", fmt.Errorf("{{sign}} for %s, which has no signing scheme here", c.path)
 	}
@@ -374,6 +379,9 @@ func (c *hostileCase) sign(variant string, body []byte, id, ts string) (string, 
 		secret = "wrong-secret"
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
+	if source == "zendesk" {
+		mac.Write([]byte(ts)) // Zendesk signs its timestamp header, then the body
+	}
 	mac.Write(body)
 	sum := mac.Sum(nil)
 	switch variant {
@@ -468,7 +476,7 @@ func runHostile(t *testing.T, e *env, c *hostileCase) (status int, storedEvent b
 	if len(reply.raw) > 8<<10 {
 		bad("a %d-byte reply; answers must not echo large input", len(reply.raw))
 	}
-	for _, secret := range []string{shopifySecret, wooSecret, strings.TrimPrefix(customSecret, "whsec_")} {
+	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, strings.TrimPrefix(customSecret, "whsec_")} {
 		if bytes.Contains(reply.raw, []byte(secret)) {
 			bad("the reply contains a configured secret")
 		}
@@ -649,6 +657,7 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		// Only Shopify's opt-ins count, so that the corpus's opt-ins from
 		// the other sources test that they do not.
 		c.Skills.CustomerSync.Options.ConsentSources = StringList{"shopify"}
+		c.Sources["zendesk"] = &SourceConfig{Secret: zendeskSecret}
 		c.Skills.CartEvents = &CartEventsConfig{Enabled: true, Source: StringList{"shopify", "custom"},
 			Options: CartEventsOptions{AbandonAfter: 50 * time.Millisecond}}
 	})

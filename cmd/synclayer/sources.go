@@ -13,6 +13,7 @@ import (
 	"synclayer/source/custom"
 	"synclayer/source/shopify"
 	"synclayer/source/woocommerce"
+	"synclayer/source/zendesk"
 )
 
 // sourceTypes is the registry of the platforms synclayer takes events
@@ -21,6 +22,7 @@ var sourceTypes = []synclayer.SourceType{
 	shopify.Type,
 	woocommerce.Type,
 	custom.Type,
+	zendesk.Type,
 }
 
 func sourceType(name string) (synclayer.SourceType, bool) {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,8 @@ func CheckGolden(tb testing.TB, path string, events []*synclayer.Event, err erro
 // CheckFuzzResult checks what Parse gave for a correctly signed, fuzzed
 // delivery: an EINVALID *synclayer.Error with a message, or exactly one
 // complete event in UTC whose customer fields are valid JSON and whose
-// consent states are known, or a commerce event that passes CheckCommerce.
+// consent states are known, a commerce event that passes CheckCommerce,
+// or a ticket with its id, a known status and its update time in UTC.
 func CheckFuzzResult(tb testing.TB, events []*synclayer.Event, err error) {
 	tb.Helper()
 	if err != nil {
@@ -133,6 +135,17 @@ func CheckFuzzResult(tb testing.TB, events []*synclayer.Event, err error) {
 	}
 	if e.Order != nil || e.Product != nil || e.Cart != nil {
 		CheckCommerce(tb, e)
+		return
+	}
+	if t := e.Ticket; t != nil {
+		if t.SourceID == "" || t.Updated.IsZero() || t.Updated.Location() != time.UTC || !slices.Contains(synclayer.TicketStatuses, t.Status) {
+			tb.Fatalf("incomplete ticket %+v", t)
+		}
+		for k, v := range t.Fields {
+			if !json.Valid(v) {
+				tb.Fatalf("ticket field %s = %q is not valid JSON", k, v)
+			}
+		}
 		return
 	}
 	if e.Customer == nil {
