@@ -374,10 +374,22 @@ func optString(field string, raw json.RawMessage) (string, error) {
 	return normalize.String(field, raw)
 }
 
+// timeField reads a time as RFC 3339, or as a trigger's
+// {{ticket.updated_at_with_timestamp}} renders it: ISO 8601 to the minute,
+// "2013-12-12T05:35Z" (Zendesk's placeholder reference).
 func timeField(field string, raw json.RawMessage) (time.Time, error) {
 	_, t, err := normalize.Date(field, raw)
+	if err != nil {
+		if s, serr := normalize.String(field, raw); serr == nil {
+			if m, perr := time.Parse(minuteLayout, strings.TrimSpace(s)); perr == nil {
+				return m.UTC(), nil
+			}
+		}
+	}
 	return t, err
 }
+
+const minuteLayout = "2006-01-02T15:04Z07:00"
 
 // tags reads an array of tags, or a trigger's {{ticket.tags}}: one string,
 // the tags separated by spaces (Zendesk tags hold no spaces).
