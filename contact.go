@@ -27,6 +27,7 @@ const (
 var CanonicalFields = []string{
 	FieldEmail, FieldPhone, FieldFirstName, FieldLastName, FieldTotalOrders, FieldTotalSpent,
 	FieldLastOrderDate, FieldFirstOrderDate, FieldCustomerTier, FieldTags, FieldOpenTickets, FieldLastTicketAt,
+	FieldSubscriptionStatus, FieldPlan, FieldMRR,
 }
 
 // MisspeltField returns the canonical field name is a spelling of, other
@@ -61,11 +62,11 @@ const (
 // KindOf returns the kind of a canonical field.
 func KindOf(field string) FieldKind {
 	switch field {
-	case FieldEmail, FieldFirstName, FieldLastName, FieldCustomerTier:
+	case FieldEmail, FieldFirstName, FieldLastName, FieldCustomerTier, FieldSubscriptionStatus, FieldPlan:
 		return KindText
 	case FieldPhone:
 		return KindPhone
-	case FieldTotalOrders, FieldTotalSpent, FieldOpenTickets:
+	case FieldTotalOrders, FieldTotalSpent, FieldOpenTickets, FieldMRR:
 		return KindNumber
 	case FieldLastOrderDate, FieldFirstOrderDate, FieldLastTicketAt:
 		return KindDate

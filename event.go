@@ -40,6 +40,7 @@ type Event struct {
 	Cart       *CartChange     `json:"cart,omitempty"`     // cart.go
 	Activity   *Activity       `json:"activity,omitempty"` // activity.go: loyalty tiers, forms, the custom source's tickets
 	Ticket     *TicketChange   `json:"ticket,omitempty"`   // ticket.go: a help desk's ticket
+	Billing    *BillingChange  `json:"billing,omitempty"`  // billing.go: a payment provider's subscription or payment
 	Payload    json.RawMessage `json:"-"`
 
 	Status    EventStatus `json:"status,omitempty"`

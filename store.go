@@ -105,6 +105,7 @@ type Tx interface {
 	ProductTx
 	CartTx
 	TicketTx
+	BillingTx
 	WorkflowTx
 }
 

@@ -248,6 +248,8 @@ func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 		return in.applyActivity(ctx, tx, ev)
 	case ev.Ticket != nil:
 		return in.applyTicket(ctx, tx, ev)
+	case ev.Billing != nil:
+		return in.applyBilling(ctx, tx, ev)
 	}
 	ch := ev.Customer
 	if ch == nil {

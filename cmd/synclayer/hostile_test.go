@@ -24,6 +24,8 @@ import (
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/source/custom"
+
+	"github.com/stripe/stripe-go/v82/webhook"
 )
 
 // The hostile corpus lives in testdata/hostile/<case>/, one directory per
@@ -47,7 +49,8 @@ import (
 //	{{sign VARIANT}}       the signature header value for the body, as the
 //	                       path's source computes it (custom: over the
 //	                       request's webhook-id and webhook-timestamp;
-//	                       zendesk: over X-Zendesk-Webhook-Signature-Timestamp).
+//	                       zendesk: over X-Zendesk-Webhook-Signature-Timestamp;
+//	                       stripe: t=now, or an hour ago for VARIANT old).
 //	                       VARIANT: none (right secret), wrong (another
 //	                       secret), other-body, other-id (custom), v2 and
 //	                       bare (custom: another version, or no "v1,"), hex
@@ -371,6 +374,17 @@ func (c *hostileCase) sign(variant string, body []byte, id, ts string) (string, 
 		}
 		return sig, err
 	}
+	if source == "stripe" {
+		secret := stripeSecret
+		if variant == "wrong" {
+			secret = "whsec_wrong"
+		}
+		at := time.Now()
+		if variant == "old" {
+			at = at.Add(-time.Hour)
+		}
+		return fmt.Sprintf("t=%d,v1=%s", at.Unix(), hex.EncodeToString(webhook.ComputeSignature(at, body, secret))), nil
+	}
 	secret := map[string]string{"shopify": shopifySecret, "woocommerce": wooSecret, "zendesk": zendeskSecret}[source]
 	if secret == "" {
 		return "", fmt.Errorf("{{sign}} for %s, which has no signing scheme here", c.path)
@@ -476,7 +490,7 @@ func runHostile(t *testing.T, e *env, c *hostileCase) (status int, storedEvent b
 	if len(reply.raw) > 8<<10 {
 		bad("a %d-byte reply; answers must not echo large input", len(reply.raw))
 	}
-	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, strings.TrimPrefix(customSecret, "whsec_")} {
+	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, stripeSecret, strings.TrimPrefix(customSecret, "whsec_")} {
 		if bytes.Contains(reply.raw, []byte(secret)) {
 			bad("the reply contains a configured secret")
 		}
@@ -658,6 +672,7 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		// the other sources test that they do not.
 		c.Skills.CustomerSync.Options.ConsentSources = StringList{"shopify"}
 		c.Sources["zendesk"] = &SourceConfig{Secret: zendeskSecret}
+		c.Sources["stripe"] = &SourceConfig{Secret: stripeSecret}
 		c.Skills.CartEvents = &CartEventsConfig{Enabled: true, Source: StringList{"shopify", "custom"},
 			Options: CartEventsOptions{AbandonAfter: 50 * time.Millisecond}}
 	})

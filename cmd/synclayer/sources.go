@@ -12,6 +12,7 @@ import (
 	"synclayer"
 	"synclayer/source/custom"
 	"synclayer/source/shopify"
+	"synclayer/source/stripe"
 	"synclayer/source/woocommerce"
 	"synclayer/source/zendesk"
 )
@@ -23,6 +24,7 @@ var sourceTypes = []synclayer.SourceType{
 	woocommerce.Type,
 	custom.Type,
 	zendesk.Type,
+	stripe.Type,
 }
 
 func sourceType(name string) (synclayer.SourceType, bool) {

@@ -137,6 +137,27 @@ func CheckFuzzResult(tb testing.TB, events []*synclayer.Event, err error) {
 		CheckCommerce(tb, e)
 		return
 	}
+	if b := e.Billing; b != nil {
+		switch {
+		case b.Subscription != nil:
+			if b.Subscription.SourceID == "" || b.Subscription.CustomerID == "" || !slices.Contains(synclayer.SubscriptionStatuses, b.Subscription.Status) {
+				tb.Fatalf("incomplete subscription %+v", b.Subscription)
+			}
+		case b.Payment != nil:
+			if b.Payment.SourceID == "" || !slices.Contains(synclayer.PaymentStatuses, b.Payment.Status) {
+				tb.Fatalf("incomplete payment %+v", b.Payment)
+			}
+		default:
+			tb.Fatalf("billing event %+v carries nothing", e)
+		}
+		if b.At.IsZero() || b.At.Location() != time.UTC {
+			tb.Fatalf("billing report without its time in UTC: %v", b.At)
+		}
+		if j, err := json.Marshal(e); err != nil || !json.Valid(j) {
+			tb.Fatalf("event does not encode: %v", err)
+		}
+		return
+	}
 	if t := e.Ticket; t != nil {
 		if t.SourceID == "" || t.Updated.IsZero() || t.Updated.Location() != time.UTC || !slices.Contains(synclayer.TicketStatuses, t.Status) {
 			tb.Fatalf("incomplete ticket %+v", t)
