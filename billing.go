@@ -102,16 +102,16 @@ type Subscription struct {
 // Payment is the canonical record of one payment (a Stripe invoice,
 // payment intent or charge), newer-wins like a subscription.
 type Payment struct {
-	ID             string    `json:"id"`
-	Source         string    `json:"source"`
-	SourceID       string    `json:"sourceId"` // in_…, pi_… or ch_…
-	CustomerID     string    `json:"customerId,omitempty"`
-	ContactID      string    `json:"contactId"`
-	Status         string    `json:"status"` // one of PaymentStatuses
-	Amount         Money     `json:"amount"`
-	Refunded       Money     `json:"refunded"`
-	Currency       string    `json:"currency,omitempty"`
-	SubscriptionID string    `json:"subscriptionId,omitempty"` // the provider's sub_… an invoice bills
+	ID             string `json:"id"`
+	Source         string `json:"source"`
+	SourceID       string `json:"sourceId"` // in_…, pi_… or ch_…
+	CustomerID     string `json:"customerId,omitempty"`
+	ContactID      string `json:"contactId"`
+	Status         string `json:"status"` // one of PaymentStatuses
+	Amount         Money  `json:"amount"`
+	Refunded       Money  `json:"refunded"`
+	Currency       string `json:"currency,omitempty"`
+	SubscriptionID string `json:"subscriptionId,omitempty"` // the provider's sub_… an invoice bills
 	// OrderID is the store's order the payment is for, where the shop
 	// sets it in the payment's metadata (order_id): the link that keeps
 	// an order and its payment from counting twice.
