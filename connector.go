@@ -140,6 +140,13 @@ type DestinationEnv struct {
 	// http.DefaultTransport. A client names each request's path template
 	// with WithHTTPRoute, so the transport never needs the raw path.
 	Transport http.RoundTripper
+	// Tokens keeps credentials the destination obtains while it runs (an
+	// OAuth app's refresh and access tokens), by destination name, sealed
+	// by the program before they reach the store. Nil for commands that
+	// run without a store: a destination that needs it refuses its config
+	// there. Without an encryption key, its reads fail saying how to set
+	// one.
+	Tokens TokenStore
 }
 
 // RateBudgeter is a destination whose client keeps what the platform's

@@ -26,9 +26,12 @@ type Config struct {
 	// AccessToken is a private app's access token (pat-…), sent as
 	// Authorization: Bearer.
 	AccessToken string
-	BaseURL     string            // default DefaultBaseURL
-	HTTPClient  *http.Client      // default: 30 s timeout, no redirects
-	Transport   http.RoundTripper // the default client's transport
+	// OAuth, instead of AccessToken, authenticates as an OAuth app whose
+	// access tokens are refreshed before they expire.
+	OAuth      *OAuth
+	BaseURL    string            // default DefaultBaseURL
+	HTTPClient *http.Client      // default: 30 s timeout, no redirects
+	Transport  http.RoundTripper // the default client's transport
 	// Retries429 is how many times a 429 is waited out and retried before
 	// it is returned as synclayer.RetryAfter; default 2.
 	Retries429 int
@@ -44,6 +47,7 @@ type Config struct {
 // safe for concurrent use.
 type Client struct {
 	token   string
+	oauth   *tokenSource // nil: token
 	baseURL string
 	http    *http.Client
 	log     *slog.Logger
@@ -77,6 +81,9 @@ func New(cfg Config) *Client {
 		now = time.Now
 	}
 	c.limit = newLimiter(now)
+	if cfg.OAuth != nil {
+		c.oauth = newTokenSource(*cfg.OAuth, c.baseURL, c.http, now, c.log)
+	}
 	return c
 }
 
@@ -102,15 +109,27 @@ func (c *Client) do(ctx context.Context, k call) (int, error) {
 			return 0, synclayer.Permanent(c.wrap(k, fmt.Errorf("encode body: %w", err)))
 		}
 	}
+	var stale string // an OAuth access token HubSpot answered 401
+	reauthed := false
 	for attempt := 0; ; attempt++ {
+		token, err := c.bearer(ctx, stale)
+		if err != nil {
+			return 0, err
+		}
 		if d, err := c.limit.wait(ctx); err != nil {
 			return 0, c.wrap(k, err)
 		} else if d > 0 && c.onWait != nil {
 			c.onWait(BucketRolling, d)
 		}
-		status, header, data, err := c.send(ctx, k, payload)
+		status, header, data, err := c.send(ctx, k, payload, token)
 		if err != nil {
 			return 0, c.wrap(k, err)
+		}
+		if status == http.StatusUnauthorized && c.oauth != nil && !reauthed {
+			// Expired early, or revoked: one refresh and one retry.
+			reauthed, stale = true, token
+			attempt--
+			continue
 		}
 		if status/100 == 2 {
 			if k.out != nil && len(bytes.TrimSpace(data)) > 0 {
@@ -126,12 +145,30 @@ func (c *Client) do(ctx context.Context, k call) (int, error) {
 			wait = c.limit.throttled(header, apiErr.PolicyName)
 		}
 		if status != http.StatusTooManyRequests || apiErr.PolicyName == "DAILY" || attempt >= c.retries {
-			return 0, classify(c.wrap(k, apiErr), apiErr, wait)
+			return 0, classify(c.wrap(k, apiErr), apiErr, wait, c.oauth != nil)
 		}
 	}
 }
 
-func (c *Client) send(ctx context.Context, k call, payload []byte) (int, http.Header, []byte, error) {
+// bearer is the token to send: the private app's, or a live OAuth access
+// token (a fresh one when stale was just refused).
+func (c *Client) bearer(ctx context.Context, stale string) (string, error) {
+	if c.oauth == nil {
+		return c.token, nil
+	}
+	return c.oauth.token(ctx, stale)
+}
+
+// LoadToken reads an OAuth client's stored token now, so a key that
+// cannot open it fails at start; nil for a private app's token.
+func (c *Client) LoadToken(ctx context.Context) error {
+	if c.oauth == nil {
+		return nil
+	}
+	return c.oauth.Load(ctx)
+}
+
+func (c *Client) send(ctx context.Context, k call, payload []byte, token string) (int, http.Header, []byte, error) {
 	u := c.baseURL + k.path
 	if len(k.query) > 0 {
 		u += "?" + k.query.Encode()
@@ -144,7 +181,7 @@ func (c *Client) send(ctx context.Context, k call, payload []byte) (int, http.He
 	if err != nil {
 		return 0, nil, nil, synclayer.Permanent(errors.New("build request: invalid base URL"))
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -14,20 +14,23 @@ import (
 )
 
 // Type is HubSpot in the program's registry of destinations.
-var Type = synclayer.DestinationType{Type: "hubspot", Open: Open, SecretKeys: []string{"access_token"}}
+var Type = synclayer.DestinationType{Type: "hubspot", Open: Open, SecretKeys: []string{"access_token", "oauth.client_secret", "oauth.refresh_token"}}
 
 // Settings is a destinations block of type hubspot.
 type Settings struct {
 	// AccessToken is a private app's access token (pat-…); empty: the
 	// built-in simulator.
 	AccessToken string `json:"access_token"`
-	BaseURL     string `json:"base_url"` // default DefaultBaseURL
+	// OAuth, instead of AccessToken, is an OAuth app's credentials
+	// (settings_oauth.go).
+	OAuth   *OAuthSettings `json:"oauth"`
+	BaseURL string         `json:"base_url"` // default DefaultBaseURL
 	// SimulatorRateLimit, when positive, is the built-in simulator's
 	// budget: that many requests a second.
 	SimulatorRateLimit int `json:"simulator_rate_limit"`
 }
 
-const settingNames = "HubSpot setting; the settings are access_token, base_url and simulator_rate_limit"
+const settingNames = "HubSpot setting; the settings are access_token, oauth, base_url and simulator_rate_limit"
 
 const simulatorToken = "pat-simulator"
 
@@ -66,14 +69,15 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 	if s.AccessToken != "" && strings.TrimSpace(s.AccessToken) != s.AccessToken {
 		errs = append(errs, synclayer.FieldErrorf("access_token", "has spaces around it: copy the private app's access token exactly"))
 	}
-	if s.AccessToken == "" && env.Mount == nil {
+	errs = append(errs, s.OAuth.check(s.AccessToken, env)...)
+	if s.AccessToken == "" && s.OAuth == nil && env.Mount == nil {
 		errs = append(errs, synclayer.FieldErrorf("access_token", "is not set, so there is nowhere to send to: set it to a HubSpot private app access token, e.g. access_token: \"${HUBSPOT_ACCESS_TOKEN}\" (the built-in simulator runs only inside synclayer serve)"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	d := &Destination{name: name, log: log}
-	if s.AccessToken == "" {
+	if s.AccessToken == "" && s.OAuth == nil {
 		o := hubspotsim.Options{AccessToken: simulatorToken}
 		if n := s.SimulatorRateLimit; n > 0 {
 			o.Limit = hubspotsim.Limit{Max: n, Interval: time.Second}
@@ -85,8 +89,11 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 			"Set destinations.%s.access_token (e.g. \"${HUBSPOT_ACCESS_TOKEN}\") to sync for real. Simulated API (kept in memory: a restart empties it): %s/crm/v3/objects/contacts; simulated subscription %s",
 			name, name, base, hubspotsim.DefaultSubscription))
 	}
-	d.client = New(Config{AccessToken: s.AccessToken, BaseURL: s.BaseURL, Logger: log.With("destination", name),
+	d.client = New(Config{AccessToken: s.AccessToken, OAuth: s.OAuth.config(name, env), BaseURL: s.BaseURL, Logger: log.With("destination", name),
 		OnRateLimitWait: env.OnRateLimitWait, Transport: env.Transport})
+	if err := s.OAuth.load(d.client, env); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -107,12 +107,15 @@ func isOptedOut(err error) bool {
 }
 
 // classify wraps err for the queue: 429 asks for a retry after wait; 401
-// names the access_token setting and is permanent; 408, 423 and 5xx stay
-// plain errors, retried with backoff; every other status is permanent.
-func classify(err error, apiErr *APIError, wait time.Duration) error {
+// names the access_token setting (or, with oauth, the app's grant) and is
+// permanent; 408, 423 and 5xx stay plain errors, retried with backoff;
+// every other status is permanent.
+func classify(err error, apiErr *APIError, wait time.Duration, oauth bool) error {
 	switch s := apiErr.Status; {
 	case s == http.StatusTooManyRequests:
 		return synclayer.Throttled(err, wait)
+	case s == http.StatusUnauthorized && oauth:
+		return synclayer.Permanent(fmt.Errorf("%w: HubSpot refused a just-refreshed OAuth access token: check that the app is still installed in the account and has the scopes crm.objects.contacts.write, crm.schemas.contacts.write and communication_preferences.write; reconnect it if not", err))
 	case s == http.StatusUnauthorized:
 		return synclayer.Permanent(fmt.Errorf("%w: check access_token, the private app's access token (pat-…) from HubSpot → Settings → Integrations → Private Apps, and its scopes (crm.objects.contacts.write, crm.schemas.contacts.write, communication_preferences.write)", err))
 	case s == http.StatusRequestTimeout, s == http.StatusLocked, s >= 500:

@@ -42,6 +42,9 @@ type Options struct {
 	// VALIDATION_ERROR and recorded in Violations.
 	Validate func(r *http.Request, body []byte) error
 	Now      func() time.Time
+	// OAuth, when set, serves the token endpoint, and API calls take the
+	// access tokens it issues (AccessToken, if set, too).
+	OAuth *OAuthApp
 }
 
 // Outage is a failure mode the server can be put in (simkit.Outage).
@@ -81,6 +84,7 @@ type Server struct {
 	subs       []Definition
 	status     map[string]map[string]string // lowercased email → subscription ID → SUBSCRIBED or UNSUBSCRIBED
 	optedOut   map[string]bool              // opted out of all email
+	oauth      *oauthState
 }
 
 // New returns a Server with HubSpot's default contact properties and one
@@ -91,6 +95,12 @@ func New(o Options) *Server {
 		status: map[string]map[string]string{}, optedOut: map[string]bool{}, seq: 100}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if o.OAuth != nil {
+		s.oauth = &oauthState{app: *o.OAuth, grants: map[string]bool{}, issued: map[string]time.Time{}}
+		if o.OAuth.RefreshToken != "" {
+			s.oauth.grants[o.OAuth.RefreshToken] = true
+		}
 	}
 	if s.limit.Max <= 0 || s.limit.Interval <= 0 {
 		s.limit = DefaultLimit
@@ -171,8 +181,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusInternalServerError, "INTERNAL_ERROR", "internal error", nil)
 		return
 	}
+	if s.oauth != nil && r.Method == http.MethodPost && r.URL.Path == "/oauth/v3/token" {
+		if violation != nil {
+			writeOAuthError(rec, "VALIDATION_ERROR", violation.Error())
+			return
+		}
+		s.handleToken(rec, r, body)
+		return
+	}
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if tok == "" || (s.token != "" && tok != s.token) {
+	known, live := s.checkAccessToken(rec, tok)
+	if known && !live {
+		return
+	}
+	// With an OAuth app, only its live access tokens and AccessToken pass.
+	if !known && (tok == "" || (s.token != "" && tok != s.token) || (s.oauth != nil && s.token == "")) {
 		// HubSpot's documented answer to a missing or invalid token.
 		writeError(rec, http.StatusUnauthorized, "INVALID_AUTHENTICATION",
 			"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview", nil)
@@ -239,7 +262,7 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 // mount), so the server answers at its root and under any prefix.
 func stripMount(r *http.Request) {
 	trim := func(p string) string {
-		for _, root := range []string{"/crm/", "/communication-preferences/"} {
+		for _, root := range []string{"/crm/", "/communication-preferences/", "/oauth/"} {
 			if i := strings.Index(p, root); i > 0 {
 				return p[i:]
 			}

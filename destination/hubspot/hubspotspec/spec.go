@@ -1,7 +1,7 @@
 // Package hubspotspec checks HTTP requests against the trimmed HubSpot
 // OpenAPI documents vendored in destination/hubspot/testdata/openapi
-// (contacts, properties and communication preferences, one document
-// each, as HubSpot publishes them), so tests of the hubspot client and
+// (contacts, properties, communication preferences and the OAuth token
+// endpoint, one document each, as HubSpot publishes them), so tests of the hubspot client and
 // simulator fail when a request would not be accepted by the real API. It
 // is for tests only.
 package hubspotspec
@@ -58,12 +58,19 @@ func Dir() string {
 func load() (*Validator, error) {
 	spec := openapicheck.Spec{Host: "api.hubapi.com", CheckEmails: true, Auth: bearer}
 	v := &Validator{}
-	for _, d := range []struct{ prefix, file string }{
-		{"/crm/v3/objects/contacts", "contacts.json"},
-		{"/crm/v3/properties/", "properties.json"},
-		{"/communication-preferences/v3/", "subscriptions.json"},
+	// The token endpoint authenticates with the app's credentials in the
+	// form body, not a Bearer token.
+	tokenSpec := openapicheck.Spec{Host: "api.hubapi.com"}
+	for _, d := range []struct {
+		prefix, file string
+		spec         openapicheck.Spec
+	}{
+		{"/crm/v3/objects/contacts", "contacts.json", spec},
+		{"/crm/v3/properties/", "properties.json", spec},
+		{"/communication-preferences/v3/", "subscriptions.json", spec},
+		{"/oauth/v3/token", "oauth.json", tokenSpec},
 	} {
-		c, err := openapicheck.Load(filepath.Join(Dir(), d.file), spec)
+		c, err := openapicheck.Load(filepath.Join(Dir(), d.file), d.spec)
 		if err != nil {
 			return nil, fmt.Errorf("hubspot spec: %w", err)
 		}
@@ -81,7 +88,7 @@ func bearer(r *http.Request) error {
 }
 
 // Validate reports whether r, whose body was read into body, is a
-// request HubSpot's documents accept. A path outside the three
+// request HubSpot's documents accept. A path outside the four
 // documents is refused.
 func (v *Validator) Validate(r *http.Request, body []byte) error {
 	for _, d := range v.docs {
