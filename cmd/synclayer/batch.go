@@ -277,11 +277,15 @@ func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
 // server only.
 func pushers(cfg *Config, db *store.DB, historical bool) ([]batchPath, error) {
 	dests := map[string]synclayer.Destination{}
+	tokens, err := tokenStore(db, nil)
+	if err != nil {
+		return nil, err
+	}
 	return cfg.batchPaths(func(name string) (synclayer.Destination, error) {
 		if d, ok := dests[name]; ok {
 			return d, nil
 		}
-		d, err := cfg.openDestination(name, synclayer.DestinationEnv{})
+		d, err := cfg.openDestination(name, synclayer.DestinationEnv{Tokens: tokens})
 		if err != nil {
 			return nil, err
 		}

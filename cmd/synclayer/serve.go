@@ -55,6 +55,9 @@ type Main struct {
 	// CheckPoll is how often a destination that failed its check is
 	// checked again (10 s); tests shorten it.
 	CheckPoll time.Duration
+	// EncryptionKey seals the tokens destinations keep in the store
+	// (tokens.go); nil reads SYNCLAYER_ENCRYPTION_KEY(_FILE).
+	EncryptionKey []byte
 
 	// skills runs customer-sync and applies admin changes to it. Config
 	// stays what Run started with; the skills' current settings are here.
@@ -297,6 +300,10 @@ func (m *Main) Close() error {
 // credentials mounts its built-in simulator under /simulator/<name>/.
 func (m *Main) openDestinations(extra map[string]http.Handler) error {
 	m.destinations = map[string]synclayer.Destination{}
+	tokens, err := tokenStore(m.DB, m.EncryptionKey)
+	if err != nil {
+		return err
+	}
 	for _, name := range sortedNames(m.Config.Destinations) {
 		env := synclayer.DestinationEnv{
 			Logger: m.Logger,
@@ -307,6 +314,7 @@ func (m *Main) openDestinations(extra map[string]http.Handler) error {
 			},
 			OnRateLimitWait: func(bucket string, d time.Duration) { m.metrics.RateLimitWait(name, bucket, d) },
 			Transport:       m.tel.transport(name), // otel.go; nil with telemetry off
+			Tokens:          tokens,
 		}
 		d, err := m.Config.openDestination(name, env)
 		if err != nil {
