@@ -116,6 +116,15 @@ func (m *Main) connections() dashboard.Connections {
 			if sec := m.Config.Destinations[name]; sec != nil {
 				key, _ := sec.Settings[t.SecretKeys[0]].(string)
 				dst.Simulated = key == ""
+				// Another credential in use (HubSpot's oauth block) is named instead.
+				for _, k := range t.SecretKeys[1:] {
+					if key == "" && settingAt(sec.Settings, k) != "" && !strings.HasPrefix(k, "webhook.") {
+						dst.CredentialsKey, key = "destinations."+name+"."+k, settingAt(sec.Settings, k)
+					}
+				}
+			}
+			if sim, ok := d.(interface{ Simulated() bool }); ok {
+				dst.Simulated = sim.Simulated()
 			}
 		}
 		if err := m.rejectedCredentials(name); err != nil {

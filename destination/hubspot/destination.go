@@ -109,5 +109,8 @@ func (d *Destination) Client() *Client { return d.client }
 // Simulator is the built-in simulator, or nil when a real token is set.
 func (d *Destination) Simulator() *hubspotsim.Server { return d.sim }
 
+// Simulated reports whether deliveries go to the built-in simulator.
+func (d *Destination) Simulated() bool { return d.sim != nil }
+
 // RateBudgets returns what HubSpot's rate-limit headers last said.
 func (d *Destination) RateBudgets() []synclayer.RateBudget { return d.client.RateBudgets() }
