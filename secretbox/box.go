@@ -14,9 +14,12 @@ import (
 )
 
 // KeyVar and KeyFileVar are the environment variables the key is read from.
+// PreviousKeysVar holds, comma-separated, keys that only open (a rotated
+// key, until every value is resealed with the new one).
 const (
-	KeyVar     = "SYNCLAYER_ENCRYPTION_KEY"
-	KeyFileVar = "SYNCLAYER_ENCRYPTION_KEY_FILE"
+	KeyVar          = "SYNCLAYER_ENCRYPTION_KEY"
+	KeyFileVar      = "SYNCLAYER_ENCRYPTION_KEY_FILE"
+	PreviousKeysVar = "SYNCLAYER_ENCRYPTION_KEY_PREVIOUS"
 )
 
 // HowToCreate is what to tell an operator with no key.
@@ -158,4 +161,28 @@ func LoadKey(getenv func(string) string) ([]byte, error) {
 		return k, nil
 	}
 	return nil, ErrNoKey
+}
+
+// LoadKeys is LoadKey followed by the keys in SYNCLAYER_ENCRYPTION_KEY_PREVIOUS,
+// for New: the current key seals, every one opens.
+func LoadKeys(getenv func(string) string) ([][]byte, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	k, err := LoadKey(getenv)
+	if err != nil {
+		return nil, err
+	}
+	keys := [][]byte{k}
+	for i, v := range strings.Split(getenv(PreviousKeysVar), ",") {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		p, err := ParseKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s, key %d: %w", PreviousKeysVar, i+1, err)
+		}
+		keys = append(keys, p)
+	}
+	return keys, nil
 }

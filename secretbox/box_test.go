@@ -104,6 +104,11 @@ func TestLoadKey(t *testing.T) {
 	if _, err := secretbox.LoadKey(env(nil)); !errors.Is(err, secretbox.ErrNoKey) || !strings.Contains(err.Error(), "openssl rand -base64 32") {
 		t.Fatalf("no key: err = %v, want ErrNoKey saying how to create one", err)
 	}
+	old := newKey(t)
+	keys, err := secretbox.LoadKeys(env(map[string]string{secretbox.KeyVar: enc, secretbox.PreviousKeysVar: base64.StdEncoding.EncodeToString(old) + ","}))
+	if err != nil || len(keys) != 2 || !bytes.Equal(keys[0], k) || !bytes.Equal(keys[1], old) {
+		t.Fatalf("LoadKeys with a previous key = %d keys, %v", len(keys), err)
+	}
 	short := base64.StdEncoding.EncodeToString(k[:16])
 	if _, err := secretbox.LoadKey(env(map[string]string{secretbox.KeyVar: short})); err == nil || !strings.Contains(err.Error(), "16 bytes") || strings.Contains(err.Error(), short) {
 		t.Fatalf("short key: err = %v, want its length and not the key", err)

@@ -10,5 +10,9 @@
 //
 //	openssl rand -base64 32
 //
+// Keys in SYNCLAYER_ENCRYPTION_KEY_PREVIOUS (comma-separated) still open
+// what they sealed; each value is resealed with the current key at its
+// next write.
+//
 // Tokens wraps a synclayer.TokenStore so what it stores is sealed.
 package secretbox

@@ -12,22 +12,24 @@ import (
 // tokenStore is where destinations keep the credentials they obtain
 // while running (a HubSpot OAuth app's tokens): db, sealed by a
 // secretbox under key, or, when key is nil, under the key in
-// SYNCLAYER_ENCRYPTION_KEY or SYNCLAYER_ENCRYPTION_KEY_FILE. With no key
+// SYNCLAYER_ENCRYPTION_KEY or SYNCLAYER_ENCRYPTION_KEY_FILE, opening with
+// SYNCLAYER_ENCRYPTION_KEY_PREVIOUS's keys too (rotation). With no key
 // at all, every read and write fails saying how to create one, so only a
 // destination that needs the store refuses to start; a key that is set
 // but not 32 bytes of base64 is an error for every start.
 func tokenStore(db *store.DB, key []byte) (synclayer.TokenStore, error) {
+	keys := [][]byte{key}
 	if key == nil {
-		k, err := secretbox.LoadKey(nil)
+		var err error
+		keys, err = secretbox.LoadKeys(nil)
 		if errors.Is(err, secretbox.ErrNoKey) {
 			return noKeyTokens{}, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		key = k
 	}
-	box, err := secretbox.New(key)
+	box, err := secretbox.New(keys...)
 	if err != nil {
 		return nil, err
 	}
