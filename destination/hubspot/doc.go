@@ -1,5 +1,6 @@
 // Package hubspot is the HubSpot destination: customer-sync to CRM v3
-// contacts, keyed by email, through a private app's access token.
+// contacts, keyed by email, through a private app's access token or an
+// OAuth app's tokens.
 //
 // Contacts are written with POST /crm/v3/objects/contacts/batch/upsert
 // (idProperty email), one at a time in realtime and up to 100 a call in
@@ -19,6 +20,18 @@
 // Requests wait when the X-HubSpot-RateLimit-* headers say the window is
 // spent; a 429 is waited out for the interval the headers give
 // (X-HubSpot-RateLimit-Interval-Milliseconds), then returned as
-// synclayer.RetryAfter. A 401 is permanent and names access_token. See
-// docs/platforms/hubspot.md for the facts and their sources.
+// synclayer.RetryAfter. A 401 is permanent and names access_token.
+//
+// With the oauth block (settings_oauth.go, oauth.go), access tokens come
+// from POST /oauth/v3/token (grant_type refresh_token) and are refreshed
+// a tenth of their lifetime (at most 5 minutes) before they expire; one
+// refresh serves every concurrent request; a 401 forces one refresh and
+// one retry. The current refresh token, access token and expiry are kept
+// through synclayer.DestinationEnv.Tokens, which the program seals
+// (AES-256-GCM), so a restart reuses them and a rotated refresh token is
+// never lost; the configured refresh_token only seeds the grant. A
+// refresh HubSpot refuses (400 BAD_REFRESH_TOKEN, invalid_grant, or bad
+// client credentials) is permanent, says to reconnect the app, and is not
+// sent again. See docs/platforms/hubspot.md for the facts and their
+// sources.
 package hubspot
