@@ -6,7 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -347,4 +350,41 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// The simulator's token endpoint answers as HubSpot's v3 OAuth spec
+// allows: the 200 AccessTokenResponse and the 400 Error alike.
+func TestSimulator_TokenAnswersMatchTheSpec(t *testing.T) {
+	t.Parallel()
+	e := newOAuthEnv(t, hubspotsim.OAuthApp{})
+	v := hubspotspec.Load(t)
+	for _, tc := range []struct {
+		name, refresh string
+		status        int
+	}{
+		{"Granted", testRefresh, 200},
+		{"BadRefreshToken", "rt-unknown", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			form := url.Values{"grant_type": {"refresh_token"}, "client_id": {testClientID}, "client_secret": {testClientSecret}, "refresh_token": {tc.refresh}}
+			req, _ := http.NewRequest("POST", e.url+hubspot.TokenPath, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			req.URL.Path = hubspot.TokenPath
+			if err := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); err != nil {
+				t.Errorf("the simulator's answer violates HubSpot's spec: %v\n%s", err, body)
+			}
+			if tc.status == 400 && !strings.Contains(string(body), `"status":"BAD_REFRESH_TOKEN"`) {
+				t.Errorf("body %s does not say BAD_REFRESH_TOKEN", body)
+			}
+		})
+	}
 }

@@ -98,3 +98,15 @@ func (v *Validator) Validate(r *http.Request, body []byte) error {
 	}
 	return fmt.Errorf("%s %s: no matching operation in the vendored HubSpot specs", r.Method, r.URL.Path)
 }
+
+// ValidateResponse reports whether an answer to r is one HubSpot's
+// document for r's path allows (statuses it does not declare are not
+// checked), so a simulator's answers can be held to the spec too.
+func (v *Validator) ValidateResponse(r *http.Request, status int, header http.Header, body []byte) error {
+	for _, d := range v.docs {
+		if strings.HasPrefix(r.URL.Path, d.prefix) {
+			return d.checker.ValidateResponse(r, status, header, body)
+		}
+	}
+	return fmt.Errorf("%s %s: no matching operation in the vendored HubSpot specs", r.Method, r.URL.Path)
+}
