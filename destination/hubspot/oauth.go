@@ -167,11 +167,11 @@ func (s *tokenSource) token(ctx context.Context, stale string) (string, error) {
 			continue
 		}
 		s.flight = make(chan struct{})
-		rt, seed := t.RefreshToken, t.Seed
+		cur := *t
 		s.mu.Unlock()
 
 		// The refresh outlives a caller that gives up: others wait on it.
-		next, err := s.refresh(context.WithoutCancel(ctx), rt, seed)
+		next, err := s.renew(context.WithoutCancel(ctx), cur, stale)
 
 		s.mu.Lock()
 		s.err = err
@@ -188,6 +188,26 @@ func (s *tokenSource) token(ctx context.Context, stale string) (string, error) {
 		}
 		return next.AccessToken, nil
 	}
+}
+
+// renew returns a live token for cur: another instance's, when the store
+// holds a live access token from the same grant that is not stale (so a
+// fleet sharing one database refreshes once, not once per instance), or
+// a refreshed one, from the newest refresh token the store holds (so a
+// refresh token another instance rotated is not used after it was
+// replaced).
+func (s *tokenSource) renew(ctx context.Context, cur storedToken, stale string) (*storedToken, error) {
+	rt := cur.RefreshToken
+	if data, err := s.cfg.Tokens.FindToken(ctx, s.cfg.Name); err == nil {
+		var st storedToken
+		if json.Unmarshal(data, &st) == nil && st.Seed == cur.Seed && st.RefreshToken != "" {
+			if st.AccessToken != "" && st.AccessToken != stale && st.AccessToken != cur.AccessToken && s.now().Before(st.Expiry.Add(-st.margin())) {
+				return &st, nil
+			}
+			rt = st.RefreshToken
+		}
+	}
+	return s.refresh(ctx, rt, cur.Seed)
 }
 
 func isPermanent(err error) bool {

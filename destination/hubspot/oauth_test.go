@@ -388,3 +388,42 @@ func TestSimulator_TokenAnswersMatchTheSpec(t *testing.T) {
 		})
 	}
 }
+
+// Two instances on one database: the second takes the first's access
+// token instead of refreshing, and after an early expiry takes the
+// refresh the first made, rather than refreshing with a refresh token
+// the first's refresh rotated away.
+func TestOAuth_InstancesShareTheStoredGrant(t *testing.T) {
+	t.Parallel()
+	e := newOAuthEnv(t, hubspotsim.OAuthApp{RotateRefreshTokens: true})
+	a, b := e.client(t), e.client(t)
+	if err := listProps(t, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := listProps(t, b); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sim.TokenRefreshes(); n != 1 {
+		t.Fatalf("refreshes for two instances = %d, want 1", n)
+	}
+	e.sim.ExpireAccessTokens()
+	if err := listProps(t, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := listProps(t, b); err != nil {
+		t.Fatalf("the second instance after the first rotated the refresh token: %v", err)
+	}
+	if n := e.sim.TokenRefreshes(); n != 2 {
+		t.Errorf("refreshes = %d, want 2", n)
+	}
+	e.clock.Advance(40 * time.Minute) // both expired; each refreshes in turn from the newest refresh token
+	if err := listProps(t, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := listProps(t, a); err != nil {
+		t.Fatalf("the first instance after the second rotated: %v", err)
+	}
+	if n := e.sim.TokenRefreshes(); n != 3 {
+		t.Errorf("refreshes = %d, want 3", n)
+	}
+}
