@@ -11,7 +11,10 @@ import (
 // set. They override the file (and the built-in defaults), so a container
 // runs from its environment alone, without a mounted config file; secrets
 // come from the variables the defaults already read (BREVO_API_KEY,
-// SHOPIFY_WEBHOOK_SECRET, ...). SYNCLAYER_CONFIG names the file itself.
+// SHOPIFY_WEBHOOK_SECRET, ...). SYNCLAYER_CONFIG names the file itself;
+// SYNCLAYER_ENCRYPTION_KEY(_FILE, _PREVIOUS), the key of the tokens kept
+// in the store, is no config key and is read where the store is opened
+// (tokens.go).
 var configVars = []struct {
 	name, key string
 	set       func(c *Config, v string) bool // false: not a valid value
