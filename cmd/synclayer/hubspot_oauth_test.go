@@ -71,6 +71,7 @@ func newOAuthEnv(t *testing.T, storage envOption) *oauthEnv {
 			Skills: SkillsConfig{CustomerSync: &CustomerSyncConfig{Enabled: true, Source: StringList{"shopify"},
 				Destination: "hubspot", FieldMapping: conf.mapping, Options: CustomerSyncOptions{Extra: conf.options}}},
 			Queue: QueueConfig{Poll: 50 * time.Millisecond},
+			Log:   LogConfig{Level: "debug"}, // every request logged, and still no secret
 		}
 	}}
 }
@@ -195,6 +196,9 @@ func testOAuthExpiredToken(t *testing.T, storage envOption) {
 	if n := e.sim.TokenRefreshes(); n != 2 {
 		t.Errorf("refreshes after a restart = %d, want still 2: the stored token is reused", n)
 	}
+	if !strings.Contains(s.logs.String(), "hubspot request") {
+		t.Error("no debug line of HubSpot's requests: the log check below checks nothing")
+	}
 	for _, secret := range []string{oauthSeed, oauthClientSecret, "sim-at-"} {
 		if strings.Contains(s.logs.String(), secret) {
 			t.Errorf("the log holds %q", secret)
@@ -253,6 +257,11 @@ func TestHubSpotOAuth_RevokedGrantDeadLetters(t *testing.T) {
 	}
 	if _, ok := e.sim.Contact("ada@example.com"); ok {
 		t.Error("a contact reached HubSpot without a token")
+	}
+	if logs := s.logs.String(); !strings.Contains(logs, "hubspot token refresh") {
+		t.Error("no debug line of the token refresh: the log check below checks nothing")
+	} else if strings.Contains(logs, oauthSeed) || strings.Contains(logs, oauthClientSecret) || strings.Contains(logs, "sim-at-") {
+		t.Error("the log holds a secret")
 	}
 }
 
