@@ -18,8 +18,8 @@ var Type = synclayer.DestinationType{Type: "hubspot", Open: Open, SecretKeys: []
 
 // Settings is a destinations block of type hubspot.
 type Settings struct {
-	// AccessToken is a private app's access token (pat-…); empty: the
-	// built-in simulator.
+	// AccessToken is a private app's access token (pat-…); empty, with
+	// no OAuth either: the built-in simulator.
 	AccessToken string `json:"access_token"`
 	// OAuth, instead of AccessToken, is an OAuth app's credentials
 	// (settings_oauth.go).
