@@ -77,6 +77,9 @@ type ExportReader interface {
 
 // SourceSettings are a source block's settings beyond its secrets.
 type SourceSettings struct {
+	// Name is the block's name, and so its endpoint (/webhooks/<name>,
+	// /forms/<name>): what a source puts in the links it makes.
+	Name string
 	// Tolerance is how far a signed timestamp may be from now, for
 	// schemes that sign one; zero means the source's default.
 	Tolerance time.Duration

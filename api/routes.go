@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"synclayer"
@@ -61,7 +62,11 @@ type Config struct {
 }
 
 // Server holds the handlers' dependencies.
-type Server struct{ cfg Config }
+type Server struct {
+	cfg        Config
+	formMu     sync.Mutex
+	formLimits map[string]*limit.Keyed // per client address, by form (form.go)
+}
 
 // Handler returns the HTTP handler with every route. A request no route
 // takes is answered in the error shape too (notfound.go), except under the
@@ -83,6 +88,10 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("POST /webhooks/{source}", s.handleWebhook)
 	mux.HandleFunc("GET /webhooks/{source}", s.handleWebhookCheck)
 	mux.HandleFunc("/webhooks/{source}", s.handleWebhookMethod) // any other method
+	mux.HandleFunc("POST /forms/{name}", s.handleForm)
+	mux.HandleFunc("OPTIONS /forms/{name}", s.handleFormPreflight)
+	mux.HandleFunc("GET /forms/{name}/confirm", s.handleConfirmPage)
+	mux.HandleFunc("POST /forms/{name}/confirm", s.handleConfirm)
 	mux.HandleFunc("GET /api/v1/openapi.yaml", s.handleOpenAPI)
 	mux.HandleFunc("GET /{$}", s.handleRoot)
 

@@ -25,6 +25,10 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, name, nil, synclayer.Errorf(synclayer.ENOTFOUND, "no source %q is configured; configured sources are listed under sources: in the config", name))
 		return
 	}
+	if _, form := src.(synclayer.FormSource); form {
+		s.reject(w, r, name, nil, synclayer.Errorf(synclayer.ENOTFOUND, "%s is a form: pages post to /forms/%s", name, name))
+		return
+	}
 	client := clientIP(r)
 	if s.cfg.RejectLimit != nil && !client.IsLoopback() {
 		if ok, wait := s.cfg.RejectLimit.Peek(client.String()); !ok {

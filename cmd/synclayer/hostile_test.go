@@ -58,16 +58,19 @@ import (
 
 // hostileWant is a case's want.json.
 type hostileWant struct {
-	Note    string        `json:"note"`    // what the case is about
-	Status  int           `json:"status"`  // the HTTP status
-	Code    string        `json:"code"`    // 4xx: error.code, when set
-	Field   string        `json:"field"`   // 4xx: error.field, exactly, when set
-	Message string        `json:"message"` // 4xx: a substring of error.message + " " + error.field
-	Result  string        `json:"result"`  // 2xx: the reply's status; default "accepted"
-	Event   string        `json:"event"`   // 2xx: events[0].status, when set
-	Reason  string        `json:"reason"`  // 2xx: a substring of events[0].reason
-	Email   string        `json:"email"`   // the case's customer: none may be stored unless the event applied
-	Brevo   *hostileBrevo `json:"brevo"`   // the contact the case must leave in Brevo; without it, none
+	Note    string `json:"note"`    // what the case is about
+	Status  int    `json:"status"`  // the HTTP status
+	Code    string `json:"code"`    // 4xx: error.code, when set
+	Field   string `json:"field"`   // 4xx: error.field, exactly, when set
+	Message string `json:"message"` // 4xx: a substring of error.message + " " + error.field
+	Result  string `json:"result"`  // 2xx: the reply's status; default "accepted"
+	// Decoy: the reply looks like any accepted post's, and nothing is
+	// stored (a form's filled honeypot: a bot must learn nothing).
+	Decoy  bool          `json:"decoy"`
+	Event  string        `json:"event"`  // 2xx: events[0].status, when set
+	Reason string        `json:"reason"` // 2xx: a substring of events[0].reason
+	Email  string        `json:"email"`  // the case's customer: none may be stored unless the event applied
+	Brevo  *hostileBrevo `json:"brevo"`  // the contact the case must leave in Brevo; without it, none
 	// Contact is a contact the applied case stores in synclayer only, as
 	// a cart's buyer is: it must be stored and must not reach Brevo.
 	Contact string        `json:"contact"`
@@ -552,7 +555,7 @@ func runHostile(t *testing.T, e *env, c *hostileCase) (status int, storedEvent b
 	if out.Status != result {
 		bad("reply status %q, want %q: %.300s", out.Status, result, reply.raw)
 	}
-	if result != "accepted" {
+	if result != "accepted" || w.Decoy {
 		if ids := after.added(before); len(ids) > 0 {
 			bad("a %s delivery stored events %v", result, ids)
 		}
@@ -673,6 +676,7 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		c.Skills.CustomerSync.Options.ConsentSources = StringList{"shopify"}
 		c.Sources["zendesk"] = &SourceConfig{Secret: zendeskSecret}
 		c.Sources["stripe"] = &SourceConfig{Secret: stripeSecret}
+		c.Sources["signup"] = &SourceConfig{Type: "form", Secret: "form_hostile_secret", Settings: map[string]any{"honeypot": "website", "per_client": -1}}
 		c.Skills.CartEvents = &CartEventsConfig{Enabled: true, Source: StringList{"shopify", "custom"},
 			Options: CartEventsOptions{AbandonAfter: 50 * time.Millisecond}}
 	})

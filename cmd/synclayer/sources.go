@@ -11,6 +11,7 @@ import (
 
 	"synclayer"
 	"synclayer/source/custom"
+	"synclayer/source/form"
 	"synclayer/source/shopify"
 	"synclayer/source/stripe"
 	"synclayer/source/woocommerce"
@@ -25,6 +26,7 @@ var sourceTypes = []synclayer.SourceType{
 	custom.Type,
 	zendesk.Type,
 	stripe.Type,
+	form.Type,
 }
 
 func sourceType(name string) (synclayer.SourceType, bool) {
@@ -65,7 +67,7 @@ func (c *Config) openSource(name string, secrets []string) (synclayer.Source, er
 	if !ok {
 		return nil, fmt.Errorf("sources.%s: %q is not a source type; synclayer has %s", name, sc.typeOf(name), sourceTypeNames())
 	}
-	st := synclayer.SourceSettings{Tolerance: sc.Tolerance, Channels: channels}
+	st := synclayer.SourceSettings{Name: name, Tolerance: sc.Tolerance, Channels: channels}
 	if len(sc.Settings) > 0 {
 		raw, err := json.Marshal(sc.Settings)
 		if err != nil {
