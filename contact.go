@@ -20,14 +20,15 @@ const (
 	FieldLastOrderDate = "lastOrderDate"
 	FieldCustomerTier  = "customerTier"
 	FieldTags          = "tags"
+	// FieldLifecycleStage and FieldOwner are in lifecycle.go.
 )
 
 // CanonicalFields are the contact fields every source fills, in the order
 // the documentation lists them.
 var CanonicalFields = []string{
 	FieldEmail, FieldPhone, FieldFirstName, FieldLastName, FieldTotalOrders, FieldTotalSpent,
-	FieldLastOrderDate, FieldFirstOrderDate, FieldCustomerTier, FieldTags, FieldOpenTickets, FieldLastTicketAt,
-	FieldSubscriptionStatus, FieldPlan, FieldMRR,
+	FieldLastOrderDate, FieldFirstOrderDate, FieldCustomerTier, FieldTags, FieldLifecycleStage, FieldOwner,
+	FieldOpenTickets, FieldLastTicketAt, FieldSubscriptionStatus, FieldPlan, FieldMRR,
 }
 
 // MisspeltField returns the canonical field name is a spelling of, other
@@ -62,7 +63,7 @@ const (
 // KindOf returns the kind of a canonical field.
 func KindOf(field string) FieldKind {
 	switch field {
-	case FieldEmail, FieldFirstName, FieldLastName, FieldCustomerTier, FieldSubscriptionStatus, FieldPlan:
+	case FieldEmail, FieldFirstName, FieldLastName, FieldCustomerTier, FieldLifecycleStage, FieldOwner, FieldSubscriptionStatus, FieldPlan:
 		return KindText
 	case FieldPhone:
 		return KindPhone
@@ -258,11 +259,18 @@ func mergeField(c *Contact, name string, ch *CustomerChange, mc MergeContext) []
 			Note: "the sender's old value differs from the one held; the newer timestamp decides"})
 	}
 	d := Decision{Field: name, Old: cur.Value, New: val}
+	var stage *Decision
+	if name == FieldLifecycleStage {
+		val, stage = checkStage(c, val, mc)
+		d.New = val
+	}
 	switch owners := mc.FieldOwners[name]; {
 	case len(owners) > 0 && !slices.Contains(owners, mc.Source):
 		d.Rule, d.Note = RuleSourceOfTruth, "owned by "+strings.Join(owners, " and ")+", not "+mc.Source
 	case held && mc.At.Before(cur.At):
 		d.Rule, d.Note = RuleStale, "held value is from "+cur.At.Format(time.RFC3339)
+	case stage != nil:
+		d = *stage
 	case held && sameJSON(cur.Value, val):
 		d.Rule = RuleUnchanged
 		if mc.At.After(cur.At) {
