@@ -56,7 +56,11 @@ type Config struct {
 	ConsentSources []string            // the sources whose opt-ins count; none trusts every source
 	FieldOwners    map[string][]string // canonical field → the only systems that may set it
 	DefaultRegion  string              // for phones without a country code; "" requires E.164
-	Now            func() time.Time
+	// CustomerStageOnFirstOrder makes a contact's first paid order move
+	// its lifecycle stage to customer, as a change from the order's
+	// source (order.go, customerStage).
+	CustomerStageOnFirstOrder bool
+	Now                       func() time.Time
 	// Notify is called after a commit that enqueued work, to wake workers.
 	Notify func(skill string)
 	// GroupCommit commits concurrent calls together. It suits SQLite, which

@@ -292,6 +292,10 @@ func (in *Ingester) updateTotals(ctx context.Context, tx synclayer.Tx, ev *syncl
 	decisions, changed := synclayer.Merge(c, synclayer.SumOrders(orders).Change(), synclayer.MergeContext{
 		Source: synclayer.OrderEventsSource, At: at, FieldOwners: in.cfg.FieldOwners,
 	})
+	if ch := in.customerStage(c, orders); ch != nil {
+		d, ok := synclayer.Merge(c, ch, synclayer.MergeContext{Source: ev.Source, At: ev.OccurredAt, FieldOwners: in.cfg.FieldOwners})
+		decisions, changed = append(decisions, d...), changed || ok
+	}
 	if !changed {
 		return nil, decisions, nil
 	}
@@ -358,4 +362,28 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// customerStage is the change a paid order makes to its contact's
+// lifecycle stage: customer, when Config.CustomerStageOnFirstOrder is on,
+// one of the contact's orders is paid, and its stage is before customer
+// (or unset, or other). It is merged as a change from the order's source,
+// so the stage's owner (fields: {lifecycleStage: [hubspot]}) and the
+// forward-only rule still decide. Nil when there is nothing to propose.
+func (in *Ingester) customerStage(c *synclayer.Contact, orders []*synclayer.Order) *synclayer.CustomerChange {
+	if !in.cfg.CustomerStageOnFirstOrder {
+		return nil
+	}
+	var cur string
+	_ = json.Unmarshal(c.Value(synclayer.FieldLifecycleStage), &cur)
+	if synclayer.LifecycleStage(cur).Rank() >= synclayer.StageCustomer.Rank() {
+		return nil
+	}
+	paid := slices.ContainsFunc(orders, func(o *synclayer.Order) bool {
+		return !o.Deleted && (o.Status == synclayer.OrderPaid || o.Status == synclayer.OrderCompleted)
+	})
+	if !paid {
+		return nil
+	}
+	return &synclayer.CustomerChange{Fields: map[string]json.RawMessage{synclayer.FieldLifecycleStage: jsonString(string(synclayer.StageCustomer))}}
 }

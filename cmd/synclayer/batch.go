@@ -248,7 +248,7 @@ func batchSettings(mode string, b BatchOptions) (time.Duration, int) {
 // too, so the load creates no realtime job a running server would push
 // one by one. Consent changes among them are pushed first by the flush.
 func batchIngestConfig(cfg *Config, db *store.DB, source string) ingest.Config {
-	icfg := ingest.Config{Store: db, FieldOwners: cfg.fieldOwners()}
+	icfg := ingest.Config{Store: db, FieldOwners: cfg.fieldOwners(), CustomerStageOnFirstOrder: cfg.customerStageOnFirstOrder()}
 	if cs := cfg.Skills.CustomerSync; cs != nil {
 		icfg.ConsentSources, icfg.DefaultRegion = cfg.consentSources(cs), cs.Options.DefaultRegion
 		if cs.Enabled {

@@ -140,6 +140,10 @@ type CustomerSyncOptions struct {
 	ConsentSource StringList `yaml:"consent_source" json:"consent_source,omitempty"`
 	DefaultRegion string     `yaml:"default_region" json:"default_region,omitempty"` // phone region for numbers without +country
 	ClearUnmapped bool       `yaml:"clear_unmapped" json:"clear_unmapped,omitempty"` // empty what a dropped mapping filled; default: left alone
+	// CustomerStageOnFirstOrder: a contact's first paid order makes it a
+	// lifecycleStage customer, as a change from the order's source
+	// (unless the stage's owner in fields: says otherwise); nil is true.
+	CustomerStageOnFirstOrder *bool `yaml:"customer_stage_on_first_order" json:"customer_stage_on_first_order,omitempty"`
 	// Batch configures sync_mode: batch (batch.go).
 	Batch BatchOptions `yaml:"batch,omitempty" json:"batch,omitzero"`
 

@@ -19,7 +19,7 @@ type CustomerSyncTarget struct {
 
 // commonOptions are the option keys the skill reads itself; every other
 // key under options is the destination's.
-var commonOptions = []string{"sync_mode", "delete_behavior", "consent_sources", "consent_source", "default_region", "clear_unmapped", "batch"}
+var commonOptions = []string{"sync_mode", "delete_behavior", "consent_sources", "consent_source", "default_region", "clear_unmapped", "batch", "customer_stage_on_first_order"}
 
 // optionsShape is CustomerSyncOptions without its methods, to decode and
 // encode the shared keys.

@@ -86,3 +86,10 @@ func (c *Config) fieldOwners() map[string][]string {
 	}
 	return out
 }
+
+// customerStageOnFirstOrder is customer-sync's
+// options.customer_stage_on_first_order: on unless set to false.
+func (c *Config) customerStageOnFirstOrder() bool {
+	cs := c.Skills.CustomerSync
+	return cs == nil || cs.Options.CustomerStageOnFirstOrder == nil || *cs.Options.CustomerStageOnFirstOrder
+}

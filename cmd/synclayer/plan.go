@@ -207,7 +207,8 @@ func runPlan(ctx context.Context, cfg *Config, samples []sample, source string, 
 	if err != nil {
 		return nil, err
 	}
-	icfg := ingest.Config{Store: snap, ConsentSources: cfg.consentSources(cs), FieldOwners: cfg.fieldOwners(), DefaultRegion: cs.Options.DefaultRegion, Now: func() time.Time { return now }}
+	icfg := ingest.Config{Store: snap, ConsentSources: cfg.consentSources(cs), FieldOwners: cfg.fieldOwners(), DefaultRegion: cs.Options.DefaultRegion,
+		CustomerStageOnFirstOrder: cfg.customerStageOnFirstOrder(), Now: func() time.Time { return now }}
 	cfg.commerceIngest(&icfg) // order and product routes, and the order totals' owner
 	cfg.planCartRoutes(&icfg)
 	if cfg.workflows != nil {

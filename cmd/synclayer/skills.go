@@ -74,7 +74,8 @@ func newSkillRuntime(m *Main, cs *CustomerSyncConfig, version int) (*skillRuntim
 }
 
 func buildIngester(m *Main, cs *CustomerSyncConfig) *ingest.Ingester {
-	cfg := ingest.Config{Store: m.DB, Notify: m.wake, GroupCommit: m.DB.Driver() == "sqlite", FieldOwners: m.Config.fieldOwners()}
+	cfg := ingest.Config{Store: m.DB, Notify: m.wake, GroupCommit: m.DB.Driver() == "sqlite", FieldOwners: m.Config.fieldOwners(),
+		CustomerStageOnFirstOrder: m.Config.customerStageOnFirstOrder()}
 	if cs != nil {
 		// Consent ownership holds even while the skill is disabled, so
 		// changes merged meanwhile cannot lift an opt-out.

@@ -55,7 +55,8 @@ func cmdTrigger(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	icfg := ingest.Config{Store: db, ConsentSources: cfg.consentSources(cs), FieldOwners: cfg.fieldOwners(), DefaultRegion: cs.Options.DefaultRegion}
+	icfg := ingest.Config{Store: db, ConsentSources: cfg.consentSources(cs), FieldOwners: cfg.fieldOwners(), DefaultRegion: cs.Options.DefaultRegion,
+		CustomerStageOnFirstOrder: cfg.customerStageOnFirstOrder()}
 	for _, t := range cfg.targets(cs) {
 		icfg.Routes = append(icfg.Routes, ingest.Route{Skill: contactQueue(t.name), Destination: t.name, Sources: []string{"manual"}})
 	}
