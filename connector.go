@@ -150,6 +150,11 @@ type DestinationEnv struct {
 	// there. Without an encryption key, its reads fail saying how to set
 	// one.
 	Tokens TokenStore
+	// PublicURL, if set, returns server.public_url (or, without one, the
+	// server's own address): where the platform reaches synclayer, for a
+	// destination whose webhooks are signed over the URL they are sent to
+	// (HubSpot's signature v3). Nil for commands that run no server.
+	PublicURL func() string
 }
 
 // RateBudgeter is a destination whose client keeps what the platform's

@@ -315,6 +315,12 @@ func (m *Main) openDestinations(extra map[string]http.Handler) error {
 			OnRateLimitWait: func(bucket string, d time.Duration) { m.metrics.RateLimitWait(name, bucket, d) },
 			Transport:       m.tel.transport(name), // otel.go; nil with telemetry off
 			Tokens:          tokens,
+			PublicURL: func() string {
+				if u := m.Config.Server.PublicURL; u != "" {
+					return strings.TrimRight(u, "/")
+				}
+				return m.selfURL()
+			},
 		}
 		d, err := m.Config.openDestination(name, env)
 		if err != nil {

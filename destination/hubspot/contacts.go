@@ -96,3 +96,23 @@ func (c *Client) GDPRDeleteContact(ctx context.Context, email string) error {
 		path: "/crm/v3/objects/contacts/gdpr-delete", body: map[string]string{"objectId": email, "idProperty": "email"}})
 	return err
 }
+
+// GetContactByID reads contact id (HubSpot's record ID) with the named
+// properties; archived reads the recycling bin instead. A contact
+// HubSpot does not hold there is a 404 APIError (IsNotFound).
+func (c *Client) GetContactByID(ctx context.Context, id string, properties []string, archived bool) (*Object, error) {
+	q := url.Values{}
+	if len(properties) > 0 {
+		q.Set("properties", strings.Join(properties, ","))
+	}
+	if archived {
+		q.Set("archived", "true")
+	}
+	out := &Object{}
+	_, err := c.do(ctx, call{method: http.MethodGet, route: "/crm/v3/objects/contacts/{contactId}",
+		path: "/crm/v3/objects/contacts/" + url.PathEscape(id), query: q, out: out})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -11,10 +11,11 @@ import (
 
 	"synclayer"
 	"synclayer/destination/hubspot/hubspotsim"
+	"synclayer/weakset"
 )
 
 // Type is HubSpot in the program's registry of destinations.
-var Type = synclayer.DestinationType{Type: "hubspot", Open: Open, SecretKeys: []string{"access_token", "oauth.client_secret", "oauth.refresh_token"}}
+var Type = synclayer.DestinationType{Type: "hubspot", Open: Open, SecretKeys: []string{"access_token", "oauth.client_secret", "oauth.refresh_token", "webhook.client_secret"}}
 
 // Settings is a destinations block of type hubspot.
 type Settings struct {
@@ -28,9 +29,12 @@ type Settings struct {
 	// SimulatorRateLimit, when positive, is the built-in simulator's
 	// budget: that many requests a second.
 	SimulatorRateLimit int `json:"simulator_rate_limit"`
+	// Webhook, when set, takes HubSpot's webhooks at /webhooks/<name>
+	// (webhook.go, inbound.go).
+	Webhook *WebhookSettings `json:"webhook"`
 }
 
-const settingNames = "HubSpot setting; the settings are access_token, oauth, base_url and simulator_rate_limit"
+const settingNames = "HubSpot setting; the settings are access_token, oauth, base_url, simulator_rate_limit and webhook"
 
 const simulatorToken = "pat-simulator"
 
@@ -40,6 +44,10 @@ type Destination struct {
 	client *Client
 	sim    *hubspotsim.Server
 	log    *slog.Logger
+
+	webhook   *WebhookSettings         // nil: no webhooks
+	publicURL func() string            // server.public_url, for the webhook's URL
+	syncs     weakset.Set[ContactSync] // the contact syncs built on this account, read by the webhook
 }
 
 var _ synclayer.ContactDestination = (*Destination)(nil)
@@ -73,10 +81,15 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 	if s.AccessToken == "" && s.OAuth == nil && env.Mount == nil {
 		errs = append(errs, synclayer.FieldErrorf("access_token", "is not set, so there is nowhere to send to: set it to a HubSpot private app access token, e.g. access_token: \"${HUBSPOT_ACCESS_TOKEN}\" (the built-in simulator runs only inside synclayer serve)"))
 	}
+	if s.Webhook != nil {
+		if err := s.Webhook.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	d := &Destination{name: name, log: log}
+	d := &Destination{name: name, log: log, webhook: s.Webhook, publicURL: env.PublicURL}
 	if s.AccessToken == "" && s.OAuth == nil {
 		o := hubspotsim.Options{AccessToken: simulatorToken}
 		if n := s.SimulatorRateLimit; n > 0 {

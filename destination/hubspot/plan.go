@@ -75,6 +75,9 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 		calls = append(calls, synclayer.PlannedCall{Method: "PATCH", Path: pathContact + "?idProperty=email", Body: patchBody{Email: prev.Email, Properties: props}})
 	} else if !live || len(props) > 0 {
 		props["email"] = email
+		if clear := stageClear(held, props); clear != nil {
+			calls = append(calls, *clear)
+		}
 		calls = append(calls, synclayer.PlannedCall{Method: "POST", Path: pathUpsert, Body: upsertBody{Inputs: []UpsertInput{{ID: email, IDProperty: "email", Properties: props}}}})
 	}
 

@@ -35,6 +35,7 @@ var DefaultMapping = map[string]string{
 	synclayer.FieldEmail: "email", synclayer.FieldFirstName: "firstname", synclayer.FieldLastName: "lastname",
 	synclayer.FieldPhone: "phone", synclayer.FieldTotalOrders: "synclayer_total_orders", synclayer.FieldTotalSpent: "synclayer_total_spent",
 	synclayer.FieldLastOrderDate: "synclayer_last_order_date", synclayer.FieldCustomerTier: "synclayer_customer_tier", synclayer.FieldTags: "synclayer_tags",
+	synclayer.FieldLifecycleStage: PropertyLifecycleStage, synclayer.FieldOwner: PropertyOwner,
 }
 
 // reserved are properties HubSpot computes or that are consent.
@@ -45,7 +46,6 @@ var reserved = map[string]string{
 	"lastmodifieddate":     "is set by HubSpot",
 	"hs_marketable_status": "is set by HubSpot",
 	"hs_legal_basis":       "is consent: set options.legal_basis",
-	"hubspot_owner_id":     "is an owner, not a contact field",
 }
 
 var propertyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,99}$`)
@@ -99,7 +99,9 @@ func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.Co
 	if log == nil {
 		log = d.log
 	}
-	return &ContactSync{client: d.client, mapping: maps.Clone(mapping), opt: o, hardDelete: cfg.HardDelete, clearUnmapped: cfg.ClearUnmapped, log: log}, nil
+	cs := &ContactSync{client: d.client, mapping: maps.Clone(mapping), opt: o, hardDelete: cfg.HardDelete, clearUnmapped: cfg.ClearUnmapped, log: log}
+	d.syncs.Add(cs)
+	return cs, nil
 }
 
 func validateMapping(m map[string]string) []error {
@@ -117,6 +119,10 @@ func validateMapping(m map[string]string) []error {
 			errs = append(errs, synclayer.FieldErrorf(key, "maps to %q, which field_mapping.%s already maps to", target, seen[target]))
 		case reserved[target] != "":
 			errs = append(errs, synclayer.FieldErrorf(key, "cannot map to %s: it %s", target, reserved[target]))
+		case target == PropertyOwner && field != synclayer.FieldOwner:
+			errs = append(errs, synclayer.FieldErrorf(key, "cannot map to %s: it holds a HubSpot owner ID, which only the owner field carries", PropertyOwner))
+		case target == PropertyLifecycleStage && field != synclayer.FieldLifecycleStage:
+			errs = append(errs, synclayer.FieldErrorf(key, "cannot map to %s: it takes only HubSpot's stages, which only the lifecycleStage field carries", PropertyLifecycleStage))
 		case target == "email" && field != synclayer.FieldEmail:
 			errs = append(errs, synclayer.FieldErrorf(key, "cannot map to email: only the email field can"))
 		}

@@ -96,7 +96,7 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 		}
 		c := s.contacts[id]
 		for k, v := range x.Properties {
-			c.Properties[k] = v
+			setProperty(c, k, v)
 		}
 		c.Properties["email"] = email
 		c.Properties["hs_object_id"] = id
@@ -140,7 +140,7 @@ func (s *Server) find(r *http.Request) *Contact {
 		key = id
 	}
 	c := s.contacts[key]
-	if c == nil || c.Archived {
+	if c == nil || c.Archived != (r.Method == http.MethodGet && r.URL.Query().Get("archived") == "true") {
 		return nil
 	}
 	return c
@@ -196,7 +196,7 @@ func (s *Server) handleContactPatch(w http.ResponseWriter, r *http.Request) {
 		in.Properties["email"] = e
 	}
 	for k, v := range in.Properties {
-		c.Properties[k] = v
+		setProperty(c, k, v)
 	}
 	c.UpdatedAt = s.now()
 	writeJSON(w, http.StatusOK, s.objectOf(c))

@@ -85,6 +85,9 @@ type Server struct {
 	status     map[string]map[string]string // lowercased email → subscription ID → SUBSCRIBED or UNSUBSCRIBED
 	optedOut   map[string]bool              // opted out of all email
 	oauth      *oauthState
+
+	webhook  Webhook // webhook.go
+	eventSeq int64
 }
 
 // New returns a Server with HubSpot's default contact properties and one
@@ -108,7 +111,7 @@ func New(o Options) *Server {
 	if s.daily <= 0 {
 		s.daily = DefaultDaily
 	}
-	for _, p := range defaultProperties {
+	for _, p := range append(defaultProperties, crmProperties...) {
 		s.properties[p.Name] = p
 	}
 	s.subs = []Definition{{ID: DefaultSubscription, Name: "Marketing Information", Description: "Marketing offers and updates.", IsActive: true, IsDefault: true}}
