@@ -47,6 +47,7 @@ type Destination struct {
 
 	webhook   *WebhookSettings         // nil: no webhooks
 	publicURL func() string            // server.public_url, for the webhook's URL
+	reconcile time.Duration            // 0: no reconciliation (reconcile.go)
 	syncs     weakset.Set[ContactSync] // the contact syncs built on this account, read by the webhook
 }
 
@@ -81,15 +82,17 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 	if s.AccessToken == "" && s.OAuth == nil && env.Mount == nil {
 		errs = append(errs, synclayer.FieldErrorf("access_token", "is not set, so there is nowhere to send to: set it to a HubSpot private app access token, e.g. access_token: \"${HUBSPOT_ACCESS_TOKEN}\" (the built-in simulator runs only inside synclayer serve)"))
 	}
+	var reconcile time.Duration
 	if s.Webhook != nil {
-		if err := s.Webhook.validate(); err != nil {
+		var err error
+		if reconcile, err = s.Webhook.validate(); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	d := &Destination{name: name, log: log, webhook: s.Webhook, publicURL: env.PublicURL}
+	d := &Destination{name: name, log: log, webhook: s.Webhook, publicURL: env.PublicURL, reconcile: reconcile}
 	if s.AccessToken == "" && s.OAuth == nil {
 		o := hubspotsim.Options{AccessToken: simulatorToken}
 		if n := s.SimulatorRateLimit; n > 0 {

@@ -26,7 +26,7 @@ var _ synclayer.InboundDestination = (*Destination)(nil)
 // named like the destination, or nil when the section has no webhook
 // block. See Parse for what each delivery becomes.
 func (d *Destination) Inbound() synclayer.Source {
-	if d.webhook == nil {
+	if d.webhook == nil || d.webhook.ClientSecret == "" {
 		return nil
 	}
 	return &inbound{d: d}

@@ -28,7 +28,21 @@ type WebhookSettings struct {
 	// server.public_url: the webhook's URL is PublicURL/webhooks/<name>,
 	// and the signature is checked over that URL.
 	PublicURL string `json:"public_url"`
+	// ReconcileInterval is how often Reconcile searches the contacts
+	// HubSpot changed, for webhooks that were lost: nil (unset) is
+	// DefaultReconcileInterval, 0 ("off") turns it off. Set without a
+	// client secret, it reconciles with no webhook at all.
+	ReconcileInterval *synclayer.Interval `json:"reconcile_interval"`
 }
+
+// Reconciliation intervals: the default, and the shortest and longest
+// accepted. Each pass costs at least one search request, which has its
+// own per-second limit.
+const (
+	DefaultReconcileInterval = 15 * time.Minute
+	MinReconcileInterval     = time.Minute
+	MaxReconcileInterval     = 24 * time.Hour
+)
 
 // MaxSignatureAge is how old a delivery's X-HubSpot-Request-Timestamp may
 // be: HubSpot's documentation says to reject a request older than 5
@@ -40,7 +54,7 @@ const MaxSignatureAge = 5 * time.Minute
 func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	type plain WebhookSettings
 	var p plain
-	if err := synclayer.DecodeSettings(b, &p, "HubSpot webhook setting (client_secret, public_url)"); err != nil {
+	if err := synclayer.DecodeSettings(b, &p, "HubSpot webhook setting (client_secret, public_url, reconcile_interval)"); err != nil {
 		var e *synclayer.Error
 		if errors.As(err, &e) && e.Field != "" {
 			e.Field = "webhook." + e.Field
@@ -51,9 +65,22 @@ func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (w *WebhookSettings) validate() error {
+// validate checks the block and returns the reconciliation interval in
+// effect (0 for none). A block without a client secret is accepted only
+// when it turns reconciliation on: it reads HubSpot, and takes no
+// webhook.
+func (w *WebhookSettings) validate() (time.Duration, error) {
 	var errs []error
+	reconcile := DefaultReconcileInterval
+	if w.ReconcileInterval != nil {
+		reconcile = time.Duration(*w.ReconcileInterval)
+	}
+	if reconcile != 0 && (reconcile < MinReconcileInterval || reconcile > MaxReconcileInterval) {
+		errs = append(errs, synclayer.FieldErrorf("webhook.reconcile_interval", "is %s; it must be from %s to %s (each pass searches HubSpot's changed contacts), or off",
+			reconcile, MinReconcileInterval, MaxReconcileInterval))
+	}
 	switch s := w.ClientSecret; {
+	case s == "" && w.ReconcileInterval != nil && reconcile != 0:
 	case s == "":
 		errs = append(errs, synclayer.FieldErrorf("webhook.client_secret", "is not set, so HubSpot's webhooks could not be verified: set it to the app's client secret, e.g. client_secret: \"${HUBSPOT_CLIENT_SECRET}\""))
 	case strings.TrimSpace(s) != s:
@@ -67,14 +94,17 @@ func (w *WebhookSettings) validate() error {
 			w.PublicURL = u
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	return reconcile, nil
 }
 
 // WebhookURL is the URL to give HubSpot as the app's webhook target URL:
 // the public URL + /webhooks/<destination name>, or "" when the section
 // takes no webhooks or no public URL is known.
 func (d *Destination) WebhookURL() string {
-	if d.webhook == nil {
+	if d.webhook == nil || d.webhook.ClientSecret == "" {
 		return ""
 	}
 	base := d.webhook.PublicURL

@@ -118,6 +118,7 @@ func New(o Options) *Server {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /crm/v3/objects/contacts/batch/upsert", s.handleUpsert)
 	s.mux.HandleFunc("POST /crm/v3/objects/contacts/gdpr-delete", s.handleGDPRDelete)
+	s.mux.HandleFunc("POST /crm/v3/objects/contacts/search", s.handleSearch)
 	s.mux.HandleFunc("GET /crm/v3/objects/contacts/{id}", s.handleContactGet)
 	s.mux.HandleFunc("PATCH /crm/v3/objects/contacts/{id}", s.handleContactPatch)
 	s.mux.HandleFunc("DELETE /crm/v3/objects/contacts/{id}", s.handleContactArchive)
