@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +144,38 @@ func TestInbound_HubSpotFirstOrderMakesACustomer(t *testing.T) {
 	}
 	if f := e.canonical("buyer@example.com").Fields[synclayer.FieldLifecycleStage]; f.Source != "shopify" {
 		t.Errorf("canonical stage %+v, want set by shopify, the order's source", f)
+	}
+}
+
+// TestParseConfig_HubSpotCRMFields: the CRM settings parse, and their
+// mistakes name their keys.
+func TestParseConfig_HubSpotCRMFields(t *testing.T) {
+	t.Setenv("HUBSPOT_CLIENT_SECRET", "hs-secret")
+	const ok = "sources:\n  shopify: {secret: x}\ndestinations:\n  hubspot:\n    webhook: { client_secret: \"${HUBSPOT_CLIENT_SECRET}\", reconcile_interval: 30m }\n" +
+		"fields:\n  lifecycle_stage: {owner: hubspot}\n  owner: {owner: hubspot}\n" +
+		"skills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    destination: hubspot\n    field_mapping: { email: email, lifecycleStage: lifecyclestage, owner: hubspot_owner_id }\n" +
+		"    options: { customer_stage_on_first_order: false }\n"
+	cfg, err := ParseConfig([]byte(ok), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.customerStageOnFirstOrder() {
+		t.Error("customer_stage_on_first_order: false is not read")
+	}
+	if got := cfg.fieldOwners()[synclayer.FieldLifecycleStage]; len(got) != 1 || got[0] != "hubspot" {
+		t.Errorf("lifecycle_stage's owners %v, want the alias read as lifecycleStage", got)
+	}
+	for name, tc := range map[string]struct{ doc, want string }{
+		"StageOption": {"skills:\n  customer-sync:\n    options: { customer_stage_on_first_order: sometimes }\n", "skills.customer-sync.options.customer_stage_on_first_order"},
+		"OwnerMapping": {"sources:\n  shopify: {secret: x}\ndestinations:\n  hubspot: {}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    destination: hubspot\n    field_mapping: { email: email, firstName: hubspot_owner_id }\n",
+			"field_mapping.firstName: cannot map to hubspot_owner_id"},
+		"WebhookKey": {"destinations:\n  hubspot:\n    webhook: { secret: x }\n", "webhook.secret"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.doc), "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
 	}
 }
