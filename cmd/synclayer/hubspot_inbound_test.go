@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"strconv"
@@ -122,6 +123,34 @@ func TestInbound_HubSpotLifecycleStage(t *testing.T) {
 	}
 	if f := e.canonical("crm@example.com").Fields[synclayer.FieldLifecycleStage]; string(f.Value) != `"salesqualifiedlead"` {
 		t.Errorf("canonical stage %s after refused deliveries", f.Value)
+	}
+
+	// A genuine delivery sent twice counts once; one HubSpot cannot have
+	// meant is 400 naming the field.
+	signed := func(body []byte) http.Header {
+		ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+		h := http.Header{}
+		h.Set("Content-Type", "application/json")
+		h.Set("X-HubSpot-Request-Timestamp", ts)
+		h.Set("X-HubSpot-Signature-v3", hubspot.SignatureV3(hubspotClientSecret, "POST", url, body, ts))
+		return h
+	}
+	id := e.canonical("crm@example.com").SourceIDs["hubspot"]
+	if id == "" {
+		t.Fatal("the contact has no hubspot record ID after HubSpot's webhook")
+	}
+	owner := []byte(`[{"eventId":501,"subscriptionId":2,"portalId":1,"appId":1,"occurredAt":` + strconv.FormatInt(time.Now().UnixMilli(), 10) +
+		`,"subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":` + id + `,"propertyName":"hubspot_owner_id","propertyValue":"77"}]`)
+	e.mustAccept(e.post("/webhooks/hubspot", owner, signed(owner)))
+	if _, reply := e.post("/webhooks/hubspot", owner, signed(owner)); !strings.Contains(fmt.Sprint(reply), "duplicate") {
+		t.Errorf("the same event again: %v, want duplicate", reply)
+	}
+	if got := string(e.canonical("crm@example.com").Value(synclayer.FieldOwner)); got != `"77"` {
+		t.Errorf("owner %s, want HubSpot's 77", got)
+	}
+	bad := []byte(`[{"eventId":502,"occurredAt":1,"subscriptionType":"contact.propertyChange","objectId":` + id + `,"propertyName":"lifecyclestage","propertyValue":"vip"}]`)
+	if status, reply := e.post("/webhooks/hubspot", bad, signed(bad)); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(reply), "[0].propertyValue") {
+		t.Errorf("an unknown stage: %d %v, want 400 naming [0].propertyValue", status, reply)
 	}
 }
 
