@@ -32,6 +32,14 @@
 // never lost; the configured refresh_token only seeds the grant. A
 // refresh HubSpot refuses (400 BAD_REFRESH_TOKEN, invalid_grant, or bad
 // client credentials) is permanent, says to reconnect the app, and is not
-// sent again. See docs/platforms/hubspot.md for the facts and their
-// sources.
+// sent again.
+//
+// lifecycleStage and owner are written to lifecyclestage and
+// hubspot_owner_id; a stage moved back is cleared first (lifecycle.go).
+// With a webhook block the destination takes the app's webhooks at
+// /webhooks/<name>, verified with signature v3 over the public URL
+// (webhook.go), and reads the contacts they name by record ID
+// (inbound.go); a reconciliation searches the contacts changed since a
+// cursor for the stage and owner (reconcile.go, search.go). See
+// docs/platforms/hubspot.md for the facts and their sources.
 package hubspot
