@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -215,4 +216,48 @@ func asError(err error, target **synclayer.Error) bool {
 	e, ok := err.(*synclayer.Error)
 	*target = e
 	return ok
+}
+
+func TestWebhookSettings(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/secret"
+	if err := os.WriteFile(file, []byte(clientSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := func(webhook string) (*hubspot.Destination, error) {
+		d, err := hubspot.Open("crm", json.RawMessage(`{"access_token":"pat-test","webhook":`+webhook+`}`),
+			synclayer.DestinationEnv{PublicURL: func() string { return "https://sync.example.com/" }})
+		if err != nil {
+			return nil, err
+		}
+		return d.(*hubspot.Destination), nil
+	}
+	d, err := open(fmt.Sprintf(`{"client_secret_file":%q}`, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.WebhookURL() != "https://sync.example.com/webhooks/crm" || d.Inbound() == nil {
+		t.Errorf("webhook URL %q", d.WebhookURL())
+	}
+	body := []byte(`[]`)
+	now := time.Now()
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	h := http.Header{}
+	h.Set("X-HubSpot-Request-Timestamp", ts)
+	h.Set("X-HubSpot-Signature-v3", hubspot.SignatureV3(clientSecret, "POST", d.WebhookURL(), body, ts))
+	if _, err := d.Inbound().Parse(h, body, now); err != nil {
+		t.Errorf("signed with the file's secret: %v", err)
+	}
+	for webhook, want := range map[string]string{
+		`{}`: "webhook.client_secret",
+		`{"client_secret":"x","client_secret_file":"/nonexistent"}`:    "webhook.client_secret_file",
+		`{"client_secret_file":"/nonexistent/secret"}`:                 "webhook.client_secret_file",
+		`{"client_secret":"x","reconcile_interval":"10s"}`:             "webhook.reconcile_interval",
+		`{"client_secret":"x","public_url":"http://sync.example.com"}`: "webhook.public_url",
+		`{"clientsecret":"x"}`:                                         "webhook.clientsecret",
+	} {
+		if _, err := open(webhook); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %s", webhook, err, want)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ type WebhookSettings struct {
 	// tab), a secret setting. Without it the destination takes no
 	// webhooks.
 	ClientSecret string `json:"client_secret"`
+	// ClientSecretFile, instead of ClientSecret, is a file holding it
+	// (a mounted secret), read at start; a trailing newline is dropped.
+	ClientSecretFile string `json:"client_secret_file"`
 	// PublicURL is where HubSpot reaches synclayer, if not
 	// server.public_url: the webhook's URL is PublicURL/webhooks/<name>,
 	// and the signature is checked over that URL.
@@ -54,7 +58,7 @@ const MaxSignatureAge = 5 * time.Minute
 func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	type plain WebhookSettings
 	var p plain
-	if err := synclayer.DecodeSettings(b, &p, "HubSpot webhook setting (client_secret, public_url, reconcile_interval)"); err != nil {
+	if err := synclayer.DecodeSettings(b, &p, "HubSpot webhook setting (client_secret, client_secret_file, public_url, reconcile_interval)"); err != nil {
 		var e *synclayer.Error
 		if errors.As(err, &e) && e.Field != "" {
 			e.Field = "webhook." + e.Field
@@ -79,7 +83,20 @@ func (w *WebhookSettings) validate() (time.Duration, error) {
 		errs = append(errs, synclayer.FieldErrorf("webhook.reconcile_interval", "is %s; it must be from %s to %s (each pass searches HubSpot's changed contacts), or off",
 			reconcile, MinReconcileInterval, MaxReconcileInterval))
 	}
+	if f := w.ClientSecretFile; f != "" {
+		b, err := os.ReadFile(f)
+		switch {
+		case w.ClientSecret != "":
+			errs = append(errs, synclayer.FieldErrorf("webhook.client_secret_file", "is set beside client_secret: set only one of the two"))
+		case err != nil:
+			errs = append(errs, synclayer.FieldErrorf("webhook.client_secret_file", "cannot be read: %v", errors.Unwrap(err)))
+		default:
+			w.ClientSecret = strings.TrimRight(string(b), "\r\n")
+		}
+	}
 	switch s := w.ClientSecret; {
+	case s == "" && w.ClientSecretFile != "":
+		errs = append(errs, synclayer.FieldErrorf("webhook.client_secret_file", "holds no secret: put the app's client secret in it"))
 	case s == "" && w.ReconcileInterval != nil && reconcile != 0:
 	case s == "":
 		errs = append(errs, synclayer.FieldErrorf("webhook.client_secret", "is not set, so HubSpot's webhooks could not be verified: set it to the app's client secret, e.g. client_secret: \"${HUBSPOT_CLIENT_SECRET}\""))
