@@ -76,6 +76,16 @@ func TestInbound_HubSpotLifecycleStage(t *testing.T) {
 		t.Fatalf("HubSpot stage %q before any, want none", got)
 	}
 
+	upserts := func() int {
+		n := 0
+		for _, c := range sim.Calls() {
+			if c.Method == http.MethodPost && strings.HasSuffix(c.Path, "/batch/upsert") {
+				n++
+			}
+		}
+		return n
+	}
+	before := upserts()
 	status, err := sim.SetProperty("crm@example.com", hubspot.PropertyLifecycleStage, "salesqualifiedlead")
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("HubSpot's webhook: %d, %v", status, err)
@@ -86,6 +96,9 @@ func TestInbound_HubSpotLifecycleStage(t *testing.T) {
 	e.waitIdle(10 * time.Second)
 	if got := e.contact("crm@example.com").Attributes["LIFECYCLE_STAGE"]; got != "salesqualifiedlead" {
 		t.Fatalf("Brevo LIFECYCLE_STAGE = %v, want salesqualifiedlead", got)
+	}
+	if n := upserts() - before; n != 0 {
+		t.Errorf("%d upserts to HubSpot after its own change, want none: HubSpot holds what it reported", n)
 	}
 
 	// Both after HubSpot's change: only the stage's owner keeps the

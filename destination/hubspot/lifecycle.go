@@ -43,3 +43,20 @@ func stageClear(held map[string]json.RawMessage, props map[string]string) *syncl
 	in := UpsertInput{ID: props["email"], IDProperty: "email", Properties: map[string]string{"email": props["email"], PropertyLifecycleStage: ""}}
 	return &synclayer.PlannedCall{Method: "POST", Path: pathUpsert, Body: upsertBody{Inputs: []UpsertInput{in}}}
 }
+
+// heldByHubSpot marks as held the values HubSpot itself reported (the
+// canonical field's source is this destination: its webhook or
+// reconciliation), so a change made in HubSpot is not written back to
+// it, nor, for a stage moved back, cleared and written again.
+func (s *ContactSync) heldByHubSpot(c *synclayer.Contact, held, vals map[string]json.RawMessage) {
+	if s.name == "" {
+		return
+	}
+	for field, prop := range s.mapping {
+		if f, ok := c.Fields[field]; ok && f.Source == s.name {
+			if v, ok := vals[prop]; ok {
+				held[prop] = v
+			}
+		}
+	}
+}

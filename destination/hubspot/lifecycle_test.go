@@ -60,3 +60,26 @@ func TestSimulator_StageMovesForwardOnly(t *testing.T) {
 		t.Errorf("stage %q after a backwards write, want customer kept", got.Properties["lifecyclestage"])
 	}
 }
+
+// TestContactSync_WhatHubSpotReportedIsNotWrittenBack: a stage the
+// canonical contact holds from HubSpot itself (its webhook) is what
+// HubSpot holds: no call, not even the clear of a backwards move.
+func TestContactSync_WhatHubSpotReportedIsNotWrittenBack(t *testing.T) {
+	_, c := mustSim(t, hubspotsim.Options{})
+	cs := mustSync(t, c, nil)
+	ct := contact("back@example.com", "B", "")
+	ct.Fields[synclayer.FieldLifecycleStage] = synclayer.Field{Value: json.RawMessage(`"customer"`), Source: "shopify"}
+	_, st := deliver(t, cs, ct, nil)
+	ct.Fields[synclayer.FieldLifecycleStage] = synclayer.Field{Value: json.RawMessage(`"lead"`), Source: "hubspot"}
+	plan, err := cs.Plan(ct, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Op != synclayer.PlanNone {
+		t.Errorf("plan %s with %d calls for HubSpot's own stage, want none", plan.Op, len(plan.Calls))
+	}
+	ct.Fields[synclayer.FieldLifecycleStage] = synclayer.Field{Value: json.RawMessage(`"lead"`), Source: "custom"}
+	if plan, _ := cs.Plan(ct, st); len(plan.Calls) != 2 {
+		t.Errorf("a stage moved back elsewhere: %d calls, want the clear and the stage", len(plan.Calls))
+	}
+}

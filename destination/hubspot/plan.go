@@ -52,6 +52,7 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 	var held map[string]json.RawMessage
 	if live && !moved {
 		held = synclayer.MergeAttributes(prev.Kept, prev.Values)
+		s.heldByHubSpot(c, held, vals)
 	}
 	diff := synclayer.DiffAttributes(held, vals, s.mapped, s.clearUnmapped)
 	next := state{Email: email, Values: vals}

@@ -54,6 +54,7 @@ var subscriptionPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
 
 // ContactSync is customer-sync on one HubSpot account.
 type ContactSync struct {
+	name          string // the destination's, the source of what HubSpot reports back
 	client        *Client
 	mapping       map[string]string // canonical field → contact property
 	opt           ContactOptions
@@ -99,7 +100,7 @@ func (d *Destination) ContactSync(cfg synclayer.ContactSyncConfig) (synclayer.Co
 	if log == nil {
 		log = d.log
 	}
-	cs := &ContactSync{client: d.client, mapping: maps.Clone(mapping), opt: o, hardDelete: cfg.HardDelete, clearUnmapped: cfg.ClearUnmapped, log: log}
+	cs := &ContactSync{name: d.name, client: d.client, mapping: maps.Clone(mapping), opt: o, hardDelete: cfg.HardDelete, clearUnmapped: cfg.ClearUnmapped, log: log}
 	d.syncs.Add(cs)
 	return cs, nil
 }
