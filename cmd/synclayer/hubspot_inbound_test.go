@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -219,5 +220,33 @@ func TestParseConfig_HubSpotCRMFields(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestInbound_HubSpotReconcile: a stage changed in HubSpot whose webhook
+// never came is found by the reconciliation's search and applied as
+// hubspot's, and a cursor is stored.
+func TestInbound_HubSpotReconcile(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, brevosim.Options{}, withHubSpot(true))
+	sim := e.m.destinations["hubspot"].(*hubspot.Destination).Simulator() // no webhook set: nothing is sent
+	e.mustAccept(e.shopify("customers/create", shopifyCustomer(3201, "quiet@example.com", "Q", 0, "subscribed", 0)))
+	e.waitIdle(10 * time.Second)
+	if _, err := sim.SetProperty("quiet@example.com", hubspot.PropertyLifecycleStage, "opportunity"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.m.destinations["hubspot"].(synclayer.Reconciler)
+	if n, err := e.m.reconcile(context.Background(), "hubspot", r); err != nil || n == 0 {
+		t.Fatalf("reconcile: %d events, %v; want the lost change", n, err)
+	}
+	if f := e.canonical("quiet@example.com").Fields[synclayer.FieldLifecycleStage]; string(f.Value) != `"opportunity"` || f.Source != "hubspot" {
+		t.Errorf("canonical stage %+v, want opportunity from hubspot", f)
+	}
+	if _, err := e.m.DB.FindCheckpoint(context.Background(), reconcileCheckpoint("hubspot")); err != nil {
+		t.Errorf("no cursor stored: %v", err)
+	}
+	e.waitIdle(10 * time.Second)
+	if got := e.contact("quiet@example.com").Attributes["LIFECYCLE_STAGE"]; got != "opportunity" {
+		t.Errorf("Brevo LIFECYCLE_STAGE = %v, want opportunity", got)
 	}
 }
