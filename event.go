@@ -41,6 +41,7 @@ type Event struct {
 	Activity   *Activity       `json:"activity,omitempty"` // activity.go: loyalty tiers, forms, the custom source's tickets
 	Ticket     *TicketChange   `json:"ticket,omitempty"`   // ticket.go: a help desk's ticket
 	Billing    *BillingChange  `json:"billing,omitempty"`  // billing.go: a payment provider's subscription or payment
+	Fetch      *FetchRef       `json:"fetch,omitempty"`    // fetch.go: a notification that a record is to be read from its platform
 	Payload    json.RawMessage `json:"-"`
 
 	Status    EventStatus `json:"status,omitempty"`

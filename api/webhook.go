@@ -146,6 +146,16 @@ func safeHeaders(h http.Header) map[string]string {
 // empty delivery (its secret checks out, and it carries no event), and
 // otherwise the 405 of any other method. Nothing is stored either way.
 func (s *Server) handleWebhookCheck(w http.ResponseWriter, r *http.Request) {
+	if c, ok := s.cfg.Sources[r.PathValue("source")].(synclayer.Challenger); ok {
+		body, err := c.Challenge(r.URL.Query())
+		if err != nil {
+			s.reject(w, r, r.PathValue("source"), nil, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, body)
+		return
+	}
 	if src, ok := s.cfg.Sources[r.PathValue("source")]; ok {
 		r.Header.Set(synclayer.QueryHeader, r.URL.RawQuery)
 		if events, err := src.Parse(r.Header, nil, s.cfg.Now()); err == nil && len(events) == 0 {

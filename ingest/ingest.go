@@ -254,6 +254,8 @@ func (in *Ingester) apply(ctx context.Context, tx synclayer.Tx, ev *synclayer.Ev
 		return in.applyTicket(ctx, tx, ev)
 	case ev.Billing != nil:
 		return in.applyBilling(ctx, tx, ev)
+	case ev.Fetch != nil:
+		return in.applyFetch(ctx, tx, ev)
 	}
 	ch := ev.Customer
 	if ch == nil {

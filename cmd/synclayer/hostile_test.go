@@ -377,6 +377,15 @@ func (c *hostileCase) sign(variant string, body []byte, id, ts string) (string, 
 		}
 		return sig, err
 	}
+	if source == "facebook" {
+		secret := facebookAppSecret
+		if variant == "wrong" {
+			secret = "wrong-secret"
+		}
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		return "sha256=" + hex.EncodeToString(mac.Sum(nil)), nil
+	}
 	if source == "stripe" {
 		secret := stripeSecret
 		if variant == "wrong" {
@@ -493,7 +502,7 @@ func runHostile(t *testing.T, e *env, c *hostileCase) (status int, storedEvent b
 	if len(reply.raw) > 8<<10 {
 		bad("a %d-byte reply; answers must not echo large input", len(reply.raw))
 	}
-	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, stripeSecret, strings.TrimPrefix(customSecret, "whsec_")} {
+	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, stripeSecret, facebookAppSecret, strings.TrimPrefix(customSecret, "whsec_")} {
 		if bytes.Contains(reply.raw, []byte(secret)) {
 			bad("the reply contains a configured secret")
 		}
@@ -676,6 +685,9 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		c.Skills.CustomerSync.Options.ConsentSources = StringList{"shopify"}
 		c.Sources["zendesk"] = &SourceConfig{Secret: zendeskSecret}
 		c.Sources["stripe"] = &SourceConfig{Secret: stripeSecret}
+		// Only refusals are sent to facebook: a genuine lead would be
+		// read from graph_url, which nothing serves here.
+		c.Sources["facebook"] = &SourceConfig{Secret: facebookAppSecret, Settings: map[string]any{"verify_token": "v", "page_access_token": "p", "graph_url": "http://127.0.0.1:9"}}
 		c.Sources["signup"] = &SourceConfig{Type: "form", Secret: "form_hostile_secret", Settings: map[string]any{"honeypot": "website", "per_client": -1}}
 		c.Skills.CartEvents = &CartEventsConfig{Enabled: true, Source: StringList{"shopify", "custom"},
 			Options: CartEventsOptions{AbandonAfter: 50 * time.Millisecond}}

@@ -162,6 +162,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.startServing(ln, extra)
 	m.registerWebhooks() // inbound.go
 	m.startWriteBacks()  // writeback.go
+	m.startFetchers()    // writeback.go
 	m.startReconcile()   // reconcile.go
 	if err := m.skills.start(ctx); err != nil {
 		return err

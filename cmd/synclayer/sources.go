@@ -11,6 +11,7 @@ import (
 
 	"synclayer"
 	"synclayer/source/custom"
+	"synclayer/source/facebook"
 	"synclayer/source/form"
 	"synclayer/source/shopify"
 	"synclayer/source/stripe"
@@ -27,6 +28,7 @@ var sourceTypes = []synclayer.SourceType{
 	zendesk.Type,
 	stripe.Type,
 	form.Type,
+	facebook.Type,
 }
 
 func sourceType(name string) (synclayer.SourceType, bool) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"synclayer"
 	"synclayer/ingest"
 	"synclayer/skill"
@@ -54,5 +56,24 @@ func (m *Main) startWriteBacks() {
 		w := m.consentWriters()[name]
 		m.startWorker(writeBackQueue(name), &skill.ConsentWriteBack{Store: m.DB, Source: name, Writer: w})
 		m.Logger.Info("consent write-back started", "source", name, "queue", writeBackQueue(name))
+	}
+}
+
+// startFetchers runs each fetching source's worker (synclayer.Fetcher):
+// the records its notifications name are read from the platform on the
+// source's fetch queue, with the queue's retries, rate-limit waits and
+// dead letters, and ingested as any webhook's events.
+func (m *Main) startFetchers() {
+	for _, name := range sortedNames(m.sources) {
+		f, ok := m.sources[name].(synclayer.Fetcher)
+		if !ok {
+			continue
+		}
+		q := synclayer.FetchQueue(name)
+		m.startWorker(q, &skill.Fetch{Source: name, Fetcher: f, Ingest: func(ctx context.Context, evs []*synclayer.Event) error {
+			_, err := m.Ingester.Ingest(ctx, evs)
+			return err
+		}})
+		m.Logger.Info("fetches started", "source", name, "queue", q)
 	}
 }
