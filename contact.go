@@ -20,6 +20,10 @@ const (
 	FieldLastOrderDate = "lastOrderDate"
 	FieldCustomerTier  = "customerTier"
 	FieldTags          = "tags"
+	// FieldCompany is the name of the company the person buys for (a
+	// store's address company, a form's company field); a CRM keeps it
+	// as a company record linked to the contact.
+	FieldCompany = "company"
 	// FieldLifecycleStage and FieldOwner are in lifecycle.go.
 )
 
@@ -28,7 +32,7 @@ const (
 var CanonicalFields = []string{
 	FieldEmail, FieldPhone, FieldFirstName, FieldLastName, FieldTotalOrders, FieldTotalSpent,
 	FieldLastOrderDate, FieldFirstOrderDate, FieldCustomerTier, FieldTags, FieldLifecycleStage, FieldOwner,
-	FieldOpenTickets, FieldLastTicketAt, FieldSubscriptionStatus, FieldPlan, FieldMRR,
+	FieldOpenTickets, FieldLastTicketAt, FieldSubscriptionStatus, FieldPlan, FieldMRR, FieldCompany,
 }
 
 // MisspeltField returns the canonical field name is a spelling of, other
@@ -63,7 +67,7 @@ const (
 // KindOf returns the kind of a canonical field.
 func KindOf(field string) FieldKind {
 	switch field {
-	case FieldEmail, FieldFirstName, FieldLastName, FieldCustomerTier, FieldLifecycleStage, FieldOwner, FieldSubscriptionStatus, FieldPlan:
+	case FieldEmail, FieldFirstName, FieldLastName, FieldCustomerTier, FieldLifecycleStage, FieldOwner, FieldSubscriptionStatus, FieldPlan, FieldCompany:
 		return KindText
 	case FieldPhone:
 		return KindPhone

@@ -20,6 +20,7 @@ func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, plan *syn
 		return "", err
 	}
 	var lines []string
+	var companyID string
 	fail := func(err error) (string, error) { return strings.Join(lines, "; "), err }
 	for _, k := range plan.Calls {
 		switch {
@@ -43,6 +44,28 @@ func (s *ContactSync) Apply(ctx context.Context, c *synclayer.Contact, plan *syn
 				verb = "created"
 			}
 			lines = append(lines, fmt.Sprintf("hubspot: POST %s → 200 (%s; %d properties)", pathUpsert, verb, len(b.Inputs[0].Properties)))
+		case k.Method == "POST" && k.Path == pathCompanies:
+			var b upsertBody
+			remarshal(k.Body, &b)
+			id, err := upsertCompany(ctx, s.client, b.Inputs[0].Properties["name"])
+			if err != nil {
+				return fail(err)
+			}
+			companyID = id
+			lines = append(lines, "hubspot: POST "+pathCompanies+" → 200 (company "+id+")")
+		case k.Method == "PUT" && k.Path == pathAssociate:
+			contactID := next.ID
+			if contactID == "" {
+				o, err := s.client.GetContactByEmail(ctx, next.Email, nil)
+				if err != nil {
+					return fail(err)
+				}
+				contactID, next.ID = o.ID, o.ID
+			}
+			if err := s.client.AssociateDefault(ctx, "contacts", contactID, objectCompanies, companyID); err != nil {
+				return fail(err)
+			}
+			lines = append(lines, "hubspot: PUT "+pathAssociate+" → 200 (contact "+contactID+", company "+companyID+")")
 		case k.Method == "PATCH":
 			var b patchBody
 			remarshal(k.Body, &b)

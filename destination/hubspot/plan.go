@@ -10,6 +10,8 @@ import (
 // Planned paths, as Apply reads them back.
 const (
 	pathUpsert      = "/crm/v3/objects/contacts/batch/upsert"
+	pathCompanies   = "/crm/v3/objects/companies/batch/upsert"
+	pathAssociate   = "/crm/v4/objects/contacts/{contactId}/associations/default/companies/{companyId}"
 	pathContact     = "/crm/v3/objects/contacts/{contactId}"
 	pathGDPRDelete  = "/crm/v3/objects/contacts/gdpr-delete"
 	pathSubscribe   = "/communication-preferences/v3/subscribe"
@@ -82,6 +84,17 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 		calls = append(calls, synclayer.PlannedCall{Method: "POST", Path: pathUpsert, Body: upsertBody{Inputs: []UpsertInput{{ID: email, IDProperty: "email", Properties: props}}}})
 	}
 
+	if prev != nil && live {
+		next.Company = prev.Company
+	}
+	if _, ok := s.mapping[synclayer.FieldCompany]; ok {
+		if company := companyName(c); company != "" && (next.Company != company || moved) {
+			next.Company = company
+			calls = append(calls,
+				synclayer.PlannedCall{Method: "POST", Path: pathCompanies, Body: upsertBody{Inputs: []UpsertInput{{ID: companyKey(company), IDProperty: CompanyKeyProperty, Properties: map[string]string{"name": company}}}}},
+				synclayer.PlannedCall{Method: "PUT", Path: pathAssociate})
+		}
+	}
 	note, consent := s.planConsent(c, prev, &next, email)
 	if consent != nil {
 		calls = append(calls, *consent)

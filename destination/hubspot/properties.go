@@ -12,6 +12,8 @@ type Property struct {
 	Type      string `json:"type"`      // string, number, date, datetime, enumeration, bool
 	FieldType string `json:"fieldType"` // text, number, date, ...
 	GroupName string `json:"groupName"`
+	// HasUniqueValue makes the property one a batch upsert may key by.
+	HasUniqueValue bool `json:"hasUniqueValue,omitempty"`
 }
 
 // ListContactProperties returns the account's contact properties.
@@ -26,5 +28,21 @@ func (c *Client) ListContactProperties(ctx context.Context) ([]Property, error) 
 // CreateContactProperty adds a contact property.
 func (c *Client) CreateContactProperty(ctx context.Context, p Property) error {
 	_, err := c.do(ctx, call{method: http.MethodPost, route: "/crm/v3/properties/{objectType}", path: "/crm/v3/properties/contacts", body: p})
+	return err
+}
+
+// ListProperties returns the properties of an object type (contacts,
+// companies, 0-3 for deals).
+func (c *Client) ListProperties(ctx context.Context, objectType string) ([]Property, error) {
+	var out struct {
+		Results []Property `json:"results"`
+	}
+	_, err := c.do(ctx, call{method: http.MethodGet, route: "/crm/v3/properties/{objectType}", path: "/crm/v3/properties/" + objectType, out: &out})
+	return out.Results, err
+}
+
+// CreateProperty adds a property to an object type.
+func (c *Client) CreateProperty(ctx context.Context, objectType string, p Property) error {
+	_, err := c.do(ctx, call{method: http.MethodPost, route: "/crm/v3/properties/{objectType}", path: "/crm/v3/properties/" + objectType, body: p})
 	return err
 }

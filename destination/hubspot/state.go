@@ -33,6 +33,8 @@ type state struct {
 	// written (as the plan's Intent) before the call.
 	UnsubscribedByUs bool `json:"unsubscribedByUs,omitempty"`
 	Deleted          bool `json:"deleted,omitempty"`
+	// Company is the company the contact was associated with (its name).
+	Company string `json:"company,omitempty"`
 }
 
 func decodeState(raw json.RawMessage) (*state, error) {

@@ -165,6 +165,11 @@ func (s *ContactSync) Prepare(ctx context.Context, create bool) ([]string, error
 			missing, fieldOf[t] = append(missing, t), field
 		}
 	}
+	if _, ok := s.mapping[synclayer.FieldCompany]; ok {
+		if err := ensureUniqueProperty(ctx, s.client, objectCompanies, CompanyKeyProperty, "synclayer company key", "companyinformation"); err != nil {
+			return nil, fmt.Errorf("HubSpot company property %s: %w", CompanyKeyProperty, err)
+		}
+	}
 	if len(missing) == 0 {
 		return nil, nil
 	}

@@ -88,12 +88,12 @@ func open(secrets []string, st synclayer.SourceSettings) (synclayer.Source, erro
 		src.origins = append(src.origins, strings.ToLower(u.Scheme+"://"+u.Host))
 	}
 	src.fields = map[string]string{"email": synclayer.FieldEmail, "first_name": synclayer.FieldFirstName, "firstName": synclayer.FieldFirstName,
-		"last_name": synclayer.FieldLastName, "lastName": synclayer.FieldLastName, "phone": synclayer.FieldPhone}
+		"last_name": synclayer.FieldLastName, "lastName": synclayer.FieldLastName, "phone": synclayer.FieldPhone, "company": synclayer.FieldCompany}
 	if len(s.Fields) > 0 {
 		src.fields = map[string]string{}
 		for k, v := range s.Fields {
-			if !slices.Contains([]string{synclayer.FieldEmail, synclayer.FieldFirstName, synclayer.FieldLastName, synclayer.FieldPhone}, v) {
-				errs = append(errs, synclayer.FieldErrorf("fields."+k, "%q is not a field a form fills: email, firstName, lastName or phone (every other form field reaches the rules as form.<name>)", v))
+			if !slices.Contains([]string{synclayer.FieldEmail, synclayer.FieldFirstName, synclayer.FieldLastName, synclayer.FieldPhone, synclayer.FieldCompany}, v) {
+				errs = append(errs, synclayer.FieldErrorf("fields."+k, "%q is not a field a form fills: email, firstName, lastName, phone or company (every other form field reaches the rules as form.<name>)", v))
 			}
 			src.fields[k] = v
 		}

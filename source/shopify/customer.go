@@ -78,6 +78,23 @@ func parseCustomer(obj map[string]json.RawMessage, v string) (*synclayer.Custome
 			return nil, time.Time{}, err
 		}
 	}
+	// The company lives in the default address (B2B stores also have
+	// company locations, which customer webhooks do not carry).
+	if raw, ok := obj["default_address"]; ok && !normalize.IsNull(raw) {
+		addr, err := normalize.Object("default_address", raw)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if v, ok := addr["company"]; ok {
+			company, err := normalize.Text("default_address.company", v)
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			if !normalize.IsNull(company) && string(company) != `""` {
+				ch.Fields[synclayer.FieldCompany] = company
+			}
+		}
+	}
 	if err := setField(ch, obj, "orders_count", synclayer.FieldTotalOrders, normalize.Count); err != nil {
 		return nil, time.Time{}, err
 	}

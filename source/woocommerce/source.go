@@ -240,6 +240,15 @@ func parseCustomer(obj map[string]json.RawMessage, typ synclayer.EventType) (ch 
 				return nil, "", time.Time{}, err
 			}
 		}
+		if raw, ok := billing["company"]; ok {
+			company, err := normalize.Text("billing.company", raw)
+			if err != nil {
+				return nil, "", time.Time{}, err
+			}
+			if !normalize.IsNull(company) && string(company) != `""` {
+				ch.Fields[synclayer.FieldCompany] = company
+			}
+		}
 	}
 	if modified, err = normalize.String("date_modified_gmt", obj["date_modified_gmt"]); err != nil {
 		return nil, "", time.Time{}, err

@@ -8,8 +8,8 @@ var stageOrder = []string{"subscriber", "lead", "marketingqualifiedlead", "sales
 // crmProperties are the CRM's own contact properties the simulator adds
 // to defaultProperties.
 var crmProperties = []Property{
-	{"lifecyclestage", "Lifecycle Stage", "enumeration", "radio", "contactinformation"},
-	{"hubspot_owner_id", "Contact owner", "enumeration", "select", "contactinformation"},
+	{"lifecyclestage", "Lifecycle Stage", "enumeration", "radio", "contactinformation", false},
+	{"hubspot_owner_id", "Contact owner", "enumeration", "select", "contactinformation", false},
 }
 
 // setProperty sets one property of c as HubSpot does: lifecyclestage

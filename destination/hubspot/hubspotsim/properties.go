@@ -13,20 +13,23 @@ type Property struct {
 	Type      string `json:"type"`
 	FieldType string `json:"fieldType"`
 	GroupName string `json:"groupName"`
+	// HasUniqueValue makes the property an idProperty a batch upsert may
+	// key by (deals and companies).
+	HasUniqueValue bool `json:"hasUniqueValue,omitempty"`
 }
 
 // defaultProperties are some of HubSpot's built-in contact properties.
 var defaultProperties = []Property{
-	{"email", "Email", "string", "text", "contactinformation"},
-	{"firstname", "First Name", "string", "text", "contactinformation"},
-	{"lastname", "Last Name", "string", "text", "contactinformation"},
-	{"phone", "Phone Number", "string", "phonenumber", "contactinformation"},
-	{"mobilephone", "Mobile Phone Number", "string", "phonenumber", "contactinformation"},
-	{"company", "Company Name", "string", "text", "contactinformation"},
-	{"city", "City", "string", "text", "contactinformation"},
-	{"country", "Country/Region", "string", "text", "contactinformation"},
-	{"zip", "Postal Code", "string", "text", "contactinformation"},
-	{"hs_object_id", "Record ID", "number", "number", "contactinformation"},
+	{"email", "Email", "string", "text", "contactinformation", false},
+	{"firstname", "First Name", "string", "text", "contactinformation", false},
+	{"lastname", "Last Name", "string", "text", "contactinformation", false},
+	{"phone", "Phone Number", "string", "phonenumber", "contactinformation", false},
+	{"mobilephone", "Mobile Phone Number", "string", "phonenumber", "contactinformation", false},
+	{"company", "Company Name", "string", "text", "contactinformation", false},
+	{"city", "City", "string", "text", "contactinformation", false},
+	{"country", "Country/Region", "string", "text", "contactinformation", false},
+	{"zip", "Postal Code", "string", "text", "contactinformation", false},
+	{"hs_object_id", "Record ID", "number", "number", "contactinformation", false},
 }
 
 // Properties returns the contact properties the account has.
@@ -41,13 +44,14 @@ func (s *Server) Properties() map[string]Property {
 }
 
 func (s *Server) handlePropertyList(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("objectType") != "contacts" {
+	props, ok := s.propertiesOf(r.PathValue("objectType"))
+	if !ok {
 		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Unable to infer object type from: "+r.PathValue("objectType"), nil)
 		return
 	}
 	s.mu.Lock()
 	var out []Property
-	for _, p := range s.properties {
+	for _, p := range props {
 		out = append(out, p)
 	}
 	s.mu.Unlock()
@@ -66,12 +70,28 @@ func (s *Server) handlePropertyCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Property name must be lowercase letters, digits and underscores, starting with a letter", nil)
 		return
 	}
+	props, ok := s.propertiesOf(r.PathValue("objectType"))
+	if !ok {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Unable to infer object type from: "+r.PathValue("objectType"), nil)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.properties[p.Name]; ok {
+	if _, ok := props[p.Name]; ok {
 		writeError(w, http.StatusConflict, "OBJECT_ALREADY_EXISTS", "Object already exists", nil)
 		return
 	}
-	s.properties[p.Name] = p
+	props[p.Name] = p
 	writeJSON(w, http.StatusCreated, p)
+}
+
+// propertiesOf is the property map of a path's object type.
+func (s *Server) propertiesOf(t string) (map[string]Property, bool) {
+	switch objectType(t) {
+	case "contacts":
+		return s.properties, true
+	case "deals", "companies":
+		return s.objProps[objectType(t)], true
+	}
+	return nil, false
 }

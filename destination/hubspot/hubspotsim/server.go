@@ -88,6 +88,11 @@ type Server struct {
 
 	webhook  Webhook // webhook.go
 	eventSeq int64
+
+	objects  map[string]map[string]*Contact // deals and companies, by type and ID (objects.go)
+	unique   map[string]string              // type/idProperty/value → ID
+	assoc    map[string]bool                // fromType/fromID/toType/toID, both directions
+	objProps map[string]map[string]Property // deals' and companies' properties
 }
 
 // New returns a Server with HubSpot's default contact properties and one
@@ -114,6 +119,7 @@ func New(o Options) *Server {
 	for _, p := range append(defaultProperties, crmProperties...) {
 		s.properties[p.Name] = p
 	}
+	s.initObjects()
 	s.subs = []Definition{{ID: DefaultSubscription, Name: "Marketing Information", Description: "Marketing offers and updates.", IsActive: true, IsDefault: true}}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /crm/v3/objects/contacts/batch/upsert", s.handleUpsert)
@@ -122,6 +128,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /crm/v3/objects/contacts/{id}", s.handleContactGet)
 	s.mux.HandleFunc("PATCH /crm/v3/objects/contacts/{id}", s.handleContactPatch)
 	s.mux.HandleFunc("DELETE /crm/v3/objects/contacts/{id}", s.handleContactArchive)
+	s.mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/upsert", s.handleObjectUpsert)
+	s.mux.HandleFunc("PUT /crm/v4/objects/{fromType}/{fromId}/associations/default/{toType}/{toId}", s.handleAssociateDefault)
 	s.mux.HandleFunc("GET /crm/v3/properties/{objectType}", s.handlePropertyList)
 	s.mux.HandleFunc("POST /crm/v3/properties/{objectType}", s.handlePropertyCreate)
 	s.mux.HandleFunc("GET /communication-preferences/v3/definitions", s.handleDefinitions)

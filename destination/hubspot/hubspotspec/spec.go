@@ -1,7 +1,7 @@
 // Package hubspotspec checks HTTP requests against the trimmed HubSpot
 // OpenAPI documents vendored in destination/hubspot/testdata/openapi
-// (contacts, properties, communication preferences and the OAuth token
-// endpoint, one document each, as HubSpot publishes them), so tests of the hubspot client and
+// (contacts, deals, companies, v4 associations, properties, communication
+// preferences and the OAuth token endpoint, one document each, as HubSpot publishes them), so tests of the hubspot client and
 // simulator fail when a request would not be accepted by the real API. It
 // is for tests only.
 package hubspotspec
@@ -66,6 +66,9 @@ func load() (*Validator, error) {
 		spec         openapicheck.Spec
 	}{
 		{"/crm/v3/objects/contacts", "contacts.json", spec},
+		{"/crm/v3/objects/0-3", "deals.json", spec},
+		{"/crm/v3/objects/companies", "companies.json", spec},
+		{"/crm/v4/objects/", "associations.json", spec},
 		{"/crm/v3/properties/", "properties.json", spec},
 		{"/communication-preferences/v3/", "subscriptions.json", spec},
 		{"/oauth/v3/token", "oauth.json", tokenSpec},
@@ -88,7 +91,7 @@ func bearer(r *http.Request) error {
 }
 
 // Validate reports whether r, whose body was read into body, is a
-// request HubSpot's documents accept. A path outside the four
+// request HubSpot's documents accept. A path outside the vendored
 // documents is refused.
 func (v *Validator) Validate(r *http.Request, body []byte) error {
 	for _, d := range v.docs {
