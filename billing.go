@@ -3,6 +3,7 @@ package synclayer
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -144,7 +145,42 @@ type BillingTx interface {
 	FindSubscriptionsByContact(ctx context.Context, contactID string) ([]*Subscription, error)
 	SaveSubscription(ctx context.Context, s *Subscription) error
 	FindPaymentByID(ctx context.Context, id string) (*Payment, error)
+	FindPaymentsByContact(ctx context.Context, contactID string) ([]*Payment, error)
 	SavePayment(ctx context.Context, p *Payment) error
+}
+
+// PaymentPurchases are the payments that are purchases of their own, as
+// orders for the contact's totals: paid (or refunded since) and not for
+// an order synclayer holds, matched by the payment's OrderID against an
+// order's source ID or number, so an order and the payment that paid
+// for it count once.
+func PaymentPurchases(payments []*Payment, orders []*Order) []*Order {
+	held := map[string]bool{}
+	for _, o := range orders {
+		held[o.SourceID] = true
+		if n := strings.TrimPrefix(o.Number, "#"); n != "" {
+			held[n] = true
+		}
+	}
+	var out []*Order
+	for _, p := range payments {
+		if p.Status != PaymentSucceeded && p.Status != PaymentRefunded {
+			continue
+		}
+		if p.OrderID != "" && held[strings.TrimPrefix(p.OrderID, "#")] {
+			continue
+		}
+		o := &Order{ID: p.ID, Source: p.Source, SourceID: p.SourceID, ContactID: p.ContactID, Status: OrderPaid,
+			Currency: p.Currency, Total: p.Amount, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		if !p.Refunded.IsZero() && p.Refunded.Sign() > 0 {
+			o.Refunds = []Refund{{ID: p.SourceID + ":refunds", Amount: p.Refunded, CreatedAt: p.UpdatedAt}}
+			if p.Refunded.Cmp(p.Amount) >= 0 {
+				o.Status = OrderRefunded
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // SubscriptionTotals are the contact fields its subscriptions give.

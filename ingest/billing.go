@@ -196,8 +196,18 @@ func (in *Ingester) applyPayment(ctx context.Context, tx synclayer.Tx, ev *syncl
 		Summary: fmt.Sprintf("payment %s from %s (%s): %s %s %s", p.SourceID, ev.Source, ev.Topic, p.Status, p.Amount, p.Currency)}); err != nil {
 		return nil, err
 	}
+	// The contact's totals count the payment as a purchase unless it paid
+	// for an order synclayer holds (synclayer.PaymentPurchases).
+	var skills []string
+	for _, id := range slices.Compact([]string{heldPaymentContact(held), p.ContactID}) {
+		s, _, err := in.updateTotals(ctx, tx, ev, id, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		skills = append(skills, s...)
+	}
 	if p.Status != synclayer.PaymentFailed || (held != nil && held.Status == synclayer.PaymentFailed && held.Attempts == p.Attempts) {
-		return nil, nil
+		return skills, nil
 	}
 	view := rawView(bc.Fields)
 	for k, v := range map[string]any{
@@ -208,7 +218,15 @@ func (in *Ingester) applyPayment(ctx context.Context, tx synclayer.Tx, ev *syncl
 	}
 	// Keyed by the attempt: Stripe's retry of an invoice is a new failure,
 	// a redelivery of one (under any event id) is not.
-	return in.fire(ctx, tx, trigger(ev, synclayer.EventPaymentFailed, p.ID+"#"+strconv.Itoa(p.Attempts), p.ContactID, view))
+	out, err := in.fire(ctx, tx, trigger(ev, synclayer.EventPaymentFailed, p.ID+"#"+strconv.Itoa(p.Attempts), p.ContactID, view))
+	return append(skills, out...), err
+}
+
+func heldPaymentContact(p *synclayer.Payment) string {
+	if p == nil {
+		return ""
+	}
+	return p.ContactID
 }
 
 func rawView(fields map[string]json.RawMessage) map[string]any {

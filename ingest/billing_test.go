@@ -65,3 +65,42 @@ func TestSubscriptions(t *testing.T) {
 		t.Errorf("contact after cancellation: status %s, mrr %s; want canceled, 0", c.Value(synclayer.FieldSubscriptionStatus), c.Value(synclayer.FieldMRR))
 	}
 }
+
+func paymentEvent(id, orderID, amount, refunded, status string, at time.Time) *synclayer.Event {
+	p := &synclayer.Payment{SourceID: id, CustomerID: "cus_1", Status: status, Amount: synclayer.MustMoney(amount), Currency: "USD", OrderID: orderID, CreatedAt: at}
+	if refunded != "" {
+		p.Refunded = synclayer.MustMoney(refunded)
+	}
+	cust := byEmail("cy@example.com")
+	cust.SourceID = "cus_1"
+	return &synclayer.Event{Source: "stripe", DedupeKey: fmt.Sprint("p-", dedupe.Add(1)), Topic: "invoice.paid", Type: synclayer.EventPaymentUpdated,
+		OccurredAt: at, Billing: &synclayer.BillingChange{At: at, Customer: cust, Payment: p}}
+}
+
+// TestPayments_TotalsCountOnce: a store's order and the Stripe payment
+// that paid for it (metadata order_id) count once in the contact's
+// totals; a payment for no order held (a subscription invoice) counts as
+// a purchase of its own; its refund lowers what was spent.
+func TestPayments_TotalsCountOnce(t *testing.T) {
+	t.Parallel()
+	s := storetest.OpenSQLite(t)
+	in := triggerIngester(s, &recorder{})
+	ctx := t.Context()
+	mustIngest(t, in, orderEvent("shopify", synclayer.EventOrderCreated, shopifyOrder("1001", "paid", "100.00", c0, "78", "cy@example.com"), c0))
+	r := mustIngest(t, in, paymentEvent("pi_1", "1001", "100.00", "", synclayer.PaymentSucceeded, c0.Add(minute)))
+	mustIngest(t, in, paymentEvent("in_1", "", "29.00", "", synclayer.PaymentSucceeded, c0.Add(2*minute)))
+	totals := func() (string, string) {
+		c, err := s.FindContactByID(ctx, r.ContactID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(c.Value(synclayer.FieldTotalOrders)), string(c.Value(synclayer.FieldTotalSpent))
+	}
+	if n, spent := totals(); n != "2" || spent != "129.00" {
+		t.Errorf("totals %s orders, %s spent; want 2 and 129.00 (the order once, the invoice)", n, spent)
+	}
+	mustIngest(t, in, paymentEvent("in_1", "", "29.00", "9.00", synclayer.PaymentRefunded, c0.Add(3*minute)))
+	if n, spent := totals(); n != "2" || spent != "120.00" {
+		t.Errorf("after a partial refund: %s orders, %s spent; want 2 and 120.00", n, spent)
+	}
+}

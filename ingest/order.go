@@ -281,6 +281,13 @@ func (in *Ingester) updateTotals(ctx context.Context, tx synclayer.Tx, ev *syncl
 	if err != nil {
 		return nil, nil, err
 	}
+	// A payment provider's payments that paid for no order held count as
+	// purchases too; one that paid for a held order counts once, as it.
+	payments, err := tx.FindPaymentsByContact(ctx, contactID)
+	if err != nil {
+		return nil, nil, err
+	}
+	orders = append(orders, synclayer.PaymentPurchases(payments, orders)...)
 	// The totals are computed from every order, so they are always the
 	// newest word on these fields: date them no earlier than what is held.
 	at := ev.ReceivedAt

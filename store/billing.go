@@ -88,6 +88,14 @@ func (t *Tx) FindPaymentByID(ctx context.Context, id string) (*synclayer.Payment
 	return findRecord[synclayer.Payment](ctx, t, "payments", "payment", id)
 }
 
+// FindPaymentsByContact returns the contact's payments.
+func (t *Tx) FindPaymentsByContact(ctx context.Context, contactID string) ([]*synclayer.Payment, error) {
+	if contactID == "" {
+		return nil, nil
+	}
+	return findRecords[synclayer.Payment](ctx, t, "payments", "contact_id = ? AND contact_id <> '' ORDER BY id", contactID)
+}
+
 // SavePayment inserts or updates p and bumps its version.
 func (t *Tx) SavePayment(ctx context.Context, p *synclayer.Payment) error {
 	p.Version++

@@ -463,6 +463,7 @@ func parseRefund(raw json.RawMessage) (*synclayer.Event, error) {
 		AmountRefunded int64             `json:"amount_refunded"`
 		Currency       string            `json:"currency"`
 		PaymentIntent  expandable        `json:"payment_intent"`
+		Invoice        expandable        `json:"invoice"` // before API 2025-03-31.basil
 		ReceiptEmail   *string           `json:"receipt_email"`
 		Metadata       map[string]string `json:"metadata"`
 		Created        int64             `json:"created"`
@@ -474,8 +475,12 @@ func parseRefund(raw json.RawMessage) (*synclayer.Event, error) {
 		return nil, synclayer.FieldErrorf("data.object.id", "missing; the charge's id (ch_…) keys it")
 	}
 	cur := strings.ToUpper(ch.Currency)
-	// The refund belongs to the payment intent's record where there is one.
-	id := string(ch.PaymentIntent)
+	// The refund belongs to the invoice's record where the charge names
+	// one (before basil), else the payment intent's, else the charge's.
+	id := string(ch.Invoice)
+	if id == "" {
+		id = string(ch.PaymentIntent)
+	}
 	if id == "" {
 		id = ch.ID
 	}
