@@ -16,7 +16,25 @@ const (
 	NotifyErrorRate      NotificationType = "error_rate"      // Slack only: a skill's error rate crossed its threshold
 	NotifyRecovered      NotificationType = "recovered"       // an incident closed
 	NotifyHealthReport   NotificationType = "health_report"   // the weekly or monthly health report (report.go)
+	// NotifySourceSilent: a source that used to send webhooks has sent
+	// none for notifications.silence_after; once per incident, with a
+	// recovered when it sends again.
+	NotifySourceSilent NotificationType = "source_silent"
+	// NotifySourceRejected: a source's deliveries are refused as
+	// unauthorized (a rotated secret), once per incident, with the count.
+	NotifySourceRejected NotificationType = "source_rejected"
 )
+
+// SourceIncident is the Incident.Skill of a source's incidents: the
+// source's name, marked apart from the skills'.
+func SourceIncident(source string) string { return "source:" + source }
+
+// SourceActivity is what a source sent lately, for its health.
+type SourceActivity struct {
+	LastEvent    time.Time // its newest stored event; zero when it never sent one
+	Unauthorized int       // deliveries refused with 401 since the time asked about
+	LastRefused  time.Time // the newest of those
+}
 
 // NotificationChannel is where a notification goes.
 type NotificationChannel string
@@ -79,6 +97,9 @@ type NotificationStore interface {
 	CountDeliveries(ctx context.Context, since time.Time) (map[string]map[DeliveryOutcome]int, error)
 	// FindIncidents lists incidents, newest first.
 	FindIncidents(ctx context.Context, limit int) ([]*Incident, error)
+	// SourceActivity reads each of sources' newest event and its 401
+	// refusals since since.
+	SourceActivity(ctx context.Context, sources []string, since time.Time) (map[string]SourceActivity, error)
 	// TakeFailedEvents passes up to limit marked events that were stored
 	// with status failed, oldest first, to fn inside one transaction, and
 	// unmarks them if fn returns nil, as TakeDeliveries does. Events are

@@ -81,6 +81,14 @@ func ingestFailureText(fe *synclayer.FailedEvent, skill, who, record, reason str
 }
 
 func recoveredText(inc *synclayer.Incident, who string) json.RawMessage {
+	switch inc.Kind {
+	case synclayer.NotifySourceSilent:
+		return slackBody(fmt.Sprintf("*synclayer: %s sends again*\nIts webhooks resumed at %s UTC after the silence noticed at %s UTC.",
+			strings.TrimPrefix(inc.Skill, "source:"), inc.LastAt.UTC().Format("2006-01-02 15:04"), inc.OpenedAt.UTC().Format("2006-01-02 15:04")))
+	case synclayer.NotifySourceRejected:
+		return slackBody(fmt.Sprintf("*synclayer: %s is no longer refused*\nNo delivery was refused as unauthorized since; %d were, at most, in one window.",
+			strings.TrimPrefix(inc.Skill, "source:"), inc.Failures))
+	}
 	what, count := "failures", fmt.Sprintf("%d records failed during it", inc.Failures)
 	if inc.Kind == synclayer.NotifyErrorRate {
 		what, count = "error rate", fmt.Sprintf("at most %d attempts failed in one window", inc.Failures)

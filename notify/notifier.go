@@ -42,9 +42,16 @@ type Config struct {
 	Reports []synclayer.ReportPeriod
 	Figures synclayer.ReportStore
 	Sources []string
-	Poll    time.Duration // how often to look when not woken; default 2 s
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// SilenceAfter without a webhook from a source that used to send
+	// them opens a source_silent incident (source.go); 0 is off.
+	SilenceAfter time.Duration
+	// RefusedThreshold 401s from one source within RefusedWindow open a
+	// source_rejected incident; 0 is off. RefusedWindow defaults to 15 min.
+	RefusedThreshold int
+	RefusedWindow    time.Duration
+	Poll             time.Duration // how often to look when not woken; default 2 s
+	Now              func() time.Time
+	Logger           *slog.Logger
 }
 
 // Notifier turns marked delivery attempts into notifications and incidents.
@@ -64,6 +71,9 @@ func New(cfg Config) *Notifier {
 	}
 	if cfg.QuietPeriod <= 0 {
 		cfg.QuietPeriod = 15 * time.Minute
+	}
+	if cfg.RefusedWindow <= 0 {
+		cfg.RefusedWindow = 15 * time.Minute
 	}
 	if cfg.Owner == nil {
 		cfg.Owner = func(string) string { return "" }
@@ -280,10 +290,22 @@ func (n *Notifier) Evaluate(ctx context.Context) error {
 		}
 		delete(counts, synclayer.NotifySkill) // notifications are not what the alert is about
 	}
+	var act map[string]synclayer.SourceActivity
+	if (n.cfg.SilenceAfter > 0 || n.cfg.RefusedThreshold > 0) && len(n.cfg.Sources) > 0 {
+		var err error
+		if act, err = n.cfg.Store.SourceActivity(ctx, n.cfg.Sources, now.Add(-n.cfg.RefusedWindow)); err != nil {
+			return err
+		}
+	}
 	return n.cfg.Store.NotificationTx(ctx, func(tx synclayer.NotificationTx) error {
 		open, err := openIncidents(ctx, tx)
 		if err != nil {
 			return err
+		}
+		if act != nil {
+			if err := n.evaluateSources(ctx, tx, open, act, now); err != nil {
+				return err
+			}
 		}
 		for key, inc := range open {
 			if key.kind == synclayer.NotifySyncFailed && now.Sub(inc.LastAt) > n.cfg.QuietPeriod {

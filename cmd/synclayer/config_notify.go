@@ -21,6 +21,12 @@ type NotificationsConfig struct {
 	ErrorRateThreshold float64       `yaml:"error_rate_threshold,omitempty"` // 0: no error-rate alerts
 	ErrorRateWindow    time.Duration `yaml:"error_rate_window,omitempty"`    // default 15m
 	QuietPeriod        time.Duration `yaml:"quiet_period,omitempty"`         // closes a sync_failed incident; default 15m
+	// SilenceAfter without a webhook from a source that used to send
+	// them raises source_silent; default 6h.
+	SilenceAfter time.Duration `yaml:"silence_after,omitempty"`
+	// RefusedThreshold 401s from one source in 15 minutes raise
+	// source_rejected; default 5, -1 turns it off.
+	RefusedThreshold int `yaml:"refused_threshold,omitempty"`
 	// Reports are the health reports sent to the webhook and Slack:
 	// weekly (Monday 08:00 UTC), monthly (the 1st 08:00 UTC); default none.
 	// The dashboard shows them at /ui/report whatever this says.
@@ -28,7 +34,8 @@ type NotificationsConfig struct {
 }
 
 // notificationEvents are the types notifications.events may name.
-var notificationEvents = []synclayer.NotificationType{synclayer.NotifySyncCompleted, synclayer.NotifySyncFailed, synclayer.NotifyBatchCompleted, synclayer.NotifyRecovered}
+var notificationEvents = []synclayer.NotificationType{synclayer.NotifySyncCompleted, synclayer.NotifySyncFailed, synclayer.NotifyBatchCompleted, synclayer.NotifyRecovered,
+	synclayer.NotifySourceSilent, synclayer.NotifySourceRejected}
 
 // reportPeriods maps notifications.reports' names to the periods.
 var reportPeriods = map[string]synclayer.ReportPeriod{"weekly": synclayer.ReportWeek, "monthly": synclayer.ReportMonth}
@@ -43,6 +50,12 @@ func (c *Config) finishNotifications(e *configErrors) {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			e.add(k, "must be an http:// or https:// URL") // the value may hold a token, so it is not repeated
 		}
+	}
+	if n.SilenceAfter < 0 {
+		e.add(key+".silence_after", "must not be negative; the default is 6h")
+	}
+	if n.RefusedThreshold < -1 {
+		e.add(key+".refused_threshold", "must be a count of refusals, or -1 to turn source_rejected off")
 	}
 	if n.WebhookURL == "" {
 		if n.Secret != "" || len(n.Events) > 0 {

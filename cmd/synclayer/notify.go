@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -60,6 +61,7 @@ func (m *Main) startNotifications() error {
 		Store: m.DB, Events: events, Webhook: n.WebhookURL != "", Slack: n.SlackWebhookURL != "",
 		ErrorRateThreshold: n.ErrorRateThreshold, ErrorRateWindow: n.ErrorRateWindow, QuietPeriod: n.QuietPeriod,
 		Owner: m.skills.owner, IngestSkill: m.ingestSkill, Reports: reports, Figures: m.DB, Sources: m.sourceNames(),
+		SilenceAfter: cmp.Or(n.SilenceAfter, 6*time.Hour), RefusedThreshold: refusedThreshold(n.RefusedThreshold),
 		Poll: m.NotifyPoll, Logger: m.Logger.With("component", "notify"),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -134,4 +136,16 @@ func (m *Main) startRollUps() {
 			}
 		}
 	}()
+}
+
+// refusedThreshold is notifications.refused_threshold: 0 is the default 5,
+// -1 off.
+func refusedThreshold(n int) int {
+	switch {
+	case n == 0:
+		return 5
+	case n < 0:
+		return 0
+	}
+	return n
 }
