@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -50,7 +51,10 @@ import (
 //	                       path's source computes it (custom: over the
 //	                       request's webhook-id and webhook-timestamp;
 //	                       zendesk: over X-Zendesk-Webhook-Signature-Timestamp;
-//	                       stripe: t=now, or an hour ago for VARIANT old).
+//	                       stripe: t=now, or an hour ago for VARIANT old;
+//	                       intercom: sha1= and hex HMAC-SHA1; helpscout:
+//	                       base64 HMAC-SHA1; freshdesk: the shared secret
+//	                       itself, as the rule's custom header sends it).
 //	                       VARIANT: none (right secret), wrong (another
 //	                       secret), other-body, other-id (custom), v2 and
 //	                       bare (custom: another version, or no "v1,"), hex
@@ -397,24 +401,41 @@ func (c *hostileCase) sign(variant string, body []byte, id, ts string) (string, 
 		}
 		return fmt.Sprintf("t=%d,v1=%s", at.Unix(), hex.EncodeToString(webhook.ComputeSignature(at, body, secret))), nil
 	}
-	secret := map[string]string{"shopify": shopifySecret, "woocommerce": wooSecret, "zendesk": zendeskSecret}[source]
+	secret := map[string]string{"shopify": shopifySecret, "woocommerce": wooSecret, "zendesk": zendeskSecret,
+		"intercom": intercomSecret, "helpscout": helpscoutSecret, "freshdesk": freshdeskSecret}[source]
 	if secret == "" {
 		return "", fmt.Errorf("{{sign}} for %s, which has no signing scheme here", c.path)
 	}
 	if variant == "wrong" {
 		secret = "wrong-secret"
 	}
-	mac := hmac.New(sha256.New, []byte(secret))
+	if source == "freshdesk" { // no signature: the rule sends the secret itself
+		if variant == "short" {
+			secret = secret[:len(secret)/2]
+		}
+		return secret, nil
+	}
+	hash := sha256.New
+	if source == "intercom" || source == "helpscout" {
+		hash = sha1.New
+	}
+	mac := hmac.New(hash, []byte(secret))
 	if source == "zendesk" {
 		mac.Write([]byte(ts)) // Zendesk signs its timestamp header, then the body
 	}
 	mac.Write(body)
 	sum := mac.Sum(nil)
-	switch variant {
-	case "hex":
+	if variant == "short" {
+		sum = sum[:len(sum)/2]
+	}
+	if source == "intercom" {
+		if variant == "hex" { // the documented form is hex already: "hex" drops its sha1= prefix
+			return hex.EncodeToString(sum), nil
+		}
+		return "sha1=" + hex.EncodeToString(sum), nil
+	}
+	if variant == "hex" {
 		return hex.EncodeToString(sum), nil
-	case "short":
-		sum = sum[:16]
 	}
 	return base64.StdEncoding.EncodeToString(sum), nil
 }
@@ -502,7 +523,7 @@ func runHostile(t *testing.T, e *env, c *hostileCase) (status int, storedEvent b
 	if len(reply.raw) > 8<<10 {
 		bad("a %d-byte reply; answers must not echo large input", len(reply.raw))
 	}
-	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, stripeSecret, facebookAppSecret, strings.TrimPrefix(customSecret, "whsec_")} {
+	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, stripeSecret, facebookAppSecret, intercomSecret, helpscoutSecret, freshdeskSecret, strings.TrimPrefix(customSecret, "whsec_")} {
 		if bytes.Contains(reply.raw, []byte(secret)) {
 			bad("the reply contains a configured secret")
 		}
@@ -689,6 +710,9 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		// read from graph_url, which nothing serves here.
 		c.Sources["facebook"] = &SourceConfig{Secret: facebookAppSecret, Settings: map[string]any{"verify_token": "v", "page_access_token": "p", "graph_url": "http://127.0.0.1:9"}}
 		c.Sources["signup"] = &SourceConfig{Type: "form", Secret: "form_hostile_secret", Settings: map[string]any{"honeypot": "website", "per_client": -1}}
+		c.Sources["intercom"] = &SourceConfig{Secret: intercomSecret}
+		c.Sources["helpscout"] = &SourceConfig{Secret: helpscoutSecret}
+		c.Sources["freshdesk"] = &SourceConfig{Secret: freshdeskSecret}
 		c.Skills.CartEvents = &CartEventsConfig{Enabled: true, Source: StringList{"shopify", "custom"},
 			Options: CartEventsOptions{AbandonAfter: 50 * time.Millisecond}}
 	})

@@ -13,6 +13,9 @@ import (
 	"synclayer/source/custom"
 	"synclayer/source/facebook"
 	"synclayer/source/form"
+	"synclayer/source/freshdesk"
+	"synclayer/source/helpscout"
+	"synclayer/source/intercom"
 	"synclayer/source/shopify"
 	"synclayer/source/stripe"
 	"synclayer/source/woocommerce"
@@ -29,6 +32,9 @@ var sourceTypes = []synclayer.SourceType{
 	stripe.Type,
 	form.Type,
 	facebook.Type,
+	freshdesk.Type,
+	intercom.Type,
+	helpscout.Type,
 }
 
 func sourceType(name string) (synclayer.SourceType, bool) {
