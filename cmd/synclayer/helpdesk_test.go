@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +171,39 @@ func TestHelpdesk_ChurnRisk(t *testing.T) {
 	}
 	if got := hook.received(); len(got) != len(people) {
 		t.Errorf("owner webhooks after the close %d, want still %d", len(got), len(people))
+	}
+}
+
+// TestHelpdesk_FreshdeskSettings: a Freshdesk block's own keys reach the
+// source from the config file (basic auth, a custom status), and a
+// misspelt key or a status that is no ticket status is refused by name.
+func TestHelpdesk_FreshdeskSettings(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`sources:
+  freshdesk:
+    secret: "s3cret-for-the-rule"
+    username: fd-rule
+    statuses: { "Waiting on Customer": pending }
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := cfg.openSource("freshdesk", []string{"s3cret-for-the-rule"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("fd-rule:s3cret-for-the-rule")))
+	events, err := src.Parse(h, []byte(`{"ticket":{"id":"9","status":"Waiting on Customer","requester":{"email":"a@example.com"}}}`), time.Now())
+	if err != nil || len(events) != 1 || events[0].Ticket.Status != "pending" {
+		t.Fatalf("Parse = %v, %v; want one pending ticket", events, err)
+	}
+	for _, bad := range []string{"usrname: fd", `statuses: { Waiting: stalled }`} {
+		cfg, err := ParseConfig([]byte("sources:\n  freshdesk:\n    secret: x\n    "+bad+"\n"), "")
+		if err == nil {
+			_, err = cfg.openSource("freshdesk", []string{"x"})
+		}
+		if err == nil || !strings.Contains(err.Error(), strings.Fields(bad)[0][:4]) {
+			t.Errorf("%s: %v, want an error naming it", bad, err)
+		}
 	}
 }
