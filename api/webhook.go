@@ -122,12 +122,15 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, source string, b
 }
 
 // safeHeaders keeps the headers worth inspecting, without credentials or
-// signatures, each value cut to 200 bytes of valid UTF-8.
+// signatures, each value cut to 200 bytes of valid UTF-8. A header named
+// for a token or a secret is a credential: Freshdesk's rules send the
+// source's secret itself in X-Synclayer-Token.
 func safeHeaders(h http.Header) map[string]string {
 	out := map[string]string{}
 	for k, v := range h {
 		lk := strings.ToLower(k)
 		if strings.Contains(lk, "signature") || strings.Contains(lk, "hmac") || lk == "authorization" || lk == "cookie" || strings.Contains(lk, "key") ||
+			strings.Contains(lk, "token") || strings.Contains(lk, "secret") ||
 			strings.EqualFold(k, synclayer.QueryHeader) {
 			continue
 		}

@@ -828,6 +828,17 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 	if len(rej) != rejected {
 		t.Errorf("%d rejections kept for inspection, want one per 4xx answer (%d)", len(rej), rejected)
 	}
+	// A refused request with the right credential (Freshdesk's secret
+	// header on a broken body) must not keep it.
+	for _, r := range rej {
+		for k, v := range r.Headers {
+			for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, intercomSecret, helpscoutSecret, freshdeskSecret, strings.TrimPrefix(customSecret, "whsec_")} {
+				if strings.Contains(v, secret) {
+					t.Errorf("a %s rejection keeps a configured secret in its %s header", r.Source, k)
+				}
+			}
+		}
+	}
 	if evs, err := e.m.DB.FindEvents(ctx, synclayer.EventFilter{Limit: 1000}); err != nil || len(evs) != stored+len(valid) {
 		t.Errorf("%d events stored (%v), want one per accepted delivery (%d)", len(evs), err, stored+len(valid))
 	}

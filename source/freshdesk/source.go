@@ -44,6 +44,11 @@ var Type = synclayer.SourceType{Type: "freshdesk", Open: func(secrets []string, 
 	if err := synclayer.DecodeSettings(st.Section, &s, "Freshdesk source setting; it takes type, secret, secret_file, previous_secrets, rate_limit, username, header and statuses"); err != nil {
 		return nil, err
 	}
+	if h := strings.ToLower(s.Header); h != "" && !strings.Contains(h, "token") && !strings.Contains(h, "secret") && !strings.Contains(h, "key") {
+		// The webhook handler keeps refused requests' headers for
+		// inspection, leaving out those named for credentials.
+		return nil, synclayer.FieldErrorf("header", "%q must name a credential (hold token, secret or key), so a refused request's copy never keeps the secret", s.Header)
+	}
 	for name, status := range s.Statuses {
 		if !slices.Contains(synclayer.TicketStatuses, status) {
 			return nil, synclayer.FieldErrorf("statuses."+name, "%q is not a ticket status: use one of %s", status, strings.Join(synclayer.TicketStatuses, ", "))

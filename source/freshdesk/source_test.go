@@ -108,7 +108,10 @@ func TestSource_Open(t *testing.T) {
 	if _, err := freshdesk.Type.Open([]string{testSecret}, synclayer.SourceSettings{Section: []byte(`{"usernme":"x"}`)}); synclayer.ErrorCode(err) != synclayer.EINVALID {
 		t.Errorf("an unknown key: %v, want EINVALID", err)
 	}
-	if _, err := freshdesk.Type.Open([]string{testSecret}, synclayer.SourceSettings{Section: []byte(`{"username":"fd","statuses":{"Waiting":"pending"}}`)}); err != nil {
+	if _, err := freshdesk.Type.Open([]string{testSecret}, synclayer.SourceSettings{Section: []byte(`{"header":"X-Shop"}`)}); synclayer.ErrorCode(err) != synclayer.EINVALID {
+		t.Errorf("a header not named for a credential: %v, want EINVALID", err)
+	}
+	if _, err := freshdesk.Type.Open([]string{testSecret}, synclayer.SourceSettings{Section: []byte(`{"username":"fd","header":"X-Shop-Key","statuses":{"Waiting":"pending"}}`)}); err != nil {
 		t.Errorf("valid settings: %v", err)
 	}
 }
