@@ -114,6 +114,13 @@ func TestHelpdesk_ChurnRisk(t *testing.T) {
 		}
 	}
 
+	// Intercom validates the endpoint URL with a HEAD request when it is saved.
+	if resp, err := http.Head(e.base + "/webhooks/intercom"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD /webhooks/intercom: %v %v, want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	now := time.Now().Truncate(time.Second)
 	// Intercom: a new conversation, delivered twice, then the customer's
 	// reply and the admin's close.

@@ -59,10 +59,16 @@ func (s *Source) Name() string { return "intercom" }
 // Parse verifies a notification and returns the ticket it reports: a
 // conversation (conversation.* topics) or an Intercom ticket (ticket.*),
 // each read whole as of its updated_at. ping, deletions and every other
-// topic (contacts, companies, admins) are acknowledged and give nothing.
+// topic (contacts, companies, admins) are acknowledged and give nothing,
+// as is an empty, unsigned request: the URL check.
 // Errors are EUNAUTHORIZED for a missing or wrong signature, and
 // EINVALID naming the field.
 func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.Event, error) {
+	if len(body) == 0 && header(h, headerSignature) == "" {
+		// The HEAD request Intercom sends to validate the endpoint URL
+		// when it is saved carries nothing to verify, and stores nothing.
+		return nil, nil
+	}
 	if err := s.verify(h, body); err != nil {
 		return nil, err
 	}

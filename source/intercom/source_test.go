@@ -134,6 +134,21 @@ func TestSource_Vector(t *testing.T) {
 	}
 }
 
+// TestSource_URLCheck: the HEAD request Intercom sends when the endpoint
+// URL is saved (no body, no signature) gives nothing and no error; an
+// empty body with a wrong signature is still refused.
+func TestSource_URLCheck(t *testing.T) {
+	src := intercom.New(intercom.Config{Secrets: []string{testSecret}})
+	if events, err := src.Parse(http.Header{}, nil, now); err != nil || len(events) != 0 {
+		t.Fatalf("URL check: %v, %v", events, err)
+	}
+	h := http.Header{}
+	h.Set("X-Hub-Signature", sign("another-secret", nil))
+	if _, err := src.Parse(h, nil, now); synclayer.ErrorCode(err) != synclayer.EUNAUTHORIZED {
+		t.Fatalf("empty body, wrong signature: %v, want EUNAUTHORIZED", err)
+	}
+}
+
 func TestStatus(t *testing.T) {
 	for in, want := range map[string]string{"open": "open", "OPEN": "open", "snoozed": "pending", "closed": "solved"} {
 		if got, err := intercom.ConversationStatus(in); err != nil || got != want {
@@ -158,7 +173,7 @@ func FuzzParse(f *testing.F) {
 	}
 	src := intercom.New(intercom.Config{Secrets: []string{testSecret}})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if _, err := src.Parse(http.Header{}, body, now); synclayer.ErrorCode(err) != synclayer.EUNAUTHORIZED {
+		if _, err := src.Parse(http.Header{}, body, now); len(body) > 0 && synclayer.ErrorCode(err) != synclayer.EUNAUTHORIZED {
 			t.Fatalf("unsigned delivery: error %v, want EUNAUTHORIZED", err)
 		}
 		h := http.Header{}
