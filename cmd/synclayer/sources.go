@@ -10,6 +10,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"synclayer"
+	"synclayer/source/bigcommerce"
 	"synclayer/source/custom"
 	"synclayer/source/facebook"
 	"synclayer/source/form"
@@ -35,6 +36,7 @@ var sourceTypes = []synclayer.SourceType{
 	freshdesk.Type,
 	intercom.Type,
 	helpscout.Type,
+	bigcommerce.Type,
 }
 
 func sourceType(name string) (synclayer.SourceType, bool) {

@@ -116,7 +116,8 @@ func CheckGolden(tb testing.TB, path string, events []*synclayer.Event, err erro
 // delivery: an EINVALID *synclayer.Error with a message, or exactly one
 // complete event in UTC whose customer fields are valid JSON and whose
 // consent states are known, a commerce event that passes CheckCommerce,
-// or a ticket with its id, a known status and its update time in UTC.
+// a ticket with its id, a known status and its update time in UTC, or a
+// notification naming the record to fetch (its kind and id).
 func CheckFuzzResult(tb testing.TB, events []*synclayer.Event, err error) {
 	tb.Helper()
 	if err != nil {
@@ -132,6 +133,12 @@ func CheckFuzzResult(tb testing.TB, events []*synclayer.Event, err error) {
 	e := events[0]
 	if e.DedupeKey == "" || e.OccurredAt.IsZero() || e.OccurredAt.Location() != time.UTC {
 		tb.Fatalf("incomplete event %+v", e)
+	}
+	if f := e.Fetch; f != nil {
+		if f.Kind == "" || f.ID == "" || e.Type != synclayer.EventFetchRequested {
+			tb.Fatalf("incomplete notification %+v of %+v", f, e)
+		}
+		return
 	}
 	if e.Order != nil || e.Product != nil || e.Cart != nil {
 		CheckCommerce(tb, e)
