@@ -24,6 +24,7 @@ import (
 	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/source/bigcommerce/bigcommercesim"
 	"synclayer/source/custom"
 
 	"github.com/stripe/stripe-go/v82/webhook"
@@ -54,7 +55,8 @@ import (
 //	                       stripe: t=now, or an hour ago for VARIANT old;
 //	                       intercom: sha1= and hex HMAC-SHA1; helpscout:
 //	                       base64 HMAC-SHA1; freshdesk: the shared secret
-//	                       itself, as the rule's custom header sends it).
+//	                       itself, as the rule's custom header sends it;
+//	                       bigcommerce: over webhook-id and webhook-timestamp).
 //	                       VARIANT: none (right secret), wrong (another
 //	                       secret), other-body, other-id (custom), v2 and
 //	                       bare (custom: another version, or no "v1,"), hex
@@ -381,6 +383,17 @@ func (c *hostileCase) sign(variant string, body []byte, id, ts string) (string, 
 		}
 		return sig, err
 	}
+	if source == "bigcommerce" {
+		secret := bigcommerceClientSecret
+		if variant == "wrong" {
+			secret = "wrong-secret"
+		}
+		unix, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil {
+			unix = time.Now().Unix()
+		}
+		return bigcommercesim.Sign(secret, id, time.Unix(unix, 0), body).Get("webhook-signature"), nil
+	}
 	if source == "facebook" {
 		secret := facebookAppSecret
 		if variant == "wrong" {
@@ -523,7 +536,7 @@ func runHostile(t *testing.T, e *env, c *hostileCase) (status int, storedEvent b
 	if len(reply.raw) > 8<<10 {
 		bad("a %d-byte reply; answers must not echo large input", len(reply.raw))
 	}
-	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, stripeSecret, facebookAppSecret, intercomSecret, helpscoutSecret, freshdeskSecret, strings.TrimPrefix(customSecret, "whsec_")} {
+	for _, secret := range []string{shopifySecret, wooSecret, zendeskSecret, stripeSecret, facebookAppSecret, intercomSecret, helpscoutSecret, freshdeskSecret, bigcommerceClientSecret, strings.TrimPrefix(customSecret, "whsec_")} {
 		if bytes.Contains(reply.raw, []byte(secret)) {
 			bad("the reply contains a configured secret")
 		}
@@ -709,6 +722,8 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		// Only refusals are sent to facebook: a genuine lead would be
 		// read from graph_url, which nothing serves here.
 		c.Sources["facebook"] = &SourceConfig{Secret: facebookAppSecret, Settings: map[string]any{"verify_token": "v", "page_access_token": "p", "graph_url": "http://127.0.0.1:9"}}
+		// Only refusals are sent to bigcommerce too: api_url serves nothing.
+		c.Sources["bigcommerce"] = &SourceConfig{Secret: bigcommerceClientSecret, Settings: map[string]any{"store_hash": "abc123", "access_token": "t", "api_url": "http://127.0.0.1:9"}}
 		c.Sources["signup"] = &SourceConfig{Type: "form", Secret: "form_hostile_secret", Settings: map[string]any{"honeypot": "website", "per_client": -1}}
 		c.Sources["intercom"] = &SourceConfig{Secret: intercomSecret}
 		c.Sources["helpscout"] = &SourceConfig{Secret: helpscoutSecret}
