@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/source/bigcommerce"
 	"synclayer/source/bigcommerce/bigcommercesim"
 )
 
@@ -65,5 +69,49 @@ func TestBigCommerce_Orders(t *testing.T) {
 	}
 	if n := sim.Reads("/v2/orders/250"); n != 1 {
 		t.Errorf("order 250 read %d times for four callbacks, want it coalesced", n)
+	}
+}
+
+// TestBigCommerce_Register: sources register creates a hook per scope at
+// server.public_url/webhooks/<name>, updates none when run again, moves
+// them to a new public URL, and refuses an address BigCommerce will not
+// deliver to.
+func TestBigCommerce_Register(t *testing.T) {
+	sim := bigcommercesim.New("abc123", "bc-reg-token")
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	write := func(public string) string {
+		p := filepath.Join(t.TempDir(), "synclayer.yaml")
+		doc := fmt.Sprintf("server:\n  public_url: %q\nstorage:\n  driver: sqlite\n  dsn: %q\nsources:\n  shop-bc:\n    type: bigcommerce\n    secret: s\n    store_hash: abc123\n    access_token: bc-reg-token\n    api_url: %q\n    header_name: X-Synclayer-Token\n    header_value: hv\n",
+			public, filepath.Join(t.TempDir(), "db"), hs.URL)
+		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg := write("https://sync.example.com")
+	out, stderr, err := cliRun(t, "sources", "register", "--config", cfg)
+	if err != nil {
+		t.Fatalf("register: %v\n%s", err, stderr)
+	}
+	hooks := sim.Hooks()
+	if len(hooks) != len(bigcommerce.Scopes) || strings.Count("\n"+out, "\ncreated ") != len(bigcommerce.Scopes) {
+		t.Fatalf("hooks %+v after:\n%s", hooks, out)
+	}
+	for _, h := range hooks {
+		if h.Destination != "https://sync.example.com/webhooks/shop-bc" || !h.IsActive || h.Headers["X-Synclayer-Token"] != "hv" {
+			t.Errorf("hook %+v", h)
+		}
+	}
+	if out, _, err := cliRun(t, "sources", "register", "shop-bc", "--config", cfg); err != nil || strings.Count("\n"+out, "\nunchanged ") != len(bigcommerce.Scopes) {
+		t.Errorf("register again: %v\n%s", err, out)
+	}
+	if out, _, err := cliRun(t, "sources", "register", "--source", "shop-bc", "--config", write("https://new.example.com:443")); err != nil || strings.Count("\n"+out, "\nupdated ") != len(bigcommerce.Scopes) || len(sim.Hooks()) != len(bigcommerce.Scopes) {
+		t.Errorf("register at a new URL: %v\n%s", err, out)
+	}
+	for _, bad := range []string{"http://sync.example.com", "https://sync.example.com:8443"} {
+		if _, _, err := cliRun(t, "sources", "register", "--config", write(bad)); err == nil || !strings.Contains(err.Error(), "BigCommerce delivers") {
+			t.Errorf("public_url %s: %v", bad, err)
+		}
 	}
 }

@@ -45,6 +45,8 @@ Usage:
                                                create an admin API key; prints it once, on the last line
   synclayer keys list        [--config FILE]   list API keys (never their secrets)
   synclayer keys revoke ID   [--config FILE]   revoke a key; it stops working at once
+  synclayer sources register [NAME] [--source NAME] [--config FILE]
+                                               create or update a BigCommerce source's webhooks
   synclayer DESTINATION webhook [--url URL] [--config FILE]
                                                print the request that registers the destination's
                                                webhook by hand (synclayer brevo webhook), for when
@@ -111,6 +113,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdDLQ(ctx, rest, stdout)
 	case "keys":
 		return cmdKeys(ctx, rest, stdout)
+	case "sources":
+		return cmdSources(ctx, rest, stdout)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, rest, stdout)
 	case "version", "--version", "-version":
