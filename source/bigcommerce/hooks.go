@@ -158,4 +158,3 @@ func (s *Source) call(ctx context.Context, method, path string, in, out any) err
 	}
 	return nil
 }
-
