@@ -55,6 +55,9 @@ func TestBigCommerce_Orders(t *testing.T) {
 	for i, scope := range []string{"store/order/created", "store/order/updated", "store/order/statusUpdated", "store/order/updated"} {
 		e.mustAccept(e.bigcommerce(scope, "order", 250, fmt.Sprintf("msg_order_%d", i)))
 	}
+	if code, reply := e.bigcommerce("store/order/created", "order", 250, "msg_order_0"); code != 200 || reply["status"] != "duplicate" {
+		t.Errorf("a redelivered callback: %d %v, want a duplicate", code, reply)
+	}
 	if code, _ := e.post("/webhooks/bigcommerce", bigcommercesim.Callback("abc123", "store/order/created", "order", 250, 1), http.Header{}); code != http.StatusUnauthorized {
 		t.Errorf("an unsigned callback: %d, want 401", code)
 	}

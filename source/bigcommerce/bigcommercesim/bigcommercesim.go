@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,9 +121,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Rate-Limit-Requests-Left", "149")
+	out, status, title := s.answer(r, rest)
+	if status != http.StatusOK {
+		problem(w, status, title)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// answer is what the store answers r on rest (the path after
+// /stores/{hash}): the body, or a status and title.
+func (s *Server) answer(r *http.Request, rest string) (any, int, string) {
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	const missing = "The requested resource was not found."
 	var out any
 	switch {
 	case r.Method == http.MethodGet && rest == "/v3/customers":
@@ -136,39 +150,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "v2" && parts[1] == "orders":
 		o, ok := s.orders[parts[2]]
 		if !ok {
-			s.mu.Unlock()
-			problem(w, 404, "The requested resource was not found.")
-			s.mu.Lock()
-			return
+			return nil, 404, missing
 		}
 		out = o
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "v2" && parts[1] == "orders" && parts[3] == "products":
 		l, ok := s.lines[parts[2]]
 		if !ok {
-			s.mu.Unlock()
-			problem(w, 404, "The requested resource was not found.")
-			s.mu.Lock()
-			return
+			return nil, 404, missing
 		}
 		out = l
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "v3" && parts[1] == "catalog" && parts[2] == "products":
 		p, ok := s.products[parts[3]]
 		if !ok {
-			s.mu.Unlock()
-			problem(w, 404, "The product was not found.")
-			s.mu.Lock()
-			return
+			return nil, 404, "The product was not found."
 		}
 		out = map[string]any{"data": p, "meta": map[string]any{}}
 	case rest == "/v3/hooks" && r.Method == http.MethodGet:
 		out = map[string]any{"data": append([]Hook{}, s.hooks...), "meta": map[string]any{}}
 	case rest == "/v3/hooks" && r.Method == http.MethodPost, len(parts) == 3 && parts[1] == "hooks" && r.Method == http.MethodPut:
 		var h Hook
-		if err := json.NewDecoder(r.Body).Decode(&h); err != nil || (r.Method == http.MethodPost && (h.Scope == "" || !strings.HasPrefix(h.Destination, "https://"))) {
-			s.mu.Unlock()
-			problem(w, 422, "The destination must be an https URL and the scope is required.")
-			s.mu.Lock()
-			return
+		if err := json.NewDecoder(r.Body).Decode(&h); err != nil || r.Method == http.MethodPost && h.Scope == "" ||
+			h.Destination != "" && !strings.HasPrefix(h.Destination, "https://") {
+			return nil, 422, "The destination must be an https URL and the scope is required."
 		}
 		h.StoreHash = s.hash
 		if r.Method == http.MethodPost {
@@ -176,33 +179,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.ID = s.nextHook
 			s.hooks = append(s.hooks, h)
 		} else {
-			found := false
-			for i := range s.hooks {
-				if strconv.FormatInt(s.hooks[i].ID, 10) == parts[2] {
-					h.ID, found = s.hooks[i].ID, true
-					if h.Scope == "" {
-						h.Scope = s.hooks[i].Scope
-					}
-					s.hooks[i] = h
-				}
+			i := slices.IndexFunc(s.hooks, func(k Hook) bool { return strconv.FormatInt(k.ID, 10) == parts[2] })
+			if i < 0 {
+				return nil, 404, "Webhook not found"
 			}
-			if !found {
-				s.mu.Unlock()
-				problem(w, 404, "Webhook not found")
-				s.mu.Lock()
-				return
+			h.ID = s.hooks[i].ID
+			if h.Scope == "" {
+				h.Scope = s.hooks[i].Scope
 			}
+			s.hooks[i] = h
 		}
 		out = map[string]any{"data": h, "meta": map[string]any{}}
 	default:
-		s.mu.Unlock()
-		problem(w, 404, "The requested resource was not found.")
-		s.mu.Lock()
-		return
+		return nil, 404, missing
 	}
 	s.reads[rest]++
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
+	return out, http.StatusOK, ""
 }
 
 // Callback is the body BigCommerce posts for scope on the record id.
