@@ -274,7 +274,7 @@ func (s *Source) fetchProduct(ctx context.Context, id string) ([]*synclayer.Even
 	var page struct {
 		Data map[string]json.RawMessage `json:"data"`
 	}
-	if err := s.get(ctx, "product "+id, "/v3/catalog/products/"+url.PathEscape(id)+"?include=variants", &page); err != nil {
+	if err := s.get(ctx, "product "+id, "/v3/catalog/products/"+url.PathEscape(id), &page); err != nil {
 		return nil, err
 	}
 	p := page.Data
@@ -302,8 +302,14 @@ func (s *Source) fetchProduct(ctx context.Context, id string) ([]*synclayer.Even
 		prod.URL = text(cu["url"])
 	}
 	if cats, err := normalize.Array("categories", p["categories"]); err == nil {
-		for _, c := range cats {
-			prod.Categories = append(prod.Categories, strings.Trim(string(c), `"`))
+		for i, c := range cats {
+			cid, err := normalize.ID(fmt.Sprintf("categories[%d]", i), c)
+			if err != nil {
+				return fail(err)
+			}
+			if cid != "" {
+				prod.Categories = append(prod.Categories, cid)
+			}
 		}
 	}
 	if prod.Name == "" {

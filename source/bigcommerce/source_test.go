@@ -140,7 +140,7 @@ func TestFetch(t *testing.T) {
 		"billing_address": map[string]any{"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}},
 		[]map[string]any{{"product_id": 77, "variant_id": 78, "sku": "MUG", "name": "Mug", "price_inc_tax": "54.7500", "quantity": 2}})
 	sim.AddProduct(map[string]any{"id": 77, "name": "Mug", "sku": "MUG", "price": 54.75, "inventory_tracking": "product", "inventory_level": 9,
-		"date_modified": "2026-11-20T09:00:00Z", "custom_url": map[string]any{"url": "/mug/"}})
+		"date_modified": "2026-11-20T09:00:00Z", "custom_url": map[string]any{"url": "/mug/"}, "categories": []any{23, 24}})
 	hs := httptest.NewServer(sim)
 	defer hs.Close()
 	f := open(t, hs.URL, nil).(synclayer.Fetcher)
@@ -166,7 +166,7 @@ func TestFetch(t *testing.T) {
 	}
 
 	evs, err = f.Fetch(ctx, synclayer.FetchRef{Kind: "product", ID: "77"})
-	if err != nil || len(evs) != 1 || evs[0].Product.Product.Name != "Mug" || *evs[0].Product.Product.Stock != 9 {
+	if err != nil || len(evs) != 1 || evs[0].Product.Product.Name != "Mug" || *evs[0].Product.Product.Stock != 9 || len(evs[0].Product.Product.Categories) != 2 {
 		t.Fatalf("Fetch product = %+v, %v", evs, err)
 	}
 
