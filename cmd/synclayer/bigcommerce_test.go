@@ -28,6 +28,7 @@ func startBigCommerce(t *testing.T) (*env, *bigcommercesim.Server) {
 		c.Skills.CustomerSync.Source = append(c.Skills.CustomerSync.Source, "bigcommerce")
 		c.Skills.CustomerSync.FieldMapping = map[string]string{"email": "email", "firstName": "FIRSTNAME"}
 		c.Skills.OrderEvents = &CommerceSkillConfig{Enabled: true, Source: StringList{"bigcommerce"}}
+		c.Skills.ProductCatalog = &CommerceSkillConfig{Enabled: true, Source: StringList{"bigcommerce"}}
 	})
 	return e, sim
 }
@@ -42,7 +43,7 @@ func (e *env) bigcommerce(scope, kind string, id any, msgID string) (int, map[st
 // TestBigCommerce_Orders: a burst of callbacks for one order is
 // acknowledged at once and read once (the fetch job coalesces), through
 // a 429 waited out, and the order reaches Brevo; a customer callback
-// creates the contact.
+// creates the contact, and a product callback reaches the catalog.
 func TestBigCommerce_Orders(t *testing.T) {
 	e, sim := startBigCommerce(t)
 	sim.AddCustomer(map[string]any{"id": 32, "email": "Ann@Example.com", "first_name": "Ann", "last_name": "Lee",
@@ -51,6 +52,7 @@ func TestBigCommerce_Orders(t *testing.T) {
 		"date_created": "Fri, 20 Nov 2026 10:00:00 +0000", "date_modified": "Fri, 20 Nov 2026 10:05:00 +0000",
 		"billing_address": map[string]any{"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}},
 		[]map[string]any{{"product_id": 77, "variant_id": 78, "sku": "MUG", "name": "Mug", "price_inc_tax": "54.7500", "quantity": 2}})
+	sim.AddProduct(map[string]any{"id": 77, "name": "Mug", "sku": "MUG", "price": "54.75", "inventory_tracking": "none", "date_modified": "2026-11-20T09:00:00Z"})
 	sim.RateLimitNext(1)
 	for i, scope := range []string{"store/order/created", "store/order/updated", "store/order/statusUpdated", "store/order/updated"} {
 		e.mustAccept(e.bigcommerce(scope, "order", 250, fmt.Sprintf("msg_order_%d", i)))
@@ -62,7 +64,11 @@ func TestBigCommerce_Orders(t *testing.T) {
 		t.Errorf("an unsigned callback: %d, want 401", code)
 	}
 	e.mustAccept(e.bigcommerce("store/customer/created", "customer", 32, "msg_customer"))
+	e.mustAccept(e.bigcommerce("store/product/updated", "product", 77, "msg_product"))
 	e.waitIdle(30 * time.Second)
+	if p, ok := e.sim.ProductByID("bigcommerce:77"); !ok || p.Name != "Mug" {
+		t.Errorf("Brevo product %+v (%v), want the mug; products: %+v", p, ok, e.sim.Products())
+	}
 	o := e.order("bigcommerce:250")
 	if o.Amount != "109.5000" || o.Status != "paid" || len(o.Products) != 1 {
 		t.Errorf("Brevo order %+v, want 109.5000 paid with one product", o)
