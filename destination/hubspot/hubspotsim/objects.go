@@ -9,12 +9,13 @@ import (
 	"time"
 )
 
-// Deals and companies, as HubSpot's CRM objects: a batch upsert keyed by
-// a property with unique values (HubSpot refuses any other idProperty),
-// and default associations between records (v4).
+// Deals, companies, tasks and notes, as HubSpot's CRM objects: a batch
+// upsert keyed by a property with unique values (HubSpot refuses any
+// other idProperty), and default associations between records (v4).
 
 // objectType is the canonical name of a path's object type: HubSpot
-// takes the name or the type ID (0-1 contacts, 0-2 companies, 0-3 deals).
+// takes the name or the type ID (0-1 contacts, 0-2 companies, 0-3 deals,
+// 0-27 tasks, 0-46 notes).
 func objectType(t string) string {
 	switch t {
 	case "0-1", "contact", "contacts":
@@ -23,11 +24,16 @@ func objectType(t string) string {
 		return "companies"
 	case "0-3", "deal", "deals":
 		return "deals"
+	case "0-27", "task", "tasks":
+		return "tasks"
+	case "0-46", "note", "notes":
+		return "notes"
 	}
 	return ""
 }
 
-// objectProperties are the built-in properties of deals and companies.
+// objectProperties are the built-in properties of deals, companies,
+// tasks and notes (those synclayer writes, and the record ID).
 var objectProperties = map[string][]Property{
 	"deals": {
 		{Name: "dealname", Label: "Deal Name", Type: "string", FieldType: "text", GroupName: "dealinformation"},
@@ -43,13 +49,31 @@ var objectProperties = map[string][]Property{
 		{Name: "domain", Label: "Company Domain Name", Type: "string", FieldType: "text", GroupName: "companyinformation"},
 		{Name: "hs_object_id", Label: "Record ID", Type: "number", FieldType: "number", GroupName: "companyinformation"},
 	},
+	"tasks": {
+		{Name: "hs_task_subject", Label: "Task Title", Type: "string", FieldType: "text", GroupName: "task"},
+		{Name: "hs_task_body", Label: "Task notes", Type: "string", FieldType: "html", GroupName: "task"},
+		{Name: "hs_task_status", Label: "Task Status", Type: "enumeration", FieldType: "select", GroupName: "task"},
+		{Name: "hs_task_priority", Label: "Priority", Type: "enumeration", FieldType: "select", GroupName: "task"},
+		{Name: "hs_timestamp", Label: "Due date", Type: "datetime", FieldType: "date", GroupName: "task"},
+		{Name: "hubspot_owner_id", Label: "Assigned to", Type: "enumeration", FieldType: "select", GroupName: "task"},
+		{Name: "hs_object_id", Label: "Record ID", Type: "number", FieldType: "number", GroupName: "task"},
+	},
+	"notes": {
+		{Name: "hs_note_body", Label: "Note body", Type: "string", FieldType: "html", GroupName: "note"},
+		{Name: "hs_timestamp", Label: "Activity date", Type: "datetime", FieldType: "date", GroupName: "note"},
+		{Name: "hubspot_owner_id", Label: "Activity assigned to", Type: "enumeration", FieldType: "select", GroupName: "note"},
+		{Name: "hs_object_id", Label: "Record ID", Type: "number", FieldType: "number", GroupName: "note"},
+	},
 }
+
+// TaskStatuses are the values hs_task_status takes.
+var TaskStatuses = []string{"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"}
 
 // DealStages are the stages of HubSpot's default sales pipeline.
 var DealStages = []string{"appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
 	"contractsent", "closedwon", "closedlost"}
 
-// Record is a deal or company the simulator holds.
+// Record is a deal, company, task or note the simulator holds.
 type Record struct {
 	ID         string
 	Properties map[string]string
@@ -84,7 +108,7 @@ func (s *Server) Associations() int {
 func assocKey(ft, fid, tt, tid string) string { return ft + "/" + fid + "/" + tt + "/" + tid }
 
 func (s *Server) initObjects() {
-	s.objects = map[string]map[string]*Contact{"deals": {}, "companies": {}}
+	s.objects = map[string]map[string]*Contact{"deals": {}, "companies": {}, "tasks": {}, "notes": {}}
 	s.unique = map[string]string{}
 	s.assoc = map[string]bool{}
 	s.objProps = map[string]map[string]Property{}
@@ -130,6 +154,10 @@ func (s *Server) handleObjectUpsert(w http.ResponseWriter, r *http.Request) {
 		}
 		if st, ok := x.Properties["dealstage"]; ok && t == "deals" && !slices.Contains(DealStages, st) {
 			errs = append(errs, batchError("VALIDATION_ERROR", "Property values were not valid: "+st+" is not a valid deal stage of the pipeline", x.ID))
+			continue
+		}
+		if msg := engagementProblem(t, x.Properties); msg != "" {
+			errs = append(errs, batchError("VALIDATION_ERROR", msg, x.ID))
 			continue
 		}
 		key := t + "/" + x.IDProperty + "/" + x.ID
@@ -184,6 +212,31 @@ var defaultTypeID = map[string]int{
 	"contacts/companies": 279, "companies/contacts": 280,
 	"deals/contacts": 3, "contacts/deals": 4,
 	"deals/companies": 341, "companies/deals": 342,
+	"tasks/contacts": 204, "contacts/tasks": 203,
+	"notes/contacts": 202, "contacts/notes": 201,
+}
+
+// engagementProblem is HubSpot's refusal of a task or note as given:
+// both need hs_timestamp (a task's due date, a note's activity date), as
+// an ISO 8601 time or epoch milliseconds, and a task's status is one of
+// TaskStatuses.
+func engagementProblem(t string, props map[string]string) string {
+	if t != "tasks" && t != "notes" {
+		return ""
+	}
+	ts, ok := props["hs_timestamp"]
+	if !ok {
+		return "Property values were not valid: hs_timestamp is required"
+	}
+	if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+		if _, err := strconv.ParseInt(ts, 10, 64); err != nil {
+			return "Property values were not valid: " + ts + " is not a valid hs_timestamp"
+		}
+	}
+	if st, ok := props["hs_task_status"]; ok && t == "tasks" && !slices.Contains(TaskStatuses, st) {
+		return "Property values were not valid: " + st + " is not a valid hs_task_status"
+	}
+	return ""
 }
 
 func (s *Server) handleAssociateDefault(w http.ResponseWriter, r *http.Request) {

@@ -90,7 +90,7 @@ func (s *Server) propertiesOf(t string) (map[string]Property, bool) {
 	switch objectType(t) {
 	case "contacts":
 		return s.properties, true
-	case "deals", "companies":
+	case "deals", "companies", "tasks", "notes":
 		return s.objProps[objectType(t)], true
 	}
 	return nil, false

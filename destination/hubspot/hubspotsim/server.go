@@ -89,10 +89,10 @@ type Server struct {
 	webhook  Webhook // webhook.go
 	eventSeq int64
 
-	objects  map[string]map[string]*Contact // deals and companies, by type and ID (objects.go)
+	objects  map[string]map[string]*Contact // deals, companies, tasks and notes, by type and ID (objects.go)
 	unique   map[string]string              // type/idProperty/value → ID
 	assoc    map[string]bool                // fromType/fromID/toType/toID, both directions
-	objProps map[string]map[string]Property // deals' and companies' properties
+	objProps map[string]map[string]Property // their properties, by type
 }
 
 // New returns a Server with HubSpot's default contact properties and one

@@ -1,6 +1,6 @@
 // Package hubspotspec checks HTTP requests against the trimmed HubSpot
 // OpenAPI documents vendored in destination/hubspot/testdata/openapi
-// (contacts, deals, companies, v4 associations, properties, communication
+// (contacts, deals, companies, tasks, notes, v4 associations, properties, communication
 // preferences and the OAuth token endpoint, one document each, as HubSpot publishes them), so tests of the hubspot client and
 // simulator fail when a request would not be accepted by the real API. It
 // is for tests only.
@@ -68,6 +68,8 @@ func load() (*Validator, error) {
 		{"/crm/v3/objects/contacts", "contacts.json", spec},
 		{"/crm/v3/objects/0-3", "deals.json", spec},
 		{"/crm/v3/objects/companies", "companies.json", spec},
+		{"/crm/v3/objects/tasks", "tasks.json", spec},
+		{"/crm/v3/objects/notes", "notes.json", spec},
 		{"/crm/v4/objects/", "associations.json", spec},
 		{"/crm/v3/properties/", "properties.json", spec},
 		{"/communication-preferences/v3/", "subscriptions.json", spec},

@@ -36,6 +36,10 @@ func TestValidator_Validate(t *testing.T) {
 			body: `{"emailAddress":"a@example.com","subscriptionId":"1001","legalBasis":"CONSENT_WITH_NOTICE","legalBasisExplanation":"opted in at checkout"}`},
 		{name: "SubscribeBadLegalBasis", method: "POST", target: "/communication-preferences/v3/subscribe",
 			body: `{"emailAddress":"a@example.com","subscriptionId":"1001","legalBasis":"BECAUSE"}`, wantErr: "legalBasis"},
+		{name: "UpsertTask", method: "POST", target: "/crm/v3/objects/tasks/batch/upsert",
+			body: `{"inputs":[{"id":"wf_1","idProperty":"synclayer_action_key","properties":{"hs_task_subject":"Call","hs_timestamp":"2026-12-09T10:00:00Z","hs_task_status":"NOT_STARTED"}}]}`},
+		{name: "UpsertNote", method: "POST", target: "/crm/v3/objects/notes/batch/upsert",
+			body: `{"inputs":[{"id":"wf_2","idProperty":"synclayer_action_key","properties":{"hs_note_body":"Asked to cancel","hs_timestamp":"2026-12-07T10:00:00Z"}}]}`},
 		{name: "UnknownPath", method: "POST", target: "/crm/v3/objects/deals", body: `{}`, wantErr: "no matching operation"},
 	}
 	for _, tt := range tests {
