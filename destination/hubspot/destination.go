@@ -49,6 +49,8 @@ type Destination struct {
 	publicURL func() string            // server.public_url, for the webhook's URL
 	reconcile time.Duration            // 0: no reconciliation (reconcile.go)
 	syncs     weakset.Set[ContactSync] // the contact syncs built on this account, read by the webhook
+
+	actionKeys actionKeys // task and note keys created (actions.go)
 }
 
 var _ synclayer.ContactDestination = (*Destination)(nil)

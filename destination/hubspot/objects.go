@@ -11,6 +11,8 @@ import (
 const (
 	objectDeals     = "0-3"
 	objectCompanies = "companies"
+	objectTasks     = "tasks"
+	objectNotes     = "notes"
 )
 
 // UpsertDeals creates or updates deals by a unique property in one call
@@ -43,4 +45,16 @@ func (c *Client) AssociateDefault(ctx context.Context, fromType, fromID, toType,
 		path: "/crm/v4/objects/" + url.PathEscape(fromType) + "/" + url.PathEscape(fromID) + "/associations/default/" +
 			url.PathEscape(toType) + "/" + url.PathEscape(toID)})
 	return err
+}
+
+// UpsertTasks creates or updates tasks by a unique property in one call
+// (POST /crm/v3/objects/tasks/batch/upsert).
+func (c *Client) UpsertTasks(ctx context.Context, inputs []UpsertInput) (*UpsertResult, error) {
+	return c.upsertObjects(ctx, objectTasks, inputs)
+}
+
+// UpsertNotes creates or updates notes by a unique property in one call
+// (POST /crm/v3/objects/notes/batch/upsert).
+func (c *Client) UpsertNotes(ctx context.Context, inputs []UpsertInput) (*UpsertResult, error) {
+	return c.upsertObjects(ctx, objectNotes, inputs)
 }

@@ -14,6 +14,17 @@ type Property struct {
 	GroupName string `json:"groupName"`
 	// HasUniqueValue makes the property one a batch upsert may key by.
 	HasUniqueValue bool `json:"hasUniqueValue,omitempty"`
+	// Options are an enumeration's or a bool's values (a bool's are
+	// true and false).
+	Options []PropertyOption `json:"options,omitempty"`
+}
+
+// PropertyOption is one value of an enumeration or bool property.
+type PropertyOption struct {
+	Label        string `json:"label"`
+	Value        string `json:"value"`
+	DisplayOrder int    `json:"displayOrder"`
+	Hidden       bool   `json:"hidden"`
 }
 
 // ListContactProperties returns the account's contact properties.
