@@ -106,6 +106,10 @@ type WorkflowStore interface {
 	FindWorkflowAction(ctx context.Context, id int64) (*WorkflowAction, error)
 	// FindWorkflowActions returns action rows matching f, newest first.
 	FindWorkflowActions(ctx context.Context, f WorkflowActionFilter) ([]*WorkflowAction, error)
+	// CountWorkflowActions counts the rows of rule's action whose config
+	// has fingerprint, recorded before row beforeID: an assign_owner's
+	// round-robin turn.
+	CountWorkflowActions(ctx context.Context, rule, fingerprint string, beforeID int64) (int, error)
 }
 
 // WorkflowTx records workflow action runs inside an ingest transaction.

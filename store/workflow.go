@@ -71,6 +71,17 @@ func (s *DB) FindWorkflowActions(ctx context.Context, f synclayer.WorkflowAction
 	return scanWorkflowActions(rows, err)
 }
 
+// CountWorkflowActions counts rule's rows with fingerprint and an ID
+// below beforeID.
+func (s *DB) CountWorkflowActions(ctx context.Context, rule, fingerprint string, beforeID int64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM workflow_actions WHERE rule = ? AND fingerprint = ? AND id < ?"), rule, fingerprint, beforeID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count workflow actions: %w", err)
+	}
+	return n, nil
+}
+
 func scanWorkflowActions(rows *sql.Rows, err error) ([]*synclayer.WorkflowAction, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find workflow actions: %w", err)

@@ -184,7 +184,7 @@ func (h *Handler) list(ctx context.Context, t *target, a *action, c *synclayer.C
 
 // label names a destination in result lines: its platform's name for the
 // one named after its platform ("Brevo"), its own name for the others.
-func label(d synclayer.ActionDestination) string {
+func label(d synclayer.Destination) string {
 	if d.Name() == d.Type() && d.Name() != "" {
 		return strings.ToUpper(d.Name()[:1]) + d.Name()[1:]
 	}

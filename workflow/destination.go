@@ -78,7 +78,7 @@ func checkAction(checks map[string]func(synclayer.ActionCheck) error, destinatio
 		ac.Kind, ac.EventName = KindEvent, a.Name
 	case KindSetAttribute:
 		ac.Fields = slices.Sorted(maps.Keys(a.Attributes))
-	case KindAddToList, KindRemoveFromList:
+	case KindAddToList, KindRemoveFromList, KindCreateTask, KindCreateNote:
 	default:
 		return nil
 	}

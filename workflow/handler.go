@@ -24,7 +24,13 @@ type Handler struct {
 	// Destinations are the destinations contact actions may act on, by
 	// name; a rule's Destination or Destinations pick among them.
 	Destinations map[string]synclayer.ActionDestination
-	Now          func() time.Time
+	// CRM are the destinations create_task and create_note may act on,
+	// by name.
+	CRM map[string]synclayer.CRMActionDestination
+	// Ingest applies set_lifecycle_stage's and assign_owner's changes to
+	// the canonical contact (crm.go).
+	Ingest IngestFunc
+	Now    func() time.Time
 	// ContactQueues, queue → destination, are enqueued for a contact that
 	// add_tag changed (customer-sync on each destination, which sends the
 	// tags); none when it does not run.
@@ -107,7 +113,7 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 	}
 	var dest *target
 	if a.onDestinations() {
-		if dest, err = h.target(ru, row, destination); err != nil {
+		if dest, err = h.target(ru, a, row, destination); err != nil {
 			return nil, nil, err
 		}
 	} else if destination != "" {
@@ -148,7 +154,8 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 // name, the destination, and the once-only key of an event sent there.
 type target struct {
 	name string
-	d    synclayer.ActionDestination
+	d    synclayer.ActionDestination    // for the contact actions
+	crm  synclayer.CRMActionDestination // for create_task and create_note
 	key  string
 }
 
@@ -157,7 +164,7 @@ type target struct {
 // rule had one: it runs on the rule's first. A destination the rule no
 // longer names dead-letters the job rather than acting where the config
 // no longer asks it to.
-func (h *Handler) target(ru *rule, row *synclayer.WorkflowAction, name string) (*target, error) {
+func (h *Handler) target(ru *rule, a *action, row *synclayer.WorkflowAction, name string) (*target, error) {
 	key := EventKey(row.Rule, row.Action, row.TriggerType, row.TriggerKey, name)
 	if name == "" {
 		name = ru.destinations[0]
@@ -165,6 +172,13 @@ func (h *Handler) target(ru *rule, row *synclayer.WorkflowAction, name string) (
 		return nil, synclayer.Permanent(fmt.Errorf("workflow %s no longer acts on %s; its %s action for %s %s did not run there: "+
 			"a replay runs it once the rule names %s again, so act on this trigger by hand if it still matters",
 			row.Rule, name, row.Kind, row.TriggerType, row.TriggerKey, name))
+	}
+	if a.onCRM() {
+		crm := h.CRM[name]
+		if crm == nil {
+			return nil, synclayer.Permanent(fmt.Errorf("destination %s, which workflow %s acts on, is not configured or takes no CRM actions (create_task, create_note)", name, ru.Name))
+		}
+		return &target{name: name, crm: crm, key: key}, nil
 	}
 	d := h.Destinations[name]
 	if d == nil {
@@ -254,6 +268,12 @@ func (h *Handler) run(ctx context.Context, ru *rule, a *action, row *synclayer.W
 		return h.addTag(ctx, a, row, view)
 	case KindAddToList, KindRemoveFromList:
 		return h.list(ctx, dest, a, c)
+	case KindCreateTask:
+		return h.createTask(ctx, dest, a, row, c, view)
+	case KindCreateNote:
+		return h.createNote(ctx, dest, a, row, c, view)
+	case KindSetLifecycleStage, KindAssignOwner:
+		return h.setContactField(ctx, a, row, c, view)
 	}
 	return "", synclayer.Permanent(fmt.Errorf("unknown action %s", a.Kind))
 }

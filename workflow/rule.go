@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"cel.dev/cel-go/cel"
 
@@ -53,6 +54,12 @@ const (
 	KindAddTag         = "add_tag"
 	KindAddToList      = "add_to_list"
 	KindRemoveFromList = "remove_from_list"
+	// CRM actions (crm.go): a task or note on each of the rule's
+	// destinations, and the canonical contact's stage or owner.
+	KindCreateTask        = "create_task"
+	KindCreateNote        = "create_note"
+	KindSetLifecycleStage = "set_lifecycle_stage"
+	KindAssignOwner       = "assign_owner"
 )
 
 // Action is one thing a rule does. Kind decides which fields apply;
@@ -80,6 +87,18 @@ type Action struct {
 	// on Brevo, an ID such as Y6nRLr on Klaviyo and a tag on Mailchimp,
 	// so a shared value rarely names the same list on two platforms.
 	Lists map[string]string
+
+	Subject string        // create_task: template
+	Body    string        // create_task, create_note: template
+	DueIn   time.Duration // create_task: due this long after the trigger
+	// TaskOwner is create_task's fixed assignee (a CRM owner ID); ""
+	// assigns the contact's canonical owner when it has one.
+	TaskOwner string
+
+	Stage synclayer.LifecycleStage // set_lifecycle_stage
+
+	OwnerID    string   // assign_owner: one fixed owner
+	RoundRobin []string // assign_owner: or these in turn
 }
 
 // ListName is the action's one list as the destination names it; "" when
@@ -154,7 +173,9 @@ type action struct {
 	Action
 	text       *template.Template
 	tag        *template.Template
-	properties map[string]any // string values compiled to *template.Template
+	subject    *template.Template // create_task
+	body       *template.Template // create_task, create_note
+	properties map[string]any     // string values compiled to *template.Template
 	attributes map[string]any
 	hook       synclayer.NotificationSender // a webhook action's
 	slack      synclayer.NotificationSender // a slack action's
@@ -330,6 +351,10 @@ func compileAction(a Action, ch synclayer.Channels) (*action, *actionError) {
 		} else if a.ListName() == "" {
 			return nil, errAt(a.Kind, "names no list: give the list ID (a Brevo list ID is a number above 0)")
 		}
+	case KindCreateTask, KindCreateNote, KindSetLifecycleStage, KindAssignOwner:
+		if err := compileCRM(c); err != nil {
+			return nil, err
+		}
 	case "":
 		return nil, errAt("", "names no action; use one of "+ActionKinds)
 	default:
@@ -341,7 +366,7 @@ func compileAction(a Action, ch synclayer.Channels) (*action, *actionError) {
 
 // ActionKinds names the action keys, for messages: event first, its
 // older name brevo_event last.
-const ActionKinds = "slack, webhook, event, set_attribute, add_tag, add_to_list or remove_from_list (brevo_event is event's older name)"
+const ActionKinds = "slack, webhook, event, set_attribute, add_tag, add_to_list, remove_from_list, create_task, create_note, set_lifecycle_stage or assign_owner (brevo_event is event's older name)"
 
 // canonicalKind is kind with brevo_event read as event, for comparing a
 // row's kind with its action's: renaming the key is no change.
@@ -375,7 +400,15 @@ func fingerprint(a Action) string {
 		ListID     int64             `json:"l,omitempty"`
 		List       string            `json:"ls,omitempty"`
 		Lists      map[string]string `json:"lm,omitempty"`
-	}{a.Kind, a.Text, a.URL, a.Name, a.Properties, a.Attributes, a.Tag, a.ListID, a.List, a.Lists})
+		Subject    string            `json:"s,omitempty"`
+		Body       string            `json:"b,omitempty"`
+		DueIn      time.Duration     `json:"d,omitempty"`
+		TaskOwner  string            `json:"o,omitempty"`
+		Stage      string            `json:"st,omitempty"`
+		OwnerID    string            `json:"oi,omitempty"`
+		RoundRobin []string          `json:"rr,omitempty"`
+	}{a.Kind, a.Text, a.URL, a.Name, a.Properties, a.Attributes, a.Tag, a.ListID, a.List, a.Lists,
+		a.Subject, a.Body, a.DueIn, a.TaskOwner, string(a.Stage), a.OwnerID, a.RoundRobin})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }
@@ -411,7 +444,7 @@ func httpURL(s string) bool {
 
 // needsContact reports whether the action acts on, or names, a contact.
 func (a *action) needsContact() bool {
-	return a.Kind == KindAddTag || a.onDestinations()
+	return a.Kind == KindAddTag || a.Kind == KindSetLifecycleStage || a.Kind == KindAssignOwner || a.onDestinations()
 }
 
 // onDestinations reports whether the action is carried out by the rule's
@@ -420,11 +453,15 @@ func (a *action) needsContact() bool {
 // own contact, which customer-sync then carries to every destination.
 func (a *action) onDestinations() bool {
 	switch a.Kind {
-	case KindEvent, KindBrevoEvent, KindSetAttribute, KindAddToList, KindRemoveFromList:
+	case KindEvent, KindBrevoEvent, KindSetAttribute, KindAddToList, KindRemoveFromList, KindCreateTask, KindCreateNote:
 		return true
 	}
 	return false
 }
+
+// onCRM reports whether the action is one a CRM destination carries out
+// (synclayer.CRMActionDestination).
+func (a *action) onCRM() bool { return a.Kind == KindCreateTask || a.Kind == KindCreateNote }
 
 // Attributes returns every attribute set_attribute actions set, with the
 // Brevo type to create it as: boolean, float or text.

@@ -13,7 +13,8 @@ import (
 
 // ContactView is the contact as filters and templates see it: the
 // canonical fields under short names (orders is totalOrders), consent as
-// marketable, tags as the sources' and the workflows' together, and every
+// marketable, tags as the sources' and the workflows' together, the
+// lifecycle stage and owner (a CRM owner ID), and every
 // other field under fields. Every standard key is present, empty when
 // unknown, so "contact.orders == 1" is false rather than an error for a
 // contact without orders.
@@ -23,6 +24,7 @@ func ContactView(c *synclayer.Contact) map[string]any {
 		"orders": 0.0, "totalSpent": 0.0, "tier": "", "tags": []any{},
 		"marketable": false, "emailConsent": "", "smsConsent": "",
 		"lastOrderDate": "", "firstOrderDate": "", "createdAt": "", "fields": map[string]any{},
+		"lifecycleStage": "", "owner": "",
 	}
 	if c == nil {
 		return v
@@ -53,6 +55,7 @@ func ContactView(c *synclayer.Contact) map[string]any {
 		"emailConsent": string(c.EmailConsent.State), "smsConsent": string(c.SMSConsent.State),
 		"lastOrderDate": text(synclayer.FieldLastOrderDate), "firstOrderDate": text(synclayer.FieldFirstOrderDate),
 		"createdAt": c.CreatedAt.UTC().Format(time.RFC3339), "fields": fields,
+		"lifecycleStage": text(synclayer.FieldLifecycleStage), "owner": text(synclayer.FieldOwner),
 	})
 	return v
 }

@@ -459,12 +459,13 @@ func (m *Main) parseCustomerSync(raw json.RawMessage) (*CustomerSyncConfig, erro
 }
 
 // routeSources are the sources whose contact changes customer-sync
-// delivers: its sources, manual (the trigger command and API), and its
+// delivers: its sources, manual (the trigger command and API), workflows
+// (set_lifecycle_stage, assign_owner), and its
 // destinations, whose reports (an unsubscribe in Brevo) must reach the
 // other destinations. A destination's report of what it holds already
 // plans no call to itself.
 func (c *Config) routeSources(cs *CustomerSyncConfig) []string {
-	out := append([]string{synclayer.ManualSource}, cs.Source...)
+	out := append([]string{synclayer.ManualSource, "workflows"}, cs.Source...)
 	for _, t := range c.targets(cs) {
 		if !slices.Contains(out, t.name) {
 			out = append(out, t.name)

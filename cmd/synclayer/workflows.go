@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
@@ -46,6 +47,88 @@ type WorkflowActionConfig struct {
 	AddTag         string             `yaml:"add_tag,omitempty"`
 	AddToList      ListRef            `yaml:"add_to_list,omitempty"`
 	RemoveFromList ListRef            `yaml:"remove_from_list,omitempty"`
+	// CRM actions: a task or note on each of the rule's destinations
+	// (a CRM such as hubspot), and the canonical contact's lifecycle
+	// stage or owner, set as source workflows.
+	CreateTask        *CreateTaskActionConfig `yaml:"create_task,omitempty"`
+	CreateNote        *CreateNoteActionConfig `yaml:"create_note,omitempty"`
+	SetLifecycleStage string                  `yaml:"set_lifecycle_stage,omitempty"`
+	AssignOwner       OwnerRef                `yaml:"assign_owner,omitempty"`
+}
+
+// CreateTaskActionConfig is a follow-up task: its title and notes
+// (templates), due due_in after the trigger, assigned to owner (a CRM
+// owner ID) or else the contact's owner.
+type CreateTaskActionConfig struct {
+	Subject string        `yaml:"subject"`
+	Body    string        `yaml:"body,omitempty"`
+	DueIn   time.Duration `yaml:"due_in,omitempty"`
+	Owner   string        `yaml:"owner,omitempty"`
+}
+
+// CreateNoteActionConfig is a note on the contact's timeline.
+type CreateNoteActionConfig struct {
+	Body string `yaml:"body"`
+}
+
+// OwnerRef is assign_owner's value: one CRM owner ID ("123"), or
+// { round_robin: ["11", "22"] } to take them in turn.
+type OwnerRef struct {
+	ID         string
+	RoundRobin []string
+}
+
+// IsZero reports whether no owner is given.
+func (o OwnerRef) IsZero() bool { return o.ID == "" && o.RoundRobin == nil }
+
+// UnmarshalYAML takes an owner ID (text or a number) or a map with
+// round_robin.
+func (o *OwnerRef) UnmarshalYAML(b []byte) error {
+	var v any
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	const want = `must be a CRM owner ID ("123"), or { round_robin: ["11", "22", "33"] }`
+	switch x := v.(type) {
+	case string:
+		o.ID = x
+		if x == "" {
+			return errors.New(want)
+		}
+	case uint64, int64, int:
+		o.ID = fmt.Sprint(x)
+	case map[string]any:
+		for k := range x {
+			if k != "round_robin" {
+				return fmt.Errorf("%s: unknown key; %s", k, want)
+			}
+		}
+		list, ok := x["round_robin"].([]any)
+		if !ok || len(list) == 0 {
+			return errors.New("round_robin: must list the owner IDs to take in turn, as [\"11\", \"22\"]")
+		}
+		for i, e := range list {
+			switch id := e.(type) {
+			case string:
+				o.RoundRobin = append(o.RoundRobin, id)
+			case uint64, int64, int:
+				o.RoundRobin = append(o.RoundRobin, fmt.Sprint(id))
+			default:
+				return fmt.Errorf("round_robin[%d]: must be a CRM owner ID", i)
+			}
+		}
+	default:
+		return errors.New(want)
+	}
+	return nil
+}
+
+// MarshalYAML writes the owner back as it was given.
+func (o OwnerRef) MarshalYAML() (any, error) {
+	if o.RoundRobin != nil {
+		return map[string]any{"round_robin": o.RoundRobin}, nil
+	}
+	return o.ID, nil
 }
 
 // ListRef is a list as its destination names it: a Brevo list ID (a
@@ -194,6 +277,26 @@ func (a *WorkflowActionConfig) rule() (act workflow.Action, n int) {
 			a.RemoveFromList.action(&act)
 		}
 	}
+	if a.CreateTask != nil {
+		set(workflow.KindCreateTask)
+		if act.Kind == workflow.KindCreateTask {
+			act.Subject, act.Body, act.DueIn, act.TaskOwner = a.CreateTask.Subject, a.CreateTask.Body, a.CreateTask.DueIn, a.CreateTask.Owner
+		}
+	}
+	if a.CreateNote != nil {
+		set(workflow.KindCreateNote)
+		if act.Kind == workflow.KindCreateNote {
+			act.Body = a.CreateNote.Body
+		}
+	}
+	if a.SetLifecycleStage != "" {
+		set(workflow.KindSetLifecycleStage)
+		act.Stage = synclayer.LifecycleStage(a.SetLifecycleStage)
+	}
+	if !a.AssignOwner.IsZero() {
+		set(workflow.KindAssignOwner)
+		act.OwnerID, act.RoundRobin = a.AssignOwner.ID, slices.Clone(a.AssignOwner.RoundRobin)
+	}
 	return act, n
 }
 
@@ -215,7 +318,7 @@ func (c *Config) finishWorkflows(e *configErrors) {
 		}
 		r := workflow.Rule{Name: w.Name, Owner: w.Owner, Trigger: synclayer.EventType(w.Trigger), Filter: w.Filter,
 			Destination: w.Destination, Destinations: w.Destinations}
-		if w.actsOnContacts() {
+		if w.actsOnContacts() || w.actsOnCRM() {
 			r.Checks = map[string]func(synclayer.ActionCheck) error{}
 			seen := map[string]bool{}
 			for k, name := range w.destinationNames() {
@@ -227,7 +330,7 @@ func (c *Config) finishWorkflows(e *configErrors) {
 					continue // empty or named twice: Compile says so
 				}
 				seen[name] = true
-				if check, err := c.actionCheck(name); err != nil {
+				if check, err := c.actionCheck(name, w.actsOnContacts(), w.actsOnCRM()); err != nil {
 					workflowError(e, i, w.Name, field, "%s", err.Error())
 					failed = true
 				} else if check != nil {
@@ -276,6 +379,12 @@ func (w *WorkflowConfig) actsOnContacts() bool {
 	return false
 }
 
+// actsOnCRM reports whether the rule has an action a CRM destination
+// carries out (create_task, create_note).
+func (w *WorkflowConfig) actsOnCRM() bool {
+	return slices.ContainsFunc(w.Actions, func(a WorkflowActionConfig) bool { return a.CreateTask != nil || a.CreateNote != nil })
+}
+
 // destinationNames is the destinations the rule's contact actions act
 // on, as configured: destinations, else the one destination (brevo when
 // neither is set).
@@ -292,10 +401,13 @@ func (w *WorkflowConfig) actsOnBrevo() bool {
 	return w.actsOnContacts() && slices.Contains(w.destinationNames(), "brevo")
 }
 
-// actionCheck is the check of contact actions on destination name,
-// opened as config validation opens destinations; nil, without an
+// actionCheck is the check of contact and CRM actions on destination
+// name, opened as config validation opens destinations; nil, without an
 // error, when the destination does not open (reported at its own key).
-func (c *Config) actionCheck(name string) (func(synclayer.ActionCheck) error, error) {
+// A rule with contact actions (contact) needs a
+// synclayer.ActionDestination, one with create_task or create_note (crm)
+// a synclayer.CRMActionDestination.
+func (c *Config) actionCheck(name string, contact, crm bool) (func(synclayer.ActionCheck) error, error) {
 	if _, ok := c.Destinations[name]; !ok {
 		return nil, fmt.Errorf("destination %q is not configured under destinations", name)
 	}
@@ -303,11 +415,24 @@ func (c *Config) actionCheck(name string) (func(synclayer.ActionCheck) error, er
 	if err != nil {
 		return nil, nil // reported at destinations.<name>
 	}
-	ad, ok := d.(synclayer.ActionDestination)
-	if !ok {
-		return nil, fmt.Errorf("%s (type %s) takes no contact actions (event, set_attribute, add_to_list, remove_from_list)", name, d.Type())
+	ad, isAction := d.(synclayer.ActionDestination)
+	cd, isCRM := d.(synclayer.CRMActionDestination)
+	var errs []error
+	if contact && !isAction {
+		errs = append(errs, fmt.Errorf("%s (type %s) takes no contact actions (event, set_attribute, add_to_list, remove_from_list)", name, d.Type()))
 	}
-	return ad.CheckAction, nil
+	if crm && !isCRM {
+		errs = append(errs, fmt.Errorf("%s (type %s) takes no CRM actions (create_task, create_note): they need a CRM destination such as hubspot", name, d.Type()))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return func(a synclayer.ActionCheck) error {
+		if a.Kind == workflow.KindCreateTask || a.Kind == workflow.KindCreateNote {
+			return cd.CheckCRMAction(a)
+		}
+		return ad.CheckAction(a)
+	}, nil
 }
 
 // workflowError adds a problem with a rule, named by its index and name
@@ -382,6 +507,15 @@ func cloneWorkflows(ws []*WorkflowConfig) []*WorkflowConfig {
 				a.Webhook = &h
 			}
 			a.AddToList.On, a.RemoveFromList.On = maps.Clone(a.AddToList.On), maps.Clone(a.RemoveFromList.On)
+			if a.CreateTask != nil {
+				t := *a.CreateTask
+				a.CreateTask = &t
+			}
+			if a.CreateNote != nil {
+				n := *a.CreateNote
+				a.CreateNote = &n
+			}
+			a.AssignOwner.RoundRobin = slices.Clone(a.AssignOwner.RoundRobin)
 			cp.Actions[j] = a
 		}
 		out[i] = &cp
@@ -415,12 +549,17 @@ func (m *Main) startWorkflows() {
 		return
 	}
 	dests := map[string]synclayer.ActionDestination{}
+	crm := map[string]synclayer.CRMActionDestination{}
+	queues := map[string]bool{}
 	for name, d := range m.destinations {
 		if ad, ok := d.(synclayer.ActionDestination); ok {
-			dests[name] = ad
+			dests[name], queues[name] = ad, true
+		}
+		if cd, ok := d.(synclayer.CRMActionDestination); ok {
+			crm[name], queues[name] = cd, true
 		}
 	}
-	h := &workflow.Handler{Rules: rs, Store: m.DB, Destinations: dests}
+	h := &workflow.Handler{Rules: rs, Store: m.DB, Destinations: dests, CRM: crm, Ingest: m.workflowContactChange}
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
 		h.ContactQueues = map[string]string{}
 		for _, t := range m.Config.targets(cs) {
@@ -438,7 +577,7 @@ func (m *Main) startWorkflows() {
 	}()
 	noTrace := func(c *queue.Config) { c.NoTrace = true }
 	m.startWorker(synclayer.WorkflowSkill, h, noTrace)
-	for _, name := range slices.Sorted(maps.Keys(dests)) {
+	for _, name := range slices.Sorted(maps.Keys(queues)) {
 		if q := synclayer.Queue(synclayer.WorkflowSkill, name); q != synclayer.WorkflowSkill {
 			m.startWorker(q, h, noTrace)
 		}
@@ -448,4 +587,19 @@ func (m *Main) startWorkflows() {
 		names = append(names, w.Name)
 	}
 	m.Logger.Info("workflows started", "rules", strings.Join(names, ","), "destinations", strings.Join(rs.Destinations(), ","))
+}
+
+// workflowContactChange applies set_lifecycle_stage's and assign_owner's
+// change through ingest, the one path into the store, reporting what it
+// did on the event.
+func (m *Main) workflowContactChange(ctx context.Context, ev *synclayer.Event) (bool, error) {
+	res, err := m.Ingester.Ingest(ctx, []*synclayer.Event{ev})
+	if err != nil {
+		return false, err
+	}
+	if len(res) != 1 {
+		return false, fmt.Errorf("ingest answered %d results for one event", len(res))
+	}
+	ev.Status, ev.Reason, ev.Ignored = res[0].Status, res[0].Reason, res[0].Ignored
+	return res[0].Duplicate, nil
 }
