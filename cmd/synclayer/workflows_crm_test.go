@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/destination/hubspot"
 )
@@ -93,5 +96,129 @@ func TestExample_LeadForm(t *testing.T) {
 	}
 	if tasks := sim.Records("tasks"); len(tasks) != 1 || tasks[0].Properties["hubspot_owner_id"] != "11" {
 		t.Errorf("tasks after the restart %+v, want one for 11", tasks)
+	}
+}
+
+// TestConfig_CRMActions: the CRM actions' mistakes name the rule, the
+// key and the line, and a task on a destination that takes no CRM
+// actions names that destination.
+func TestConfig_CRMActions(t *testing.T) {
+	doc := `destinations:
+  hubspot: {}
+workflows:
+  - name: on-brevo
+    trigger: form_submitted
+    actions:
+      - create_task: { subject: "Call {{ .contact.email }}" }
+  - name: bad
+    trigger: form_submitted
+    destination: hubspot
+    actions:
+      - set_lifecycle_stage: prospect
+      - assign_owner: { round_robin: ["11", "11"] }
+      - create_task: { body: "no subject" }
+      - create_note: { body: "{{ .contact.email " }
+      - assign_owner: { turns: ["11"] }
+      - set_attribute: { lifecyclestage: lead }
+`
+	_, err := ParseConfig([]byte(doc), "")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"line 4: workflows[0] (on-brevo).destination: brevo (type brevo) takes no CRM actions (create_task, create_note)",
+		`line 12: workflows[1] (bad).actions[0].set_lifecycle_stage: "prospect" is not a lifecycle stage`,
+		`workflows[1] (bad).actions[1].assign_owner.round_robin[1]: "11" is named twice`,
+		"workflows[1] (bad).actions[2].create_task.subject: is required",
+		"workflows[1] (bad).actions[3].create_note.body: template",
+		"turns: unknown key",
+		"workflows[1] (bad).actions[5].set_attribute.lifecyclestage: hubspot: lifecyclestage is the lifecycle stage: use set_lifecycle_stage",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error\n%v\nmust contain %q", err, want)
+		}
+	}
+}
+
+// TestExample_FirstOrderCRM drives examples/first-order-crm.yaml: a
+// Shopify customer's first order makes one HubSpot customer with one
+// deal and one note of the order, associated, and in Brevo the
+// FIRST_PURCHASE tag and one post_purchase event; the order delivered
+// again and a second order add nothing.
+func TestExample_FirstOrderCRM(t *testing.T) {
+	e := startEnv(t, brevosim.Options{}, withHubSpotDeals(), withWorkflows(loadExample(t, "first-order-crm")))
+	sim := e.hubspotSim()
+	e.mustAccept(e.shopify("customers/create", shopifyCustomer(4101, "flo@example.com", "Flo", 0, "subscribed", 0)))
+	order := shopifyOrder(5101, 4101, "flo@example.com", 1, "120.00")
+	for range 2 {
+		e.mustAccept(e.shopify("orders/create", order))
+	}
+	e.waitIdle(20 * time.Second)
+	e.mustAccept(e.shopify("orders/create", shopifyOrder(5102, 4101, "flo@example.com", 2, "30.00")))
+	e.waitIdle(20 * time.Second)
+
+	c, ok := sim.Contact("flo@example.com")
+	if !ok || c.Properties[hubspot.PropertyLifecycleStage] != "customer" {
+		t.Fatalf("HubSpot contact %+v, want a customer", c)
+	}
+	if deals := sim.Records("deals"); len(deals) != 2 || !sim.Associated("deals", deals[0].ID, "contacts", c.ID) {
+		t.Errorf("deals %+v, want one per order, associated", deals)
+	}
+	notes := sim.Records("notes")
+	if len(notes) != 1 || notes[0].Properties["hs_note_body"] != "First order shopify:5101: 120.00 USD" || !sim.Associated("notes", notes[0].ID, "contacts", c.ID) {
+		t.Errorf("notes %+v, want one of the first order, associated", notes)
+	}
+	if tags, _ := e.contact("flo@example.com").Attributes["TAGS"].(string); !strings.Contains(tags, "FIRST_PURCHASE") {
+		t.Errorf("Brevo TAGS %q, want FIRST_PURCHASE", tags)
+	}
+	evs := e.sim.EventsNamed("post_purchase")
+	if len(evs) != 1 || evs[0].Properties["order_id"] != "shopify:5101" {
+		t.Errorf("post_purchase events %+v, want one for the first order", evs)
+	}
+}
+
+// TestExample_CancellationTicket drives examples/cancellation-ticket.yaml:
+// the contact's owner, set in HubSpot, comes back by webhook; a ticket
+// that mentions cancelling (delivered twice) sets churn_risk in HubSpot,
+// makes one task for that owner, posts one Slack message naming the
+// owner and takes the contact out of Brevo's upsell list 7 (not out of
+// customer-sync's list 5); a ticket that does not mention it does
+// nothing.
+func TestExample_CancellationTicket(t *testing.T) {
+	hook := newReceiver(t, 0)
+	t.Setenv("SLACK_WEBHOOK_URL", hook.URL+"/services/T0/B0/secret-token")
+	e := startEnv(t, brevosim.Options{}, withHubSpot(false), withWorkflows(loadExample(t, "cancellation-ticket")))
+	sim := e.hubspotSim()
+	e.mustAccept(e.shopify("customers/create", shopifyCustomer(4201, "gil@example.com", "Gil", 0, "subscribed", 0)))
+	e.waitIdle(10 * time.Second)
+	if status, err := sim.SetProperty("gil@example.com", hubspot.PropertyOwner, "22"); err != nil || status != http.StatusOK {
+		t.Fatalf("HubSpot's webhook: %d, %v", status, err)
+	}
+	e.waitIdle(10 * time.Second)
+	c := e.contact("gil@example.com")
+	if err := e.brevoClient().UpdateContact(context.Background(), c.ExtID, brevo.IdentifierExtID, brevo.UpdateContactRequest{ListIDs: []int64{7}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		e.activity("ticket_created", map[string]any{"id": "T-31", "email": "gil@example.com", "subject": "Plan", "text": "I want to cancel"})
+	}
+	e.activity("ticket_created", map[string]any{"id": "T-32", "email": "gil@example.com", "subject": "Thanks", "text": "All good"})
+	e.waitIdle(15 * time.Second)
+
+	hc, _ := sim.Contact("gil@example.com")
+	if hc.Properties["churn_risk"] != "true" {
+		t.Errorf("HubSpot churn_risk = %q, want true", hc.Properties["churn_risk"])
+	}
+	tasks := sim.Records("tasks")
+	if len(tasks) != 1 || tasks[0].Properties["hubspot_owner_id"] != "22" || tasks[0].Properties["hs_task_subject"] != "Churn risk: call gil@example.com" ||
+		!sim.Associated("tasks", tasks[0].ID, "contacts", hc.ID) {
+		t.Errorf("tasks %+v, want one for owner 22, associated", tasks)
+	}
+	msgs := hook.ok()
+	if len(msgs) != 1 || !strings.Contains(slackText(t, msgs[0]), "Owner: 22") {
+		t.Fatalf("Slack messages %d, want one naming owner 22", len(msgs))
+	}
+	if c := e.contact("gil@example.com"); hasList(c, 7) || !hasList(c, 5) {
+		t.Errorf("lists %v, want out of 7 and still in 5", c.ListIDs)
 	}
 }
