@@ -81,9 +81,9 @@ func (r *Rules) Preview(ctx context.Context, t synclayer.Trigger, c *synclayer.C
 				}
 				ap.Fires = ap.Skipped == ""
 				if !a.onDestinations() {
-					// add_tag acts on synclayer's own contact, which
-					// customer-sync carries; Slack and webhooks on no
-					// destination.
+					// add_tag, set_lifecycle_stage and assign_owner act
+					// on synclayer's own contact, which customer-sync
+					// carries; Slack and webhooks on no destination.
 					p.Actions = append(p.Actions, ap)
 					continue
 				}
@@ -121,6 +121,21 @@ func (a *action) describe(destination string) string {
 		return "add to list " + a.ListOn(destination)
 	case KindRemoveFromList:
 		return "remove from list " + a.ListOn(destination)
+	case KindCreateTask:
+		to := "the contact's owner"
+		if a.TaskOwner != "" {
+			to = "owner " + a.TaskOwner
+		}
+		return fmt.Sprintf("create task %s, due %s after the trigger, for %s", clip(a.Subject), a.DueIn, to)
+	case KindCreateNote:
+		return "create note " + clip(a.Body)
+	case KindSetLifecycleStage:
+		return "set the contact's lifecycle stage to " + string(a.Stage) + " (as source workflows)"
+	case KindAssignOwner:
+		if len(a.RoundRobin) > 0 {
+			return "assign the contact an owner in turn among " + strings.Join(a.RoundRobin, ", ") + " (as source workflows)"
+		}
+		return "assign the contact owner " + a.OwnerID + " (as source workflows)"
 	}
 	return a.Kind
 }
