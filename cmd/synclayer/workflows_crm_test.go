@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"synclayer"
 	"synclayer/destination/brevo"
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/destination/hubspot"
@@ -220,5 +221,37 @@ func TestExample_CancellationTicket(t *testing.T) {
 	}
 	if c := e.contact("gil@example.com"); hasList(c, 7) || !hasList(c, 5) {
 		t.Errorf("lists %v, want out of 7 and still in 5", c.ListIDs)
+	}
+}
+
+// TestWorkflows_CRMOwnsTheStage: where fields: gives lifecycleStage to
+// hubspot alone, the lead form's set_lifecycle_stage is refused (the
+// owner is still assigned); listing workflows among the owners lets the
+// rule move it.
+func TestWorkflows_CRMOwnsTheStage(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		owners StringList
+		want   string
+	}{
+		{"HubSpotAlone", StringList{"hubspot"}, ""},
+		{"WorkflowsToo", StringList{"hubspot", "workflows"}, "lead"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			owned := func(c *Config) {
+				c.Fields = map[string]*FieldConfig{synclayer.FieldLifecycleStage: {Owner: tt.owners}}
+			}
+			e := startEnv(t, brevosim.Options{}, withDemoForm(), owned, withWorkflows(loadExample(t, "lead-form")))
+			sim := e.hubspotSim()
+			e.demoRequest("ida@example.com")
+			e.waitIdle(15 * time.Second)
+			c := e.canonical("ida@example.com")
+			if got := strings.Trim(string(c.Value(synclayer.FieldLifecycleStage)), `"`); got != tt.want {
+				t.Errorf("canonical stage %q, want %q", got, tt.want)
+			}
+			if hc, ok := sim.Contact("ida@example.com"); !ok || hc.Properties[hubspot.PropertyOwner] != "11" || hc.Properties[hubspot.PropertyLifecycleStage] != tt.want {
+				t.Errorf("HubSpot contact %+v, want owner 11 and stage %q", hc, tt.want)
+			}
+		})
 	}
 }
