@@ -255,3 +255,24 @@ func TestWorkflows_CRMOwnsTheStage(t *testing.T) {
 		})
 	}
 }
+
+// TestConfig_CRMActionsStored: the stored config version of the CRM
+// actions loads back as it was.
+func TestConfig_CRMActionsStored(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join("..", "..", "examples", "lead-form.yaml"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := cfg.versionYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParseConfig([]byte(stored), "")
+	if err != nil {
+		t.Fatalf("the stored version does not load: %v\n%s", err, stored)
+	}
+	a := again.Workflows[0].Actions
+	if a[0].SetLifecycleStage != "lead" || strings.Join(a[1].AssignOwner.RoundRobin, ",") != "11,22,33" || a[2].CreateTask == nil || a[2].CreateTask.DueIn != 48*time.Hour {
+		t.Errorf("stored actions %+v", a)
+	}
+}
