@@ -28,8 +28,14 @@ import (
 type IngestFunc func(ctx context.Context, ev *synclayer.Event) (duplicate bool, err error)
 
 // RetryOwner is how long a task that waits for its rule's assign_owner
-// waits before it looks again.
-const RetryOwner = 2 * time.Second
+// waits before it looks again, and OwnerWait how long after the trigger
+// it waits at most: an assign_owner that cannot run (dead-lettered, or
+// retrying through an outage) leaves the task to the contact's owner as
+// it stands then, or unassigned, rather than never made.
+const (
+	RetryOwner = 2 * time.Second
+	OwnerWait  = 10 * time.Minute
+)
 
 func compileCRM(c *action) *actionError {
 	a := c.Action
@@ -135,7 +141,7 @@ func (h *Handler) createTask(ctx context.Context, t *target, a *action, row *syn
 
 // taskOwner is the contact's canonical owner as the store holds it now.
 // While an earlier assign_owner of the same rule and trigger has not
-// run, the task waits (RetryAfter).
+// run, the task waits (RetryAfter), for OwnerWait at most.
 func (h *Handler) taskOwner(ctx context.Context, row *synclayer.WorkflowAction) (string, error) {
 	siblings, err := h.Store.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{Rule: row.Rule, TriggerKey: row.TriggerKey, Limit: 1000})
 	if err != nil {
@@ -145,9 +151,11 @@ func (h *Handler) taskOwner(ctx context.Context, row *synclayer.WorkflowAction) 
 		if s.Kind != KindAssignOwner || s.TriggerType != row.TriggerType || s.Action > row.Action {
 			continue
 		}
-		if _, err := h.Store.FindSyncState(ctx, JobKey(s.ID, ""), synclayer.WorkflowSkill); synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
+		_, err := h.Store.FindSyncState(ctx, JobKey(s.ID, ""), synclayer.WorkflowSkill)
+		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND && h.now().Sub(row.CreatedAt) < OwnerWait {
 			return "", synclayer.RetryAfter(fmt.Errorf("waiting for the rule's assign_owner (row %d) to pick the owner", s.ID), RetryOwner)
-		} else if err != nil {
+		}
+		if err != nil && synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
 			return "", err
 		}
 	}

@@ -121,6 +121,22 @@ func TestHandler_CRMActions(t *testing.T) {
 			t.Errorf("task %+v, want owner %s due 48h after the trigger", task, owners[email])
 		}
 	}
+	// An assign_owner that never runs holds its task up for OwnerWait
+	// only: then the task goes to the contact's owner as it stands.
+	dee := f.contact("dee@example.com", nil, false)
+	f.fire(form(dee, "ev4"))
+	f.h.Now = func() time.Time { return time.Now().Add(workflow.OwnerWait + time.Minute) }
+	if errs := f.runQueue("workflows@crm"); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if len(crm.tasks) != 4 {
+		t.Fatalf("tasks %d, want the fourth made unassigned", len(crm.tasks))
+	}
+	for _, task := range crm.tasks {
+		if task.Subject == "Call dee@example.com" && task.OwnerID != "" {
+			t.Errorf("task %+v, want unassigned", task)
+		}
+	}
 }
 
 // TestCompile_CRMActions: the CRM actions' settings are checked at load.
