@@ -178,49 +178,70 @@ func TestExample_FirstOrderCRM(t *testing.T) {
 	}
 }
 
-// TestExample_CancellationTicket drives examples/cancellation-ticket.yaml:
-// the contact's owner, set in HubSpot, comes back by webhook; a ticket
-// that mentions cancelling (delivered twice) sets churn_risk in HubSpot,
-// makes one task for that owner, posts one Slack message naming the
-// owner and takes the contact out of Brevo's upsell list 7 (not out of
-// customer-sync's list 5); a ticket that does not mention it does
-// nothing.
+// TestExample_CancellationTicket drives examples/cancellation-ticket.yaml
+// from either help desk source, the custom source's ticket_created and a
+// Zendesk webhook: the contact's owner, set in HubSpot, comes back by
+// webhook; a ticket that mentions cancelling (delivered twice) sets
+// churn_risk in HubSpot, makes one task for that owner, posts one Slack
+// message naming the owner and takes the contact out of Brevo's upsell
+// list 7 (not out of customer-sync's list 5); a ticket that does not
+// mention it does nothing.
 func TestExample_CancellationTicket(t *testing.T) {
-	hook := newReceiver(t, 0)
-	t.Setenv("SLACK_WEBHOOK_URL", hook.URL+"/services/T0/B0/secret-token")
-	e := startEnv(t, brevosim.Options{}, withHubSpot(false), withWorkflows(loadExample(t, "cancellation-ticket")))
-	sim := e.hubspotSim()
-	e.mustAccept(e.shopify("customers/create", shopifyCustomer(4201, "gil@example.com", "Gil", 0, "subscribed", 0)))
-	e.waitIdle(10 * time.Second)
-	if status, err := sim.SetProperty("gil@example.com", hubspot.PropertyOwner, "22"); err != nil || status != http.StatusOK {
-		t.Fatalf("HubSpot's webhook: %d, %v", status, err)
-	}
-	e.waitIdle(10 * time.Second)
-	c := e.contact("gil@example.com")
-	if err := e.brevoClient().UpdateContact(context.Background(), c.ExtID, brevo.IdentifierExtID, brevo.UpdateContactRequest{ListIDs: []int64{7}}); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		e.activity("ticket_created", map[string]any{"id": "T-31", "email": "gil@example.com", "subject": "Plan", "text": "I want to cancel"})
-	}
-	e.activity("ticket_created", map[string]any{"id": "T-32", "email": "gil@example.com", "subject": "Thanks", "text": "All good"})
-	e.waitIdle(15 * time.Second)
+	for _, tt := range []struct {
+		name    string
+		opt     envOption
+		tickets func(e *env)
+	}{
+		{"Custom", func(*Config) {}, func(e *env) {
+			for range 2 {
+				e.activity("ticket_created", map[string]any{"id": "T-31", "email": "gil@example.com", "subject": "Plan", "text": "I want to cancel"})
+			}
+			e.activity("ticket_created", map[string]any{"id": "T-32", "email": "gil@example.com", "subject": "Thanks", "text": "All good"})
+		}},
+		{"Zendesk", func(c *Config) { c.Sources["zendesk"] = &SourceConfig{Secret: zendeskSecret} }, func(e *env) {
+			now := time.Now()
+			cancel := zendeskTrigger("501", "Open", "I want to cancel", "Gil@Example.com", now.Add(-time.Minute))
+			for range 2 {
+				e.mustAccept(e.zendesk(cancel, zendeskSecret, now))
+			}
+			e.mustAccept(e.zendesk([]byte(strings.Replace(string(zendeskTrigger("502", "Open", "All good", "gil@example.com", now)), "About my plan", "Thanks", 1)), zendeskSecret, now))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hook := newReceiver(t, 0)
+			t.Setenv("SLACK_WEBHOOK_URL", hook.URL+"/services/T0/B0/secret-token")
+			e := startEnv(t, brevosim.Options{}, withHubSpot(false), tt.opt, withWorkflows(loadExample(t, "cancellation-ticket")))
+			sim := e.hubspotSim()
+			e.mustAccept(e.shopify("customers/create", shopifyCustomer(4201, "gil@example.com", "Gil", 0, "subscribed", 0)))
+			e.waitIdle(10 * time.Second)
+			if status, err := sim.SetProperty("gil@example.com", hubspot.PropertyOwner, "22"); err != nil || status != http.StatusOK {
+				t.Fatalf("HubSpot's webhook: %d, %v", status, err)
+			}
+			e.waitIdle(10 * time.Second)
+			c := e.contact("gil@example.com")
+			if err := e.brevoClient().UpdateContact(context.Background(), c.ExtID, brevo.IdentifierExtID, brevo.UpdateContactRequest{ListIDs: []int64{7}}); err != nil {
+				t.Fatal(err)
+			}
+			tt.tickets(e)
+			e.waitIdle(15 * time.Second)
 
-	hc, _ := sim.Contact("gil@example.com")
-	if hc.Properties["churn_risk"] != "true" {
-		t.Errorf("HubSpot churn_risk = %q, want true", hc.Properties["churn_risk"])
-	}
-	tasks := sim.Records("tasks")
-	if len(tasks) != 1 || tasks[0].Properties["hubspot_owner_id"] != "22" || tasks[0].Properties["hs_task_subject"] != "Churn risk: call gil@example.com" ||
-		!sim.Associated("tasks", tasks[0].ID, "contacts", hc.ID) {
-		t.Errorf("tasks %+v, want one for owner 22, associated", tasks)
-	}
-	msgs := hook.ok()
-	if len(msgs) != 1 || !strings.Contains(slackText(t, msgs[0]), "Owner: 22") {
-		t.Fatalf("Slack messages %d, want one naming owner 22", len(msgs))
-	}
-	if c := e.contact("gil@example.com"); hasList(c, 7) || !hasList(c, 5) {
-		t.Errorf("lists %v, want out of 7 and still in 5", c.ListIDs)
+			hc, _ := sim.Contact("gil@example.com")
+			if hc.Properties["churn_risk"] != "true" {
+				t.Errorf("HubSpot churn_risk = %q, want true", hc.Properties["churn_risk"])
+			}
+			tasks := sim.Records("tasks")
+			if len(tasks) != 1 || tasks[0].Properties["hubspot_owner_id"] != "22" || tasks[0].Properties["hs_task_subject"] != "Churn risk: call gil@example.com" ||
+				!sim.Associated("tasks", tasks[0].ID, "contacts", hc.ID) {
+				t.Errorf("tasks %+v, want one for owner 22, associated", tasks)
+			}
+			msgs := hook.ok()
+			if len(msgs) != 1 || !strings.Contains(slackText(t, msgs[0]), "Owner: 22") {
+				t.Fatalf("Slack messages %d, want one naming owner 22", len(msgs))
+			}
+			if c := e.contact("gil@example.com"); hasList(c, 7) || !hasList(c, 5) {
+				t.Errorf("lists %v, want out of 7 and still in 5", c.ListIDs)
+			}
+		})
 	}
 }
 
