@@ -87,6 +87,18 @@ func testWorkflowActions(t *testing.T, s synclayer.Store) {
 	if list, _ := s.FindWorkflowActions(ctx, synclayer.WorkflowActionFilter{ContactID: "ct_2"}); len(list) != 0 {
 		t.Errorf("rows of another contact: %d, want 0", len(list))
 	}
+	// The round-robin turn: rows of the rule's action config before one.
+	for _, tt := range []struct {
+		before int64
+		want   int
+	}{{first.ID, 0}, {list[0].ID, 3}, {list[0].ID + 1, 4}} {
+		if n, err := s.CountWorkflowActions(ctx, "high-value-order", "fp-high-value-order", tt.before); err != nil || n != tt.want {
+			t.Errorf("CountWorkflowActions before %d = %d (%v), want %d", tt.before, n, err, tt.want)
+		}
+	}
+	if n, _ := s.CountWorkflowActions(ctx, "high-value-order", "fp-other", list[0].ID+1); n != 0 {
+		t.Errorf("CountWorkflowActions of another config = %d, want 0", n)
+	}
 
 	// One job for the row; completing it with its done marker keeps both.
 	jobs, err := s.ClaimJobs(ctx, synclayer.WorkflowSkill, 10, 30e9, t0)
