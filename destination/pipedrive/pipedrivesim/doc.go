@@ -1,0 +1,11 @@
+// Package pipedrivesim is an in-memory Pipedrive for tests and for
+// synclayer serve without an API token: the v2 persons API (search by
+// email, get, create, update, delete) and person fields, behind
+// Pipedrive's x-api-token header auth, its {"success": false, "error":
+// ...} error bodies, its 2-second rate-limit window reported in the
+// x-ratelimit-limit, -remaining and -reset headers (429 beyond), the
+// daily POST/PUT/PATCH budget in x-daily-requests-left, and simkit's
+// outages. Persons' marketing_status follows the rule the API reference
+// states: a change that is not allowed leaves the status unchanged, and
+// an unsubscribed person is never subscribed again through the API.
+package pipedrivesim
