@@ -1,9 +1,0 @@
-package pipedrive_test
-
-import (
-	"net/http"
-	"testing"
-)
-
-// validator checks requests against Pipedrive's spec (pipedrivespec).
-func validator(tb testing.TB) func(*http.Request, []byte) error { return nil }
