@@ -16,6 +16,7 @@ import (
 	"synclayer/destination/hubspot"
 	"synclayer/destination/klaviyo"
 	"synclayer/destination/mailchimp"
+	"synclayer/destination/pipedrive"
 )
 
 // destinationTypes is the registry of the platforms synclayer writes to.
@@ -25,6 +26,7 @@ var destinationTypes = []synclayer.DestinationType{
 	klaviyo.Type,
 	mailchimp.Type,
 	hubspot.Type,
+	pipedrive.Type,
 }
 
 func destinationType(name string) (synclayer.DestinationType, bool) {
