@@ -253,3 +253,30 @@ func TestClient_Errors(t *testing.T) {
 		}
 	})
 }
+
+// TestClient_PacesByTheWindow sends more concurrent requests than one
+// window holds: the client stops at x-ratelimit-remaining and waits for
+// x-ratelimit-reset, so none is refused with 429.
+func TestClient_PacesByTheWindow(t *testing.T) {
+	sim, c, _ := mustSim(t, pipedrivesim.Options{Limit: pipedrivesim.Limit{Max: 4, Window: 1e9}})
+	errs := make(chan error, 12)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 3; i++ {
+				_, err := c.FindPersonByEmail(context.Background(), "a@example.com")
+				errs <- err
+			}
+		}()
+	}
+	for i := 0; i < 12; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sim.Throttled(); n != 0 {
+		t.Errorf("%d requests were throttled", n)
+	}
+	if b := c.RateBudgets(); len(b) != 2 || b[1].Limit != 4 || b[0].Remaining != pipedrivesim.DefaultDaily {
+		t.Errorf("budgets: %+v", b)
+	}
+}
