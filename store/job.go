@@ -199,9 +199,15 @@ func (s *DB) CompleteJob(ctx context.Context, job *synclayer.Job, st *synclayer.
 
 // CompleteJobs completes several jobs in one transaction: on PostgreSQL
 // each commit waits for its WAL flush, on SQLite for the one writer, so
-// deliveries that end together share one.
+// deliveries that end together share one. On PostgreSQL the batch also
+// takes a fixed number of statements (completeJobsArrays).
 func (s *DB) CompleteJobs(ctx context.Context, done []synclayer.Completion, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if s.driver == "postgres" && len(done) > 1 {
+			if ok, err := s.completeJobsArrays(ctx, tx, done, now); ok || err != nil {
+				return err
+			}
+		}
 		for _, d := range done {
 			if err := s.completeJob(ctx, tx, d.Job, d.State, d.Trace, now); err != nil {
 				return err

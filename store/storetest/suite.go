@@ -32,6 +32,7 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("ConcurrentClaimersNeverShareARecord", func(t *testing.T) { t.Parallel(); testConcurrentClaim(t, open(t)) })
 	t.Run("LockMakesOneContactPerEmail", func(t *testing.T) { t.Parallel(); testLockOneContact(t, open(t)) })
 	t.Run("CompleteRecordsSyncStateAndTrace", func(t *testing.T) { t.Parallel(); testComplete(t, open(t)) })
+	t.Run("CompleteManyInOneTransaction", func(t *testing.T) { t.Parallel(); testCompleteMany(t, open(t)) })
 	t.Run("KeyCreateFindRevoke", func(t *testing.T) { t.Parallel(); testKeys(t, open(t)) })
 	t.Run("DeliveriesAndStats", func(t *testing.T) { t.Parallel(); testDeliveries(t, open(t)) })
 	t.Run("SkillSeries", func(t *testing.T) { t.Parallel(); testSkillSeries(t, open(t)) })
