@@ -90,6 +90,12 @@ type Tx interface {
 	FindContactBySourceID(ctx context.Context, source, id string) (*Contact, error)
 	FindContactByEmail(ctx context.Context, email string) (*Contact, error)
 	FindContactByPhone(ctx context.Context, phone string) (*Contact, error)
+	// FindContactsByIdentity is the three finds above in one read (one
+	// round trip on PostgreSQL, where ingest resolves every new contact
+	// through all three): the contact the source knows by sourceID, and the
+	// ones FindContactByEmail and FindContactByPhone return, each nil when
+	// nothing matches or its key is "".
+	FindContactsByIdentity(ctx context.Context, source, sourceID, email, phone string) (bySource, byEmail, byPhone *Contact, err error)
 	// SaveContact inserts a contact without an ID (assigning one) or
 	// updates an existing one, with its source IDs.
 	SaveContact(ctx context.Context, c *Contact) error

@@ -407,34 +407,23 @@ func tally(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, decisions 
 	return nil
 }
 
-// resolve finds the contact by source ID, then email, then phone.
+// resolve finds the contact by source ID, then email, then phone, in one
+// read of the store.
 func (in *Ingester) resolve(ctx context.Context, tx synclayer.Tx, source string, ch *synclayer.CustomerChange) (*synclayer.Contact, error) {
-	try := func(c *synclayer.Contact, err error) (*synclayer.Contact, error) {
-		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-			return nil, nil
-		}
-		return c, err
-	}
-	if ch.SourceID != "" {
-		if c, err := try(tx.FindContactBySourceID(ctx, source, ch.SourceID)); c != nil || err != nil {
-			return c, err
-		}
-	}
-	if e := ch.Email(); e != "" {
-		if c, err := try(tx.FindContactByEmail(ctx, e)); c != nil || err != nil {
-			return c, err
-		}
-	}
-	if p := ch.Phone(); p != "" {
+	bySource, byEmail, byPhone, err := tx.FindContactsByIdentity(ctx, source, ch.SourceID, ch.Email(), ch.Phone())
+	switch {
+	case err != nil:
+		return nil, err
+	case bySource != nil:
+		return bySource, nil
+	case byEmail != nil:
+		return byEmail, nil
+	case byPhone != nil && ch.Email() != "" && byPhone.Email != "":
 		// A shared phone joins records only when it cannot merge two
 		// people who have different emails.
-		c, err := try(tx.FindContactByPhone(ctx, p))
-		if c != nil && ch.Email() != "" && c.Email != "" {
-			return nil, nil
-		}
-		return c, err
+		return nil, nil
 	}
-	return nil, nil
+	return byPhone, nil
 }
 
 // normalize validates and normalizes the identity fields in place. An

@@ -135,6 +135,48 @@ func (t *Tx) FindContactByPhone(ctx context.Context, phone string) (*synclayer.C
 	return t.s.findContact(ctx, t.tx, "phone = ? AND phone <> '' ORDER BY deleted, created_at LIMIT 1", phone)
 }
 
+// FindContactsByIdentity reads the matches of a source ID, an email and a
+// phone in one statement: each branch is the query of its own find.
+func (t *Tx) FindContactsByIdentity(ctx context.Context, source, sourceID, email, phone string) (bySource, byEmail, byPhone *synclayer.Contact, err error) {
+	if sourceID == "" {
+		source = "" // matches no row: the branch is skipped
+	}
+	rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT 1, `+contactColumns+` FROM contacts
+			WHERE ? <> '' AND id = (SELECT contact_id FROM contact_source_ids WHERE source = ? AND source_id = ?)
+		UNION ALL SELECT 2, `+contactColumns+` FROM (SELECT `+contactColumns+` FROM contacts WHERE email = ? AND email <> '' ORDER BY deleted, created_at LIMIT 1) e
+		UNION ALL SELECT 3, `+contactColumns+` FROM (SELECT `+contactColumns+` FROM contacts WHERE phone = ? AND phone <> '' ORDER BY deleted, created_at LIMIT 1) p`),
+		sourceID, source, sourceID, email, phone)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("find contacts by identity: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var branch int
+		var id string
+		var data []byte
+		if err := rows.Scan(&branch, &id, &data); err != nil {
+			return nil, nil, nil, fmt.Errorf("find contacts by identity: %w", err)
+		}
+		c := &synclayer.Contact{}
+		if err := json.Unmarshal(data, c); err != nil {
+			return nil, nil, nil, fmt.Errorf("decode contact %s: %w", id, err)
+		}
+		c.ID = id
+		switch branch {
+		case 1:
+			bySource = c
+		case 2:
+			byEmail = c
+		case 3:
+			byPhone = c
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("find contacts by identity: %w", err)
+	}
+	return bySource, byEmail, byPhone, nil
+}
+
 // SaveContact inserts c when it has no ID, assigning a stable "ct_" ID, and
 // updates it otherwise. Its source IDs are recorded for identity resolution.
 func (t *Tx) SaveContact(ctx context.Context, c *synclayer.Contact) error {

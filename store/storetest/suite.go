@@ -94,6 +94,16 @@ func testContactSaveAndFind(t *testing.T, s synclayer.Store) {
 		if _, err := tx.FindContactBySourceID(ctx, "shopify", "999"); synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
 			t.Errorf("find missing source id: err %v, want ENOTFOUND", err)
 		}
+		bySource, byEmail, byPhone, err := tx.FindContactsByIdentity(ctx, "shopify", "101", "ann@example.com", "+14155550100")
+		if err != nil || bySource == nil || byEmail == nil || byPhone == nil || bySource.ID != c.ID || byEmail.ID != c.ID || byPhone.Email != "ann@example.com" {
+			t.Errorf("find by identity: %v %v %v, %v; want %s three times", bySource, byEmail, byPhone, err, c.ID)
+		}
+		for _, miss := range [][4]string{{"shopify", "999", "bob@example.com", "+14155550199"}, {"shopify", "", "", ""}, {"woocommerce", "101", "", ""}} {
+			bySource, byEmail, byPhone, err := tx.FindContactsByIdentity(ctx, miss[0], miss[1], miss[2], miss[3])
+			if err != nil || bySource != nil || byEmail != nil || byPhone != nil {
+				t.Errorf("find by identity %q: %v %v %v, %v; want no match", miss, bySource, byEmail, byPhone, err)
+			}
+		}
 		return nil
 	})
 	got, err := s.FindContactByID(ctx, c.ID)
