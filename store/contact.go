@@ -141,10 +141,10 @@ func (t *Tx) FindContactsByIdentity(ctx context.Context, source, sourceID, email
 	if sourceID == "" {
 		source = "" // matches no row: the branch is skipped
 	}
-	rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT 1, `+contactColumns+` FROM contacts
+	rows, err := t.s.queryTx(ctx, t.tx, `SELECT 1, `+contactColumns+` FROM contacts
 			WHERE ? <> '' AND id = (SELECT contact_id FROM contact_source_ids WHERE source = ? AND source_id = ?)
 		UNION ALL SELECT 2, `+contactColumns+` FROM (SELECT `+contactColumns+` FROM contacts WHERE email = ? AND email <> '' ORDER BY deleted, created_at LIMIT 1) e
-		UNION ALL SELECT 3, `+contactColumns+` FROM (SELECT `+contactColumns+` FROM contacts WHERE phone = ? AND phone <> '' ORDER BY deleted, created_at LIMIT 1) p`),
+		UNION ALL SELECT 3, `+contactColumns+` FROM (SELECT `+contactColumns+` FROM contacts WHERE phone = ? AND phone <> '' ORDER BY deleted, created_at LIMIT 1) p`,
 		sourceID, source, sourceID, email, phone)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("find contacts by identity: %w", err)

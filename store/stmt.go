@@ -80,3 +80,14 @@ func (s *DB) queryRowTx(ctx context.Context, tx *sql.Tx, query string, args ...a
 	}
 	return tx.QueryRowContext(ctx, q, args...)
 }
+
+// queryTx is execTx for a query that returns rows.
+func (s *DB) queryTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	q := s.q(query)
+	if s.driver == "sqlite" {
+		if stmt := s.stmts.get(q); stmt != nil {
+			return tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+		}
+	}
+	return tx.QueryContext(ctx, q, args...)
+}
