@@ -10,13 +10,17 @@ import (
 	"time"
 
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/destination/hubspot/hubspotsim"
 	"synclayer/destination/klaviyo/klaviyosim"
 	"synclayer/destination/mailchimp/mailchimpsim"
+	"synclayer/destination/pipedrive/pipedrivesim"
 )
 
 // requestsRun is what --requests measures: the requests each destination
 // receives per contact, in realtime, when one server syncs the same
-// customers to Brevo, Klaviyo and Mailchimp at once (the nested shape).
+// customers to Brevo, Klaviyo, Mailchimp, HubSpot and Pipedrive at once
+// (the nested shape). The simulators' rate limits are lifted: the run
+// counts requests, not waits.
 type requestsRun struct {
 	Contacts     int                   `json:"contacts"`
 	Destinations []destinationRequests `json:"destinations"`
@@ -54,8 +58,10 @@ func runRequests(ctx context.Context, c serverConfig, n int) (*requestsRun, erro
 	ksim.AddList("Xy12Ab", "newsletter")
 	msim := mailchimpsim.New(mailchimpsim.Options{APIKey: "bench-us1"})
 	msim.AddAudience("a1b2c3d4e5")
+	hsim := hubspotsim.New(hubspotsim.Options{AccessToken: "pat-bench", Limit: hubspotsim.Limit{Max: 1 << 20, Interval: time.Second}, Daily: 1 << 30})
+	psim := pipedrivesim.New(pipedrivesim.Options{APIToken: "bench-pipedrive", Limit: pipedrivesim.Limit{Max: 1 << 20, Window: time.Second}, Daily: 1 << 30})
 	var urls []string
-	for _, h := range []*httptest.Server{httptest.NewServer(bsim), httptest.NewServer(ksim), httptest.NewServer(msim)} {
+	for _, h := range []*httptest.Server{httptest.NewServer(bsim), httptest.NewServer(ksim), httptest.NewServer(msim), httptest.NewServer(hsim), httptest.NewServer(psim)} {
 		defer h.Close()
 		urls = append(urls, h.URL)
 	}
@@ -66,6 +72,8 @@ destinations:
   brevo:     { api_key: "${BREVO_API_KEY}", base_url: %q }
   klaviyo:   { api_key: "bench-klaviyo", base_url: %q }
   mailchimp: { api_key: "bench-us1", base_url: %q }
+  hubspot:   { access_token: "pat-bench", base_url: %q }
+  pipedrive: { api_token: "bench-pipedrive", base_url: %q }
 skills:
   customer-sync:
     enabled: true
@@ -74,11 +82,15 @@ skills:
       brevo:     { options: { list_id: 5 } }
       klaviyo:   { options: { list_id: "Xy12Ab" } }
       mailchimp: { options: { audience_id: "a1b2c3d4e5" } }
-`, c.driver, c.dsn, urls[0]+"/v3", urls[1], urls[2]+"/3.0")
+      hubspot:   {}
+      pipedrive: {}
+`, c.driver, c.dsn, urls[0]+"/v3", urls[1], urls[2]+"/3.0", urls[3], urls[4])
 	run := &requestsRun{Contacts: n, calls: map[string]func() int{
 		"brevo":     func() int { return len(bsim.Calls()) },
 		"klaviyo":   func() int { return len(ksim.Calls()) },
 		"mailchimp": func() int { return len(msim.Calls()) },
+		"hubspot":   func() int { return len(hsim.Calls()) },
+		"pipedrive": func() int { return len(psim.Calls()) },
 	}}
 	srv, err := startServer(ctx, c)
 	if err != nil {
@@ -109,7 +121,7 @@ skills:
 			per[i][name] = f() - before[name]
 		}
 	}
-	for _, name := range []string{"brevo", "klaviyo", "mailchimp"} {
+	for _, name := range []string{"brevo", "klaviyo", "mailchimp", "hubspot", "pipedrive"} {
 		run.Destinations = append(run.Destinations, destinationRequests{Name: name,
 			New: ratio(per[0][name], n), Changed: ratio(per[1][name], n), Unchanged: ratio(per[2][name], n)})
 	}
@@ -120,6 +132,9 @@ skills:
 	c.yamlOverride = strings.Replace(c.yamlOverride, fmt.Sprintf("dsn: %q", c.dsn), fmt.Sprintf("dsn: %q", c.dsn+"-batch"), 1)
 	c.yamlOverride = strings.Replace(c.yamlOverride, "    source: shopify\n", "    source: shopify\n    options: { sync_mode: batch, batch: { interval: 2s } }\n", 1)
 	c.yamlOverride = strings.Replace(c.yamlOverride, "brevo:     { options: { list_id: 5 } }", "brevo:     { options: { list_id: 5, import_list_id: 9 } }", 1)
+	// Pipedrive has no batch path, so the batch run goes without it.
+	c.yamlOverride = strings.Replace(c.yamlOverride, "      pipedrive: {}\n", "", 1)
+	delete(run.calls, "pipedrive")
 	srv, err = startServer(ctx, c)
 	if err != nil {
 		return nil, err
@@ -128,7 +143,7 @@ skills:
 	url = srv.url + "/webhooks/shopify"
 	settle(ctx, run.total)
 	before := run.snapshot()
-	bb, kb, mb := len(bsim.Imports()), len(ksim.BulkJobs()), len(msim.Batches())
+	bb, kb, mb, hb := len(bsim.Imports()), len(ksim.BulkJobs()), len(msim.Batches()), len(hsim.Calls())
 	hooks := prepareWebhooks(c.secret, n+1, n)
 	for i := range hooks {
 		var m map[string]any
@@ -163,6 +178,16 @@ skills:
 		calls, contacts = calls+1, contacts+len(b.Operations)
 	}
 	add("mailchimp", calls, contacts)
+	calls, contacts = 0, 0
+	for _, k := range hsim.Calls()[hb:] {
+		if k.Method == "POST" && strings.HasPrefix(k.Path, "/crm/v3/objects/contacts/batch/upsert") {
+			var b struct{ Inputs []json.RawMessage }
+			if json.Unmarshal(k.Body, &b) == nil && len(b.Inputs) > 1 {
+				calls, contacts = calls+1, contacts+len(b.Inputs)
+			}
+		}
+	}
+	add("hubspot", calls, contacts)
 	return run, nil
 }
 
@@ -213,7 +238,7 @@ func renamed(secret string, n int, first string, after time.Duration) []webhook 
 }
 
 func (r *requestsRun) print(w io.Writer) {
-	fmt.Fprintf(w, "\nRequests per contact, realtime, %d contacts synced to three destinations at once:\n", r.Contacts)
+	fmt.Fprintf(w, "\nRequests per contact, realtime, %d contacts synced to every destination at once:\n", r.Contacts)
 	fmt.Fprintf(w, "  %-10s %8s %8s %10s\n", "", "new", "changed", "unchanged")
 	for _, d := range r.Destinations {
 		fmt.Fprintf(w, "  %-10s %8.2f %8.2f %10.2f\n", d.Name, d.New, d.Changed, d.Unchanged)

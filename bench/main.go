@@ -126,7 +126,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		cfg.dsn = dsn
 	}
 	if o.requests > 0 {
-		progress(fmt.Sprintf("requests: %d contacts to Brevo, Klaviyo and Mailchimp", o.requests))
+		progress(fmt.Sprintf("requests: %d contacts to Brevo, Klaviyo, Mailchimp, HubSpot and Pipedrive", o.requests))
 		r, err := runRequests(ctx, cfg, o.requests)
 		if err != nil {
 			return nil, err
