@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -252,6 +253,24 @@ func moneyValue(m synclayer.Money) any {
 // updateBillingFields recomputes a contact's subscription fields from
 // all its subscriptions and merges them as source "billing".
 func (in *Ingester) updateBillingFields(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, contactID string) ([]string, error) {
+	return in.recompute(ctx, tx, ev, contactID, synclayer.BillingSource, synclayer.BillingFields, "subscription fields recomputed",
+		func(c *synclayer.Contact) (*synclayer.CustomerChange, error) {
+			subs, err := tx.FindSubscriptionsByContact(ctx, c.ID)
+			if err != nil {
+				return nil, err
+			}
+			return synclayer.SumSubscriptions(subs).Change(), nil
+		})
+}
+
+// recompute merges fields computed from a contact's own records (its
+// tickets, its subscriptions) as source, which owns them: dated no
+// earlier than what is held, since they are computed from every record
+// and so are always the newest word on those fields. A change is saved,
+// traced with summary and enqueued on every route that carries contacts,
+// whatever source the record came from.
+func (in *Ingester) recompute(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, contactID, source string, fields []string, summary string,
+	compute func(*synclayer.Contact) (*synclayer.CustomerChange, error)) ([]string, error) {
 	if contactID == "" {
 		return nil, nil
 	}
@@ -262,26 +281,24 @@ func (in *Ingester) updateBillingFields(ctx context.Context, tx synclayer.Tx, ev
 	if err != nil {
 		return nil, err
 	}
-	subs, err := tx.FindSubscriptionsByContact(ctx, contactID)
+	ch, err := compute(c)
 	if err != nil {
 		return nil, err
 	}
 	at := ev.ReceivedAt
-	for _, f := range synclayer.BillingFields {
+	for _, f := range fields {
 		if held, ok := c.Fields[f]; ok && held.At.After(at) {
 			at = held.At
 		}
 	}
-	owners := map[string][]string{}
-	for k, v := range in.cfg.FieldOwners {
-		owners[k] = v
+	owners := maps.Clone(in.cfg.FieldOwners)
+	if owners == nil {
+		owners = map[string][]string{}
 	}
-	for _, f := range synclayer.BillingFields {
-		owners[f] = []string{synclayer.BillingSource}
+	for _, f := range fields {
+		owners[f] = []string{source}
 	}
-	decisions, changed := synclayer.Merge(c, synclayer.SumSubscriptions(subs).Change(), synclayer.MergeContext{
-		Source: synclayer.BillingSource, At: at, FieldOwners: owners,
-	})
+	decisions, changed := synclayer.Merge(c, ch, synclayer.MergeContext{Source: source, At: at, FieldOwners: owners})
 	if !changed {
 		return nil, nil
 	}
@@ -289,9 +306,9 @@ func (in *Ingester) updateBillingFields(ctx context.Context, tx synclayer.Tx, ev
 	if err := tx.SaveContact(ctx, c); err != nil {
 		return nil, err
 	}
-	detail, _ := json.Marshal(map[string]any{"source": synclayer.BillingSource, "decisions": decisions})
+	detail, _ := json.Marshal(map[string]any{"source": source, "decisions": decisions})
 	if err := tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: contactID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID,
-		Summary: "subscription fields recomputed", Detail: detail}); err != nil {
+		Summary: summary, Detail: detail}); err != nil {
 		return nil, err
 	}
 	return enqueue(ctx, tx, in.routesFor(RecordContacts, ""), contactID, ev.ReceivedAt)

@@ -189,50 +189,14 @@ func stamp(t time.Time) string {
 }
 
 // updateTicketFields recomputes a contact's ticket fields from all its
-// tickets and merges them as source "tickets", like the order totals: a
-// change enqueues the contact on every route that carries contacts.
+// tickets and merges them as source "tickets", like the order totals.
 func (in *Ingester) updateTicketFields(ctx context.Context, tx synclayer.Tx, ev *synclayer.Event, contactID string) ([]string, error) {
-	if contactID == "" {
-		return nil, nil
-	}
-	c, err := tx.FindContactByID(ctx, contactID)
-	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	tickets, err := tx.FindTicketsByContact(ctx, contactID)
-	if err != nil {
-		return nil, err
-	}
-	at := ev.ReceivedAt
-	for _, f := range synclayer.TicketFields {
-		if held, ok := c.Fields[f]; ok && held.At.After(at) {
-			at = held.At
-		}
-	}
-	owners := map[string][]string{}
-	for k, v := range in.cfg.FieldOwners {
-		owners[k] = v
-	}
-	for _, f := range synclayer.TicketFields {
-		owners[f] = []string{synclayer.TicketsSource}
-	}
-	decisions, changed := synclayer.Merge(c, synclayer.SumTickets(tickets).Change(), synclayer.MergeContext{
-		Source: synclayer.TicketsSource, At: at, FieldOwners: owners,
-	})
-	if !changed {
-		return nil, nil
-	}
-	c.UpdatedAt = ev.ReceivedAt
-	if err := tx.SaveContact(ctx, c); err != nil {
-		return nil, err
-	}
-	detail, _ := json.Marshal(map[string]any{"source": synclayer.TicketsSource, "decisions": decisions})
-	if err := tx.AppendTrace(ctx, &synclayer.TraceEntry{ContactID: contactID, At: ev.ReceivedAt, Kind: synclayer.TraceEvent, EventID: ev.ID,
-		Summary: "ticket fields recomputed", Detail: detail}); err != nil {
-		return nil, err
-	}
-	return enqueue(ctx, tx, in.routesFor(RecordContacts, ""), contactID, ev.ReceivedAt)
+	return in.recompute(ctx, tx, ev, contactID, synclayer.TicketsSource, synclayer.TicketFields, "ticket fields recomputed",
+		func(c *synclayer.Contact) (*synclayer.CustomerChange, error) {
+			tickets, err := tx.FindTicketsByContact(ctx, c.ID)
+			if err != nil {
+				return nil, err
+			}
+			return synclayer.SumTickets(tickets).Change(), nil
+		})
 }
