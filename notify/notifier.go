@@ -59,6 +59,8 @@ type Notifier struct {
 	cfg  Config
 	wake chan struct{}
 	sent map[string]bool // report keys this notifier saw made; Run's goroutine only
+	// sourcesAt is when source health was last read; Run's goroutine only.
+	sourcesAt time.Time
 }
 
 // New returns a Notifier with defaults filled in.
@@ -290,8 +292,12 @@ func (n *Notifier) Evaluate(ctx context.Context) error {
 		}
 		delete(counts, synclayer.NotifySkill) // notifications are not what the alert is about
 	}
+	// Source health moves in minutes: it is read at most once a minute,
+	// not on every poll.
 	var act map[string]synclayer.SourceActivity
-	if (n.cfg.SilenceAfter > 0 || n.cfg.RefusedThreshold > 0) && len(n.cfg.Sources) > 0 {
+	if (n.cfg.SilenceAfter > 0 || n.cfg.RefusedThreshold > 0) && len(n.cfg.Sources) > 0 &&
+		(n.sourcesAt.IsZero() || now.Sub(n.sourcesAt) >= time.Minute) {
+		n.sourcesAt = now
 		var err error
 		if act, err = n.cfg.Store.SourceActivity(ctx, n.cfg.Sources, now.Add(-n.cfg.RefusedWindow)); err != nil {
 			return err
