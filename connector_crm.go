@@ -2,6 +2,7 @@ package synclayer
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -43,4 +44,36 @@ type Note struct {
 	Body string
 	At   time.Time // when it is dated; zero: now
 	Key  string    // as Task.Key
+}
+
+// OwnerDirectory is a CRM whose users own contacts (HubSpot's owners,
+// Pipedrive's users). Workflows name owners by the CRM's IDs, which say
+// nothing to a person reading a Slack message or a config: the directory
+// lets a rule name an owner by email (assign_owner: jane@shop.com), lets
+// templates name the contact's owner ({{ .contact.ownerName }}), and lets
+// the program refuse at start an owner ID the CRM does not have, rather
+// than every task failing later.
+type OwnerDirectory interface {
+	Destination
+	// Owners lists the CRM's active owners. It may answer from a copy a
+	// few minutes old: owners change rarely, and a workflow must not call
+	// the CRM for each action.
+	Owners(ctx context.Context) ([]Owner, error)
+}
+
+// Owner is one CRM user records can be assigned to.
+type Owner struct {
+	ID        string `json:"id"`
+	Email     string `json:"email,omitempty"`
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+}
+
+// Name is the owner's full name, or the email when the CRM has no name.
+func (o Owner) Name() string {
+	n := strings.TrimSpace(o.FirstName + " " + o.LastName)
+	if n == "" {
+		return o.Email
+	}
+	return n
 }

@@ -74,7 +74,7 @@ func compileCRM(c *action) *actionError {
 		case a.OwnerID != "" && a.RoundRobin != nil:
 			return errAt("assign_owner", "give one owner or round_robin, not both")
 		case a.OwnerID == "" && len(a.RoundRobin) == 0:
-			return errAt("assign_owner", "names no owner: assign_owner: \"123\" (a CRM owner ID), or assign_owner: { round_robin: [\"11\", \"22\"] }")
+			return errAt("assign_owner", "names no owner: assign_owner: \"123\" (a CRM owner ID) or \"jane@shop.com\" (an owner's email), or assign_owner: { round_robin: [\"11\", \"22\"] }")
 		}
 		for i, o := range a.RoundRobin {
 			switch first := slices.Index(a.RoundRobin, o); {
@@ -122,7 +122,16 @@ func (h *Handler) createTask(ctx context.Context, t *target, a *action, row *syn
 		return "", err
 	}
 	owner := a.TaskOwner
-	if owner == "" {
+	if owner != "" {
+		// An email is the target CRM's owner: its IDs are its own.
+		var dirs []synclayer.OwnerDirectory
+		if d, ok := t.crm.(synclayer.OwnerDirectory); ok {
+			dirs = append(dirs, d)
+		}
+		if owner, err = resolveOwner(ctx, dirs, owner); err != nil {
+			return "", err
+		}
+	} else {
 		if owner, err = h.taskOwner(ctx, row); err != nil {
 			return "", err
 		}
@@ -189,6 +198,7 @@ func (h *Handler) setContactField(ctx context.Context, a *action, row *synclayer
 		return "", synclayer.Permanent(fmt.Errorf("this program applies no contact changes from workflows"))
 	}
 	field, value := synclayer.FieldLifecycleStage, string(a.Stage)
+	named := value // the owner as the rule names it: an ID, or an email
 	if a.Kind == KindAssignOwner {
 		field, value = synclayer.FieldOwner, a.OwnerID
 		if len(a.RoundRobin) > 0 {
@@ -197,6 +207,11 @@ func (h *Handler) setContactField(ctx context.Context, a *action, row *synclayer
 				return "", err
 			}
 			value = a.RoundRobin[n%len(a.RoundRobin)]
+		}
+		named = value
+		var err error
+		if value, err = resolveOwner(ctx, h.Owners, value); err != nil {
+			return "", err
 		}
 	}
 	fields := map[string]json.RawMessage{field: jsonString(value)}
@@ -218,6 +233,9 @@ func (h *Handler) setContactField(ctx context.Context, a *action, row *synclayer
 		return "", err
 	}
 	what := fmt.Sprintf("%s %s", field, value)
+	if named != value {
+		what += " (" + named + ")"
+	}
 	switch {
 	case dup:
 		return what + " applied before", nil

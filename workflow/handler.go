@@ -27,6 +27,10 @@ type Handler struct {
 	// CRM are the destinations create_task and create_note may act on,
 	// by name.
 	CRM map[string]synclayer.CRMActionDestination
+	// Owners are the CRMs' owner directories (HubSpot's owners), by
+	// destination name order: an owner named by email is found there,
+	// and templates see the contact's owner by name (owners.go).
+	Owners []synclayer.OwnerDirectory
 	// Ingest applies set_lifecycle_stage's and assign_owner's changes to
 	// the canonical contact (crm.go).
 	Ingest IngestFunc
@@ -139,6 +143,7 @@ func (h *Handler) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sy
 	}
 	tmplView := maps.Clone(view) // templates also see the rule: {{ .rule.owner }}
 	tmplView["rule"] = map[string]any{"name": ru.Name, "owner": ru.Owner}
+	h.ownerView(ctx, tmplView)
 	result, err := h.run(ctx, ru, a, row, c, dest, tmplView)
 	if err != nil {
 		on := ""

@@ -14,7 +14,8 @@ import (
 // ContactView is the contact as filters and templates see it: the
 // canonical fields under short names (orders is totalOrders), consent as
 // marketable, tags as the sources' and the workflows' together, the
-// lifecycle stage and owner (a CRM owner ID), and every
+// lifecycle stage and owner (a CRM owner ID; ownerName and ownerEmail
+// are filled when an action runs, from the CRM's owners), and every
 // other field under fields. Every standard key is present, empty when
 // unknown, so "contact.orders == 1" is false rather than an error for a
 // contact without orders.
@@ -24,7 +25,7 @@ func ContactView(c *synclayer.Contact) map[string]any {
 		"orders": 0.0, "totalSpent": 0.0, "tier": "", "tags": []any{},
 		"marketable": false, "emailConsent": "", "smsConsent": "",
 		"lastOrderDate": "", "firstOrderDate": "", "createdAt": "", "fields": map[string]any{},
-		"lifecycleStage": "", "owner": "",
+		"lifecycleStage": "", "owner": "", "ownerName": "", "ownerEmail": "",
 	}
 	if c == nil {
 		return v

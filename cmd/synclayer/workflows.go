@@ -560,6 +560,11 @@ func (m *Main) startWorkflows() {
 		}
 	}
 	h := &workflow.Handler{Rules: rs, Store: m.DB, Destinations: dests, CRM: crm, Ingest: m.workflowContactChange}
+	for _, name := range sortedNames(m.destinations) {
+		if od, ok := m.destinations[name].(synclayer.OwnerDirectory); ok {
+			h.Owners = append(h.Owners, od)
+		}
+	}
 	if cs := m.Config.Skills.CustomerSync; cs != nil && cs.Enabled {
 		h.ContactQueues = map[string]string{}
 		for _, t := range m.Config.targets(cs) {
@@ -573,6 +578,9 @@ func (m *Main) startWorkflows() {
 		defer m.wg.Done()
 		if err := h.EnsureAttributes(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("workflows: set_attribute fields not checked yet; set_attribute checks again before it runs", "err", err)
+		}
+		for _, problem := range h.CheckOwners(ctx) {
+			m.Logger.Warn("workflows: " + problem)
 		}
 	}()
 	noTrace := func(c *queue.Config) { c.NoTrace = true }

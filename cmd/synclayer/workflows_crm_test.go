@@ -36,8 +36,9 @@ func (e *env) demoRequest(email string) {
 
 // TestExample_LeadForm drives examples/lead-form.yaml: each demo request
 // posted to /forms/demo makes a HubSpot lead (and LIFECYCLE_STAGE lead
-// in Brevo), with owners taken in turn (11, 22, 33, then 11 again after
-// a restart: the rotation is in the store), one follow-up task per lead
+// in Brevo), with owners taken in turn (named by email, found in
+// HubSpot's owners as 11, 22, 33, then 11 again after a restart: the
+// rotation is in the store), one follow-up task per lead
 // assigned to its owner and due two days after the request, associated
 // with the contact, and one demo_requested event in Brevo.
 func TestExample_LeadForm(t *testing.T) {
@@ -235,8 +236,8 @@ func TestExample_CancellationTicket(t *testing.T) {
 				t.Errorf("tasks %+v, want one for owner 22, associated", tasks)
 			}
 			msgs := hook.ok()
-			if len(msgs) != 1 || !strings.Contains(slackText(t, msgs[0]), "Owner: 22") {
-				t.Fatalf("Slack messages %d, want one naming owner 22", len(msgs))
+			if len(msgs) != 1 || !strings.Contains(slackText(t, msgs[0]), "Owner: Grace Hopper (grace@example.com)") {
+				t.Fatalf("Slack messages %d, want one naming owner 22 by name (Grace Hopper, from HubSpot's owners)", len(msgs))
 			}
 			if c := e.contact("gil@example.com"); hasList(c, 7) || !hasList(c, 5) {
 				t.Errorf("lists %v, want out of 7 and still in 5", c.ListIDs)
@@ -293,7 +294,7 @@ func TestConfig_CRMActionsStored(t *testing.T) {
 		t.Fatalf("the stored version does not load: %v\n%s", err, stored)
 	}
 	a := again.Workflows[0].Actions
-	if a[0].SetLifecycleStage != "lead" || strings.Join(a[1].AssignOwner.RoundRobin, ",") != "11,22,33" || a[2].CreateTask == nil || a[2].CreateTask.DueIn != 48*time.Hour {
+	if a[0].SetLifecycleStage != "lead" || strings.Join(a[1].AssignOwner.RoundRobin, ",") != "ada@example.com,grace@example.com,alan@example.com" || a[2].CreateTask == nil || a[2].CreateTask.DueIn != 48*time.Hour {
 		t.Errorf("stored actions %+v", a)
 	}
 }

@@ -51,6 +51,7 @@ type Destination struct {
 	syncs     weakset.Set[ContactSync] // the contact syncs built on this account, read by the webhook
 
 	actionKeys actionKeys // task and note keys created (actions.go)
+	owners     ownerCache // owners.go
 }
 
 var _ synclayer.ContactDestination = (*Destination)(nil)

@@ -93,6 +93,7 @@ type Server struct {
 	unique   map[string]string              // type/idProperty/value → ID
 	assoc    map[string]bool                // fromType/fromID/toType/toID, both directions
 	objProps map[string]map[string]Property // their properties, by type
+	owners   []Owner                        // owners.go
 }
 
 // New returns a Server with HubSpot's default contact properties and one
@@ -120,6 +121,10 @@ func New(o Options) *Server {
 		s.properties[p.Name] = p
 	}
 	s.initObjects()
+	for _, o := range DefaultOwners {
+		o.CreatedAt, o.UpdatedAt = s.now().UTC(), s.now().UTC()
+		s.owners = append(s.owners, o)
+	}
 	s.subs = []Definition{{ID: DefaultSubscription, Name: "Marketing Information", Description: "Marketing offers and updates.", IsActive: true, IsDefault: true}}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /crm/v3/objects/contacts/batch/upsert", s.handleUpsert)
@@ -133,6 +138,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /crm/v3/properties/{objectType}", s.handlePropertyList)
 	s.mux.HandleFunc("POST /crm/v3/properties/{objectType}", s.handlePropertyCreate)
 	s.mux.HandleFunc("GET /communication-preferences/v3/definitions", s.handleDefinitions)
+	s.mux.HandleFunc("GET /crm/v3/owners", s.handleOwners)
 	s.mux.HandleFunc("GET /communication-preferences/v3/status/email/{email}", s.handleStatus)
 	s.mux.HandleFunc("POST /communication-preferences/v3/subscribe", s.handleSubscribe)
 	s.mux.HandleFunc("POST /communication-preferences/v3/unsubscribe", s.handleUnsubscribe)

@@ -73,6 +73,7 @@ func load() (*Validator, error) {
 		{"/crm/v4/objects/", "associations.json", spec},
 		{"/crm/v3/properties/", "properties.json", spec},
 		{"/communication-preferences/v3/", "subscriptions.json", spec},
+		{"/crm/v3/owners", "owners.json", spec},
 		{"/oauth/v3/token", "oauth.json", tokenSpec},
 	} {
 		c, err := openapicheck.Load(filepath.Join(Dir(), d.file), d.spec)
