@@ -67,7 +67,7 @@ const (
 // KindOf returns the kind of a canonical field.
 func KindOf(field string) FieldKind {
 	switch field {
-	case FieldEmail, FieldFirstName, FieldLastName, FieldCustomerTier, FieldLifecycleStage, FieldOwner, FieldSubscriptionStatus, FieldPlan, FieldCompany:
+	case FieldEmail, FieldFirstName, FieldLastName, FieldCustomerTier, FieldLifecycleStage, FieldOwner, FieldSubscriptionStatus, FieldPlan, FieldCompany, FieldCompanyID:
 		return KindText
 	case FieldPhone:
 		return KindPhone

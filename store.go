@@ -72,6 +72,7 @@ type Store interface {
 	CartStore
 	WorkflowStore
 	BatchStore
+	CompanyStore
 
 	Close() error
 }
@@ -112,6 +113,7 @@ type Tx interface {
 	CartTx
 	TicketTx
 	BillingTx
+	CompanyTx
 	WorkflowTx
 }
 

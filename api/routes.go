@@ -103,6 +103,8 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("GET /api/v1/contacts", s.auth(viewer, s.handleContactList))
 	mux.Handle("GET /api/v1/contacts/{id}", s.auth(viewer, s.handleContactGet))
 	mux.Handle("GET /api/v1/contacts/{id}/trace", s.auth(viewer, s.handleContactTrace))
+	mux.Handle("GET /api/v1/companies", s.auth(viewer, s.handleCompanyList))
+	mux.Handle("GET /api/v1/companies/{id}", s.auth(viewer, s.handleCompanyGet))
 	mux.Handle("GET /api/v1/jobs", s.auth(viewer, s.handleJobList))
 	mux.Handle("GET /api/v1/dlq", s.auth(viewer, s.handleDLQList))
 	mux.Handle("POST /api/v1/dlq/retry", s.auth(operator, s.handleDLQRetryAll))

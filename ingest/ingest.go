@@ -307,6 +307,7 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 		before = snapshot(c)
 	}
 	joined := joinedBy(c, ev.Source, ch)
+	prevCompany := c.Value(synclayer.FieldCompany)
 	decisions, changed := synclayer.Merge(c, ch, synclayer.MergeContext{
 		Source:         ev.Source,
 		At:             ev.OccurredAt,
@@ -334,8 +335,17 @@ func (in *Ingester) applyContact(ctx context.Context, tx synclayer.Tx, ev *syncl
 		return fail(ev, "cannot sync a customer with neither email nor phone")
 	}
 	c.UpdatedAt = ev.ReceivedAt
+	link, err := in.companyLink(ctx, tx, ev, c, prevCompany)
+	if err != nil {
+		return nil, err
+	}
 	if err := tx.SaveContact(ctx, c); err != nil {
 		return nil, err
+	}
+	if link != nil {
+		if err := tx.SetContactCompany(ctx, c.ID, *link); err != nil {
+			return nil, err
+		}
 	}
 	ev.Status, ev.ContactID = synclayer.EventApplied, c.ID
 	if joined != "" {

@@ -102,9 +102,19 @@ func TestAPI_Roles(t *testing.T) {
 	if status, reply := a.call("GET", "/webhooks/mailchimp?secret="+mailchimpWebhookSecret, "", nil); status != 200 {
 		t.Errorf("Mailchimp's URL check: %d %v, want 200", status, reply)
 	}
-	_, reply := a.shopify("customers/create", shopifyCustomer(1201, "api@example.com", "Api", 0, "subscribed", 0))
+	customer := shopifyCustomer(1201, "api@example.com", "Api", 0, "subscribed", 0)
+	customer["default_address"] = map[string]any{"company": "Api Corp"}
+	_, reply := a.shopify("customers/create", customer)
 	contactID := reply["events"].([]any)[0].(map[string]any)["contactId"].(string)
 	a.waitIdle(10 * time.Second)
+	companyID := func() string {
+		_, reply := a.call("GET", "/api/v1/companies?name=api", a.keys[synclayer.RoleViewer], nil)
+		if list, _ := reply["companies"].([]any); len(list) == 1 {
+			return "/api/v1/companies/" + list[0].(map[string]any)["id"].(string)
+		}
+		a.t.Fatalf("no company Api Corp: %v", reply)
+		return ""
+	}
 
 	fixed := func(p string) func() string { return func() string { return p } }
 	n := 0
@@ -123,6 +133,8 @@ func TestAPI_Roles(t *testing.T) {
 		{"ContactList", "GET", fixed("/api/v1/contacts?email=API@example.com"), nil, synclayer.RoleViewer, 200},
 		{"ContactGet", "GET", fixed("/api/v1/contacts/" + contactID), nil, synclayer.RoleViewer, 200},
 		{"ContactTrace", "GET", fixed("/api/v1/contacts/" + contactID + "/trace"), nil, synclayer.RoleViewer, 200},
+		{"CompanyList", "GET", fixed("/api/v1/companies?name=API"), nil, synclayer.RoleViewer, 200},
+		{"CompanyGet", "GET", companyID, nil, synclayer.RoleViewer, 200},
 		{"JobList", "GET", fixed("/api/v1/jobs?state=done&limit=10"), nil, synclayer.RoleViewer, 200},
 		{"DLQList", "GET", fixed("/api/v1/dlq"), nil, synclayer.RoleViewer, 200},
 		{"Stats", "GET", fixed("/api/v1/stats?window=24h"), nil, synclayer.RoleViewer, 200},

@@ -29,13 +29,10 @@ func companyName(c *synclayer.Contact) string {
 	return strings.Join(strings.Fields(name), " ")
 }
 
-// companyKey is the unique key of a company name.
-func companyKey(name string) string { return strings.ToLower(strings.Join(strings.Fields(name), " ")) }
-
 // upsertCompany creates or updates the company named name and returns its
 // record ID.
 func upsertCompany(ctx context.Context, c *Client, name string) (string, error) {
-	res, err := c.UpsertCompanies(ctx, []UpsertInput{{ID: companyKey(name), IDProperty: CompanyKeyProperty, Properties: map[string]string{"name": name}}})
+	res, err := c.UpsertCompanies(ctx, []UpsertInput{{ID: synclayer.CompanyKey(name), IDProperty: CompanyKeyProperty, Properties: map[string]string{"name": name}}})
 	if err != nil {
 		return "", err
 	}

@@ -91,7 +91,7 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 		if company := companyName(c); company != "" && (next.Company != company || moved) {
 			next.Company = company
 			calls = append(calls,
-				synclayer.PlannedCall{Method: "POST", Path: pathCompanies, Body: upsertBody{Inputs: []UpsertInput{{ID: companyKey(company), IDProperty: CompanyKeyProperty, Properties: map[string]string{"name": company}}}}},
+				synclayer.PlannedCall{Method: "POST", Path: pathCompanies, Body: upsertBody{Inputs: []UpsertInput{{ID: synclayer.CompanyKey(company), IDProperty: CompanyKeyProperty, Properties: map[string]string{"name": company}}}}},
 				synclayer.PlannedCall{Method: "PUT", Path: pathAssociate})
 		}
 	}
