@@ -138,4 +138,3 @@ func (s *DB) FindCompanyContacts(ctx context.Context, companyID string, limit in
 	}
 	return out, rows.Err()
 }
-
