@@ -58,3 +58,34 @@ func (c *Client) UpsertTasks(ctx context.Context, inputs []UpsertInput) (*Upsert
 func (c *Client) UpsertNotes(ctx context.Context, inputs []UpsertInput) (*UpsertResult, error) {
 	return c.upsertObjects(ctx, objectNotes, inputs)
 }
+
+// Link is one pair of records for a batch of default associations.
+type Link struct {
+	FromID, ToID string
+}
+
+// AssociateDefaultBatch links each pair with the types' default
+// association in one call (POST
+// /crm/v4/associations/{from}/{to}/batch/associate/default), for batch
+// mode's contact → company links. Pairs linked already stay linked; a
+// 207's refused pairs are returned as their errors.
+func (c *Client) AssociateDefaultBatch(ctx context.Context, fromType, toType string, links []Link) ([]BatchError, error) {
+	type id struct {
+		ID string `json:"id"`
+	}
+	type pair struct {
+		From id `json:"from"`
+		To   id `json:"to"`
+	}
+	inputs := make([]pair, len(links))
+	for i, l := range links {
+		inputs[i] = pair{id{l.FromID}, id{l.ToID}}
+	}
+	var out struct {
+		Errors []BatchError `json:"errors"`
+	}
+	_, err := c.do(ctx, call{method: http.MethodPost, route: "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/associate/default",
+		path: "/crm/v4/associations/" + url.PathEscape(fromType) + "/" + url.PathEscape(toType) + "/batch/associate/default",
+		body: map[string]any{"inputs": inputs}, out: &out})
+	return out.Errors, err
+}

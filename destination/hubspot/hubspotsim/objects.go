@@ -261,3 +261,63 @@ func (s *Server) handleAssociateDefault(w http.ResponseWriter, r *http.Request) 
 		"from": map[string]string{"id": fid}, "to": map[string]string{"id": tid},
 		"associationSpec": map[string]any{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": typeID}}}})
 }
+
+// handleBatchAssociateDefault serves POST
+// /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/associate/default:
+// each input's pair linked by the types' default association. A pair
+// whose record is missing is an error of the batch (207), the others are
+// linked.
+func (s *Server) handleBatchAssociateDefault(w http.ResponseWriter, r *http.Request) {
+	ft, tt := objectType(r.PathValue("fromType")), objectType(r.PathValue("toType"))
+	typeID, ok := defaultTypeID[ft+"/"+tt]
+	if ft == "" || tt == "" || !ok {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "There is no default association between "+r.PathValue("fromType")+" and "+r.PathValue("toType"), nil)
+		return
+	}
+	var body struct {
+		Inputs []struct {
+			From struct {
+				ID string `json:"id"`
+			} `json:"from"`
+			To struct {
+				ID string `json:"id"`
+			} `json:"to"`
+		} `json:"inputs"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Inputs) == 0 {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Invalid input JSON: inputs is required", nil)
+		return
+	}
+	if len(body.Inputs) > 2000 {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Batch input of "+strconv.Itoa(len(body.Inputs))+" exceeds the limit of 2000", nil)
+		return
+	}
+	var results, errs []any
+	s.mu.Lock()
+	for _, in := range body.Inputs {
+		if !s.exists(ft, in.From.ID) || !s.exists(tt, in.To.ID) {
+			errs = append(errs, map[string]any{"status": "error", "category": "OBJECT_NOT_FOUND",
+				"message": "One or more of the objects could not be found", "context": map[string][]string{"ids": {in.From.ID}}})
+			continue
+		}
+		s.assoc[assocKey(ft, in.From.ID, tt, in.To.ID)] = true
+		s.assoc[assocKey(tt, in.To.ID, ft, in.From.ID)] = true
+		results = append(results, map[string]any{"from": map[string]string{"id": in.From.ID}, "to": map[string]string{"id": in.To.ID},
+			"associationSpec": map[string]any{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": typeID}})
+	}
+	s.mu.Unlock()
+	now := s.now().UTC().Format(time.RFC3339Nano)
+	out := map[string]any{"status": "COMPLETE", "startedAt": now, "completedAt": now, "results": orNone(results)}
+	status := http.StatusOK
+	if len(errs) > 0 {
+		out["errors"], out["numErrors"], status = errs, len(errs), http.StatusMultiStatus
+	}
+	writeJSON(w, status, out)
+}
+
+func orNone(v []any) []any {
+	if v == nil {
+		return []any{}
+	}
+	return v
+}

@@ -135,6 +135,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("DELETE /crm/v3/objects/contacts/{id}", s.handleContactArchive)
 	s.mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/upsert", s.handleObjectUpsert)
 	s.mux.HandleFunc("PUT /crm/v4/objects/{fromType}/{fromId}/associations/default/{toType}/{toId}", s.handleAssociateDefault)
+	s.mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/associate/default", s.handleBatchAssociateDefault)
 	s.mux.HandleFunc("GET /crm/v3/properties/{objectType}", s.handlePropertyList)
 	s.mux.HandleFunc("POST /crm/v3/properties/{objectType}", s.handlePropertyCreate)
 	s.mux.HandleFunc("GET /communication-preferences/v3/definitions", s.handleDefinitions)

@@ -71,6 +71,7 @@ func load() (*Validator, error) {
 		{"/crm/v3/objects/tasks", "tasks.json", spec},
 		{"/crm/v3/objects/notes", "notes.json", spec},
 		{"/crm/v4/objects/", "associations.json", spec},
+		{"/crm/v4/associations/", "associations.json", spec},
 		{"/crm/v3/properties/", "properties.json", spec},
 		{"/communication-preferences/v3/", "subscriptions.json", spec},
 		{"/crm/v3/owners", "owners.json", spec},
