@@ -53,6 +53,11 @@ type AdminConfig struct {
 	// DefaultRestoreRate.
 	Bucket      float64
 	RestoreRate float64
+
+	// BulkThreshold and ReconcileInterval are the listing settings
+	// (AdminSettings); 0 is DefaultBulkThreshold and no reconciliation.
+	BulkThreshold     int
+	ReconcileInterval time.Duration
 }
 
 // Admin calls a shop's Admin GraphQL API. It is safe for concurrent use.
@@ -65,6 +70,10 @@ type Admin struct {
 	log      *slog.Logger
 	now      func() time.Time
 	limit    *costLimiter
+	// download fetches bulk operation results: a signed URL on Shopify's
+	// storage, to which the access token is never sent, and a file that
+	// can take minutes, past the API calls' 15 s.
+	download *http.Client
 }
 
 // NewAdmin returns a client for cfg, filling in defaults. It refuses a
@@ -113,6 +122,10 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 		a.now = time.Now
 	}
 	a.limit = newCostLimiter(cfg.Bucket, cfg.RestoreRate)
+	a.download = cfg.HTTPClient
+	if a.download == nil {
+		a.download = &http.Client{Transport: cfg.Transport, Timeout: 10 * time.Minute}
+	}
 	return a, nil
 }
 
@@ -233,6 +246,17 @@ func (a *Admin) mutate(ctx context.Context, op, query string, vars, out any) err
 	}
 }
 
+// query sends one query whose root field is op, after taking its
+// requested cost (points) from the limiter, and decodes data.<op> into
+// out. A throttled query is not sent again here: it returns a Throttled
+// error with the wait, and the lister's caller waits and asks again.
+func (a *Admin) query(ctx context.Context, op, query string, points int, vars, out any) error {
+	if err := a.limit.take(ctx, a.now(), points); err != nil {
+		return err
+	}
+	return a.send(ctx, op, query, vars, out)
+}
+
 // send makes one request.
 func (a *Admin) send(ctx context.Context, op, query string, vars, out any) error {
 	payload, err := json.Marshal(map[string]any{"query": query, "variables": vars})
@@ -280,13 +304,20 @@ func (a *Admin) send(ctx context.Context, op, query string, vars, out any) error
 	}
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(ans.Data, &data); err != nil || normalize.IsNull(data[op]) {
-		return fmt.Errorf("shopify: %s: answer has no data.%s", op, op)
+		return &noDataError{op}
 	}
 	if err := json.Unmarshal(data[op], out); err != nil {
 		return synclayer.Permanent(fmt.Errorf("shopify: %s: decode data.%s: %w", op, op, err))
 	}
 	return nil
 }
+
+// noDataError is an answer whose data.<op> is null or absent: a failure
+// for a mutation, and "none" for a query of one object
+// (currentBulkOperation before the app's first).
+type noDataError struct{ op string }
+
+func (e *noDataError) Error() string { return "shopify: " + e.op + ": answer has no data." + e.op }
 
 // Long states of the shop, which end without any change in synclayer
 // (a frozen shop pays its bill, a locked one is unlocked by Shopify), are
@@ -305,11 +336,11 @@ func (a *Admin) statusError(op string, resp *http.Response, ans *gqlAnswer) erro
 	case status == http.StatusUnauthorized:
 		e.Setting, e.code = "admin.access_token", synclayer.EUNAUTHORIZED
 		e.Message = "Shopify refused the access token" + said + ": check admin.access_token in this source's block (sources.<name>.admin.access_token): " +
-			"it must be the Admin API access token of an app installed on " + a.shop + ", with the write_customers scope"
+			"it must be the Admin API access token of an app installed on " + a.shop + ", with the " + scopeFor(op) + " scope"
 		return synclayer.Permanent(e)
 	case status == http.StatusForbidden:
 		e.Setting, e.code = "admin.access_token", synclayer.EFORBIDDEN
-		e.Message = "Shopify refused the call" + said + ": the app of admin.access_token lacks the write_customers scope; " +
+		e.Message = "Shopify refused the call" + said + ": the app of admin.access_token lacks the " + scopeFor(op) + " scope; " +
 			"add it to the app's Admin API scopes, reinstall the app on " + a.shop + " and update the token if it changed"
 		return synclayer.Permanent(e)
 	case status == http.StatusNotFound:
@@ -357,12 +388,31 @@ func (a *Admin) graphQLError(op string, errs []gqlError, cost *queryCost) error 
 		return e
 	case first.Extensions.Code == "ACCESS_DENIED":
 		e.Setting, e.code = "admin.access_token", synclayer.EFORBIDDEN
-		e.Message = "Shopify denied access (" + e.Message + "): the app of admin.access_token needs the write_customers scope"
+		e.Message = "Shopify denied access (" + e.Message + "): the app of admin.access_token needs the " + scopeFor(op) + " scope"
 		return synclayer.Permanent(e)
 	}
 	e.code = synclayer.EINVALID
-	e.Message = "Shopify refused the mutation (" + e.Message + "); admin.api_version " + a.version + " may not have it as synclayer sends it"
+	what := "mutation"
+	if !strings.HasSuffix(op, "Update") && !strings.HasSuffix(op, "Create") && !strings.HasSuffix(op, "RunQuery") {
+		what = "query"
+	}
+	e.Message = "Shopify refused the " + what + " (" + e.Message + "); admin.api_version " + a.version + " may not have it as synclayer sends it"
 	return synclayer.Permanent(e)
+}
+
+// scopeFor is the access scope the app needs for op, for messages.
+func scopeFor(op string) string {
+	switch op {
+	case customersOp, customersCountOp, bulkRunOp, bulkCurrentOp:
+		return "read_customers"
+	case ordersOp:
+		return "read_orders (and read_all_orders for orders older than 60 days)"
+	case productsOp:
+		return "read_products"
+	case hooksOp, hookCreateOp, hookUpdateOp:
+		return "read scope of each topic's records (read_customers, read_orders, read_products)"
+	}
+	return "write_customers"
 }
 
 // scrub keeps the access token out of a message taken from an answer.

@@ -87,7 +87,18 @@ func (c *costLimiter) observe(now time.Time, ts throttleStatus) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ts.MaximumAvailable >= 1 && int(ts.MaximumAvailable) != c.lim.Burst() {
-		c.lim.SetBurstAt(now, int(ts.MaximumAvailable))
+		// The shop's own bucket, first seen: start from what it holds, so
+		// a Plus shop's larger bucket is used at once, not refilled into.
+		restore := c.lim.Limit()
+		if ts.RestoreRate > 0 {
+			restore = rate.Limit(ts.RestoreRate)
+		}
+		c.lim = rate.NewLimiter(restore, int(ts.MaximumAvailable))
+		c.lim.SetLimitAt(now, restore)
+		if ts.CurrentlyAvailable >= 0 && ts.CurrentlyAvailable < ts.MaximumAvailable {
+			c.lim.ReserveN(now, int(math.Ceil(ts.MaximumAvailable-ts.CurrentlyAvailable)))
+		}
+		return
 	}
 	if ts.RestoreRate > 0 && rate.Limit(ts.RestoreRate) != c.lim.Limit() {
 		c.lim.SetLimitAt(now, rate.Limit(ts.RestoreRate))

@@ -8,14 +8,16 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"synclayer"
 	"synclayer/normalize"
 )
 
 // AdminSettings are the keys of a Shopify source's admin: block, which
-// lets synclayer call the shop's Admin GraphQL API to write opt-outs made
-// elsewhere back to Shopify:
+// lets synclayer call the shop's Admin GraphQL API: to write opt-outs made
+// elsewhere back to Shopify, to list customers, orders and products
+// (backfill --from, reconciliation) and to register its webhooks:
 //
 //	admin: { shop: demo.myshopify.com, access_token: "${SHOPIFY_ADMIN_TOKEN}", api_version: "2025-10" }
 type AdminSettings struct {
@@ -26,10 +28,29 @@ type AdminSettings struct {
 	// URL, to which /admin/api/<api_version>/graphql.json is appended), or
 	// is the whole endpoint when it ends in /graphql.json.
 	BaseURL string `json:"base_url,omitempty"`
+	// BulkThreshold is the number of customers above which a full
+	// listing runs one bulk operation instead of paging (list_bulk.go);
+	// nil is DefaultBulkThreshold.
+	BulkThreshold *int `json:"bulk_threshold,omitempty"`
+	// ReconcileInterval is how often the program lists the customers
+	// updated lately, for webhooks that never came; nil is
+	// DefaultReconcileInterval, "off" turns it off.
+	ReconcileInterval *synclayer.Interval `json:"reconcile_interval,omitempty"`
 }
 
+// Defaults of the listing settings. A daily reconciliation costs one
+// page of customers per 100 changed in the day, which a shop's bucket
+// refills in seconds; below 10,000 customers paging a full listing takes
+// a few minutes, above it one bulk operation is cheaper and cannot be cut
+// short by the rate limit.
+const (
+	DefaultBulkThreshold     = 10000
+	DefaultReconcileInterval = 24 * time.Hour
+	MinReconcileInterval     = time.Minute
+)
+
 // adminSettingNames is what a key the admin: block does not have is told.
-const adminSettingNames = "Shopify admin setting; the admin block takes shop, access_token, api_version and base_url"
+const adminSettingNames = "Shopify admin setting; the admin block takes shop, access_token, api_version, base_url, bulk_threshold and reconcile_interval"
 
 // UnmarshalJSON decodes the block refusing unknown keys, with each error's
 // field named from the source block (admin.shop), so the program can
@@ -104,10 +125,25 @@ func (a *AdminSettings) AdminConfig() (AdminConfig, error) {
 	} else if shop != "" {
 		endpoint = "https://" + shop + adminPath(version)
 	}
+	bulk := DefaultBulkThreshold
+	if a.BulkThreshold != nil {
+		if bulk = *a.BulkThreshold; bulk < 1 {
+			errs = append(errs, synclayer.FieldErrorf("admin.bulk_threshold",
+				"is %d; it is the number of customers above which a full listing runs a bulk operation, at least 1 (default %d)", bulk, DefaultBulkThreshold))
+		}
+	}
+	reconcile := DefaultReconcileInterval
+	if a.ReconcileInterval != nil {
+		if reconcile = time.Duration(*a.ReconcileInterval); reconcile != 0 && reconcile < MinReconcileInterval {
+			errs = append(errs, synclayer.FieldErrorf("admin.reconcile_interval",
+				"is %s; each pass lists the customers changed since the last, so it must be at least %s, or off", reconcile, MinReconcileInterval))
+		}
+	}
 	if len(errs) > 0 {
 		return AdminConfig{}, errors.Join(errs...)
 	}
-	return AdminConfig{Shop: shop, AccessToken: token, APIVersion: version, Endpoint: endpoint}, nil
+	return AdminConfig{Shop: shop, AccessToken: token, APIVersion: version, Endpoint: endpoint,
+		BulkThreshold: bulk, ReconcileInterval: reconcile}, nil
 }
 
 // adminPath is the Admin GraphQL API's path for version.
@@ -146,7 +182,8 @@ func isLoopback(host string) bool {
 // AdminSource is a Shopify source whose config has an admin: block: it
 // parses the shop's webhooks like a Source and also writes opt-outs made
 // elsewhere back to the shop (synclayer.ConsentWriter), so the shop's own
-// mails stop too.
+// mails stop too. Its Source lists records and registers webhooks
+// through the same client (list.go, hook.go).
 type AdminSource struct {
 	*Source
 	*Admin
@@ -161,7 +198,14 @@ func NewAdminSource(cfg Config, admin AdminConfig) (*AdminSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &AdminSource{Source: New(cfg), Admin: a}, nil
+	s := New(cfg)
+	s.admin = a
+	s.bulkThreshold = admin.BulkThreshold
+	if s.bulkThreshold <= 0 {
+		s.bulkThreshold = DefaultBulkThreshold
+	}
+	s.reconcile = admin.ReconcileInterval
+	return &AdminSource{Source: s, Admin: a}, nil
 }
 
 // parseSettings decodes a Shopify source block's own keys.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -46,34 +48,59 @@ var (
 
 func mustLoadSchema(tb testing.TB) *adminSchema {
 	tb.Helper()
-	raw, err := os.ReadFile("testdata/admin-graphql/consent.graphql")
-	if err != nil {
-		tb.Fatal(err)
+	files, err := filepath.Glob("testdata/admin-graphql/*.graphql")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no vendored schema: %v", err)
 	}
-	text := commentLine.ReplaceAllString(string(raw), "")
 	s := &adminSchema{types: map[string]*schemaType{}}
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.read(tb, file, commentLine.ReplaceAllString(string(raw), ""))
+	}
+	if s.types["Mutation"] == nil || s.types["QueryRoot"] == nil || len(s.types) < 10 {
+		tb.Fatalf("schema: read only %d types", len(s.types))
+	}
+	return s
+}
+
+// read adds one file's definitions. A type defined in two files (the
+// Customer of consent.graphql and of list.graphql, each with the fields
+// its requests select) has the fields of both, which must agree.
+func (s *adminSchema) read(tb testing.TB, file, text string) {
+	tb.Helper()
 	for _, m := range scalarDef.FindAllStringSubmatch(text, -1) {
 		s.types[m[1]] = &schemaType{kind: "scalar"}
 	}
 	for _, m := range defPattern.FindAllStringSubmatch(text, -1) {
-		t := &schemaType{kind: m[1], fields: map[string]schemaField{}}
-		if m[1] == "enum" {
-			t.values = strings.Fields(m[3])
-		} else {
-			for _, f := range fieldPattern.FindAllStringSubmatch(m[3], -1) {
-				sf := schemaField{typ: f[3], args: map[string]string{}}
-				for _, a := range argPattern.FindAllStringSubmatch(f[2], -1) {
-					sf.args[a[1]] = a[2]
-				}
-				t.fields[f[1]] = sf
-			}
+		t := s.types[m[2]]
+		if t == nil {
+			t = &schemaType{kind: m[1], fields: map[string]schemaField{}}
+			s.types[m[2]] = t
+		} else if t.kind != m[1] {
+			tb.Fatalf("%s: %s is a %s here and a %s elsewhere", file, m[2], m[1], t.kind)
 		}
-		s.types[m[2]] = t
+		if m[1] == "enum" {
+			for _, v := range strings.Fields(m[3]) {
+				if !slices.Contains(t.values, v) {
+					t.values = append(t.values, v)
+				}
+			}
+			continue
+		}
+		for _, f := range fieldPattern.FindAllStringSubmatch(m[3], -1) {
+			sf := schemaField{typ: f[3], args: map[string]string{}}
+			for _, a := range argPattern.FindAllStringSubmatch(f[2], -1) {
+				sf.args[a[1]] = a[2]
+			}
+			if old, ok := t.fields[f[1]]; ok && old.typ != sf.typ {
+				tb.Fatalf("%s: %s.%s is %s here and %s elsewhere", file, m[2], f[1], sf.typ, old.typ)
+			}
+			t.fields[f[1]] = sf
+		}
 	}
-	if s.types["Mutation"] == nil || len(s.types) < 10 {
-		tb.Fatalf("schema: read only %d types", len(s.types))
-	}
-	return s
 }
 
 // validate is the simulator's Options.Validate: the HTTP side (JSON
@@ -104,14 +131,20 @@ func (s *adminSchema) checkRequest(body []byte) error {
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
-	if op.kind != "mutation" {
-		return fmt.Errorf("query: a %s, not a mutation", op.kind)
+	root := "Mutation"
+	if op.kind == "query" {
+		root = "QueryRoot"
 	}
 	if req.OperationName != "" && req.OperationName != op.name {
 		return fmt.Errorf("operationName %q names no operation of the query (%q)", req.OperationName, op.name)
 	}
-	if err := s.checkSelection("Mutation", op.selection, op.vars); err != nil {
+	if err := s.checkSelection(root, op.selection, op.vars); err != nil {
 		return err
+	}
+	if len(op.selection) == 1 && op.selection[0].name == "bulkOperationRunQuery" {
+		if err := s.checkBulkQuery(req.Variables[op.selection[0].args["query"]]); err != nil {
+			return err
+		}
 	}
 	for name, typ := range op.vars {
 		raw, ok := req.Variables[name]
@@ -129,6 +162,28 @@ func (s *adminSchema) checkRequest(body []byte) error {
 		if _, ok := op.vars[name]; !ok {
 			return fmt.Errorf("variables.%s: the query declares no $%s", name, name)
 		}
+	}
+	return nil
+}
+
+// checkBulkQuery checks the query a bulk operation runs: a query of
+// QueryRoot with no variables, whose connections, as Shopify's bulk
+// operations require, are selected through edges { node }.
+func (s *adminSchema) checkBulkQuery(raw json.RawMessage) error {
+	var q string
+	if err := json.Unmarshal(raw, &q); err != nil {
+		return fmt.Errorf("bulkOperationRunQuery: variables.query is not a string")
+	}
+	p := &gqlParser{toks: tokenize(q)}
+	op, err := p.operation()
+	if err != nil {
+		return fmt.Errorf("bulk query: %w", err)
+	}
+	if op.kind != "query" || len(op.vars) > 0 {
+		return fmt.Errorf("bulk query: must be a query without variables")
+	}
+	if err := s.checkSelection("QueryRoot", op.selection, nil); err != nil {
+		return fmt.Errorf("bulk query: %w", err)
 	}
 	return nil
 }
@@ -224,9 +279,28 @@ func (s *adminSchema) checkValue(path, typ string, raw json.RawMessage) error {
 			return fmt.Errorf("%s: %s is not a %s (one of %s)", path, raw, typ, strings.Join(t.values, ", "))
 		}
 	case "scalar":
+		switch typ {
+		case "Int":
+			var n int32
+			if json.Unmarshal(raw, &n) != nil {
+				return fmt.Errorf("%s: %s is not an Int", path, raw)
+			}
+			return nil
+		case "Boolean":
+			var b bool
+			if json.Unmarshal(raw, &b) != nil {
+				return fmt.Errorf("%s: %s is not a Boolean", path, raw)
+			}
+			return nil
+		}
 		var v string
 		if json.Unmarshal(raw, &v) != nil {
 			return fmt.Errorf("%s: %s is not a %s string", path, raw, typ)
+		}
+		if typ == "URL" {
+			if u, err := url.Parse(v); err != nil || !u.IsAbs() {
+				return fmt.Errorf("%s: %q is not an absolute URL", path, v)
+			}
 		}
 		if typ == "DateTime" {
 			if _, err := time.Parse(time.RFC3339, v); err != nil {
@@ -294,6 +368,16 @@ var namePattern = regexp.MustCompile(`^[A-Za-z_]\w*$`)
 func isName(t string) bool { return namePattern.MatchString(t) }
 
 func (p *gqlParser) operation() (*gqlOperation, error) {
+	if p.peek() == "{" { // the query shorthand: { customers { ... } }
+		sel, err := p.selectionSet()
+		if err != nil {
+			return nil, err
+		}
+		if p.i != len(p.toks) {
+			return nil, fmt.Errorf("text after the operation: %q", p.peek())
+		}
+		return &gqlOperation{kind: "query", vars: map[string]string{}, selection: sel}, nil
+	}
 	op := &gqlOperation{kind: p.next(), vars: map[string]string{}}
 	if op.kind != "mutation" && op.kind != "query" {
 		return nil, fmt.Errorf("does not start with an operation type: %q", op.kind)

@@ -39,12 +39,19 @@ type Settings struct {
 }
 
 // settingNames is what a key a Shopify block does not have is told.
-const settingNames = "Shopify source setting; besides type, secret, secret_file, previous_secrets and rate_limit it takes shop_domain and admin (shop, access_token, api_version, base_url)"
+const settingNames = "Shopify source setting; besides type, secret, secret_file, previous_secrets and rate_limit it takes shop_domain and admin (shop, access_token, api_version, base_url, bulk_threshold, reconcile_interval)"
 
-// Source parses Shopify webhooks. It is safe for concurrent use.
+// Source parses Shopify webhooks and, given an Admin API client (an
+// admin: block), lists records and registers webhooks. It is safe for
+// concurrent use.
 type Source struct {
 	secrets [][]byte
 	shop    string
+
+	admin         *Admin // nil without an admin: block
+	bulkThreshold int
+	reconcile     time.Duration
+	bulk          bulkCache
 }
 
 var _ synclayer.Source = (*Source)(nil)

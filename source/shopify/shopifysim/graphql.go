@@ -73,7 +73,7 @@ var (
 )
 
 // serveGraphQL answers a request that passed the HTTP checks.
-func (s *Server) serveGraphQL(w http.ResponseWriter, body []byte, invalid error) {
+func (s *Server) serveGraphQL(w http.ResponseWriter, body []byte, invalid error, base string) {
 	var req request
 	if json.Unmarshal(body, &req) != nil || strings.TrimSpace(req.Query) == "" {
 		writeHTTPError(w, http.StatusBadRequest, 0)
@@ -85,8 +85,11 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, body []byte, invalid error)
 	}
 	op := rootOf(req.Query)
 	mu, ok := mutations[op]
+	if !ok && s.serveOperation(w, req, base) {
+		return
+	}
 	if !ok {
-		msg := "shopifysim answers only the mutations customerEmailMarketingConsentUpdate and customerSmsMarketingConsentUpdate"
+		msg := "shopifysim answers only the operations its package documents"
 		ext := map[string]any{"code": "undefinedField", "typeName": "Mutation", "fieldName": op}
 		if op != "" {
 			msg = fmt.Sprintf("Field '%s' doesn't exist on type 'Mutation'", op)
@@ -216,6 +219,7 @@ func (s *Server) apply(mu mutation, raw json.RawMessage, now time.Time) (map[str
 		next.MarketingOptInLevel = *c.MarketingOptInLevel
 	}
 	*consent = &next
+	cu.UpdatedAt = now.UTC().Truncate(time.Second)
 	if mu.sms {
 		cu.SMSWrites++
 	} else {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,10 @@ type Options struct {
 
 	// RetryAfter is the Retry-After of a 429 (FailNext); default 2 s.
 	RetryAfter time.Duration
+
+	// BulkDuration is how long a bulk operation runs before it is
+	// COMPLETED; 0 completes it by the first poll.
+	BulkDuration time.Duration
 
 	// Validate, when set, checks every request; what it refuses is
 	// recorded in Violations and answered with a GraphQL error.
@@ -63,6 +68,15 @@ type Customer struct {
 	ID           string // the numeric ID, as in gid://shopify/Customer/<ID>
 	Email        string
 	Phone        string
+	FirstName    string
+	LastName     string
+	Company      string // the default address's; "" is no default address
+	Tags         []string
+	Orders       int    // numberOfOrders
+	AmountSpent  string // a decimal in Currency, such as "199.65"
+	Currency     string // default EUR
+	CreatedAt    time.Time
+	UpdatedAt    time.Time // moved by every change, consent writes included
 	EmailConsent *Consent
 	SMSConsent   *Consent
 	EmailWrites  int // customerEmailMarketingConsentUpdate calls that changed it
@@ -99,6 +113,12 @@ type Server struct {
 	fail      []failure // HTTP errors to answer the next requests with, in order
 	bucket    bucket
 	customers map[string]*Customer
+	orders    map[string]*Order
+	products  map[string]*Product
+	hooks     []*Webhook
+	hookSeq   int
+	bulkOps   []*bulkOp
+	bulkTime  time.Duration
 }
 
 // New returns a Server configured by o.
@@ -111,6 +131,9 @@ func New(o Options) *Server {
 		validate:     o.Validate,
 		token:        o.AccessToken,
 		customers:    map[string]*Customer{},
+		orders:       map[string]*Order{},
+		products:     map[string]*Product{},
+		bulkTime:     o.BulkDuration,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -126,9 +149,10 @@ func New(o Options) *Server {
 }
 
 // AddCustomer adds (or replaces) a customer with no marketing consent
-// given (NOT_SUBSCRIBED) on each address it has.
+// given (NOT_SUBSCRIBED) on each address it has, created and updated now.
 func (s *Server) AddCustomer(id, email, phone string) {
-	c := &Customer{ID: id, Email: email, Phone: phone}
+	now := s.now().UTC().Truncate(time.Second)
+	c := &Customer{ID: id, Email: email, Phone: phone, CreatedAt: now, UpdatedAt: now}
 	if email != "" {
 		c.EmailConsent = &Consent{MarketingState: "NOT_SUBSCRIBED", MarketingOptInLevel: "SINGLE_OPT_IN"}
 	}
@@ -254,6 +278,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := rec.Record(Call{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, At: s.now()})
 	sw := &simkit.StatusWriter{ResponseWriter: w}
 	defer func() { rec.Answered(call, sw.Status) }()
+	if r.Method == http.MethodGet && bulkPath.MatchString(r.URL.Path) {
+		// The results of a bulk operation are on Shopify's storage, not
+		// the Admin API: no token, no GraphQL to validate.
+		s.serveBulkResult(sw, r)
+		return
+	}
 
 	s.mu.Lock()
 	validate, outage, latency := s.validate, s.outage, s.latency
@@ -287,7 +317,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(sw, status, s.retryAfter)
 		return
 	}
-	s.serveGraphQL(sw, body, invalid)
+	s.serveGraphQL(sw, body, invalid, "http://"+r.Host+r.URL.Path[:strings.Index(r.URL.Path, "/admin/api/")])
 }
 
 // nextFailure takes the first queued failure that applies to the request.
