@@ -47,6 +47,10 @@ func TestAdminSettings_Errors(t *testing.T) {
 		{"UnknownKey", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "token": "x"}}`, "admin.token", "access_token"},
 		{"WrongType", `{"admin": {"shop": "demo.myshopify.com", "access_token": 12}}`, "admin.access_token", "string"},
 		{"NotABlock", `{"admin": "demo.myshopify.com"}`, "admin", "block of settings"},
+		{"BulkThresholdZero", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "bulk_threshold": 0}}`, "admin.bulk_threshold", "at least 1"},
+		{"BulkThresholdNotANumber", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "bulk_threshold": "many"}}`, "admin.bulk_threshold", "int"},
+		{"ReconcileTooOften", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "reconcile_interval": "10s"}}`, "admin.reconcile_interval", "at least 1m"},
+		{"ReconcileNotADuration", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "reconcile_interval": "daily"}}`, "admin.reconcile_interval", "1h"},
 		{"OtherShopThanShopDomain", `{"shop_domain": "eu.myshopify.com", "admin": {"shop": "us.myshopify.com", "access_token": "` + token + `"}}`, "admin.shop", "shop_domain"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

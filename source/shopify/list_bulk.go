@@ -50,10 +50,11 @@ const (
 type bulkCache struct {
 	mu   sync.Mutex
 	urls map[string]string
-	// poll is the first wait between two polls of a running operation,
-	// doubled up to 5 s; tests shorten it.
-	poll time.Duration
 }
+
+// bulkFirstPoll is the first wait between two polls of a running
+// operation, doubled up to 5 s: Shopify's guide polls every few seconds.
+const bulkFirstPoll = time.Second
 
 func (b *bulkCache) get(id string) string {
 	b.mu.Lock()
@@ -72,15 +73,6 @@ func (b *bulkCache) set(id, url string) {
 		return
 	}
 	b.urls[id] = url
-}
-
-func (b *bulkCache) firstPoll() time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.poll > 0 {
-		return b.poll
-	}
-	return time.Second
 }
 
 // bulkOperation is a BulkOperation as the queries select it.
@@ -205,7 +197,7 @@ func (s *Source) bulkURL(ctx context.Context, c *listCursor) (string, *bulkOpera
 	if url := s.bulk.get(c.Bulk); url != "" {
 		return url, nil, nil
 	}
-	wait, deadline := s.bulk.firstPoll(), time.Now().Add(bulkMaxWait)
+	wait, deadline := bulkFirstPoll, time.Now().Add(bulkMaxWait)
 	for {
 		op, err := s.currentBulk(ctx)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 // reads it from the top, the customers it brings again being the same
 // events (same DedupeKey).
 func TestList_Bulk(t *testing.T) {
+	t.Parallel()
 	const n = 20000
 	sim, srv, src := mustOpenLister(t, shopifysim.Options{}, "")
 	sim.SeedCustomers(n, seedFrom)
@@ -118,9 +119,8 @@ func TestList_Bulk(t *testing.T) {
 	})
 }
 
-// TestList_BulkRunning: a List call waits for a running operation; one
-// that runs longer than a call waits answers Throttled, with the cursor
-// to ask again.
+// TestList_BulkRunning: a List call waits for a running operation to
+// complete, polling it, before it reads the first page.
 func TestList_BulkRunning(t *testing.T) {
 	t.Parallel()
 	sim, _, src := mustOpenLister(t, shopifysim.Options{BulkDuration: 2 * time.Second}, `"bulk_threshold": 5`)

@@ -506,4 +506,29 @@ func TestAdminSchema_RefusesMistakes(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+
+	const lq = `query customers($first: Int, $query: String) { customers(first: $first, query: $query) { edges { node { id updatedAt } } pageInfo { hasNextPage endCursor } } }`
+	vars := func(query string, v map[string]any) []byte {
+		b, _ := json.Marshal(map[string]any{"query": query, "variables": v})
+		return b
+	}
+	if err := s.checkRequest(vars(lq, map[string]any{"first": 100})); err != nil {
+		t.Fatalf("a valid query is refused: %v", err)
+	}
+	bulk := `mutation b($query: String!) { bulkOperationRunQuery(query: $query) { bulkOperation { id } userErrors { message } } }`
+	if err := s.checkRequest(vars(bulk, map[string]any{"query": "{ customers { edges { node { id } } } }"})); err != nil {
+		t.Fatalf("a valid bulk query is refused: %v", err)
+	}
+	for name, b := range map[string][]byte{
+		"Int given as a string":     vars(lq, map[string]any{"first": "100"}),
+		"field Customer lacks":      vars(strings.Replace(lq, "updatedAt", "updated_at", 1), map[string]any{"first": 1}),
+		"wrong variable type":       vars(strings.Replace(lq, "$first: Int", "$first: String", 1), map[string]any{"first": "1"}),
+		"enum value Shopify lacks":  vars(strings.Replace(lq, "$query: String) { customers(first: $first, query: $query)", "$query: CustomerSortKeys) { customers(first: $first, sortKey: $query)", 1), map[string]any{"first": 1, "query": "UPDATED"}),
+		"bulk query of a bad field": vars(bulk, map[string]any{"query": "{ customers { edges { node { id emailAddress } } } }"}),
+		"bulk query with variables": vars(bulk, map[string]any{"query": "query q($n: Int) { customers(first: $n) { edges { node { id } } } }"}),
+	} {
+		if err := s.checkRequest(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
 }
