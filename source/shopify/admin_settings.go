@@ -45,6 +45,7 @@ type AdminSettings struct {
 // short by the rate limit.
 const (
 	DefaultBulkThreshold     = 10000
+	MaxBulkThreshold         = 25000 // Shopify pages through 25,000 objects of a connection at most
 	DefaultReconcileInterval = 24 * time.Hour
 	MinReconcileInterval     = time.Minute
 )
@@ -127,9 +128,10 @@ func (a *AdminSettings) AdminConfig() (AdminConfig, error) {
 	}
 	bulk := DefaultBulkThreshold
 	if a.BulkThreshold != nil {
-		if bulk = *a.BulkThreshold; bulk < 1 {
+		if bulk = *a.BulkThreshold; bulk < 1 || bulk > MaxBulkThreshold {
 			errs = append(errs, synclayer.FieldErrorf("admin.bulk_threshold",
-				"is %d; it is the number of customers above which a full listing runs a bulk operation, at least 1 (default %d)", bulk, DefaultBulkThreshold))
+				"is %d; it is the number of customers above which a full listing runs a bulk operation, at least 1 and at most %d, the most Shopify pages through (default %d)",
+				bulk, MaxBulkThreshold, DefaultBulkThreshold))
 		}
 	}
 	reconcile := DefaultReconcileInterval

@@ -48,6 +48,7 @@ func TestAdminSettings_Errors(t *testing.T) {
 		{"WrongType", `{"admin": {"shop": "demo.myshopify.com", "access_token": 12}}`, "admin.access_token", "string"},
 		{"NotABlock", `{"admin": "demo.myshopify.com"}`, "admin", "block of settings"},
 		{"BulkThresholdZero", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "bulk_threshold": 0}}`, "admin.bulk_threshold", "at least 1"},
+		{"BulkThresholdPastPaging", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "bulk_threshold": 30000}}`, "admin.bulk_threshold", "at most 25000"},
 		{"BulkThresholdNotANumber", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "bulk_threshold": "many"}}`, "admin.bulk_threshold", "int"},
 		{"ReconcileTooOften", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "reconcile_interval": "10s"}}`, "admin.reconcile_interval", "at least 1m"},
 		{"ReconcileNotADuration", `{"admin": {"shop": "demo.myshopify.com", "access_token": "` + token + `", "reconcile_interval": "daily"}}`, "admin.reconcile_interval", "1h"},

@@ -64,8 +64,12 @@ type Variant struct {
 	UpdatedAt             time.Time
 }
 
-// maxFirst is the largest page Shopify answers.
-const maxFirst = 250
+// maxFirst is the largest page Shopify answers, and maxPaged the most
+// objects it pages through (shopify.dev/docs/api/usage/limits).
+const (
+	maxFirst = 250
+	maxPaged = 25000
+)
 
 // row is one record of a listing, with its sort keys.
 type row struct {
@@ -205,6 +209,11 @@ func connection(rows []row, f field, vars map[string]json.RawMessage) (map[strin
 			}
 			return cmp
 		})
+	}
+	if start+first > maxPaged {
+		// Shopify's message is not documented; the limit is.
+		return nil, &gqlError{Message: fmt.Sprintf("shopifysim: Shopify pages through at most %d objects of a connection; filter the query or run a bulk operation", maxPaged),
+			Extensions: map[string]any{"code": "BAD_REQUEST"}}
 	}
 	end := min(start+first, len(list))
 	edges := make([]any, 0, end-start)
