@@ -18,6 +18,12 @@
 // the shop through the Admin GraphQL API (synclayer.ConsentWriter), so
 // the shop's own mails stop too: customerEmailMarketingConsentUpdate and
 // customerSmsMarketingConsentUpdate, paced by Shopify's query cost bucket.
+// With the same block the source lists customers, orders and products
+// (synclayer.Lister: backfill --from, the daily reconciliation), through
+// one bulk operation for a full listing of a large shop, and registers
+// its webhooks (synclayer.HookRegistrar). Listed records are rewritten
+// into the webhook's REST payload and parsed by the webhook's parsers, so
+// each is the event its webhook would be.
 // shopifysim simulates those calls; docs/platforms/shopify.md records the
 // Shopify facts the client relies on.
 package shopify

@@ -154,7 +154,10 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 		if exact {
 			c.Total = count
 		}
-		if c.Since.IsZero() && (count > s.bulkThreshold || (!exact && count >= s.bulkThreshold)) {
+		// A count that is not exact stopped at Shopify's limit (10,000
+		// from 2025-07), past which the size is unknown: a bulk operation
+		// lists any number, paging stops at 25,000.
+		if c.Since.IsZero() && (count > s.bulkThreshold || !exact) {
 			return s.startBulk(ctx, req, c)
 		}
 	}

@@ -1,7 +1,12 @@
 // Package shopifysim is an in-memory simulator of the part of Shopify's
 // Admin GraphQL API that synclayer calls: the two consent mutations,
 // customerEmailMarketingConsentUpdate and customerSmsMarketingConsentUpdate,
-// at POST /admin/api/<version>/graphql.json (under any prefix).
+// at POST /admin/api/<version>/graphql.json (under any prefix); the
+// customers, orders and products connections and customersCount; bulk
+// query operations (bulkOperationRunQuery, currentBulkOperation and the
+// JSONL results at <prefix>/bulk-results/<id>.jsonl); and webhook
+// subscriptions (webhookSubscriptions, webhookSubscriptionCreate and
+// webhookSubscriptionUpdate).
 //
 // It behaves as Shopify documents it: the X-Shopify-Access-Token header
 // (401 with Shopify's body when it is missing or wrong), the payload shape
@@ -14,11 +19,12 @@
 // no phone number), the simulator's text is its own; docs/platforms/shopify.md
 // lists which facts are documented and which are assumed.
 //
-// It reads no GraphQL beyond what it needs: the mutation is recognized by
-// the first field of the operation and its input read from
-// variables.input; any other operation gets a GraphQL error. A test checks
-// the requests against the schema with Options.Validate; the answers carry
-// every field the client may select.
+// The consent mutations are recognized by the first field of the
+// operation and their input read from variables.input, and answer every
+// field the client may select. The other operations are parsed (query.go):
+// their answers hold only the fields selected, and their cost is computed
+// from the selection. An operation it does not know gets a GraphQL error.
+// A test checks the requests against the schema with Options.Validate.
 //
 // Tests mount it with httptest.NewServer and can inject outages, latency,
 // HTTP errors (FailNext: 429, 402, 423, 5xx, ...) and an empty bucket
