@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -271,7 +272,8 @@ func listedEvent(kind, topicName string, at time.Time, id string, node json.RawM
 // could not be read in it.
 func recordError(what, id string, err error) error {
 	field := ""
-	if se, ok := err.(*synclayer.Error); ok {
+	var se *synclayer.Error
+	if errors.As(err, &se) {
 		field = se.Field
 	}
 	if id == "" {
