@@ -42,8 +42,13 @@ func (s *Source) ReconcileInterval() time.Duration {
 // holds, so a page's size is capped by what its records cost.
 const maxQueryCost = 1000
 
-// maxPage is the largest first: Shopify takes on a connection.
-const maxPage = 250
+// maxPage is the largest first: Shopify takes on a connection, and
+// pagedWindow how many objects one query is paged through before the
+// listing starts a new one: Shopify stops at 25,000 (docs/platforms/shopify.md).
+const (
+	maxPage     = 250
+	pagedWindow = 20000
+)
 
 // listing is what differs between the kinds: the query, what a record
 // costs, and the conversion of one node to the event its webhook makes.
@@ -90,6 +95,7 @@ type listCursor struct {
 	Since time.Time `json:"s,omitzero"`  // the listing's updated_at lower bound
 	Mark  time.Time `json:"m,omitzero"`  // the newest updatedAt read so far
 	Total int       `json:"t"`           // -1: unknown
+	Read  int       `json:"r,omitempty"` // objects read since After was ""
 	// A bulk listing (list_bulk.go): the operation's id, the byte offset
 	// of the next line in its JSONL file and that line's number.
 	Bulk   string `json:"b,omitempty"`
@@ -212,6 +218,17 @@ func (s *Source) page(ctx context.Context, l *listing, req synclayer.ListRequest
 			return synclayer.ListPage{}, fmt.Errorf("shopify: %s: the answer says there is a next page but has no pageInfo.endCursor", l.op)
 		}
 		c.After = conn.PageInfo.EndCursor
+		if c.Read += len(conn.Edges); c.Read+first > pagedWindow {
+			// Shopify pages no further than 25,000 objects: the listing
+			// goes on with a new query from the newest update read, which
+			// the sort by UPDATED_AT makes the rest of the listing.
+			if !c.Mark.After(c.Since) {
+				return synclayer.ListPage{}, synclayer.Permanent(synclayer.Errorf(synclayer.EINVALID,
+					"shopify: more than %d %s were updated at %s, more than Shopify pages through in one query; list them with a bulk operation (customers: a full listing above admin.bulk_threshold)",
+					pagedWindow, l.kind, c.Since.Format(time.RFC3339)))
+			}
+			c.Since, c.After, c.Read = c.Mark, "", 0
+		}
 		p.More = true
 		p.Next = c.encode()
 		return p, nil

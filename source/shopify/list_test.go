@@ -247,6 +247,23 @@ func TestList_Customers(t *testing.T) {
 		}
 	})
 
+	t.Run("PastShopifysPagingLimit", func(t *testing.T) {
+		t.Parallel()
+		// Shopify pages through 25,000 objects of a query (20,500 here);
+		// a listing since a time, which pages whatever the count, goes on
+		// with a new query from the newest update read.
+		sim, _, src := mustOpenLister(t, shopifysim.Options{Bucket: 1e6, RestoreRate: 1e5, MaxPaged: 20500}, "")
+		ids := sim.SeedCustomers(21000, seedFrom)
+		events, _ := listAll(t, src, synclayer.ListRequest{Kind: synclayer.ListCustomers, Since: seedFrom.Add(-time.Hour)})
+		seen := map[string]bool{}
+		for _, e := range events {
+			seen[e.Customer.SourceID] = true
+		}
+		if len(seen) != len(ids) || len(events) > len(ids)+1 {
+			t.Errorf("%d customers in %d events, want all %d, the one at the new query's start twice at most", len(seen), len(events), len(ids))
+		}
+	})
+
 	t.Run("BadCursor", func(t *testing.T) {
 		t.Parallel()
 		_, _, src := mustOpenLister(t, shopifysim.Options{}, "")

@@ -147,7 +147,7 @@ func filter(q string) (func(row) bool, error) {
 // connection answers a top-level connection (customers, orders,
 // products) over rows: first (at most 250), after, query, sortKey and
 // reverse, as Shopify pages them.
-func connection(rows []row, f field, vars map[string]json.RawMessage) (map[string]any, *gqlError) {
+func (s *Server) connection(rows []row, f field, vars map[string]json.RawMessage) (map[string]any, *gqlError) {
 	first, ok := f.intArg("first", vars)
 	if !ok {
 		return nil, &gqlError{Message: "you must provide one of first or last", Extensions: map[string]any{"code": "BAD_REQUEST"}}
@@ -210,9 +210,9 @@ func connection(rows []row, f field, vars map[string]json.RawMessage) (map[strin
 			return cmp
 		})
 	}
-	if start+first > maxPaged {
+	if start+first > s.maxPaged {
 		// Shopify's message is not documented; the limit is.
-		return nil, &gqlError{Message: fmt.Sprintf("shopifysim: Shopify pages through at most %d objects of a connection; filter the query or run a bulk operation", maxPaged),
+		return nil, &gqlError{Message: fmt.Sprintf("shopifysim: Shopify pages through at most %d objects of a connection; filter the query or run a bulk operation", s.maxPaged),
 			Extensions: map[string]any{"code": "BAD_REQUEST"}}
 	}
 	end := min(start+first, len(list))

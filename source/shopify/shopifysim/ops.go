@@ -20,13 +20,13 @@ type handler func(s *Server, f field, vars map[string]json.RawMessage, now time.
 var (
 	queries = map[string]handler{
 		"customers": func(s *Server, f field, vars map[string]json.RawMessage, _ time.Time, _ string) (any, *gqlError) {
-			return connection(s.customerRows(), f, vars)
+			return s.connection(s.customerRows(), f, vars)
 		},
 		"orders": func(s *Server, f field, vars map[string]json.RawMessage, _ time.Time, _ string) (any, *gqlError) {
-			return connection(s.orderRows(f, vars), f, vars)
+			return s.connection(s.orderRows(f, vars), f, vars)
 		},
 		"products": func(s *Server, f field, vars map[string]json.RawMessage, _ time.Time, _ string) (any, *gqlError) {
-			return connection(s.productRows(f, vars), f, vars)
+			return s.connection(s.productRows(f, vars), f, vars)
 		},
 		"customersCount": func(s *Server, f field, vars map[string]json.RawMessage, _ time.Time, _ string) (any, *gqlError) {
 			return s.customersCount(f, vars)

@@ -31,6 +31,10 @@ type Options struct {
 	// RetryAfter is the Retry-After of a 429 (FailNext); default 2 s.
 	RetryAfter time.Duration
 
+	// MaxPaged is how many objects of a connection the server pages
+	// through; default 25,000, Shopify's limit. A test lowers it.
+	MaxPaged int
+
 	// BulkDuration is how long a bulk operation runs before it is
 	// COMPLETED; 0 completes it by the first poll.
 	BulkDuration time.Duration
@@ -119,6 +123,7 @@ type Server struct {
 	hookSeq   int
 	bulkOps   []*bulkOp
 	bulkTime  time.Duration
+	maxPaged  int
 }
 
 // New returns a Server configured by o.
@@ -134,6 +139,10 @@ func New(o Options) *Server {
 		orders:       map[string]*Order{},
 		products:     map[string]*Product{},
 		bulkTime:     o.BulkDuration,
+		maxPaged:     o.MaxPaged,
+	}
+	if s.maxPaged <= 0 {
+		s.maxPaged = maxPaged
 	}
 	if s.now == nil {
 		s.now = time.Now

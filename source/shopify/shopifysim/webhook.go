@@ -73,7 +73,7 @@ func (s *Server) webhookSubscriptions(f field, vars map[string]json.RawMessage, 
 		}
 		rows = append(rows, row{id: numericID(h.ID), node: func() map[string]any { return hookNode(h) }})
 	}
-	return connection(rows, f, vars)
+	return s.connection(rows, f, vars)
 }
 
 var topicName = regexp.MustCompile(`^[A-Z][A-Z_]*[A-Z]$`)
