@@ -44,8 +44,10 @@ type AdminSettings struct {
 // a few minutes, above it one bulk operation is cheaper and cannot be cut
 // short by the rate limit.
 const (
-	DefaultBulkThreshold     = 10000
-	MaxBulkThreshold         = 25000 // Shopify pages through 25,000 objects of a connection at most
+	DefaultBulkThreshold = 10000
+	// MaxBulkThreshold is the most customersCount counts to by default
+	// (from 2025-07): a larger threshold could not be told from it.
+	MaxBulkThreshold         = 10000
 	DefaultReconcileInterval = 24 * time.Hour
 	MinReconcileInterval     = time.Minute
 )
@@ -130,7 +132,7 @@ func (a *AdminSettings) AdminConfig() (AdminConfig, error) {
 	if a.BulkThreshold != nil {
 		if bulk = *a.BulkThreshold; bulk < 1 || bulk > MaxBulkThreshold {
 			errs = append(errs, synclayer.FieldErrorf("admin.bulk_threshold",
-				"is %d; it is the number of customers above which a full listing runs a bulk operation, at least 1 and at most %d, the most Shopify pages through (default %d)",
+				"is %d; it is the number of customers above which a full listing runs a bulk operation, from 1 to %d, the most Shopify's customer count counts to (default %d)",
 				bulk, MaxBulkThreshold, DefaultBulkThreshold))
 		}
 	}
