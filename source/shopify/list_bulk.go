@@ -88,39 +88,48 @@ type bulkOperation struct {
 }
 
 // startBulk runs the customers bulk query and reads the first page of
-// its file. An operation of this query that is already running (a
-// backfill killed before its first page) is read instead of starting
-// another, which Shopify would refuse.
+// its file.
 func (s *Source) startBulk(ctx context.Context, req synclayer.ListRequest, c listCursor) (synclayer.ListPage, error) {
+	op, err := s.runBulk(ctx)
+	if err != nil {
+		return synclayer.ListPage{}, err
+	}
+	return s.bulkPage(ctx, req, listCursor{Kind: c.Kind, Total: c.Total, Bulk: op.ID})
+}
+
+// runBulk starts the customers bulk query. One of this query that is
+// already running (a backfill killed before its first page, another
+// instance's) is read instead of starting another, which Shopify would
+// refuse; another query of the app's makes it wait (Throttled).
+func (s *Source) runBulk(ctx context.Context) (*bulkOperation, error) {
 	var out struct {
 		BulkOperation *bulkOperation `json:"bulkOperation"`
 		UserErrors    []userError    `json:"userErrors"`
 	}
 	if err := s.admin.query(ctx, bulkRunOp, bulkRunQuery, mutationCost, map[string]any{"query": customersBulkQuery}, &out); err != nil {
-		return synclayer.ListPage{}, err
+		return nil, err
 	}
 	op := out.BulkOperation
 	if len(out.UserErrors) > 0 {
 		ue := out.UserErrors[0]
 		if ue.Code != "OPERATION_IN_PROGRESS" {
-			return synclayer.ListPage{}, synclayer.Permanent(&APIError{Status: http.StatusOK, Op: bulkRunOp, Code: ue.Code, Field: ue.Field, code: synclayer.EINVALID,
+			return nil, synclayer.Permanent(&APIError{Status: http.StatusOK, Op: bulkRunOp, Code: ue.Code, Field: ue.Field, code: synclayer.EINVALID,
 				Message: "Shopify refused the bulk query of customers: " + s.admin.scrub(ue.Message)})
 		}
 		cur, err := s.currentBulk(ctx)
 		if err != nil {
-			return synclayer.ListPage{}, err
+			return nil, err
 		}
 		if cur == nil || cur.Query != customersBulkQuery {
-			return synclayer.ListPage{}, synclayer.Throttled(&APIError{Status: http.StatusOK, Op: bulkRunOp, Code: ue.Code,
+			return nil, synclayer.Throttled(&APIError{Status: http.StatusOK, Op: bulkRunOp, Code: ue.Code,
 				Message: "another bulk query of this app is running on " + s.admin.shop + " (Shopify runs one at a time); synclayer tries again when it has ended"}, 30*time.Second)
 		}
 		op = cur
 	}
 	if op == nil || op.ID == "" {
-		return synclayer.ListPage{}, fmt.Errorf("shopify: %s: the answer names no bulk operation", bulkRunOp)
+		return nil, fmt.Errorf("shopify: %s: the answer names no bulk operation", bulkRunOp)
 	}
-	b := listCursor{Kind: c.Kind, Total: c.Total, Bulk: op.ID}
-	return s.bulkPage(ctx, req, b)
+	return op, nil
 }
 
 // currentBulk is the app's latest bulk query operation, or nil.
@@ -170,23 +179,13 @@ func (s *Source) bulkPage(ctx context.Context, req synclayer.ListRequest, c list
 // errBulkGone is an operation that cannot be read on: start another.
 var errBulkGone = errors.New("shopify: the bulk operation's results are gone")
 
+// restartBulk is c on a new operation, from its first line.
 func (s *Source) restartBulk(ctx context.Context, c listCursor) (listCursor, error) {
-	var out struct {
-		BulkOperation *bulkOperation `json:"bulkOperation"`
-		UserErrors    []userError    `json:"userErrors"`
-	}
-	if err := s.admin.query(ctx, bulkRunOp, bulkRunQuery, mutationCost, map[string]any{"query": customersBulkQuery}, &out); err != nil {
+	op, err := s.runBulk(ctx)
+	if err != nil {
 		return c, err
 	}
-	if len(out.UserErrors) > 0 || out.BulkOperation == nil {
-		msg := "no operation"
-		if len(out.UserErrors) > 0 {
-			msg = s.admin.scrub(out.UserErrors[0].Message)
-		}
-		return c, synclayer.Throttled(&APIError{Status: http.StatusOK, Op: bulkRunOp,
-			Message: "the bulk operation being read is gone and Shopify did not start another (" + msg + "); synclayer tries again"}, 30*time.Second)
-	}
-	return listCursor{Kind: c.Kind, Total: c.Total, Bulk: out.BulkOperation.ID}, nil
+	return listCursor{Kind: c.Kind, Total: c.Total, Bulk: op.ID}, nil
 }
 
 // bulkURL waits for c's operation to complete and returns its file's URL

@@ -1,7 +1,11 @@
 package shopify_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -120,14 +124,38 @@ func TestList_Bulk(t *testing.T) {
 }
 
 // TestList_BulkRunning: a List call waits for a running operation to
-// complete, polling it, before it reads the first page.
+// complete, polling it, before it reads the first page; a backfill killed
+// while it ran picks the same operation up instead of starting another;
+// another bulk query of the app's makes it wait (Throttled).
 func TestList_BulkRunning(t *testing.T) {
 	t.Parallel()
-	sim, _, src := mustOpenLister(t, shopifysim.Options{BulkDuration: 2 * time.Second}, `"bulk_threshold": 5`)
+	sim, srv, src := mustOpenLister(t, shopifysim.Options{BulkDuration: 2 * time.Second}, `"bulk_threshold": 5`)
 	sim.SeedCustomers(10, seedFrom)
-	start := time.Now()
-	events, _ := listAll(t, src, synclayer.ListRequest{Kind: synclayer.ListCustomers})
-	if len(events) != 10 || time.Since(start) < 2*time.Second {
-		t.Errorf("%d events after %s; want 10, after the operation's 2 s", len(events), time.Since(start))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := src.List(ctx, synclayer.ListRequest{Kind: synclayer.ListCustomers}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("List killed while the operation runs: %v", err)
 	}
+	events, _ := listAll(t, openLister(t, srv, `"bulk_threshold": 5`), synclayer.ListRequest{Kind: synclayer.ListCustomers})
+	if len(events) != 10 || sim.BulkOperations() != 1 {
+		t.Errorf("restarted: %d events, %d operations; want 10 from the first operation", len(events), sim.BulkOperations())
+	}
+
+	t.Run("AnotherQueryOfTheApp", func(t *testing.T) {
+		b, _ := json.Marshal(map[string]any{"query": `mutation r($query: String!) { bulkOperationRunQuery(query: $query) { bulkOperation { id } userErrors { message code } } }`,
+			"variables": map[string]any{"query": `{ customers { edges { node { id } } } }`}})
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/admin/api/2025-10/graphql.json", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Shopify-Access-Token", adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_, err = src.List(context.Background(), synclayer.ListRequest{Kind: synclayer.ListCustomers})
+		var ra *synclayer.RetryAfterError
+		if !errors.As(err, &ra) || !ra.Throttled || !strings.Contains(err.Error(), "another bulk query") {
+			t.Errorf("while another bulk query runs: %v, want Throttled", err)
+		}
+	})
 }
