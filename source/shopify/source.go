@@ -286,7 +286,9 @@ func header(h http.Header, name string) string {
 
 // Type is Shopify in the program's registry of sources. A block with an
 // admin: key opens an *AdminSource, which is also a
-// synclayer.ConsentWriter; without one, a plain *Source, which is not.
+// synclayer.ConsentWriter and lists and registers through the API;
+// without one, a plain *Source, which writes nothing and whose ListKinds
+// is empty.
 var Type = synclayer.SourceType{Type: sourceName, Exports: []synclayer.ExportFormat{Export}, SecretKeys: []string{"admin.access_token"},
 	Open: func(secrets []string, st synclayer.SourceSettings) (synclayer.Source, error) {
 		s, err := parseSettings(st.Section)
