@@ -25,16 +25,16 @@ type CustomerSync struct {
 // Handle delivers one job and returns what the destination now holds and
 // the trace entry for the delivery.
 func (s *CustomerSync) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.SyncState, *synclayer.TraceEntry, error) {
-	c, err := s.Store.FindContactByID(ctx, job.RecordKey)
+	c, held, err := s.Store.FindContactForDelivery(ctx, job.RecordKey, s.Destination)
 	if err != nil {
 		if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
 			return nil, nil, synclayer.Permanent(fmt.Errorf("contact %s no longer exists", job.RecordKey))
 		}
 		return nil, nil, err
 	}
-	local, err := s.held(ctx, c.ID)
-	if err != nil {
-		return nil, nil, err
+	var local json.RawMessage // nil: never delivered there
+	if held != nil {
+		local = held.State
 	}
 	prev := local
 	if job.Attempts > 1 {
@@ -68,19 +68,6 @@ func (s *CustomerSync) Handle(ctx context.Context, job *synclayer.Job) (*synclay
 	detail, _ := json.Marshal(map[string]any{"destination": s.Destination, "plan": shown, "contactVersion": c.Version})
 	return &synclayer.SyncState{RecordKey: c.ID, Destination: s.Destination, RemoteID: c.ID, State: plan.Next},
 		&synclayer.TraceEntry{ContactID: c.ID, Kind: synclayer.TraceDelivery, Summary: summary, Detail: detail}, nil
-}
-
-// held is the state recorded for the contact at the destination; nil when
-// it was never delivered there.
-func (s *CustomerSync) held(ctx context.Context, id string) (json.RawMessage, error) {
-	st, err := s.Store.FindSyncState(ctx, id, s.Destination)
-	if synclayer.ErrorCode(err) == synclayer.ENOTFOUND {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return st.State, nil
 }
 
 func (s *CustomerSync) now() time.Time {

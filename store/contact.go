@@ -215,3 +215,30 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// FindContactForDelivery reads the contact and its sync state at
+// destination with one statement.
+func (s *DB) FindContactForDelivery(ctx context.Context, id, destination string) (*synclayer.Contact, *synclayer.SyncState, error) {
+	var data []byte
+	var remoteID, state sql.NullString
+	var updated sql.NullInt64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT c.data, st.remote_id, st.state, st.updated_at FROM contacts c
+		LEFT JOIN sync_state st ON st.record_key = c.id AND st.destination = ? WHERE c.id = ?`), destination, id).
+		Scan(&data, &remoteID, &state, &updated)
+	if isNoRows(err) {
+		return nil, nil, notFound("contact")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("find contact: %w", err)
+	}
+	c := &synclayer.Contact{}
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, nil, fmt.Errorf("decode contact %s: %w", id, err)
+	}
+	c.ID = id
+	if !state.Valid {
+		return c, nil, nil
+	}
+	return c, &synclayer.SyncState{RecordKey: id, Destination: destination, RemoteID: remoteID.String,
+		State: json.RawMessage(state.String), UpdatedAt: fromMicros(updated.Int64)}, nil
+}
