@@ -1,0 +1,206 @@
+package magento
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"synclayer"
+	"synclayer/normalize"
+)
+
+// DefaultPageSize is a page's records when ListRequest.Limit is 0.
+const DefaultPageSize = 100
+
+// endpoints are the search endpoints of each kind.
+var endpoints = map[string]string{
+	synclayer.ListCustomers: "/customers/search",
+	synclayer.ListOrders:    "/orders",
+	synclayer.ListProducts:  "/products",
+}
+
+// cursor is where a listing is: every record before (At, ID) in the order
+// (updated_at, entity_id) was read. It is a keyset, not a page number:
+// a record changed while a listing runs moves to the end (its updated_at
+// is now), which would shift every later page by one and skip a record
+// under currentPage offsets; and records sharing one updated_at across a
+// page boundary are told apart by entity_id, so none is skipped or read
+// twice. Each request asks for currentPage 1 of what is after the cursor,
+// and total_count says whether more are waiting, so Magento's answer to a
+// page past the end (the last page again, since 2.3) is never asked for.
+type cursor struct {
+	At time.Time `json:"at"`
+	// ID is the last entity_id read at At; 0 when every record at At was.
+	ID int64 `json:"id,omitempty"`
+	// From says At itself is still to be read (a listing's start, Since).
+	From bool `json:"from,omitempty"`
+}
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return c, synclayer.Permanent(synclayer.Errorf(synclayer.EINVALID, "the stored Magento cursor %q is not one this version reads; delete the checkpoint to list again from the start", normalize.Clip(s)))
+	}
+	return c, nil
+}
+
+// after reports whether a record at (at, id) comes after c.
+func (c cursor) after(at time.Time, id int64) bool {
+	switch {
+	case at.After(c.At):
+		return true
+	case at.Equal(c.At):
+		return c.From && c.ID == 0 || id > c.ID
+	}
+	return false
+}
+
+// searchPage is a search endpoint's answer.
+type searchPage struct {
+	Items      []json.RawMessage `json:"items"`
+	TotalCount int               `json:"total_count"`
+}
+
+// List reads one page of kind's records after the cursor (or from
+// req.Since), oldest updated_at first, entity_id breaking ties. It asks
+// for the rest of the records at the cursor's own updated_at first
+// (updated_at eq, entity_id gt), then for the later ones (updated_at gt,
+// or gteq at a listing's start). A record it cannot read is in Failed,
+// and the listing goes on past it.
+func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer.ListPage, error) {
+	path, ok := endpoints[req.Kind]
+	if !ok {
+		return synclayer.ListPage{}, synclayer.Permanent(fmt.Errorf("magento: nothing lists %q; the kinds are customers, orders and products", req.Kind))
+	}
+	if s.base == "" {
+		return synclayer.ListPage{}, synclayer.Permanent(synclayer.FieldErrorf("api_url", "is not set: the REST API is not configured for source %s", s.name))
+	}
+	c := cursor{At: req.Since.UTC().Truncate(time.Second), From: true}
+	if req.Cursor != "" {
+		var err error
+		if c, err = decodeCursor(req.Cursor); err != nil {
+			return synclayer.ListPage{}, err
+		}
+	}
+	limit := req.Limit
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	var items []json.RawMessage
+	more, total := false, -1
+	if c.ID > 0 {
+		q := criteria(limit, filter{"updated_at", c.At.Format(timeLayout), "eq"}, filter{"entity_id", strconv.FormatInt(c.ID, 10), "gt"})
+		q.Set("searchCriteria[sortOrders][0][field]", "entity_id")
+		q.Set("searchCriteria[sortOrders][0][direction]", "ASC")
+		var pg searchPage
+		if err := s.get(ctx, req.Kind, path+"?"+q.Encode(), &pg); err != nil {
+			return synclayer.ListPage{}, err
+		}
+		items = pg.Items
+		more = pg.TotalCount > len(pg.Items)
+	}
+	if !more && len(items) < limit {
+		var fs []filter
+		switch {
+		case c.From && c.At.IsZero():
+		case c.From:
+			fs = append(fs, filter{"updated_at", c.At.Format(timeLayout), "gteq"})
+		default:
+			fs = append(fs, filter{"updated_at", c.At.Format(timeLayout), "gt"})
+		}
+		q := criteria(limit-len(items), fs...)
+		q.Set("searchCriteria[sortOrders][0][field]", "updated_at")
+		q.Set("searchCriteria[sortOrders][0][direction]", "ASC")
+		q.Set("searchCriteria[sortOrders][1][field]", "entity_id")
+		q.Set("searchCriteria[sortOrders][1][direction]", "ASC")
+		var pg searchPage
+		if err := s.get(ctx, req.Kind, path+"?"+q.Encode(), &pg); err != nil {
+			return synclayer.ListPage{}, err
+		}
+		items = append(items, pg.Items...)
+		more = pg.TotalCount > len(pg.Items)
+		total = len(items) - len(pg.Items) + pg.TotalCount
+	}
+	page := synclayer.ListPage{Total: total}
+	now := s.now().UTC()
+	next, positioned := c, false
+	for i, raw := range items {
+		m, err := normalize.Object(fmt.Sprintf("items[%d]", i), raw)
+		if err != nil {
+			page.Failed = append(page.Failed, fmt.Errorf("magento: %s: %w", req.Kind, err))
+			continue
+		}
+		r := record{m: m}
+		id, idErr := r.id()
+		n, numErr := strconv.ParseInt(id, 10, 64)
+		_, at, atErr := r.updatedAt()
+		if idErr != nil || numErr != nil || atErr != nil {
+			page.Failed = append(page.Failed, fmt.Errorf("magento: %s item %d (id %q) cannot be placed in the listing: %w", req.Kind, i, normalize.Clip(id), firstErr(idErr, atErr, numErr)))
+			continue
+		}
+		if !c.after(at, n) || positioned && !next.after(at, n) {
+			continue // out of order: a repeated page, or a record listed already
+		}
+		next, positioned = cursor{At: at, ID: n}, true
+		var ev *synclayer.Event
+		switch req.Kind {
+		case synclayer.ListCustomers:
+			ev, err = s.customerEvent(r, req.Kind, raw, now)
+		case synclayer.ListOrders:
+			ev, err = s.orderEvent(r, req.Kind, raw, now)
+		case synclayer.ListProducts:
+			ev, err = s.productEvent(r, req.Kind, raw, now)
+		}
+		if err != nil {
+			page.Failed = append(page.Failed, fmt.Errorf("magento: %s %s: %w", kindName[req.Kind], id, err))
+			continue
+		}
+		page.Events = append(page.Events, ev)
+	}
+	if !positioned && len(items) > 0 {
+		more = false // nothing on the page could be placed: stop rather than read it again at once
+	}
+	page.Next, page.More = next.encode(), more
+	return page, nil
+}
+
+var kindName = map[string]string{synclayer.ListCustomers: "customer", synclayer.ListOrders: "order", synclayer.ListProducts: "product"}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+type filter struct{ field, value, cond string }
+
+// criteria builds searchCriteria: each filter in its own filter group
+// (groups are ANDed), the first page of size.
+func criteria(size int, fs ...filter) url.Values {
+	q := url.Values{}
+	for i, f := range fs {
+		p := fmt.Sprintf("searchCriteria[filter_groups][%d][filters][0]", i)
+		q.Set(p+"[field]", f.field)
+		q.Set(p+"[value]", f.value)
+		q.Set(p+"[condition_type]", f.cond)
+	}
+	q.Set("searchCriteria[pageSize]", strconv.Itoa(size))
+	q.Set("searchCriteria[currentPage]", "1")
+	return q
+}
