@@ -16,6 +16,12 @@ import (
 // DefaultPageSize is a page's records when ListRequest.Limit is 0.
 const DefaultPageSize = 100
 
+// Settle is how far before the newest change read a finished listing's
+// cursor points: Magento stamps updated_at (to the second) when a save
+// starts, and its transaction may commit later, so the last seconds are
+// read again by the next poll (deduplicated) rather than missed.
+const Settle = 30 * time.Second
+
 // endpoints are the search endpoints of each kind.
 var endpoints = map[string]string{
 	synclayer.ListCustomers: "/customers/search",
@@ -172,6 +178,14 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 	}
 	if !positioned && len(items) > 0 {
 		more = false // nothing on the page could be placed: stop rather than read it again at once
+	}
+	if !more && positioned {
+		// The listing's end: the next poll starts a little before the
+		// newest change read, so a record saved in the same second after
+		// this read, or committed later than the updated_at its
+		// transaction stamped, is still found. What it reads again has
+		// the same dedupe key, so ingest counts it once.
+		next = cursor{At: next.At.Add(-Settle), From: true}
 	}
 	page.Next, page.More = next.encode(), more
 	return page, nil

@@ -113,7 +113,10 @@ type Options struct {
 // does. secrets are the block's secret and previous_secrets: each that
 // is a PEM public key verifies webhooks too, so secret_file can name the
 // key file and previous_secrets keeps the old key while a regenerated key
-// pair is rolled out.
+// pair is rolled out. Adobe Commerce signs with a key pair and shares no
+// secret, so a secret that is not a PEM key is not used (every source
+// block must have one; a polling-only store can set any value). Errors
+// name the setting to fix, joined.
 func New(name string, secrets []string, s Settings, o Options) (*Source, error) {
 	var errs []error
 	src := &Source{name: name, settings: s, http: o.HTTP, now: o.Now, nonce: o.Nonce}
@@ -188,7 +191,9 @@ func New(name string, secrets []string, s Settings, o Options) (*Source, error) 
 		errs = append(errs, synclayer.FieldErrorf("api_url", "is required with API credentials: the store's base URL, such as https://shop.example.com"))
 	case !creds && s.APIURL != "":
 		errs = append(errs, synclayer.FieldErrorf("oauth", "is required with api_url: the integration's consumer_key, consumer_secret, access_token and access_token_secret (or access_token alone, when the store allows bearer integration tokens)"))
-	case !creds && len(src.keys) == 0:
+	case !creds && len(src.keys) == 0 && secrets != nil:
+		// secrets is nil when the program checks the config without
+		// reading secret files, so a key given as secret_file is unknown.
 		errs = append(errs, synclayer.FieldErrorf("webhook_public_key", "is required without API credentials: the PEM public key of Adobe Commerce's webhook signature; or set api_url and oauth to poll the REST API"))
 	}
 	if s.PollInterval.Set && s.PollInterval.D > 0 && s.PollInterval.D < 10*time.Second {

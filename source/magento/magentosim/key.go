@@ -1,0 +1,44 @@
+package magentosim
+
+// TestPrivateKey is the RSA key pair this package signs webhooks with:
+// made for these tests only (openssl genrsa 2048), never a store's key,
+// and fixed so fixtures and the hostile corpus verify without a key
+// generated at each run.
+const TestPrivateKey = `-----BEGIN RSA PRIVATE KEY-----
+MIIEpAIBAAKCAQEAq3KVDpRWDkHArBUSbI9rul1TjnDDCkTlVBjjv9F2+AFOq/Ck
+saFQw4vPr3xen3w4436EEW/P0LhRu9/pUUABVccz5mnX2mpebed4S5R+OyxF1hmu
+X4a1Z4rQsmKPoRxTZWiYpmUeWs9CFZzkTPJ9ySIXxoFiF11QEZn5hU02umH/a8pA
+WNnQE2SCzZdJAXZ/Ta4VNmykkHwLw0cOq6u1HcCDtOaKZh9vLxAQErwszmiQbine
+JB5BrkJQmqDYP55qSLd9GFtKaBj/yQJb8ptmE8EjaDOL/ai8tgnQxjoBZKO00IN/
+fRKTLpQ9bulPjvPWZHPp2HVWZK4J/UrjzPeh3QIDAQABAoIBAAMcbitVAKM0euir
+l+JTwUDLtPcAZQtsGqBUX0ryjqfEUPkIpWf6bGWI4dVYJWb4lN5bC0AFTmO+3WFE
+Jo7sjBKLLdUjwItOMbWULD8zvdRuKcpBH+8E70/C595aImRqJGRglIOmrdzi33dW
+fWBHoUzqtcqgAxP+kglFEB2BPC8cDZt2HNmJ+Kx83EduO9o138j+el+R0bvkkooJ
+cpqzJZc3MBepfhyz+J+FB7+a3pOJn/4UND3j+vRwaHwHwGKd5EDxq/tKj0srrd/b
+aNEk3+WC1fbkRbKJ9Ff702QvLsN9O4csyKTimgxpnqDmHc1r48ZqYCZ22kFoENPQ
+HrOFyOUCgYEA5NXNzkymdud2qjUJyxPzlvMtz9w3bOL8hawvwL1MLkrnpcTEQ4hD
+tTH3ggCLM1fw+p8wkV8kZOdzg63wxoLOGpNM1+SRBEXdkEQ9pVcdlLXWuLUikXUz
+ILOoqPMroAdTgUX3B6NnHuueY8+DgvJLTHfbo1ljZTd45gk7Mmoh/2MCgYEAv8zL
+wI0vEabsONRJVb6kXt/QaiD6K0c0U5xLz6IsqUKSBpWAD+hXMgy3su+v93xOySEv
+9Nk2DQBx8PiYoqcDHkfQYwcW5xFZ/ml87qYhPpFNbszlLTWPnDbFv3c6nezTRWqT
+A1GXl5YNkYQpWYURts0oSWCMqBj5oO4LkFwavb8CgYEArrenmVngx2xWqAIy5gDn
+vVsSoV/sWZC9aXpcQ3bE0ZuTXnfrufwyZgguh+3OWndMoK4msPfJm9kz01hdO9Pn
+dVb+FuCG8JI/ZsUTpEftZ/umZAS4zgKD9PX3UnfH2Tl+wnce85AJTgxsNJzeNn60
+i0AATKoVP9So1Eo8DnQGXS0CgYAm8nM9em3ga8D0GUd6/edqzJAJvQCP4Tmi8M4E
+L65aAIaeh6Ullcx/AU4cK8fTvY5SEUcntSPgqAJ7KD/2Z2uern6GXV4tNbzMiKcx
+3tJJXkAXC8xNzd6HniexpYhloT2VjvqjZeIeif3fWrL61qauNCLGI7DsQYYPQ8dd
+XRahCQKBgQClEOC1wRJSEHJLemwsM5nOejfwsq495D7BTZ3xOKl75C4DH8D2ZO7X
+m0Eyf/AD3VLJFhz2+glhV3mjzBWJ1V4p8KPzz1yChvhVHzpPyubbkYD789ShBakF
+jhMYcm7/mUbfympaPSTZzmQuYbPLXq/eu+WvcADvFa5m5rcPinJ0Bw==
+-----END RSA PRIVATE KEY-----`
+
+// TestPublicKey is TestPrivateKey's public half, as Adobe Commerce shows it.
+const TestPublicKey = `-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAq3KVDpRWDkHArBUSbI9r
+ul1TjnDDCkTlVBjjv9F2+AFOq/CksaFQw4vPr3xen3w4436EEW/P0LhRu9/pUUAB
+Vccz5mnX2mpebed4S5R+OyxF1hmuX4a1Z4rQsmKPoRxTZWiYpmUeWs9CFZzkTPJ9
+ySIXxoFiF11QEZn5hU02umH/a8pAWNnQE2SCzZdJAXZ/Ta4VNmykkHwLw0cOq6u1
+HcCDtOaKZh9vLxAQErwszmiQbineJB5BrkJQmqDYP55qSLd9GFtKaBj/yQJb8ptm
+E8EjaDOL/ai8tgnQxjoBZKO00IN/fRKTLpQ9bulPjvPWZHPp2HVWZK4J/UrjzPeh
+3QIDAQAB
+-----END PUBLIC KEY-----`
