@@ -91,6 +91,26 @@ func (r record) object(name string) (record, bool, error) {
 	return record{path: r.field(name), m: m}, err == nil, err
 }
 
+// flag reads a yes/no field as Magento writes it: a JSON boolean in REST
+// answers, but the model's raw column in a webhook, 0 or 1 as a number
+// or a string. ok is false when the field is absent or null.
+func flag(field string, raw json.RawMessage) (b, ok bool, err error) {
+	if normalize.IsNull(raw) {
+		return false, false, nil
+	}
+	switch strings.Trim(strings.TrimSpace(string(raw)), `"`) {
+	case "1":
+		return true, true, nil
+	case "0", "":
+		return false, true, nil
+	}
+	b, ok, err = normalize.Bool(field, raw)
+	if err != nil {
+		return false, false, synclayer.FieldErrorf(field, "must be true, false, 0 or 1")
+	}
+	return b, ok, nil
+}
+
 func jsonString(s string) json.RawMessage { b, _ := json.Marshal(s); return b }
 
 // dedupeKey is the same for a record read by webhook and by the API, and
@@ -161,11 +181,11 @@ func subscribed(r record) (b, ok bool, err error) {
 		return false, false, err
 	}
 	if has {
-		if b, ok, err = normalize.Bool(ext.field("is_subscribed"), ext.m["is_subscribed"]); err != nil || ok {
+		if b, ok, err = flag(ext.field("is_subscribed"), ext.m["is_subscribed"]); err != nil || ok {
 			return b, ok, err
 		}
 	}
-	return normalize.Bool(r.field("is_subscribed"), r.m["is_subscribed"])
+	return flag(r.field("is_subscribed"), r.m["is_subscribed"])
 }
 
 // addressFields reads the phone and company of the customer's default
@@ -182,7 +202,7 @@ func addressFields(r record, ch *synclayer.CustomerChange) error {
 			return err
 		}
 		a := record{path: fmt.Sprintf("%s[%d]", r.field("addresses"), i), m: m}
-		if def, _, _ := normalize.Bool(a.field("default_billing"), m["default_billing"]); def || i == 0 {
+		if def, _, _ := flag(a.field("default_billing"), m["default_billing"]); def || i == 0 {
 			pick = a
 		}
 	}

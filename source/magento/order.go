@@ -66,7 +66,7 @@ func parseOrder(r record) (*synclayer.OrderChange, error) {
 	}
 	ch := &synclayer.OrderChange{SourceID: id, Order: o}
 	cust := &synclayer.CustomerChange{Fields: map[string]json.RawMessage{}}
-	guest, _, err := normalize.Bool(r.field("customer_is_guest"), r.m["customer_is_guest"])
+	guest, _, err := flag(r.field("customer_is_guest"), r.m["customer_is_guest"])
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,7 @@ const (
 
 // Server is the simulated store. Safe for concurrent use.
 type Server struct {
-	token string        // the bearer token it takes; "" takes none
+	token string         // the bearer token it takes; "" takes none
 	oauth *magento.OAuth // the OAuth credentials it takes; nil takes none
 
 	mu       sync.Mutex
