@@ -35,13 +35,21 @@ var endpoints = map[string]string{
 // is now), which would shift every later page by one and skip a record
 // under currentPage offsets; and records sharing one updated_at across a
 // page boundary are told apart by entity_id, so none is skipped or read
-// twice. Each request asks for currentPage 1 of what is after the cursor,
-// and total_count says whether more are waiting, so Magento's answer to a
-// page past the end (the last page again, since 2.3) is never asked for.
+// twice. Each request asks for currentPage 1 from the cursor on, and
+// total_count says whether more are waiting, so Magento's answer to a
+// page past the end (the last page again, since 2.3) is never asked for;
+// were it given, the records it repeats are before the cursor and passed
+// over.
 type cursor struct {
 	At time.Time `json:"at"`
-	// ID is the last entity_id read at At; 0 when every record at At was.
+	// ID is the last entity_id read at At; 0 at a listing's start.
 	ID int64 `json:"id,omitempty"`
+	// N is how many records at At (each at most ID) were read: the next
+	// request asks for N more than a page from At on and passes over
+	// them; when N reaches a page, records at At are walked by entity_id
+	// instead, so a second of more records than a page neither loops nor
+	// makes the page grow.
+	N int `json:"n,omitempty"`
 	// From says At itself is still to be read (a listing's start, Since).
 	From bool `json:"from,omitempty"`
 }
@@ -81,11 +89,11 @@ type searchPage struct {
 }
 
 // List reads one page of kind's records after the cursor (or from
-// req.Since), oldest updated_at first, entity_id breaking ties. It asks
-// for the rest of the records at the cursor's own updated_at first
-// (updated_at eq, entity_id gt), then for the later ones (updated_at gt,
-// or gteq at a listing's start). A record it cannot read is in Failed,
-// and the listing goes on past it.
+// req.Since), oldest updated_at first, entity_id breaking ties: one
+// request (updated_at gteq the cursor's), or two while a second holds
+// more records than a page (see cursor). A record it cannot read is in
+// Failed, and the listing goes on past it. The last page's Next points
+// Settle before the newest change read.
 func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer.ListPage, error) {
 	path, ok := endpoints[req.Kind]
 	if !ok {
@@ -107,8 +115,18 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 	}
 	var items []json.RawMessage
 	more, total := false, -1
-	if c.ID > 0 {
-		q := criteria(limit, filter{"updated_at", c.At.Format(timeLayout), "eq"}, filter{"entity_id", strconv.FormatInt(c.ID, 10), "gt"})
+	sorted := func(q url.Values) url.Values {
+		q.Set("searchCriteria[sortOrders][0][field]", "updated_at")
+		q.Set("searchCriteria[sortOrders][0][direction]", "ASC")
+		q.Set("searchCriteria[sortOrders][1][field]", "entity_id")
+		q.Set("searchCriteria[sortOrders][1][direction]", "ASC")
+		return q
+	}
+	at := c.At.Format(timeLayout)
+	if c.ID > 0 && c.N >= limit {
+		// More records share At than a page holds (an import): walk them
+		// by entity_id, then go on after At.
+		q := criteria(limit, filter{"updated_at", at, "eq"}, filter{"entity_id", strconv.FormatInt(c.ID, 10), "gt"})
 		q.Set("searchCriteria[sortOrders][0][field]", "entity_id")
 		q.Set("searchCriteria[sortOrders][0][direction]", "ASC")
 		var pg searchPage
@@ -117,28 +135,29 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 		}
 		items = pg.Items
 		more = pg.TotalCount > len(pg.Items)
-	}
-	if !more && len(items) < limit {
-		var fs []filter
-		switch {
-		case c.From && c.At.IsZero():
-		case c.From:
-			fs = append(fs, filter{"updated_at", c.At.Format(timeLayout), "gteq"})
-		default:
-			fs = append(fs, filter{"updated_at", c.At.Format(timeLayout), "gt"})
+		if !more && len(items) < limit {
+			var pg searchPage
+			if err := s.get(ctx, req.Kind, path+"?"+sorted(criteria(limit-len(items), filter{"updated_at", at, "gt"})).Encode(), &pg); err != nil {
+				return synclayer.ListPage{}, err
+			}
+			items = append(items, pg.Items...)
+			more = pg.TotalCount > len(pg.Items)
+			total = len(items) - len(pg.Items) + pg.TotalCount
 		}
-		q := criteria(limit-len(items), fs...)
-		q.Set("searchCriteria[sortOrders][0][field]", "updated_at")
-		q.Set("searchCriteria[sortOrders][0][direction]", "ASC")
-		q.Set("searchCriteria[sortOrders][1][field]", "entity_id")
-		q.Set("searchCriteria[sortOrders][1][direction]", "ASC")
+	} else {
+		// One request: from At on, with room for the N records at At
+		// read already, which the loop below passes over by (At, ID).
+		var fs []filter
+		if !c.At.IsZero() || !c.From {
+			fs = append(fs, filter{"updated_at", at, "gteq"})
+		}
 		var pg searchPage
-		if err := s.get(ctx, req.Kind, path+"?"+q.Encode(), &pg); err != nil {
+		if err := s.get(ctx, req.Kind, path+"?"+sorted(criteria(limit+c.N, fs...)).Encode(), &pg); err != nil {
 			return synclayer.ListPage{}, err
 		}
-		items = append(items, pg.Items...)
+		items = pg.Items
 		more = pg.TotalCount > len(pg.Items)
-		total = len(items) - len(pg.Items) + pg.TotalCount
+		total = pg.TotalCount - c.N
 	}
 	page := synclayer.ListPage{Total: total}
 	now := s.now().UTC()
@@ -160,7 +179,11 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 		if !c.after(at, n) || positioned && !next.after(at, n) {
 			continue // out of order: a repeated page, or a record listed already
 		}
-		next, positioned = cursor{At: at, ID: n}, true
+		read := 1
+		if at.Equal(next.At) && next.ID > 0 {
+			read = next.N + 1
+		}
+		next, positioned = cursor{At: at, ID: n, N: read}, true
 		var ev *synclayer.Event
 		switch req.Kind {
 		case synclayer.ListCustomers:
