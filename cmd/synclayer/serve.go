@@ -164,6 +164,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.startWriteBacks()  // writeback.go
 	m.startFetchers()    // writeback.go
 	m.startReconcile()   // reconcile.go
+	m.startPolls()       // poll.go
 	if err := m.skills.start(ctx); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"synclayer/source/freshdesk"
 	"synclayer/source/helpscout"
 	"synclayer/source/intercom"
+	"synclayer/source/magento"
 	"synclayer/source/shopify"
 	"synclayer/source/stripe"
 	"synclayer/source/woocommerce"
@@ -37,6 +38,7 @@ var sourceTypes = []synclayer.SourceType{
 	intercom.Type,
 	helpscout.Type,
 	bigcommerce.Type,
+	magento.Type,
 }
 
 func sourceType(name string) (synclayer.SourceType, bool) {

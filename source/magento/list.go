@@ -1,6 +1,7 @@
 package magento
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -111,7 +112,7 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 	}
 	limit := req.Limit
 	if limit <= 0 {
-		limit = DefaultPageSize
+		limit = cmp.Or(s.settings.PageSize, DefaultPageSize)
 	}
 	var items []json.RawMessage
 	more, total := false, -1

@@ -42,6 +42,9 @@ type Settings struct {
 	WebhookPublicKey     string   `json:"webhook_public_key"`
 	WebhookPublicKeyFile string   `json:"webhook_public_key_file"`
 	PollInterval         Duration `json:"poll_interval"`
+	// PageSize is the records a listed page holds (DefaultPageSize);
+	// Magento 2.4.7's input limits refuse more than 300 by default.
+	PageSize int `json:"page_size"`
 }
 
 // OAuth are an integration's four OAuth 1.0a credentials, as System >
@@ -78,7 +81,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-const settingNames = "Magento source setting; the settings are api_url, store_code, access_token, oauth (consumer_key, consumer_secret, access_token, access_token_secret), webhook_public_key, webhook_public_key_file and poll_interval"
+const settingNames = "Magento source setting; the settings are api_url, store_code, access_token, oauth (consumer_key, consumer_secret, access_token, access_token_secret), webhook_public_key, webhook_public_key_file, poll_interval and page_size"
 
 // Type is Magento in the program's registry of sources.
 var Type = synclayer.SourceType{Type: "magento", Open: open, SecretKeys: []string{
@@ -201,6 +204,9 @@ func New(name string, secrets []string, s Settings, o Options) (*Source, error) 
 	}
 	if s.PollInterval.Set && s.PollInterval.D > 0 && !creds {
 		errs = append(errs, synclayer.FieldErrorf("poll_interval", "needs api_url and oauth (or access_token) to poll with"))
+	}
+	if s.PageSize < 0 || s.PageSize > 300 {
+		errs = append(errs, synclayer.FieldErrorf("page_size", "%d is not a page size: use 1 to 300 (Magento's default maximum), or leave it out for %d", s.PageSize, DefaultPageSize))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

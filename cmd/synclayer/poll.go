@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"synclayer"
+	"synclayer/skill"
+)
+
+// pollCheckpoint names the stored cursor of source's listing of kind.
+func pollCheckpoint(source, kind string) string { return "poll:" + source + ":" + kind }
+
+// startPolls runs, for each source that lists its changes on a schedule
+// (synclayer.Poller, with a PollInterval), a loop that polls once at
+// start and then every interval: each kind its skills need is listed
+// from its stored cursor and ingested, so a store that sends no webhooks
+// (Magento Open Source) still reaches every destination within the
+// interval. Across instances sharing a store one of them polls each
+// window: the window's key is taken once (AddKey), as reconcile does.
+func (m *Main) startPolls() {
+	for _, name := range sortedNames(m.sources) {
+		p, ok := m.sources[name].(synclayer.Poller)
+		if !ok || p.PollInterval() <= 0 || len(p.ListKinds()) == 0 {
+			continue
+		}
+		every := p.PollInterval()
+		ctx, cancel := context.WithCancel(context.Background())
+		m.addCancel(cancel)
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.Logger.Info("polling started", "source", name, "every", every.String(), "kinds", m.pollKinds(name, p))
+			for first := true; ; first = false {
+				if !first {
+					// A little jitter, so instances started together do
+					// not all wake at the window's start.
+					wait := time.Until(time.Now().Truncate(every).Add(every)) + rand.N(every/20+1)
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(wait):
+					}
+				}
+				window := time.Now().Truncate(every)
+				mine := false
+				err := m.DB.NotificationTx(ctx, func(tx synclayer.NotificationTx) (err error) {
+					mine, err = tx.AddKey(ctx, "poll:"+name+":"+strconv.FormatInt(window.Unix(), 10), time.Now())
+					return err
+				})
+				if err != nil || !mine {
+					continue // another instance has this window, or the store is down: the next window reads on
+				}
+				m.pollSource(ctx, name, p)
+			}
+		}()
+	}
+}
+
+// pollSource lists each kind the skills need once, from its cursor, and
+// logs what it did. A kind that stops (the platform refused, the store
+// is down) does not keep the others from being read.
+func (m *Main) pollSource(ctx context.Context, name string, p synclayer.Poller) {
+	for _, kind := range m.pollKinds(name, p) {
+		n, err := m.poll(ctx, name, kind, p)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil:
+			m.Logger.Warn("polling stopped; it goes on from the stored cursor next time", "source", name, "kind", kind, "events", n, "err", err)
+		case n > 0:
+			m.Logger.Info("polled", "source", name, "kind", kind, "events", n)
+		}
+	}
+}
+
+// pollKinds are what source lists: of its ListKinds, those an enabled
+// skill taking events from it needs (customer-sync customers,
+// order-events orders, product-catalog products). customer-sync is read
+// as it runs now, since the admin API can change it.
+func (m *Main) pollKinds(source string, p synclayer.Poller) []string {
+	var need []string
+	m.skills.mu.RLock()
+	cs := m.skills.cfg
+	m.skills.mu.RUnlock()
+	if cs != nil && cs.Enabled && slices.Contains(cs.Source, source) {
+		need = append(need, synclayer.ListCustomers)
+	}
+	for _, s := range m.Config.commerceSkills() {
+		if s.enabled() && slices.Contains(s.cfg.Source, source) {
+			switch s.name {
+			case skill.OrderEventsName:
+				need = append(need, synclayer.ListOrders)
+			case skill.ProductCatalogName:
+				need = append(need, synclayer.ListProducts)
+			}
+		}
+	}
+	var kinds []string
+	for _, k := range p.ListKinds() {
+		if slices.Contains(need, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// poll reads source's kind from its stored cursor (or from PollStart, the
+// first time) page by page, ingesting each page before storing the
+// cursor after it, so a crash reads a page again (its events are
+// deduplicated) and never skips one. It returns how many events it
+// ingested. A rate limit is waited out (what Retry-After asks, up to the
+// interval, five times a page at most) and the page asked again; any
+// other error stops the poll.
+func (m *Main) poll(ctx context.Context, name, kind string, p synclayer.Poller) (int, error) {
+	cpName := pollCheckpoint(name, kind)
+	req := synclayer.ListRequest{Kind: kind}
+	var position int64
+	switch cp, err := m.DB.FindCheckpoint(ctx, cpName); {
+	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
+		req.Since = p.PollStart(time.Now())
+	case err != nil:
+		return 0, err
+	default:
+		if err := json.Unmarshal(cp.Detail, &req.Cursor); err != nil {
+			return 0, fmt.Errorf("decode the stored poll cursor %s: %w", cpName, err)
+		}
+		position = cp.Position
+	}
+	total, waits := 0, 0
+	for {
+		page, err := p.List(ctx, req)
+		var ra *synclayer.RetryAfterError
+		if errors.As(err, &ra) && ra.Throttled && ra.After <= p.PollInterval() && waits < 5 {
+			waits++
+			select {
+			case <-ctx.Done():
+				return total, ctx.Err()
+			case <-time.After(ra.After):
+			}
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+		if len(page.Failed) > 0 {
+			fields := make([]string, 0, len(page.Failed))
+			for _, f := range page.Failed {
+				var e *synclayer.Error
+				if errors.As(f, &e) && e.Field != "" {
+					fields = append(fields, e.Field)
+				}
+			}
+			// The messages may quote a record's values (an email), so
+			// only the fields are logged.
+			m.Logger.Warn("records the source's API returned could not be read; they are skipped", "source", name, "kind", kind, "records", len(page.Failed), "fields", fields)
+		}
+		for _, ev := range page.Events {
+			ev.Source = name // as a webhook delivery's events carry it
+		}
+		if len(page.Events) > 0 {
+			if _, err := m.Ingester.Ingest(ctx, page.Events); err != nil {
+				return total, err
+			}
+			total += len(page.Events)
+		}
+		position++
+		detail, _ := json.Marshal(page.Next)
+		if err := m.DB.SaveCheckpoint(ctx, &synclayer.Checkpoint{Name: cpName, Position: position, Detail: detail, UpdatedAt: time.Now()}); err != nil {
+			return total, err
+		}
+		req, waits = synclayer.ListRequest{Kind: kind, Cursor: page.Next}, 0
+		if !page.More {
+			return total, nil
+		}
+	}
+}
