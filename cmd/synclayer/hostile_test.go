@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
@@ -26,6 +29,7 @@ import (
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/source/bigcommerce/bigcommercesim"
 	"synclayer/source/custom"
+	"synclayer/source/magento/magentosim"
 
 	"github.com/stripe/stripe-go/v82/webhook"
 )
@@ -56,7 +60,9 @@ import (
 //	                       intercom: sha1= and hex HMAC-SHA1; helpscout:
 //	                       base64 HMAC-SHA1; freshdesk: the shared secret
 //	                       itself, as the rule's custom header sends it;
-//	                       bigcommerce: over webhook-id and webhook-timestamp).
+//	                       bigcommerce: over webhook-id and webhook-timestamp;
+//	                       magento: RSA-SHA256 with magentosim's test key,
+//	                       or another key for VARIANT wrong).
 //	                       VARIANT: none (right secret), wrong (another
 //	                       secret), other-body, other-id (custom), v2 and
 //	                       bare (custom: another version, or no "v1,"), hex
@@ -394,6 +400,18 @@ func (c *hostileCase) sign(variant string, body []byte, id, ts string) (string, 
 		}
 		return bigcommercesim.Sign(secret, id, time.Unix(unix, 0), body).Get("webhook-signature"), nil
 	}
+	if source == "magento" {
+		if variant != "wrong" {
+			return magentosim.Sign(body), nil
+		}
+		other, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(body)
+		sig, err := rsa.SignPKCS1v15(rand.Reader, other, crypto.SHA256, sum[:])
+		return base64.StdEncoding.EncodeToString(sig), err
+	}
 	if source == "facebook" {
 		secret := facebookAppSecret
 		if variant == "wrong" {
@@ -724,6 +742,9 @@ func TestWebhook_HostileCorpus(t *testing.T) {
 		c.Sources["facebook"] = &SourceConfig{Secret: facebookAppSecret, Settings: map[string]any{"verify_token": "v", "page_access_token": "p", "graph_url": "http://127.0.0.1:9"}}
 		// Only refusals are sent to bigcommerce too: api_url serves nothing.
 		c.Sources["bigcommerce"] = &SourceConfig{Secret: bigcommerceClientSecret, Settings: map[string]any{"store_hash": "abc123", "access_token": "t", "api_url": "http://127.0.0.1:9"}}
+		// Magento's webhooks verify with magentosim's test key; no API.
+		c.Sources["magento"] = &SourceConfig{Secret: magentosim.TestPublicKey}
+		c.Skills.CustomerSync.Source = append(c.Skills.CustomerSync.Source, "magento")
 		c.Sources["signup"] = &SourceConfig{Type: "form", Secret: "form_hostile_secret", Settings: map[string]any{"honeypot": "website", "per_client": -1}}
 		c.Sources["intercom"] = &SourceConfig{Secret: intercomSecret}
 		c.Sources["helpscout"] = &SourceConfig{Secret: helpscoutSecret}
