@@ -150,6 +150,9 @@ func TestMagento_Polling(t *testing.T) {
 	if n := e.contactCalls(http.MethodPost); n != 3 {
 		t.Errorf("%d contact creations for three customers polled twice, want 3", n)
 	}
+	if n, err := e.m.poll(ctx, "magento", synclayer.ListCustomers, p); n != 0 || err != nil {
+		t.Errorf("a third poll with nothing changed: %d new events, %v; want 0 (the last seconds read again are duplicates)", n, err)
+	}
 	for _, r := range sim.Requests() {
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "OAuth ") {
 			t.Errorf("a request without OAuth: %s", r.URL)

@@ -114,8 +114,8 @@ func (m *Main) pollKinds(source string, p synclayer.Poller) []string {
 // poll reads source's kind from its stored cursor (or from PollStart, the
 // first time) page by page, ingesting each page before storing the
 // cursor after it, so a crash reads a page again (its events are
-// deduplicated) and never skips one. It returns how many events it
-// ingested. A rate limit is waited out (what Retry-After asks, up to the
+// deduplicated) and never skips one. It returns how many new events it
+// ingested (a listing reads its last seconds again: those are duplicates). A rate limit is waited out (what Retry-After asks, up to the
 // interval, five times a page at most) and the page asked again; any
 // other error stops the poll.
 func (m *Main) poll(ctx context.Context, name, kind string, p synclayer.Poller) (int, error) {
@@ -165,10 +165,15 @@ func (m *Main) poll(ctx context.Context, name, kind string, p synclayer.Poller) 
 			ev.Source = name // as a webhook delivery's events carry it
 		}
 		if len(page.Events) > 0 {
-			if _, err := m.Ingester.Ingest(ctx, page.Events); err != nil {
+			results, err := m.Ingester.Ingest(ctx, page.Events)
+			if err != nil {
 				return total, err
 			}
-			total += len(page.Events)
+			for _, r := range results {
+				if !r.Duplicate {
+					total++
+				}
+			}
 		}
 		position++
 		detail, _ := json.Marshal(page.Next)

@@ -127,7 +127,7 @@ func dedupeKey(kind, id string, at time.Time) string {
 // Magento says false alike for a customer who never subscribed and one
 // who left, and reading every never-subscribed customer as an opt-out
 // would block them everywhere. Leaving is read from the newsletter
-// subscriber's own status (subscriber.go).
+// subscriber's own status (subscriberEvent, webhook.go).
 func parseCustomer(r record) (*synclayer.CustomerChange, time.Time, time.Time, error) {
 	id, err := r.id()
 	if err != nil {

@@ -158,7 +158,7 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 		}
 		items = pg.Items
 		more = pg.TotalCount > len(pg.Items)
-		total = pg.TotalCount - c.N
+		total = max(pg.TotalCount-c.N, 0)
 	}
 	page := synclayer.ListPage{Total: total}
 	now := s.now().UTC()
