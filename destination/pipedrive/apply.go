@@ -100,6 +100,10 @@ func (s *ContactSync) write(ctx context.Context, b personBody, next *state, know
 			}
 		}
 	}
+	lines, err := s.linkOrg(ctx, &b, next, lines)
+	if err != nil {
+		return lines, err
+	}
 	in, err := s.input(ctx, b, p)
 	if err != nil {
 		return lines, err
@@ -125,6 +129,10 @@ func (s *ContactSync) create(ctx context.Context, b personBody, next *state, lin
 			b.Name = b.Email
 		}
 	}
+	lines, err := s.linkOrg(ctx, &b, next, lines)
+	if err != nil {
+		return lines, err
+	}
 	in, err := s.input(ctx, b, nil)
 	if err != nil {
 		return lines, err
@@ -149,6 +157,8 @@ func (s *ContactSync) recreate(ctx context.Context, next *state, planned personB
 			b.Phone = str(v)
 		case TargetOwner:
 			b.OwnerID = v
+		case TargetOrg:
+			b.Org, b.OrgID = str(v), next.OrgID
 		default:
 			b.Custom[t] = v
 		}
@@ -161,6 +171,23 @@ func (s *ContactSync) recreate(ctx context.Context, next *state, planned personB
 	return s.create(ctx, b, next, lines)
 }
 
+// linkOrg finds or creates the organization of b.Org, if any, and
+// records it in b and next; the person's write links it.
+func (s *ContactSync) linkOrg(ctx context.Context, b *personBody, next *state, lines []string) ([]string, error) {
+	if b.Org == "" {
+		return lines, nil
+	}
+	id, created, err := s.client.EnsureOrganization(ctx, b.Org, b.OrgID)
+	if err != nil {
+		return lines, fmt.Errorf("organization of the contact's company: %w", err)
+	}
+	b.OrgID, next.OrgID = id, id
+	if created {
+		return append(lines, fmt.Sprintf("pipedrive: POST %s → 201 (organization %d created)", pathOrganizations, id)), nil
+	}
+	return append(lines, fmt.Sprintf("pipedrive: organization %d found", id)), nil
+}
+
 func consentNote(in PersonInput) string {
 	if in.MarketingStatus != "" {
 		return ", marketing_status " + in.MarketingStatus
@@ -169,13 +196,13 @@ func consentNote(in PersonInput) string {
 }
 
 func (in PersonInput) empty() bool {
-	return in.Name == "" && in.Emails == nil && in.Phones == nil && in.OwnerID == 0 && len(in.CustomFields) == 0 && in.MarketingStatus == ""
+	return in.Name == "" && in.Emails == nil && in.Phones == nil && in.OwnerID == 0 && in.OrgID == 0 && len(in.CustomFields) == 0 && in.MarketingStatus == ""
 }
 
 // input turns b into a request body; p, when read, is the person as it
 // is, whose other addresses and phones are kept.
 func (s *ContactSync) input(ctx context.Context, b personBody, p *Person) (PersonInput, error) {
-	in := PersonInput{Name: b.Name, MarketingStatus: b.Marketing}
+	in := PersonInput{Name: b.Name, MarketingStatus: b.Marketing, OrgID: b.OrgID}
 	if b.SetEmail {
 		var others []Channel
 		if p != nil {

@@ -50,6 +50,7 @@ type Client struct {
 	onWait  func(string, time.Duration)
 	retries int
 	limit   *limiter
+	orgs    orgCache
 }
 
 var _ synclayer.RateBudgeter = (*Client)(nil)

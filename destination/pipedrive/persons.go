@@ -25,6 +25,7 @@ type Person struct {
 	FirstName       string                     `json:"first_name"`
 	LastName        string                     `json:"last_name"`
 	OwnerID         int64                      `json:"owner_id,omitempty"`
+	OrgID           int64                      `json:"org_id,omitempty"`
 	Emails          []Channel                  `json:"emails"`
 	Phones          []Channel                  `json:"phones"`
 	MarketingStatus string                     `json:"marketing_status,omitempty"`
@@ -47,6 +48,7 @@ type PersonInput struct {
 	Emails          []Channel      `json:"emails,omitempty"`
 	Phones          *[]Channel     `json:"phones,omitempty"`
 	OwnerID         int64          `json:"owner_id,omitempty"`
+	OrgID           int64          `json:"org_id,omitempty"`
 	MarketingStatus string         `json:"marketing_status,omitempty"`
 	CustomFields    map[string]any `json:"custom_fields,omitempty"`
 }

@@ -20,15 +20,19 @@ type personBody struct {
 	OldEmail string `json:"oldEmail,omitempty"`
 	Name     string `json:"name,omitempty"`
 	// Phone, when set, is the primary phone to write; ClearPhone removes it.
-	Phone      string                     `json:"phone,omitempty"`
-	ClearPhone bool                       `json:"clearPhone,omitempty"`
-	OwnerID    json.RawMessage            `json:"owner_id,omitempty"`
-	Custom     map[string]json.RawMessage `json:"custom_fields,omitempty"` // target → value; null empties
-	Marketing  string                     `json:"marketing_status,omitempty"`
+	Phone      string          `json:"phone,omitempty"`
+	ClearPhone bool            `json:"clearPhone,omitempty"`
+	OwnerID    json.RawMessage `json:"owner_id,omitempty"`
+	// Org is the company whose organization the person is linked to,
+	// found or created by name at Apply; OrgID the one known for it.
+	Org       string                     `json:"organization,omitempty"`
+	OrgID     int64                      `json:"org_id,omitempty"`
+	Custom    map[string]json.RawMessage `json:"custom_fields,omitempty"` // target → value; null empties
+	Marketing string                     `json:"marketing_status,omitempty"`
 }
 
 func (b personBody) empty() bool {
-	return !b.SetEmail && b.Name == "" && b.Phone == "" && !b.ClearPhone && b.OwnerID == nil && len(b.Custom) == 0 && b.Marketing == ""
+	return !b.SetEmail && b.Name == "" && b.Phone == "" && !b.ClearPhone && b.OwnerID == nil && len(b.Custom) == 0 && b.Marketing == "" && b.Org == ""
 }
 
 // planDetail is the plan's note for the trace.
@@ -50,6 +54,9 @@ type planDetail struct {
 //     reads an existing person's status first and writes nothing over
 //     unsubscribed or archived;
 //   - anything else writes no consent.
+//
+// A changed company (org_id) links the person to its organization,
+// found or created by name at Apply.
 func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*synclayer.Plan, error) {
 	prev, err := decodeState(prevRaw)
 	if err != nil {
@@ -82,7 +89,7 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 			next.Marketing = prev.Marketing
 		}
 		if live {
-			next.ID = prev.ID
+			next.ID, next.OrgID = prev.ID, prev.OrgID
 		}
 	}
 
@@ -106,6 +113,8 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 			b.Phone = str(v)
 		case TargetOwner:
 			b.OwnerID = v
+		case TargetOrg:
+			b.Org, next.OrgID = str(v), 0
 		default:
 			if b.Custom == nil {
 				b.Custom = map[string]json.RawMessage{}
@@ -115,9 +124,11 @@ func (s *ContactSync) Plan(c *synclayer.Contact, prevRaw json.RawMessage) (*sync
 	}
 	for _, t := range slices.Concat(diff.Clear, diff.ClearUnmapped) {
 		switch t {
-		case TargetFirstName, TargetLastName, TargetOwner:
+		case TargetFirstName, TargetLastName, TargetOwner, TargetOrg:
 			// The name is rewritten from what is left; a person always has
-			// an owner, so a cleared owner is left as it is.
+			// an owner, so a cleared owner is left as it is; a cleared
+			// company leaves the person in its organization, which a
+			// salesperson may have set on purpose.
 		case TargetPhone:
 			b.ClearPhone = true
 		default:

@@ -30,6 +30,9 @@ type state struct {
 	// written (as the plan's Intent) before the call.
 	UnsubscribedByUs bool `json:"unsubscribedByUs,omitempty"`
 	Deleted          bool `json:"deleted,omitempty"`
+	// OrgID is the organization the person was linked to, for
+	// Values[org_id], the company's name.
+	OrgID int64 `json:"orgId,omitempty"`
 }
 
 func decodeState(raw json.RawMessage) (*state, error) {
@@ -81,6 +84,12 @@ func (s *ContactSync) values(c *synclayer.Contact) (map[string]json.RawMessage, 
 	for _, field := range slices.Sorted(maps.Keys(s.mapping)) {
 		target := s.mapping[field]
 		if target == TargetEmail {
+			continue
+		}
+		if target == TargetOrg {
+			if name := companyName(c); name != "" {
+				out[target] = mustJSON(name)
+			}
 			continue
 		}
 		raw := c.Value(field)

@@ -41,18 +41,22 @@ const (
 	TargetFirstName = "first_name" // with last_name, makes up the person's name
 	TargetLastName  = "last_name"
 	TargetOwner     = "owner_id" // a Pipedrive user ID: only the owner field
+	// TargetOrg links the person to an organization of the company's
+	// name, found or created (organizations.go): only the company field.
+	TargetOrg = "org_id"
 )
 
 // DefaultMapping is customer-sync's mapping on Pipedrive when the config
 // gives none: the person's own email, phone and name, and synclayer_*
 // custom person fields, which Prepare creates. The canonical owner is
 // not in it, since an owner another platform set is not a Pipedrive user
-// ID; map owner: owner_id where the owners are Pipedrive's.
+// ID; map owner: owner_id where the owners are Pipedrive's. The company
+// is an organization the person is linked to.
 var DefaultMapping = map[string]string{
 	synclayer.FieldEmail: TargetEmail, synclayer.FieldFirstName: TargetFirstName, synclayer.FieldLastName: TargetLastName,
 	synclayer.FieldPhone: TargetPhone, synclayer.FieldTotalOrders: "synclayer_total_orders", synclayer.FieldTotalSpent: "synclayer_total_spent",
 	synclayer.FieldLastOrderDate: "synclayer_last_order_date", synclayer.FieldCustomerTier: "synclayer_customer_tier", synclayer.FieldTags: "synclayer_tags",
-	synclayer.FieldLifecycleStage: "synclayer_lifecycle_stage",
+	synclayer.FieldLifecycleStage: "synclayer_lifecycle_stage", synclayer.FieldCompany: TargetOrg,
 }
 
 // reserved are person fields Pipedrive sets itself, or that are consent.
@@ -60,7 +64,6 @@ var reserved = map[string]string{
 	"id":               "is Pipedrive's own person ID",
 	"name":             "is made of first_name and last_name: map those",
 	"marketing_status": "is consent, which options.marketing_status governs",
-	"org_id":           "links an organization, which customer-sync does not sync yet",
 	"add_time":         "is set by Pipedrive",
 	"update_time":      "is set by Pipedrive",
 	"visible_to":       "is a visibility setting, not a contact field",
@@ -140,9 +143,11 @@ func validateMapping(m map[string]string) []error {
 			errs = append(errs, synclayer.FieldErrorf(key, "cannot map to email: only the email field can"))
 		case target == TargetOwner && field != synclayer.FieldOwner:
 			errs = append(errs, synclayer.FieldErrorf(key, "cannot map to owner_id: it holds a Pipedrive user ID, which only the owner field carries"))
+		case target == TargetOrg && field != synclayer.FieldCompany:
+			errs = append(errs, synclayer.FieldErrorf(key, "cannot map to org_id: it links the organization of the company's name, which only the company field carries"))
 		case builtin(target):
 		case !fieldNamePattern.MatchString(target) && !fieldCodePattern.MatchString(target):
-			errs = append(errs, synclayer.FieldErrorf(key, "%q is not a Pipedrive person field: use email, phone, first_name, last_name, owner_id, or a custom field's name (letters, digits, spaces, _ . -) or 40-character key", target))
+			errs = append(errs, synclayer.FieldErrorf(key, "%q is not a Pipedrive person field: use email, phone, first_name, last_name, owner_id, org_id (company only), or a custom field's name (letters, digits, spaces, _ . -) or 40-character key", target))
 		}
 		seen[target] = field
 	}
@@ -151,7 +156,7 @@ func validateMapping(m map[string]string) []error {
 
 func builtin(target string) bool {
 	switch target {
-	case TargetEmail, TargetPhone, TargetFirstName, TargetLastName, TargetOwner:
+	case TargetEmail, TargetPhone, TargetFirstName, TargetLastName, TargetOwner, TargetOrg:
 		return true
 	}
 	return false

@@ -16,6 +16,7 @@ type Person struct {
 	FirstName       string         `json:"first_name"`
 	LastName        string         `json:"last_name"`
 	OwnerID         int64          `json:"owner_id"`
+	OrgID           *int64         `json:"org_id"`
 	Emails          []Channel      `json:"emails"`
 	Phones          []Channel      `json:"phones"`
 	MarketingStatus string         `json:"marketing_status,omitempty"`
@@ -47,6 +48,7 @@ const (
 type personInput struct {
 	Name            *string        `json:"name"`
 	OwnerID         *int64         `json:"owner_id"`
+	OrgID           *int64         `json:"org_id"`
 	Emails          *[]Channel     `json:"emails"`
 	Phones          *[]Channel     `json:"phones"`
 	MarketingStatus *string        `json:"marketing_status"`
@@ -259,10 +261,16 @@ func (s *Server) apply(p *Person, in personInput) string {
 		p.FirstName, p.LastName, _ = strings.Cut(p.Name, " ")
 	}
 	if in.OwnerID != nil {
-		if *in.OwnerID != DefaultOwner {
+		if !s.activeUser(*in.OwnerID) {
 			return "owner_id: no such user"
 		}
 		p.OwnerID = *in.OwnerID
+	}
+	if in.OrgID != nil {
+		if o := s.orgs[*in.OrgID]; o == nil || o.IsDeleted {
+			return "org_id: no such organization"
+		}
+		p.OrgID = in.OrgID
 	}
 	if in.Emails != nil {
 		p.Emails = slices.Clone(*in.Emails)

@@ -74,16 +74,27 @@ type Server struct {
 	today       int
 	day         string
 
-	seq     int64
-	persons map[int64]*Person
-	fields  []Field
+	seq        int64
+	persons    map[int64]*Person
+	fields     []Field
+	orgs       map[int64]*Organization
+	deals      map[int64]*Deal
+	dealFields []Field // custom ones
+	activities map[int64]*Activity
+	notes      map[int64]*Note
+	users      []User
+	webhooks   map[int64]*Webhook
+	client     *http.Client // for the webhooks it sends
 }
 
 // New returns a Server with Pipedrive's standard person fields and no
 // persons.
 func New(o Options) *Server {
 	s := &Server{token: o.APIToken, now: o.Now, validate: o.Validate, limit: o.Limit, daily: o.Daily,
-		persons: map[int64]*Person{}, seq: 100}
+		persons: map[int64]*Person{}, seq: 100, orgs: map[int64]*Organization{}, deals: map[int64]*Deal{},
+		activities: map[int64]*Activity{}, notes: map[int64]*Note{}, webhooks: map[int64]*Webhook{},
+		users:  []User{{ID: DefaultOwner, Name: "Sim Owner", Email: "owner@pipedrive-sim.example", ActiveFlag: true, IsAdmin: 1}},
+		client: &http.Client{Timeout: 10 * time.Second}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -102,6 +113,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("DELETE /api/v2/persons/{id}", s.handleDelete)
 	s.mux.HandleFunc("GET /api/v2/personFields", s.handleFieldList)
 	s.mux.HandleFunc("POST /api/v2/personFields", s.handleFieldCreate)
+	s.routeCRM()
 	return s
 }
 

@@ -1,7 +1,9 @@
-// Package pipedrivespec checks HTTP requests against the OpenAPI subset
-// of Pipedrive's v2 persons and person fields API in
-// destination/pipedrive/testdata/openapi (transcribed from Pipedrive's
-// official generated client; SOURCE.md says why and from where), so
+// Package pipedrivespec checks HTTP requests against the OpenAPI subsets
+// of Pipedrive's API in destination/pipedrive/testdata/openapi: v2
+// persons and person fields (persons.json), v2 organizations, deals, deal
+// fields and activities (crm.json), and v1 notes, users and webhooks
+// (v1.json), each transcribed from Pipedrive's official generated client
+// (SOURCE.md says why and from where), so
 // tests of the pipedrive client and simulator fail when a request would
 // not be accepted by the real API. It is for tests only.
 package pipedrivespec
@@ -22,7 +24,7 @@ import (
 // Validator validates requests against the document. It is safe for
 // concurrent use.
 type Validator struct {
-	checker *openapicheck.Checker
+	persons, crm, v1 *openapicheck.Checker
 }
 
 var (
@@ -51,11 +53,31 @@ func Dir() string {
 }
 
 func load() (*Validator, error) {
-	c, err := openapicheck.Load(filepath.Join(Dir(), "persons.json"), openapicheck.Spec{Host: "api.pipedrive.com", Base: "/api/v2", Auth: apiToken})
-	if err != nil {
-		return nil, fmt.Errorf("pipedrive spec: %w", err)
+	v := &Validator{}
+	for _, d := range []struct {
+		file, base string
+		into       **openapicheck.Checker
+	}{{"persons.json", "/api/v2", &v.persons}, {"crm.json", "/api/v2", &v.crm}, {"v1.json", "/api/v1", &v.v1}} {
+		c, err := openapicheck.Load(filepath.Join(Dir(), d.file), openapicheck.Spec{Host: "api.pipedrive.com", Base: d.base, Auth: apiToken})
+		if err != nil {
+			return nil, fmt.Errorf("pipedrive spec: %w", err)
+		}
+		*d.into = c
 	}
-	return &Validator{checker: c}, nil
+	return v, nil
+}
+
+// checker picks the document that describes path; nil for none.
+func (v *Validator) checker(path string) *openapicheck.Checker {
+	switch {
+	case strings.Contains(path, "/api/v2/persons"), strings.Contains(path, "/api/v2/personFields"):
+		return v.persons
+	case strings.Contains(path, "/api/v2/"):
+		return v.crm
+	case strings.Contains(path, "/api/v1/"):
+		return v.v1
+	}
+	return nil
 }
 
 func apiToken(r *http.Request) error {
@@ -69,17 +91,21 @@ func apiToken(r *http.Request) error {
 }
 
 // Validate reports whether r, whose body was read into body, is a
-// request the document accepts. A path outside /api/v2/persons and
-// /api/v2/personFields is refused.
+// request the documents accept. A path none of them has is refused.
 func (v *Validator) Validate(r *http.Request, body []byte) error {
-	if !strings.Contains(r.URL.Path, "/api/v2/persons") && !strings.Contains(r.URL.Path, "/api/v2/personFields") {
+	c := v.checker(r.URL.Path)
+	if c == nil {
 		return fmt.Errorf("%s %s: no matching operation in the Pipedrive spec", r.Method, r.URL.Path)
 	}
-	return v.checker.Validate(r, body)
+	return c.Validate(r, body)
 }
 
 // ValidateResponse reports whether an answer to r is one the document
 // allows.
 func (v *Validator) ValidateResponse(r *http.Request, status int, header http.Header, body []byte) error {
-	return v.checker.ValidateResponse(r, status, header, body)
+	c := v.checker(r.URL.Path)
+	if c == nil {
+		return fmt.Errorf("%s %s: no matching operation in the Pipedrive spec", r.Method, r.URL.Path)
+	}
+	return c.ValidateResponse(r, status, header, body)
 }
