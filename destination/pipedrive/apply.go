@@ -59,6 +59,7 @@ func (s *ContactSync) write(ctx context.Context, b personBody, next *state, know
 	var lines []string
 	id := b.ID
 	if !known || id == 0 {
+		defer s.client.personLocks.lock(b.Email)()
 		found, err := s.client.FindPersonByEmail(ctx, b.Email)
 		if err != nil {
 			return lines, err

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"synclayer"
@@ -51,6 +53,22 @@ type Client struct {
 	retries int
 	limit   *limiter
 	orgs    orgCache
+	// personLocks and orgLocks serialize, per email and per company key,
+	// the find-then-create that Pipedrive's API has no atomic upsert for,
+	// so customer-sync and order-events of one contact in this process
+	// make one person and one organization.
+	personLocks, orgLocks stripes
+}
+
+type stripes [64]sync.Mutex
+
+// lock locks key's stripe and returns its unlock.
+func (s *stripes) lock(key string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	m := &s[h.Sum32()%uint32(len(s))]
+	m.Lock()
+	return m.Unlock
 }
 
 var _ synclayer.RateBudgeter = (*Client)(nil)

@@ -125,6 +125,7 @@ func (c *Client) EnsureOrganization(ctx context.Context, name string, hint int64
 	if key == "" {
 		return 0, false, synclayer.Permanent(&APIError{Status: http.StatusBadRequest, Message: "the company has no name"})
 	}
+	defer c.orgLocks.lock(key)()
 	for _, known := range []int64{hint, c.orgs.get(key)} {
 		if known == 0 {
 			continue

@@ -159,6 +159,12 @@ func (c *Client) DeletePerson(ctx context.Context, id int64) error {
 
 // ListPersonFields returns every person field, following the cursor.
 func (c *Client) ListPersonFields(ctx context.Context) ([]PersonField, error) {
+	return c.listFields(ctx, pathPersonFields)
+}
+
+// listFields returns every field of the v2 fields endpoint path
+// (personFields, dealFields), following the cursor.
+func (c *Client) listFields(ctx context.Context, path string) ([]PersonField, error) {
 	var all []PersonField
 	cursor := ""
 	for page := 0; page < 100; page++ {
@@ -167,7 +173,7 @@ func (c *Client) ListPersonFields(ctx context.Context) ([]PersonField, error) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		if _, err := c.do(ctx, call{method: http.MethodGet, route: pathPersonFields, path: pathPersonFields, query: q, out: &out}); err != nil {
+		if _, err := c.do(ctx, call{method: http.MethodGet, route: path, path: path, query: q, out: &out}); err != nil {
 			return nil, err
 		}
 		all = append(all, out.Data...)
@@ -182,8 +188,30 @@ func (c *Client) ListPersonFields(ctx context.Context) ([]PersonField, error) {
 // CreatePersonField creates a custom person field and returns it, with
 // the code Pipedrive gave it.
 func (c *Client) CreatePersonField(ctx context.Context, name, fieldType string) (PersonField, error) {
+	return c.createField(ctx, pathPersonFields, name, fieldType)
+}
+
+func (c *Client) createField(ctx context.Context, path, name, fieldType string) (PersonField, error) {
 	var out envelope[PersonField]
 	body := map[string]string{"field_name": name, "field_type": fieldType}
-	_, err := c.do(ctx, call{method: http.MethodPost, route: pathPersonFields, path: pathPersonFields, body: body, out: &out})
+	_, err := c.do(ctx, call{method: http.MethodPost, route: path, path: path, body: body, out: &out})
 	return out.Data, err
+}
+
+// EnsurePerson returns the ID of the person holding email, creating one
+// (named name, or the address when name is empty) when there is none;
+// made says it did. customer-sync fills in the rest of the person.
+func (c *Client) EnsurePerson(ctx context.Context, email, name string) (id int64, made bool, err error) {
+	defer c.personLocks.lock(strings.ToLower(email))()
+	if id, err = c.FindPersonByEmail(ctx, email); err != nil || id != 0 {
+		return id, false, err
+	}
+	if name == "" {
+		name = email
+	}
+	p, err := c.CreatePerson(ctx, PersonInput{Name: name, Emails: []Channel{{Value: email, Primary: true, Label: "work"}}})
+	if err != nil {
+		return 0, false, err
+	}
+	return p.ID, true, nil
 }

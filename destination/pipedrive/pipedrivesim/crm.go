@@ -41,8 +41,9 @@ type Deal struct {
 }
 
 // Stages are the simulated company's pipelines and their stages: the
-// default pipeline 1 with Pipedrive's five default stages, 1 to 5.
-var Stages = map[int64][]int64{1: {1, 2, 3, 4, 5}}
+// default pipeline 1 with Pipedrive's five default stages, 1 to 5, and a
+// second pipeline 2 with stages 6 to 8.
+var Stages = map[int64][]int64{1: {1, 2, 3, 4, 5}, 2: {6, 7, 8}}
 
 // ActivityTypes are the key strings of Pipedrive's default activity
 // types (GET /v1/activityTypes in a new company).

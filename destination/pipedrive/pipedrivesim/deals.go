@@ -199,6 +199,14 @@ func (s *Server) applyDeal(d *Deal, in dealInput) string {
 		d.PipelineID = *in.PipelineID
 	}
 	if in.StageID != nil {
+		if in.PipelineID == nil {
+			// A stage alone moves the deal to the stage's pipeline.
+			for p, stages := range Stages {
+				if slices.Contains(stages, *in.StageID) {
+					d.PipelineID = p
+				}
+			}
+		}
 		if !slices.Contains(Stages[d.PipelineID], *in.StageID) {
 			return fmt.Sprintf("stage_id: stage %d is not in pipeline %d", *in.StageID, d.PipelineID)
 		}
