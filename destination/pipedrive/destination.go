@@ -43,6 +43,7 @@ type Destination struct {
 	client *Client
 	sim    *pipedrivesim.Server
 	log    *slog.Logger
+	owners ownerCache
 }
 
 var _ synclayer.ContactDestination = (*Destination)(nil)
