@@ -15,7 +15,7 @@ import (
 )
 
 // Type is Pipedrive in the program's registry of destinations.
-var Type = synclayer.DestinationType{Type: "pipedrive", Open: Open, SecretKeys: []string{"api_token"}}
+var Type = synclayer.DestinationType{Type: "pipedrive", Open: Open, SecretKeys: []string{"api_token", "webhook.password"}}
 
 // Settings is a destinations block of type pipedrive.
 type Settings struct {
@@ -29,9 +29,12 @@ type Settings struct {
 	// SimulatorRateLimit, when positive, is the built-in simulator's
 	// budget: that many requests a second.
 	SimulatorRateLimit int `json:"simulator_rate_limit"`
+	// Webhook, when set, takes Pipedrive's webhooks at /webhooks/<name>
+	// (webhook.go, inbound.go).
+	Webhook *WebhookSettings `json:"webhook"`
 }
 
-const settingNames = "Pipedrive setting; the settings are api_token, company_domain, base_url and simulator_rate_limit"
+const settingNames = "Pipedrive setting; the settings are api_token, company_domain, base_url, simulator_rate_limit and webhook"
 
 const simulatorToken = "simulator-api-token"
 
@@ -44,6 +47,9 @@ type Destination struct {
 	sim    *pipedrivesim.Server
 	log    *slog.Logger
 	owners ownerCache
+
+	webhook   *WebhookSettings // nil: no webhooks
+	publicURL func() string    // server.public_url, for the webhook's URL
 }
 
 var _ synclayer.ContactDestination = (*Destination)(nil)
@@ -85,10 +91,15 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 	if s.APIToken == "" && env.Mount == nil {
 		errs = append(errs, synclayer.FieldErrorf("api_token", "is not set, so there is nowhere to send to: set it to a Pipedrive personal API token, e.g. api_token: \"${PIPEDRIVE_API_TOKEN}\" (the built-in simulator runs only inside synclayer serve)"))
 	}
+	if s.Webhook != nil {
+		if err := s.Webhook.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	d := &Destination{name: name, log: log}
+	d := &Destination{name: name, log: log, webhook: s.Webhook, publicURL: env.PublicURL}
 	if s.CompanyDomain != "" {
 		s.BaseURL = "https://" + s.CompanyDomain + ".pipedrive.com"
 	}
