@@ -19,6 +19,14 @@
 // and reports both for the dashboard (ratelimit.go). Without a token the
 // destination runs pipedrivesim, mounted on the server.
 //
-// Organizations, deals, activities and Pipedrive's webhooks back are not
-// synced yet (docs/platforms/pipedrive.md).
+// The contact's company is an organization, found by name or created,
+// that the person is linked to (organizations.go). order-events makes
+// one v2 deal per order, keyed by the synclayer_order_id deal field
+// (deals.go). Workflow create_task and create_note are a task activity
+// and a v1 note on the person, found again by the key they carry
+// (actions.go); Owners are the active users (owners.go). With a webhook
+// block, Pipedrive's v2 person webhooks, checked by their basic-auth
+// credentials, bring back owner changes and Campaigns unsubscribes
+// (inbound.go), and the webhook is registered at start (webhook.go).
+// docs/platforms/pipedrive.md has the facts and their sources.
 package pipedrive
