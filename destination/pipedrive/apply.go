@@ -337,6 +337,12 @@ func (s *ContactSync) ReadBack(ctx context.Context, c *synclayer.Contact, local 
 				if p.OwnerID > 0 {
 					v = mustJSON(p.OwnerID)
 				}
+			case TargetOrg:
+				// The person names its organization by ID: the company
+				// recorded is kept while it is still that organization.
+				if loc != nil && p.OrgID != 0 && p.OrgID == loc.OrgID {
+					v, st.OrgID = loc.Values[TargetOrg], p.OrgID
+				}
 			default:
 				if raw := p.CustomFields[codes[t]]; len(raw) > 0 && string(raw) != "null" {
 					v = raw

@@ -259,8 +259,13 @@ func (s *DealSync) Apply(ctx context.Context, o *synclayer.Order, c *synclayer.C
 	switch v := plan.Detail.(type) {
 	case dealDetail:
 		d = v
-	default:
+	case nil:
 		return "", synclayer.Permanent(fmt.Errorf("pipedrive: the deal plan holds no detail"))
+	default: // a plan read back from its JSON
+		remarshal(v, &d)
+		if d.OrderID == "" {
+			return "", synclayer.Permanent(fmt.Errorf("pipedrive: the deal plan's detail is not a deal"))
+		}
 	}
 	var next dealState
 	if err := json.Unmarshal(plan.Next, &next); err != nil {
