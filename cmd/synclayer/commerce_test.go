@@ -276,7 +276,7 @@ skills:
 	}
 	for _, tc := range []struct{ yaml, want string }{
 		{"  order-events: { enabled: true, source: shopify, options: { sync_mode: batch, batch: { max_size: 1000000 } } }", "skills.order-events.options.batch.max_size: must be between 1 and 100000"},
-		{"  product-catalog: { enabled: true, source: [shopify, magento] }", "skills.product-catalog.source[1]: source \"magento\" is not configured"},
+		{"  product-catalog: { enabled: true, source: [shopify, prestashop] }", "skills.product-catalog.source[1]: source \"prestashop\" is not configured"},
 		{"  product-catalog: { enabled: true }", "skills.product-catalog.source: is required"},
 		{"  order-events: { enabled: true, source: shopify, options: { mode: x } }", "mode"},
 	} {
