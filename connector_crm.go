@@ -3,6 +3,7 @@ package synclayer
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -76,4 +77,41 @@ func (o Owner) Name() string {
 		return o.Email
 	}
 	return n
+}
+
+// OwnersTTL is how long an OwnerCache answers from its copy: owners
+// change when someone joins or leaves the team, and a workflow must not
+// cost a call to the CRM per action.
+const OwnersTTL = 5 * time.Minute
+
+// OwnerCache keeps a CRM's owners list for OwnersTTL, for an
+// OwnerDirectory's Owners. One caller loads while the others wait for
+// the same answer; when a reload fails, the stale list is kept and
+// returned, since a name in a message is not worth failing an action for.
+type OwnerCache struct {
+	mu     sync.Mutex
+	at     time.Time
+	owners []Owner
+}
+
+// Owners returns the cached list, loading it with load when it is older
+// than OwnersTTL.
+func (c *OwnerCache) Owners(ctx context.Context, load func(context.Context) ([]Owner, error)) ([]Owner, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.owners != nil && time.Since(c.at) < OwnersTTL {
+		return c.owners, nil
+	}
+	list, err := load(ctx)
+	if err != nil {
+		if c.owners != nil {
+			return c.owners, nil
+		}
+		return nil, err
+	}
+	if list == nil {
+		list = []Owner{}
+	}
+	c.owners, c.at = list, time.Now()
+	return list, nil
 }

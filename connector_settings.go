@@ -41,6 +41,24 @@ func DecodeSettings(raw json.RawMessage, v any, what string) error {
 	return Errorf(EINVALID, "%s", err.Error())
 }
 
+// DecodeBlock is DecodeSettings for a block nested in a section
+// (webhook:, admin:, api:): its errors name the key under the block
+// (webhook.secret), or the block itself, so the program points at the
+// line as it does for the section's own keys.
+func DecodeBlock(raw json.RawMessage, v any, block, what string) error {
+	err := DecodeSettings(raw, v, what)
+	var se *Error
+	if errors.As(err, &se) {
+		prefixed := *se
+		prefixed.Field = block
+		if se.Field != "" {
+			prefixed.Field = block + "." + se.Field
+		}
+		return &prefixed
+	}
+	return err
+}
+
 // PublicURL checks a webhook block's public_url, the address a platform
 // calls synclayer at (synclayer appends /webhooks/<name>): https, or http
 // for this machine only (the built-in simulators, local tests), since the

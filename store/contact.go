@@ -21,6 +21,10 @@ func scanContact(row interface{ Scan(...any) error }) (*synclayer.Contact, error
 	if err := row.Scan(&id, &data); err != nil {
 		return nil, err
 	}
+	return decodeContact(id, data)
+}
+
+func decodeContact(id string, data []byte) (*synclayer.Contact, error) {
 	c := &synclayer.Contact{}
 	if err := json.Unmarshal(data, c); err != nil {
 		return nil, fmt.Errorf("decode contact %s: %w", id, err)
@@ -231,11 +235,10 @@ func (s *DB) FindContactForDelivery(ctx context.Context, id, destination string)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find contact: %w", err)
 	}
-	c := &synclayer.Contact{}
-	if err := json.Unmarshal(data, c); err != nil {
-		return nil, nil, fmt.Errorf("decode contact %s: %w", id, err)
+	c, err := decodeContact(id, data)
+	if err != nil {
+		return nil, nil, err
 	}
-	c.ID = id
 	if !state.Valid {
 		return c, nil, nil
 	}

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
 
 	"synclayer"
@@ -31,35 +29,8 @@ func (m *Main) startPolls() {
 			continue
 		}
 		every := p.PollInterval()
-		ctx, cancel := context.WithCancel(context.Background())
-		m.addCancel(cancel)
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.Logger.Info("polling started", "source", name, "every", every.String(), "kinds", m.pollKinds(name, p))
-			for first := true; ; first = false {
-				if !first {
-					// A little jitter, so instances started together do
-					// not all wake at the window's start.
-					wait := time.Until(time.Now().Truncate(every).Add(every)) + rand.N(every/20+1)
-					select {
-					case <-ctx.Done():
-						return
-					case <-time.After(wait):
-					}
-				}
-				window := time.Now().Truncate(every)
-				mine := false
-				err := m.DB.NotificationTx(ctx, func(tx synclayer.NotificationTx) (err error) {
-					mine, err = tx.AddKey(ctx, "poll:"+name+":"+strconv.FormatInt(window.Unix(), 10), time.Now())
-					return err
-				})
-				if err != nil || !mine {
-					continue // another instance has this window, or the store is down: the next window reads on
-				}
-				m.pollSource(ctx, name, p)
-			}
-		}()
+		m.Logger.Info("polling started", "source", name, "every", every.String(), "kinds", m.pollKinds(name, p))
+		m.everyWindow("poll:"+name, every, true, func(ctx context.Context) { m.pollSource(ctx, name, p) })
 	}
 }
 

@@ -28,13 +28,30 @@ func (m *Main) startReconcile() {
 			continue
 		}
 		every := r.ReconcileInterval()
-		ctx, cancel := context.WithCancel(context.Background())
-		m.addCancel(cancel)
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.Logger.Info("reconciliation started", "destination", name, "every", every.String())
-			for {
+		m.Logger.Info("reconciliation started", "destination", name, "every", every.String())
+		m.everyWindow("reconcile:"+name, every, false, func(ctx context.Context) {
+			if n, err := m.reconcile(ctx, name, r); err != nil {
+				m.Logger.Warn("reconciliation stopped; it goes on from the stored cursor next time", "destination", name, "events", n, "err", err)
+			} else if n > 0 {
+				m.Logger.Info("reconciled", "destination", name, "events", n)
+			}
+		})
+	}
+}
+
+// everyWindow runs run once in each window of every (and at once, with
+// atStart), until the program stops. Across instances sharing a store one
+// of them runs each window: the window's key (key:<unix start>) is taken
+// once (AddKey); a window another instance took, or one whose key the
+// store could not record, is left to the next.
+func (m *Main) everyWindow(key string, every time.Duration, atStart bool, run func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.addCancel(cancel)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for first := true; ; first = false {
+			if !first || !atStart {
 				// A little jitter, so instances started together do not
 				// all wake at the window's start.
 				wait := time.Until(time.Now().Truncate(every).Add(every)) + rand.N(every/20+1)
@@ -43,23 +60,18 @@ func (m *Main) startReconcile() {
 					return
 				case <-time.After(wait):
 				}
-				window := time.Now().Truncate(every)
-				mine := false
-				err := m.DB.NotificationTx(ctx, func(tx synclayer.NotificationTx) (err error) {
-					mine, err = tx.AddKey(ctx, "reconcile:"+name+":"+strconv.FormatInt(window.Unix(), 10), time.Now())
-					return err
-				})
-				if err != nil || !mine {
-					continue // another instance has this window, or the store is down: the next window reads on
-				}
-				if n, err := m.reconcile(ctx, name, r); err != nil {
-					m.Logger.Warn("reconciliation stopped; it goes on from the stored cursor next time", "destination", name, "events", n, "err", err)
-				} else if n > 0 {
-					m.Logger.Info("reconciled", "destination", name, "events", n)
-				}
 			}
-		}()
-	}
+			window := time.Now().Truncate(every)
+			mine := false
+			err := m.DB.NotificationTx(ctx, func(tx synclayer.NotificationTx) (err error) {
+				mine, err = tx.AddKey(ctx, key+":"+strconv.FormatInt(window.Unix(), 10), time.Now())
+				return err
+			})
+			if err == nil && mine {
+				run(ctx)
+			}
+		}
+	}()
 }
 
 // reconcile reads destination's changes since its stored cursor, page by

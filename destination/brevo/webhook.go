@@ -54,11 +54,7 @@ type Interval = synclayer.Interval
 func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	type plain WebhookSettings
 	var p plain
-	if err := synclayer.DecodeSettings(b, &p, "Brevo webhook setting (token, public_url, reconcile_interval)"); err != nil {
-		var e *synclayer.Error
-		if errors.As(err, &e) && e.Field != "" {
-			e.Field = "webhook." + e.Field
-		}
+	if err := synclayer.DecodeBlock(b, &p, "webhook", "Brevo webhook setting (token, public_url, reconcile_interval)"); err != nil {
 		return err
 	}
 	*w = WebhookSettings(p)

@@ -49,12 +49,9 @@ func (d *Destination) OrderSync(cfg synclayer.SkillConfig) (synclayer.OrderSync,
 	if err := synclayer.DecodeSettings(cfg.Options, &o, dealOptionNames); err != nil {
 		return nil, prefixOptions(err)
 	}
-	switch o.Deals {
-	case "":
-		o.Deals = synclayer.DealsPerOrder
-	case synclayer.DealsPerOrder, synclayer.DealsFirstOrder, synclayer.DealsNone:
-	default:
-		return nil, synclayer.FieldErrorf("options.deals", "%q is not per_order, first_order or none", o.Deals)
+	var err error
+	if o.Deals, err = synclayer.DealsOption(o.Deals); err != nil {
+		return nil, err
 	}
 	if o.Pipeline == "" {
 		o.Pipeline = "default"
@@ -128,11 +125,11 @@ func (s *DealSync) Plan(o *synclayer.Order, c *synclayer.Contact, prevRaw json.R
 	if c == nil || strings.TrimSpace(c.Email) == "" {
 		return none("no contact email is known for the order, so its deal would belong to nobody"), nil
 	}
-	if s.opts.Deals == synclayer.DealsFirstOrder && prev.Properties == nil && !firstOrder(o, c) {
+	if s.opts.Deals == synclayer.DealsFirstOrder && prev.Properties == nil && !synclayer.IsFirstOrder(o, c) {
 		return none("not the contact's first order (options.deals: first_order)"), nil
 	}
 	props := map[string]string{
-		"dealname":        dealName(o),
+		"dealname":        synclayer.DealName(o),
 		"amount":          o.Net().String(),
 		"pipeline":        s.opts.Pipeline,
 		"dealstage":       s.opts.DealStages[synclayer.DealStageOf(o)],
@@ -163,24 +160,6 @@ func (s *DealSync) Plan(o *synclayer.Order, c *synclayer.Contact, prevRaw json.R
 	op := synclayer.PlanUpsert
 	return &synclayer.Plan{Op: op, Calls: calls, Next: next,
 		Detail: dealDetail{Upsert: in, Associate: !prev.Associated, Email: c.Email, Company: company}}, nil
-}
-
-func dealName(o *synclayer.Order) string {
-	if o.Number != "" {
-		return "Order " + o.Number
-	}
-	return "Order " + o.SourceID
-}
-
-// firstOrder reports whether o is the contact's first order, by the
-// firstOrderDate order-events keeps on the contact.
-func firstOrder(o *synclayer.Order, c *synclayer.Contact) bool {
-	var first string
-	if json.Unmarshal(c.Value(synclayer.FieldFirstOrderDate), &first) != nil || first == "" {
-		return true
-	}
-	t, err := time.Parse(time.RFC3339, first)
-	return err != nil || !o.CreatedAt.After(t)
 }
 
 // Apply upserts the deal, then associates it with its contact (upserted

@@ -50,8 +50,8 @@ type Destination struct {
 	reconcile time.Duration            // 0: no reconciliation (reconcile.go)
 	syncs     weakset.Set[ContactSync] // the contact syncs built on this account, read by the webhook
 
-	actionKeys actionKeys // task and note keys created (actions.go)
-	owners     ownerCache // owners.go
+	actionKeys actionKeys           // task and note keys created (actions.go)
+	owners     synclayer.OwnerCache // owners.go
 }
 
 var _ synclayer.ContactDestination = (*Destination)(nil)

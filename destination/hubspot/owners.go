@@ -4,16 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"sync"
-	"time"
 
 	"synclayer"
 )
-
-// ownersTTL is how long the owners list read from HubSpot is used before
-// it is read again: owners change when someone joins or leaves the
-// team, and a workflow must not cost a call per action.
-const ownersTTL = 5 * time.Minute
 
 // Owner is one owner as GET /crm/v3/owners returns it.
 type Owner struct {
@@ -55,40 +48,23 @@ func (c *Client) ListOwners(ctx context.Context) ([]Owner, error) {
 	return all, nil
 }
 
-// ownerCache keeps the owners list for ownersTTL; one caller reads it
-// while the others wait for the same answer.
-type ownerCache struct {
-	mu     sync.Mutex
-	at     time.Time
-	owners []synclayer.Owner
-}
-
 // Owners lists HubSpot's active owners of type PERSON (queues own no
-// contacts), from a copy at most five minutes old.
+// contacts), from a copy at most synclayer.OwnersTTL old.
 func (d *Destination) Owners(ctx context.Context) ([]synclayer.Owner, error) {
-	d.owners.mu.Lock()
-	defer d.owners.mu.Unlock()
-	if d.owners.owners != nil && time.Since(d.owners.at) < ownersTTL {
-		return d.owners.owners, nil
-	}
-	list, err := d.client.ListOwners(ctx)
-	if err != nil {
-		if d.owners.owners != nil {
-			// A stale list beats none: names in a Slack message are not
-			// worth failing an action for.
-			return d.owners.owners, nil
+	return d.owners.Owners(ctx, func(ctx context.Context) ([]synclayer.Owner, error) {
+		list, err := d.client.ListOwners(ctx)
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
-	}
-	out := make([]synclayer.Owner, 0, len(list))
-	for _, o := range list {
-		if o.Archived || o.Type == "QUEUE" {
-			continue
+		out := make([]synclayer.Owner, 0, len(list))
+		for _, o := range list {
+			if o.Archived || o.Type == "QUEUE" {
+				continue
+			}
+			out = append(out, synclayer.Owner{ID: o.ID, Email: o.Email, FirstName: o.FirstName, LastName: o.LastName})
 		}
-		out = append(out, synclayer.Owner{ID: o.ID, Email: o.Email, FirstName: o.FirstName, LastName: o.LastName})
-	}
-	d.owners.owners, d.owners.at = out, time.Now()
-	return out, nil
+		return out, nil
+	})
 }
 
 var _ synclayer.OwnerDirectory = (*Destination)(nil)

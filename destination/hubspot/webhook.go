@@ -58,11 +58,7 @@ const MaxSignatureAge = 5 * time.Minute
 func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	type plain WebhookSettings
 	var p plain
-	if err := synclayer.DecodeSettings(b, &p, "HubSpot webhook setting (client_secret, client_secret_file, public_url, reconcile_interval)"); err != nil {
-		var e *synclayer.Error
-		if errors.As(err, &e) && e.Field != "" {
-			e.Field = "webhook." + e.Field
-		}
+	if err := synclayer.DecodeBlock(b, &p, "webhook", "HubSpot webhook setting (client_secret, client_secret_file, public_url, reconcile_interval)"); err != nil {
 		return err
 	}
 	*w = WebhookSettings(p)

@@ -40,11 +40,7 @@ type WebhookSettings struct {
 func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	type plain WebhookSettings
 	var p plain
-	if err := synclayer.DecodeSettings(b, &p, "Mailchimp webhook setting (secret, public_url)"); err != nil {
-		var e *synclayer.Error
-		if errors.As(err, &e) && e.Field != "" {
-			e.Field = "webhook." + e.Field
-		}
+	if err := synclayer.DecodeBlock(b, &p, "webhook", "Mailchimp webhook setting (secret, public_url)"); err != nil {
 		return err
 	}
 	*w = WebhookSettings(p)

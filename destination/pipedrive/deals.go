@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"synclayer"
 )
@@ -87,12 +86,9 @@ func (d *Destination) OrderSync(cfg synclayer.SkillConfig) (synclayer.OrderSync,
 		}
 		return nil, err
 	}
-	switch o.Deals {
-	case "":
-		o.Deals = synclayer.DealsPerOrder
-	case synclayer.DealsPerOrder, synclayer.DealsFirstOrder, synclayer.DealsNone:
-	default:
-		return nil, synclayer.FieldErrorf("options.deals", "%q is not per_order, first_order or none", o.Deals)
+	var err error
+	if o.Deals, err = synclayer.DealsOption(o.Deals); err != nil {
+		return nil, err
 	}
 	if o.PipelineID < 0 {
 		return nil, synclayer.FieldErrorf("options.pipeline_id", "must be a Pipedrive pipeline ID (Pipeline settings, in the address: /pipeline/<id>), or left out for the default pipeline")
@@ -207,10 +203,10 @@ func (s *DealSync) Plan(o *synclayer.Order, c *synclayer.Contact, prevRaw json.R
 	if email == "" {
 		return none("no contact email is known for the order, so its deal would belong to nobody"), nil
 	}
-	if s.opts.Deals == synclayer.DealsFirstOrder && prev.DealID == 0 && !firstOrder(o, c) {
+	if s.opts.Deals == synclayer.DealsFirstOrder && prev.DealID == 0 && !synclayer.IsFirstOrder(o, c) {
 		return none("not the contact's first order (options.deals: first_order)"), nil
 	}
-	in := dealInput{Title: dealName(o), Value: json.RawMessage(o.Net().String()), Currency: strings.ToUpper(o.Currency),
+	in := dealInput{Title: synclayer.DealName(o), Value: json.RawMessage(o.Net().String()), Currency: strings.ToUpper(o.Currency),
 		PipelineID: s.opts.PipelineID}
 	stage := synclayer.DealStageOf(o)
 	in.Status = map[string]string{synclayer.DealOpen: DealStatusOpen, synclayer.DealWon: DealStatusWon, synclayer.DealLost: DealStatusLost}[stage]
@@ -231,24 +227,6 @@ func (s *DealSync) Plan(o *synclayer.Order, c *synclayer.Contact, prevRaw json.R
 	}
 	return &synclayer.Plan{Op: synclayer.PlanUpsert, Calls: []synclayer.PlannedCall{call}, Next: mustJSON(next),
 		Detail: dealDetail{Deal: in, OrderID: o.ID, Email: email, Name: name, Company: company, Prev: prev}}, nil
-}
-
-func dealName(o *synclayer.Order) string {
-	if o.Number != "" {
-		return "Order " + o.Number
-	}
-	return "Order " + o.SourceID
-}
-
-// firstOrder reports whether o is the contact's first order, by the
-// firstOrderDate order-events keeps on the contact.
-func firstOrder(o *synclayer.Order, c *synclayer.Contact) bool {
-	var first string
-	if json.Unmarshal(c.Value(synclayer.FieldFirstOrderDate), &first) != nil || first == "" {
-		return true
-	}
-	t, err := time.Parse(time.RFC3339, first)
-	return err != nil || !o.CreatedAt.After(t)
 }
 
 // Apply finds (or creates, by email) the order's person and the

@@ -46,7 +46,7 @@ type Destination struct {
 	client *Client
 	sim    *pipedrivesim.Server
 	log    *slog.Logger
-	owners ownerCache
+	owners synclayer.OwnerCache
 
 	webhook   *WebhookSettings // nil: no webhooks
 	publicURL func() string    // server.public_url, for the webhook's URL

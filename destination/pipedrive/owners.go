@@ -5,16 +5,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"synclayer"
 )
-
-// ownersTTL is how long the users list read from Pipedrive is used
-// before it is read again: users change when someone joins or leaves the
-// team, and a workflow must not cost a call per action.
-const ownersTTL = 5 * time.Minute
 
 const pathUsers = "/api/v1/users"
 
@@ -35,39 +28,26 @@ func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
 	return out.Data, nil
 }
 
-type ownerCache struct {
-	mu     sync.Mutex
-	at     time.Time
-	owners []synclayer.Owner
-}
-
 var _ synclayer.OwnerDirectory = (*Destination)(nil)
 
 // Owners lists the company's active users (deactivated ones own nothing
-// new), from a copy at most five minutes old; when Pipedrive cannot be
+// new), from a copy at most synclayer.OwnersTTL old; when Pipedrive cannot be
 // read, an older copy is returned rather than an error. A user's name is
 // split at its first space into first and last name.
 func (d *Destination) Owners(ctx context.Context) ([]synclayer.Owner, error) {
-	d.owners.mu.Lock()
-	defer d.owners.mu.Unlock()
-	if d.owners.owners != nil && time.Since(d.owners.at) < ownersTTL {
-		return d.owners.owners, nil
-	}
-	users, err := d.client.ListUsers(ctx)
-	if err != nil {
-		if d.owners.owners != nil {
-			return d.owners.owners, nil
+	return d.owners.Owners(ctx, func(ctx context.Context) ([]synclayer.Owner, error) {
+		users, err := d.client.ListUsers(ctx)
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
-	}
-	out := make([]synclayer.Owner, 0, len(users))
-	for _, u := range users {
-		if !u.Active {
-			continue
+		out := make([]synclayer.Owner, 0, len(users))
+		for _, u := range users {
+			if !u.Active {
+				continue
+			}
+			first, last, _ := strings.Cut(strings.TrimSpace(u.Name), " ")
+			out = append(out, synclayer.Owner{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, FirstName: first, LastName: strings.TrimSpace(last)})
 		}
-		first, last, _ := strings.Cut(strings.TrimSpace(u.Name), " ")
-		out = append(out, synclayer.Owner{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, FirstName: first, LastName: strings.TrimSpace(last)})
-	}
-	d.owners.owners, d.owners.at = out, time.Now()
-	return out, nil
+		return out, nil
+	})
 }

@@ -42,11 +42,7 @@ const minPassword = 16
 func (w *WebhookSettings) UnmarshalJSON(b []byte) error {
 	type plain WebhookSettings
 	var p plain
-	if err := synclayer.DecodeSettings(b, &p, "Pipedrive webhook setting (username, password, password_file, public_url)"); err != nil {
-		var e *synclayer.Error
-		if errors.As(err, &e) && e.Field != "" {
-			e.Field = "webhook." + e.Field
-		}
+	if err := synclayer.DecodeBlock(b, &p, "webhook", "Pipedrive webhook setting (username, password, password_file, public_url)"); err != nil {
 		return err
 	}
 	*w = WebhookSettings(p)

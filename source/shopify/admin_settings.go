@@ -64,16 +64,7 @@ func (a *AdminSettings) UnmarshalJSON(b []byte) error {
 	}
 	type plain AdminSettings
 	var p plain
-	if err := synclayer.DecodeSettings(b, &p, adminSettingNames); err != nil {
-		var se *synclayer.Error
-		if errors.As(err, &se) {
-			prefixed := *se
-			prefixed.Field = "admin"
-			if se.Field != "" {
-				prefixed.Field = "admin." + se.Field
-			}
-			return &prefixed
-		}
+	if err := synclayer.DecodeBlock(b, &p, "admin", adminSettingNames); err != nil {
 		return err
 	}
 	*a = AdminSettings(p)
