@@ -119,13 +119,19 @@ type server struct {
 }
 
 func newServer(bin, dir string, c serverConfig) (*server, error) {
+	return newServerWith(bin, dir, c.env(), func(listen string) string { c.listen = listen; return c.yaml() })
+}
+
+// newServerWith is newServer for a config of the caller's, rendered for
+// the address the server is to listen on, with env its secrets.
+func newServerWith(bin, dir string, env []string, yaml func(listen string) string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	c.listen = "127.0.0.1:" + port
-	s := &server{bin: bin, dir: dir, cfgPath: filepath.Join(dir, "synclayer.yaml"), logPath: filepath.Join(dir, "server.log"), url: "http://" + c.listen, env: c.env()}
-	return s, os.WriteFile(s.cfgPath, []byte(c.yaml()), 0o600)
+	listen := "127.0.0.1:" + port
+	s := &server{bin: bin, dir: dir, cfgPath: filepath.Join(dir, "synclayer.yaml"), logPath: filepath.Join(dir, "server.log"), url: "http://" + listen, env: env}
+	return s, os.WriteFile(s.cfgPath, []byte(yaml(listen)), 0o600)
 }
 
 // start starts the binary and returns once GET /readyz answers 200.

@@ -82,11 +82,34 @@ func (m *Main) pollKinds(source string, p synclayer.Poller) []string {
 	return kinds
 }
 
+// pollStart returns where the first listing of cpName starts: the
+// PollStart stored the first time it was asked, so a first poll that
+// fails before its first page is committed (a crash, the store's API
+// down) starts again from the same time, not from a later now that would
+// skip the changes made in between.
+func (m *Main) pollStart(ctx context.Context, cpName string, p synclayer.Poller) (time.Time, error) {
+	name := cpName + ":start"
+	switch cp, err := m.DB.FindCheckpoint(ctx, name); {
+	case err == nil:
+		var at time.Time
+		if err := json.Unmarshal(cp.Detail, &at); err != nil {
+			return at, fmt.Errorf("decode the stored poll start %s: %w", name, err)
+		}
+		return at, nil
+	case synclayer.ErrorCode(err) != synclayer.ENOTFOUND:
+		return time.Time{}, err
+	}
+	at := p.PollStart(time.Now())
+	detail, _ := json.Marshal(at)
+	return at, m.DB.SaveCheckpoint(ctx, &synclayer.Checkpoint{Name: name, Detail: detail, UpdatedAt: time.Now()})
+}
+
 // poll reads source's kind from its stored cursor (or from PollStart, the
 // first time) page by page, ingesting each page before storing the
 // cursor after it, so a crash reads a page again (its events are
 // deduplicated) and never skips one. It returns how many new events it
-// ingested (a listing reads its last seconds again: those are duplicates). A rate limit is waited out (what Retry-After asks, up to the
+// ingested (a listing reads its last seconds again: those are
+// duplicates). A rate limit is waited out (what Retry-After asks, up to the
 // interval, five times a page at most) and the page asked again; any
 // other error stops the poll.
 func (m *Main) poll(ctx context.Context, name, kind string, p synclayer.Poller) (int, error) {
@@ -95,7 +118,9 @@ func (m *Main) poll(ctx context.Context, name, kind string, p synclayer.Poller) 
 	var position int64
 	switch cp, err := m.DB.FindCheckpoint(ctx, cpName); {
 	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
-		req.Since = p.PollStart(time.Now())
+		if req.Since, err = m.pollStart(ctx, cpName, p); err != nil {
+			return 0, err
+		}
 	case err != nil:
 		return 0, err
 	default:

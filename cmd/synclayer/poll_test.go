@@ -21,12 +21,22 @@ type scriptedPoller struct {
 	mu      sync.Mutex
 	steps   []func(req synclayer.ListRequest) (synclayer.ListPage, error)
 	cursors []string
+	since   []time.Time
+	start   time.Time // PollStart's answer; zero: the Magento source's
+}
+
+func (p *scriptedPoller) PollStart(now time.Time) time.Time {
+	if p.start.IsZero() {
+		return p.Poller.PollStart(now)
+	}
+	return p.start
 }
 
 func (p *scriptedPoller) List(_ context.Context, req synclayer.ListRequest) (synclayer.ListPage, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cursors = append(p.cursors, req.Cursor)
+	p.since = append(p.since, req.Since)
 	if len(p.steps) == 0 {
 		return synclayer.ListPage{Next: req.Cursor}, nil
 	}
@@ -96,6 +106,31 @@ func TestPoll_Cursor(t *testing.T) {
 		if ev.Source != "magento" {
 			t.Errorf("event %s of source %q, want the block's name magento", ev.DedupeKey, ev.Source)
 		}
+	}
+}
+
+// TestPoll_StartIsKept: a first poll that fails before its first page is
+// committed starts again from the same PollStart, not from a later one
+// that would skip the changes made in between.
+func TestPoll_StartIsKept(t *testing.T) {
+	t.Parallel()
+	e, _ := startMagento(t, "0")
+	first := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	p := &scriptedPoller{Poller: e.poller(), start: first}
+	p.steps = append(p.steps, func(synclayer.ListRequest) (synclayer.ListPage, error) {
+		return synclayer.ListPage{}, errors.New("the store's API is down")
+	})
+	ctx := context.Background()
+	if _, err := e.m.poll(ctx, "magento", synclayer.ListCustomers, p); err == nil {
+		t.Fatal("the failing poll reported no error")
+	}
+	p.start = first.Add(time.Hour) // what PollStart would say an hour later
+	p.steps = append(p.steps, customerPage("c1", false, "start-a@example.com"))
+	if n, err := e.m.poll(ctx, "magento", synclayer.ListCustomers, p); n != 1 || err != nil {
+		t.Fatalf("the second poll: %d events, %v", n, err)
+	}
+	if len(p.since) != 2 || !p.since[0].Equal(first) || !p.since[1].Equal(first) {
+		t.Errorf("listings started at %v, want both at the first PollStart %v", p.since, first)
 	}
 }
 
