@@ -45,6 +45,11 @@ type SourceType struct {
 	// hold secrets ("admin.access_token"): redacted in logs and in the
 	// config history, and warned about when written literally.
 	SecretKeys []string
+	// SecretOptional says the block may go without a secret: the package
+	// checks what verification it needs itself (Magento's webhooks are
+	// signed with a key pair, and a Magento Open Source store is only
+	// polled).
+	SecretOptional bool
 }
 
 // ExportFormat is one kind of export file a platform produces.

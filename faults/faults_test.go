@@ -65,3 +65,51 @@ func TestFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestFaults_Polling runs the polling scenario (RunPolling) on SQLite and
+// PostgreSQL: a Magento store polled through its REST API while the
+// server is killed at random and as the store answers a page.
+func TestFaults_Polling(t *testing.T) {
+	mode := os.Getenv("SYNCLAYER_FAULTS")
+	if mode == "off" || (testing.Short() && mode == "") {
+		t.Skip("fault injection skipped (SYNCLAYER_FAULTS=off or -short)")
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("SYNCLAYER_FAULTS_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("SYNCLAYER_FAULTS_SEED: %v", err)
+		}
+	}
+	drivers := []string{"sqlite", "postgres"}
+	if d := os.Getenv("SYNCLAYER_FAULTS_DRIVERS"); d != "" {
+		drivers = strings.Split(d, ",")
+	}
+	bin, err := Build(t.Context(), t.TempDir(), os.Getenv("SYNCLAYER_FAULTS_RACE") == "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			rep, err := RunPolling(t.Context(), PollOptions{Driver: driver, Long: mode == "long", Seed: seed, Bin: bin, Dir: dir, Logf: t.Logf})
+			if rep != nil {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Log("\n" + b.String())
+			}
+			if err == nil && !rep.Failed() {
+				return
+			}
+			log := filepath.Join(os.TempDir(), "synclayer-faults-poll-"+driver+"-"+strconv.FormatUint(seed, 10)+"-server.log")
+			if b, rerr := os.ReadFile(filepath.Join(dir, "server.log")); rerr == nil && os.WriteFile(log, b, 0o600) == nil {
+				t.Logf("kept %s; replay with SYNCLAYER_FAULTS_SEED=%d", log, seed)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Error("the polling source broke its promise: every change once, none skipped (see the report above)")
+		})
+	}
+}

@@ -483,7 +483,7 @@ func (c *Config) finish(file *ast.File) error {
 		if name == "manual" {
 			e.add(key, "manual is the name of the CLI and API trigger; give this source another name")
 		}
-		if s.Secret == "" && s.SecretFile == "" {
+		if st, ok := sourceType(s.typeOf(name)); s.Secret == "" && s.SecretFile == "" && !(ok && st.SecretOptional) {
 			e.add(key+".secret", "is required: set it from the environment, e.g. secret: \"${%s_WEBHOOK_SECRET}\"", strings.ToUpper(name))
 		}
 		if s.Tolerance < 0 {
@@ -494,8 +494,13 @@ func (c *Config) finish(file *ast.File) error {
 		}
 		expandSettings(e, key, s.Settings)
 		if _, ok := sourceType(s.typeOf(name)); ok {
-			// The package checks its own keys; the secrets do not matter here.
-			if _, err := c.openSource(name, nil); err != nil {
+			// The package checks its own keys; the secrets do not matter
+			// here (nil: not read), but that there are none does.
+			var secrets []string
+			if s.Secret == "" && s.SecretFile == "" && len(s.PreviousSecrets) == 0 {
+				secrets = []string{}
+			}
+			if _, err := c.openSource(name, secrets); err != nil {
 				addFieldErrors(e, key, err)
 			}
 		}

@@ -232,3 +232,22 @@ func TestMagento_PollLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConfig_MagentoWithoutSecret: a Magento Open Source store is
+// only polled and Adobe Commerce signs with a key pair, so a magento
+// block needs no shared secret; one with neither API credentials nor a
+// webhook key is still refused, saying what to set.
+func TestParseConfig_MagentoWithoutSecret(t *testing.T) {
+	t.Setenv("MAGENTO_TOKEN", "mage-token")
+	polled := "sources:\n  magento:\n    api_url: https://shop.example.com\n    access_token: \"${MAGENTO_TOKEN}\"\n    poll_interval: 5m\nskills:\n  customer-sync:\n    enabled: true\n    source: magento\n"
+	if _, err := ParseConfig([]byte(polled), ""); err != nil {
+		t.Errorf("a polled Magento store without a secret: %v", err)
+	}
+	bare := "sources:\n  magento: { store_code: default }\nskills:\n  customer-sync:\n    enabled: true\n    source: magento\n"
+	if _, err := ParseConfig([]byte(bare), ""); err == nil || !strings.Contains(err.Error(), "webhook_public_key") {
+		t.Errorf("a Magento block with neither API nor webhook key: %v, want it to ask for webhook_public_key or api_url", err)
+	}
+	if _, err := ParseConfig([]byte("sources:\n  shopify: {}\n"), ""); err == nil || !strings.Contains(err.Error(), "sources.shopify.secret: is required") {
+		t.Errorf("a Shopify block without a secret: %v, want it refused", err)
+	}
+}

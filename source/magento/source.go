@@ -84,7 +84,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 const settingNames = "Magento source setting; the settings are api_url, store_code, access_token, oauth (consumer_key, consumer_secret, access_token, access_token_secret), webhook_public_key, webhook_public_key_file, poll_interval and page_size"
 
 // Type is Magento in the program's registry of sources.
-var Type = synclayer.SourceType{Type: "magento", Open: open, SecretKeys: []string{
+var Type = synclayer.SourceType{Type: "magento", Open: open, SecretOptional: true, SecretKeys: []string{
 	"access_token", "oauth.consumer_key", "oauth.consumer_secret", "oauth.access_token", "oauth.access_token_secret"}}
 
 // Source is one Magento store's webhooks and REST API. Safe for
