@@ -3,7 +3,6 @@ package bigcommerce
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -76,6 +75,9 @@ func (s *Source) get(ctx context.Context, what, path string, v any) error {
 		s.mu.Unlock()
 	}
 	if resp.StatusCode/100 == 2 {
+		if resp.StatusCode == http.StatusNoContent || len(strings.TrimSpace(string(body))) == 0 {
+			return nil // v2's answer to a list with nothing in it
+		}
 		if err := json.Unmarshal(body, v); err != nil {
 			return synclayer.Permanent(fmt.Errorf("bigcommerce: reading %s: the answer is not JSON", what))
 		}
@@ -138,42 +140,6 @@ func customerFields(m map[string]json.RawMessage) (map[string]json.RawMessage, e
 	return f, nil
 }
 
-func (s *Source) fetchCustomer(ctx context.Context, id string) ([]*synclayer.Event, error) {
-	var page struct {
-		Data []map[string]json.RawMessage `json:"data"`
-	}
-	if err := s.get(ctx, "customer "+id, "/v3/customers?id:in="+url.QueryEscape(id), &page); err != nil {
-		return nil, err
-	}
-	if len(page.Data) == 0 {
-		return nil, synclayer.Permanent(&APIError{Status: 404, Msg: "bigcommerce: customer " + id + " is not found: the record was deleted"})
-	}
-	c := page.Data[0]
-	fields, err := customerFields(c)
-	if err != nil {
-		return nil, synclayer.Permanent(fmt.Errorf("bigcommerce: customer %s: %w", id, err))
-	}
-	// accepts_product_review_abandoned_cart_emails is consent to product
-	// review and abandoned-cart emails, not to marketing: kept as a field,
-	// never read as an email opt-in or opt-out (docs/platforms/bigcommerce.md).
-	if b, ok, _ := normalize.Bool("accepts_product_review_abandoned_cart_emails", c["accepts_product_review_abandoned_cart_emails"]); ok {
-		fields["acceptsAbandonedCartEmails"], _ = json.Marshal(b)
-	}
-	_, created, _ := normalize.Date("date_created", c["date_created"])
-	_, modified, _ := normalize.Date("date_modified", c["date_modified"])
-	if modified.IsZero() {
-		modified = s.now()
-	}
-	typ := synclayer.EventCustomerUpdated
-	if !created.IsZero() && created.Equal(modified) {
-		typ = synclayer.EventCustomerCreated
-	}
-	body, _ := json.Marshal(c)
-	return []*synclayer.Event{{DedupeKey: "customer|" + id + "|" + modified.UTC().Format(time.RFC3339Nano), Topic: "customer", Type: typ,
-		OccurredAt: modified.UTC(), ReceivedAt: s.now().UTC(), Payload: body,
-		Customer: &synclayer.CustomerChange{SourceID: id, Fields: fields}}}, nil
-}
-
 // orderStatuses maps v2 status_id (docs/platforms/bigcommerce.md).
 var orderStatuses = map[int64]synclayer.OrderStatus{
 	0: synclayer.OrderPending, 1: synclayer.OrderPending, 7: synclayer.OrderPending, 12: synclayer.OrderPending,
@@ -191,83 +157,48 @@ func v2Time(raw json.RawMessage) time.Time {
 	return t.UTC()
 }
 
+
+func (s *Source) fetchCustomer(ctx context.Context, id string) ([]*synclayer.Event, error) {
+	var page struct {
+		Data []map[string]json.RawMessage `json:"data"`
+	}
+	if err := s.get(ctx, "customer "+id, "/v3/customers?id:in="+url.QueryEscape(id), &page); err != nil {
+		return nil, err
+	}
+	if len(page.Data) == 0 {
+		return nil, synclayer.Permanent(&APIError{Status: 404, Msg: "bigcommerce: customer " + id + " is not found: the record was deleted"})
+	}
+	ev, err := s.customerEvent(page.Data[0], s.now().UTC())
+	if err != nil {
+		return nil, synclayer.Permanent(fmt.Errorf("bigcommerce: customer %s: %w", id, err))
+	}
+	return []*synclayer.Event{ev}, nil
+}
+
 func (s *Source) fetchOrder(ctx context.Context, id string) ([]*synclayer.Event, error) {
 	var o map[string]json.RawMessage
 	if err := s.get(ctx, "order "+id, "/v2/orders/"+url.PathEscape(id), &o); err != nil {
 		return nil, err
 	}
+	lines, err := s.orderLines(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.orderEvent(o, lines, s.now().UTC())
+	if err != nil {
+		return nil, synclayer.Permanent(fmt.Errorf("bigcommerce: order %s: %w", id, err))
+	}
+	return []*synclayer.Event{ev}, nil
+}
+
+// orderLines reads an order's products (v2 lists them apart from the
+// order). An order without products answers 204 or an empty list.
+func (s *Source) orderLines(ctx context.Context, id string) ([]map[string]json.RawMessage, error) {
 	var lines []map[string]json.RawMessage
 	if err := s.get(ctx, "order "+id+"'s products", "/v2/orders/"+url.PathEscape(id)+"/products", &lines); err != nil {
 		return nil, err
 	}
-	fail := func(err error) ([]*synclayer.Event, error) {
-		return nil, synclayer.Permanent(fmt.Errorf("bigcommerce: order %s: %w", id, err))
-	}
-	ord := &synclayer.Order{SourceID: id, Number: "#" + id, Currency: strings.ToUpper(text(o["currency_code"])),
-		CreatedAt: v2Time(o["date_created"]), UpdatedAt: v2Time(o["date_modified"])}
-	var err error
-	if ord.Total, err = normalize.Money("total_inc_tax", o["total_inc_tax"]); err != nil {
-		return fail(err)
-	}
-	st, _, err := normalize.Int64("status_id", o["status_id"])
-	if err != nil {
-		return fail(err)
-	}
-	var known bool
-	if ord.Status, known = orderStatuses[st]; !known {
-		ord.Status = synclayer.OrderPending
-	}
-	if ord.UpdatedAt.IsZero() {
-		ord.UpdatedAt = ord.CreatedAt
-	}
-	if ord.UpdatedAt.IsZero() {
-		return fail(synclayer.FieldErrorf("date_modified", "missing; an order carries its dates"))
-	}
-	if ord.CreatedAt.IsZero() {
-		ord.CreatedAt = ord.UpdatedAt
-	}
-	for i, l := range lines {
-		it := synclayer.OrderItem{Name: text(l["name"]), SKU: text(l["sku"])}
-		if it.ProductID, err = normalize.ID(fmt.Sprintf("products[%d].product_id", i), l["product_id"]); err != nil {
-			return fail(err)
-		}
-		if it.VariantID, err = normalize.ID(fmt.Sprintf("products[%d].variant_id", i), l["variant_id"]); err != nil {
-			return fail(err)
-		}
-		if it.Price, err = normalize.Money(fmt.Sprintf("products[%d].price_inc_tax", i), l["price_inc_tax"]); err != nil {
-			return fail(err)
-		}
-		if it.Quantity, _, err = normalize.Int64(fmt.Sprintf("products[%d].quantity", i), l["quantity"]); err != nil {
-			return fail(err)
-		}
-		ord.Items = append(ord.Items, it)
-	}
-	ch := &synclayer.OrderChange{SourceID: id, Order: ord}
-	if addr, err := normalize.Object("billing_address", o["billing_address"]); err == nil {
-		fields, err := customerFields(addr)
-		if err != nil {
-			return fail(err)
-		}
-		cust := &synclayer.CustomerChange{Fields: fields}
-		if cid, _ := normalize.ID("customer_id", o["customer_id"]); cid != "" && cid != "0" {
-			cust.SourceID = cid
-		}
-		if cust.Identifies() {
-			ch.Customer = cust
-		}
-	}
-	typ := synclayer.EventOrderUpdated
-	switch {
-	case ord.Status == synclayer.OrderCancelled:
-		typ = synclayer.EventOrderCancelled
-	case ord.Status == synclayer.OrderRefunded:
-		typ = synclayer.EventOrderRefunded
-	case ord.CreatedAt.Equal(ord.UpdatedAt):
-		typ = synclayer.EventOrderCreated
-	}
-	body, _ := json.Marshal(map[string]any{"order": o, "products": lines})
-	return []*synclayer.Event{{DedupeKey: "order|" + id + "|" + ord.UpdatedAt.Format(time.RFC3339), Topic: "order", Type: typ,
-		OccurredAt: ord.UpdatedAt, ReceivedAt: s.now().UTC(), Payload: body, Order: ch}}, nil
+	return lines, nil
 }
 
 func (s *Source) fetchProduct(ctx context.Context, id string) ([]*synclayer.Event, error) {
@@ -277,46 +208,9 @@ func (s *Source) fetchProduct(ctx context.Context, id string) ([]*synclayer.Even
 	if err := s.get(ctx, "product "+id, "/v3/catalog/products/"+url.PathEscape(id), &page); err != nil {
 		return nil, err
 	}
-	p := page.Data
-	fail := func(err error) ([]*synclayer.Event, error) {
+	ev, err := s.productEvent(page.Data, s.now().UTC())
+	if err != nil {
 		return nil, synclayer.Permanent(fmt.Errorf("bigcommerce: product %s: %w", id, err))
 	}
-	prod := &synclayer.Product{SourceID: id, Name: text(p["name"]), SKU: text(p["sku"])}
-	var err error
-	if prod.Price, err = normalize.Money("price", p["price"]); err != nil {
-		return fail(err)
-	}
-	if _, prod.UpdatedAt, err = normalize.Date("date_modified", p["date_modified"]); err != nil {
-		return fail(err)
-	}
-	if prod.UpdatedAt.IsZero() {
-		prod.UpdatedAt = s.now().UTC()
-	}
-	prod.UpdatedAt = prod.UpdatedAt.UTC()
-	if text(p["inventory_tracking"]) != "none" {
-		if n, ok, _ := normalize.Int64("inventory_level", p["inventory_level"]); ok {
-			prod.Stock = &n
-		}
-	}
-	if cu, err := normalize.Object("custom_url", p["custom_url"]); err == nil {
-		prod.URL = text(cu["url"])
-	}
-	if cats, err := normalize.Array("categories", p["categories"]); err == nil {
-		for i, c := range cats {
-			cid, err := normalize.ID(fmt.Sprintf("categories[%d]", i), c)
-			if err != nil {
-				return fail(err)
-			}
-			if cid != "" {
-				prod.Categories = append(prod.Categories, cid)
-			}
-		}
-	}
-	if prod.Name == "" {
-		return fail(errors.New("the product has no name"))
-	}
-	body, _ := json.Marshal(p)
-	return []*synclayer.Event{{DedupeKey: "product|" + id + "|" + prod.UpdatedAt.Format(time.RFC3339), Topic: "product", Type: synclayer.EventProductUpdated,
-		OccurredAt: prod.UpdatedAt, ReceivedAt: s.now().UTC(), Payload: body,
-		Product: &synclayer.ProductChange{SourceID: id, Product: prod}}}, nil
+	return []*synclayer.Event{ev}, nil
 }
