@@ -64,9 +64,9 @@ func cmdSources(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("server.public_url is not set: BigCommerce delivers to an https address on port 443, which register cannot guess")
 	}
 	dest := strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/webhooks/" + name
-	changes, err := bc.RegisterHooks(ctx, dest)
-	for _, c := range changes {
-		fmt.Fprintf(stdout, "%-9s %-24s hook %d -> %s\n", c.Action, c.Hook.Scope, c.Hook.ID, c.Hook.Destination)
+	states, err := bc.RegisterHooks(ctx, dest, bigcommerce.Scopes)
+	for _, h := range states {
+		fmt.Fprintf(stdout, "%-9s %-24s hook %s -> %s\n", h.Status, h.Topic, h.ID, h.URL)
 	}
 	return err
 }

@@ -157,7 +157,6 @@ func v2Time(raw json.RawMessage) time.Time {
 	return t.UTC()
 }
 
-
 func (s *Source) fetchCustomer(ctx context.Context, id string) ([]*synclayer.Event, error) {
 	var page struct {
 		Data []map[string]json.RawMessage `json:"data"`

@@ -8,18 +8,45 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"synclayer"
 	"synclayer/normalize"
 )
 
-// Scopes are the webhook scopes synclayer reads, as register subscribes
-// them.
-var Scopes = []string{
-	"store/customer/created", "store/customer/updated", "store/customer/deleted",
-	"store/order/created", "store/order/updated", "store/order/archived",
-	"store/product/created", "store/product/updated", "store/product/deleted",
+var _ synclayer.HookRegistrar = (*Source)(nil)
+
+// skillScopes are the webhook scopes each skill needs: the scopes Parse
+// reads for the skill's records. store/order/statusUpdated and
+// store/order/refund/created are read when they come but not subscribed:
+// each also fires store/order/updated, which names the same order, read
+// back whole. cart-events has none: Parse reads no store/cart/* scope
+// (an abandoned cart is not a record this source reads yet).
+var skillScopes = map[string][]string{
+	"customer-sync":   {"store/customer/created", "store/customer/updated", "store/customer/deleted"},
+	"order-events":    {"store/order/created", "store/order/updated", "store/order/archived"},
+	"product-catalog": {"store/product/created", "store/product/updated", "store/product/deleted"},
+}
+
+// Scopes are every scope HookTopics can return, sorted.
+var Scopes = (&Source{}).HookTopics([]string{"customer-sync", "order-events", "product-catalog", "cart-events"})
+
+// HookTopics returns the scopes the skills need, sorted; a skill this
+// source sends nothing for adds none.
+func (s *Source) HookTopics(skills []string) []string {
+	var out []string
+	for _, sk := range skills {
+		for _, t := range skillScopes[sk] {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Hook is a webhook as /v3/hooks returns it.
@@ -29,13 +56,6 @@ type Hook struct {
 	Destination string            `json:"destination"`
 	IsActive    bool              `json:"is_active"`
 	Headers     map[string]string `json:"headers"`
-}
-
-// HookChange is what RegisterHooks did to one scope: "created",
-// "updated" or "unchanged".
-type HookChange struct {
-	Hook   Hook
-	Action string
 }
 
 // CheckDestination refuses a destination BigCommerce does not deliver to:
@@ -54,56 +74,169 @@ func CheckDestination(dest string) error {
 	return nil
 }
 
-// RegisterHooks makes the store's hooks for Scopes deliver to dest (with
-// the custom header when header_name is set): a hook of the scope already
-// at dest, or at another address ending in the same /webhooks/<name>
-// path, is updated when it differs; otherwise one is created.
-func (s *Source) RegisterHooks(ctx context.Context, dest string) ([]HookChange, error) {
-	if err := CheckDestination(dest); err != nil {
+// hooksPage is the page size the hooks are listed with.
+const hooksPage = 250
+
+// listHooks reads every hook the store holds for this app's client id
+// (BigCommerce lists a client's own hooks: one made with another API
+// account is not seen), every page.
+func (s *Source) listHooks(ctx context.Context) ([]Hook, error) {
+	var all []Hook
+	for page := 1; ; page++ {
+		var res struct {
+			Data []Hook `json:"data"`
+			Meta struct {
+				Pagination pagination `json:"pagination"`
+			} `json:"meta"`
+		}
+		path := fmt.Sprintf("/v3/hooks?page=%d&limit=%d", page, hooksPage)
+		if err := s.call(ctx, http.MethodGet, path, nil, &res); err != nil {
+			return nil, err
+		}
+		all = append(all, res.Data...)
+		if pg := res.Meta.Pagination; pg.CurrentPage >= pg.TotalPages || len(res.Data) == 0 || page >= 100 {
+			return all, nil
+		}
+	}
+}
+
+// place is where a hook delivers, compared with the target URL.
+type place int
+
+const (
+	otherPath place = iota // another path: not this source's
+	atTarget               // the URL itself
+	samePath               // the URL's path on another host
+)
+
+func where(h Hook, target string) place {
+	if h.Destination == target {
+		return atTarget
+	}
+	a, err1 := url.Parse(h.Destination)
+	b, err2 := url.Parse(target)
+	if err1 == nil && err2 == nil && a.Path == b.Path && a.Path != "" {
+		return samePath
+	}
+	return otherPath
+}
+
+// headers are the custom headers each hook is registered with: the
+// header_name setting's, or none.
+func (s *Source) headers() map[string]string {
+	if s.settings.HeaderName == "" {
+		return nil
+	}
+	return map[string]string{s.settings.HeaderName: s.settings.HeaderValue}
+}
+
+// Hooks returns, for each scope, the hooks that deliver to target (ok;
+// inactive when BigCommerce deactivated it, is_active false; elsewhere
+// when it lacks the custom header header_name sets) or to its path on
+// another host (elsewhere), or a missing row. Hooks at other paths
+// (another source of the same store) are not this source's and are left
+// out.
+func (s *Source) Hooks(ctx context.Context, target string, topics []string) ([]synclayer.HookState, error) {
+	hooks, err := s.listHooks(ctx)
+	if err != nil {
 		return nil, err
 	}
-	var list struct {
-		Data []Hook `json:"data"`
-	}
-	if err := s.call(ctx, http.MethodGet, "/v3/hooks", nil, &list); err != nil {
-		return nil, err
-	}
-	u, _ := url.Parse(dest)
-	var headers map[string]string
-	if s.settings.HeaderName != "" {
-		headers = map[string]string{s.settings.HeaderName: s.settings.HeaderValue}
-	}
-	var out []HookChange
-	for _, scope := range Scopes {
-		want := Hook{Scope: scope, Destination: dest, IsActive: true, Headers: headers}
-		var have *Hook
-		for i, h := range list.Data {
-			if h.Scope != scope {
+	want := s.headers()
+	var out []synclayer.HookState
+	for _, t := range topics {
+		n := len(out)
+		for _, h := range hooks {
+			if h.Scope != t {
 				continue
 			}
-			if hu, err := url.Parse(h.Destination); h.Destination == dest || err == nil && hu.Path == u.Path {
-				have = &list.Data[i]
-				if h.Destination == dest {
-					break
+			st := synclayer.HookState{Topic: t, ID: strconv.FormatInt(h.ID, 10), URL: h.Destination}
+			switch where(h, target) {
+			case otherPath:
+				continue
+			case samePath:
+				st.Status, st.Detail = synclayer.HookElsewhere, "delivers to another host; sources register moves it to "+target
+			case atTarget:
+				switch {
+				case !h.IsActive:
+					st.Status, st.Detail = synclayer.HookInactive,
+						"is_active is false: BigCommerce deactivates a hook after 90 days of inactivity (or failed deliveries); sources register reactivates it"
+				case !sameHeaders(h.Headers, want):
+					st.Status, st.Detail = synclayer.HookElsewhere,
+						"carries other custom headers than header_name and header_value, so its callbacks are refused; sources register updates it"
+				default:
+					st.Status = synclayer.HookOK
+				}
+			}
+			out = append(out, st)
+		}
+		if len(out) == n {
+			out = append(out, synclayer.HookState{Topic: t, Status: synclayer.HookMissing,
+				Detail: "the store has no hook of the scope for this API account; sources register creates it"})
+		}
+	}
+	return out, nil
+}
+
+// RegisterHooks makes each scope deliver to target (with the custom
+// header when header_name is set), active: a hook of the scope at target
+// that is active and carries the header is unchanged; one at target that
+// is inactive or lacks the header, or one at the same path on another
+// host, is updated (PUT, is_active true); otherwise one is created. A
+// target BigCommerce does not deliver to (not https, not port 443) is
+// refused before any call.
+func (s *Source) RegisterHooks(ctx context.Context, target string, topics []string) ([]synclayer.HookState, error) {
+	if err := CheckDestination(target); err != nil {
+		return nil, synclayer.Permanent(err)
+	}
+	hooks, err := s.listHooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	headers := s.headers()
+	var out []synclayer.HookState
+	for _, t := range topics {
+		var found, move *Hook
+		for i, h := range hooks {
+			if h.Scope != t {
+				continue
+			}
+			switch where(h, target) {
+			case atTarget:
+				if found == nil {
+					found = &hooks[i]
+				}
+			case samePath:
+				if move == nil {
+					move = &hooks[i]
 				}
 			}
 		}
+		want := Hook{Scope: t, Destination: target, IsActive: true, Headers: headers}
 		var res struct {
 			Data Hook `json:"data"`
 		}
 		switch {
-		case have == nil:
+		case found != nil && found.IsActive && sameHeaders(found.Headers, headers):
+			out = append(out, synclayer.HookState{Topic: t, ID: strconv.FormatInt(found.ID, 10), URL: found.Destination, Status: synclayer.HookUnchanged})
+		case found != nil || move != nil:
+			old, detail := found, ""
+			switch {
+			case found == nil:
+				old, detail = move, "was "+move.Destination
+			case !found.IsActive:
+				detail = "was inactive"
+			default:
+				detail = "its custom headers differed"
+			}
+			if err := s.call(ctx, http.MethodPut, "/v3/hooks/"+strconv.FormatInt(old.ID, 10), want, &res); err != nil {
+				return out, err
+			}
+			out = append(out, synclayer.HookState{Topic: t, ID: strconv.FormatInt(res.Data.ID, 10), URL: res.Data.Destination, Status: synclayer.HookUpdated, Detail: detail})
+		default:
 			if err := s.call(ctx, http.MethodPost, "/v3/hooks", want, &res); err != nil {
 				return out, err
 			}
-			out = append(out, HookChange{res.Data, "created"})
-		case have.Destination == dest && have.IsActive && sameHeaders(have.Headers, headers):
-			out = append(out, HookChange{*have, "unchanged"})
-		default:
-			if err := s.call(ctx, http.MethodPut, "/v3/hooks/"+strconv.FormatInt(have.ID, 10), want, &res); err != nil {
-				return out, err
-			}
-			out = append(out, HookChange{res.Data, "updated"})
+			out = append(out, synclayer.HookState{Topic: t, ID: strconv.FormatInt(res.Data.ID, 10), URL: res.Data.Destination, Status: synclayer.HookCreated})
 		}
 	}
 	return out, nil
@@ -121,8 +254,9 @@ func sameHeaders(a, b map[string]string) bool {
 	return true
 }
 
-// call sends a hooks API request; its errors are plain (a command prints
-// them), with the API's title and never the token.
+// call sends a hooks API request; its errors carry the API's title and
+// never the token: a 429 is Throttled for X-Rate-Limit-Time-Reset-Ms,
+// another 4xx Permanent (a 401 or 403 names access_token and the scope).
 func (s *Source) call(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -151,7 +285,18 @@ func (s *Source) call(ctx context.Context, method, path string, in, out any) err
 		if resp.StatusCode == 401 || resp.StatusCode == 403 {
 			msg += ": the access_token was refused; give the API account the Information & Settings modify scope to manage webhooks"
 		}
-		return &APIError{Status: resp.StatusCode, Msg: strings.TrimSpace(msg)}
+		e := &APIError{Status: resp.StatusCode, Msg: strings.TrimSpace(msg)}
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			reset := time.Second
+			if ms, err := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Time-Reset-Ms"), 10, 64); err == nil && ms > 0 && ms < 3600_000 {
+				reset = time.Duration(ms) * time.Millisecond
+			}
+			return synclayer.Throttled(e, reset)
+		case resp.StatusCode >= 400 && resp.StatusCode < 500:
+			return synclayer.Permanent(e)
+		}
+		return e
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("bigcommerce: %s %s: the answer is not JSON", method, path)

@@ -40,9 +40,20 @@ type Settings struct {
 	APIURL      string `json:"api_url"`
 	HeaderName  string `json:"header_name"`  // the custom header set on each hook, for stores that do not sign
 	HeaderValue string `json:"header_value"` // its value
+	// ReconcileInterval is how often the customers changed in the last
+	// window are listed and reconciled with the store (SourceReconciler):
+	// DefaultReconcileInterval unless set, "off" turns it off.
+	ReconcileInterval *synclayer.Interval `json:"reconcile_interval,omitempty"`
 }
 
-const settingNames = "BigCommerce source setting; the settings are store_hash, access_token, api_url, header_name and header_value"
+// DefaultReconcileInterval and MinReconcileInterval bound
+// reconcile_interval.
+const (
+	DefaultReconcileInterval = 24 * time.Hour
+	MinReconcileInterval     = time.Minute
+)
+
+const settingNames = "BigCommerce source setting; the settings are store_hash, access_token, api_url, header_name, header_value and reconcile_interval"
 
 // Type is BigCommerce in the program's registry of sources.
 var Type = synclayer.SourceType{Type: "bigcommerce", Open: open, SecretKeys: []string{"access_token", "header_value"}}
@@ -70,11 +81,18 @@ func open(secrets []string, st synclayer.SourceSettings) (synclayer.Source, erro
 	if s.HeaderName != "" && !validHeaderName(s.HeaderName) {
 		errs = append(errs, synclayer.FieldErrorf("header_name", "%q is not an HTTP header name", normalize.Clip(s.HeaderName)))
 	}
+	reconcile := DefaultReconcileInterval
+	if s.ReconcileInterval != nil {
+		if reconcile = time.Duration(*s.ReconcileInterval); reconcile != 0 && reconcile < MinReconcileInterval {
+			errs = append(errs, synclayer.FieldErrorf("reconcile_interval",
+				"is %s; each pass lists the customers changed since the last, so it must be at least %s, or off", reconcile, MinReconcileInterval))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	src := &Source{name: st.Name, settings: s, base: strings.TrimRight(s.APIURL, "/") + "/stores/" + s.StoreHash,
-		http: &http.Client{Timeout: 30 * time.Second}, now: time.Now}
+		http: &http.Client{Timeout: 30 * time.Second}, now: time.Now, reconcile: reconcile}
 	if src.name == "" {
 		src.name = "bigcommerce"
 	}
@@ -104,6 +122,8 @@ type Source struct {
 	base     string                      // {api_url}/stores/{store_hash}
 	http     *http.Client
 	now      func() time.Time
+	// reconcile is reconcile_interval in effect: 0 is off.
+	reconcile time.Duration
 
 	mu         sync.Mutex
 	pauseUntil time.Time // the rate-limit window's reset when the last answer left no requests

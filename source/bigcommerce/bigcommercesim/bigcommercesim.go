@@ -1,17 +1,24 @@
 // Package bigcommercesim simulates the part of BigCommerce's REST API the
 // BigCommerce source reads and registers with: GET /stores/{hash}/v3/
-// customers?id:in=, /v2/orders/{id} and its /products, /v3/catalog/
-// products/{id}, and /v3/hooks (GET, POST, PUT). It checks X-Auth-Token,
-// answers 401 and 404 with BigCommerce's {"status", "title"} bodies, sends
-// X-Rate-Limit-Requests-Left and X-Rate-Limit-Time-Reset-Ms on every
-// answer, and injects 429s and outages. It also signs callbacks as
-// BigCommerce does, for tests.
+// customers (by id:in, or a listing: page, limit up to 250,
+// date_modified:min, sort=date_modified:asc, meta.pagination),
+// /v2/orders (page, limit, min_date_modified, sort=date_modified:asc; 204
+// when a page is empty), /v2/orders/{id} and its /products,
+// /v3/catalog/products (page, limit, date_modified:min,
+// sort=date_modified&direction=asc) and /{id}, and /v3/hooks (GET with
+// page, limit, is_active, scope and destination; POST; PUT). It checks
+// X-Auth-Token, answers 401, 404 and 422 with BigCommerce's {"status",
+// "title", "type"} bodies, sends X-Rate-Limit-Requests-Left and
+// X-Rate-Limit-Time-Reset-Ms on every answer, and injects 429s and
+// outages. It also signs callbacks as BigCommerce does, for tests.
 package bigcommercesim
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,6 +129,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Rate-Limit-Requests-Left", "149")
 	out, status, title := s.answer(r, rest)
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
 	if status != http.StatusOK {
 		problem(w, status, title)
 		return
@@ -134,19 +145,59 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // /stores/{hash}): the body, or a status and title.
 func (s *Server) answer(r *http.Request, rest string) (any, int, string) {
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	const missing = "The requested resource was not found."
 	var out any
 	switch {
-	case r.Method == http.MethodGet && rest == "/v3/customers":
+	case r.Method == http.MethodGet && rest == "/v3/customers" && q.Has("id:in"):
 		data := []any{}
-		for _, id := range strings.Split(r.URL.Query().Get("id:in"), ",") {
+		for _, id := range strings.Split(q.Get("id:in"), ",") {
 			if c, ok := s.customers[id]; ok {
 				data = append(data, c)
 			}
 		}
-		out = map[string]any{"data": data, "meta": map[string]any{"pagination": map[string]any{"total": len(data)}}}
+		out = map[string]any{"data": data, "meta": map[string]any{"pagination": pagination(len(data), len(data), 1, 1)}}
+	case r.Method == http.MethodGet && (rest == "/v3/customers" || rest == "/v3/catalog/products"):
+		recs, min := s.customers, "date_modified:min"
+		if rest == "/v3/catalog/products" {
+			recs = s.products
+			if q.Get("sort") != "" && (q.Get("sort") != "date_modified" || q.Get("direction") != "asc") {
+				return nil, 422, "The sort is not one this simulator answers: sort=date_modified&direction=asc"
+			}
+		} else if q.Get("sort") != "" && q.Get("sort") != "date_modified:asc" {
+			return nil, 422, "The sort is not one this simulator answers: sort=date_modified:asc"
+		}
+		page, limit, status, title := paging(q, 50)
+		if status != 0 {
+			return nil, status, title
+		}
+		since, err := sinceOf(q.Get(min))
+		if err != nil {
+			return nil, 422, "The filter " + min + " is not a date."
+		}
+		list := sorted(recs, since, time.RFC3339)
+		pages := (len(list) + limit - 1) / limit
+		out = map[string]any{"data": window(list, page, limit), "meta": map[string]any{"pagination": pagination(len(list), len(window(list, page, limit)), page, pages)}}
+	case r.Method == http.MethodGet && rest == "/v2/orders":
+		if q.Get("sort") != "" && q.Get("sort") != "date_modified:asc" {
+			return nil, 400, "The sort is not one this simulator answers: sort=date_modified:asc"
+		}
+		page, limit, status, title := paging(q, 50)
+		if status != 0 {
+			return nil, status, title
+		}
+		since, err := sinceOf(q.Get("min_date_modified"))
+		if err != nil {
+			return nil, 400, "The filter min_date_modified is not a date."
+		}
+		list := window(sorted(s.orders, since, time.RFC1123Z), page, limit)
+		s.reads[rest]++
+		if len(list) == 0 {
+			return nil, http.StatusNoContent, "" // v2 answers an empty list with 204
+		}
+		return list, http.StatusOK, ""
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "v2" && parts[1] == "orders":
 		o, ok := s.orders[parts[2]]
 		if !ok {
@@ -166,7 +217,20 @@ func (s *Server) answer(r *http.Request, rest string) (any, int, string) {
 		}
 		out = map[string]any{"data": p, "meta": map[string]any{}}
 	case rest == "/v3/hooks" && r.Method == http.MethodGet:
-		out = map[string]any{"data": append([]Hook{}, s.hooks...), "meta": map[string]any{}}
+		page, limit, status, title := paging(q, 50)
+		if status != 0 {
+			return nil, status, title
+		}
+		var list []any
+		for _, h := range s.hooks {
+			if q.Has("is_active") && strconv.FormatBool(h.IsActive) != q.Get("is_active") ||
+				q.Has("scope") && h.Scope != q.Get("scope") || q.Has("destination") && h.Destination != q.Get("destination") {
+				continue
+			}
+			list = append(list, h)
+		}
+		win := window(list, page, limit)
+		out = map[string]any{"data": win, "meta": map[string]any{"pagination": pagination(len(list), len(win), page, (len(list)+limit-1)/limit)}}
 	case rest == "/v3/hooks" && r.Method == http.MethodPost, len(parts) == 3 && parts[1] == "hooks" && r.Method == http.MethodPut:
 		var h Hook
 		if err := json.NewDecoder(r.Body).Decode(&h); err != nil || r.Method == http.MethodPost && h.Scope == "" ||
@@ -195,6 +259,126 @@ func (s *Server) answer(r *http.Request, rest string) (any, int, string) {
 	}
 	s.reads[rest]++
 	return out, http.StatusOK, ""
+}
+
+// maxLimit is the largest limit the list endpoints take.
+const maxLimit = 250
+
+// paging reads page (from 1) and limit (def unless given, at most
+// maxLimit); a bad value is a status and title.
+func paging(q url.Values, def int) (page, limit, status int, title string) {
+	page, limit = 1, def
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, 422, "The page must be a whole number from 1."
+		}
+		page = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			return 0, 0, 422, "The limit must be a whole number from 1 to 250."
+		}
+		limit = n
+	}
+	return page, limit, 0, ""
+}
+
+func pagination(total, count, page, pages int) map[string]any {
+	return map[string]any{"total": total, "count": count, "per_page": count, "current_page": page, "total_pages": pages}
+}
+
+// sinceOf reads a date filter: RFC 3339 (ISO 8601) or RFC 2822; "" is
+// the zero time.
+func sinceOf(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC1123Z, v)
+}
+
+// sorted returns the records modified at or after since, oldest change
+// first, then by id; layout is how their date_modified is written. A
+// record whose date_modified does not parse sorts first.
+func sorted(recs map[string]map[string]any, since time.Time, layout string) []any {
+	type rec struct {
+		at time.Time
+		id int64
+		r  map[string]any
+	}
+	var list []rec
+	for id, r := range recs {
+		s, _ := r["date_modified"].(string)
+		at, _ := time.Parse(layout, s)
+		if !since.IsZero() && at.Before(since) {
+			continue
+		}
+		n, _ := strconv.ParseInt(id, 10, 64)
+		list = append(list, rec{at, n, r})
+	}
+	slices.SortFunc(list, func(a, b rec) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	out := make([]any, len(list))
+	for i, r := range list {
+		out[i] = r.r
+	}
+	return out
+}
+
+// window is page (from 1) of list in pages of limit.
+func window(list []any, page, limit int) []any {
+	from := (page - 1) * limit
+	if from >= len(list) {
+		return []any{}
+	}
+	return list[from:min(from+limit, len(list))]
+}
+
+// SeedCustomers adds n customers, ids from first, the i-th modified at
+// start plus i seconds, with the email customer<id>@example.com.
+func (s *Server) SeedCustomers(first, n int, start time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range n {
+		id := first + i
+		at := start.Add(time.Duration(i) * time.Second).UTC().Format(time.RFC3339)
+		s.customers[strconv.Itoa(id)] = map[string]any{"id": id, "email": fmt.Sprintf("customer%d@example.com", id), "first_name": "C",
+			"last_name": strconv.Itoa(id), "date_created": at, "date_modified": at, "accepts_product_review_abandoned_cart_emails": false}
+	}
+}
+
+// SetHookActive sets is_active of the hook of scope at destination, as
+// BigCommerce deactivates a hook after 90 days without events; it
+// reports whether one was found.
+func (s *Server) SetHookActive(scope, destination string, active bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, h := range s.hooks {
+		if h.Scope == scope && h.Destination == destination {
+			s.hooks[i].IsActive = active
+			return true
+		}
+	}
+	return false
+}
+
+// AddHook stores a hook as if made earlier (by another run, at another
+// host), and returns its id.
+func (s *Server) AddHook(h Hook) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextHook++
+	h.ID, h.StoreHash = s.nextHook, s.hash
+	s.hooks = append(s.hooks, h)
+	return h.ID
 }
 
 // Callback is the body BigCommerce posts for scope on the record id.
