@@ -81,7 +81,7 @@ func decodeCursor(kind, s string) (listCursor, error) {
 // finished is the cursor a later listing of what changed since starts
 // from: the newest update read, less listLag, or where this one started.
 func (c listCursor) finished() listCursor {
-	next := listCursor{Kind: c.Kind, Page: 1, Since: c.Since, Total: -1, Limit: c.Limit}
+	next := listCursor{Kind: c.Kind, Page: 1, Since: c.Since, Total: -1}
 	if !c.Mark.IsZero() {
 		next.Since = c.Mark.Add(-listLag)
 	}

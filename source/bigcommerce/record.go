@@ -94,6 +94,8 @@ func (s *Source) orderEvent(o map[string]json.RawMessage, lines []map[string]jso
 		CreatedAt: created, UpdatedAt: updated}
 	if ord.Total, err = normalize.Money("total_inc_tax", o["total_inc_tax"]); err != nil {
 		return nil, err
+	} else if ord.Total.IsZero() {
+		return nil, synclayer.FieldErrorf("total_inc_tax", "missing; an order carries its total")
 	}
 	st, _, err := normalize.Int64("status_id", o["status_id"])
 	if err != nil {
@@ -125,6 +127,12 @@ func (s *Source) orderEvent(o map[string]json.RawMessage, lines []map[string]jso
 		}
 		if it.Quantity, _, err = normalize.Int64(fmt.Sprintf("products[%d].quantity", i), l["quantity"]); err != nil {
 			return nil, err
+		}
+		if it.ProductID == "" {
+			return nil, synclayer.FieldErrorf(fmt.Sprintf("products[%d].product_id", i), "missing; an order's product names the catalog product")
+		}
+		if it.Price.IsZero() {
+			return nil, synclayer.FieldErrorf(fmt.Sprintf("products[%d].price_inc_tax", i), "missing; an order's product carries its price")
 		}
 		ord.Items = append(ord.Items, it)
 	}
