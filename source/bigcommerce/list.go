@@ -120,9 +120,6 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 			"%q is not a kind BigCommerce lists; it lists customers, orders and products", normalize.Clip(req.Kind)))
 	}
 	c := listCursor{Kind: req.Kind, Page: 1, Since: req.Since.UTC(), Total: -1}
-	if req.Since.IsZero() {
-		c.Since = time.Time{}
-	}
 	if req.Cursor != "" {
 		var err error
 		if c, err = decodeCursor(req.Kind, req.Cursor); err != nil {
