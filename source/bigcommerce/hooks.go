@@ -100,6 +100,16 @@ func (s *Source) listHooks(ctx context.Context) ([]Hook, error) {
 	}
 }
 
+// covers tells whether a hook of scope delivers topic: the scope itself,
+// or a wildcard over it (store/customer/* covers store/customer/created).
+func covers(scope, topic string) bool {
+	if scope == topic {
+		return true
+	}
+	prefix, ok := strings.CutSuffix(scope, "*")
+	return ok && strings.HasSuffix(prefix, "/") && strings.HasPrefix(topic, prefix)
+}
+
 // place is where a hook delivers, compared with the target URL.
 type place int
 
@@ -146,7 +156,7 @@ func (s *Source) Hooks(ctx context.Context, target string, topics []string) ([]s
 	for _, t := range topics {
 		n := len(out)
 		for _, h := range hooks {
-			if h.Scope != t {
+			if !covers(h.Scope, t) {
 				continue
 			}
 			st := synclayer.HookState{Topic: t, ID: strconv.FormatInt(h.ID, 10), URL: h.Destination}
@@ -166,6 +176,10 @@ func (s *Source) Hooks(ctx context.Context, target string, topics []string) ([]s
 				default:
 					st.Status = synclayer.HookOK
 				}
+			}
+			if h.Scope != t {
+				st.Detail = strings.TrimSpace("through " + h.Scope + "; " + st.Detail)
+				st.Detail = strings.TrimSuffix(st.Detail, ";")
 			}
 			out = append(out, st)
 		}
@@ -197,7 +211,7 @@ func (s *Source) RegisterHooks(ctx context.Context, target string, topics []stri
 	for _, t := range topics {
 		var found, move *Hook
 		for i, h := range hooks {
-			if h.Scope != t {
+			if !covers(h.Scope, t) {
 				continue
 			}
 			switch where(h, target) {
@@ -228,9 +242,11 @@ func (s *Source) RegisterHooks(ctx context.Context, target string, topics []stri
 			default:
 				detail = "its custom headers differed"
 			}
+			want.Scope = old.Scope // a wildcard hook stays one
 			if err := s.call(ctx, http.MethodPut, "/v3/hooks/"+strconv.FormatInt(old.ID, 10), want, &res); err != nil {
 				return out, err
 			}
+			*old = res.Data // the next topics a wildcard hook covers see it moved
 			out = append(out, synclayer.HookState{Topic: t, ID: strconv.FormatInt(res.Data.ID, 10), URL: res.Data.Destination, Status: synclayer.HookUpdated, Detail: detail})
 		default:
 			if err := s.call(ctx, http.MethodPost, "/v3/hooks", want, &res); err != nil {

@@ -163,3 +163,27 @@ func TestHooks_Paged(t *testing.T) {
 		t.Fatalf("again = %+v, %v (%d hooks)", states, err, len(sim.Hooks()))
 	}
 }
+
+// TestHooks_Wildcard: a store/customer/* hook at the URL covers the
+// customer scopes (no duplicate is made); one on the old host is moved
+// once and stays a wildcard.
+func TestHooks_Wildcard(t *testing.T) {
+	sim, r := registrar(t, nil)
+	ctx := context.Background()
+	topics := r.HookTopics([]string{"customer-sync"})
+	id := sim.AddHook(bigcommercesim.Hook{Scope: "store/customer/*", Destination: "https://old.example.com/webhooks/bigcommerce", IsActive: true})
+	states, err := r.Hooks(ctx, target, topics)
+	if err != nil || statuses(states)[synclayer.HookElsewhere] != 3 || !strings.Contains(states[0].Detail, "store/customer/*") {
+		t.Fatalf("Hooks = %+v, %v", states, err)
+	}
+	states, err = r.RegisterHooks(ctx, target, topics)
+	if n := statuses(states); err != nil || n[synclayer.HookUpdated] != 1 || n[synclayer.HookUnchanged] != 2 || len(sim.Hooks()) != 1 {
+		t.Fatalf("RegisterHooks = %+v, %v; hooks %+v", states, err, sim.Hooks())
+	}
+	if h := sim.Hooks()[0]; h.ID != id || h.Scope != "store/customer/*" || h.Destination != target {
+		t.Fatalf("hook %+v", h)
+	}
+	if states, _ = r.Hooks(ctx, target, topics); statuses(states)[synclayer.HookOK] != 3 {
+		t.Fatalf("after: %+v", states)
+	}
+}
