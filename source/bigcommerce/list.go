@@ -56,6 +56,7 @@ type listCursor struct {
 	Mark  time.Time `json:"m,omitzero"`  // the newest date_modified read so far
 	Total int       `json:"t"`           // -1: unknown
 	Limit int       `json:"l,omitempty"` // the page size the listing started with
+	Skip  int       `json:"o,omitempty"` // orders: the records of Page already read
 }
 
 func (c listCursor) encode() string {
@@ -126,9 +127,11 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 			return synclayer.ListPage{}, err
 		}
 	}
-	limit := req.Limit
+	// A listing keeps the page size it started with, so its page numbers
+	// stay the same pages.
+	limit := c.Limit
 	if limit <= 0 {
-		limit = c.Limit
+		limit = req.Limit
 	}
 	if limit <= 0 {
 		limit = maxPage
@@ -167,7 +170,7 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 		}
 		pg := page.Meta.Pagination
 		c.Total, p.Total = pg.Total, pg.Total
-		s.addPage(&p, &c, req.Kind, page.Data, nil, now)
+		_, _ = s.addPage(&p, &c, req.Kind, page.Data, nil, now) // no products to read: no error
 		p.More = pg.CurrentPage < pg.TotalPages
 	case synclayer.ListOrders:
 		q.Set("sort", "date_modified:asc")
@@ -178,10 +181,21 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 		if err := s.get(ctx, "orders page "+strconv.Itoa(c.Page), "/v2/orders?"+q.Encode(), &orders); err != nil {
 			return synclayer.ListPage{}, err
 		}
-		// v2 says nothing of the pages left: a full page may have more.
-		if err := s.addPage(&p, &c, req.Kind, orders, s.orderLinesOf(ctx), now); err != nil {
-			return synclayer.ListPage{}, err
+		// A page whose products could not all be read (the rate-limit
+		// window ran out: a page of orders costs a request per order)
+		// returns the orders read, and its cursor reads the rest of the
+		// same page: a page larger than the store's quota still ends.
+		n, err := s.addPage(&p, &c, req.Kind, orders[min(c.Skip, len(orders)):], s.orderLinesOf(ctx), now)
+		if err != nil {
+			if n == 0 {
+				return synclayer.ListPage{}, err
+			}
+			c.Skip += n
+			p.More, p.Next = true, c.encode()
+			return p, nil
 		}
+		c.Skip = 0
+		// v2 says nothing of the pages left: a full page may have more.
 		p.More = len(orders) >= limit
 	}
 	if p.More {
@@ -200,16 +214,16 @@ func (s *Source) orderLinesOf(ctx context.Context) func(id string) ([]map[string
 
 // addPage converts a page's records into p: an event each, or a Failed
 // entry naming the record and the field. lines reads an order's products;
-// its error (a rate limit, an outage) fails the whole page, which the
-// caller reads again.
+// its error (a rate limit, an outage) stops the page there: addPage
+// returns it and how many records it converted before.
 func (s *Source) addPage(p *synclayer.ListPage, c *listCursor, kind string, records []json.RawMessage,
-	lines func(string) ([]map[string]json.RawMessage, error), now time.Time) error {
-	for _, raw := range records {
+	lines func(string) ([]map[string]json.RawMessage, error), now time.Time) (int, error) {
+	for i, raw := range records {
 		ev, id, err := s.listedRecord(kind, raw, lines, now)
 		if err != nil {
 			var re *readError
 			if errors.As(err, &re) {
-				return re.err
+				return i, re.err
 			}
 			p.Failed = append(p.Failed, recordError(kind[:len(kind)-1], id, err))
 			continue
@@ -219,7 +233,7 @@ func (s *Source) addPage(p *synclayer.ListPage, c *listCursor, kind string, reco
 		}
 		p.Events = append(p.Events, ev)
 	}
-	return nil
+	return len(records), nil
 }
 
 // listedRecord is one listed record's event, read with the parser Fetch

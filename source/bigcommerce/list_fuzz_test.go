@@ -45,7 +45,7 @@ func FuzzListPage(f *testing.F) {
 		for _, kind := range []string{synclayer.ListCustomers, synclayer.ListOrders, synclayer.ListProducts} {
 			var p synclayer.ListPage
 			c := listCursor{Kind: kind, Page: 1}
-			if err := s.addPage(&p, &c, kind, records, lines, now); err != nil {
+			if _, err := s.addPage(&p, &c, kind, records, lines, now); err != nil {
 				t.Fatalf("%s: a page failed on its records: %v", kind, err)
 			}
 			if len(p.Events)+len(p.Failed) != len(records) {

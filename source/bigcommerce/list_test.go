@@ -224,3 +224,38 @@ func openErr(extra map[string]any) (synclayer.Source, error) {
 	section, _ := json.Marshal(m)
 	return bigcommerce.Type.Open([]string{clientSecret}, synclayer.SourceSettings{Name: "bigcommerce", Section: section})
 }
+
+// TestList_OrdersQuota: a page of orders costs a request per order; when
+// the rate-limit window runs out within a page, the orders read are
+// returned and the cursor reads the rest of that page after the reset,
+// so a page larger than the quota still ends, each order once.
+func TestList_OrdersQuota(t *testing.T) {
+	sim := bigcommercesim.New("abc123", "bc-token")
+	for i := range 3 {
+		at := seedStart.Add(time.Duration(i) * time.Hour).Format(time.RFC1123Z)
+		sim.AddOrder(map[string]any{"id": 250 + i, "status_id": 11, "currency_code": "USD", "total_inc_tax": "10.0000",
+			"date_created": at, "date_modified": at, "billing_address": map[string]any{"email": "ann@example.com"}}, nil)
+	}
+	hs := httptest.NewServer(sim)
+	defer hs.Close()
+	l := open(t, hs.URL, nil).(synclayer.Lister)
+	ctx := context.Background()
+	sim.Quota(3) // the list and two orders' products
+	p, err := l.List(ctx, synclayer.ListRequest{Kind: synclayer.ListOrders, Limit: 3})
+	if err != nil || len(p.Events) != 2 || !p.More {
+		t.Fatalf("page 1, part 1 = %d events, more %v, %v", len(p.Events), p.More, err)
+	}
+	var ra *synclayer.RetryAfterError
+	if _, err := l.List(ctx, synclayer.ListRequest{Kind: synclayer.ListOrders, Cursor: p.Next}); !errors.As(err, &ra) || !ra.Throttled {
+		t.Fatalf("before the reset: %v", err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	p, err = l.List(ctx, synclayer.ListRequest{Kind: synclayer.ListOrders, Cursor: p.Next})
+	if err != nil || len(p.Events) != 1 || p.Events[0].Order.SourceID != "252" || !p.More {
+		t.Fatalf("page 1, part 2 = %+v, %v", p.Events, err)
+	}
+	p, err = l.List(ctx, synclayer.ListRequest{Kind: synclayer.ListOrders, Cursor: p.Next})
+	if err != nil || len(p.Events) != 0 || p.More {
+		t.Fatalf("page 2 = %+v, %v", p, err)
+	}
+}

@@ -52,13 +52,15 @@ type Server struct {
 	fail      int
 	limited   int
 	reads     map[string]int
+	quota     int           // answers left in the window; -1: no limit
+	resetAt   time.Time     // when a spent window resets
 	Reset     time.Duration // what a 429 asks to wait; 50ms unless set
 }
 
 // New returns a store with hash that accepts token.
 func New(hash, token string) *Server {
 	return &Server{hash: hash, token: token, customers: map[string]map[string]any{}, orders: map[string]map[string]any{},
-		lines: map[string][]map[string]any{}, products: map[string]map[string]any{}, reads: map[string]int{}, nextHook: 20172984, Reset: 50 * time.Millisecond}
+		lines: map[string][]map[string]any{}, products: map[string]map[string]any{}, reads: map[string]int{}, nextHook: 20172984, quota: -1, Reset: 50 * time.Millisecond}
 }
 
 // AddCustomer, AddOrder and AddProduct store records as the API returns
@@ -78,6 +80,11 @@ func (s *Server) AddProduct(p map[string]any) {
 	s.products[fmt.Sprint(p["id"])] = p
 	s.mu.Unlock()
 }
+
+// Quota makes the window hold n more answers: the n-th carries
+// X-Rate-Limit-Requests-Left: 0, and calls before Reset has passed are
+// answered 429; after it there is no limit again.
+func (s *Server) Quota(n int) { s.mu.Lock(); s.quota = n; s.mu.Unlock() }
 
 // FailNext makes the next n calls answer 500, and RateLimitNext 429.
 func (s *Server) FailNext(n int)      { s.mu.Lock(); s.fail = n; s.mu.Unlock() }
@@ -107,6 +114,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if limited {
 		s.limited--
 	}
+	left := "149"
+	switch {
+	case s.quota == 0 && time.Now().Before(s.resetAt):
+		limited = true
+	case s.quota == 0:
+		s.quota = -1
+	case s.quota > 0 && !fail && !limited:
+		if s.quota--; s.quota == 0 {
+			left, s.resetAt = "0", time.Now().Add(s.Reset)
+		}
+	}
 	s.mu.Unlock()
 	w.Header().Set("X-Rate-Limit-Time-Window-Ms", "30000")
 	w.Header().Set("X-Rate-Limit-Requests-Quota", "150")
@@ -127,7 +145,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, 429, "Too many requests")
 		return
 	}
-	w.Header().Set("X-Rate-Limit-Requests-Left", "149")
+	w.Header().Set("X-Rate-Limit-Requests-Left", left)
 	out, status, title := s.answer(r, rest)
 	if status == http.StatusNoContent {
 		w.WriteHeader(status)
