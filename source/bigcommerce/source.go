@@ -6,7 +6,12 @@
 // queue then reads the record through the REST API with the store's
 // access token (Fetch, fetch.go). Deletions that cannot be read back
 // (store/customer/deleted, store/product/deleted, store/order/archived)
-// are events of their own. Facts and sources: docs/platforms/bigcommerce.md.
+// are events of their own. The same REST API lists customers, orders and
+// products changed since a time (List, list.go: backfill and the daily
+// reconciliation, reconcile_interval), through the record parsers Fetch
+// uses (record.go), and makes the store's webhooks (HookRegistrar,
+// hooks.go: sources register and check). Facts and sources:
+// docs/platforms/bigcommerce.md.
 package bigcommerce
 
 import (
