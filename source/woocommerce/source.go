@@ -86,7 +86,7 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		return nil, err
 	}
 	topic := header(h, headerTopic)
-	typ, ok := eventTypes[topic]
+	_, ok := eventTypes[topic]
 	switch {
 	case topic == "":
 		return nil, synclayer.FieldErrorf(headerTopic, "missing %s header; WooCommerce sends the topic with every webhook", headerTopic)
@@ -97,6 +97,23 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	if err != nil {
 		return nil, err
 	}
+	return s.record(topic, obj, body, header(h, headerDelivery), now)
+}
+
+// kinds are the listing kinds of the webhook resources, which the
+// DedupeKey names so a record listed and the same record delivered by a
+// webhook are one event.
+var kinds = map[string]string{"customer": synclayer.ListCustomers, "order": synclayer.ListOrders, "product": synclayer.ListProducts}
+
+// record is the one mapping of a REST resource to its event, for a
+// webhook's body and a listed record alike: topic is the webhook's
+// (a listed record reads as <resource>.updated), raw the bytes kept as
+// the Payload, delivery the webhook's delivery ID ("" for a listed
+// record). Changes are deduplicated on
+// woocommerce:<kind>:<id>:<date_modified_gmt>; a delete, which carries
+// no date, on its topic, id and delivery ID.
+func (s *Source) record(topic string, obj map[string]json.RawMessage, raw []byte, delivery string, now time.Time) ([]*synclayer.Event, error) {
+	typ := eventTypes[topic]
 	var (
 		ch       *synclayer.CustomerChange
 		oc       *synclayer.OrderChange
@@ -104,9 +121,11 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		id       string
 		modified string
 		at       time.Time
+		err      error
 	)
 	deleted := strings.HasSuffix(topic, ".deleted")
-	switch resource, _, _ := strings.Cut(topic, "."); resource {
+	resource, _, _ := strings.Cut(topic, ".")
+	switch resource {
 	case "order":
 		oc, modified, at, err = parseOrder(obj, deleted)
 		if oc != nil {
@@ -126,11 +145,10 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	if err != nil {
 		return nil, err
 	}
-	delivery := header(h, headerDelivery)
 	var key string
 	switch {
-	case modified != "":
-		key = topic + "|" + id + "|" + modified
+	case modified != "" && !deleted:
+		key = sourceName + ":" + kinds[resource] + ":" + id + ":" + modified
 	case delivery != "":
 		key = topic + "|" + id + "|" + delivery
 	case deleted:
@@ -151,7 +169,7 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		Customer:   ch,
 		Order:      oc,
 		Product:    pc,
-		Payload:    body,
+		Payload:    raw,
 	}}, nil
 }
 
