@@ -26,13 +26,28 @@ const (
 // Config configures the WooCommerce source.
 type Config struct {
 	// Secrets are the webhooks' secrets. A delivery signed with any of them
-	// is accepted, so a secret can be rotated without losing deliveries.
+	// is accepted, so a secret can be rotated without losing deliveries;
+	// the first is the one RegisterHooks gives the webhooks it makes.
 	Secrets []string
+	// API is the store's REST API, from the api: block; nil lists nothing
+	// and registers no webhooks.
+	API *APIConfig
+	// Name is the source's name in the config (sources.<name>), which the
+	// API's errors name; "" is woocommerce.
+	Name string
+	// HTTP and Now are what tests change; nil is a client with a 30 s
+	// timeout and time.Now.
+	HTTP *http.Client
+	Now  func() time.Time
 }
 
-// Source parses WooCommerce webhooks. It is safe for concurrent use.
+// Source parses WooCommerce webhooks and, with an API, lists records and
+// registers webhooks. It is safe for concurrent use.
 type Source struct {
-	keys [][]byte
+	keys      [][]byte
+	secret    string // the current secret, as configured
+	api       *client
+	reconcile time.Duration
 }
 
 var _ synclayer.Source = (*Source)(nil)
@@ -41,9 +56,26 @@ var _ synclayer.Source = (*Source)(nil)
 // Parse refuses every signed delivery.
 func New(cfg Config) *Source {
 	s := &Source{}
+	if cfg.API != nil {
+		name := cfg.Name
+		if name == "" {
+			name = sourceName
+		}
+		s.api = &client{cfg: *cfg.API, http: cfg.HTTP, now: cfg.Now, errors: "sources." + name + ".api"}
+		if s.api.http == nil {
+			s.api.http = &http.Client{Timeout: 30 * time.Second}
+		}
+		if s.api.now == nil {
+			s.api.now = time.Now
+		}
+		s.reconcile = cfg.API.ReconcileInterval
+	}
 	for _, secret := range cfg.Secrets {
 		if secret = strings.TrimSpace(secret); secret == "" {
 			continue
+		}
+		if s.secret == "" {
+			s.secret = secret
 		}
 		s.keys = append(s.keys, []byte(secret))
 		// WooCommerce signs with the secret HTML-entity-decoded
@@ -297,10 +329,30 @@ func header(h http.Header, name string) string {
 	return ""
 }
 
-// Type is WooCommerce in the program's registry of sources.
-var Type = synclayer.SourceType{Type: "woocommerce", Open: func(secrets []string, st synclayer.SourceSettings) (synclayer.Source, error) {
-	if err := synclayer.DecodeSettings(st.Section, &struct{}{}, "WooCommerce source setting; it takes type, secret, secret_file, previous_secrets and rate_limit"); err != nil {
-		return nil, err
-	}
-	return New(Config{Secrets: secrets}), nil
-}}
+// Settings are a woocommerce block's own keys.
+type Settings struct {
+	API *APISettings `json:"api"`
+}
+
+const settingNames = "WooCommerce source setting; it takes type, secret, secret_file, previous_secrets, rate_limit and api (url, consumer_key, consumer_secret, reconcile_interval)"
+
+// Type is WooCommerce in the program's registry of sources. A block with
+// an api: key lists records and registers webhooks through the store's
+// REST API; without one the source only parses webhooks and ListKinds is
+// empty.
+var Type = synclayer.SourceType{Type: sourceName, SecretKeys: []string{"api.consumer_key", "api.consumer_secret"},
+	Open: func(secrets []string, st synclayer.SourceSettings) (synclayer.Source, error) {
+		var set Settings
+		if err := synclayer.DecodeSettings(st.Section, &set, settingNames); err != nil {
+			return nil, err
+		}
+		cfg := Config{Secrets: secrets, Name: st.Name}
+		if set.API != nil {
+			api, err := set.API.Config()
+			if err != nil {
+				return nil, err
+			}
+			cfg.API = &api
+		}
+		return New(cfg), nil
+	}}
