@@ -56,10 +56,10 @@ var resources = map[string]string{synclayer.ListCustomers: "customer", synclayer
 // readable in a support case (no customer data, no URL).
 type listCursor struct {
 	Kind  string    `json:"k"`
-	Page  int       `json:"p"`           // the page to read, from 1
-	Since time.Time `json:"s,omitzero"`  // the listing's date_modified_gmt lower bound
-	Start time.Time `json:"a,omitzero"`  // when the listing's first page was read, by the store's clock
-	Total int       `json:"t"`           // -1: unknown
+	Page  int       `json:"p"`          // the page to read, from 1
+	Since time.Time `json:"s,omitzero"` // the listing's date_modified_gmt lower bound
+	Start time.Time `json:"a,omitzero"` // when the listing's first page was read, by the store's clock
+	Total int       `json:"t"`          // -1: unknown
 }
 
 func (c listCursor) encode() string {
