@@ -184,11 +184,17 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) {
 	pages := (total + perPage - 1) / perPage
 	w.Header().Set("X-WP-Total", strconv.Itoa(total))
 	w.Header().Set("X-WP-TotalPages", strconv.Itoa(pages))
-	out := []json.RawMessage{}
+	// The records as stored, byte for byte, as a webhook delivers them.
+	var out []byte
 	for i := (page - 1) * perPage; i < total && i < page*perPage; i++ {
-		out = append(out, rows[i].rec)
+		if len(out) > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, rows[i].rec...)
 	}
-	writeJSON(w, http.StatusOK, out)
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(append([]byte{'['}, out...), ']'))
 }
 
 func parseISO(v string) (time.Time, error) {

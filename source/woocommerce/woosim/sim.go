@@ -104,6 +104,11 @@ func (s *Server) Put(kind string, record json.RawMessage) {
 	var m string
 	_ = json.Unmarshal(head.Modified, &m)
 	t, _ := time.Parse(gmt, m)
+	// WooCommerce sends its JSON compact (trim(wp_json_encode(...))).
+	var compact bytes.Buffer
+	if json.Compact(&compact, record) == nil {
+		record = compact.Bytes()
+	}
 	s.records[kind][id] = append(json.RawMessage(nil), record...)
 	s.modified[kind][id] = t
 }
@@ -151,9 +156,9 @@ func Product(id int64, modified time.Time) json.RawMessage {
 // Seed stores n records of kind, ids from 1, the first modified at
 // first and each next one step later.
 func (s *Server) Seed(kind string, n int, first time.Time, step time.Duration) {
-	make := map[string]func(int64, time.Time) json.RawMessage{Customers: Customer, Orders: Order, Products: Product}[kind]
+	mk := map[string]func(int64, time.Time) json.RawMessage{Customers: Customer, Orders: Order, Products: Product}[kind]
 	for i := 0; i < n; i++ {
-		s.Put(kind, make(int64(i+1), first.Add(time.Duration(i)*step)))
+		s.Put(kind, mk(int64(i+1), first.Add(time.Duration(i)*step)))
 	}
 }
 
@@ -193,6 +198,15 @@ func (s *Server) SetWebhookStatus(id int64, status string) {
 	defer s.mu.Unlock()
 	if w := s.hooks[id]; w != nil {
 		w.Status = status
+	}
+}
+
+// SetWebhookURL sets a webhook's delivery_url.
+func (s *Server) SetWebhookURL(id int64, url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w := s.hooks[id]; w != nil {
+		w.DeliveryURL = url
 	}
 }
 
