@@ -2,8 +2,8 @@ package woocommerce_test
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
