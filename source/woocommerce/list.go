@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"synclayer"
@@ -179,6 +180,10 @@ func (s *Source) listed(resource string, raw json.RawMessage, now time.Time) (*s
 		return nil, err
 	}
 	evs, err := s.record(resource+".updated", obj, raw, "", now)
+	if se := (*synclayer.Error)(nil); errors.As(err, &se) && se.Field == "date_modified_gmt" && strings.HasPrefix(se.Message, "missing, and so is") {
+		// A listed record has no delivery ID to fall back on.
+		return nil, synclayer.FieldErrorf("date_modified_gmt", "missing; a listed record is told from its later changes by it")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -222,17 +222,21 @@ func TestSource_List(t *testing.T) {
 		sim.Put(woosim.Customers, json.RawMessage(`{"id":3,"email":42,"date_modified_gmt":"2026-11-01T10:05:00"}`))
 		sim.Put(woosim.Customers, json.RawMessage(`{"id":4,"email":"d@example.com","date_modified_gmt":"yesterday"}`))
 		sim.Put(woosim.Customers, json.RawMessage(`"just a string"`))
+		sim.Put(woosim.Customers, json.RawMessage(`{"id":6,"email":"f@example.com"}`))
 		p, err := src.List(context.Background(), synclayer.ListRequest{Kind: synclayer.ListCustomers})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p.Events) != 2 || len(p.Failed) != 3 {
-			t.Fatalf("%d events, Failed %v; want 2 and 3", len(p.Events), p.Failed)
+		if len(p.Events) != 2 || len(p.Failed) != 4 {
+			t.Fatalf("%d events, Failed %v; want 2 and 4", len(p.Events), p.Failed)
 		}
-		for i, want := range []struct{ field, what string }{{"email", "customer 3"}, {"date_modified_gmt", "customer 4"}, {"record", "record 5 of the page"}} {
+		for i, want := range []struct{ field, what string }{
+			{"email", "customer 3"}, {"date_modified_gmt", "customer 4: date_modified_gmt"}, {"record", "record 5 of the page"},
+			{"date_modified_gmt", "customer 6: date_modified_gmt: missing; a listed record"},
+		} {
 			var se *synclayer.Error
 			if !errors.As(p.Failed[i], &se) || se.Code != synclayer.EINVALID || se.Field != want.field || !strings.Contains(se.Message, want.what) {
-				t.Errorf("Failed[%d] = %#v, want EINVALID at %s naming %s", i, p.Failed[i], want.field, want.what)
+				t.Errorf("Failed[%d] = %v, want EINVALID at %s naming %q", i, p.Failed[i], want.field, want.what)
 			}
 		}
 	})
