@@ -125,8 +125,12 @@ func TestSource_RegisterHooks(t *testing.T) {
 			parsed, perr = src.Parse(r.Header, b, now)
 		}))
 		defer hs.Close()
+		sim.Ping = hs.Client()
 		if _, err := src.RegisterHooks(ctx, hs.URL+"/webhooks/shop-eu", []string{"customer.updated"}); err != nil {
 			t.Fatal(err)
+		}
+		if got := sim.Pings(); len(got) != 1 || got[0] != 200 || perr != nil || parsed != nil {
+			t.Errorf("the ping on save: answered %v, Parse %v, %v; want 200 and no events", got, parsed, perr)
 		}
 		sim.Put(woosim.Customers, woosim.Customer(5, base))
 		if _, err := sim.Deliver(ctx, hs.Client(), "customer.updated", woosim.Customers, 5); err != nil {

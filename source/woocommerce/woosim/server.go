@@ -253,6 +253,10 @@ func (s *Server) writeWebhook(w http.ResponseWriter, r *http.Request, hook *Webh
 	}
 	s.mu.Lock()
 	status := http.StatusOK
+	oldURL := ""
+	if hook != nil {
+		oldURL = hook.DeliveryURL
+	}
 	if hook == nil {
 		if in.Topic == nil {
 			s.mu.Unlock()
@@ -291,6 +295,12 @@ func (s *Server) writeWebhook(w http.ResponseWriter, r *http.Request, hook *Webh
 	hook.Modified = s.now()
 	cp := *hook
 	s.mu.Unlock()
+	// The data store pings an active webhook that is new (pending
+	// delivery) or whose delivery_url changed; the REST controller
+	// ignores the answer.
+	if cp.Status == "active" && (status == http.StatusCreated || cp.DeliveryURL != oldURL) {
+		s.ping(cp)
+	}
 	writeJSON(w, status, s.view(&cp))
 }
 

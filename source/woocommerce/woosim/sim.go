@@ -50,6 +50,12 @@ type Server struct {
 	requests map[string]int
 	// Now dates webhooks; time.Now unless set.
 	Now func() time.Time
+	// Ping, when set, sends the ping WooCommerce sends when a webhook is
+	// saved active and new or with a new delivery_url: an unsigned form
+	// body webhook_id=N with only a User-Agent. Its answer is recorded
+	// (Pings) and, as in the REST controller, changes nothing.
+	Ping  *http.Client
+	pings []int
 }
 
 // Webhook is a webhook as the store holds it, secret included.
@@ -220,6 +226,32 @@ func (s *Server) Webhooks() []Webhook {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// Pings returns the statuses the pings were answered with (0: no answer).
+func (s *Server) Pings() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.pings...)
+}
+
+// ping sends w's ping when Ping is set.
+func (s *Server) ping(w Webhook) {
+	if s.Ping == nil {
+		return
+	}
+	req, err := http.NewRequest(http.MethodPost, w.DeliveryURL, strings.NewReader("webhook_id="+strconv.FormatInt(w.ID, 10)))
+	status := 0
+	if err == nil {
+		req.Header = http.Header{"User-Agent": {"WooCommerce/9.3.3 Hookshot (WordPress/6.6.2)"}}
+		if resp, err := s.Ping.Do(req); err == nil {
+			resp.Body.Close()
+			status = resp.StatusCode
+		}
+	}
+	s.mu.Lock()
+	s.pings = append(s.pings, status)
+	s.mu.Unlock()
 }
 
 // Sign is X-WC-Webhook-Signature for body and secret.
