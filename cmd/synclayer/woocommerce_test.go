@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"synclayer"
+	"synclayer/source/woocommerce/woosim"
 )
 
 // TestWooCommerce_ConfigAPI: the woocommerce source's api: block is
@@ -54,4 +60,34 @@ func TestWooCommerce_ConfigAPI(t *testing.T) {
 			t.Errorf("the log's redaction misses them: %v", got)
 		}
 	})
+}
+
+// TestWooCommerce_OpensAsLister: the registry passes the api: block to
+// the package unchanged, and the source it opens lists, reconciles and
+// registers webhooks through the store's REST API.
+func TestWooCommerce_OpensAsLister(t *testing.T) {
+	sim := woosim.New("ck_e2e", "cs_e2e")
+	sim.Seed(woosim.Customers, 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Minute)
+	hs := httptest.NewServer(sim)
+	defer hs.Close()
+	t.Setenv("WC_CONSUMER_SECRET", "cs_e2e")
+	cfg, err := ParseConfig([]byte("sources:\n  woo-eu:\n    type: woocommerce\n    secret: s\n    api: {url: \""+hs.URL+"\", consumer_key: ck_e2e, consumer_secret: \"${WC_CONSUMER_SECRET}\", reconcile_interval: 6h}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := cfg.openSource("woo-eu", []string{"s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := src.(synclayer.SourceReconciler)
+	if !ok || r.ReconcileInterval() != 6*time.Hour {
+		t.Fatalf("%T is not a SourceReconciler every 6h", src)
+	}
+	if _, ok := src.(synclayer.HookRegistrar); !ok {
+		t.Errorf("%T is not a HookRegistrar", src)
+	}
+	p, err := r.List(context.Background(), synclayer.ListRequest{Kind: synclayer.ListCustomers})
+	if err != nil || len(p.Events) != 3 || p.Total != 3 {
+		t.Errorf("List: %d events, Total %d, %v", len(p.Events), p.Total, err)
+	}
 }
