@@ -199,6 +199,11 @@ func TestSource_List(t *testing.T) {
 		if p, err := src.List(context.Background(), synclayer.ListRequest{Kind: synclayer.ListCustomers}); err != nil || len(p.Events) != 3 {
 			t.Errorf("after the wait: %d events, %v", len(p.Events), err)
 		}
+		sim.Refuse(1, http.StatusServiceUnavailable, "")
+		_, err = src.List(context.Background(), synclayer.ListRequest{Kind: synclayer.ListCustomers})
+		if !errors.As(err, &ra) || !ra.Throttled || ra.After != time.Second || permanent(err) {
+			t.Errorf("503 without Retry-After: %v, want Throttled for 1s", err)
+		}
 	})
 	t.Run("BadKey", func(t *testing.T) {
 		sim, _, url := startSim(t)

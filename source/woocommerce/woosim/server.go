@@ -34,13 +34,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if throttled {
 		s.throttle--
 	}
-	retry := s.retry
+	retry, refuse := s.retry, s.refuse
 	s.mu.Unlock()
 	if throttled {
 		if retry != "" {
 			w.Header().Set("Retry-After", retry)
 		}
-		writeError(w, http.StatusTooManyRequests, "too_many_requests", "Too many requests. Please wait and try again.")
+		if refuse == http.StatusTooManyRequests {
+			writeError(w, refuse, "too_many_requests", "Too many requests. Please wait and try again.")
+		} else {
+			writeError(w, refuse, "service_unavailable", "The site is busy. Please try again later.")
+		}
 		return
 	}
 	if !s.authorized(w, r) {
@@ -126,9 +130,10 @@ func pageParams(w http.ResponseWriter, r *http.Request) (page, perPage int, ok b
 	return page, perPage, true
 }
 
-// list serves a collection sorted by id (orderby=id) or, by default, by
-// date, newest first. Customers take no modified filter; WordPress
-// ignores a parameter an endpoint does not have.
+// list serves a collection sorted by id (orderby=id) or else by date
+// modified (WooCommerce's default is date, and name for customers),
+// descending but for customers. Customers take no modified filter;
+// WordPress ignores a parameter an endpoint does not have.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, kind string) {
 	page, perPage, ok := pageParams(w, r)
 	if !ok {

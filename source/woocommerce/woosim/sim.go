@@ -44,7 +44,8 @@ type Server struct {
 	modified map[string]map[int64]time.Time
 	hooks    map[int64]*Webhook
 	nextHook int64
-	throttle int // answers left to refuse 429
+	throttle int // answers left to refuse with refuse
+	refuse   int
 	retry    string
 	// Requests counts the requests served, by "METHOD path".
 	requests map[string]int
@@ -168,11 +169,16 @@ func (s *Server) Seed(kind string, n int, first time.Time, step time.Duration) {
 	}
 }
 
-// Throttle makes the next n answers 429 with Retry-After: retryAfter.
-func (s *Server) Throttle(n int, retryAfter string) {
+// Throttle makes the next n answers 429 with Retry-After: retryAfter
+// ("" for none), as a host's rate limit in front of WordPress does.
+func (s *Server) Throttle(n int, retryAfter string) { s.Refuse(n, http.StatusTooManyRequests, retryAfter) }
+
+// Refuse makes the next n answers status (429, 503) with Retry-After:
+// retryAfter ("" for none).
+func (s *Server) Refuse(n, status int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.throttle, s.retry = n, retryAfter
+	s.throttle, s.refuse, s.retry = n, status, retryAfter
 }
 
 // Requests returns how many times "METHOD path" was asked.
