@@ -171,7 +171,9 @@ func (s *Server) Seed(kind string, n int, first time.Time, step time.Duration) {
 
 // Throttle makes the next n answers 429 with Retry-After: retryAfter
 // ("" for none), as a host's rate limit in front of WordPress does.
-func (s *Server) Throttle(n int, retryAfter string) { s.Refuse(n, http.StatusTooManyRequests, retryAfter) }
+func (s *Server) Throttle(n int, retryAfter string) {
+	s.Refuse(n, http.StatusTooManyRequests, retryAfter)
+}
 
 // Refuse makes the next n answers status (429, 503) with Retry-After:
 // retryAfter ("" for none).
