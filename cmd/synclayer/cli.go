@@ -45,8 +45,13 @@ Usage:
                                                create an admin API key; prints it once, on the last line
   synclayer keys list        [--config FILE]   list API keys (never their secrets)
   synclayer keys revoke ID   [--config FILE]   revoke a key; it stops working at once
-  synclayer sources register [NAME] [--source NAME] [--config FILE]
-                                               create or update a BigCommerce source's webhooks
+  synclayer sources register [NAME] [--json] [--config FILE]
+                                               create or update the webhook subscriptions the skills
+                                               need at server.public_url/webhooks/NAME (Shopify with
+                                               admin:, BigCommerce, WooCommerce with api:; no NAME: all)
+  synclayer sources check [NAME] [--json] [--config FILE]
+                                               compare them with what is registered; exits 1 when one
+                                               is missing, inactive or elsewhere
   synclayer DESTINATION webhook [--url URL] [--config FILE]
                                                print the request that registers the destination's
                                                webhook by hand (synclayer brevo webhook), for when
@@ -114,7 +119,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "keys":
 		return cmdKeys(ctx, rest, stdout)
 	case "sources":
-		return cmdSources(ctx, rest, stdout)
+		return cmdSources(ctx, rest, stdout, stderr)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, rest, stdout)
 	case "version", "--version", "-version":

@@ -336,9 +336,13 @@ func (m *Main) openDestinations(extra map[string]http.Handler) error {
 // loadSecrets returns each configured source's accepted secrets, current
 // first. A secret_file that does not exist is generated only for the
 // built-in defaults, so the quick start works without any setup.
-func (m *Main) loadSecrets() (map[string][]string, error) {
+func (m *Main) loadSecrets() (map[string][]string, error) { return m.Config.loadSecrets() }
+
+// loadSecrets is Main.loadSecrets for a command that runs no server
+// (sources register, which gives a webhook the secret it is signed with).
+func (c *Config) loadSecrets() (map[string][]string, error) {
 	out := map[string][]string{}
-	for name, s := range m.Config.sources() {
+	for name, s := range c.sources() {
 		secret := s.Secret
 		if secret == "" && s.SecretFile != "" {
 			b, err := os.ReadFile(s.SecretFile)

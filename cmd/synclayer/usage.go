@@ -39,16 +39,19 @@ var commandDocs = map[string]commandDoc{
 	"keys create":      {"--role admin|operator|viewer [--name NAME]", "Create an admin API key; it is printed once, alone on the last line."},
 	"keys list":        {"", "List API keys, never their secrets."},
 	"keys revoke":      {"ID", "Revoke a key; it stops working at once."},
-	"sources register": {"[NAME] [--source NAME]", "Create or update a BigCommerce source's webhooks (v3/hooks) to deliver to server.public_url/webhooks/NAME."},
+	"sources":          {"COMMAND", "Make and check the webhook subscriptions of sources whose platform takes them through its API (Shopify with admin:, BigCommerce, WooCommerce with api:)."},
+	"sources register": {"[NAME] [--source NAME] [--json]", "Create or update the webhook subscriptions the enabled skills need from source NAME (without NAME: every source that registers through its platform's API) to deliver to server.public_url/webhooks/NAME; re-running changes nothing."},
+	"sources check":    {"[NAME] [--source NAME] [--json]", "Compare the source's webhook subscriptions with what the enabled skills need; exits 1 when a topic is missing, inactive or delivers elsewhere, saying to run synclayer sources register NAME."},
 	"version":          {"", "Print the version and the commit it was built from."},
 	"healthcheck":      {"[--url URL] [--timeout DURATION]", "Ask the running server's /healthz and fail unless it answers 200; for a container's HEALTHCHECK."},
 }
 
 // subcommands lists each parent's commands in the order its help shows them.
 var subcommands = map[string][]string{
-	"config": {"validate", "history", "show", "diff", "rollback"},
-	"dlq":    {"list", "retry"},
-	"keys":   {"create", "list", "revoke"},
+	"config":  {"validate", "history", "show", "diff", "rollback"},
+	"dlq":     {"list", "retry"},
+	"keys":    {"create", "list", "revoke"},
+	"sources": {"register", "check"},
 }
 
 // usageError is a command line that cannot run as given: an unknown
