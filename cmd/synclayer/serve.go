@@ -165,6 +165,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.startFetchers()    // writeback.go
 	m.startReconcile()   // reconcile.go
 	m.startPolls()       // poll.go
+	m.startSourceReconcile()
 	if err := m.skills.start(ctx); err != nil {
 		return err
 	}
