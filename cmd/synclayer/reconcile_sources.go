@@ -42,7 +42,7 @@ func (m *Main) startSourceReconcile() {
 		}
 		every := r.ReconcileInterval()
 		m.Logger.Info("source reconciliation started", "source", name, "every", every.String())
-		m.everyWindow(sourceReconcileCheckpoint(name), every, false, func(ctx context.Context) {
+		m.everyWindow("reconcile-source:"+name, every, false, func(ctx context.Context) {
 			// customer-sync is read as it runs now: the admin API can
 			// enable it, or take the source off it, after the start.
 			if !m.customersFrom(name) {

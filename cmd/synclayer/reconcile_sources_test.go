@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ func TestReconcileSources_Shopify(t *testing.T) {
 	r, ok := e.m.sources["shopify"].(synclayer.SourceReconciler)
 	if !ok || r.ReconcileInterval() != time.Hour {
 		t.Fatalf("the shopify source is %T, want a SourceReconciler every hour", e.m.sources["shopify"])
+	}
+	if !strings.Contains(e.logs.String(), `msg="source reconciliation started" source=shopify every=1h0m0s`) {
+		t.Errorf("the log does not say the shopify source is reconciled every hour:\n%s", e.logs.String())
 	}
 	if !e.m.customersFrom("shopify") || e.m.customersFrom("magento") {
 		t.Fatal("customersFrom: customer-sync takes shopify, not magento")

@@ -103,6 +103,9 @@ func (h *hookCommand) runOne(ctx context.Context, name string) error {
 // admin:) or that no enabled skill takes events from is skipped, saying
 // so.
 func (h *hookCommand) runAll(ctx context.Context) error {
+	if _, err := h.cfg.hookURL("NAME"); err != nil {
+		return err
+	}
 	var errs []error
 	byName := map[string][]synclayer.HookState{}
 	n := 0

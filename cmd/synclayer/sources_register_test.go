@@ -206,8 +206,11 @@ func TestSources_RegisterErrors(t *testing.T) {
 			t.Errorf("%v: %v, want an error saying %q", tc.args, err, tc.want)
 		}
 	}
-	if _, _, err := cliRun(t, "sources", "check", "shopify", "--config", writeHookConfig(t, "", hs.URL, "")); err == nil || !strings.Contains(err.Error(), "server.public_url is not set") {
-		t.Errorf("check without public_url: %v", err)
+	noURL := writeHookConfig(t, "", hs.URL, "")
+	for _, args := range [][]string{{"sources", "check", "shopify"}, {"sources", "register"}} {
+		if _, _, err := cliRun(t, append(args, "--config", noURL)...); err == nil || strings.Count(err.Error(), "server.public_url is not set") != 1 {
+			t.Errorf("%v without public_url: %v, want one error naming server.public_url", args, err)
+		}
 	}
 	if n := len(shop.Calls()); n != 0 {
 		t.Errorf("%d calls to Shopify from commands that failed before any", n)
