@@ -6,12 +6,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"synclayer/destination/brevo/brevosim"
-	"synclayer/source/bigcommerce"
 	"synclayer/source/bigcommerce/bigcommercesim"
 )
 
@@ -103,19 +103,25 @@ func TestBigCommerce_Register(t *testing.T) {
 	if err != nil {
 		t.Fatalf("register: %v\n%s", err, stderr)
 	}
+	// customer-sync is the one skill taking the source's events: its
+	// scopes, and no order's or product's.
+	scopes := []string{"store/customer/created", "store/customer/deleted", "store/customer/updated"}
 	hooks := sim.Hooks()
-	if len(hooks) != len(bigcommerce.Scopes) || strings.Count("\n"+out, "\ncreated ") != len(bigcommerce.Scopes) {
+	if len(hooks) != len(scopes) || strings.Count("\n"+out, "\ncreated ") != len(scopes) {
 		t.Fatalf("hooks %+v after:\n%s", hooks, out)
 	}
 	for _, h := range hooks {
-		if h.Destination != "https://sync.example.com/webhooks/shop-bc" || !h.IsActive || h.Headers["X-Synclayer-Token"] != "hv" {
+		if h.Destination != "https://sync.example.com/webhooks/shop-bc" || !h.IsActive || h.Headers["X-Synclayer-Token"] != "hv" || !slices.Contains(scopes, h.Scope) {
 			t.Errorf("hook %+v", h)
 		}
 	}
-	if out, _, err := cliRun(t, "sources", "register", "shop-bc", "--config", cfg); err != nil || strings.Count("\n"+out, "\nunchanged ") != len(bigcommerce.Scopes) {
+	if out, _, err := cliRun(t, "sources", "register", "shop-bc", "--config", cfg); err != nil || strings.Count("\n"+out, "\nunchanged ") != len(scopes) {
 		t.Errorf("register again: %v\n%s", err, out)
 	}
-	if out, _, err := cliRun(t, "sources", "register", "--source", "shop-bc", "--config", write("https://new.example.com:443")); err != nil || strings.Count("\n"+out, "\nupdated ") != len(bigcommerce.Scopes) || len(sim.Hooks()) != len(bigcommerce.Scopes) {
+	if out, _, err := cliRun(t, "sources", "check", "shop-bc", "--config", cfg); err != nil || strings.Count("\n"+out, "\nok ") != len(scopes) {
+		t.Errorf("check: %v\n%s", err, out)
+	}
+	if out, _, err := cliRun(t, "sources", "register", "--source", "shop-bc", "--config", write("https://new.example.com:443")); err != nil || strings.Count("\n"+out, "\nupdated ") != len(scopes) || len(sim.Hooks()) != len(scopes) {
 		t.Errorf("register at a new URL: %v\n%s", err, out)
 	}
 	for _, bad := range []string{"http://sync.example.com", "https://sync.example.com:8443"} {

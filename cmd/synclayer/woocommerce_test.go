@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +92,54 @@ func TestWooCommerce_OpensAsLister(t *testing.T) {
 	p, err := r.List(context.Background(), synclayer.ListRequest{Kind: synclayer.ListCustomers})
 	if err != nil || len(p.Events) != 3 || p.Total != 3 {
 		t.Errorf("List: %d events, Total %d, %v", len(p.Events), p.Total, err)
+	}
+}
+
+// TestWooCommerce_RegisterAndCheck: sources register makes WooCommerce's
+// webhooks for the skills taking the source's events, signed with the
+// source's own secret (from the environment), so their deliveries
+// verify; a webhook WooCommerce disabled after failed deliveries is
+// reported by check and set active again by register.
+func TestWooCommerce_RegisterAndCheck(t *testing.T) {
+	sim := woosim.New("ck_reg", "cs_reg")
+	hs := httptest.NewServer(sim)
+	defer hs.Close()
+	t.Setenv("WOO_WEBHOOK_SECRET", "woo-signing-secret")
+	t.Setenv("WC_CONSUMER_SECRET", "cs_reg")
+	p := filepath.Join(t.TempDir(), "synclayer.yaml")
+	doc := "server:\n  public_url: https://sync.example.com\nstorage:\n  driver: sqlite\n  dsn: " + strconv.Quote(filepath.Join(t.TempDir(), "db")) +
+		"\nsources:\n  woocommerce:\n    secret: \"${WOO_WEBHOOK_SECRET}\"\n    api: {url: \"" + hs.URL + "\", consumer_key: ck_reg, consumer_secret: \"${WC_CONSUMER_SECRET}\"}\n" +
+		"skills:\n  customer-sync:\n    enabled: true\n    source: woocommerce\n  order-events:\n    enabled: true\n    source: woocommerce\n"
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := cliRun(t, "sources", "register", "woocommerce", "--config", p)
+	if err != nil {
+		t.Fatalf("register: %v\n%s%s", err, out, stderr)
+	}
+	hooks := sim.Webhooks()
+	var topics []string
+	for _, h := range hooks {
+		topics = append(topics, h.Topic)
+		if h.Secret != "woo-signing-secret" || h.DeliveryURL != "https://sync.example.com/webhooks/woocommerce" || h.Status != "active" {
+			t.Errorf("webhook %s: secret %q, url %s, status %s", h.Topic, h.Secret, h.DeliveryURL, h.Status)
+		}
+	}
+	slices.Sort(topics)
+	if want := []string{"customer.created", "customer.deleted", "customer.updated", "order.created", "order.deleted", "order.updated"}; !slices.Equal(topics, want) {
+		t.Errorf("topics %v, want %v (no product topic: product-catalog is off)", topics, want)
+	}
+	if out, _, err := cliRun(t, "sources", "check", "--config", p); err != nil {
+		t.Errorf("check after register: %v\n%s", err, out)
+	}
+	sim.SetWebhookStatus(hooks[0].ID, "disabled")
+	if out, _, err := cliRun(t, "sources", "check", "--config", p); err == nil || !strings.Contains(out, "inactive") {
+		t.Errorf("check with a disabled webhook: %v\n%s", err, out)
+	}
+	if out, _, err := cliRun(t, "sources", "register", "--config", p); err != nil || strings.Count("\n"+out, "\nupdated ") != 1 {
+		t.Errorf("register again: %v\n%s", err, out)
+	}
+	if len(sim.Webhooks()) != len(hooks) {
+		t.Errorf("%d webhooks after register again, want %d: the disabled one updated, not another made", len(sim.Webhooks()), len(hooks))
 	}
 }
