@@ -48,6 +48,7 @@ type APIResume struct {
 	// Pages is how many pages an earlier run committed (0: a fresh run).
 	Pages int
 	Kind  string // the kind it resumed in
+	Read  int    // records the earlier runs read
 	// Finished is when an earlier run finished the listing, when its
 	// checkpoint said so (the run then started over).
 	Finished time.Time
@@ -98,7 +99,7 @@ func (l *APILoader) Load(ctx context.Context) (Counts, APIResume, error) {
 				"checkpoint %s continues a listing of %s, which this run does not list; start again with --restart", l.Checkpoint, old.Name)
 		default:
 			cp = old
-			resume.Pages, resume.Kind = old.Pages, old.Name
+			resume.Pages, resume.Kind, resume.Read = old.Pages, old.Name, old.Counts.Read
 		}
 	}
 	if cp.Pages == 0 {

@@ -25,6 +25,7 @@ type BatchData struct {
 	Run        string         `json:"run"` // backfill or resync
 	Skill      string         `json:"skill"`
 	File       string         `json:"file,omitempty"`
+	Source     string         `json:"source,omitempty"` // the source whose API a backfill --from listed
 	StartedAt  time.Time      `json:"startedAt"`
 	Read       int            `json:"read"`
 	Written    int            `json:"written"`

@@ -44,17 +44,19 @@ func enabledSkill(cfg *Config, name string) error {
 	return nil
 }
 
-// cmdBackfill loads an export into the store through the ingest pipeline
-// and pushes it to Brevo through the batch path. An interrupted run,
-// started again with the same file, resumes after its last committed
-// chunk; its dedupe keys make loading a line twice harmless anyway.
+// cmdBackfill loads an export (--file), or every record the source's API
+// lists (--from, backfill_api.go), into the store through the ingest
+// pipeline and pushes it to Brevo through the batch path. An interrupted
+// run, started again the same way, resumes after its last committed chunk
+// or page; dedupe keys make loading a record twice harmless anyway.
 func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var file, asOf string
+	var file, from, asOf string
 	var noPush, restart bool
 	fs, src, pos, err := parseFlags("backfill", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&file, "file", "", "load the export in `FILE`: a Shopify customer or order CSV, or JSONL of custom events")
+		fs.StringVar(&from, "from", "", "list every record of the skill's kind through the API of `SOURCE`, a configured source the skill takes events from (Shopify with an admin: block, Magento with api_url)")
 		fs.BoolVar(&noPush, "no-push", false, "only load the store; a running server's flusher pushes")
-		fs.BoolVar(&restart, "restart", false, "ignore a checkpoint and load the file from its start")
+		fs.BoolVar(&restart, "restart", false, "ignore a checkpoint and load the file (or list the API) from its start")
 		fs.StringVar(&asOf, "as-of", "", "the RFC 3339 `TIME` the export was taken, e.g. 2026-11-20T10:00:00Z (default: the file's modification time)")
 	})
 	if err != nil {
@@ -64,8 +66,13 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if file == "" {
-		return usageErrorf(fs, "--file is required: the export to load, e.g. --file customers_export.csv or --file events.jsonl")
+	switch {
+	case file != "" && from != "":
+		return usageErrorf(fs, "--file and --from are two ways to backfill; give one: --file to load an export, --from to list through a source's API")
+	case from != "" && asOf != "":
+		return usageErrorf(fs, "--as-of dates an export file; a listing from --from dates each record by its own update time")
+	case file == "" && from == "":
+		return usageErrorf(fs, "--file or --from is required: the export to load (--file customers_export.csv or --file events.jsonl), or the source to list through its API (--from shopify)")
 	}
 	var at time.Time
 	if asOf != "" {
@@ -80,7 +87,9 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := enabledSkill(cfg, name); err != nil {
 		return err
 	}
-	var paths []batchPath
+	if from != "" {
+		return backfillFrom(ctx, cfg, name, from, noPush, restart, stdout, stderr)
+	}
 	f, err := backfill.Open(file, at, sourceTypes)
 	if err != nil {
 		return err
@@ -95,16 +104,11 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if name == skill.CustomerSyncName && f.Records() == synclayer.ExportOrders {
 		return fmt.Errorf("--file %s is an order export; customer-sync takes a customer export or JSONL (back the orders up with order-events)", filepath.Base(file))
 	}
-	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
+	db, paths, err := openBackfill(ctx, cfg, noPush)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if !noPush {
-		if paths, err = pushers(cfg, db, true); err != nil {
-			return fmt.Errorf("%w; or pass --no-push to only load the store (a running server's flusher then pushes)", err)
-		}
-	}
 
 	source := f.Source
 	started := time.Now().UTC()
@@ -122,19 +126,48 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("backfill stopped after %d records (%w); run the same command again to resume", counts.Read, err)
 	}
+	data := notify.BatchData{Run: "backfill", Skill: name, File: filepath.Base(file), StartedAt: started}
+	if err := pushAndReport(ctx, cfg, db, paths, noPush, stdout, stderr, loader.Checkpoint, data, counts); err != nil {
+		return err
+	}
+	return db.DeleteCheckpoint(ctx, loader.Checkpoint)
+}
+
+// openBackfill opens the store and, unless noPush, the batch paths a
+// backfill pushes through.
+func openBackfill(ctx context.Context, cfg *Config, noPush bool) (*store.DB, []batchPath, error) {
+	db, err := store.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN)
+	if err != nil {
+		return nil, nil, err
+	}
+	if noPush {
+		return db, nil, nil
+	}
+	paths, err := pushers(cfg, db, true)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("%w; or pass --no-push to only load the store (a running server's flusher then pushes)", err)
+	}
+	return db, paths, nil
+}
+
+// pushAndReport pushes what a backfill loaded through paths (unless
+// noPush) and prints, and notifies, the batch_completed summary of data
+// with the load's counts.
+func pushAndReport(ctx context.Context, cfg *Config, db *store.DB, paths []batchPath, noPush bool, stdout, stderr io.Writer, runID string, data notify.BatchData, counts backfill.Counts) error {
 	var pushed synclayer.BatchStats
 	if !noPush {
+		var err error
 		if pushed, err = push(ctx, db, paths, stderr); err != nil {
 			return fmt.Errorf("backfill loaded %d records, but the push stopped (%w); run the same command again to finish it", counts.Read, err)
 		}
 	}
-	data := notify.BatchData{Run: "backfill", Skill: name, File: filepath.Base(file), StartedAt: started,
-		Read: counts.Read, Written: counts.Written, Skipped: counts.Skipped, Failed: counts.Failed}
+	data.Read, data.Written, data.Skipped, data.Failed = counts.Read, counts.Written, counts.Skipped, counts.Failed
 	for _, fl := range counts.Failures {
 		data.Failures = append(data.Failures, notify.BatchFailure{Line: fl.Line, Reason: fl.Reason})
 	}
-	finishRun(ctx, cfg, db, stdout, stderr, loader.Checkpoint, data, pushed, noPush)
-	return db.DeleteCheckpoint(ctx, loader.Checkpoint)
+	finishRun(ctx, cfg, db, stdout, stderr, runID, data, pushed, noPush)
+	return nil
 }
 
 // push drains the batch paths in their order, consent changes first and
@@ -201,8 +234,11 @@ func finishRun(ctx context.Context, cfg *Config, db *store.DB, stdout, stderr io
 	data.Imported, data.Realtime, data.Unchanged, data.PushFailed, data.Calls = pushed.Batched, pushed.Realtime, pushed.Unchanged, pushed.Failed, pushed.Calls
 	w := stdout
 	fmt.Fprintf(w, "batch_completed: %s %s", data.Run, data.Skill)
-	if data.File != "" {
+	switch {
+	case data.File != "":
 		fmt.Fprintf(w, " from %s", data.File)
+	case data.Source != "":
+		fmt.Fprintf(w, " from %s's API", data.Source)
 	}
 	fmt.Fprintf(w, " in %s\n", time.Since(data.StartedAt).Round(time.Millisecond))
 	fmt.Fprintf(w, "  records: read %d, written %d, skipped %d, failed %d\n", data.Read, data.Written, data.Skipped, data.Failed)
