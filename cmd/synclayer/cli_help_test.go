@@ -156,7 +156,7 @@ func TestCLI_UsageErrors(t *testing.T) {
 		{[]string{"trigger", "customer-sync", "--data", "{}", "--config", cfg}, "trigger: --event is required", "--event EVENT"},
 		{[]string{"trigger", "customer-sync", "--event", "x", "--config", cfg}, `trigger: --data is required: the event's fields as JSON, e.g. --data '{"email":"ada@example.com"}'`, "--data JSON"},
 		{[]string{"trigger", "customer-sync", "--event", "x", "--data", "{oops", "--config", cfg}, "trigger: --data is not valid JSON", "--data JSON"},
-		{[]string{"backfill", "customer-sync", "--config", cfg}, "backfill: --file is required", "--file FILE"},
+		{[]string{"backfill", "customer-sync", "--config", cfg}, "backfill: --file or --from is required", "--file FILE"},
 		{[]string{"backfill", "--file", "x.csv", "--config", cfg}, "backfill: missing SKILL: the skill to run, one of customer-sync, order-events, product-catalog", "Usage: synclayer backfill"},
 		{[]string{"backfill", "customer-sync", "--file", "x.csv", "--as-of", "yesterday", "--config", cfg}, `backfill: --as-of: "yesterday" is not an RFC 3339 time`, "--as-of TIME"},
 		{[]string{"backfill", "customer-sync", "--no-push=perhaps", "--config", cfg}, `backfill: invalid boolean value "perhaps" for -no-push`, "--no-push"},

@@ -29,7 +29,7 @@ var commandDocs = map[string]commandDoc{
 	"config rollback":  {"N", "Record version N's skills as the newest version; running servers apply it within 5 s."},
 	"plan":             {"--sample DIR [--json] [--source NAME]", "Dry run: print what the config would send for sample records, against a copy of the current state. Touches nothing live."},
 	"trigger":          {"SKILL --event EVENT --data JSON", "Push one event through the pipeline, as a webhook would."},
-	"backfill":         {"SKILL --file export.csv|export.jsonl [--no-push] [--restart] [--as-of TIME]", "Load a platform export into the store, then push it to Brevo in batches; resumes where an interrupted run stopped."},
+	"backfill":         {"SKILL --file export.csv|export.jsonl | --from SOURCE [--no-push] [--restart] [--as-of TIME]", "Load a platform export (--file), or every record of the skill's kind listed through a source's API (--from: Shopify's Admin API, Magento's REST API), into the store, then push it to Brevo in batches; resumes where an interrupted run stopped."},
 	"resync":           {"SKILL", "Push the skill's whole canonical state to Brevo in batches."},
 	"replay":           {"--since TIME [--until TIME] [--skill SKILL] [--source NAME] [--dry-run]", "Queue again, through the current config, the contacts that the events received in a time range touched; consent holds and unchanged contacts are skipped."},
 	"dlq":              {"COMMAND", "List dead-lettered deliveries and put them back in the queue."},
