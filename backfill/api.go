@@ -68,8 +68,13 @@ type apiCheckpoint struct {
 }
 
 // maxRetries is how many times a page that failed with a transient
-// error is asked again before the run stops.
-const maxRetries = 3
+// error is asked again before the run stops, and maxRetryWait the longest
+// such an error may ask to wait: a longer one (a frozen Shopify shop's
+// hour) stops the run at once, for its operator to run again later.
+const (
+	maxRetries   = 3
+	maxRetryWait = time.Minute
+)
 
 // Load lists each kind to its end, from the checkpoint when an
 // unfinished one is stored, and marks the checkpoint finished. It returns
@@ -210,7 +215,7 @@ func (l *APILoader) page(ctx context.Context, req synclayer.ListRequest) (syncla
 			return page, err
 		case errors.As(err, &ra) && ra.Throttled:
 			d = max(ra.After, 100*time.Millisecond)
-		case tries >= maxRetries:
+		case tries >= maxRetries, errors.As(err, &ra) && ra.After > maxRetryWait:
 			return page, err
 		default:
 			tries++
