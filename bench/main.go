@@ -3,6 +3,7 @@
 //
 //	go run ./bench [--n 20000] [--c 32] [--driver postgres] [--json]
 //	go run ./bench --orders 10000 --backfill 100000 --backfill-memory 1000000
+//	go run ./bench --backfill-api 100000
 //
 // It builds the real binary and runs it as a child process, so the memory
 // and CPU reported are the server's alone, against a Brevo simulator served
@@ -43,6 +44,7 @@ type options struct {
 	backfill         int // contacts in the backfill throughput run (0 skips it)
 	backfillMemory   int // contacts in the backfill memory run (0 skips it)
 	requests         int // contacts in the destinations' requests run (0 skips it)
+	backfillAPI      int // customers in the backfill --from shopify run (0 skips it)
 }
 
 func main() {
@@ -62,6 +64,7 @@ func main() {
 	flag.IntVar(&o.backfill, "backfill", 0, "contacts in a backfill throughput run: Shopify CSV export to Brevo imports (0 skips it)")
 	flag.IntVar(&o.backfillMemory, "backfill-memory", 0, "contacts in a backfill whose peak memory is reported, e.g. 1000000 (0 skips it)")
 	flag.IntVar(&o.requests, "requests", 0, "contacts synced to Brevo, Klaviyo and Mailchimp at once, counting each one's requests per contact; runs alone (0 skips it)")
+	flag.IntVar(&o.backfillAPI, "backfill-api", 0, "customers seeded in a Shopify simulator and backfilled with `backfill customer-sync --from shopify --no-push` into SQLite, e.g. 100000; runs alone (0 skips it)")
 	flag.Parse()
 	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) || o.orders < 0 || o.backfill < 0 || o.backfillMemory < 0 {
 		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n, --orders, --backfill and --backfill-memory not negative, --latency-rate positive")
@@ -124,6 +127,14 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 		defer drop()
 		cfg.dsn = dsn
+	}
+	if o.backfillAPI > 0 {
+		progress(fmt.Sprintf("backfill --from shopify: %d customers from the Shopify simulator", o.backfillAPI))
+		r, err := runBackfillAPI(ctx, cfg, o.backfillAPI)
+		if err != nil {
+			return nil, err
+		}
+		return &report{Driver: "sqlite", Cores: runtime.NumCPU(), BackfillAPI: r}, nil
 	}
 	if o.requests > 0 {
 		progress(fmt.Sprintf("requests: %d contacts to Brevo, Klaviyo, Mailchimp, HubSpot and Pipedrive", o.requests))

@@ -21,9 +21,11 @@ type report struct {
 	ServerCPU float64 `json:"server_cpu_seconds"`
 	BenchCPU  float64 `json:"bench_cpu_seconds"` // load generator and simulator
 
-	Orders    *orderPhase    `json:"orders,omitempty"`
-	Requests  *requestsRun   `json:"requests,omitempty"` // --requests runs alone
-	Backfills []*backfillRun `json:"backfills,omitempty"`
+	Orders   *orderPhase  `json:"orders,omitempty"`
+	Requests *requestsRun `json:"requests,omitempty"` // --requests runs alone
+	// BackfillAPI is --backfill-api's run, which runs alone.
+	BackfillAPI *backfillAPIRun `json:"backfill_api,omitempty"`
+	Backfills   []*backfillRun  `json:"backfills,omitempty"`
 }
 
 // orderPhase is the burst of signed orders/create webhooks.
@@ -91,6 +93,11 @@ func (r *report) writeText(w io.Writer) error {
 	if r.Requests != nil {
 		fmt.Fprintf(w, "synclayer bench (%s, %d cores)\n", r.Driver, r.Cores)
 		r.Requests.print(w)
+		return nil
+	}
+	if r.BackfillAPI != nil {
+		fmt.Fprintf(w, "synclayer bench (%s, %d cores)\n", r.Driver, r.Cores)
+		r.BackfillAPI.print(w)
 		return nil
 	}
 	b := r.Burst
