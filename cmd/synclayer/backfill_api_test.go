@@ -40,12 +40,12 @@ func writeAPIConfig(t *testing.T, brevoURL, sources, skills string) string {
 // shopWithCustomers starts shopifysim with n seeded customers and a cost
 // bucket large enough that the listing is never throttled for long;
 // before, when set, runs ahead of each request with its body.
-func shopWithCustomers(t *testing.T, n int) (*shopifysim.Server, string, func(func(body []byte))) {
+func shopWithCustomers(t *testing.T, n int) (*shopifysim.Server, string, func(func(r *http.Request, body []byte))) {
 	t.Helper()
 	shop := shopifysim.New(shopifysim.Options{AccessToken: shopToken, Bucket: 100000, RestoreRate: 50000})
 	shop.SeedCustomers(n, time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC))
 	var mu sync.Mutex
-	var before func([]byte)
+	var before func(*http.Request, []byte)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		f := before
@@ -53,16 +53,21 @@ func shopWithCustomers(t *testing.T, n int) (*shopifysim.Server, string, func(fu
 		if f != nil {
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			f(body)
+			f(r, body)
 		}
 		shop.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
-	return shop, hs.URL, func(f func([]byte)) { mu.Lock(); before = f; mu.Unlock() }
+	return shop, hs.URL, func(f func(*http.Request, []byte)) { mu.Lock(); before = f; mu.Unlock() }
 }
 
-func shopifyAPISource(url string) string {
-	return fmt.Sprintf("  shopify: { secret: \"s\", admin: { shop: demo.myshopify.com, access_token: %q, base_url: %q } }", shopToken, url)
+// shopifyAPISource is a shopify source block with an admin: block at url,
+// plus extra admin keys ("bulk_threshold: 1000").
+func shopifyAPISource(url, extra string) string {
+	if extra != "" {
+		extra = ", " + extra
+	}
+	return fmt.Sprintf("  shopify: { secret: \"s\", admin: { shop: demo.myshopify.com, access_token: %q, base_url: %q%s } }", shopToken, url, extra)
 }
 
 func runBackfillCLI(ctx context.Context, args ...string) (string, string, error) {
@@ -87,15 +92,32 @@ func sentContacts(sim *brevosim.Server) int {
 }
 
 // TestBackfillFrom_Shopify lists 2,500 customers through shopifysim's
-// Admin API: a run killed after its third page resumes after it, every
-// customer reaches Brevo once, and a run of the finished backfill lists
-// them all again and sends nothing.
+// Admin API, by pages of GraphQL and (above admin.bulk_threshold) by a
+// bulk operation: a run killed after its third page resumes after it,
+// every customer reaches Brevo once, and a run of the finished backfill
+// lists them all again and sends nothing.
 func TestBackfillFrom_Shopify(t *testing.T) {
 	t.Parallel()
+	cases := []struct {
+		name, admin string
+		page        func(r *http.Request, body []byte) bool // the request reads a page
+	}{
+		{"Paged", "", func(_ *http.Request, body []byte) bool { return bytes.Contains(body, []byte("query customers(")) }},
+		{"Bulk", "bulk_threshold: 1000", func(r *http.Request, _ []byte) bool { return strings.Contains(r.URL.Path, "/bulk-results/") }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testBackfillFromShopify(t, tc.admin, tc.page)
+		})
+	}
+}
+
+func testBackfillFromShopify(t *testing.T, admin string, isPage func(*http.Request, []byte) bool) {
 	const n = 2500
-	_, shopURL, before := shopWithCustomers(t, n)
+	shop, shopURL, before := shopWithCustomers(t, n)
 	sim, brevoURL := batchSim(t, brevosim.Options{ImportDelay: 20 * time.Millisecond})
-	cfg := writeAPIConfig(t, brevoURL, shopifyAPISource(shopURL),
+	cfg := writeAPIConfig(t, brevoURL, shopifyAPISource(shopURL, admin),
 		"  customer-sync: { enabled: true, source: [shopify], options: { list_id: 5, import_list_id: 9 } }")
 	args := []string{"backfill", "customer-sync", "--from", "shopify", "--config", cfg}
 
@@ -104,8 +126,8 @@ func TestBackfillFrom_Shopify(t *testing.T) {
 	defer cancel()
 	var mu sync.Mutex
 	pages := 0
-	before(func(body []byte) {
-		if bytes.Contains(body, []byte("query customers(")) {
+	before(func(r *http.Request, body []byte) {
+		if isPage(r, body) {
 			mu.Lock()
 			if pages++; pages == 4 {
 				cancel()
@@ -173,6 +195,9 @@ func TestBackfillFrom_Shopify(t *testing.T) {
 	}
 	if got := sentContacts(sim); got != sent {
 		t.Errorf("the third run sent %d more contacts", got-sent)
+	}
+	if admin != "" && shop.BulkOperations() != 2 {
+		t.Errorf("%d bulk operations, want one for the killed and resumed run and one for the third", shop.BulkOperations())
 	}
 }
 
