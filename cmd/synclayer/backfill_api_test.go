@@ -18,6 +18,7 @@ import (
 	"synclayer/destination/brevo/brevosim"
 	"synclayer/source/magento/magentosim"
 	"synclayer/source/shopify/shopifysim"
+	"synclayer/store/storetest"
 )
 
 const shopToken = "shpat_backfill_token"
@@ -35,6 +36,19 @@ func writeAPIConfig(t *testing.T, brevoURL, sources, skills string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// useStorage rewrites the config at path to store in driver at dsn.
+func useStorage(t *testing.T, path, driver, dsn string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "\n")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("storage: { driver: %s, dsn: %q }\n%s", driver, dsn, rest)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // shopWithCustomers starts shopifysim with n seeded customers and a cost
@@ -98,27 +112,33 @@ func sentContacts(sim *brevosim.Server) int {
 // lists them all again and sends nothing.
 func TestBackfillFrom_Shopify(t *testing.T) {
 	t.Parallel()
+	paged := func(_ *http.Request, body []byte) bool { return bytes.Contains(body, []byte("query customers(")) }
 	cases := []struct {
 		name, admin string
 		page        func(r *http.Request, body []byte) bool // the request reads a page
+		postgres    bool
 	}{
-		{"Paged", "", func(_ *http.Request, body []byte) bool { return bytes.Contains(body, []byte("query customers(")) }},
-		{"Bulk", "bulk_threshold: 1000", func(r *http.Request, _ []byte) bool { return strings.Contains(r.URL.Path, "/bulk-results/") }},
+		{"Paged", "", paged, false},
+		{"Bulk", "bulk_threshold: 1000", func(r *http.Request, _ []byte) bool { return strings.Contains(r.URL.Path, "/bulk-results/") }, false},
+		{"PagedPostgres", "", paged, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			testBackfillFromShopify(t, tc.admin, tc.page)
+			testBackfillFromShopify(t, tc.admin, tc.page, tc.postgres)
 		})
 	}
 }
 
-func testBackfillFromShopify(t *testing.T, admin string, isPage func(*http.Request, []byte) bool) {
+func testBackfillFromShopify(t *testing.T, admin string, isPage func(*http.Request, []byte) bool, postgres bool) {
 	const n = 2500
 	shop, shopURL, before := shopWithCustomers(t, n)
 	sim, brevoURL := batchSim(t, brevosim.Options{ImportDelay: 20 * time.Millisecond})
 	cfg := writeAPIConfig(t, brevoURL, shopifyAPISource(shopURL, admin),
 		"  customer-sync: { enabled: true, source: [shopify], options: { list_id: 5, import_list_id: 9 } }")
+	if postgres {
+		useStorage(t, cfg, "postgres", storetest.NewPostgresDatabase(t))
+	}
 	args := []string{"backfill", "customer-sync", "--from", "shopify", "--config", cfg}
 
 	// 1: killed as it asks for the fourth page of customers.
