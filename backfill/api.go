@@ -38,6 +38,9 @@ type APILoader struct {
 	// records read of kind so far and its total (-1 when the API does not
 	// say).
 	Progress func(kind string, c Counts, done, total int)
+	// Started, when set, hears where the run starts, once the checkpoint
+	// is read and before the first page is asked.
+	Started func(APIResume)
 	// Waiting, when set, hears each wait before a page is asked again:
 	// how long and the error that made it.
 	Waiting func(kind string, d time.Duration, err error)
@@ -106,6 +109,9 @@ func (l *APILoader) Load(ctx context.Context) (Counts, APIResume, error) {
 			cp = old
 			resume.Pages, resume.Kind, resume.Read = old.Pages, old.Name, old.Counts.Read
 		}
+	}
+	if l.Started != nil {
+		l.Started(resume)
 	}
 	if cp.Pages == 0 {
 		cp = apiCheckpoint{Total: -1}

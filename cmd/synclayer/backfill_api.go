@@ -81,19 +81,25 @@ func backfillFrom(ctx context.Context, cfg *Config, name, from string, noPush, r
 				fmt.Fprintln(stderr, note)
 			}
 		}}
+	loader.Started = func(r backfill.APIResume) {
+		switch {
+		case r.Pages > 0:
+			fmt.Fprintf(stderr, "resuming after page %d of %s (%d records), where an earlier run stopped\n", r.Pages, r.Kind, r.Read)
+		case !r.Finished.IsZero():
+			fmt.Fprintf(stderr, "an earlier backfill from %s finished at %s; listing every record again to pick up what is new (what was loaded already is skipped)\n",
+				from, r.Finished.Format(time.RFC3339))
+		}
+	}
 	counts, resume, err := loader.Load(ctx)
 	if prog != nil {
 		prog.done()
 	}
 	elapsed := time.Since(started)
+	var perm *synclayer.PermanentError
 	switch {
-	case resume.Pages > 0:
-		fmt.Fprintf(stderr, "resumed after page %d of %s (%d records), where an earlier run stopped\n", resume.Pages, resume.Kind, resume.Read)
-	case !resume.Finished.IsZero():
-		fmt.Fprintf(stderr, "an earlier backfill from %s finished at %s; listing every record again to pick up what is new (what was loaded already is skipped; --restart is not needed)\n",
-			from, resume.Finished.Format(time.RFC3339))
-	}
-	if err != nil {
+	case errors.As(err, &perm):
+		return fmt.Errorf("backfill stopped after %d records (%w); fix that, then run the same command again to resume", counts.Read, err)
+	case err != nil:
 		return fmt.Errorf("backfill stopped after %d records (%w); run the same command again to resume", counts.Read, err)
 	}
 	read := counts.Read - resume.Read

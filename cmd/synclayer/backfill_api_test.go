@@ -175,7 +175,7 @@ func testBackfillFromShopify(t *testing.T, admin string, isPage func(*http.Reque
 		t.Fatalf("second run: %v\n%s", err, stderr)
 	}
 	t.Logf("second run:\n%s%s", stderr, out)
-	if !strings.Contains(stderr, "resumed after page 3 of customers") {
+	if !strings.Contains(stderr, "resuming after page 3 of customers") {
 		t.Errorf("second run's stderr does not say it resumed:\n%s", stderr)
 	}
 	var read, written, skipped, failed int
