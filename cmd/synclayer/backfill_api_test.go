@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -241,8 +242,15 @@ func TestBackfillFrom_Magento(t *testing.T) {
 	sim, brevoURL := batchSim(t, brevosim.Options{})
 	source := fmt.Sprintf("  magento: { secret: %q, api_url: %q, page_size: 3, oauth: { consumer_key: %q, consumer_secret: %q, access_token: %q, access_token_secret: %q } }",
 		magentosim.TestPublicKey, hs.URL, magentoOAuth.ConsumerKey, magentoOAuth.ConsumerSecret, magentoOAuth.AccessToken, magentoOAuth.AccessTokenSecret)
+	got := make(chan []byte, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+	}))
+	t.Cleanup(hook.Close)
 	cfg := writeAPIConfig(t, brevoURL, source, "  customer-sync: { enabled: true, source: [magento], field_mapping: { email: email, firstName: FIRSTNAME }, options: { list_id: 5, import_list_id: 9 } }\n"+
-		"  order-events: { enabled: true, source: magento }")
+		"  order-events: { enabled: true, source: magento }\n"+
+		fmt.Sprintf("notifications: { webhook_url: %q, secret: %q, events: [batch_completed] }", hook.URL, notifySecret))
 
 	out, err := runCLI(t, "backfill", "customer-sync", "--from", "magento", "--config", cfg)
 	if err != nil {
@@ -255,6 +263,26 @@ func TestBackfillFrom_Magento(t *testing.T) {
 		if c, ok := sim.ContactByEmail(fmt.Sprintf("mage%d@example.com", id)); !ok || c.Attributes["FIRSTNAME"] != fmt.Sprintf("M%d", id) {
 			t.Errorf("mage%d in Brevo: %+v, %v", id, c, ok)
 		}
+	}
+	select {
+	case b := <-got:
+		var n struct {
+			Type string `json:"type"`
+			Data struct {
+				Run    string `json:"run"`
+				Skill  string `json:"skill"`
+				Source string `json:"source"`
+				Read   int    `json:"read"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(b, &n); err != nil || n.Type != "batch_completed" || n.Data.Run != "backfill" || n.Data.Skill != "customer-sync" || n.Data.Source != "magento" || n.Data.Read != 7 {
+			t.Errorf("notification %s (%v), want batch_completed of the backfill from magento", b, err)
+		}
+		if bytes.Contains(b, []byte("@example.com")) {
+			t.Errorf("the notification carries an email: %s", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no batch_completed notification")
 	}
 	out, err = runCLI(t, "backfill", "order-events", "--from", "magento", "--config", cfg)
 	if err != nil {
