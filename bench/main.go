@@ -66,8 +66,8 @@ func main() {
 	flag.IntVar(&o.requests, "requests", 0, "contacts synced to Brevo, Klaviyo and Mailchimp at once, counting each one's requests per contact; runs alone (0 skips it)")
 	flag.IntVar(&o.backfillAPI, "backfill-api", 0, "customers seeded in a Shopify simulator and backfilled with `backfill customer-sync --from shopify --no-push` into SQLite, e.g. 100000; runs alone (0 skips it)")
 	flag.Parse()
-	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) || o.orders < 0 || o.backfill < 0 || o.backfillMemory < 0 {
-		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n, --orders, --backfill and --backfill-memory not negative, --latency-rate positive")
+	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) || o.orders < 0 || o.backfill < 0 || o.backfillMemory < 0 || o.backfillAPI < 0 {
+		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n, --orders, --backfill, --backfill-memory and --backfill-api not negative, --latency-rate positive")
 		os.Exit(2)
 	}
 	if o.driver != "sqlite" && o.driver != "postgres" {
