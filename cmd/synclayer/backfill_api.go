@@ -24,14 +24,6 @@ var listKindOf = map[string]string{
 	skill.ProductCatalogName: synclayer.ListProducts,
 }
 
-// listSettings says, for the source types that list through their API,
-// what a source block needs to: a Lister whose ListKinds is empty was
-// configured without it.
-var listSettings = map[string]string{
-	"shopify": "an admin: block (shop, access_token) to list through Shopify's Admin API",
-	"magento": "api_url and oauth (or access_token) to list through Magento's REST API",
-}
-
 // backfillFrom is `backfill SKILL --from SOURCE`: every record of the
 // skill's kind that the source's API lists, page by page from the start,
 // goes through the ingest pipeline with the checkpoint saved after each
@@ -136,8 +128,16 @@ func openLister(cfg *Config, name, from, kind string) (synclayer.Lister, error) 
 		return l, nil
 	case ok && len(l.ListKinds()) > 0:
 		return nil, fmt.Errorf("--from %s: the %s API lists %s, not %s", from, typ, strings.Join(l.ListKinds(), ", "), kind)
-	case listSettings[typ] != "":
-		return nil, fmt.Errorf("--from %s: the source has no API to list from; sources.%s needs %s", from, from, listSettings[typ])
+	case ok:
+		// Configured without its API: the package's own refusal says
+		// which settings to add (Shopify's admin:, Magento's api_url).
+		if _, err := l.List(context.Background(), synclayer.ListRequest{Kind: kind, Limit: 1}); err != nil {
+			if fe := (*synclayer.Error)(nil); errors.As(err, &fe) && fe.Field != "" {
+				return nil, fmt.Errorf("--from %s: the source has no API to list from: sources.%s.%s: %s", from, from, fe.Field, fe.Message)
+			}
+			return nil, fmt.Errorf("--from %s: the source has no API to list from: %w", from, err)
+		}
+		return nil, fmt.Errorf("--from %s: the source has no API to list from; see the README's %s section for the settings it needs", from, typ)
 	}
 	return nil, fmt.Errorf("--from %s: synclayer does not list %s sources through their API; backfill from an export with --file instead", from, typ)
 }

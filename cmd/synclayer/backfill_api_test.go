@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"synclayer/destination/brevo/brevosim"
+	"synclayer/source/bigcommerce/bigcommercesim"
 	"synclayer/source/magento/magentosim"
 	"synclayer/source/shopify/shopifysim"
+	"synclayer/source/woocommerce/woosim"
 	"synclayer/store/storetest"
 )
 
@@ -315,7 +317,7 @@ func TestBackfillFrom_UsageErrors(t *testing.T) {
 		{[]string{"customer-sync"}, true, []string{"--file or --from is required"}},
 		{[]string{"customer-sync", "--from", "nope"}, false, []string{"--from nope", "the sources are custom, shopify"}},
 		{[]string{"order-events", "--from", "custom"}, false, []string{"order-events takes its events from shopify (skills.order-events.source), not from custom"}},
-		{[]string{"customer-sync", "--from", "shopify"}, false, []string{"sources.shopify needs an admin: block"}},
+		{[]string{"customer-sync", "--from", "shopify"}, false, []string{"sources.shopify.admin: is not set"}},
 		{[]string{"customer-sync", "--from", "custom"}, false, []string{"does not list custom sources", "--file"}},
 	}
 	for _, tc := range cases {
@@ -331,5 +333,47 @@ func TestBackfillFrom_UsageErrors(t *testing.T) {
 				t.Errorf("%v: %q lacks %q", tc.args, err, w)
 			}
 		}
+	}
+}
+
+// TestBackfillFrom_BigCommerceAndWooCommerce: the two other stores that
+// list through their API backfill customer-sync the same way: every
+// customer once, across pages (BigCommerce's 250, WooCommerce's 100).
+func TestBackfillFrom_BigCommerceAndWooCommerce(t *testing.T) {
+	t.Parallel()
+	const n = 420
+	start := time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)
+	bc := bigcommercesim.New("abc123", "bc-backfill-token")
+	bc.SeedCustomers(1, n, start)
+	bcs := httptest.NewServer(bc)
+	t.Cleanup(bcs.Close)
+	woo := woosim.New("ck_backfill", "cs_backfill")
+	woo.Seed(woosim.Customers, n, start, time.Second)
+	wos := httptest.NewServer(woo)
+	t.Cleanup(wos.Close)
+	for _, tc := range []struct{ name, block string }{
+		{"bigcommerce", fmt.Sprintf("  bigcommerce: { secret: s, store_hash: abc123, access_token: bc-backfill-token, api_url: %q }", bcs.URL)},
+		{"woocommerce", fmt.Sprintf("  woocommerce: { secret: s, api: { url: %q, consumer_key: ck_backfill, consumer_secret: cs_backfill } }", wos.URL)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, brevoURL := batchSim(t, brevosim.Options{})
+			cfg := writeAPIConfig(t, brevoURL, tc.block, fmt.Sprintf("  customer-sync: { enabled: true, source: [%s], options: { list_id: 5, import_list_id: 9 } }\n", tc.name))
+			out, err := runCLI(t, "backfill", "customer-sync", "--from", tc.name, "--config", cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, fmt.Sprintf("listed %d customers from %s", n, tc.name)) || !strings.Contains(out, fmt.Sprintf("read %d, written %d, skipped 0, failed 0", n, n)) {
+				t.Errorf("backfill:\n%s", out)
+			}
+			for id := 1; id <= n; id++ {
+				if _, ok := sim.ContactByEmail(fmt.Sprintf("customer%d@example.com", id)); !ok {
+					t.Fatalf("customer%d@example.com is not in Brevo (%d contacts there):\n%s", id, len(sim.Contacts()), out)
+				}
+			}
+			if got := len(sim.Contacts()); got != n {
+				t.Errorf("%d contacts in Brevo, want %d", got, n)
+			}
+			assertQueueEmpty(t, cfg)
+		})
 	}
 }

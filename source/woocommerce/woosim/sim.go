@@ -135,7 +135,7 @@ func Customer(id int64, modified time.Time) json.RawMessage {
 		"date_modified": modified.Format(gmt), "date_modified_gmt": modified.UTC().Format(gmt),
 		"email": fmt.Sprintf("customer%d@example.com", id), "first_name": "Cus", "last_name": fmt.Sprintf("Tomer%d", id),
 		"role": "customer", "username": fmt.Sprintf("customer%d", id),
-		"billing":            map[string]any{"first_name": "Cus", "last_name": fmt.Sprintf("Tomer%d", id), "company": "", "email": fmt.Sprintf("customer%d@example.com", id), "phone": "+14155550100"},
+		"billing":            map[string]any{"first_name": "Cus", "last_name": fmt.Sprintf("Tomer%d", id), "company": "", "email": fmt.Sprintf("customer%d@example.com", id), "phone": fmt.Sprintf("+1415555%04d", id%10000)},
 		"is_paying_customer": false, "avatar_url": "", "meta_data": []any{},
 	})
 }
