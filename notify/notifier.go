@@ -45,6 +45,15 @@ type Config struct {
 	// SilenceAfter without a webhook from a source that used to send
 	// them opens a source_silent incident (source.go); 0 is off.
 	SilenceAfter time.Duration
+	// Changes, if set, asks a source's own API how many of its records
+	// changed since a time (its customers and orders updated at or after
+	// it), so a store that is merely quiet (a night, a holiday) raises
+	// no source_silent: only one whose API shows changes that sent no
+	// webhook does. known is false for a source without API access,
+	// which is then silent on silence alone. It is asked outside any
+	// transaction, at most every ChangesEvery (default 15 min) a source.
+	Changes      func(ctx context.Context, source string, since time.Time) (changed int, known bool, err error)
+	ChangesEvery time.Duration
 	// RefusedThreshold 401s from one source within RefusedWindow open a
 	// source_rejected incident; 0 is off. RefusedWindow defaults to 15 min.
 	RefusedThreshold int
@@ -61,6 +70,17 @@ type Notifier struct {
 	sent map[string]bool // report keys this notifier saw made; Run's goroutine only
 	// sourcesAt is when source health was last read; Run's goroutine only.
 	sourcesAt time.Time
+	// changes are the sources' APIs' last answers (Config.Changes); Run's
+	// goroutine only.
+	changes map[string]apiChanges
+}
+
+// apiChanges is what a source's API said about changes since lastEvent.
+type apiChanges struct {
+	at        time.Time // when it was asked
+	lastEvent time.Time // the last webhook then; a newer one asks again
+	changed   int
+	known     bool
 }
 
 // New returns a Notifier with defaults filled in.
@@ -302,6 +322,7 @@ func (n *Notifier) Evaluate(ctx context.Context) error {
 		if act, err = n.cfg.Store.SourceActivity(ctx, n.cfg.Sources, now.Add(-n.cfg.RefusedWindow)); err != nil {
 			return err
 		}
+		n.askChanges(ctx, act, now)
 	}
 	return n.cfg.Store.NotificationTx(ctx, func(tx synclayer.NotificationTx) error {
 		open, err := openIncidents(ctx, tx)

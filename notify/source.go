@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,8 +25,11 @@ type SourceData struct {
 	Source        string    `json:"source"`
 	LastEventAt   time.Time `json:"lastEventAt,omitzero"`
 	SilentSeconds int64     `json:"silentSeconds,omitempty"`
-	Refused       int       `json:"refused,omitempty"`       // 401s in the window
-	WindowSeconds int64     `json:"windowSeconds,omitempty"` // the window they were counted in
+	// ChangedSince is how many records the source's API shows changed
+	// since its last webhook; absent without API access.
+	ChangedSince  *int  `json:"changedSince,omitempty"`
+	Refused       int   `json:"refused,omitempty"`       // 401s in the window
+	WindowSeconds int64 `json:"windowSeconds,omitempty"` // the window they were counted in
 }
 
 // evaluateSources opens and closes the sources' incidents from their
@@ -38,7 +42,11 @@ func (n *Notifier) evaluateSources(ctx context.Context, tx synclayer.Notificatio
 			key := incidentKey{synclayer.SourceIncident(src), synclayer.NotifySourceSilent}
 			inc := open[key]
 			silent := !a.LastEvent.IsZero() && now.Sub(a.LastEvent) > n.cfg.SilenceAfter
+			api, asked := n.changes[src]
+			quietStore := silent && asked && api.known && api.changed == 0
 			switch {
+			case quietStore:
+				// Nothing changed in the store either: no webhook was due.
 			case silent && inc == nil:
 				inc = &synclayer.Incident{Skill: key.skill, Kind: key.kind, OpenedAt: now, LastAt: a.LastEvent}
 				if err := tx.SaveIncident(ctx, inc); err != nil {
@@ -46,9 +54,15 @@ func (n *Notifier) evaluateSources(ctx context.Context, tx synclayer.Notificatio
 				}
 				open[key] = inc
 				quiet := now.Sub(a.LastEvent).Round(time.Minute)
-				text := fmt.Sprintf(":mute: *Source %s has sent no webhook for %s* (its last at %s UTC). Check that its webhook subscriptions still exist and point at synclayer (`synclayer sources check`), and that the store can reach it.",
-					src, quiet, a.LastEvent.UTC().Format("2006-01-02 15:04"))
-				if err := n.sourceAlert(ctx, tx, inc, text, SourceData{Source: src, LastEventAt: a.LastEvent.UTC(), SilentSeconds: int64(quiet / time.Second)}); err != nil {
+				data := SourceData{Source: src, LastEventAt: a.LastEvent.UTC(), SilentSeconds: int64(quiet / time.Second)}
+				since := ""
+				if asked && api.known {
+					data.ChangedSince = &api.changed
+					since = fmt.Sprintf(", while its API shows %d records changed since", api.changed)
+				}
+				text := fmt.Sprintf(":mute: *Source %s has sent no webhook for %s* (its last at %s UTC%s). Check that its webhook subscriptions still exist and point at synclayer (`synclayer sources check`), and that the store can reach it.",
+					src, quiet, a.LastEvent.UTC().Format("2006-01-02 15:04"), since)
+				if err := n.sourceAlert(ctx, tx, inc, text, data); err != nil {
 					return err
 				}
 			case !silent && inc != nil && a.LastEvent.After(inc.LastAt):
@@ -112,4 +126,39 @@ func (n *Notifier) sourceAlert(ctx context.Context, tx synclayer.NotificationTx,
 	_, err = tx.AddNotification(ctx, &synclayer.Notification{ID: fmt.Sprintf("msg_%s_i%d", inc.Kind, inc.ID), Channel: synclayer.ChannelWebhook,
 		Type: inc.Kind, Body: body, CreatedAt: inc.OpenedAt})
 	return err
+}
+
+// askChanges asks, for each source silent by its activity, its API how
+// many records changed since its last webhook (Config.Changes), again
+// after ChangesEvery or a newer webhook. An API that cannot answer (down,
+// refusing) counts as unknown: the source is judged on silence alone,
+// and the error is logged.
+func (n *Notifier) askChanges(ctx context.Context, act map[string]synclayer.SourceActivity, now time.Time) {
+	if n.cfg.Changes == nil || n.cfg.SilenceAfter <= 0 {
+		return
+	}
+	if n.changes == nil {
+		n.changes = map[string]apiChanges{}
+	}
+	every := cmp.Or(n.cfg.ChangesEvery, 15*time.Minute)
+	for _, src := range n.cfg.Sources {
+		a := act[src]
+		if a.LastEvent.IsZero() || now.Sub(a.LastEvent) <= n.cfg.SilenceAfter {
+			delete(n.changes, src)
+			continue
+		}
+		if c, ok := n.changes[src]; ok && now.Sub(c.at) < every && c.lastEvent.Equal(a.LastEvent) {
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		changed, known, err := n.cfg.Changes(actx, src, a.LastEvent)
+		cancel()
+		if err != nil {
+			if n.cfg.Logger != nil {
+				n.cfg.Logger.Warn("could not ask the source's API what changed; judging its silence without it", "source", src, "err", err)
+			}
+			known = false
+		}
+		n.changes[src] = apiChanges{at: now, lastEvent: a.LastEvent, changed: changed, known: known}
+	}
 }

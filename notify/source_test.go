@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -83,6 +84,70 @@ func TestNotifier_SourceSilentOncePerIncident(t *testing.T) {
 	m, _ := db.FindNotification(ctx, rec[0])
 	if !strings.Contains(string(m.Body), "shopify sends again") {
 		t.Errorf("recovered text %s", m.Body)
+	}
+}
+
+// TestNotifier_SourceSilentOnlyWhenTheStoreChanged: with the source's API
+// to ask, a store with no webhook for silence_after but no change either
+// (a quiet night) raises nothing; once its API shows changes that sent
+// no webhook, one source_silent says how many. The API is asked again
+// only after ChangesEvery; one that cannot answer leaves silence alone
+// to judge.
+func TestNotifier_SourceSilentOnlyWhenTheStoreChanged(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	now := t0
+	changed, known, asked := 0, true, 0
+	var apiErr error
+	n := notify.New(notify.Config{Store: db, Slack: true, Events: []synclayer.NotificationType{synclayer.NotifySourceSilent},
+		Sources: []string{"shopify", "magento"}, SilenceAfter: 6 * time.Hour, ChangesEvery: time.Hour, Now: func() time.Time { return now },
+		Changes: func(_ context.Context, source string, since time.Time) (int, bool, error) {
+			if source == "magento" {
+				return 0, false, nil
+			}
+			asked++
+			if !since.Equal(t0) {
+				t.Errorf("asked for changes since %v, want the last webhook's %v", since, t0)
+			}
+			return changed, known, apiErr
+		}})
+	ctx := context.Background()
+	storeEvent(t, db, "shopify", t0)
+	evaluate := func(at time.Duration) {
+		t.Helper()
+		now = t0.Add(at)
+		if err := n.Evaluate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evaluate(7 * time.Hour)
+	evaluate(7*time.Hour + 2*time.Minute)
+	if got := notifyJobs(t, db, "slack_source_silent_"); len(got) != 0 || asked != 1 {
+		t.Fatalf("a quiet store: alerts %v, API asked %d times; want none, asked once within ChangesEvery", got, asked)
+	}
+	changed = 4
+	evaluate(8*time.Hour + 5*time.Minute)
+	evaluate(8*time.Hour + 10*time.Minute)
+	got := notifyJobs(t, db, "slack_source_silent_")
+	if len(got) != 1 || asked != 2 {
+		t.Fatalf("a store that changed: alerts %v, API asked %d times; want one alert, asked twice", got, asked)
+	}
+	m, _ := db.FindNotification(ctx, got[0])
+	if !strings.Contains(string(m.Body), "while its API shows 4 records changed since") {
+		t.Errorf("alert text %s", m.Body)
+	}
+
+	// An API that cannot answer: silence alone decides, for a second store.
+	db2 := storetest.OpenSQLite(t)
+	n2 := notify.New(notify.Config{Store: db2, Slack: true, Events: []synclayer.NotificationType{synclayer.NotifySourceSilent},
+		Sources: []string{"shopify"}, SilenceAfter: 6 * time.Hour, Now: func() time.Time { return now },
+		Changes: func(context.Context, string, time.Time) (int, bool, error) { return 0, true, errors.New("503") }})
+	storeEvent(t, db2, "shopify", t0)
+	now = t0.Add(7 * time.Hour)
+	if err := n2.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := notifyJobs(t, db2, "slack_source_silent_"); len(got) != 1 {
+		t.Errorf("with the API down: alerts %v, want one on silence alone", got)
 	}
 }
 

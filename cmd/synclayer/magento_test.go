@@ -251,3 +251,28 @@ func TestParseConfig_MagentoWithoutSecret(t *testing.T) {
 		t.Errorf("a Shopify block without a secret: %v, want it refused", err)
 	}
 }
+
+// TestSourceChanges: source_silent asks the store's API whether anything
+// changed since the last webhook: a quiet store says none, a changed
+// one how many; a source without API access is unknown.
+func TestSourceChanges(t *testing.T) {
+	t.Parallel()
+	e, sim := startMagento(t, "0")
+	ctx := context.Background()
+	last := time.Now().Add(-7 * time.Hour)
+	old := magentoTime(last.Add(-time.Hour))
+	sim.Put(magentosim.Customers, map[string]any{"id": 1, "email": "quiet@example.com", "firstname": "Q", "created_at": old, "updated_at": old})
+	if n, known, err := e.m.sourceChanges(ctx, "magento", last); n != 0 || !known || err != nil {
+		t.Errorf("a quiet store: %d changes, known %v, %v; want 0, known", n, known, err)
+	}
+	for id := 2; id <= 4; id++ {
+		at := magentoTime(last.Add(time.Duration(id) * time.Minute))
+		sim.Put(magentosim.Customers, map[string]any{"id": id, "email": fmt.Sprintf("changed%d@example.com", id), "firstname": "C", "created_at": at, "updated_at": at})
+	}
+	if n, known, err := e.m.sourceChanges(ctx, "magento", last); n != 3 || !known || err != nil {
+		t.Errorf("a changed store: %d changes, known %v, %v; want 3", n, known, err)
+	}
+	if n, known, err := e.m.sourceChanges(ctx, "shopify", last); n != 0 || known || err != nil {
+		t.Errorf("shopify without admin: %d, known %v, %v; want unknown", n, known, err)
+	}
+}

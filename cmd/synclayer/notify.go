@@ -62,7 +62,7 @@ func (m *Main) startNotifications() error {
 		ErrorRateThreshold: n.ErrorRateThreshold, ErrorRateWindow: n.ErrorRateWindow, QuietPeriod: n.QuietPeriod,
 		Owner: m.skills.owner, IngestSkill: m.ingestSkill, Reports: reports, Figures: m.DB, Sources: m.sourceNames(),
 		SilenceAfter: cmp.Or(n.SilenceAfter, 6*time.Hour), RefusedThreshold: refusedThreshold(n.RefusedThreshold),
-		Poll: m.NotifyPoll, Logger: m.Logger.With("component", "notify"),
+		Changes: m.sourceChanges, Poll: m.NotifyPoll, Logger: m.Logger.With("component", "notify"),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	m.addCancel(cancel)
@@ -70,6 +70,42 @@ func (m *Main) startNotifications() error {
 	go func() { defer m.wg.Done(); m.notifier.Run(ctx) }()
 	m.startWorker(synclayer.NotifySkill, &notify.Handler{Store: m.DB, Senders: senders}, func(c *queue.Config) { c.NoTrace = true })
 	return nil
+}
+
+// sourceChanges counts, for a source that lists through its API, the
+// records changed since since (notify.Config.Changes): each kind it lists
+// is asked in turn, a few pages at most, until one shows a change. The
+// count is a floor (the first pages), enough to tell a quiet store from
+// one whose webhooks stopped. known is false for a source without API
+// access.
+func (m *Main) sourceChanges(ctx context.Context, name string, since time.Time) (changed int, known bool, err error) {
+	l, ok := m.sources[name].(synclayer.Lister)
+	if !ok || len(l.ListKinds()) == 0 {
+		return 0, false, nil
+	}
+	for _, kind := range l.ListKinds() {
+		req := synclayer.ListRequest{Kind: kind, Since: since}
+		// A few pages: a platform that filters one kind on its side
+		// lists only changes; one that cannot (WooCommerce's customers)
+		// may return empty pages before a changed record.
+		for range 3 {
+			page, err := l.List(ctx, req)
+			if err != nil {
+				return 0, false, err
+			}
+			if n := len(page.Events); n > 0 {
+				if page.Total > n {
+					n = page.Total
+				}
+				return n, true, nil
+			}
+			if !page.More {
+				break
+			}
+			req = synclayer.ListRequest{Kind: kind, Cursor: page.Next}
+		}
+	}
+	return 0, true, nil
 }
 
 // owner is the owner named for a skill in alerts.
