@@ -26,6 +26,16 @@ type backfillAPIRun struct {
 	Bulk             bool    `json:"bulk_operation"` // the listing was a bulk operation (above admin.bulk_threshold)
 	Listed           string  `json:"listed"`         // the binary's own "listed …" line
 	PeakMiB          float64 `json:"vmhwm_mib"`
+	// The kill: a first run killed with SIGKILL after KilledAfter, then
+	// the run again, which resumes after its last committed page.
+	KilledAfter    float64 `json:"killed_after_seconds"`
+	ResumedSeconds float64 `json:"resumed_seconds"`
+	Resumed        string  `json:"resumed"` // the resumed run's "resuming …" line
+	// ResumedWritten and ResumedSkipped are the whole backfill's counts
+	// after the resume: a page the killed run ingested after its last
+	// checkpoint is read again and skipped.
+	ResumedWritten int `json:"resumed_written"`
+	ResumedSkipped int `json:"resumed_skipped"`
 }
 
 func (r *backfillAPIRun) print(w io.Writer) {
@@ -36,6 +46,8 @@ func (r *backfillAPIRun) print(w io.Writer) {
 	fmt.Fprintf(w, "backfill --from shopify: %d customers (%s) into SQLite, no push, in %.1f s: %.0f records/s, peak memory (VmHWM) %.1f MiB\n",
 		r.Customers, how, r.Seconds, r.RecordsPerSecond, r.PeakMiB)
 	fmt.Fprintf(w, "  %s\n", r.Listed)
+	fmt.Fprintf(w, "  killed (SIGKILL) after %.1f s; the run again resumed and finished in %.1f s (%s): %d written, %d read again and skipped\n",
+		r.KilledAfter, r.ResumedSeconds, r.Resumed, r.ResumedWritten, r.ResumedSkipped)
 }
 
 const benchShopToken = "shpat_bench_0123456789abcdef"
@@ -63,9 +75,14 @@ skills:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, c.bin, "backfill", "customer-sync", "--from", "shopify", "--no-push", "--config", cfgPath)
-	cmd.Dir = dir
-	cmd.SysProcAttr = sysProcAttr()
+	backfill := func() *exec.Cmd {
+		cmd := exec.CommandContext(ctx, c.bin, "backfill", "customer-sync", "--from", "shopify", "--no-push", "--config", cfgPath)
+		cmd.Dir = dir
+		cmd.SysProcAttr = sysProcAttr()
+		return cmd
+	}
+	// The timed run, on a fresh store.
+	cmd := backfill()
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
@@ -81,6 +98,48 @@ skills:
 		if strings.HasPrefix(l, "listed ") {
 			r.Listed = l
 		}
+	}
+
+	// The kill: a fresh store again, the run killed at 40% of the timed
+	// run's time, then run again to the end.
+	for _, f := range []string{"synclayer.db", "synclayer.db-wal", "synclayer.db-shm"} {
+		_ = os.Remove(filepath.Join(dir, f))
+	}
+	cmd = backfill()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	killAt := time.Duration(0.4 * float64(took))
+	time.Sleep(killAt)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	r.KilledAfter = killAt.Seconds()
+	cmd = backfill()
+	start = time.Now()
+	out, err = cmd.CombinedOutput()
+	r.ResumedSeconds = time.Since(start).Seconds()
+	if err != nil {
+		return nil, fmt.Errorf("backfill --from shopify after a kill: %w\n%s", err, tail(string(out), 15))
+	}
+	// A page ingested by the killed run after its last checkpoint is read
+	// again and skipped as duplicates: written and skipped make n.
+	var read, written, skipped, failed int
+	for _, l := range strings.Split(string(out), "\n") {
+		if i := strings.Index(l, "read "); i >= 0 && strings.Contains(l, "written") {
+			_, _ = fmt.Sscanf(l[i:], "read %d, written %d, skipped %d, failed %d", &read, &written, &skipped, &failed)
+		}
+	}
+	if read != n || written+skipped != n || failed != 0 || written < n-1000 {
+		return nil, fmt.Errorf("backfill --from shopify after a kill: read %d, written %d, skipped %d, failed %d of %d:\n%s", read, written, skipped, failed, n, tail(string(out), 15))
+	}
+	r.ResumedWritten, r.ResumedSkipped = written, skipped
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "resum") {
+			r.Resumed = strings.TrimSpace(l)
+		}
+	}
+	if r.Resumed == "" {
+		return nil, fmt.Errorf("backfill --from shopify after a kill did not say it resumed:\n%s", tail(string(out), 15))
 	}
 	return r, nil
 }
