@@ -82,70 +82,89 @@ func (m *Main) pollKinds(source string, p synclayer.Poller) []string {
 	return kinds
 }
 
-// pollStart returns where the first listing of cpName starts: the
-// PollStart stored the first time it was asked, so a first poll that
-// fails before its first page is committed (a crash, the store's API
-// down) starts again from the same time, not from a later now that would
-// skip the changes made in between.
-func (m *Main) pollStart(ctx context.Context, cpName string, p synclayer.Poller) (time.Time, error) {
+// poll reads source's kind from its stored cursor (or from PollStart, the
+// first time) page by page (listInto). It returns how many new events it
+// ingested (a listing reads its last seconds again: those are
+// duplicates). A rate limit is waited out up to the interval.
+func (m *Main) poll(ctx context.Context, name, kind string, p synclayer.Poller) (int, error) {
+	c, err := m.listInto(ctx, name, pollCheckpoint(name, kind), kind, p, p.PollStart, p.PollInterval())
+	return c.New, err
+}
+
+// listCounts is what one listing into ingest did.
+type listCounts struct {
+	Read    int // records listed
+	New     int // of them, events not read before (another update time)
+	Applied int // of them, events that changed the canonical record
+	Failed  int // records the API returned that could not be read
+}
+
+// listStart returns where the first listing under cpName starts: the
+// time start gave the first time it was asked, stored, so a first
+// listing that fails before its first page is committed (a crash, the
+// store's API down) starts again from the same time, not from a later
+// one that would skip the changes made in between.
+func (m *Main) listStart(ctx context.Context, cpName string, start func(now time.Time) time.Time) (time.Time, error) {
 	name := cpName + ":start"
 	switch cp, err := m.DB.FindCheckpoint(ctx, name); {
 	case err == nil:
 		var at time.Time
 		if err := json.Unmarshal(cp.Detail, &at); err != nil {
-			return at, fmt.Errorf("decode the stored poll start %s: %w", name, err)
+			return at, fmt.Errorf("decode the stored listing start %s: %w", name, err)
 		}
 		return at, nil
 	case synclayer.ErrorCode(err) != synclayer.ENOTFOUND:
 		return time.Time{}, err
 	}
-	at := p.PollStart(time.Now())
+	at := start(time.Now())
 	detail, _ := json.Marshal(at)
 	return at, m.DB.SaveCheckpoint(ctx, &synclayer.Checkpoint{Name: name, Detail: detail, UpdatedAt: time.Now()})
 }
 
-// poll reads source's kind from its stored cursor (or from PollStart, the
-// first time) page by page, ingesting each page before storing the
-// cursor after it, so a crash reads a page again (its events are
-// deduplicated) and never skips one. It returns how many new events it
-// ingested (a listing reads its last seconds again: those are
-// duplicates). A rate limit is waited out (what Retry-After asks, up to the
-// interval, five times a page at most) and the page asked again; any
-// other error stops the poll.
-func (m *Main) poll(ctx context.Context, name, kind string, p synclayer.Poller) (int, error) {
-	cpName := pollCheckpoint(name, kind)
+// listInto lists source's kind from the cursor stored under cpName (or,
+// the first time, from listStart's time) page by page, ingesting each
+// page before storing the cursor after it, so a crash reads a page again
+// (its events are deduplicated) and never skips one. The events carry
+// the block's name as a webhook delivery's do. A rate limit is waited
+// out (what Retry-After asks, up to maxWait, five times a page at most)
+// and the page asked again; any other error stops the listing, to go on
+// from the stored cursor next time. Polling and the source
+// reconciliation both list this way.
+func (m *Main) listInto(ctx context.Context, name, cpName, kind string, l synclayer.Lister, start func(now time.Time) time.Time, maxWait time.Duration) (listCounts, error) {
+	var c listCounts
 	req := synclayer.ListRequest{Kind: kind}
 	var position int64
 	switch cp, err := m.DB.FindCheckpoint(ctx, cpName); {
 	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
-		if req.Since, err = m.pollStart(ctx, cpName, p); err != nil {
-			return 0, err
+		if req.Since, err = m.listStart(ctx, cpName, start); err != nil {
+			return c, err
 		}
 	case err != nil:
-		return 0, err
+		return c, err
 	default:
 		if err := json.Unmarshal(cp.Detail, &req.Cursor); err != nil {
-			return 0, fmt.Errorf("decode the stored poll cursor %s: %w", cpName, err)
+			return c, fmt.Errorf("decode the stored listing cursor %s: %w", cpName, err)
 		}
 		position = cp.Position
 	}
-	total, waits := 0, 0
+	waits := 0
 	for {
-		page, err := p.List(ctx, req)
+		page, err := l.List(ctx, req)
 		var ra *synclayer.RetryAfterError
-		if errors.As(err, &ra) && ra.Throttled && ra.After <= p.PollInterval() && waits < 5 {
+		if errors.As(err, &ra) && ra.Throttled && ra.After <= maxWait && waits < 5 {
 			waits++
 			select {
 			case <-ctx.Done():
-				return total, ctx.Err()
+				return c, ctx.Err()
 			case <-time.After(ra.After):
 			}
 			continue
 		}
 		if err != nil {
-			return total, err
+			return c, err
 		}
 		if len(page.Failed) > 0 {
+			c.Failed += len(page.Failed)
 			fields := make([]string, 0, len(page.Failed))
 			for _, f := range page.Failed {
 				var e *synclayer.Error
@@ -158,27 +177,31 @@ func (m *Main) poll(ctx context.Context, name, kind string, p synclayer.Poller) 
 			m.Logger.Warn("records the source's API returned could not be read; they are skipped", "source", name, "kind", kind, "records", len(page.Failed), "fields", fields)
 		}
 		for _, ev := range page.Events {
-			ev.Source = name // as a webhook delivery's events carry it
+			ev.Source = name
 		}
 		if len(page.Events) > 0 {
 			results, err := m.Ingester.Ingest(ctx, page.Events)
 			if err != nil {
-				return total, err
+				return c, err
 			}
+			c.Read += len(page.Events)
 			for _, r := range results {
 				if !r.Duplicate {
-					total++
+					c.New++
+				}
+				if r.Status == synclayer.EventApplied && !r.Duplicate {
+					c.Applied++
 				}
 			}
 		}
 		position++
 		detail, _ := json.Marshal(page.Next)
 		if err := m.DB.SaveCheckpoint(ctx, &synclayer.Checkpoint{Name: cpName, Position: position, Detail: detail, UpdatedAt: time.Now()}); err != nil {
-			return total, err
+			return c, err
 		}
 		req, waits = synclayer.ListRequest{Kind: kind, Cursor: page.Next}, 0
 		if !page.More {
-			return total, nil
+			return c, nil
 		}
 	}
 }

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -14,14 +11,6 @@ import (
 // sourceReconcileCheckpoint names the stored listing cursor of source's
 // reconciliation.
 func sourceReconcileCheckpoint(source string) string { return "reconcile-source:" + source }
-
-// sourceReconcileCounts is what one reconciliation of a source did.
-type sourceReconcileCounts struct {
-	Read    int // customers listed
-	New     int // of them, events not read before (another update time)
-	Applied int // of them, events that changed the canonical contact
-	Failed  int // records the API returned that could not be read
-}
 
 // startSourceReconcile runs, for each source that asks to be reconciled
 // (synclayer.SourceReconciler, with a ReconcileInterval) and lists
@@ -71,84 +60,13 @@ func (m *Main) customersFrom(source string) bool {
 }
 
 // reconcileSource lists source's customers updated since its stored
-// cursor (the first time: since now less the interval) page by page,
-// ingesting each page before storing the cursor after it, as poll does:
-// a crash reads a page again and never skips one. The events carry the
-// block's name as a webhook's do; their dedupe keys (kind, id, update
-// time) and ingest's newer-wins make a customer whose webhook came count
-// once. A rate limit is waited out (up to a minute, five times a page at
-// most) and the page asked again; any other error stops the pass.
-func (m *Main) reconcileSource(ctx context.Context, name string, r synclayer.SourceReconciler, now time.Time) (sourceReconcileCounts, error) {
-	var c sourceReconcileCounts
-	cpName := sourceReconcileCheckpoint(name)
-	req := synclayer.ListRequest{Kind: synclayer.ListCustomers}
-	var position int64
-	switch cp, err := m.DB.FindCheckpoint(ctx, cpName); {
-	case synclayer.ErrorCode(err) == synclayer.ENOTFOUND:
-		req.Since = now.Add(-r.ReconcileInterval())
-	case err != nil:
-		return c, err
-	default:
-		if err := json.Unmarshal(cp.Detail, &req.Cursor); err != nil {
-			return c, fmt.Errorf("decode the stored reconciliation cursor %s: %w", cpName, err)
-		}
-		position = cp.Position
-	}
-	waits := 0
-	for {
-		page, err := r.List(ctx, req)
-		var ra *synclayer.RetryAfterError
-		if errors.As(err, &ra) && ra.Throttled && ra.After <= time.Minute && waits < 5 {
-			waits++
-			select {
-			case <-ctx.Done():
-				return c, ctx.Err()
-			case <-time.After(ra.After):
-			}
-			continue
-		}
-		if err != nil {
-			return c, err
-		}
-		if len(page.Failed) > 0 {
-			c.Failed += len(page.Failed)
-			fields := make([]string, 0, len(page.Failed))
-			for _, f := range page.Failed {
-				var e *synclayer.Error
-				if errors.As(f, &e) && e.Field != "" {
-					fields = append(fields, e.Field)
-				}
-			}
-			// The messages may quote a record's values (an email), so
-			// only the fields are logged.
-			m.Logger.Warn("records the source's API returned could not be read; they are skipped", "source", name, "kind", req.Kind, "records", len(page.Failed), "fields", fields)
-		}
-		for _, ev := range page.Events {
-			ev.Source = name
-		}
-		if len(page.Events) > 0 {
-			results, err := m.Ingester.Ingest(ctx, page.Events)
-			if err != nil {
-				return c, err
-			}
-			c.Read += len(page.Events)
-			for _, res := range results {
-				if !res.Duplicate {
-					c.New++
-				}
-				if res.Status == synclayer.EventApplied {
-					c.Applied++
-				}
-			}
-		}
-		position++
-		detail, _ := json.Marshal(page.Next)
-		if err := m.DB.SaveCheckpoint(ctx, &synclayer.Checkpoint{Name: cpName, Position: position, Detail: detail, UpdatedAt: time.Now()}); err != nil {
-			return c, err
-		}
-		req, waits = synclayer.ListRequest{Kind: synclayer.ListCustomers, Cursor: page.Next}, 0
-		if !page.More {
-			return c, nil
-		}
-	}
+// cursor (the first time: since the interval before the first pass) page
+// by page, as polling does (listInto): a crash reads a page again and
+// never skips one. Their dedupe keys (kind, id, update time) and
+// ingest's newer-wins make a customer whose webhook came count once. A
+// rate limit is waited out up to a minute.
+func (m *Main) reconcileSource(ctx context.Context, name string, r synclayer.SourceReconciler, now time.Time) (listCounts, error) {
+	every := r.ReconcileInterval()
+	return m.listInto(ctx, name, sourceReconcileCheckpoint(name), synclayer.ListCustomers, r,
+		func(time.Time) time.Time { return now.Add(-every) }, time.Minute)
 }
