@@ -1,6 +1,7 @@
 package magento
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,10 +35,26 @@ var retries = []time.Duration{250 * time.Millisecond, time.Second}
 // answer are asked again twice, then returned as a plain (retryable)
 // error.
 func (s *Source) get(ctx context.Context, what, path string, v any) error {
+	return s.call(ctx, http.MethodGet, what, s.base+path, nil, v)
+}
+
+// call sends method to the full URL u with body (JSON, when not nil) and
+// reads the answer into v, as get says. A POST is asked again after a
+// 5xx too: the webhook subscriptions it makes are keyed by their names,
+// so one made twice is one.
+func (s *Source) call(ctx context.Context, method, what, u string, body, v any) error {
+	var payload []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return synclayer.Permanent(fmt.Errorf("magento: %s: %w", what, err))
+		}
+		payload = b
+	}
 	var err error
 	for attempt := 0; ; attempt++ {
 		var retry bool
-		retry, err = s.getOnce(ctx, what, path, v)
+		retry, err = s.callOnce(ctx, method, what, u, payload, v)
 		if !retry || attempt >= len(retries) {
 			return err
 		}
@@ -49,18 +66,31 @@ func (s *Source) get(ctx context.Context, what, path string, v any) error {
 	}
 }
 
-func (s *Source) getOnce(ctx context.Context, what, path string, v any) (retry bool, err error) {
-	u, err := url.Parse(s.base + path)
-	if err != nil {
-		return false, synclayer.Permanent(fmt.Errorf("magento: reading %s: %w", what, err))
+func (s *Source) callOnce(ctx context.Context, method, what, rawURL string, payload []byte, v any) (retry bool, err error) {
+	verb := "reading"
+	if method != http.MethodGet {
+		verb = "writing"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	u, err := url.Parse(rawURL)
 	if err != nil {
-		return false, synclayer.Permanent(fmt.Errorf("magento: reading %s: %w", what, err))
+		return false, synclayer.Permanent(fmt.Errorf("magento: %s %s: %w", verb, what, err))
+	}
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return false, synclayer.Permanent(fmt.Errorf("magento: %s %s: %w", verb, what, err))
 	}
 	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if o := s.settings.OAuth; o != nil {
-		req.Header.Set("Authorization", Authorization(http.MethodGet, u, *o, OAuthParams{Nonce: s.nonce(), Timestamp: s.now()}))
+		// A JSON body is not part of an OAuth 1.0a signature (RFC 5849
+		// §3.4.1.3 signs form bodies only).
+		req.Header.Set("Authorization", Authorization(method, u, *o, OAuthParams{Nonce: s.nonce(), Timestamp: s.now()}))
 	} else {
 		req.Header.Set("Authorization", "Bearer "+s.settings.AccessToken)
 	}
@@ -69,20 +99,23 @@ func (s *Source) getOnce(ctx context.Context, what, path string, v any) (retry b
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
-		return true, fmt.Errorf("magento: reading %s: the store's API did not answer", what)
+		return true, fmt.Errorf("magento: %s %s: the store's API did not answer", verb, what)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return true, fmt.Errorf("magento: reading %s: %w", what, err)
+		return true, fmt.Errorf("magento: %s %s: %w", verb, what, err)
 	}
 	if resp.StatusCode/100 == 2 {
+		if v == nil {
+			return false, nil
+		}
 		if err := json.Unmarshal(body, v); err != nil {
-			return false, synclayer.Permanent(fmt.Errorf("magento: reading %s: the answer is not the JSON the REST API sends; is api_url the store's base URL?", what))
+			return false, synclayer.Permanent(fmt.Errorf("magento: %s %s: the answer is not the JSON the REST API sends; is api_url the store's base URL?", verb, what))
 		}
 		return false, nil
 	}
-	e := &APIError{Status: resp.StatusCode, Msg: fmt.Sprintf("magento: reading %s: %d %s", what, resp.StatusCode, errorMessage(body))}
+	e := &APIError{Status: resp.StatusCode, Msg: fmt.Sprintf("magento: %s %s: %d %s", verb, what, resp.StatusCode, errorMessage(body))}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		wait := retryAfter(resp.Header.Get("Retry-After"), s.now())
@@ -90,7 +123,7 @@ func (s *Source) getOnce(ctx context.Context, what, path string, v any) (retry b
 		return false, synclayer.Throttled(e, wait)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		if s.settings.OAuth != nil {
-			e.Msg += ": the integration's oauth credentials were refused or lack a resource; check oauth.consumer_key, consumer_secret, access_token and access_token_secret, and that the integration is active with Customers, Sales and Catalog resources"
+			e.Msg += ": the integration's oauth credentials were refused or lack a resource; check oauth.consumer_key, consumer_secret, access_token and access_token_secret, and that the integration is active with Customers, Sales and Catalog resources (and Webhooks, to register webhooks)"
 		} else {
 			e.Msg += ": access_token was refused; since Magento 2.4.4 an integration token works as a bearer token only with Stores > Configuration > Services > OAuth > Consumer Settings > \"Allow OAuth Access Tokens to be used as standalone Bearer tokens\" on; otherwise set oauth instead"
 		}

@@ -94,6 +94,7 @@ type Source struct {
 	settings Settings
 	keys     []*rsa.PublicKey // webhook_public_key, and PEM keys given as secret / previous_secrets
 	base     string           // {api_url}/rest/{store_code}/V1
+	rest     string           // {api_url}/rest
 	http     *http.Client
 	now      func() time.Time
 	nonce    func() string
@@ -185,7 +186,8 @@ func New(name string, secrets []string, s Settings, o Options) (*Source, error) 
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
 			errs = append(errs, synclayer.FieldErrorf("api_url", "must be the store's base URL, such as https://shop.example.com"))
 		} else {
-			src.base = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(s.APIURL, "/"), "/rest"), "/") + "/rest/" + s.StoreCode + "/V1"
+			src.rest = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(s.APIURL, "/"), "/rest"), "/") + "/rest"
+			src.base = src.rest + "/" + s.StoreCode + "/V1"
 		}
 	}
 	creds := hasToken || hasOAuth

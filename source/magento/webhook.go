@@ -113,11 +113,14 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	return []*synclayer.Event{ev}, nil
 }
 
-// verify checks the RSA-SHA256 (PKCS #1 v1.5) signature of the body
-// against each configured public key. Adobe's documentation describes the
-// signature as over the request body, while its verification examples
-// verify it over the body in base64 (what App Builder passes an action):
-// both are accepted, since either needs the store's private key.
+// verify checks the RSA-SHA256 (PKCS #1 v1.5) signature in
+// x-adobe-commerce-webhook-signature against each configured public key.
+// Adobe Commerce's webhooks module signs the body in base64
+// (openssl_sign over Base64Json::serialize of the payload, i.e.
+// base64(json_encode(payload))), as both of Adobe's verification
+// examples verify it; the same page's prose says the signature is "of
+// the request body". Both readings are accepted, the module's first:
+// either needs the store's private key (docs/platforms/magento.md).
 func (s *Source) verify(h http.Header, body []byte) error {
 	if len(s.keys) == 0 {
 		return &synclayer.Error{Code: synclayer.EUNAUTHORIZED, Field: "webhook_public_key", Message: "no webhook public key is configured for this source: set webhook_public_key (or webhook_public_key_file) to the key under Stores > Configuration > Adobe Services > Webhooks"}

@@ -2,6 +2,11 @@ package magento_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"flag"
 	"net/http"
 	"os"
@@ -169,4 +174,82 @@ func FuzzParse(f *testing.F) {
 		events, err := src.Parse(magentosim.Headers(body), body, now)
 		sourcetest.CheckFuzzResult(t, events, err)
 	})
+}
+
+// generatedKey makes a key pair for one test: its private key in PEM
+// (PKCS #8) and its public key as Adobe Commerce shows it.
+func generatedKey(t *testing.T) (private, public string) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p8, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
+}
+
+// TestSource_SignatureReadings: with a key pair made here, a signature
+// over the body in base64 (what the webhooks module's openssl_sign signs)
+// and one over the body itself (the documentation's prose) both verify;
+// a signature by another key, or over a body changed after signing, in
+// either reading, is EUNAUTHORIZED on the signature header. A key kept in
+// previous_secrets still verifies while a regenerated pair rolls out.
+func TestSource_SignatureReadings(t *testing.T) {
+	priv, pub := generatedKey(t)
+	src := newSource(t, magento.Settings{WebhookPublicKey: pub})
+	body := magentosim.Webhook("observer.customer_save_after", "customer", map[string]any{"entity_id": 7, "email": "sig@example.com", "updated_at": "2026-01-01 00:00:00"})
+	tampered := bytes.Replace(body, []byte("sig@example.com"), []byte("evil@example.com"), 1)
+	b64 := func(b []byte) []byte { return []byte(base64.StdEncoding.EncodeToString(b)) }
+	for _, tc := range []struct {
+		name string
+		sig  string
+		body []byte
+		ok   bool
+	}{
+		{"base64 of the body", magentosim.SignWith(priv, b64(body)), body, true},
+		{"the body itself", magentosim.SignWith(priv, body), body, true},
+		{"base64, tampered body", magentosim.SignWith(priv, b64(body)), tampered, false},
+		{"raw, tampered body", magentosim.SignWith(priv, body), tampered, false},
+		{"another key, base64", magentosim.Sign(body), body, false},
+		{"another key, raw", magentosim.SignRaw(body), body, false},
+		{"signature of the base64 given for the raw body's", magentosim.SignWith(priv, b64(b64(body))), body, false},
+	} {
+		h := http.Header{}
+		h.Set(magento.SignatureHeader, tc.sig)
+		evs, err := src.Parse(h, tc.body, now)
+		if tc.ok {
+			if err != nil || len(evs) != 1 {
+				t.Errorf("%s: %v %v, want one event", tc.name, evs, err)
+			}
+			continue
+		}
+		if e := sourcetest.AsError(t, err); e.Code != synclayer.EUNAUTHORIZED || e.Field != magento.SignatureHeader {
+			t.Errorf("%s: %#v, want EUNAUTHORIZED on the signature header", tc.name, e)
+		}
+	}
+
+	// The store regenerated its key pair: the new key is
+	// webhook_public_key, the old one a previous secret; both verify.
+	newPriv, newPub := generatedKey(t)
+	rolled, err := magento.New("magento", []string{pub}, magento.Settings{WebhookPublicKey: newPub, APIURL: "https://shop.example.com", AccessToken: "t"}, magento.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sig := range map[string]string{"old key": magentosim.SignWith(priv, b64(body)), "new key": magentosim.SignWith(newPriv, b64(body))} {
+		h := http.Header{magento.SignatureHeader: {sig}}
+		if _, err := rolled.Parse(h, body, now); err != nil {
+			t.Errorf("%s while rolling out a regenerated pair: %v", name, err)
+		}
+	}
+	if _, err := src.Parse(http.Header{magento.SignatureHeader: {magentosim.SignWith(newPriv, b64(body))}}, body, now); err == nil {
+		t.Error("a signature by the regenerated key verified with only the old key configured")
+	}
 }

@@ -384,16 +384,39 @@ func (c criteria) sort(kind string, items []map[string]any) {
 	})
 }
 
-// Sign returns the x-adobe-commerce-webhook-signature of body: base64 of
-// its RSA-SHA256 (PKCS #1 v1.5) signature with TestPrivateKey, as Adobe
-// Commerce's openssl_sign over the payload makes it.
+// Sign returns the x-adobe-commerce-webhook-signature Adobe Commerce
+// sends with body, made with TestPrivateKey: its webhooks module
+// (Magento\AdobeCommerceWebhooks\Model\Signature\DigitalSignature::sign)
+// runs openssl_sign over Base64Json::serialize of the payload, that is
+// over base64(json_encode(payload)), the body in base64, with SHA-256,
+// and sends the signature in base64.
 func Sign(body []byte) string {
-	block, _ := pem.Decode([]byte(TestPrivateKey))
-	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
-	if err != nil {
-		panic("magentosim: TestPrivateKey: " + err.Error())
+	return SignWith(TestPrivateKey, []byte(base64.StdEncoding.EncodeToString(body)))
+}
+
+// SignRaw returns the signature of the body itself, the other reading
+// of Adobe's documentation ("signature of the request body"), which
+// the source accepts too.
+func SignRaw(body []byte) string { return SignWith(TestPrivateKey, body) }
+
+// SignWith returns base64 of the RSA-SHA256 (PKCS #1 v1.5, openssl_sign's
+// OPENSSL_ALGO_SHA256) signature of msg with the PEM private key
+// (PKCS #1 or PKCS #8).
+func SignWith(privatePEM string, msg []byte) string {
+	block, _ := pem.Decode([]byte(privatePEM))
+	if block == nil {
+		panic("magentosim: not a PEM private key")
 	}
-	sum := sha256.Sum256(body)
+	var key *rsa.PrivateKey
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		key = k
+	} else if k8, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		key, _ = k8.(*rsa.PrivateKey)
+	}
+	if key == nil {
+		panic("magentosim: not an RSA private key")
+	}
+	sum := sha256.Sum256(msg)
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
 	if err != nil {
 		panic(err)
