@@ -7,8 +7,10 @@
 // Requests carry an integration's access token as a bearer token or an
 // OAuth 1.0a HMAC-SHA256 signature, checked as Magento checks them, and a
 // refused one gets Magento's 401 body. Switches make the next answers
-// 429s or 503s. Sign makes a webhook's x-adobe-commerce-webhook-signature
-// with TestPrivateKey.
+// 429s or 503s. The Adobe Commerce Webhooks module's list, subscribe and
+// unsubscribe endpoints keep the store's hooks (hooks.go). Sign makes a
+// webhook's x-adobe-commerce-webhook-signature with TestPrivateKey, as
+// the webhooks module does.
 package magentosim
 
 import (
@@ -50,12 +52,17 @@ type Server struct {
 	outage   int                                  // the next answers that are 503s
 	requests []*http.Request
 	onList   func(kind string, page int)
+
+	hooks        map[string]map[string]any // webhook id → the hook as /V1/webhooks/list shows it
+	noWebhooks   bool                      // the webhooks module is absent: its routes are 404s
+	noSubscriber bool                      // Magento_AdobeCommerceWebhooksSubscriber is absent: subscribe and unsubscribe are 404s
 }
 
 // New simulates a store that takes token as a bearer token (when not ""),
 // and requests signed with o (when not nil).
 func New(token string, o *magento.OAuth) *Server {
-	return &Server{token: token, oauth: o, records: map[string]map[string]map[string]any{Customers: {}, Orders: {}, Products: {}}}
+	return &Server{token: token, oauth: o, records: map[string]map[string]map[string]any{Customers: {}, Orders: {}, Products: {}},
+		hooks: map[string]map[string]any{}}
 }
 
 // idKey is the key each kind's REST answer carries its id under.
@@ -116,6 +123,10 @@ func magentoError(w http.ResponseWriter, status int, msg string, params any) {
 var resources = map[string]string{Customers: "Magento_Customer::customer", Orders: "Magento_Sales::sales", Products: "Magento_Catalog::products"}
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if hm := hookRoute.FindStringSubmatch(r.URL.Path); hm != nil {
+		s.serveWebhooks(w, r, hm[2])
+		return
+	}
 	m := route.FindStringSubmatch(r.URL.Path)
 	if m == nil {
 		magentoError(w, http.StatusNotFound, "Request does not match any route.", []any{})
@@ -126,23 +137,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind := m[2]
-	s.mu.Lock()
-	s.requests = append(s.requests, r.Clone(r.Context()))
-	throttled, down := s.throttle > 0, s.throttle == 0 && s.outage > 0
-	if throttled {
-		s.throttle--
-	} else if down {
-		s.outage--
-	}
-	s.mu.Unlock()
-	switch {
-	case throttled:
-		w.Header().Set("Retry-After", "1")
-		magentoError(w, http.StatusTooManyRequests, "Too Many Requests", []any{})
-		return
-	case down:
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("<html><body>Service Unavailable</body></html>"))
+	if !s.admit(w, r) {
 		return
 	}
 	if !s.authorized(r) {
@@ -186,6 +181,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if onList != nil {
 		onList(kind, sc.page)
 	}
+}
+
+// admit records the request and answers the 429 or 503 a switch asks
+// for, saying whether the request goes on.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	s.requests = append(s.requests, r.Clone(r.Context()))
+	throttled, down := s.throttle > 0, s.throttle == 0 && s.outage > 0
+	if throttled {
+		s.throttle--
+	} else if down {
+		s.outage--
+	}
+	s.mu.Unlock()
+	switch {
+	case throttled:
+		w.Header().Set("Retry-After", "1")
+		magentoError(w, http.StatusTooManyRequests, "Too Many Requests", []any{})
+		return false
+	case down:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("<html><body>Service Unavailable</body></html>"))
+		return false
+	}
+	return true
 }
 
 // authorized checks the bearer token, or the OAuth 1.0a signature over
