@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -274,5 +276,75 @@ func TestSourceChanges(t *testing.T) {
 	}
 	if n, known, err := e.m.sourceChanges(ctx, "shopify", last); n != 0 || known || err != nil {
 		t.Errorf("shopify without admin: %d, known %v, %v; want unknown", n, known, err)
+	}
+}
+
+// TestMagento_Register: sources register subscribes the Adobe Commerce
+// hooks of the enabled skills at server.public_url/webhooks/magento
+// through the store's REST API (magentosim, OAuth 1.0a), a rerun changes
+// nothing, check says ok, and a hook removed in the store makes check
+// exit 1 until register puts it back.
+func TestMagento_Register(t *testing.T) {
+	t.Parallel()
+	sim := magentosim.New("", &magentoOAuth)
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "magento-webhook.pem")
+	if err := os.WriteFile(key, []byte(magentosim.TestPublicKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := fmt.Sprintf(`
+server: { public_url: "https://sync.example.com" }
+storage: { driver: sqlite, dsn: %q }
+sources:
+  magento:
+    secret_file: %q
+    api_url: %q
+    poll_interval: 0
+    oauth: { consumer_key: %q, consumer_secret: %q, access_token: %q, access_token_secret: %q }
+skills:
+  customer-sync: { enabled: true, source: magento, options: { list_id: 5 } }
+  order-events:  { enabled: true, source: magento }
+`, filepath.Join(dir, "synclayer.db"), key, hs.URL, magentoOAuth.ConsumerKey, magentoOAuth.ConsumerSecret, magentoOAuth.AccessToken, magentoOAuth.AccessTokenSecret)
+	cfg := filepath.Join(dir, "synclayer.yaml")
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const target = "https://sync.example.com/webhooks/magento"
+	const topics = 4 // customer-sync's save, delete and newsletter; order-events' save
+
+	out, stderr, err := cliRun(t, "sources", "register", "magento", "--config", cfg)
+	if rows := hookRows(out); err != nil || !allStatus(rows, synclayer.HookCreated, topics) || rows["observer.sales_order_save_after"] == "" {
+		t.Fatalf("register: %v %v\n%s%s", rows, err, out, stderr)
+	}
+	if !strings.HasPrefix(out, "magento: "+target+"\n") {
+		t.Errorf("register does not start with the source and its URL:\n%s", out)
+	}
+	for _, h := range sim.Webhooks() {
+		if h["url"] != target || h["required"] != false || h["hook_name"] != "synclayer_magento" {
+			t.Errorf("hook %v", h)
+		}
+		if strings.Contains(h["webhook_method"].(string), "catalog_product") {
+			t.Errorf("hook %v, for a skill that is not enabled", h)
+		}
+	}
+	if out, _, err := cliRun(t, "sources", "register", "--config", cfg); err != nil || !allStatus(hookRows(out), synclayer.HookUnchanged, topics) {
+		t.Errorf("register again, every source: %v\n%s", err, out)
+	}
+	if out, _, err := cliRun(t, "sources", "check", "magento", "--config", cfg); err != nil || !allStatus(hookRows(out), synclayer.HookOK, topics) {
+		t.Errorf("check: %v\n%s", err, out)
+	}
+	sim.RemoveWebhook("observer.customer_save_after", "after", "synclayer", "synclayer_magento")
+	out, _, err = cliRun(t, "sources", "check", "magento", "--config", cfg)
+	if rows := hookRows(out); err == nil || exitCode(err) != 1 || rows["observer.customer_save_after"] != synclayer.HookMissing || !strings.Contains(out, "run synclayer sources register magento") {
+		t.Errorf("check after a removed hook: %v %v\n%s", rows, err, out)
+	}
+	out, _, err = cliRun(t, "sources", "register", "magento", "--config", cfg)
+	if rows := hookRows(out); err != nil || rows["observer.customer_save_after"] != synclayer.HookCreated || rows["observer.sales_order_save_after"] != synclayer.HookUnchanged {
+		t.Errorf("register after a removed hook: %v %v\n%s", rows, err, out)
+	}
+	if n := len(sim.Webhooks()); n != topics {
+		t.Errorf("%d hooks, want %d", n, topics)
 	}
 }

@@ -240,7 +240,7 @@ func (c *Config) hookURL(name string) (string, error) {
 }
 
 // registrarPlatforms names the sources whose webhooks synclayer makes.
-const registrarPlatforms = "Shopify (with an admin: block), BigCommerce and WooCommerce (with an api: block) register theirs through their API"
+const registrarPlatforms = "Shopify (with an admin: block), BigCommerce and WooCommerce (with an api: block), and Adobe Commerce (type magento, with api_url and oauth; its webhooks module 1.13.0 or later) register theirs through their API"
 
 // notRegistrar is the error for a source whose webhooks are made by hand.
 func notRegistrar(c *Config, name string) error {
