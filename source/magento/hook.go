@@ -218,7 +218,7 @@ func (s *Source) webhooks(ctx context.Context, what string) ([]webhook, error) {
 func (s *Source) subscribe(ctx context.Context, w webhook, target string, topics []string) error {
 	err := s.call(ctx, http.MethodPost, w.WebhookMethod+" hook", s.webhooksURL("subscribe"), map[string]any{"webhook": w}, nil)
 	if ae := notFound(err); ae != nil {
-		return synclayer.Permanent(fmt.Errorf("%w; POST /V1/webhooks/subscribe needs Adobe Commerce Webhooks 1.13.0 or later with Magento_AdobeCommerceWebhooksSubscriber enabled; otherwise declare the hooks in app/etc/webhooks.xml and run bin/magento webhooks:generate:module:\n%s",
+		return synclayer.Permanent(fmt.Errorf("%w; POST /V1/webhooks/subscribe needs Adobe Commerce Webhooks 1.13.0 or later with Magento_AdobeCommerceWebhooksSubscriber enabled; otherwise declare the hooks in app/etc/webhooks.xml, and see them with bin/magento webhooks:list:\n%s",
 			ae, WebhooksXML(target, s.HookName(), topics)))
 	}
 	return err
