@@ -6,7 +6,10 @@
 //     cloud service): Parse verifies x-adobe-commerce-webhook-signature, an
 //     RSA-SHA256 signature made with the merchant's key pair, against the
 //     public key configured here (webhook.go), and reads the observer
-//     event's customer, order or product.
+//     event's customer, order or product. The hooks themselves are made
+//     through the webhooks module's REST API (/V1/webhooks/list and
+//     /V1/webhooks/subscribe): the source is a HookRegistrar (hook.go)
+//     for `synclayer sources register` and `check`.
 //   - the REST API (client.go, list.go): a Lister over GET
 //     /rest/<store>/V1/customers/search, /orders and /products, and a Poller,
 //     because Magento Open Source has no webhooks at all. Requests carry an
