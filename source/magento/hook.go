@@ -2,6 +2,7 @@ package magento
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -68,6 +69,10 @@ type webhook struct {
 	Required      bool   `json:"required"`
 	Timeout       int    `json:"timeout"`
 	SoftTimeout   int    `json:"soft_timeout"`
+	// A hook register moves keeps its fields, rules and headers.
+	Fields  json.RawMessage `json:"fields,omitempty"`
+	Rules   json.RawMessage `json:"rules,omitempty"`
+	Headers json.RawMessage `json:"headers,omitempty"`
 }
 
 // id is how synclayer names a hook: Adobe Commerce gives hooks no id, a
@@ -125,7 +130,8 @@ func (s *Source) Hooks(ctx context.Context, target string, topics []string) ([]s
 // RegisterHooks makes each topic deliver to target: a hook already there
 // (and optional) is unchanged; one there but required, or at the same
 // path on another host, is subscribed again under its own method, type,
-// batch and name, which replaces it; otherwise a hook named HookName() in
+// batch and name, with its fields, rules and headers, which replaces it
+// (synclayer's url, method, required and timeouts); otherwise a hook named HookName() in
 // batch HookBatch is subscribed. Subscribing is keyed by those names, so
 // a rerun changes nothing. An answer other than 2xx is Permanent with the
 // store's message; a store without the subscribe endpoint gets what to
@@ -164,6 +170,7 @@ func (s *Source) RegisterHooks(ctx context.Context, target string, topics []stri
 			}
 			w := s.newHook(t, target)
 			w.WebhookType, w.BatchName, w.HookName = old.WebhookType, old.BatchName, old.HookName
+			w.Fields, w.Rules, w.Headers = nonEmpty(old.Fields), nonEmpty(old.Rules), nonEmpty(old.Headers)
 			if err := s.subscribe(ctx, w, target, topics); err != nil {
 				return out, err
 			}
@@ -222,6 +229,14 @@ func (s *Source) subscribe(ctx context.Context, w webhook, target string, topics
 			ae, WebhooksXML(target, s.HookName(), topics)))
 	}
 	return err
+}
+
+// nonEmpty is a list from /V1/webhooks/list, or nil for an empty one.
+func nonEmpty(list json.RawMessage) json.RawMessage {
+	if t := strings.TrimSpace(string(list)); t == "" || t == "[]" || t == "null" {
+		return nil
+	}
+	return list
 }
 
 // notFound is err's APIError when it is a 404.

@@ -3,6 +3,7 @@ package magento_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -110,7 +111,8 @@ func TestSource_RegisterHooks(t *testing.T) {
 
 	// An admin edits two hooks and adds one of another integration.
 	sim.AddWebhook(map[string]any{"webhook_method": "observer.sales_order_save_after", "webhook_type": "after", "batch_name": "synclayer",
-		"hook_name": "synclayer_magento", "url": "https://old-host.example.com/webhooks/magento", "required": false})
+		"hook_name": "synclayer_magento", "url": "https://old-host.example.com/webhooks/magento", "required": false,
+		"headers": []any{map[string]any{"name": "X-Tenant", "value": "eu"}}})
 	sim.AddWebhook(map[string]any{"webhook_method": "observer.customer_delete_after", "webhook_type": "after", "batch_name": "synclayer",
 		"hook_name": "synclayer_magento", "url": hookURL, "required": true})
 	sim.RemoveWebhook("observer.customer_save_after", "after", "synclayer", "synclayer_magento")
@@ -142,6 +144,9 @@ func TestSource_RegisterHooks(t *testing.T) {
 		}
 		if h["batch_name"] == "synclayer" && (h["url"] != hookURL || h["required"] != false) {
 			t.Errorf("hook not put back: %v", h)
+		}
+		if h["webhook_method"] == "observer.sales_order_save_after" && fmt.Sprint(h["headers"]) != "[map[name:X-Tenant value:eu]]" {
+			t.Errorf("the moved hook lost its headers: %v", h)
 		}
 	}
 	if st, err := src.Hooks(ctx, hookURL, topics); err != nil || !every(st, synclayer.HookOK) {
