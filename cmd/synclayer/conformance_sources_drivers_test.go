@@ -62,7 +62,7 @@ type senv struct {
 	// epoch moves each case's times on, so a polled store's records are
 	// changed after the last poll, as a real store's are.
 	epoch int
-	d    storeDriver
+	d     storeDriver
 }
 
 // startSourceConformance runs the program against a Brevo simulator with
