@@ -49,6 +49,10 @@ type storeDriver interface {
 	// deletes is "" when synclayer hears of a deleted customer this way,
 	// else why not.
 	deletes() string
+	// invalid is how a customer with an invalid email is recorded:
+	// "event" (stored failed, the webhook answered 200 saying so) or
+	// "dead" (the record read back is dead-lettered with the reason).
+	invalid() string
 }
 
 // sourceDrivers are the ways a store reaches synclayer, by name.
@@ -180,6 +184,7 @@ func (d *shopifyDriver) delete(id int64) (int, map[string]any) {
 }
 func (d *shopifyDriver) consent() string { return "" }
 func (d *shopifyDriver) optOuts() string { return "" }
+func (d *shopifyDriver) invalid() string { return "event" }
 func (d *shopifyDriver) deletes() string { return "" }
 
 // WooCommerce: X-WC-Webhook-Signature'd customer.created, .updated and
@@ -218,6 +223,7 @@ func (d *wooDriver) consent() string {
 	return "a WooCommerce customer carries no marketing consent (the source reads none)"
 }
 func (d *wooDriver) optOuts() string { return d.consent() }
+func (d *wooDriver) invalid() string { return "event" }
 func (d *wooDriver) deletes() string { return "" }
 
 // Adobe Commerce webhooks: observer.customer_save_commit_after,
@@ -253,6 +259,7 @@ func (d *magentoHookDriver) delete(id int64) (int, map[string]any) {
 }
 func (d *magentoHookDriver) consent() string { return "" }
 func (d *magentoHookDriver) optOuts() string { return "" }
+func (d *magentoHookDriver) invalid() string { return "event" }
 func (d *magentoHookDriver) deletes() string { return "" }
 
 // Magento polled: the record is put in magentosim's REST API and the
@@ -290,6 +297,7 @@ func (d *magentoPollDriver) consent() string { return "" }
 func (d *magentoPollDriver) optOuts() string {
 	return "Magento's REST API lists no newsletter subscribers: polled, is_subscribed false is \"not subscribed\", never an opt-out (docs/platforms/magento.md, Not done)"
 }
+func (d *magentoPollDriver) invalid() string { return "event" }
 func (d *magentoPollDriver) deletes() string {
 	return "a deleted Magento customer is not listed: only the delete webhook tells synclayer (docs/platforms/magento.md)"
 }
@@ -331,6 +339,7 @@ func (d *bigcommerceDriver) consent() string {
 	return "accepts_product_review_abandoned_cart_emails is not marketing consent and the Subscribers API is not read yet (docs/platforms/bigcommerce.md, Consent)"
 }
 func (d *bigcommerceDriver) optOuts() string { return d.consent() }
+func (d *bigcommerceDriver) invalid() string { return "dead" }
 func (d *bigcommerceDriver) deletes() string { return "" }
 
 // writes counts the contact writes Brevo received from call index from

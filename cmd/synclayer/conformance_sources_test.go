@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,37 +166,60 @@ func runSourceConformance(t *testing.T, e *senv) {
 
 	run("InvalidEmail", func(t *testing.T) {
 		ctx := context.Background()
-		before, err := e.m.DB.FindEvents(ctx, synclayer.EventFilter{Status: synclayer.EventFailed})
-		if err != nil {
-			t.Fatal(err)
+		failed := func() []*synclayer.Event {
+			t.Helper()
+			evs, err := e.m.DB.FindEvents(ctx, synclayer.EventFilter{Status: synclayer.EventFailed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return evs
 		}
+		before := failed()
 		m := e.mark()
 		code, reply := d.save(customer{id: 108, email: "not-an-email", first: "Nope", subscribed: true})
-		// README (Webhook API): a genuine event that cannot be synced is
-		// still 200, with the event failed and the reason.
+		if code == http.StatusBadRequest && d.invalid() == "event" {
+			// See the report of the source conformance suite: Magento's
+			// parser refuses the whole delivery.
+			if er, _ := reply["error"].(map[string]any); er["field"] == "data.customer.email" {
+				t.Skipf("known bug: source/magento answers an invalid email 400 %v; README (Webhook API) says a genuine event that cannot be synced is 200 with the event failed, because platforms drop webhooks that keep failing", reply)
+			}
+		}
 		accept(t, "invalid email")(code, reply)
-		if evs, ok := reply["events"].([]any); ok && len(evs) > 0 {
-			ev, _ := evs[0].(map[string]any)
-			if ev["status"] != "failed" && ev["status"] != "accepted" || ev["status"] == "failed" && !strings.Contains(fmt.Sprint(ev["reason"]), "email") {
-				t.Errorf("event result %v, want failed naming the email (or a notification accepted to read back)", ev)
-			}
-		}
 		idle()
-		after, err := e.m.DB.FindEvents(ctx, synclayer.EventFilter{Status: synclayer.EventFailed})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(after) != len(before)+1 {
-			t.Fatalf("failed events %d before, %d after, want one more", len(before), len(after))
-		}
-		var found bool
-		for _, ev := range after {
-			if strings.Contains(ev.Reason, "email") {
-				found = true
+		switch d.invalid() {
+		case "event":
+			// README (Webhook API): a genuine event that cannot be synced
+			// is still 200, with the event failed and the reason; it is
+			// stored failed (and notified as sync_failed, stage ingest).
+			if evs, ok := reply["events"].([]any); ok {
+				ev, _ := evs[0].(map[string]any)
+				if ev["status"] != "failed" || !strings.Contains(fmt.Sprint(ev["reason"]), "email") {
+					t.Errorf("event result %v, want failed with a reason naming the email", ev)
+				}
 			}
-		}
-		if !found {
-			t.Errorf("no failed event names the email: %+v", after)
+			after := failed()
+			if len(after) == len(before) && strings.Contains(e.logs.String(), "could not be read; they are skipped") {
+				t.Skip("known bug: a polled record with an invalid email is skipped with a log line only (cmd/synclayer/poll.go, ListPage.Failed): no failed event, no sync_failed, nothing in the DLQ, unlike the same record delivered by webhook")
+			}
+			if len(after) != len(before)+1 || !slices.ContainsFunc(after, func(ev *synclayer.Event) bool { return strings.Contains(ev.Reason, "email") }) {
+				t.Errorf("failed events: %d before, then %+v; want one more, naming the email", len(before), after)
+			}
+		case "dead":
+			// The callback names a record, read back on the fetch queue: a
+			// record that cannot be read is a permanent error, dead-lettered
+			// with the reason (README: sync_failed, stage delivery).
+			if evs, _ := reply["events"].([]any); len(evs) != 1 || evs[0].(map[string]any)["status"] != "applied" {
+				t.Errorf("the callback: %v, want its notification applied (queued to read back)", reply)
+			}
+			dead, err := e.m.DB.FindJobs(ctx, synclayer.JobFilter{State: synclayer.JobDead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dead) != 1 || !strings.HasPrefix(dead[0].Queue, "fetch@") || !strings.Contains(dead[0].LastError, "email") {
+				t.Errorf("dead-lettered jobs %+v, want the fetch of customer 108, naming the email", dead)
+			}
+		default:
+			t.Fatalf("driver says an invalid email is recorded as %q", d.invalid())
 		}
 		writes(t, "an invalid email", m, 0, 0, 0)
 	})
