@@ -255,7 +255,7 @@ func (d *magentoHookDriver) optOut(c customer) (int, map[string]any) {
 }
 func (d *magentoHookDriver) redeliver() (int, map[string]any) { return d.e.again(d.last) }
 func (d *magentoHookDriver) delete(id int64) (int, map[string]any) {
-	return d.hook("observer.customer_delete_commit_after", "customer", map[string]any{"entity_id": fmt.Sprint(id), "email": "gone@example.com"})
+	return d.hook("observer.customer_delete_commit_after", "customer", map[string]any{"entity_id": fmt.Sprint(id)})
 }
 func (d *magentoHookDriver) consent() string { return "" }
 func (d *magentoHookDriver) optOuts() string { return "" }
@@ -303,7 +303,9 @@ func (d *magentoPollDriver) deletes() string {
 }
 
 // BigCommerce: the record is stored in bigcommercesim, and a signed
-// callback carrying only its id makes the fetch job read it.
+// callback carrying only its id makes the fetch job read it. An older
+// record stored after a newer one (the out-of-order case) stands for a
+// read that returned stale data: the date_modified read back decides.
 type bigcommerceDriver struct {
 	e    *senv
 	sim  *bigcommercesim.Server
