@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -173,8 +174,17 @@ func (m *Main) listInto(ctx context.Context, name, cpName, kind string, l syncla
 				}
 			}
 			// The messages may quote a record's values (an email), so
-			// only the fields are logged.
-			m.Logger.Warn("records the source's API returned could not be read; they are skipped", "source", name, "kind", kind, "records", len(page.Failed), "fields", fields)
+			// only the fields are logged; the messages are kept with the
+			// rejected webhooks, for inspection on the dashboard and in
+			// the admin API (GET /api/v1/rejections).
+			m.Logger.Warn("records the source's API returned could not be read; they are skipped (see the rejections)", "source", name, "kind", kind, "records", len(page.Failed), "fields", fields)
+			for _, f := range page.Failed {
+				rej := &synclayer.Rejection{Source: name, ReceivedAt: time.Now().UTC(), Status: http.StatusUnprocessableEntity,
+					Code: synclayer.ErrorCode(f), Message: "listed " + kind + ": " + synclayer.ErrorMessage(f)}
+				if err := m.DB.RecordRejection(ctx, rej, 1000); err != nil {
+					m.Logger.Warn("record rejection", "err", err)
+				}
+			}
 		}
 		for _, ev := range page.Events {
 			ev.Source = name

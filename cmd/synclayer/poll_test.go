@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +132,31 @@ func TestPoll_StartIsKept(t *testing.T) {
 	}
 	if len(p.since) != 2 || !p.since[0].Equal(first) || !p.since[1].Equal(first) {
 		t.Errorf("listings started at %v, want both at the first PollStart %v", p.since, first)
+	}
+}
+
+// TestPoll_FailedRecordsAreKept: a listed record that cannot be read is
+// skipped, the listing goes on, and its reason is kept with the rejected
+// webhooks for inspection.
+func TestPoll_FailedRecordsAreKept(t *testing.T) {
+	t.Parallel()
+	e, _ := startMagento(t, "0")
+	p := &scriptedPoller{Poller: e.poller()}
+	p.steps = append(p.steps, func(req synclayer.ListRequest) (synclayer.ListPage, error) {
+		page, _ := customerPage("c1", false, "kept-a@example.com")(req)
+		page.Failed = []error{synclayer.FieldErrorf("items[1].updated_at", "\"yesterday\" is not a time such as 2026-11-20 10:00:00")}
+		return page, nil
+	})
+	ctx := context.Background()
+	if n, err := e.m.poll(ctx, "magento", synclayer.ListCustomers, p); n != 1 || err != nil {
+		t.Fatalf("poll: %d events, %v; want the readable one", n, err)
+	}
+	rejs, err := e.m.DB.FindRejections(ctx, 10)
+	if err != nil || len(rejs) != 1 {
+		t.Fatalf("rejections %+v, %v; want the unreadable record's", rejs, err)
+	}
+	if r := rejs[0]; r.Source != "magento" || r.Status != 422 || r.Code != synclayer.EINVALID || !strings.Contains(r.Message, "items[1].updated_at") {
+		t.Errorf("rejection %+v", r)
 	}
 }
 

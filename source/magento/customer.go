@@ -143,11 +143,11 @@ func parseCustomer(r record) (*synclayer.CustomerChange, time.Time, time.Time, e
 		return nil, time.Time{}, time.Time{}, err
 	}
 	if email != "" {
-		e, err := normalize.Email(email)
-		if err != nil {
-			return nil, time.Time{}, time.Time{}, synclayer.FieldErrorf(r.field("email"), "%s", synclayer.ErrorMessage(err))
-		}
-		ch.Fields[synclayer.FieldEmail] = jsonString(e)
+		// As written: ingest checks and normalizes it, so a customer
+		// saved with an address that cannot be synced is kept as a failed
+		// event naming the field (and raises sync_failed), the same from a
+		// webhook and from a poll, instead of refusing the delivery.
+		ch.Fields[synclayer.FieldEmail] = jsonString(email)
 	}
 	for _, f := range [][2]string{{"firstname", synclayer.FieldFirstName}, {"lastname", synclayer.FieldLastName}} {
 		v, err := r.text(f[0])
