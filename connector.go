@@ -155,6 +155,14 @@ type DestinationEnv struct {
 	// there. Without an encryption key, its reads fail saying how to set
 	// one.
 	Tokens TokenStore
+	// Shared is the store's SharedKeys: what the instances sharing the
+	// store (and the queues of one instance) make once. A destination
+	// whose platform finds a new record only after a lag (Pipedrive's
+	// search index and a new organization) claims the record's key here
+	// before it creates, so two deliveries at once make one record, not
+	// two. Nil for commands without a store: the destination then finds
+	// and creates as before, safe only within the process.
+	Shared SharedKeys
 	// PublicURL, if set, returns server.public_url (or, without one, the
 	// server's own address): where the platform reaches synclayer, for a
 	// destination whose webhooks are signed over the URL they are sent to

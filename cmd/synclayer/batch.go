@@ -285,7 +285,7 @@ func pushers(cfg *Config, db *store.DB, historical bool) ([]batchPath, error) {
 		if d, ok := dests[name]; ok {
 			return d, nil
 		}
-		d, err := cfg.openDestination(name, synclayer.DestinationEnv{Tokens: tokens})
+		d, err := cfg.openDestination(name, synclayer.DestinationEnv{Tokens: tokens, Shared: sharedKeys(db)})
 		if err != nil {
 			return nil, err
 		}

@@ -318,6 +318,7 @@ func (m *Main) openDestinations(extra map[string]http.Handler) error {
 			OnRateLimitWait: func(bucket string, d time.Duration) { m.metrics.RateLimitWait(name, bucket, d) },
 			Transport:       m.tel.transport(name), // otel.go; nil with telemetry off
 			Tokens:          tokens,
+			Shared:          sharedKeys(m.DB),
 			PublicURL: func() string {
 				if u := m.Config.Server.PublicURL; u != "" {
 					return strings.TrimRight(u, "/")

@@ -44,3 +44,12 @@ var errNoKey = errors.New("tokens are kept encrypted in synclayer's store, and n
 
 func (noKeyTokens) FindToken(context.Context, string) ([]byte, error) { return nil, errNoKey }
 func (noKeyTokens) PutToken(context.Context, string, []byte) error    { return errNoKey }
+
+// sharedKeys is db's SharedKeys for DestinationEnv.Shared, or nil (not a
+// nil *store.DB in an interface) without a store.
+func sharedKeys(db *store.DB) synclayer.SharedKeys {
+	if db == nil {
+		return nil
+	}
+	return db
+}
