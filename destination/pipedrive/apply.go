@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,23 +60,29 @@ func (s *ContactSync) write(ctx context.Context, b personBody, next *state, know
 	var lines []string
 	id := b.ID
 	if !known || id == 0 {
-		defer s.client.personLocks.lock(b.Email)()
-		found, err := s.client.FindPersonByEmail(ctx, b.Email)
+		// Found, or created once across instances (personOnce): the
+		// create is the whole person, under the shared key's claim.
+		defer s.client.personLocks.lock(strings.ToLower(b.Email))()
+		var made []string
+		found, created, err := s.client.once(ctx, s.client.personOnce(b.Email, func(ctx context.Context) (int64, error) {
+			l, err := s.create(ctx, b, next, append(slices.Clone(lines), "pipedrive: GET "+pathPersonSearch+" → 200 (no person with the address)"))
+			made = l
+			if err != nil {
+				return 0, err
+			}
+			return next.ID, nil
+		}))
+		if made != nil && (created || err != nil) {
+			return made, err
+		}
 		if err != nil {
 			return lines, err
 		}
-		if found == 0 {
-			lines = append(lines, "pipedrive: GET "+pathPersonSearch+" → 200 (no person with the address)")
-		} else {
-			lines = append(lines, fmt.Sprintf("pipedrive: GET %s → 200 (person %d)", pathPersonSearch, found))
-			if b.OldEmail == "" {
-				b.SetEmail = false // the person has the address already
-			}
+		lines = append(lines, fmt.Sprintf("pipedrive: GET %s → 200 (person %d)", pathPersonSearch, found))
+		if b.OldEmail == "" {
+			b.SetEmail = false // the person has the address already
 		}
 		id = found
-	}
-	if id == 0 {
-		return s.create(ctx, b, next, lines)
 	}
 	var p *Person
 	if b.Marketing == MarketingSubscribed || b.SetEmail || b.Phone != "" || b.ClearPhone {
@@ -169,7 +176,11 @@ func (s *ContactSync) recreate(ctx context.Context, next *state, planned personB
 	} else if b.Marketing != MarketingSubscribed {
 		next.Marketing = ""
 	}
-	return s.create(ctx, b, next, lines)
+	lines, err := s.create(ctx, b, next, lines)
+	if err == nil {
+		s.client.rememberPerson(ctx, next.Email, next.ID)
+	}
+	return lines, err
 }
 
 // linkOrg finds or creates the organization of b.Org, if any, and

@@ -40,6 +40,12 @@ type Config struct {
 	Logger          *slog.Logger
 	OnRateLimitWait func(bucket string, d time.Duration)
 	Now             func() time.Time
+	// Shared, when set, makes the creation of an organization or person
+	// once across the instances sharing the store (shared.go); Name is
+	// the destination's name, in its keys. Nil: find then create, safe
+	// only within this process.
+	Shared synclayer.SharedKeys
+	Name   string
 }
 
 // Client calls Pipedrive's persons and person fields APIs. It is safe
@@ -58,6 +64,11 @@ type Client struct {
 	// so customer-sync and order-events of one contact in this process
 	// make one person and one organization.
 	personLocks, orgLocks stripes
+	shared                synclayer.SharedKeys
+	sharedPrefix          string // "pipedrive:<destination name>:"
+	// claimTTL, claimWait and claimPoll shape the wait for another
+	// instance's create (shared.go); tests shorten them.
+	claimTTL, claimWait, claimPoll time.Duration
 }
 
 type stripes [64]sync.Mutex
@@ -76,7 +87,9 @@ var _ synclayer.RateBudgeter = (*Client)(nil)
 // New returns a Client for cfg.
 func New(cfg Config) *Client {
 	c := &Client{token: cfg.APIToken, baseURL: strings.TrimRight(cfg.BaseURL, "/"), http: cfg.HTTPClient,
-		log: cfg.Logger, onWait: cfg.OnRateLimitWait, retries: cfg.Retries429}
+		log: cfg.Logger, onWait: cfg.OnRateLimitWait, retries: cfg.Retries429,
+		shared: cfg.Shared, sharedPrefix: "pipedrive:" + cfg.Name + ":",
+		claimTTL: defaultClaimTTL, claimWait: defaultClaimWait, claimPoll: defaultClaimPoll}
 	if c.http == nil {
 		// A redirect would carry the token's header elsewhere.
 		c.http = &http.Client{Transport: cfg.Transport, Timeout: 30 * time.Second,

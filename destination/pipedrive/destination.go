@@ -116,7 +116,7 @@ func Open(name string, section json.RawMessage, env synclayer.DestinationEnv) (s
 			name, name, base))
 	}
 	d.client = New(Config{APIToken: s.APIToken, BaseURL: s.BaseURL, Logger: log.With("destination", name),
-		OnRateLimitWait: env.OnRateLimitWait, Transport: env.Transport})
+		OnRateLimitWait: env.OnRateLimitWait, Transport: env.Transport, Shared: env.Shared, Name: name})
 	return d, nil
 }
 

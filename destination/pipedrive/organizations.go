@@ -18,10 +18,13 @@ import (
 // synclayer.CompanyKey so "ACME  Inc" and "acme inc" are one) or created
 // (POST /api/v2/organizations), and the person is linked to it by
 // org_id. Pipedrive has no unique organization key a client can set, so
-// the name is the key; the ID found is kept in the contact's sync state
-// and in the client's cache, because Pipedrive's search index can lag a
-// newly created organization by a few seconds and two persons of one new
-// company delivered back to back would otherwise make two.
+// the name is the key; the ID found is kept in the contact's sync state,
+// in the client's cache and, with the store's SharedKeys, under the key
+// pipedrive:<destination>:org:<CompanyKey> that every instance reads
+// first, because Pipedrive's search index can lag a newly created
+// organization by a few seconds and two persons of one new company
+// delivered at once would otherwise make two. The create itself is made
+// under that key's claim (shared.go).
 
 const (
 	pathOrganizations      = "/api/v2/organizations"
@@ -119,39 +122,62 @@ func (c *Client) GetOrganization(ctx context.Context, id int64) (*Organization, 
 
 // EnsureOrganization returns the ID of the organization for name: known
 // (the hint, from a sync state, or this client's cache, checked to be
-// there still), found by name, or created. created says it made one.
+// there still), stored under its shared key by this or another instance,
+// found by name, or created under the shared key's claim (shared.go), so
+// two deliveries of one new company at once make one organization.
+// created says this call made it.
 func (c *Client) EnsureOrganization(ctx context.Context, name string, hint int64) (id int64, created bool, err error) {
 	key := synclayer.CompanyKey(name)
 	if key == "" {
 		return 0, false, synclayer.Permanent(&APIError{Status: http.StatusBadRequest, Message: "the company has no name"})
 	}
 	defer c.orgLocks.lock(key)()
+	gone := map[int64]bool{} // IDs found deleted already, not asked again
+	check := func(ctx context.Context, known int64) (bool, error) {
+		if gone[known] {
+			return false, nil
+		}
+		o, err := c.GetOrganization(ctx, known)
+		if IsNotFound(err) {
+			gone[known] = true
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return synclayer.CompanyKey(o.Name) == key, nil
+	}
 	for _, known := range []int64{hint, c.orgs.get(key)} {
 		if known == 0 {
 			continue
 		}
-		o, err := c.GetOrganization(ctx, known)
-		if IsNotFound(err) {
+		ok, err := check(ctx, known)
+		if err != nil {
+			return 0, false, err
+		}
+		if ok {
+			c.orgs.put(key, known)
+			return known, false, nil
+		}
+		if c.orgs.get(key) == known {
 			c.orgs.put(key, 0)
-			continue
-		}
-		if err != nil {
-			return 0, false, err
-		}
-		if synclayer.CompanyKey(o.Name) == key {
-			c.orgs.put(key, o.ID)
-			return o.ID, false, nil
 		}
 	}
-	if id, err = c.FindOrganizationByName(ctx, name); err != nil {
+	id, created, err = c.once(ctx, onceSpec{
+		what:  "organization",
+		key:   "org:" + key,
+		check: check,
+		find:  func(ctx context.Context) (int64, error) { return c.FindOrganizationByName(ctx, name) },
+		create: func(ctx context.Context) (int64, error) {
+			o, err := c.CreateOrganization(ctx, strings.Join(strings.Fields(name), " "))
+			if err != nil {
+				return 0, err
+			}
+			return o.ID, nil
+		},
+	})
+	if err != nil {
 		return 0, false, err
-	}
-	if id == 0 {
-		o, err := c.CreateOrganization(ctx, strings.Join(strings.Fields(name), " "))
-		if err != nil {
-			return 0, false, err
-		}
-		id, created = o.ID, true
 	}
 	c.orgs.put(key, id)
 	return id, created, nil

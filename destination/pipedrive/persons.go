@@ -200,18 +200,55 @@ func (c *Client) createField(ctx context.Context, path, name, fieldType string) 
 
 // EnsurePerson returns the ID of the person holding email, creating one
 // (named name, or the address when name is empty) when there is none;
-// made says it did. customer-sync fills in the rest of the person.
+// made says it did. customer-sync fills in the rest of the person. With
+// the store's SharedKeys the person is made once across instances and
+// across customer-sync and order-events (personOnce).
 func (c *Client) EnsurePerson(ctx context.Context, email, name string) (id int64, made bool, err error) {
 	defer c.personLocks.lock(strings.ToLower(email))()
-	if id, err = c.FindPersonByEmail(ctx, email); err != nil || id != 0 {
-		return id, false, err
-	}
 	if name == "" {
 		name = email
 	}
-	p, err := c.CreatePerson(ctx, PersonInput{Name: name, Emails: []Channel{{Value: email, Primary: true, Label: "work"}}})
-	if err != nil {
-		return 0, false, err
+	return c.once(ctx, c.personOnce(email, func(ctx context.Context) (int64, error) {
+		p, err := c.CreatePerson(ctx, PersonInput{Name: name, Emails: []Channel{{Value: email, Primary: true, Label: "work"}}})
+		if err != nil {
+			return 0, err
+		}
+		return p.ID, nil
+	}))
+}
+
+// personOnce is the person of email made once (shared.go): found by
+// email, checked by ID to be there still with the address, created by
+// create. Its shared key is pipedrive:<destination>:person:<email>.
+func (c *Client) personOnce(email string, create func(context.Context) (int64, error)) onceSpec {
+	return onceSpec{
+		what: "person",
+		key:  "person:" + strings.ToLower(strings.TrimSpace(email)),
+		check: func(ctx context.Context, id int64) (bool, error) {
+			p, err := c.GetPerson(ctx, id, false)
+			if IsNotFound(err) {
+				return false, nil
+			}
+			if err != nil || p.IsDeleted {
+				return false, err
+			}
+			for _, e := range p.Emails {
+				if strings.EqualFold(strings.TrimSpace(e.Value), strings.TrimSpace(email)) {
+					return true, nil
+				}
+			}
+			return false, nil
+		},
+		find:   func(ctx context.Context) (int64, error) { return c.FindPersonByEmail(ctx, email) },
+		create: create,
 	}
-	return p.ID, true, nil
+}
+
+// rememberPerson stores id under the person's shared key, after a
+// create that did not go through once (a person deleted in Pipedrive
+// made again), so no instance is left with the deleted one's ID.
+func (c *Client) rememberPerson(ctx context.Context, email string, id int64) {
+	if c.shared != nil && id != 0 {
+		c.putShared(ctx, c.sharedPrefix+c.personOnce(email, nil).key, id)
+	}
 }

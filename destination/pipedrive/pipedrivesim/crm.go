@@ -169,7 +169,7 @@ func (s *Server) handleOrgSearch(w http.ResponseWriter, r *http.Request) {
 	for _, id := range sortedKeys(s.orgs) {
 		o := s.orgs[id]
 		name := strings.ToLower(o.Name)
-		if o.IsDeleted || !((exact && name == strings.ToLower(term)) || (!exact && strings.Contains(name, strings.ToLower(term)))) {
+		if o.IsDeleted || !s.searchable(o.ID) || !((exact && name == strings.ToLower(term)) || (!exact && strings.Contains(name, strings.ToLower(term)))) {
 			continue
 		}
 		items = append(items, item{ResultScore: 1, Item: map[string]any{"id": o.ID, "type": "organization", "name": o.Name,
@@ -204,7 +204,22 @@ func (s *Server) handleOrgCreate(w http.ResponseWriter, r *http.Request) {
 	s.seq++
 	o.ID = s.seq
 	s.orgs[o.ID] = o
+	s.index(o.ID)
 	writeData(w, http.StatusOK, o, nil)
+}
+
+// index records when search sees record id, created now, under SearchLag.
+// The caller holds s.mu.
+func (s *Server) index(id int64) {
+	if s.searchLag > 0 {
+		s.indexed[id] = time.Now().Add(s.searchLag)
+	}
+}
+
+// searchable says whether search sees record id yet. The caller holds s.mu.
+func (s *Server) searchable(id int64) bool {
+	at, ok := s.indexed[id]
+	return !ok || !time.Now().Before(at)
 }
 
 func (s *Server) handleOrgGet(w http.ResponseWriter, r *http.Request) {

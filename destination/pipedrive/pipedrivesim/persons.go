@@ -150,7 +150,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	for _, id := range s.sortedIDs() {
 		p := s.persons[id]
-		if p.IsDeleted || !byEmail {
+		if p.IsDeleted || !byEmail || !s.searchable(p.ID) {
 			continue
 		}
 		var emails []string
@@ -216,6 +216,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.persons[p.ID] = p
+	s.index(p.ID)
 	writeData(w, http.StatusOK, view(p, false), nil)
 }
 

@@ -41,6 +41,12 @@ type Options struct {
 	// and recorded in Violations.
 	Validate func(r *http.Request, body []byte) error
 	Now      func() time.Time
+	// SearchLag is how long a new organization or person stays invisible
+	// to search (GET /api/v2/organizations/search, /persons/search), as
+	// Pipedrive's search index lags a create by seconds; reads by ID see
+	// it at once. Measured on the wall clock, whatever Now says. Zero: no
+	// lag.
+	SearchLag time.Duration
 }
 
 // Outage is a failure mode the server can be put in (simkit.Outage).
@@ -85,12 +91,14 @@ type Server struct {
 	users      []User
 	webhooks   map[int64]*Webhook
 	client     *http.Client // for the webhooks it sends
+	searchLag  time.Duration
+	indexed    map[int64]time.Time // when search sees a record created with a lag
 }
 
 // New returns a Server with Pipedrive's standard person fields and no
 // persons.
 func New(o Options) *Server {
-	s := &Server{token: o.APIToken, now: o.Now, validate: o.Validate, limit: o.Limit, daily: o.Daily,
+	s := &Server{token: o.APIToken, now: o.Now, validate: o.Validate, limit: o.Limit, daily: o.Daily, searchLag: o.SearchLag, indexed: map[int64]time.Time{},
 		persons: map[int64]*Person{}, seq: 100, orgs: map[int64]*Organization{}, deals: map[int64]*Deal{},
 		activities: map[int64]*Activity{}, notes: map[int64]*Note{}, webhooks: map[int64]*Webhook{},
 		users:  []User{{ID: DefaultOwner, Name: "Sim Owner", Email: "owner@pipedrive-sim.example", ActiveFlag: true, IsAdmin: 1}},

@@ -1,0 +1,161 @@
+package pipedrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"synclayer"
+)
+
+// Creating once across instances. Pipedrive has no unique key a client
+// can set on an organization (nor an atomic upsert of a person by
+// email), and its search index lags a create by seconds, so two
+// deliveries at once (two instances sharing the store, or customer-sync
+// and order-events of one) that each search and find nothing would each
+// create. With the store's SharedKeys (DestinationEnv.Shared) the record
+// is made under a claimed key:
+//
+//   - the ID stored under the key, if any, is checked (a read by ID,
+//     which does not lag) and used; one Pipedrive answers 404 or deleted
+//     for is forgotten;
+//   - otherwise search; a record found is stored under the key and used;
+//   - otherwise claim the key: the claimer searches once more, creates if
+//     the record is still absent, and stores its ID; a caller that does
+//     not get the claim polls for the stored ID (every claimPoll, at most
+//     claimWait) and takes the claim over if the claimer died (its claim
+//     ran out, claimTTL, with no ID stored). A wait that runs out is
+//     retried by the queue.
+
+const (
+	defaultClaimTTL  = 30 * time.Second
+	defaultClaimWait = 10 * time.Second
+	defaultClaimPoll = 200 * time.Millisecond
+)
+
+// onceSpec is one record made once: its shared key and how to check,
+// find and create it.
+type onceSpec struct {
+	what string // "organization", "person", for errors
+	key  string // the shared key without the client's prefix: "org:acme inc"
+	// check says whether id, as stored, is the record still: a read by
+	// ID; false (no error) for one deleted, gone, or no longer matching.
+	check func(ctx context.Context, id int64) (bool, error)
+	// find searches; 0 when there is none.
+	find func(ctx context.Context) (int64, error)
+	// create makes the record and returns its ID.
+	create func(ctx context.Context) (int64, error)
+}
+
+// once returns the record of spec: stored, found, or created (created
+// true) by this caller or, while it waited, by another instance.
+func (c *Client) once(ctx context.Context, spec onceSpec) (id int64, created bool, err error) {
+	if c.shared == nil {
+		if id, err = spec.find(ctx); err != nil || id != 0 {
+			return id, false, err
+		}
+		id, err = spec.create(ctx)
+		return id, err == nil, err
+	}
+	key := c.sharedPrefix + spec.key
+	id, err = c.storedID(ctx, key, spec)
+	if err != nil || id != 0 {
+		return id, false, err
+	}
+	if id, err = spec.find(ctx); err != nil {
+		return 0, false, err
+	}
+	if id != 0 {
+		c.putShared(ctx, key, id)
+		return id, false, nil
+	}
+	deadline := time.Now().Add(c.claimWait)
+	for {
+		mine, err := c.shared.ClaimShared(ctx, key, c.claimTTL)
+		if err != nil {
+			return 0, false, fmt.Errorf("claim the %s's shared key: %w", spec.what, err)
+		}
+		if mine {
+			return c.make(ctx, key, spec)
+		}
+		if id, err = c.storedID(ctx, key, spec); err != nil || id != 0 {
+			return id, false, err
+		}
+		if !time.Now().Before(deadline) {
+			return 0, false, synclayer.RetryAfter(fmt.Errorf("pipedrive: another delivery is creating the %s (its claim on %q is still held after %s)", spec.what, key, c.claimWait), time.Second)
+		}
+		t := time.NewTimer(c.claimPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, false, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// make runs under the claim: search once more (the record may have been
+// made before synclayer kept keys, or by hand), create if still absent,
+// and store the ID. A failure gives the claim up so a retry claims at
+// once.
+func (c *Client) make(ctx context.Context, key string, spec onceSpec) (id int64, created bool, err error) {
+	defer func() {
+		if err != nil {
+			// A fresh context: a cancelled one must not keep the claim
+			// held for its whole ttl.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if ferr := c.shared.ForgetShared(rctx, key, ""); ferr != nil {
+				c.log.Warn("pipedrive: could not give up a shared claim; it runs out by itself", "key", key, "error", ferr)
+			}
+		}
+	}()
+	if id, err = spec.find(ctx); err != nil {
+		return 0, false, err
+	}
+	if id == 0 {
+		if id, err = spec.create(ctx); err != nil {
+			return 0, false, err
+		}
+		created = true
+	}
+	c.putShared(ctx, key, id)
+	return id, created, nil
+}
+
+// storedID returns the ID stored under key if spec.check still accepts
+// it; one it does not is forgotten (only if the key still holds it).
+func (c *Client) storedID(ctx context.Context, key string, spec onceSpec) (int64, error) {
+	v, ok, err := c.shared.FindShared(ctx, key)
+	if err != nil {
+		return 0, fmt.Errorf("read the %s's shared key: %w", spec.what, err)
+	}
+	if !ok {
+		return 0, nil
+	}
+	id, perr := strconv.ParseInt(v, 10, 64)
+	if perr == nil && id > 0 {
+		good, err := spec.check(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if good {
+			return id, nil
+		}
+	}
+	if err := c.shared.ForgetShared(ctx, key, v); err != nil {
+		return 0, fmt.Errorf("forget the %s's stale shared key: %w", spec.what, err)
+	}
+	return 0, nil
+}
+
+// putShared stores id under key. The record exists whatever the store
+// says, so a failure is only logged: the others find it by search once
+// the index catches up, or take the claim over when it runs out.
+func (c *Client) putShared(ctx context.Context, key string, id int64) {
+	if err := c.shared.PutShared(ctx, key, strconv.FormatInt(id, 10)); err != nil && !errors.Is(err, context.Canceled) {
+		c.log.Warn("pipedrive: could not store a record's ID under its shared key", "key", key, "error", err)
+	}
+}
