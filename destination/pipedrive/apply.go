@@ -147,7 +147,7 @@ func (s *ContactSync) create(ctx context.Context, b personBody, next *state, lin
 	}
 	p, err := s.client.CreatePerson(ctx, in)
 	if err != nil {
-		return lines, err
+		return lines, mayHaveMade(err)
 	}
 	next.ID = p.ID
 	return append(lines, fmt.Sprintf("pipedrive: POST %s → 201 (person %d created%s)", pathPersons, p.ID, consentNote(in))), nil

@@ -171,7 +171,7 @@ func (c *Client) EnsureOrganization(ctx context.Context, name string, hint int64
 		create: func(ctx context.Context) (int64, error) {
 			o, err := c.CreateOrganization(ctx, strings.Join(strings.Fields(name), " "))
 			if err != nil {
-				return 0, err
+				return 0, mayHaveMade(err)
 			}
 			return o.ID, nil
 		},

@@ -211,7 +211,7 @@ func (c *Client) EnsurePerson(ctx context.Context, email, name string) (id int64
 	return c.once(ctx, c.personOnce(email, func(ctx context.Context) (int64, error) {
 		p, err := c.CreatePerson(ctx, PersonInput{Name: name, Emails: []Channel{{Value: email, Primary: true, Label: "work"}}})
 		if err != nil {
-			return 0, err
+			return 0, mayHaveMade(err)
 		}
 		return p.ID, nil
 	}))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -98,10 +99,17 @@ func (c *Client) once(ctx context.Context, spec onceSpec) (id int64, created boo
 
 // make runs under the claim: search once more (the record may have been
 // made before synclayer kept keys, or by hand), create if still absent,
-// and store the ID. A failure gives the claim up so a retry claims at
-// once.
+// and store the ID. A failure that made nothing gives the claim up so a
+// retry claims at once; a create whose answer was lost (mayHaveMade)
+// keeps it until it runs out, by when the search sees what the create
+// may have made.
 func (c *Client) make(ctx context.Context, key string, spec onceSpec) (id int64, created bool, err error) {
 	defer func() {
+		var unsure *unsureError
+		if errors.As(err, &unsure) {
+			c.log.Info("pipedrive: a create's answer was lost; its shared claim is kept until it runs out, then the search decides", "key", key, "ttl", c.claimTTL)
+			return
+		}
 		if err != nil {
 			// A fresh context: a cancelled one must not keep the claim
 			// held for its whole ttl.
@@ -158,4 +166,21 @@ func (c *Client) putShared(ctx context.Context, key string, id int64) {
 	if err := c.shared.PutShared(ctx, key, strconv.FormatInt(id, 10)); err != nil && !errors.Is(err, context.Canceled) {
 		c.log.Warn("pipedrive: could not store a record's ID under its shared key", "key", key, "error", err)
 	}
+}
+
+// unsureError is a create's error after which the record may exist
+// anyway: no answer (a timeout, a dropped connection), or a 5xx or 408.
+type unsureError struct{ err error }
+
+func (e *unsureError) Error() string { return e.err.Error() }
+func (e *unsureError) Unwrap() error { return e.err }
+
+// mayHaveMade marks err, a create's, as unsure unless Pipedrive answered
+// it with a refusal (a 4xx other than 408), which made nothing.
+func mayHaveMade(err error) error {
+	var apiErr *APIError
+	if err == nil || (errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusRequestTimeout) {
+		return err
+	}
+	return &unsureError{err: err}
 }

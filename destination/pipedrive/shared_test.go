@@ -3,6 +3,7 @@ package pipedrive_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -27,6 +28,26 @@ func instance(tb testing.TB, base string, shared synclayer.SharedKeys) *pipedriv
 		tb.Fatal(err)
 	}
 	return d.(*pipedrive.Destination)
+}
+
+// loseCreate forwards requests, but loses the answer to the first
+// POST of path: Pipedrive made the record, the caller never hears.
+type loseCreate struct {
+	path string
+	mu   sync.Mutex
+	lost bool
+}
+
+func (l *loseCreate) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil && !l.lost && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, l.path) {
+		l.lost = true
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return resp, err
 }
 
 func contactSync(tb testing.TB, d *pipedrive.Destination) synclayer.ContactSync {
@@ -185,6 +206,39 @@ func TestShared_CreatedOnceAcrossInstances(t *testing.T) {
 				if len(orgs) != 1 || len(deals) != 1 || deals[0].PersonID == nil || *deals[0].PersonID != p.ID ||
 					p.OrgID == nil || *p.OrgID != orgs[0].ID || deals[0].OrgID == nil || *deals[0].OrgID != orgs[0].ID {
 					t.Fatalf("person %+v, deals %+v, organizations %+v: want one of each, linked", p, deals, orgs)
+				}
+			})
+			t.Run("ALostCreateAnswerKeepsTheClaim", func(t *testing.T) {
+				sim, _, base := mustSim(t, pipedrivesim.Options{SearchLag: 300 * time.Millisecond})
+				shared := db.open(t)
+				raw, _ := json.Marshal(map[string]any{"api_token": testToken, "base_url": base})
+				d, err := pipedrive.Open("pipedrive", raw, synclayer.DestinationEnv{Shared: shared, Transport: &loseCreate{path: "/api/v2/organizations"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, b := d.(*pipedrive.Destination), instance(t, base, shared)
+				pipedrive.SetClaimTimes(a, 800*time.Millisecond, 100*time.Millisecond, 20*time.Millisecond)
+				pipedrive.SetClaimTimes(b, 800*time.Millisecond, 100*time.Millisecond, 20*time.Millisecond)
+				if err := apply(contactSync(t, a), withCompany(contact("ann@lostco.example", "Ann", ""), "Lostco")); err == nil {
+					t.Fatal("the delivery whose create answer was lost succeeded")
+				}
+				// The organization exists, unseen by search: another
+				// instance must not make a second while the claim lives.
+				bob := withCompany(contact("bob@lostco.example", "Bob", ""), "Lostco")
+				var retry *synclayer.RetryAfterError
+				if err := apply(contactSync(t, b), bob); !errors.As(err, &retry) {
+					t.Fatalf("a delivery during the lost create's claim: %v, want a RetryAfter", err)
+				}
+				time.Sleep(900 * time.Millisecond) // the claim runs out; search sees the organization
+				if err := apply(contactSync(t, b), bob); err != nil {
+					t.Fatal(err)
+				}
+				orgs := sim.Organizations()
+				if len(orgs) != 1 {
+					t.Fatalf("organizations = %+v, want one", orgs)
+				}
+				if p, _ := sim.Person("bob@lostco.example"); p.OrgID == nil || *p.OrgID != orgs[0].ID {
+					t.Errorf("bob's org_id %v, want %d", p.OrgID, orgs[0].ID)
 				}
 			})
 			t.Run("ADeadClaimerIsTakenOver", func(t *testing.T) {
