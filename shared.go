@@ -22,10 +22,11 @@ type SharedKeys interface {
 	// holds no one up for longer than ttl.
 	ClaimShared(ctx context.Context, key string, ttl time.Duration) (mine bool, err error)
 	// PutShared stores value under key (ending a claim), replacing the
-	// one before.
-	PutShared(ctx context.Context, key, value string) error
+	// one before, for keep (0: for good); a value kept no longer is as
+	// if never put, and the store deletes it in time.
+	PutShared(ctx context.Context, key, value string, keep time.Duration) error
 	// FindShared returns key's value; ok is false while there is none
-	// (never put, forgotten, or only claimed).
+	// (never put, forgotten, run out, or only claimed).
 	FindShared(ctx context.Context, key string) (value string, ok bool, err error)
 	// ForgetShared removes key if it still holds value: a value found
 	// stale (the record deleted at the platform), or, with value "", a

@@ -34,6 +34,11 @@ const (
 	defaultClaimTTL  = 30 * time.Second
 	defaultClaimWait = 10 * time.Second
 	defaultClaimPoll = 200 * time.Millisecond
+	// personKeep is how long a person's ID stays under its email's key:
+	// well past the search's lag. The sync state keeps it after that; an
+	// organization's is kept for good, one row a company, the cheap
+	// lookup every instance makes first.
+	personKeep = time.Hour
 )
 
 // onceSpec is one record made once: its shared key and how to check,
@@ -41,6 +46,8 @@ const (
 type onceSpec struct {
 	what string // "organization", "person", for errors
 	key  string // the shared key without the client's prefix: "org:acme inc"
+	// keep is how long the stored ID is kept (0: for good).
+	keep time.Duration
 	// check says whether id, as stored, is the record still: a read by
 	// ID; false (no error) for one deleted, gone, or no longer matching.
 	check func(ctx context.Context, id int64) (bool, error)
@@ -69,7 +76,7 @@ func (c *Client) once(ctx context.Context, spec onceSpec) (id int64, created boo
 		return 0, false, err
 	}
 	if id != 0 {
-		c.putShared(ctx, key, id)
+		c.putShared(ctx, key, id, spec.keep)
 		return id, false, nil
 	}
 	deadline := time.Now().Add(c.claimWait)
@@ -129,7 +136,7 @@ func (c *Client) make(ctx context.Context, key string, spec onceSpec) (id int64,
 		}
 		created = true
 	}
-	c.putShared(ctx, key, id)
+	c.putShared(ctx, key, id, spec.keep)
 	return id, created, nil
 }
 
@@ -162,8 +169,8 @@ func (c *Client) storedID(ctx context.Context, key string, spec onceSpec) (int64
 // putShared stores id under key. The record exists whatever the store
 // says, so a failure is only logged: the others find it by search once
 // the index catches up, or take the claim over when it runs out.
-func (c *Client) putShared(ctx context.Context, key string, id int64) {
-	if err := c.shared.PutShared(ctx, key, strconv.FormatInt(id, 10)); err != nil && !errors.Is(err, context.Canceled) {
+func (c *Client) putShared(ctx context.Context, key string, id int64, keep time.Duration) {
+	if err := c.shared.PutShared(ctx, key, strconv.FormatInt(id, 10), keep); err != nil && !errors.Is(err, context.Canceled) {
 		c.log.Warn("pipedrive: could not store a record's ID under its shared key", "key", key, "error", err)
 	}
 }

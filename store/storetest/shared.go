@@ -12,8 +12,9 @@ import (
 
 // testSharedKeys: of callers claiming one key at once exactly one gets
 // it; a claim is not taken again while it lives nor once a value is put;
-// an expired claim with no value is taken over; forgetting removes only
-// the value named; keys never answer for one another.
+// an expired claim with no value is taken over, and so is a value kept
+// for a while once it ran out; forgetting removes only the value named;
+// keys never answer for one another.
 func testSharedKeys(t *testing.T, s synclayer.Store) {
 	sk, ok := s.(synclayer.SharedKeys)
 	if !ok {
@@ -46,7 +47,7 @@ func testSharedKeys(t *testing.T, s synclayer.Store) {
 	if _, ok, err := sk.FindShared(ctx, key); err != nil || ok {
 		t.Fatalf("FindShared of a claim with no value: ok %v, err %v", ok, err)
 	}
-	if err := sk.PutShared(ctx, key, "42"); err != nil {
+	if err := sk.PutShared(ctx, key, "42", 0); err != nil {
 		t.Fatal(err)
 	}
 	if v, ok, err := sk.FindShared(ctx, key); err != nil || !ok || v != "42" {
@@ -84,6 +85,27 @@ func testSharedKeys(t *testing.T, s synclayer.Store) {
 	}
 	if got, _ := sk.ClaimShared(ctx, key, time.Minute); !got {
 		t.Fatal("a claim given up was not claimed again")
+	}
+	// A value kept for a while runs out, and its key is claimed again.
+	const person = "pipedrive:crm:person:ann@example.com"
+	if err := sk.PutShared(ctx, person, "7", 30*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := sk.FindShared(ctx, person); err != nil || !ok || v != "7" {
+		t.Fatalf("FindShared of a value kept = %q %v %v, want 7", v, ok, err)
+	}
+	if got, _ := sk.ClaimShared(ctx, person, time.Minute); got {
+		t.Fatal("a live value was claimed")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, ok, _ := sk.FindShared(ctx, person); ok {
+		t.Fatal("FindShared answered a value that ran out")
+	}
+	if got, err := sk.ClaimShared(ctx, person, time.Minute); err != nil || !got {
+		t.Fatalf("ClaimShared of a value that ran out = %v %v, want true", got, err)
+	}
+	if _, ok, _ := sk.FindShared(ctx, person); ok {
+		t.Fatal("a claim over a value that ran out still answers the value")
 	}
 	if _, ok, _ := sk.FindShared(ctx, "pipedrive:crm:org:other"); ok {
 		t.Fatal("another key answered")

@@ -2,11 +2,12 @@
 -- Values the instances sharing the store make once (synclayer.SharedKeys):
 -- a destination claims a key before it creates a record its platform
 -- cannot find at once (a Pipedrive organization by name), then puts the
--- record's ID under it. claimed_until is when an unfinished claim
--- (value '') may be taken over, in microseconds since the epoch.
+-- record's ID under it. expires_at is when the claim (value '') may be
+-- taken over, or the value is forgotten, in microseconds since the
+-- epoch; 0 keeps a value for good.
 CREATE TABLE shared_keys (
   name          TEXT PRIMARY KEY,
   value         TEXT NOT NULL DEFAULT '',
-  claimed_until BIGINT NOT NULL DEFAULT 0,
+  expires_at    BIGINT NOT NULL DEFAULT 0,
   updated_at    BIGINT NOT NULL
 );
