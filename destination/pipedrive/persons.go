@@ -250,6 +250,6 @@ func (c *Client) personOnce(email string, create func(context.Context) (int64, e
 // made again), so no instance is left with the deleted one's ID.
 func (c *Client) rememberPerson(ctx context.Context, email string, id int64) {
 	if c.shared != nil && id != 0 {
-		c.putShared(ctx, c.sharedPrefix+c.personOnce(email, nil).key, id, personKeep)
+		c.putShared(ctx, c.sharedPrefix+c.personOnce(email, nil).key, "person", id, personKeep)
 	}
 }

@@ -76,7 +76,7 @@ func (c *Client) once(ctx context.Context, spec onceSpec) (id int64, created boo
 		return 0, false, err
 	}
 	if id != 0 {
-		c.putShared(ctx, key, id, spec.keep)
+		c.putShared(ctx, key, spec.what, id, spec.keep)
 		return id, false, nil
 	}
 	deadline := time.Now().Add(c.claimWait)
@@ -92,7 +92,9 @@ func (c *Client) once(ctx context.Context, spec onceSpec) (id int64, created boo
 			return id, false, err
 		}
 		if !time.Now().Before(deadline) {
-			return 0, false, synclayer.RetryAfter(fmt.Errorf("pipedrive: another delivery is creating the %s (its claim on %q is still held after %s)", spec.what, key, c.claimWait), time.Second)
+			// The claimer is slow, died, or lost its create's answer:
+			// retry about when its claim runs out.
+			return 0, false, synclayer.RetryAfter(fmt.Errorf("pipedrive: another delivery is creating the %s: its claim is still held after %s", spec.what, c.claimWait), max(c.claimTTL-c.claimWait, c.claimPoll))
 		}
 		t := time.NewTimer(c.claimPoll)
 		select {
@@ -114,7 +116,7 @@ func (c *Client) make(ctx context.Context, key string, spec onceSpec) (id int64,
 	defer func() {
 		var unsure *unsureError
 		if errors.As(err, &unsure) {
-			c.log.Info("pipedrive: a create's answer was lost; its shared claim is kept until it runs out, then the search decides", "key", key, "ttl", c.claimTTL)
+			c.log.Info("pipedrive: a create's answer was lost; its shared claim is kept until it runs out, then the search decides", "record", spec.what, "ttl", c.claimTTL)
 			return
 		}
 		if err != nil {
@@ -123,7 +125,7 @@ func (c *Client) make(ctx context.Context, key string, spec onceSpec) (id int64,
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			if ferr := c.shared.ForgetShared(rctx, key, ""); ferr != nil {
-				c.log.Warn("pipedrive: could not give up a shared claim; it runs out by itself", "key", key, "error", ferr)
+				c.log.Warn("pipedrive: could not give up a shared claim; it runs out by itself", "record", spec.what, "error", ferr)
 			}
 		}
 	}()
@@ -136,7 +138,7 @@ func (c *Client) make(ctx context.Context, key string, spec onceSpec) (id int64,
 		}
 		created = true
 	}
-	c.putShared(ctx, key, id, spec.keep)
+	c.putShared(ctx, key, spec.what, id, spec.keep)
 	return id, created, nil
 }
 
@@ -169,9 +171,9 @@ func (c *Client) storedID(ctx context.Context, key string, spec onceSpec) (int64
 // putShared stores id under key. The record exists whatever the store
 // says, so a failure is only logged: the others find it by search once
 // the index catches up, or take the claim over when it runs out.
-func (c *Client) putShared(ctx context.Context, key string, id int64, keep time.Duration) {
+func (c *Client) putShared(ctx context.Context, key, what string, id int64, keep time.Duration) {
 	if err := c.shared.PutShared(ctx, key, strconv.FormatInt(id, 10), keep); err != nil && !errors.Is(err, context.Canceled) {
-		c.log.Warn("pipedrive: could not store a record's ID under its shared key", "key", key, "error", err)
+		c.log.Warn("pipedrive: could not store a record's ID under its shared key", "record", what, "error", err)
 	}
 }
 
