@@ -2,6 +2,8 @@ package pipedrive
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -219,11 +221,11 @@ func (c *Client) EnsurePerson(ctx context.Context, email, name string) (id int64
 
 // personOnce is the person of email made once (shared.go): found by
 // email, checked by ID to be there still with the address, created by
-// create. Its shared key is pipedrive:<destination>:person:<email>.
+// create. Its shared key is pipedrive:<destination>:person:<emailKey>.
 func (c *Client) personOnce(email string, create func(context.Context) (int64, error)) onceSpec {
 	return onceSpec{
 		what: "person",
-		key:  "person:" + strings.ToLower(strings.TrimSpace(email)),
+		key:  "person:" + emailKey(email),
 		keep: personKeep,
 		check: func(ctx context.Context, id int64) (bool, error) {
 			p, err := c.GetPerson(ctx, id, false)
@@ -252,4 +254,11 @@ func (c *Client) rememberPerson(ctx context.Context, email string, id int64) {
 	if c.shared != nil && id != 0 {
 		c.putShared(ctx, c.sharedPrefix+c.personOnce(email, nil).key, "person", id, personKeep)
 	}
+}
+
+// emailKey names an address in a shared key without holding it: the
+// first 128 bits of the SHA-256 of its lowercase form, in hex.
+func emailKey(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:16])
 }
