@@ -20,7 +20,10 @@
 // destination runs pipedrivesim, mounted on the server.
 //
 // The contact's company is an organization, found by name or created,
-// that the person is linked to (organizations.go). order-events makes
+// that the person is linked to (organizations.go). Because Pipedrive's
+// search lags a create, an organization or person is created under a
+// claim in the store's synclayer.SharedKeys, and its ID stored there, so
+// instances sharing the store make one, not one each (shared.go). order-events makes
 // one v2 deal per order, keyed by the synclayer_order_id deal field
 // (deals.go). Workflow create_task and create_note are a task activity
 // and a v1 note on the person, found again by the key they carry

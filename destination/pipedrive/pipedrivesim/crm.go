@@ -219,7 +219,11 @@ func (s *Server) index(id int64) {
 // searchable says whether search sees record id yet. The caller holds s.mu.
 func (s *Server) searchable(id int64) bool {
 	at, ok := s.indexed[id]
-	return !ok || !time.Now().Before(at)
+	if ok && !time.Now().Before(at) {
+		delete(s.indexed, id) // indexed now: nothing left to remember
+		return true
+	}
+	return !ok
 }
 
 func (s *Server) handleOrgGet(w http.ResponseWriter, r *http.Request) {

@@ -12,5 +12,6 @@
 // an unsubscribed person is never subscribed again through the API.
 // Changes "made in Pipedrive" (ChangePersonInPipedrive,
 // DeletePersonInPipedrive) are sent as v2 webhooks with the webhook's
-// HTTP basic auth.
+// HTTP basic auth. Options.SearchLag hides a new organization or person
+// from search for a while, as Pipedrive's search index does.
 package pipedrivesim
