@@ -105,6 +105,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("GET /api/v1/contacts/{id}/trace", s.auth(viewer, s.handleContactTrace))
 	mux.Handle("GET /api/v1/companies", s.auth(viewer, s.handleCompanyList))
 	mux.Handle("GET /api/v1/companies/{id}", s.auth(viewer, s.handleCompanyGet))
+	mux.Handle("GET /api/v1/rejections", s.auth(operator, s.handleRejectionList))
 	mux.Handle("GET /api/v1/jobs", s.auth(viewer, s.handleJobList))
 	mux.Handle("GET /api/v1/dlq", s.auth(viewer, s.handleDLQList))
 	mux.Handle("POST /api/v1/dlq/retry", s.auth(operator, s.handleDLQRetryAll))

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,4 +45,33 @@ func TestAPI_Companies(t *testing.T) {
 	}
 	status, reply = a.call("GET", "/api/v1/companies/co_missing", viewer, nil)
 	wantError(t, status, reply, 404, synclayer.ENOTFOUND, "")
+}
+
+// TestAPI_Rejections: a refused webhook is kept for inspection: GET
+// /api/v1/rejections shows its status, code, message and body, without
+// the signature header, to an operator only, filtered by source.
+func TestAPI_Rejections(t *testing.T) {
+	t.Parallel()
+	a := startAPI(t)
+	body := []byte(`{"id":5150,"email":"refused@example.com"}`)
+	status, _ := a.post("/webhooks/shopify", body, shopifyHeaders("customers/create", "rej-1", body, "wrong-secret"))
+	if status != 401 {
+		t.Fatalf("a webhook signed with the wrong secret: %d, want 401", status)
+	}
+	status, reply := a.call("GET", "/api/v1/rejections?source=shopify", a.keys[synclayer.RoleOperator], nil)
+	list, _ := reply["rejections"].([]any)
+	if status != 200 || len(list) != 1 {
+		t.Fatalf("GET /api/v1/rejections: %d %v, want the one rejection", status, reply)
+	}
+	r := list[0].(map[string]any)
+	headers, _ := r["headers"].(map[string]any)
+	if r["status"] != float64(401) || r["code"] != synclayer.EUNAUTHORIZED || !strings.Contains(fmt.Sprint(r["message"]), "X-Shopify-Hmac-Sha256") ||
+		r["body"] != string(body) || headers["X-Shopify-Hmac-Sha256"] != nil {
+		t.Errorf("rejection %v", r)
+	}
+	if status, reply := a.call("GET", "/api/v1/rejections?source=woocommerce", a.keys[synclayer.RoleOperator], nil); status != 200 || len(reply["rejections"].([]any)) != 0 {
+		t.Errorf("another source's rejections: %d %v, want none", status, reply)
+	}
+	status, reply = a.call("GET", "/api/v1/rejections", a.keys[synclayer.RoleViewer], nil)
+	wantError(t, status, reply, 403, synclayer.EFORBIDDEN, "")
 }

@@ -175,8 +175,8 @@ func (m *Main) listInto(ctx context.Context, name, cpName, kind string, l syncla
 			}
 			// The messages may quote a record's values (an email), so
 			// only the fields are logged; the messages are kept with the
-			// rejected webhooks, for inspection on the dashboard and in
-			// the admin API (GET /api/v1/rejections).
+			// rejected webhooks, for inspection (GET /api/v1/rejections,
+			// and the dashboard's connections page).
 			m.Logger.Warn("records the source's API returned could not be read; they are skipped (see the rejections)", "source", name, "kind", kind, "records", len(page.Failed), "fields", fields)
 			for _, f := range page.Failed {
 				rej := &synclayer.Rejection{Source: name, ReceivedAt: time.Now().UTC(), Status: http.StatusUnprocessableEntity,
