@@ -126,18 +126,6 @@ func RunPolling(ctx context.Context, o PollOptions) (*PollReport, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x51ed27))
 	r := &pollRun{o: o, p: p, rep: &PollReport{Driver: o.Driver, Mode: mode, Seed: o.Seed, Customers: p.customers},
 		sim: magentosim.New(magentoToken, nil), version: map[int]int{}, killed: make(chan struct{}, 1), paged: make(chan struct{}, 1)}
-	// The customers' saves are dated from a few seconds from now on,
-	// three to a second: after the first poll's start, some seconds
-	// spanning a page boundary (the cursor tells them apart by
-	// entity_id), and over minutes, far more than the Settle seconds a
-	// poll reads again, so a page the cursor passed over without
-	// ingesting it is not read again by luck. Later saves are dated after
-	// the last of them.
-	r.clock = time.Now().UTC().Truncate(time.Second).Add(3 * time.Second)
-	for id := 1; id <= p.customers; id++ {
-		r.put(id, r.clock.Add(time.Duration(id/3)*time.Second))
-	}
-	r.clock = r.clock.Add(time.Duration(p.customers/3) * time.Second)
 	r.sim.OnList(r.onList)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -194,6 +182,19 @@ queue:
 	if err != nil {
 		return nil, err
 	}
+	// The customers' saves are dated from half a minute from now on
+	// (after the first poll's start however slowly a loaded machine
+	// starts the server: a save before it is history, backfill's job, not
+	// the poll's), three to a second: some seconds spanning a page
+	// boundary (the cursor tells them apart by entity_id), and over
+	// minutes, far more than the Settle seconds a poll reads again, so a
+	// page the cursor passed over without ingesting it is not read again
+	// by luck. Later saves are dated after the last of them.
+	r.clock = time.Now().UTC().Truncate(time.Second).Add(30 * time.Second)
+	for id := 1; id <= p.customers; id++ {
+		r.put(id, r.clock.Add(time.Duration(id/3)*time.Second))
+	}
+	r.clock = r.clock.Add(time.Duration(p.customers/3) * time.Second)
 	if err := r.srv.start(ctx); err != nil {
 		return r.rep, err
 	}
