@@ -50,6 +50,18 @@ func ParseFetchKey(key string) (FetchRef, bool) {
 	return FetchRef{Kind: kind, ID: rid}, true
 }
 
+// FetchSkipped is Fetch's answer for a record that is gone and whose
+// absence says nothing to apply (a BigCommerce cart converted or deleted
+// before it was read; its own callback says which): the job ends, with
+// no dead letter and nothing ingested, and Note is traced under the
+// record (the canonical ID of the source's SourceID).
+type FetchSkipped struct {
+	SourceID string
+	Note     string
+}
+
+func (e *FetchSkipped) Error() string { return e.Note }
+
 // FetchQueue is the queue of source's fetches.
 func FetchQueue(source string) string { return Queue("fetch", source) }
 

@@ -2,6 +2,7 @@ package skill
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"synclayer"
@@ -26,6 +27,11 @@ func (f *Fetch) Handle(ctx context.Context, job *synclayer.Job) (*synclayer.Sync
 		return nil, nil, synclayer.Permanent(fmt.Errorf("the fetch job's record key %q names no record", job.RecordKey))
 	}
 	events, err := f.Fetcher.Fetch(ctx, ref)
+	var skip *synclayer.FetchSkipped
+	if errors.As(err, &skip) {
+		return nil, &synclayer.TraceEntry{ContactID: synclayer.CanonicalID(f.Source, skip.SourceID), Kind: synclayer.TraceEvent,
+			Summary: "fetch from " + f.Source + ": skipped (" + skip.Note + ")"}, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -38,6 +38,12 @@ func (s *Source) Fetch(ctx context.Context, ref synclayer.FetchRef) ([]*synclaye
 		return s.fetchOrder(ctx, ref.ID)
 	case "product":
 		return s.fetchProduct(ctx, ref.ID)
+	case kindCart, kindCartAbandoned:
+		return s.fetchCart(ctx, ref.ID, ref.Kind == kindCartAbandoned)
+	case kindSubscriber:
+		return s.fetchSubscriber(ctx, ref.ID)
+	case kindSubscriberDeleted:
+		return s.fetchSubscriberDeleted(ctx, ref.ID)
 	}
 	return nil, synclayer.Permanent(fmt.Errorf("bigcommerce: nothing reads a %q", ref.Kind))
 }

@@ -23,10 +23,13 @@ var _ synclayer.HookRegistrar = (*Source)(nil)
 // reads for the skill's records. store/order/statusUpdated and
 // store/order/refund/created are read when they come but not subscribed:
 // each also fires store/order/updated, which names the same order, read
-// back whole. cart-events has none: Parse reads no store/cart/* scope
-// (an abandoned cart is not a record this source reads yet).
+// back whole. customer-sync also takes the newsletter subscribers
+// (store/subscriber/*: email consent), cart-events the carts
+// (store/cart/*; store/cart/lineItem/* and couponApplied are not read).
 var skillScopes = map[string][]string{
-	"customer-sync":   {"store/customer/created", "store/customer/updated", "store/customer/deleted"},
+	"customer-sync": {"store/customer/created", "store/customer/updated", "store/customer/deleted",
+		"store/subscriber/created", "store/subscriber/updated", "store/subscriber/deleted"},
+	"cart-events":     {"store/cart/created", "store/cart/updated", "store/cart/deleted", "store/cart/abandoned", "store/cart/converted"},
 	"order-events":    {"store/order/created", "store/order/updated", "store/order/archived"},
 	"product-catalog": {"store/product/created", "store/product/updated", "store/product/deleted"},
 }

@@ -31,18 +31,21 @@ func statuses(states []synclayer.HookState) map[string]int {
 	return n
 }
 
-// TestHookTopics: each skill's scopes, sorted and once; cart-events adds
-// none (Parse reads no cart scope).
+// TestHookTopics: each skill's scopes, sorted and once: customer-sync
+// takes the newsletter subscribers, cart-events the store/cart/* scopes
+// Parse reads.
 func TestHookTopics(t *testing.T) {
 	_, r := registrar(t, nil)
 	if got := r.HookTopics([]string{"order-events", "customer-sync", "order-events"}); strings.Join(got, " ") !=
-		"store/customer/created store/customer/deleted store/customer/updated store/order/archived store/order/created store/order/updated" {
+		"store/customer/created store/customer/deleted store/customer/updated store/order/archived store/order/created store/order/updated "+
+			"store/subscriber/created store/subscriber/deleted store/subscriber/updated" {
 		t.Fatalf("HookTopics = %v", got)
 	}
-	if got := r.HookTopics([]string{"cart-events"}); len(got) != 0 {
+	if got := r.HookTopics([]string{"cart-events"}); strings.Join(got, " ") !=
+		"store/cart/abandoned store/cart/converted store/cart/created store/cart/deleted store/cart/updated" {
 		t.Fatalf("cart-events = %v", got)
 	}
-	if len(bigcommerce.Scopes) != 9 {
+	if len(bigcommerce.Scopes) != 17 {
 		t.Fatalf("Scopes = %v", bigcommerce.Scopes)
 	}
 }
@@ -54,8 +57,8 @@ func TestHookTopics(t *testing.T) {
 func TestRegisterHooks(t *testing.T) {
 	sim, r := registrar(t, map[string]any{"header_name": "X-Synclayer-Token", "header_value": "hv"})
 	ctx := context.Background()
-	topics := r.HookTopics([]string{"customer-sync", "order-events"})
-	other := sim.AddHook(bigcommercesim.Hook{Scope: "store/customer/created", Destination: "https://sync.example.com/webhooks/another", IsActive: true})
+	topics := r.HookTopics([]string{"order-events", "product-catalog"})
+	other := sim.AddHook(bigcommercesim.Hook{Scope: "store/order/created", Destination: "https://sync.example.com/webhooks/another", IsActive: true})
 
 	states, err := r.Hooks(ctx, target, topics)
 	if err != nil || len(states) != 6 || statuses(states)[synclayer.HookMissing] != 6 {
@@ -170,7 +173,7 @@ func TestHooks_Paged(t *testing.T) {
 func TestHooks_Wildcard(t *testing.T) {
 	sim, r := registrar(t, nil)
 	ctx := context.Background()
-	topics := r.HookTopics([]string{"customer-sync"})
+	topics := r.HookTopics([]string{"customer-sync"})[:3] // the store/customer/* scopes
 	id := sim.AddHook(bigcommercesim.Hook{Scope: "store/customer/*", Destination: "https://old.example.com/webhooks/bigcommerce", IsActive: true})
 	states, err := r.Hooks(ctx, target, topics)
 	if err != nil || statuses(states)[synclayer.HookElsewhere] != 3 || !strings.Contains(states[0].Detail, "store/customer/*") {

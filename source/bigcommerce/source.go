@@ -132,6 +132,9 @@ type Source struct {
 
 	mu         sync.Mutex
 	pauseUntil time.Time // the rate-limit window's reset when the last answer left no requests
+	// subscribers are the emails of the newsletter subscribers read, by
+	// id: a store/subscriber/deleted callback names only the id.
+	subscribers map[string]string
 }
 
 var _ synclayer.Fetcher = (*Source)(nil)
@@ -192,9 +195,11 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	}
 	resource, event := parts[1], strings.Join(parts[2:], "/")
 	read := map[string]map[string]bool{
-		"customer": {"created": true, "updated": true, "deleted": true},
-		"order":    {"created": true, "updated": true, "statusUpdated": true, "archived": true, "refund/created": true},
-		"product":  {"created": true, "updated": true, "deleted": true, "inventory/updated": true, "inventory/order/updated": true},
+		"customer":   {"created": true, "updated": true, "deleted": true},
+		"order":      {"created": true, "updated": true, "statusUpdated": true, "archived": true, "refund/created": true},
+		"product":    {"created": true, "updated": true, "deleted": true, "inventory/updated": true, "inventory/order/updated": true},
+		"cart":       {"created": true, "updated": true, "deleted": true, "abandoned": true, "converted": true},
+		"subscriber": {"created": true, "updated": true, "deleted": true},
 	}
 	if !read[resource][event] {
 		return nil, nil
@@ -228,6 +233,16 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 	case resource == "order" && event == "archived":
 		ev.Type = synclayer.EventOrderDeleted
 		ev.Order = &synclayer.OrderChange{SourceID: rid, Delete: true}
+	case resource == "cart" && (event == "converted" || event == "deleted"):
+		if ev.Cart, ev.Type, err = cartCallback(event, rid, data, at); err != nil {
+			return nil, err
+		}
+	case resource == "cart" && event == "abandoned":
+		ev.Type = synclayer.EventFetchRequested
+		ev.Fetch = &synclayer.FetchRef{Kind: kindCartAbandoned, ID: rid}
+	case resource == "subscriber" && event == "deleted":
+		ev.Type = synclayer.EventFetchRequested
+		ev.Fetch = &synclayer.FetchRef{Kind: kindSubscriberDeleted, ID: deletedRef(rid, at)}
 	default:
 		ev.Type = synclayer.EventFetchRequested
 		ev.Fetch = &synclayer.FetchRef{Kind: resource, ID: rid}

@@ -17,6 +17,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -47,6 +48,8 @@ type Server struct {
 	orders    map[string]map[string]any
 	lines     map[string][]map[string]any
 	products  map[string]map[string]any
+	carts     map[string]map[string]any // by UUID; deleted ones answer 404
+	subs      map[string]map[string]any // newsletter subscribers, by id
 	hooks     []Hook
 	nextHook  int64
 	fail      int
@@ -60,7 +63,8 @@ type Server struct {
 // New returns a store with hash that accepts token.
 func New(hash, token string) *Server {
 	return &Server{hash: hash, token: token, customers: map[string]map[string]any{}, orders: map[string]map[string]any{},
-		lines: map[string][]map[string]any{}, products: map[string]map[string]any{}, reads: map[string]int{}, nextHook: 20172984, quota: -1, Reset: 50 * time.Millisecond}
+		lines: map[string][]map[string]any{}, products: map[string]map[string]any{},
+		carts: map[string]map[string]any{}, subs: map[string]map[string]any{}, reads: map[string]int{}, nextHook: 20172984, quota: -1, Reset: 50 * time.Millisecond}
 }
 
 // AddCustomer, AddOrder and AddProduct store records as the API returns
@@ -228,6 +232,38 @@ func (s *Server) answer(r *http.Request, rest string) (any, int, string) {
 			return nil, 404, missing
 		}
 		out = l
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "v3" && parts[1] == "carts":
+		c, ok := s.carts[parts[2]]
+		if !ok {
+			return nil, 404, "Cart not found"
+		}
+		c = maps.Clone(c)
+		if strings.Contains(q.Get("include"), "redirect_urls") {
+			c["redirect_urls"] = map[string]any{"cart_url": "https://store-" + s.hash + ".mybigcommerce.com/cart.php?action=load&id=" + parts[2],
+				"checkout_url": "https://store-" + s.hash + ".mybigcommerce.com/checkout?cartId=" + parts[2]}
+		}
+		out = map[string]any{"data": c, "meta": map[string]any{}}
+	case r.Method == http.MethodGet && rest == "/v3/customers/subscribers":
+		page, limit, status, title := paging(q, 50)
+		if status != 0 {
+			return nil, status, title
+		}
+		var list []any
+		for _, id := range slices.Sorted(maps.Keys(s.subs)) {
+			sub := s.subs[id]
+			if q.Has("email") && !strings.EqualFold(fmt.Sprint(sub["email"]), q.Get("email")) || q.Has("id") && id != q.Get("id") {
+				continue
+			}
+			list = append(list, sub)
+		}
+		win := window(list, page, limit)
+		out = map[string]any{"data": win, "meta": map[string]any{"pagination": pagination(len(list), len(win), page, max(1, (len(list)+limit-1)/limit))}}
+	case r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "v3" && parts[1] == "customers" && parts[2] == "subscribers":
+		sub, ok := s.subs[parts[3]]
+		if !ok {
+			return nil, 404, "The resource was not found."
+		}
+		out = map[string]any{"data": sub, "meta": map[string]any{}}
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "v3" && parts[1] == "catalog" && parts[2] == "products":
 		p, ok := s.products[parts[3]]
 		if !ok {
@@ -397,6 +433,57 @@ func (s *Server) AddHook(h Hook) int64 {
 	h.ID, h.StoreHash = s.nextHook, s.hash
 	s.hooks = append(s.hooks, h)
 	return h.ID
+}
+
+// AddCart stores a v3 cart (its "id" a UUID; created_time, updated_time,
+// email, customer_id, currency.code, cart_amount, line_items), as Get a
+// Cart returns it; redirect_urls is added when the read includes it.
+func (s *Server) AddCart(c map[string]any) {
+	s.mu.Lock()
+	s.carts[fmt.Sprint(c["id"])] = c
+	s.mu.Unlock()
+}
+
+// DeleteCart removes a cart, as BigCommerce does when it is converted to
+// an order or emptied: reading it answers 404 after.
+func (s *Server) DeleteCart(id string) {
+	s.mu.Lock()
+	delete(s.carts, id)
+	s.mu.Unlock()
+}
+
+// AddSubscriber stores a newsletter subscriber (id, email, first_name,
+// last_name, source, order_id, date_created, date_modified).
+func (s *Server) AddSubscriber(sub map[string]any) {
+	s.mu.Lock()
+	s.subs[fmt.Sprint(sub["id"])] = sub
+	s.mu.Unlock()
+}
+
+// DeleteSubscriber removes a subscriber, as leaving the newsletter does.
+func (s *Server) DeleteSubscriber(id any) {
+	s.mu.Lock()
+	delete(s.subs, fmt.Sprint(id))
+	s.mu.Unlock()
+}
+
+// SeedSubscribers adds n subscribers with ids from first, each modified
+// a minute after the last from start, emails sub<id>@example.com.
+func (s *Server) SeedSubscribers(first, n int, start time.Time) {
+	for i := 0; i < n; i++ {
+		id := first + i
+		at := start.Add(time.Duration(i) * time.Minute).UTC().Format(time.RFC3339)
+		s.AddSubscriber(map[string]any{"id": id, "email": fmt.Sprintf("sub%d@example.com", id), "first_name": "Sub", "last_name": strconv.Itoa(id),
+			"source": "storefront", "order_id": nil, "date_created": at, "date_modified": at})
+	}
+}
+
+// CallbackData is the body BigCommerce posts for scope with data as
+// given (store/cart/converted's {"type": "cart", "id", "orderId"}).
+func CallbackData(hash, scope string, data map[string]any, created int64) []byte {
+	b, _ := json.Marshal(map[string]any{"scope": scope, "store_id": "1025646", "producer": "stores/" + hash,
+		"data": data, "hash": fmt.Sprintf("%x", created^0x5eed) + scope, "created_at": created})
+	return b
 }
 
 // Callback is the body BigCommerce posts for scope on the record id.
