@@ -197,7 +197,7 @@ func TestFetch(t *testing.T) {
 // FuzzParse: a signed delivery of any body gives an EINVALID error, no
 // event (a scope not read) or one complete event.
 func FuzzParse(f *testing.F) {
-	for _, n := range []string{"order-created", "customer-deleted", "address-ignored"} {
+	for _, n := range []string{"order-created", "customer-deleted", "address-ignored", "cart-converted", "cart-deleted", "cart-abandoned", "cart-lineitem-ignored", "subscriber-deleted"} {
 		b, _ := os.ReadFile("testdata/" + n + "/body.json")
 		f.Add(b)
 	}
