@@ -17,7 +17,7 @@ import (
 
 const bigcommerceClientSecret = "bc-e2e-client-secret"
 
-func startBigCommerce(t *testing.T) (*env, *bigcommercesim.Server) {
+func startBigCommerce(t *testing.T, opts ...envOption) (*env, *bigcommercesim.Server) {
 	t.Helper()
 	sim := bigcommercesim.New("abc123", "bc-e2e-token")
 	hs := httptest.NewServer(sim)
@@ -29,6 +29,9 @@ func startBigCommerce(t *testing.T) (*env, *bigcommercesim.Server) {
 		c.Skills.CustomerSync.FieldMapping = map[string]string{"email": "email", "firstName": "FIRSTNAME"}
 		c.Skills.OrderEvents = &CommerceSkillConfig{Enabled: true, Source: StringList{"bigcommerce"}}
 		c.Skills.ProductCatalog = &CommerceSkillConfig{Enabled: true, Source: StringList{"bigcommerce"}}
+		for _, o := range opts {
+			o(c)
+		}
 	})
 	return e, sim
 }
@@ -104,8 +107,10 @@ func TestBigCommerce_Register(t *testing.T) {
 		t.Fatalf("register: %v\n%s", err, stderr)
 	}
 	// customer-sync is the one skill taking the source's events: its
-	// scopes, and no order's or product's.
-	scopes := []string{"store/customer/created", "store/customer/deleted", "store/customer/updated"}
+	// scopes (the customers and the newsletter subscribers), and no
+	// order's, product's or cart's.
+	scopes := []string{"store/customer/created", "store/customer/deleted", "store/customer/updated",
+		"store/subscriber/created", "store/subscriber/deleted", "store/subscriber/updated"}
 	hooks := sim.Hooks()
 	if len(hooks) != len(scopes) || strings.Count("\n"+out, "\ncreated ") != len(scopes) {
 		t.Fatalf("hooks %+v after:\n%s", hooks, out)

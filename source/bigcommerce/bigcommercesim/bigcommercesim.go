@@ -94,7 +94,8 @@ func (s *Server) Quota(n int) { s.mu.Lock(); s.quota = n; s.mu.Unlock() }
 func (s *Server) FailNext(n int)      { s.mu.Lock(); s.fail = n; s.mu.Unlock() }
 func (s *Server) RateLimitNext(n int) { s.mu.Lock(); s.limited = n; s.mu.Unlock() }
 
-// Reads is how many times path (as "/v2/orders/250") was answered 200.
+// Reads is how many times path (as "/v2/orders/250") was answered 200
+// (a cart, 404 too: read after it was converted or deleted).
 func (s *Server) Reads(path string) int { s.mu.Lock(); defer s.mu.Unlock(); return s.reads[path] }
 
 // Hooks returns the hooks held.
@@ -235,6 +236,7 @@ func (s *Server) answer(r *http.Request, rest string) (any, int, string) {
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "v3" && parts[1] == "carts":
 		c, ok := s.carts[parts[2]]
 		if !ok {
+			s.reads[rest]++ // a cart read after it is gone counts too
 			return nil, 404, "Cart not found"
 		}
 		c = maps.Clone(c)
