@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -128,5 +129,59 @@ func waitReads(t *testing.T, sim *bigcommercesim.Server, path string, n int) {
 			t.Fatalf("%s read %d times after 10s, want %d", path, sim.Reads(path), n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestBigCommerce_Newsletter: a store/subscriber/created callback opts
+// the contact in (Brevo's list); store/subscriber/deleted opts it out
+// (blocklisted); a later customer update, which carries no consent, does
+// not resubscribe it, and neither does the old subscriber read again.
+func TestBigCommerce_Newsletter(t *testing.T) {
+	e, sim := startBigCommerce(t)
+	now := time.Now().UTC()
+	sim.AddCustomer(map[string]any{"id": 32, "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+		"date_created": now.Add(-2 * time.Hour).Format(time.RFC3339), "date_modified": now.Add(-2 * time.Hour).Format(time.RFC3339)})
+	e.mustAccept(e.bigcommerce("store/customer/created", "customer", 32, "msg_customer_created"))
+	e.waitIdle(10 * time.Second)
+	if c := e.contact("ann@example.com"); len(c.ListIDs) != 0 || c.EmailBlacklisted {
+		t.Fatalf("a customer without a subscriber: lists %v, blocklisted %v; want neither", c.ListIDs, c.EmailBlacklisted)
+	}
+
+	sub := map[string]any{"id": 5, "email": "Ann@Example.com", "first_name": "Ann", "source": "storefront", "order_id": nil,
+		"date_created": now.Add(-time.Hour).Format(time.RFC3339), "date_modified": now.Add(-time.Hour).Format(time.RFC3339)}
+	sim.AddSubscriber(sub)
+	e.mustAccept(e.bigcommerce("store/subscriber/created", "subscriber", 5, "msg_sub_created"))
+	e.waitIdle(10 * time.Second)
+	if c := e.contact("ann@example.com"); !slices.Equal(c.ListIDs, []int64{5}) || c.EmailBlacklisted {
+		t.Fatalf("subscribed: lists %v, blocklisted %v; want list 5", c.ListIDs, c.EmailBlacklisted)
+	}
+
+	sim.DeleteSubscriber(5)
+	e.mustAccept(e.bigcommerce("store/subscriber/deleted", "subscriber", 5, "msg_sub_deleted"))
+	e.waitIdle(10 * time.Second)
+	if c := e.contact("ann@example.com"); len(c.ListIDs) != 0 || !c.EmailBlacklisted {
+		t.Fatalf("unsubscribed: lists %v, blocklisted %v; want blocklisted", c.ListIDs, c.EmailBlacklisted)
+	}
+
+	// The customer changes later: the record says nothing of consent.
+	sim.AddCustomer(map[string]any{"id": 32, "email": "ann@example.com", "first_name": "Annie", "last_name": "Lee",
+		"date_created": now.Add(-2 * time.Hour).Format(time.RFC3339), "date_modified": now.Add(time.Minute).Format(time.RFC3339),
+		"accepts_product_review_abandoned_cart_emails": true})
+	e.mustAccept(e.bigcommerce("store/customer/updated", "customer", 32, "msg_customer_updated"))
+	// A subscriber read again with a date_modified before the opt-out (a
+	// delayed callback) is an opt-in older than it: no resubscription.
+	sub["date_modified"] = now.Add(-30 * time.Minute).Format(time.RFC3339)
+	sim.AddSubscriber(sub)
+	e.mustAccept(e.bigcommerce("store/subscriber/updated", "subscriber", 5, "msg_sub_updated"))
+	e.waitIdle(10 * time.Second)
+	c := e.contact("ann@example.com")
+	if len(c.ListIDs) != 0 || !c.EmailBlacklisted {
+		t.Errorf("after a customer update: lists %v, blocklisted %v; want still blocklisted", c.ListIDs, c.EmailBlacklisted)
+	}
+	if c.Attributes["FIRSTNAME"] != "Annie" {
+		t.Errorf("the customer update was not applied: %v", c.Attributes)
+	}
+	if n := e.deadJobs(); n != 0 {
+		t.Errorf("%d dead jobs", n)
 	}
 }
