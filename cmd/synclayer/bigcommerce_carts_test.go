@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,6 +115,10 @@ func TestBigCommerce_Carts(t *testing.T) {
 	}
 	if n := e.deadJobs(); n != 0 {
 		t.Errorf("%d dead jobs; a cart gone before it was read is skipped, not dead-lettered", n)
+	}
+	trace, err := e.m.DB.Trace(context.Background(), "bigcommerce:"+gone)
+	if err != nil || len(trace) != 1 || !strings.Contains(trace[0].Summary, "skipped") || !strings.Contains(trace[0].Summary, "404") {
+		t.Errorf("the trace of the cart gone before it was read: %+v, %v; want the skip's note", trace, err)
 	}
 	if n := sim.Reads("/v3/carts/" + left); n != 2 {
 		t.Errorf("the abandoned cart was read %d times, want 2 (created, abandoned)", n)

@@ -156,9 +156,10 @@ type callback struct {
 }
 
 // Parse verifies a delivery and returns a notification of the record its
-// scope names, or the deletion event of a record that cannot be read back.
-// Scopes synclayer does not read (an address, a coupon, a cart) are
-// acknowledged and give nothing. A delivery that is not signed is
+// scope names, or the event of a record that cannot be read back: a
+// deletion, a cart converted (completed, with its order) or deleted
+// (ended, emptied). Scopes synclayer does not read (an address, a coupon,
+// a cart's line item) are acknowledged and give nothing. A delivery that is not signed is
 // EUNAUTHORIZED naming the header; one from another store (producer) or
 // without data.id is EINVALID naming the field.
 func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.Event, error) {
