@@ -6,7 +6,9 @@
 // queue then reads the record through the REST API with the store's
 // access token (Fetch, fetch.go). Deletions that cannot be read back
 // (store/customer/deleted, store/product/deleted, store/order/archived)
-// are events of their own. The same REST API lists customers, orders and
+// are events of their own. Carts (cart.go) are read back for cart-events,
+// except store/cart/converted and store/cart/deleted, whose cart is gone;
+// newsletter subscribers (subscriber.go) are email consent. The same REST API lists customers, orders and
 // products changed since a time (List, list.go: backfill and the daily
 // reconciliation, reconcile_interval), through the record parsers Fetch
 // uses (record.go), and makes the store's webhooks (HookRegistrar,
