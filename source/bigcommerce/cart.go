@@ -38,17 +38,33 @@ const (
 	maxCartURLBytes = 2048
 )
 
-// cartPath is the Get a Cart request: redirect_urls asks for the cart's
-// URLs (cart_url is the recovery URL).
-func cartPath(id string) string {
-	return "/v3/carts/" + url.PathEscape(id) + "?include=redirect_urls"
+// cartPath is the Get a Cart request. The read for store/cart/abandoned
+// adds include=redirect_urls, whose cart_url is the recovery URL: a
+// redirect URL "may only be used once" and is created by the request, so
+// asking for one on every read would change the cart's content at each
+// read (and restart its wait); the abandoned cart's is the one an email
+// sends.
+func cartPath(id string, urls bool) string {
+	p := "/v3/carts/" + url.PathEscape(id)
+	if urls {
+		p += "?include=redirect_urls"
+	}
+	return p
 }
 
 func (s *Source) fetchCart(ctx context.Context, id string, abandoned bool) ([]*synclayer.Event, error) {
 	var page struct {
 		Data map[string]json.RawMessage `json:"data"`
 	}
-	if err := s.get(ctx, "cart "+id, cartPath(id), &page); err != nil {
+	err := s.get(ctx, "cart "+id, cartPath(id, abandoned), &page)
+	if st := synclayer.HTTPStatus(err); abandoned && st >= 400 && st < 500 && st != 401 && st != 403 && st != 404 && st != 429 {
+		// Redirect URLs "can be generated only from carts that were
+		// created using the REST Management API": a storefront cart that
+		// refuses them is read without.
+		page.Data = nil
+		err = s.get(ctx, "cart "+id, cartPath(id, false), &page)
+	}
+	if err != nil {
 		if synclayer.HTTPStatus(err) == 404 {
 			return nil, &synclayer.FetchSkipped{SourceID: id, Note: "cart " + id + " was not read: GET /v3/carts answered 404, " +
 				"so it was converted, deleted or expired before it was read; its store/cart/converted or store/cart/deleted callback ends it"}

@@ -88,8 +88,11 @@ func cartSim(t *testing.T) (*bigcommercesim.Server, synclayer.Fetcher) {
 
 // TestFetch_Cart: a cart read back is the canonical cart: the buyer by
 // email and customer id, the line items at their sale price, cart_amount
-// and currency, the recovery URL; its DedupeKey has its updated_time,
-// and read for store/cart/abandoned it is another event, abandoned.
+// and currency; its DedupeKey has its updated_time. Read for
+// store/cart/abandoned it is another event, abandoned, with the recovery
+// URL (redirect_urls.cart_url, asked for on that read only: each is
+// single-use); a shopper's cart that refuses redirect URLs is read
+// without.
 func TestFetch_Cart(t *testing.T) {
 	_, f := cartSim(t)
 	ctx := context.Background()
@@ -101,7 +104,7 @@ func TestFetch_Cart(t *testing.T) {
 	ev, cc := evs[0], evs[0].Cart
 	c := cc.Cart
 	if c.SourceID != cartID || c.Total.String() != "109.5" || c.Currency != "USD" || len(c.Items) != 1 || cc.Abandoned || cc.Completed ||
-		!strings.Contains(c.RecoveryURL, "cart.php?action=load&id="+cartID) || !c.UpdatedAt.Equal(time.Date(2026, 11, 20, 10, 4, 0, 0, time.UTC)) {
+		c.RecoveryURL != "" || !c.UpdatedAt.Equal(time.Date(2026, 11, 20, 10, 4, 0, 0, time.UTC)) {
 		t.Fatalf("cart = %+v", c)
 	}
 	if it := c.Items[0]; it.ProductID != "77" || it.VariantID != "78" || it.SKU != "MUG" || it.Name != "Mug" || it.Price.String() != "54.75" || it.Quantity != 2 {
@@ -114,8 +117,26 @@ func TestFetch_Cart(t *testing.T) {
 		t.Fatalf("event %s %s %v", ev.DedupeKey, ev.Type, ev.OccurredAt)
 	}
 	evs, err = f.Fetch(ctx, synclayer.FetchRef{Kind: "cart-abandoned", ID: cartID})
-	if err != nil || len(evs) != 1 || !evs[0].Cart.Abandoned || evs[0].DedupeKey == ev.DedupeKey || evs[0].Type != synclayer.EventCartAbandoned {
+	if err != nil || len(evs) != 1 || !evs[0].Cart.Abandoned || evs[0].DedupeKey == ev.DedupeKey || evs[0].Type != synclayer.EventCartAbandoned ||
+		!strings.Contains(evs[0].Cart.Cart.RecoveryURL, "cart.php?action=load&id="+cartID) {
 		t.Fatalf("Fetch abandoned cart = %+v, %v", evs, err)
+	}
+}
+
+// TestFetch_CartFromStorefront: a shopper's cart, which refuses redirect
+// URLs, is still read for store/cart/abandoned, without one.
+func TestFetch_CartFromStorefront(t *testing.T) {
+	sim, f := cartSim(t)
+	var get struct {
+		Data map[string]any `json:"data"`
+	}
+	_ = json.Unmarshal(fixture(t, "cart-get"), &get)
+	delete(get.Data, "redirect_urls")
+	get.Data["storefront"] = true
+	sim.AddCart(get.Data)
+	evs, err := f.Fetch(context.Background(), synclayer.FetchRef{Kind: "cart-abandoned", ID: cartID})
+	if err != nil || len(evs) != 1 || !evs[0].Cart.Abandoned || evs[0].Cart.Cart.RecoveryURL != "" || len(evs[0].Cart.Cart.Items) != 1 {
+		t.Fatalf("a storefront cart abandoned = %+v, %v", evs, err)
 	}
 }
 

@@ -240,7 +240,12 @@ func (s *Server) answer(r *http.Request, rest string) (any, int, string) {
 			return nil, 404, "Cart not found"
 		}
 		c = maps.Clone(c)
+		shopper := c["storefront"] == true
+		delete(c, "storefront")
 		if strings.Contains(q.Get("include"), "redirect_urls") {
+			if shopper {
+				return nil, 422, "Redirect URLs can only be generated from carts created using the REST Management API."
+			}
 			c["redirect_urls"] = map[string]any{"cart_url": "https://store-" + s.hash + ".mybigcommerce.com/cart.php?action=load&id=" + parts[2],
 				"checkout_url": "https://store-" + s.hash + ".mybigcommerce.com/checkout?cartId=" + parts[2]}
 		}
@@ -439,7 +444,11 @@ func (s *Server) AddHook(h Hook) int64 {
 
 // AddCart stores a v3 cart (its "id" a UUID; created_time, updated_time,
 // email, customer_id, currency.code, cart_amount, line_items), as Get a
-// Cart returns it; redirect_urls is added when the read includes it.
+// Cart returns it; redirect_urls is added when the read includes it. A
+// cart with "storefront": true is a shopper's: a read including
+// redirect_urls answers 422 (BigCommerce generates them only for carts
+// made with the REST Management API; the status it answers is this
+// simulator's guess).
 func (s *Server) AddCart(c map[string]any) {
 	s.mu.Lock()
 	s.carts[fmt.Sprint(c["id"])] = c
