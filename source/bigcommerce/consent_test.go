@@ -59,6 +59,24 @@ func TestConsent(t *testing.T) {
 			t.Fatalf("subscriber = %+v %+v (%s)", ch, ch.EmailConsent, evs[0].DedupeKey)
 		}
 	})
+	t.Run("AbandonedCartConsentIsNotMarketing", func(t *testing.T) {
+		sim.AddSubscriber(map[string]any{"id": 9, "email": "cart-only@example.com", "date_modified": "2026-11-20T09:30:00Z",
+			"consents": []any{"abandoned_cart"}})
+		evs, err := f.Fetch(ctx, synclayer.FetchRef{Kind: "subscriber", ID: "9"})
+		if err != nil || len(evs) != 1 || evs[0].Customer.EmailConsent != nil {
+			t.Fatalf("an abandoned-cart consent read as marketing: %+v, %v", evs, err)
+		}
+		sim.DeleteSubscriber(9)
+		var skip *synclayer.FetchSkipped
+		if evs, err := f.Fetch(ctx, synclayer.FetchRef{Kind: "subscriber-deleted", ID: "9@1561482670"}); len(evs) != 0 || !errors.As(err, &skip) {
+			t.Fatalf("its deletion: %+v, %v; want no opt-out", evs, err)
+		}
+		sim.AddSubscriber(map[string]any{"id": 10, "email": "both@example.com", "date_modified": "2026-11-20T09:30:00Z",
+			"consents": []any{"abandoned_cart", "marketing_newsletter"}})
+		if evs, err := f.Fetch(ctx, synclayer.FetchRef{Kind: "subscriber", ID: "10"}); err != nil || evs[0].Customer.EmailConsent == nil {
+			t.Fatalf("a marketing consent not read: %+v, %v", evs, err)
+		}
+	})
 	t.Run("AbsentIsUnknown", func(t *testing.T) {
 		evs, err := f.Fetch(ctx, synclayer.FetchRef{Kind: "customer", ID: "32"})
 		if err != nil || len(evs) != 1 || evs[0].Customer.EmailConsent != nil {

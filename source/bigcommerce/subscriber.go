@@ -76,7 +76,8 @@ func (s *Source) fetchSubscriber(ctx context.Context, id string) ([]*synclayer.E
 
 // subscriberEvent is a newsletter subscriber's event: the contact by
 // email (first_name, last_name), opted in as of date_modified (else
-// date_created). A subscriber without an email is refused, naming it.
+// date_created) unless its consents say otherwise (marketingConsent). A
+// subscriber without an email is refused, naming it.
 func (s *Source) subscriberEvent(m map[string]json.RawMessage, now time.Time) (*synclayer.Event, error) {
 	id, err := recordID(m)
 	if err != nil {
@@ -104,13 +105,45 @@ func (s *Source) subscriberEvent(m map[string]json.RawMessage, now time.Time) (*
 		return nil, synclayer.FieldErrorf("date_modified", "missing; the opt-in is as of the subscriber's date_modified")
 	}
 	at = at.UTC()
-	var email string
-	_ = json.Unmarshal(fields[synclayer.FieldEmail], &email)
-	s.remember(id, email)
+	ch := &synclayer.CustomerChange{Fields: fields}
+	marketing, err := marketingConsent(m["consents"])
+	if err != nil {
+		return nil, err
+	}
+	if marketing {
+		ch.EmailConsent = &synclayer.ConsentChange{State: synclayer.ConsentSubscribed, At: at}
+		var email string
+		_ = json.Unmarshal(fields[synclayer.FieldEmail], &email)
+		s.remember(id, email) // only an opt-in's deletion is an opt-out
+	}
 	body, _ := json.Marshal(m)
 	return &synclayer.Event{Source: s.name, DedupeKey: dedupeKey(kindSubscriber, id, at), Topic: "subscriber", Type: synclayer.EventCustomerUpdated,
-		OccurredAt: at, ReceivedAt: now.UTC(), Payload: body,
-		Customer: &synclayer.CustomerChange{Fields: fields, EmailConsent: &synclayer.ConsentChange{State: synclayer.ConsentSubscribed, At: at}}}, nil
+		OccurredAt: at, ReceivedAt: now.UTC(), Payload: body, Customer: ch}, nil
+}
+
+// marketingConsent tells whether a subscriber is a newsletter opt-in. The
+// Subscribers API documents no consents field, and its subscriber is the
+// newsletter's: absent (or null), it is. The storefront's Create a
+// Subscription, though, records acceptsMarketingNewsletter and
+// acceptsAbandonedCartEmails apart, and its answer carries "consents",
+// "the collection of consents the shopper is subscribing to", with no
+// values documented: a subscriber that carries consents is an opt-in only
+// when one of them names marketing or the newsletter, so an abandoned-cart
+// consent alone is never read as marketing consent.
+func marketingConsent(raw json.RawMessage) (bool, error) {
+	if normalize.IsNull(raw) {
+		return true, nil
+	}
+	items, err := normalize.Array("consents", raw)
+	if err != nil {
+		return false, err
+	}
+	for _, it := range items {
+		if v := strings.ToLower(string(it)); strings.Contains(v, "marketing") || strings.Contains(v, "newsletter") {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // deletedRef is the fetch id of a store/subscriber/deleted callback.
