@@ -64,6 +64,9 @@ func TestParse_Carts(t *testing.T) {
 	if evs := parse(t, "cart-lineitem-ignored", nil); len(evs) != 0 {
 		t.Fatalf("lineItem = %+v", evs)
 	}
+	if evs := parse(t, "abandoned-line-item", bigcommercesim.Callback("abc123", "store/cart/abandoned", "cart_line_item", "li-1", now.Unix())); len(evs) != 0 {
+		t.Fatalf("an abandoned callback of a line item = %+v", evs)
+	}
 	body := bigcommercesim.Callback("abc123", "store/cart/created", "order", cartID, now.Unix())
 	if _, err := src.Parse(bigcommercesim.Sign(clientSecret, "m", now, body), body, now); code(err) != synclayer.EINVALID || !strings.Contains(err.Error(), "data.type") {
 		t.Fatalf("a cart scope naming an order: %v", err)

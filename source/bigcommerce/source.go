@@ -204,8 +204,8 @@ func (s *Source) Parse(h http.Header, body []byte, now time.Time) ([]*synclayer.
 		"cart":       {"created": true, "updated": true, "deleted": true, "abandoned": true, "converted": true},
 		"subscriber": {"created": true, "updated": true, "deleted": true},
 	}
-	if !read[resource][event] {
-		return nil, nil
+	if !read[resource][event] || resource == "cart" && kind == "cart_line_item" {
+		return nil, nil // a cart scope's data "can be cart or cart_line_item": a line item's is not read
 	}
 	if kind != resource {
 		return nil, synclayer.FieldErrorf("data.type", "is %q, but the scope %s names a %s", normalize.Clip(kind), cb.Scope, resource)
