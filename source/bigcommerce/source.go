@@ -75,7 +75,7 @@ func open(secrets []string, st synclayer.SourceSettings) (synclayer.Source, erro
 		errs = append(errs, synclayer.FieldErrorf("store_hash", "is required: the store's hash, as in https://api.bigcommerce.com/stores/<store_hash>/v3; e.g. store_hash: abc123"))
 	}
 	if s.AccessToken == "" {
-		errs = append(errs, synclayer.FieldErrorf("access_token", "is required: the webhooks name only the record, which is read with an API account's access token (Customers, Orders, Products read-only; Information & Settings to register hooks); e.g. access_token: \"${BIGCOMMERCE_ACCESS_TOKEN}\""))
+		errs = append(errs, synclayer.FieldErrorf("access_token", "is required: the webhooks name only the record, which is read with an API account's access token (Customers, Orders, Products read-only, and Carts read-only for cart-events; Information & Settings to register hooks); e.g. access_token: \"${BIGCOMMERCE_ACCESS_TOKEN}\""))
 	}
 	if s.APIURL == "" {
 		s.APIURL = DefaultAPIURL
