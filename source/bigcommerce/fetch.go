@@ -103,7 +103,7 @@ func (s *Source) get(ctx context.Context, what, path string, v any) error {
 		e.Msg += " (a rate limit; waiting for X-Rate-Limit-Time-Reset-Ms)"
 		return synclayer.Throttled(e, reset)
 	case resp.StatusCode == 401 || resp.StatusCode == 403:
-		e.Msg += ": the access_token was refused or lacks the scope; create an API account with read access to customers, orders and products, set access_token, and replay the dead letters"
+		e.Msg += ": the access_token was refused or lacks the scope; create an API account with read access to customers, orders, products and (for cart-events) carts, set access_token, and replay the dead letters"
 		return synclayer.Permanent(e)
 	case resp.StatusCode == 404:
 		e.Msg += ": the record was deleted (or store_hash names another store)"
