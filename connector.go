@@ -98,6 +98,11 @@ type SourceSettings struct {
 	// source that reports back to its platform by webhook (the custom
 	// source's consent write-back) without naming a channel's package.
 	Channels Channels
+	// Shared, if set, is what the instances sharing the store agree on,
+	// for what a source must remember across restarts and instances
+	// (BigCommerce's subscriber id → email, since a deletion names only
+	// the id). Nil for commands that run no server.
+	Shared SharedKeys
 }
 
 // Destination is one configured account of an outside system synclayer

@@ -71,6 +71,12 @@ func (s *SourceConfig) typeOf(name string) string {
 // webhooks arrive at /webhooks/<name>, and its events, contacts' source
 // IDs, stats and trace lines carry the name.
 func (c *Config) openSource(name string, secrets []string) (synclayer.Source, error) {
+	return c.openSourceShared(name, secrets, nil)
+}
+
+// openSourceShared is openSource for the server, with the store's shared
+// keys (SourceSettings.Shared).
+func (c *Config) openSourceShared(name string, secrets []string, shared synclayer.SharedKeys) (synclayer.Source, error) {
 	sc, ok := c.Sources[name]
 	if !ok || sc == nil {
 		return nil, fmt.Errorf("source %q is not configured under sources", name)
@@ -79,7 +85,7 @@ func (c *Config) openSource(name string, secrets []string) (synclayer.Source, er
 	if !ok {
 		return nil, fmt.Errorf("sources.%s: %q is not a source type; synclayer has %s", name, sc.typeOf(name), sourceTypeNames())
 	}
-	st := synclayer.SourceSettings{Name: name, Tolerance: sc.Tolerance, Channels: channels}
+	st := synclayer.SourceSettings{Name: name, Tolerance: sc.Tolerance, Channels: channels, Shared: shared}
 	if len(sc.Settings) > 0 {
 		raw, err := json.Marshal(sc.Settings)
 		if err != nil {

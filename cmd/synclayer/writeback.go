@@ -14,7 +14,7 @@ import (
 func (m *Main) openSources(secrets map[string][]string) {
 	m.sources = map[string]synclayer.Source{}
 	for name, sec := range secrets {
-		src, err := m.Config.openSource(name, sec)
+		src, err := m.Config.openSourceShared(name, sec, m.DB)
 		if err != nil {
 			m.Logger.Error("source not served", "source", name, "err", err)
 			continue

@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"synclayer"
+	"synclayer/source/bigcommerce"
 	"synclayer/source/bigcommerce/bigcommercesim"
+	"synclayer/store"
+	"synclayer/store/storetest"
 )
 
 // TestConsent: a newsletter subscriber is an email opt-in as of its
@@ -119,4 +122,41 @@ func TestConsent(t *testing.T) {
 			t.Fatalf("a subscriber gone before it was read: %v", err)
 		}
 	})
+}
+
+// TestConsent_DeletionAfterARestart: a subscriber read by one process is
+// kept in the store's shared keys, so its deletion is an opt-out when a
+// restarted process (or another instance sharing the store) handles the
+// callback, on both databases.
+func TestConsent_DeletionAfterARestart(t *testing.T) {
+	for _, db := range []struct {
+		name string
+		open func(testing.TB) *store.DB
+	}{{"SQLite", storetest.OpenSQLite}, {"Postgres", storetest.OpenPostgres}} {
+		t.Run(db.name, func(t *testing.T) {
+			shared := db.open(t)
+			sim := bigcommercesim.New("abc123", "bc-token")
+			sim.AddSubscriber(map[string]any{"id": 41, "email": "kept@example.com", "date_created": "2026-11-20T09:00:00Z", "date_modified": "2026-11-20T09:30:00Z"})
+			hs := httptest.NewServer(sim)
+			defer hs.Close()
+			openShared := func() synclayer.Fetcher {
+				section, _ := json.Marshal(map[string]any{"store_hash": "abc123", "access_token": "bc-token", "api_url": hs.URL})
+				src, err := bigcommerce.Type.Open([]string{clientSecret}, synclayer.SourceSettings{Name: "bigcommerce", Section: section, Shared: shared})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return src.(synclayer.Fetcher)
+			}
+			ctx := context.Background()
+			if evs, err := openShared().Fetch(ctx, synclayer.FetchRef{Kind: "subscriber", ID: "41"}); err != nil || len(evs) != 1 {
+				t.Fatalf("the subscriber read: %+v, %v", evs, err)
+			}
+			sim.DeleteSubscriber(41)
+			evs, err := openShared().Fetch(ctx, synclayer.FetchRef{Kind: "subscriber-deleted", ID: "41@1796700000"})
+			if err != nil || len(evs) != 1 || evs[0].Customer.Email() != "kept@example.com" ||
+				evs[0].Customer.EmailConsent == nil || evs[0].Customer.EmailConsent.State != synclayer.ConsentUnsubscribed {
+				t.Fatalf("the deletion in a restarted process: %+v, %v; want kept@example.com opted out", evs, err)
+			}
+		})
+	}
 }

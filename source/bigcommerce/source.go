@@ -99,7 +99,7 @@ func open(secrets []string, st synclayer.SourceSettings) (synclayer.Source, erro
 		return nil, errors.Join(errs...)
 	}
 	src := &Source{name: st.Name, settings: s, base: strings.TrimRight(s.APIURL, "/") + "/stores/" + s.StoreHash,
-		http: &http.Client{Timeout: 30 * time.Second}, now: time.Now, reconcile: reconcile}
+		http: &http.Client{Timeout: 30 * time.Second}, now: time.Now, reconcile: reconcile, shared: st.Shared}
 	if src.name == "" {
 		src.name = "bigcommerce"
 	}
@@ -135,8 +135,10 @@ type Source struct {
 	mu         sync.Mutex
 	pauseUntil time.Time // the rate-limit window's reset when the last answer left no requests
 	// subscribers are the emails of the newsletter subscribers read, by
-	// id: a store/subscriber/deleted callback names only the id.
+	// id: a store/subscriber/deleted callback names only the id. shared
+	// keeps them across restarts and instances (nil without a store).
 	subscribers map[string]string
+	shared      synclayer.SharedKeys
 }
 
 var _ synclayer.Fetcher = (*Source)(nil)

@@ -50,10 +50,31 @@ func (s *Source) remember(id, email string) {
 	s.subscribers[id] = email
 }
 
-func (s *Source) remembered(id string) string {
+// subscriberKey is subscriber id's shared key (SourceSettings.Shared).
+func (s *Source) subscriberKey(id string) string {
+	return "bigcommerce:" + s.name + ":subscriber:" + id
+}
+
+// keep keeps subscriber id's email in the store's shared keys too, so its
+// deletion is an opt-out after a restart, and on another instance.
+func (s *Source) keep(ctx context.Context, id, email string) error {
+	if s.shared == nil {
+		return nil
+	}
+	return s.shared.PutShared(ctx, s.subscriberKey(id), email, 0)
+}
+
+// remembered returns subscriber id's email, as this process read it or
+// as an instance sharing the store kept it; "" when none did.
+func (s *Source) remembered(ctx context.Context, id string) (string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.subscribers[id]
+	email := s.subscribers[id]
+	s.mu.Unlock()
+	if email != "" || s.shared == nil {
+		return email, nil
+	}
+	email, _, err := s.shared.FindShared(ctx, s.subscriberKey(id))
+	return email, err
 }
 
 func (s *Source) fetchSubscriber(ctx context.Context, id string) ([]*synclayer.Event, error) {
@@ -70,6 +91,13 @@ func (s *Source) fetchSubscriber(ctx context.Context, id string) ([]*synclayer.E
 	ev, err := s.subscriberEvent(page.Data, s.now().UTC())
 	if err != nil {
 		return nil, synclayer.Permanent(fmt.Errorf("bigcommerce: subscriber %s: %w", id, err))
+	}
+	if c := ev.Customer; c.EmailConsent != nil && c.EmailConsent.State == synclayer.ConsentSubscribed {
+		var email string
+		_ = json.Unmarshal(c.Fields[synclayer.FieldEmail], &email)
+		if err := s.keep(ctx, id, email); err != nil {
+			return nil, err // retried: an opt-in whose deletion could not be told is not taken
+		}
 	}
 	return []*synclayer.Event{ev}, nil
 }
@@ -159,9 +187,12 @@ func (s *Source) fetchSubscriberDeleted(ctx context.Context, ref string) ([]*syn
 	skip := func(note string) error {
 		return &synclayer.FetchSkipped{SourceID: "subscriber:" + id, Note: "store/subscriber/deleted for subscriber " + id + ": " + note}
 	}
-	email := s.remembered(id)
+	email, err := s.remembered(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	if email == "" {
-		return nil, skip("its email was not read by this process before it was deleted, and the callback names only the id, " +
+		return nil, skip("its email was not read by synclayer before it was deleted, and the callback names only the id, " +
 			"so the opt-out cannot be told to a contact; nothing was changed (unsubscribe the address in the destination by hand, or resubscribe and delete it again)")
 	}
 	var page struct {
