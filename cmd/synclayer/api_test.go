@@ -137,6 +137,7 @@ func TestAPI_Roles(t *testing.T) {
 		{"CompanyGet", "GET", companyID, nil, synclayer.RoleViewer, 200},
 		{"JobList", "GET", fixed("/api/v1/jobs?state=done&limit=10"), nil, synclayer.RoleViewer, 200},
 		{"DLQList", "GET", fixed("/api/v1/dlq"), nil, synclayer.RoleViewer, 200},
+		{"RejectionList", "GET", fixed("/api/v1/rejections?source=shopify&limit=5"), nil, synclayer.RoleOperator, 200},
 		{"Stats", "GET", fixed("/api/v1/stats?window=24h"), nil, synclayer.RoleViewer, 200},
 		{"DLQRetry", "POST", func() string { n++; return fmt.Sprintf("/api/v1/dlq/%d/retry", a.deadJob(fmt.Sprint("r", n))) }, nil, synclayer.RoleOperator, 200},
 		{"DLQRetryAll", "POST", func() string { n++; a.deadJob(fmt.Sprint("ra", n)); return "/api/v1/dlq/retry" }, nil, synclayer.RoleOperator, 200},
