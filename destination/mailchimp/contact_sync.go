@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"synclayer"
 )
@@ -49,6 +51,13 @@ type ContactSync struct {
 	// that this one no longer maps; by default they are left alone.
 	clearUnmapped bool
 	log           *slog.Logger
+
+	// SendBatch's poll of a member batch before its tags (SetBatchPoll).
+	pollFirst, pollMost time.Duration
+	// reasons keeps, by tags job ID, why rows' PUTs failed in phase 1,
+	// for CheckBatch (best effort: lost on a restart).
+	reasonsMu sync.Mutex
+	reasons   map[string]map[int]string
 }
 
 var _ synclayer.ContactSync = (*ContactSync)(nil)
