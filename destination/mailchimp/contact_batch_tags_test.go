@@ -284,3 +284,43 @@ func TestContactFlusher_MailchimpTagged(t *testing.T) {
 		t.Fatalf("spec violations: %v", v)
 	}
 }
+
+// TestContactSync_Batch_TagFailureIsRefused: a member permanently deleted
+// between the phases has its tag POST answered 404 in the tags batch;
+// CheckBatch refuses that row (sent again realtime) and only it.
+func TestContactSync_Batch_TagFailureIsRefused(t *testing.T) {
+	e := mustEnv(t, mailchimpsim.Options{}, mailchimp.Config{})
+	cs := newSync(t, e, false)
+	cs.SetBatchPoll(time.Millisecond, 5*time.Millisecond)
+	contacts := taggedContacts(3)
+	rows := batchOf(t, cs, contacts, nil)
+	e.sim.HoldBatches(true)
+	type sent struct {
+		id  string
+		err error
+	}
+	out := make(chan sent, 1)
+	go func() {
+		id, err := cs.SendBatch(context.Background(), "", rows)
+		out <- sent{id, err}
+	}()
+	for len(e.sim.Batches()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	e.sim.FinishBatches() // the member batch runs; the tags batch is not sent yet
+	if err := e.client.DeleteMemberPermanent(context.Background(), audience, mailchimp.SubscriberHash(contacts[1].Email)); err != nil {
+		t.Fatal(err)
+	}
+	r := <-out
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	e.sim.HoldBatches(false)
+	refused, _ := waitBatch(t, cs, r.id)
+	if len(refused) != 1 || !strings.Contains(refused[1], "POST /lists/{list_id}/members/{subscriber_hash}/tags") {
+		t.Fatalf("refused = %v", refused)
+	}
+	if m := member(t, e, contacts[2].Email); len(m.Tags) != 2 {
+		t.Fatalf("member 2 = %+v", m)
+	}
+}
