@@ -45,7 +45,9 @@ func (s *ContactSync) BatchLimits() (maxRows, maxBytes int) { return BatchMaxRow
 // opt-out, a status to send (an opt-in, a pending, a withdrawal), an
 // opt-in's status_if_new "subscribed", a member whose status synclayer
 // does not know, a delete, a merge field to clear, an email change, and
-// tag changes with no member PUT. A plan with no call is Unchanged.
+// tag changes with neither a member PUT nor a live member. A live member
+// whose tags alone change is a tags-only row: no PUT, its tag POST in the
+// tags batch. A plan with no call is Unchanged.
 func (s *ContactSync) PlanBatch(c *synclayer.Contact, prevRaw json.RawMessage) (synclayer.BatchRow, error) {
 	plan, err := s.Plan(c, prevRaw)
 	if err != nil {
@@ -71,9 +73,6 @@ func (s *ContactSync) PlanBatch(c *synclayer.Contact, prevRaw json.RawMessage) (
 		case k.Method == http.MethodPatch:
 			return realtime("an email change")
 		case k.Method == http.MethodPost && strings.HasSuffix(k.Path, "/tags") && tags == nil:
-			if put == nil {
-				return realtime("tag changes with no member PUT: a tags-only row is not batched")
-			}
 			var body tagsBody
 			remarshal(k.Body, &body)
 			if len(body.Tags) == 0 {
@@ -86,6 +85,16 @@ func (s *ContactSync) PlanBatch(c *synclayer.Contact, prevRaw json.RawMessage) (
 		default:
 			return realtime("a " + k.Method + " call")
 		}
+	}
+	if put == nil && tags != nil && prev.live() && plan.Intent == nil {
+		// A member Mailchimp holds, whose tags alone change: a tags-only
+		// row, sent in the tags batch with no PUT before it.
+		email, err := contactEmail(c)
+		if err != nil {
+			return synclayer.BatchRow{}, err
+		}
+		row := memberRow{MemberRequest: MemberRequest{EmailAddress: email, StatusIfNew: StatusTransactional}, Tags: tags, TagsOnly: true}
+		return synclayer.BatchRow{Row: mustJSON(row), Next: plan.Next}, nil
 	}
 	switch {
 	case put == nil:
@@ -133,6 +142,9 @@ func isEmpty(v any) bool {
 type memberRow struct {
 	MemberRequest
 	Tags []Tag `json:"tags,omitempty"`
+	// TagsOnly: no PUT (a member Mailchimp holds, whose tags alone
+	// change); status_if_new is kept only for the row's checks.
+	TagsOnly bool `json:"tags_only,omitempty"`
 }
 
 // SendBatch sends rows, as PlanBatch made them, as Mailchimp batches.
@@ -142,8 +154,8 @@ type memberRow struct {
 // Otherwise SendBatch waits for the PUT batch to finish, reads its
 // per-operation results and, phase 2, sends in a second batch POST
 // …/members/{subscriber_hash}/tags (operation_id the row's index) for
-// the rows whose PUT succeeded only: a row whose PUT failed gets no tag
-// operation, so no tag ever goes to a member that does not exist. It then
+// the rows whose PUT succeeded, and the tags-only rows (no PUT), only: a
+// row whose PUT failed gets no tag operation, so no tag ever goes to a member that does not exist. It then
 // returns a job ID naming the tags batch, the row count and the rows whose
 // PUT failed, which CheckBatch reports refused (sent again realtime) with
 // the tags batch's own refusals. Mailchimp does not document the order the
@@ -167,7 +179,7 @@ func (s *ContactSync) SendBatch(ctx context.Context, group string, rows []json.R
 	if len(rows) > BatchMaxRows {
 		return "", synclayer.Permanent(fmt.Errorf("mailchimp: %d rows in one batch; at most %d", len(rows), BatchMaxRows))
 	}
-	ops := make([]BatchOperation, len(rows))
+	ops := make([]BatchOperation, 0, len(rows))
 	reqs := make([]memberRow, len(rows))
 	size, tagged := 0, false
 	for i, raw := range rows {
@@ -177,27 +189,32 @@ func (s *ContactSync) SendBatch(ctx context.Context, group string, rows []json.R
 			return "", synclayer.Permanent(fmt.Errorf("mailchimp: batch row %d: %w", i, err))
 		}
 		reqs[i], tagged = req, tagged || len(req.Tags) > 0
-		ops[i] = BatchOperation{Method: http.MethodPut, Path: memberPath(s.audience, SubscriberHash(req.EmailAddress)),
-			Body: string(mustJSON(req.MemberRequest)), OperationID: strconv.Itoa(i)}
+		if !req.TagsOnly {
+			ops = append(ops, BatchOperation{Method: http.MethodPut, Path: memberPath(s.audience, SubscriberHash(req.EmailAddress)),
+				Body: string(mustJSON(req.MemberRequest)), OperationID: strconv.Itoa(i)})
+		}
 	}
 	if size > BatchMaxBytes {
 		return "", synclayer.Permanent(fmt.Errorf("mailchimp: %d bytes of rows in one batch; at most %d", size, BatchMaxBytes))
 	}
-	b, err := s.client.StartBatch(ctx, ops)
-	if err != nil {
-		return "", err
-	}
-	if !tagged {
-		return b.ID, nil
-	}
-	// Phase 1 must finish before any tag is sent.
-	b, err = s.waitBatch(ctx, b.ID)
-	if err != nil {
-		return "", fmt.Errorf("mailchimp: wait for the member batch %s before its tags: %w", b.ID, err)
-	}
-	putRefused, err := s.refusals(ctx, b, "PUT "+memberRoute)
-	if err != nil {
-		return "", fmt.Errorf("mailchimp: read the member batch %s before its tags: %w", b.ID, err)
+	var putRefused map[int]string
+	if len(ops) > 0 {
+		b, err := s.client.StartBatch(ctx, ops)
+		if err != nil {
+			return "", err
+		}
+		if !tagged {
+			return b.ID, nil // every row is a PUT, operation_id its index
+		}
+		// Phase 1 must finish before any tag is sent.
+		b, err = s.waitBatch(ctx, b.ID)
+		if err != nil {
+			return "", fmt.Errorf("mailchimp: wait for the member batch %s before its tags: %w", b.ID, err)
+		}
+		putRefused, err = s.refusals(ctx, b, "PUT "+memberRoute, len(rows), func(i int) bool { return !reqs[i].TagsOnly })
+		if err != nil {
+			return "", fmt.Errorf("mailchimp: read the member batch %s before its tags: %w", b.ID, err)
+		}
 	}
 	var tagOps []BatchOperation
 	for i, req := range reqs {
@@ -211,7 +228,7 @@ func (s *ContactSync) SendBatch(ctx context.Context, group string, rows []json.R
 	if len(tagOps) > 0 {
 		tb, err := s.client.StartBatch(ctx, tagOps)
 		if err != nil {
-			return "", fmt.Errorf("mailchimp: the tags batch after member batch %s: %w", b.ID, err)
+			return "", fmt.Errorf("mailchimp: the tags batch after the member batch: %w", err)
 		}
 		tagsID = tb.ID
 	}
@@ -390,7 +407,7 @@ func (s *ContactSync) CheckBatch(ctx context.Context, id string) (bool, map[int]
 	if b.Status != BatchFinished {
 		return false, nil, nil
 	}
-	refused, err := s.refusals(ctx, b, "PUT "+memberRoute)
+	refused, err := s.refusals(ctx, b, "PUT "+memberRoute, b.TotalOperations, func(int) bool { return true })
 	if err != nil {
 		return false, nil, fmt.Errorf("check batch %s: %w", id, err)
 	}
@@ -464,11 +481,13 @@ func (s *ContactSync) results(ctx context.Context, b *Batch) (results []Operatio
 	return results, "", nil
 }
 
-// refusals returns the operations of finished batch b, by operation_id,
-// that did not succeed, each with its reason (what names the operation):
-// none without a download when no operation errored; every one when the
-// archive is gone; and each one the archive has no result for.
-func (s *ContactSync) refusals(ctx context.Context, b *Batch, what string) (map[int]string, error) {
+// refusals returns the rows of finished batch b, by operation_id (a row
+// index below n), whose operation did not succeed, each with its reason
+// (what names the operation); sent says which rows had an operation in
+// b. None without a download when no operation errored; every sent row
+// when the archive is gone; and each sent row the archive has no result
+// for.
+func (s *ContactSync) refusals(ctx context.Context, b *Batch, what string, n int, sent func(int) bool) (map[int]string, error) {
 	if b.ErroredOperations == 0 && b.FinishedOperations >= b.TotalOperations {
 		return nil, nil
 	}
@@ -478,15 +497,17 @@ func (s *ContactSync) refusals(ctx context.Context, b *Batch, what string) (map[
 	}
 	refused := make(map[int]string, b.TotalOperations)
 	if gone != "" {
-		for i := range b.TotalOperations {
-			refused[i] = gone
+		for i := range n {
+			if sent(i) {
+				refused[i] = gone
+			}
 		}
 		return refused, nil
 	}
-	ok := make([]bool, b.TotalOperations)
+	ok := make([]bool, n)
 	for _, r := range results {
 		i, err := strconv.Atoi(r.OperationID)
-		if err != nil || i < 0 || i >= b.TotalOperations || ok[i] {
+		if err != nil || i < 0 || i >= n || ok[i] || !sent(i) {
 			continue
 		}
 		if r.StatusCode/100 == 2 {
@@ -497,7 +518,7 @@ func (s *ContactSync) refusals(ctx context.Context, b *Batch, what string) (map[
 		refused[i] = "mailchimp: " + what + " → " + r.Problem().Error()
 	}
 	for i := range ok {
-		if _, bad := refused[i]; !ok[i] && !bad {
+		if _, bad := refused[i]; sent(i) && !ok[i] && !bad {
 			refused[i] = "mailchimp: the batch's results archive has no result for this row; it is sent again on its own"
 		}
 	}

@@ -324,3 +324,31 @@ func TestContactSync_Batch_TagFailureIsRefused(t *testing.T) {
 		t.Fatalf("member 2 = %+v", m)
 	}
 }
+
+// TestContactSync_Batch_TagsOnlyRows: members Mailchimp holds whose tags
+// alone change are tags-only rows: no PUT, one tag POST each in the tags
+// batch, beside new tagged contacts' PUTs and tags.
+func TestContactSync_Batch_TagsOnlyRows(t *testing.T) {
+	e := mustEnv(t, mailchimpsim.Options{}, mailchimp.Config{})
+	cs := newSync(t, e, false)
+	cs.SetBatchPoll(time.Millisecond, 5*time.Millisecond)
+	contacts := taggedContacts(5)
+	prev := make([]json.RawMessage, 5)
+	for i := range 3 {
+		c := contact(contacts[i].Email, synclayer.ConsentUnknown, map[string]any{"firstName": fmt.Sprintf("T%d", i), "tags": []string{"old"}})
+		_, prev[i] = deliver(t, cs, c, nil)
+	}
+	rows := batchOf(t, cs, contacts, prev)
+	id, err := cs.SendBatch(context.Background(), "", rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refused, _ := waitBatch(t, cs, id); len(refused) != 0 {
+		t.Fatalf("refused = %v", refused)
+	}
+	puts, tags := batchesBy(t, e)
+	if len(puts) != 1 || len(puts[0].Operations) != 2 || *puts[0].Operations[0].OperationID != "3" || len(tags) != 1 || len(tags[0].Operations) != 5 {
+		t.Fatalf("PUT batches %+v, tag batches %+v; want one PUT batch of rows 3 and 4, one tags batch of 5", puts, tags)
+	}
+	checkTagged(t, e, contacts)
+}

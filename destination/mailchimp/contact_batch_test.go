@@ -103,9 +103,26 @@ func TestContactSync_PlanBatch(t *testing.T) {
 			c.Email = "ec2@example.com"
 			return set(c, synclayer.FieldEmail, "ec2@example.com"), st
 		}},
-		{name: "TagChangeIsRealtime", realtime: "tag", build: func() (*synclayer.Contact, json.RawMessage) {
+		{name: "TagOnlyChangeIsATagsOnlyRow", build: func() (*synclayer.Contact, json.RawMessage) {
 			c, st := delivered("tg@example.com", synclayer.ConsentNone, map[string]any{"tags": []string{"a"}})
 			return set(c, "tags", []string{"b"}), st
+		}},
+		{name: "NewTaggedIsARow", build: func() (*synclayer.Contact, json.RawMessage) {
+			return contact("nt@example.com", synclayer.ConsentUnknown, map[string]any{"firstName": "Nt", "tags": []string{"vip"}}), nil
+		}},
+		{name: "TaggedOptOutIsRealtime", realtime: "opt-out", build: func() (*synclayer.Contact, json.RawMessage) {
+			c, st := delivered("to@example.com", synclayer.ConsentSubscribed, map[string]any{"tags": []string{"a"}})
+			c.EmailConsent = consentAt(synclayer.ConsentUnsubscribed, at)
+			return set(c, "tags", []string{"b"}), st
+		}},
+		{name: "TaggedOptInIsRealtime", realtime: "status subscribed", build: func() (*synclayer.Contact, json.RawMessage) {
+			return contact("ti@example.com", synclayer.ConsentSubscribed, map[string]any{"tags": []string{"vip"}}), nil
+		}},
+		{name: "TaggedEmailChangeIsRealtime", realtime: "email change", build: func() (*synclayer.Contact, json.RawMessage) {
+			c, st := delivered("te@example.com", synclayer.ConsentNone, map[string]any{"tags": []string{"a"}})
+			c.Email = "te2@example.com"
+			set(c, "tags", []string{"b"})
+			return set(c, synclayer.FieldEmail, "te2@example.com"), st
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,8 +153,10 @@ func TestContactSync_PlanBatch(t *testing.T) {
 			var body map[string]any
 			json.Unmarshal(row.Row, &body)
 			keys := slices.Sorted(maps.Keys(body))
+			allowed := [][]string{{"email_address", "merge_fields", "status_if_new"}, {"email_address", "status_if_new"},
+				{"email_address", "merge_fields", "status_if_new", "tags"}, {"email_address", "status_if_new", "tags", "tags_only"}}
 			if body["status_if_new"] != "transactional" || slices.Contains(keys, "status") ||
-				!slices.Equal(keys, []string{"email_address", "merge_fields", "status_if_new"}) && !slices.Equal(keys, []string{"email_address", "status_if_new"}) {
+				!slices.ContainsFunc(allowed, func(a []string) bool { return slices.Equal(a, keys) }) {
 				t.Fatalf("row = %s", row.Row)
 			}
 			if string(row.Next) != string(plan.Next) {
