@@ -153,3 +153,37 @@ func TestServer_Batch(t *testing.T) {
 		}
 	})
 }
+
+// TestServer_BatchTags: tag POSTs in a batch run like direct ones: 204 for
+// a member that exists (tags added and removed), 404 for one that does
+// not, each result under its operation_id in the archive.
+func TestServer_BatchTags(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SignUp(list, "has@example.com", "subscribed")
+	tagOp := func(id, email string, tags ...map[string]any) map[string]any {
+		b, _ := json.Marshal(map[string]any{"tags": tags, "is_syncing": true})
+		return map[string]any{"method": "POST", "path": "/lists/" + list + "/members/" + hashOf(email) + "/tags", "body": string(b), "operation_id": id}
+	}
+	a := h.do("POST", "/batches", key, map[string]any{"operations": []map[string]any{
+		tagOp("0", "has@example.com", map[string]any{"name": "vip", "status": "active"}, map[string]any{"name": "none", "status": "inactive"}),
+		tagOp("1", "nobody@example.com", map[string]any{"name": "vip", "status": "active"}),
+	}})
+	h.sim.FinishBatches()
+	a = h.do("GET", "/batches/"+a.Body["id"].(string), key, nil)
+	if a.Body["errored_operations"] != 1.0 {
+		t.Fatalf("batch = %+v", a.Body)
+	}
+	byID := map[string]int{}
+	for _, r := range results(t, a.Body["response_body_url"].(string)) {
+		byID[*r.OperationID] = r.StatusCode
+	}
+	if byID["0"] != 204 || byID["1"] != 404 {
+		t.Fatalf("results = %v", byID)
+	}
+	if m, _ := h.sim.MemberOf(list, "has@example.com"); len(m.Tags) != 1 || m.Tags[0] != "vip" {
+		t.Fatalf("member = %+v", m)
+	}
+	if _, ok := h.sim.MemberOf(list, "nobody@example.com"); ok {
+		t.Fatal("a tag POST created a member")
+	}
+}
