@@ -22,9 +22,8 @@ import (
 //   - the ID stored under the key, if any, is checked (a read by ID,
 //     which does not lag) and used; one Pipedrive answers 404 or deleted
 //     for is forgotten;
-//   - otherwise search; a record found is stored under the key and used;
-//   - otherwise claim the key: the claimer searches once more, creates if
-//     the record is still absent, and stores its ID; a caller that does
+//   - otherwise claim the key: the claimer searches, creates if the
+//     record is absent, and stores its ID; a caller that does
 //     not get the claim polls for the stored ID (every claimPoll, at most
 //     claimWait) and takes the claim over if the claimer died (its claim
 //     ran out, claimTTL, with no ID stored). A wait that runs out is
@@ -72,13 +71,9 @@ func (c *Client) once(ctx context.Context, spec onceSpec) (id int64, created boo
 	if err != nil || id != 0 {
 		return id, false, err
 	}
-	if id, err = spec.find(ctx); err != nil {
-		return 0, false, err
-	}
-	if id != 0 {
-		c.putShared(ctx, key, spec.what, id, spec.keep)
-		return id, false, nil
-	}
+	// The search is made under the claim only, so a new record costs
+	// one search and one create, as without shared keys; the claim is a
+	// write to synclayer's own store, not a request to Pipedrive.
 	deadline := time.Now().Add(c.claimWait)
 	for {
 		mine, err := c.shared.ClaimShared(ctx, key, c.claimTTL)
@@ -106,9 +101,9 @@ func (c *Client) once(ctx context.Context, spec onceSpec) (id int64, created boo
 	}
 }
 
-// make runs under the claim: search once more (the record may have been
-// made before synclayer kept keys, or by hand), create if still absent,
-// and store the ID. A failure that made nothing gives the claim up so a
+// make runs under the claim: search (the record may have been made
+// before synclayer kept keys, or by hand, or by a claimer whose create's
+// answer was lost), create if absent, and store the ID. A failure that made nothing gives the claim up so a
 // retry claims at once; a create whose answer was lost (mayHaveMade)
 // keeps it until it runs out, by when the search sees what the create
 // may have made.
