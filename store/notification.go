@@ -259,7 +259,7 @@ func (s *DB) TakeFailedEvents(ctx context.Context, limit int, fn func(synclayer.
 }
 
 // AddKey inserts key, doing nothing when it is held. One insert in
-// pruneEvery also deletes the "fail:" and "reconcile:" keys older than
+// pruneEvery also deletes the "fail:", "reconcile:" and "prune:" keys older than
 // DeliveryRetention.
 func (t *notifyTx) AddKey(ctx context.Context, key string, at time.Time) (bool, error) {
 	res, err := t.tx.ExecContext(ctx, t.s.q("INSERT INTO notification_keys (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"), key, micros(at))
@@ -270,7 +270,7 @@ func (t *notifyTx) AddKey(ctx context.Context, key string, at time.Time) (bool, 
 		return false, nil
 	}
 	if at.UnixMicro()%pruneEvery == 0 {
-		if _, err := t.tx.ExecContext(ctx, t.s.q("DELETE FROM notification_keys WHERE (key LIKE 'fail:%' OR key LIKE 'reconcile:%') AND created_at < ?"), micros(at.Add(-DeliveryRetention))); err != nil {
+		if _, err := t.tx.ExecContext(ctx, t.s.q("DELETE FROM notification_keys WHERE (key LIKE 'fail:%' OR key LIKE 'reconcile:%' OR key LIKE 'prune:%') AND created_at < ?"), micros(at.Add(-DeliveryRetention))); err != nil {
 			return false, fmt.Errorf("prune notification keys: %w", err)
 		}
 	}
