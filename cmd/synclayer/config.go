@@ -80,6 +80,44 @@ type ServerConfig struct {
 type StorageConfig struct {
 	Driver string `yaml:"driver"` // sqlite or postgres
 	DSN    string `yaml:"dsn"`    // env
+	// Retention is how long events and trace entries are kept (prune.go),
+	// a duration such as 90d (the default), or off (also 0) to keep
+	// everything. finish reads it into retention.
+	Retention string `yaml:"retention,omitempty"`
+
+	retention time.Duration // 0: off
+}
+
+// DefaultRetention is storage.retention when the config says nothing;
+// MinRetention the shortest it may be: the monthly health report (sent on
+// the 1st, shown on the dashboard whatever notifications.reports says)
+// counts the failed events and each source's events of the month before.
+const (
+	DefaultRetention = 90 * day
+	MinRetention     = 32 * day
+)
+
+// finishStorage reads storage.retention: a duration of at least
+// MinRetention, or off (0, and false, which YAML 1.1 reads off as) to keep
+// everything.
+func (c *Config) finishStorage(e *configErrors) {
+	s := strings.TrimSpace(c.Storage.Retention)
+	switch {
+	case s == "":
+		c.Storage.retention = DefaultRetention
+	case strings.EqualFold(s, "off") || strings.EqualFold(s, "false") || s == "0":
+		c.Storage.retention = 0
+	default:
+		d, err := parseDurationText(s)
+		switch {
+		case err != nil:
+			e.add("storage.retention", "%q is not a duration; write it like 90d or 720h, or off to keep everything", s)
+		case d < MinRetention:
+			e.add("storage.retention", "%q is too short: the monthly health report counts the events of a month, so keep them at least 32d; or off to keep everything", s)
+		default:
+			c.Storage.retention = d
+		}
+	}
 }
 
 // SourceConfig holds a source's signing secret. PreviousSecrets stay valid
@@ -475,6 +513,7 @@ func (c *Config) finish(file *ast.File) error {
 	default:
 		e.add("storage.driver", "must be sqlite or postgres, not %q", c.Storage.Driver)
 	}
+	c.finishStorage(e)
 	for name, s := range c.sources() {
 		key := "sources." + name
 		if _, ok := sourceType(s.typeOf(name)); !ok {

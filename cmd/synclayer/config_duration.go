@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,19 +19,54 @@ import (
 type durationError struct{ value string }
 
 func (e *durationError) Error() string {
-	return fmt.Sprintf("%q is not a duration; write it like 30s, 5m or 1h", e.value)
+	return fmt.Sprintf("%q is not a duration; write it like 30s, 5m, 1h or 7d", e.value)
 }
 
-// parseDuration reads a YAML scalar such as 5m, refusing anything else
-// with a durationError.
+// parseDuration reads a YAML scalar such as 5m or 90d, refusing anything
+// else with a durationError.
 func parseDuration(b []byte) (time.Duration, error) {
 	var s string
 	if err := yaml.Unmarshal(b, &s); err != nil {
 		return 0, &durationError{strings.TrimSpace(string(b))}
 	}
-	d, err := time.ParseDuration(s)
+	d, err := parseDurationText(s)
 	if err != nil {
 		return 0, &durationError{s}
+	}
+	return d, nil
+}
+
+// day is a duration's d: 24 hours, whatever the clock's changes.
+const day = 24 * time.Hour
+
+// parseDurationText reads a Go duration (30s, 1h30m) that may begin with
+// a whole number of days (90d, 1d12h), for every duration in the config.
+func parseDurationText(s string) (time.Duration, error) {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	if j == i || j == len(s) || s[j] != 'd' {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseInt(s[i:j], 10, 64)
+	if err != nil || n > int64(math.MaxInt64/day) {
+		return 0, fmt.Errorf("time: invalid duration %q", s)
+	}
+	d := time.Duration(n) * day
+	if rest := s[j+1:]; rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil || rest[0] == '-' || rest[0] == '+' || r > math.MaxInt64-d {
+			return 0, fmt.Errorf("time: invalid duration %q", s)
+		}
+		d += r
+	}
+	if s[0] == '-' {
+		d = -d
 	}
 	return d, nil
 }

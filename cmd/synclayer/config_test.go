@@ -48,7 +48,7 @@ func TestParseConfig_Errors(t *testing.T) {
 		// each at its own key and line, all at once.
 		{"OptionsKinds", "sources:\n  shopify: {secret: x}\nskills:\n  customer-sync:\n    enabled: true\n    source: shopify\n    options:\n      clear_unmapped: \"yes\"\n      delete_behavior: [a]\n", "line 8: skills.customer-sync.options.clear_unmapped: must be true or false, not the text \"yes\"\n  line 9: skills.customer-sync.options.delete_behavior: must be text, not a list"},
 		// A duration that does not parse names its key and line, wherever it is.
-		{"BadDuration", "queue:\n  concurrency: 2\n  lease: soon\n", `line 3: queue.lease: "soon" is not a duration; write it like 30s, 5m or 1h`},
+		{"BadDuration", "queue:\n  concurrency: 2\n  lease: soon\n", `line 3: queue.lease: "soon" is not a duration; write it like 30s, 5m, 1h or 7d`},
 		{"NumberAsDuration", "sources:\n  custom: {secret: x, tolerance: 5}\n", `line 2: sources.custom.tolerance: "5" is not a duration`},
 		// A source block's own keys are its package's, checked by it.
 		{"SourceKeyTypo", "sources:\n  shopify:\n    secret: x\n    shop_domian: a.myshopify.com\n", "line 4: sources.shopify.shop_domian: is not a Shopify source setting; besides type, secret, secret_file, previous_secrets and rate_limit it takes shop_domain"},

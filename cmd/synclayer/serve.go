@@ -166,6 +166,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.startReconcile()   // reconcile.go
 	m.startPolls()       // poll.go
 	m.startSourceReconcile()
+	m.startPrune() // prune.go
 	if err := m.skills.start(ctx); err != nil {
 		return err
 	}
