@@ -26,7 +26,7 @@ func TestExample_CompleteConfig(t *testing.T) {
 		t.Errorf("warnings %q, defaulted %q: the example should need neither", cfg.warnings, cfg.defaulted)
 	}
 	cs := cfg.Skills.CustomerSync
-	if cs == nil || !cs.Enabled || len(cs.Destinations) != 2 || cfg.Server.TLS == nil || cfg.Storage.Driver != "postgres" ||
+	if cs == nil || !cs.Enabled || len(cs.Destinations) != 2 || cfg.Server.TLS == nil || cfg.Storage.Driver != "postgres" || cfg.Storage.retention != DefaultRetention ||
 		cfg.workflows == nil || !cfg.Skills.CartEvents.enabled() {
 		t.Errorf("the example does not run what it shows: %+v", cfg)
 	}
