@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -16,8 +17,9 @@ import (
 // An event goes only once its work is done: its status is final
 // (applied, unchanged or failed: an event is stored without one only
 // inside its ingest transaction) and, failed, the notifier has read it
-// (notify = 0). Each source's newest event stays whatever its age, since
-// source silence (SourceActivity, LastEventsReceived) reads it. Events
+// (notify = 0). Each source's newest event (one, however many share its
+// received_at) stays whatever its age, since source silence
+// (SourceActivity, LastEventsReceived) reads it. Events
 // are taken oldest first from events_received (received_at, id), batch
 // at a time, and the final ones among them deleted.
 //
@@ -45,6 +47,18 @@ func (s *DB) PruneHistory(ctx context.Context, before time.Time, batch int) (eve
 		})
 		return int(n), err
 	}
+	keep, err := s.newestEvents(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("prune events: %w", err)
+	}
+	notNewest := ""
+	var keepArgs []any
+	if len(keep) > 0 {
+		notNewest = " AND id NOT IN (?" + strings.Repeat(", ?", len(keep)-1) + ")"
+		for _, id := range keep {
+			keepArgs = append(keepArgs, id)
+		}
+	}
 	// The events of each batch are the oldest batch of those received
 	// before the cutoff, after the previous batch's last (received_at, id):
 	// an event that must stay is passed over, not taken again.
@@ -71,8 +85,8 @@ func (s *DB) PruneHistory(ctx context.Context, before time.Time, batch int) (eve
 			}
 			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM events
 				WHERE (received_at, id) > (?, ?) AND (received_at, id) <= (?, ?)
-				  AND status IN ('applied', 'unchanged', 'failed') AND notify = 0
-				  AND received_at < (SELECT MAX(received_at) FROM events n WHERE n.source = events.source)`), loAt, loID, hiAt, hiID)
+				  AND status IN ('applied', 'unchanged', 'failed') AND notify = 0`+notNewest),
+				append([]any{loAt, loID, hiAt, hiID}, keepArgs...)...)
 			if err != nil {
 				return err
 			}
@@ -106,4 +120,44 @@ func (s *DB) PruneHistory(ctx context.Context, before time.Time, batch int) (eve
 		}
 	}
 	return events, trace, nil
+}
+
+// newestEvents returns each source's newest event (by received_at, then
+// id: a backfill's events share one received_at), which PruneHistory
+// keeps. The sources are read by a skip scan of events_source_received,
+// one seek per source.
+func (s *DB) newestEvents(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `WITH RECURSIVE src(source) AS (
+		SELECT MIN(source) FROM events
+		UNION ALL
+		SELECT (SELECT MIN(source) FROM events WHERE source > src.source) FROM src WHERE src.source IS NOT NULL)
+		SELECT source FROM src WHERE source IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	var sources []string
+	for rows.Next() {
+		var src string
+		if err := rows.Scan(&src); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sources = append(sources, src)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, src := range sources {
+		var id string
+		if err := s.db.QueryRowContext(ctx, s.q("SELECT id FROM events WHERE source = ? ORDER BY received_at DESC, id DESC LIMIT 1"), src).Scan(&id); err != nil {
+			if isNoRows(err) {
+				continue
+			}
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }

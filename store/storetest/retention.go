@@ -57,9 +57,14 @@ func testPruneHistory(t *testing.T, s synclayer.Store) {
 		add("shopify", "failed-unread", synclayer.EventFailed, old.Add(2*time.Second)),
 		add("shopify", "new-1", synclayer.EventApplied, cut),
 		add("shopify", "new-2", synclayer.EventUnchanged, cut.Add(time.Hour)))
+	// woocommerce has been silent since: its newest event stays, for
+	// source silence, and only one of the two received at once (as a
+	// backfill's events are).
 	gone = append(gone, add("woocommerce", "old-1", synclayer.EventApplied, old))
-	wooNewest := add("woocommerce", "old-2", synclayer.EventApplied, old.Add(time.Hour)) // source silence reads it
-	kept = append(kept, wooNewest)
+	wooTied := []*synclayer.Event{
+		add("woocommerce", "old-2", synclayer.EventApplied, old.Add(time.Hour)),
+		add("woocommerce", "old-3", synclayer.EventApplied, old.Add(time.Hour)),
+	}
 
 	trace := func(contact string, at time.Time, eventID, summary string) {
 		t.Helper()
@@ -75,8 +80,17 @@ func testPruneHistory(t *testing.T, s synclayer.Store) {
 	trace(c.ID, cut.Add(time.Hour), kept[2].ID, "new")
 
 	events, traced, err := ps.PruneHistory(ctx, cut, 3)
-	if err != nil || events != len(gone) || traced != 8 {
-		t.Fatalf("prune: %d events, %d trace entries, %v; want %d and 8", events, traced, err, len(gone))
+	if err != nil || events != len(gone)+1 || traced != 8 {
+		t.Fatalf("prune: %d events, %d trace entries, %v; want %d and 8", events, traced, err, len(gone)+1)
+	}
+	var tiedLeft int
+	for _, ev := range wooTied {
+		if _, err := s.FindEventByID(ctx, ev.ID); err == nil {
+			tiedLeft++
+		}
+	}
+	if tiedLeft != 1 {
+		t.Errorf("woocommerce's newest events, received at once: %d left, want 1", tiedLeft)
 	}
 	for _, ev := range gone {
 		if _, err := s.FindEventByID(ctx, ev.ID); synclayer.ErrorCode(err) != synclayer.ENOTFOUND {
@@ -88,8 +102,8 @@ func testPruneHistory(t *testing.T, s synclayer.Store) {
 			t.Errorf("event %s (%q) was pruned: %v", ev.DedupeKey, ev.Status, err)
 		}
 	}
-	if last, err := s.LastEventsReceived(ctx, "woocommerce"); err != nil || !last["woocommerce"].Equal(wooNewest.ReceivedAt) {
-		t.Errorf("woocommerce's last event after the prune: %v, %v; want %s", last, err, wooNewest.ReceivedAt)
+	if last, err := s.LastEventsReceived(ctx, "woocommerce"); err != nil || !last["woocommerce"].Equal(wooTied[0].ReceivedAt) {
+		t.Errorf("woocommerce's last event after the prune: %v, %v; want %s", last, err, wooTied[0].ReceivedAt)
 	}
 	tr, err := s.Trace(ctx, c.ID)
 	if err != nil || len(tr) != 2 || tr[0].Summary != "updated from shopify" || tr[0].EventID != gone[0].ID || tr[1].Summary != "new" {
