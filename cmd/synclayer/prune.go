@@ -19,6 +19,7 @@ func (m *Main) startPrune() {
 		m.Logger.Info("retention is off: events and trace entries are kept")
 		return
 	}
+	m.Logger.Info("pruning started", "retention", keep.String(), "every", time.Hour.String())
 	m.everyWindow("prune", time.Hour, false, func(ctx context.Context) { m.prune(ctx, time.Now()) })
 }
 
