@@ -23,7 +23,7 @@ func TestRetention_Config(t *testing.T) {
 		{"Off", "storage:\n  retention: off\n", 0},
 		{"Zero", "storage:\n  retention: 0\n", 0},
 		{"False", "storage:\n  retention: false\n", 0}, // YAML 1.1's off
-		{"Days", "storage:\n  retention: 30d\n", 0}, // too short: below
+		{"Days", "storage:\n  retention: 30d\n", 0},    // too short: below
 		{"DaysAndHours", "storage:\n  retention: 40d12h\n", 40*24*time.Hour + 12*time.Hour},
 		{"Hours", "storage:\n  retention: 2160h\n", 90 * 24 * time.Hour},
 	} {
