@@ -89,12 +89,15 @@ type StorageConfig struct {
 }
 
 // DefaultRetention is storage.retention when the config says nothing;
-// MinRetention the shortest it may be: the monthly health report (sent on
-// the 1st, shown on the dashboard whatever notifications.reports says)
-// counts the failed events and each source's events of the month before.
+// MinRetention the shortest it may be. Below MonthRetention the monthly
+// health report (sent on the 1st, shown on the dashboard whatever
+// notifications.reports says), which counts the failed events and each
+// source's events of the month before, counts only those still kept: a
+// warning says so.
 const (
 	DefaultRetention = 90 * day
-	MinRetention     = 32 * day
+	MinRetention     = day
+	MonthRetention   = 32 * day
 )
 
 // finishStorage reads storage.retention: a duration of at least
@@ -113,9 +116,16 @@ func (c *Config) finishStorage(e *configErrors) {
 		case err != nil:
 			e.add("storage.retention", "%q is not a duration; write it like 90d or 720h, or off to keep everything", s)
 		case d < MinRetention:
-			e.add("storage.retention", "%q is too short: the monthly health report counts the events of a month, so keep them at least 32d; or off to keep everything", s)
+			e.add("storage.retention", "%q is too short: keep events and trace entries at least 1d; write it like 90d, or off to keep everything", s)
 		default:
 			c.Storage.retention = d
+			if d < MonthRetention {
+				msg := fmt.Sprintf("storage.retention: %s is shorter than a month: the monthly health report counts only the failed events and source traffic still kept; 32d or more keeps it whole", s)
+				if line := e.line("storage.retention"); line > 0 {
+					msg = fmt.Sprintf("line %d: %s", line, msg)
+				}
+				c.warnings = append(c.warnings, msg)
+			}
 		}
 	}
 }
@@ -513,7 +523,6 @@ func (c *Config) finish(file *ast.File) error {
 	default:
 		e.add("storage.driver", "must be sqlite or postgres, not %q", c.Storage.Driver)
 	}
-	c.finishStorage(e)
 	for name, s := range c.sources() {
 		key := "sources." + name
 		if _, ok := sourceType(s.typeOf(name)); !ok {
@@ -547,6 +556,7 @@ func (c *Config) finish(file *ast.File) error {
 	c.implicitDestinations()
 	c.finishDestinations(e)
 	c.warnings = c.literalSecrets(e)
+	c.finishStorage(e)
 	c.finishNotifications(e)
 	if cs := c.Skills.CustomerSync; cs != nil {
 		c.finishCustomerSync(e, cs)
