@@ -89,14 +89,17 @@ type StorageConfig struct {
 }
 
 // DefaultRetention is storage.retention when the config says nothing;
-// MinRetention the shortest it may be. Below MonthRetention the monthly
+// MinRetention the shortest it may be: an event's dedupe key goes with
+// it, and platforms redeliver for days (Stripe for up to three), so a
+// shorter one could take a late duplicate for a new webhook. Below
+// MonthRetention the monthly
 // health report (sent on the 1st, shown on the dashboard whatever
 // notifications.reports says), which counts the failed events and each
 // source's events of the month before, counts only those still kept: a
 // warning says so.
 const (
 	DefaultRetention = 90 * day
-	MinRetention     = day
+	MinRetention     = 7 * day
 	MonthRetention   = 32 * day
 )
 
@@ -116,7 +119,7 @@ func (c *Config) finishStorage(e *configErrors) {
 		case err != nil:
 			e.add("storage.retention", "%q is not a duration; write it like 90d or 720h, or off to keep everything", s)
 		case d < MinRetention:
-			e.add("storage.retention", "%q is too short: keep events and trace entries at least 1d; write it like 90d, or off to keep everything", s)
+			e.add("storage.retention", "%q is too short: an event's dedupe key is pruned with it and platforms redeliver for days, so keep them at least 7d; write it like 90d, or off to keep everything", s)
 		default:
 			c.Storage.retention = d
 			if d < MonthRetention {

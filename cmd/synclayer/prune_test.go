@@ -44,7 +44,7 @@ func TestRetention_Config(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, env, doc, want string }{
 		{"Bad", "", "server:\n  listen: 127.0.0.1:0\nstorage:\n  retention: forever\n", `line 4: storage.retention: "forever" is not a duration; write it like 90d or 720h, or off to keep everything`},
-		{"TooShort", "", "storage:\n  retention: 12h\n", `line 2: storage.retention: "12h" is too short: keep events and trace entries at least 1d`},
+		{"TooShort", "", "storage:\n  retention: 3d\n", `line 2: storage.retention: "3d" is too short: an event's dedupe key is pruned with it`},
 		{"Negative", "", "storage:\n  retention: -90d\n", `line 2: storage.retention: "-90d" is too short`},
 		{"InEnvironment", "prod", "environments:\n  prod:\n    storage:\n      retention: 1w\n", `line 4: storage.retention: "1w" is not a duration`},
 	} {
