@@ -29,7 +29,8 @@ import (
 // pruned: contacts, their fields and consent (with its times and
 // sources), sync state and orders are kept. A trace entry names its event
 // by ID only (event_id; nothing joins on it), so an entry whose event was
-// pruned still reads the same.
+// pruned still reads the same. A pruned event's dedupe key goes with it:
+// a redelivery after the cutoff is ingested again.
 func (s *DB) PruneHistory(ctx context.Context, before time.Time, batch int) (events, trace int, err error) {
 	if batch <= 0 {
 		batch = 1000

@@ -33,6 +33,7 @@ func (m *Main) prune(ctx context.Context, now time.Time) (events, trace int, err
 	before := now.Add(-keep)
 	events, trace, err = m.DB.PruneHistory(ctx, before, pruneBatch)
 	switch {
+	case err != nil && ctx.Err() != nil: // stopping: the rest goes next time
 	case err != nil:
 		m.Logger.Warn("pruning stopped; the rest goes next hour", "events", events, "trace", trace, "before", before.UTC().Format(time.RFC3339), "err", err)
 	case events > 0 || trace > 0:
