@@ -259,8 +259,9 @@ func (s *DB) TakeFailedEvents(ctx context.Context, limit int, fn func(synclayer.
 }
 
 // AddKey inserts key, doing nothing when it is held. One insert in
-// pruneEvery also deletes the "fail:", "reconcile:" and "prune:" keys older than
-// DeliveryRetention.
+// pruneEvery also deletes the "fail:" keys and the window keys
+// ("reconcile:", "reconcile-source:", "poll:", "prune:") older than
+// DeliveryRetention: a poll every minute takes 1,440 a day.
 func (t *notifyTx) AddKey(ctx context.Context, key string, at time.Time) (bool, error) {
 	res, err := t.tx.ExecContext(ctx, t.s.q("INSERT INTO notification_keys (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"), key, micros(at))
 	if err != nil {
@@ -270,7 +271,7 @@ func (t *notifyTx) AddKey(ctx context.Context, key string, at time.Time) (bool, 
 		return false, nil
 	}
 	if at.UnixMicro()%pruneEvery == 0 {
-		if _, err := t.tx.ExecContext(ctx, t.s.q("DELETE FROM notification_keys WHERE (key LIKE 'fail:%' OR key LIKE 'reconcile:%' OR key LIKE 'prune:%') AND created_at < ?"), micros(at.Add(-DeliveryRetention))); err != nil {
+		if _, err := t.tx.ExecContext(ctx, t.s.q("DELETE FROM notification_keys WHERE (key LIKE 'fail:%' OR key LIKE 'reconcile:%' OR key LIKE 'reconcile-source:%' OR key LIKE 'poll:%' OR key LIKE 'prune:%') AND created_at < ?"), micros(at.Add(-DeliveryRetention))); err != nil {
 			return false, fmt.Errorf("prune notification keys: %w", err)
 		}
 	}

@@ -131,3 +131,45 @@ func testPruneHistory(t *testing.T, s synclayer.Store) {
 		t.Errorf("the read failed event after the prune: err %v, want ENOTFOUND", err)
 	}
 }
+
+// testWindowKeysExpire: the keys that give one instance a window
+// (poll:, reconcile:, reconcile-source:, prune:) and the failure keys are
+// pruned once older than the deliveries' retention, as keys are added;
+// a report key, which says a report went out, is kept.
+func testWindowKeysExpire(t *testing.T, s synclayer.Store) {
+	ns, ok := s.(synclayer.NotificationStore)
+	if !ok {
+		t.Skip("the store keeps no notification keys")
+	}
+	ctx := context.Background()
+	// The store prunes as a key is added at a time whose microseconds are
+	// a multiple of 1,024: the second add below.
+	old := time.UnixMicro(1796000000000000 - 1796000000000000%1024 + 1)
+	now := time.UnixMicro(old.UnixMicro() - 1 + 30*24*3600*1_000_000 - (30*24*3600*1_000_000)%1024)
+	keys := []string{"poll:magento:1796000000", "reconcile:brevo:1796000000", "reconcile-source:shopify:1796000000", "prune:1796000000", "fail:1:ab", "report:weekly:2026-W44"}
+	add := func(key string, at time.Time) bool {
+		t.Helper()
+		var added bool
+		if err := ns.NotificationTx(ctx, func(tx synclayer.NotificationTx) (err error) {
+			added, err = tx.AddKey(ctx, key, at)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return added
+	}
+	for _, k := range keys {
+		if !add(k, old) {
+			t.Fatalf("AddKey(%s) the first time: not added", k)
+		}
+	}
+	if now.UnixMicro()%1024 != 0 || !add("poll:magento:now", now) {
+		t.Fatalf("the pruning add at %d was not added", now.UnixMicro())
+	}
+	for _, k := range keys {
+		again := add(k, now.Add(time.Microsecond))
+		if want := k != "report:weekly:2026-W44"; again != want {
+			t.Errorf("AddKey(%s) after 30 days: added %v, want %v (pruned: %v)", k, again, want, want)
+		}
+	}
+}

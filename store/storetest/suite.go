@@ -52,6 +52,7 @@ func Exercise(t *testing.T, open func(testing.TB) synclayer.Store) {
 	t.Run("ContactForDelivery", func(t *testing.T) { t.Parallel(); testContactForDelivery(t, open(t)) })
 	t.Run("SharedKeysClaimOnce", func(t *testing.T) { t.Parallel(); testSharedKeys(t, open(t)) })
 	t.Run("PruneHistory", func(t *testing.T) { t.Parallel(); testPruneHistory(t, open(t)) })
+	t.Run("WindowKeysExpire", func(t *testing.T) { t.Parallel(); testWindowKeysExpire(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
