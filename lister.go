@@ -26,8 +26,8 @@ import (
 type Lister interface {
 	Source
 	// ListKinds are the kinds this source's API can list (ListCustomers,
-	// ListOrders, ListProducts), given its config: a source without API
-	// credentials lists nothing and returns none.
+	// ListOrders, ListProducts, ListCarts), given its config: a source
+	// without API credentials lists nothing and returns none.
 	ListKinds() []string
 	// List returns one page of kind's records. Its events' DedupeKey is
 	// made of the record's kind, id and its own update time, so a record
@@ -44,6 +44,11 @@ const (
 	ListCustomers = "customers"
 	ListOrders    = "orders"
 	ListProducts  = "products"
+	// ListCarts lists shopping carts (Magento's quotes) as cart events,
+	// for cart-events on a platform that sends no cart webhooks: a cart
+	// that became an order lists as completed, so it is never called
+	// abandoned.
+	ListCarts = "carts"
 )
 
 // ListRequest is one page to read.

@@ -54,8 +54,8 @@ func (m *Main) pollSource(ctx context.Context, name string, p synclayer.Poller) 
 
 // pollKinds are what source lists: of its ListKinds, those an enabled
 // skill taking events from it needs (customer-sync customers,
-// order-events orders, product-catalog products). customer-sync is read
-// as it runs now, since the admin API can change it.
+// order-events orders, product-catalog products, cart-events carts).
+// customer-sync is read as it runs now, since the admin API can change it.
 func (m *Main) pollKinds(source string, p synclayer.Poller) []string {
 	var need []string
 	m.skills.mu.RLock()
@@ -73,6 +73,9 @@ func (m *Main) pollKinds(source string, p synclayer.Poller) []string {
 				need = append(need, synclayer.ListProducts)
 			}
 		}
+	}
+	if cc := m.Config.Skills.CartEvents; cc.enabled() && slices.Contains(cc.Source, source) {
+		need = append(need, synclayer.ListCarts)
 	}
 	var kinds []string
 	for _, k := range p.ListKinds() {

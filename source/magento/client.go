@@ -123,7 +123,7 @@ func (s *Source) callOnce(ctx context.Context, method, what, rawURL string, payl
 		return false, synclayer.Throttled(e, wait)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		if s.settings.OAuth != nil {
-			e.Msg += ": the integration's oauth credentials were refused or lack a resource; check oauth.consumer_key, consumer_secret, access_token and access_token_secret, and that the integration is active with Customers, Sales and Catalog resources (and Webhooks, to register webhooks)"
+			e.Msg += ": the integration's oauth credentials were refused or lack a resource; check oauth.consumer_key, consumer_secret, access_token and access_token_secret, and that the integration is active with Customers, Sales and Catalog resources (Carts too for cart-events, and Webhooks to register webhooks)"
 		} else {
 			e.Msg += ": access_token was refused; since Magento 2.4.4 an integration token works as a bearer token only with Stores > Configuration > Services > OAuth > Consumer Settings > \"Allow OAuth Access Tokens to be used as standalone Bearer tokens\" on; otherwise set oauth instead"
 		}

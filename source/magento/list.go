@@ -28,6 +28,7 @@ var endpoints = map[string]string{
 	synclayer.ListCustomers: "/customers/search",
 	synclayer.ListOrders:    "/orders",
 	synclayer.ListProducts:  "/products",
+	synclayer.ListCarts:     "/carts/search",
 }
 
 // cursor is where a listing is: every record before (At, ID) in the order
@@ -98,7 +99,7 @@ type searchPage struct {
 func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer.ListPage, error) {
 	path, ok := endpoints[req.Kind]
 	if !ok {
-		return synclayer.ListPage{}, synclayer.Permanent(fmt.Errorf("magento: nothing lists %q; the kinds are customers, orders and products", req.Kind))
+		return synclayer.ListPage{}, synclayer.Permanent(fmt.Errorf("magento: nothing lists %q; the kinds are customers, orders, products and carts", req.Kind))
 	}
 	if s.base == "" {
 		return synclayer.ListPage{}, synclayer.Permanent(synclayer.FieldErrorf("api_url", "is not set: the REST API is not configured for source %s", s.name))
@@ -193,10 +194,15 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 			ev, err = s.orderEvent(r, req.Kind, raw, now)
 		case synclayer.ListProducts:
 			ev, err = s.productEvent(r, req.Kind, raw, now)
+		case synclayer.ListCarts:
+			ev, err = s.cartEvent(r, req.Kind, raw, now)
 		}
 		if err != nil {
 			page.Failed = append(page.Failed, fmt.Errorf("magento: %s %s: %w", kindName[req.Kind], id, err))
 			continue
+		}
+		if ev == nil {
+			continue // a cart without an email: nobody to remind, and the cursor moves past it
 		}
 		page.Events = append(page.Events, ev)
 	}
@@ -215,7 +221,7 @@ func (s *Source) List(ctx context.Context, req synclayer.ListRequest) (synclayer
 	return page, nil
 }
 
-var kindName = map[string]string{synclayer.ListCustomers: "customer", synclayer.ListOrders: "order", synclayer.ListProducts: "product"}
+var kindName = map[string]string{synclayer.ListCustomers: "customer", synclayer.ListOrders: "order", synclayer.ListProducts: "product", synclayer.ListCarts: "cart"}
 
 func firstErr(errs ...error) error {
 	for _, e := range errs {

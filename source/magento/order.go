@@ -165,24 +165,30 @@ func orderItems(r record) ([]synclayer.OrderItem, error) {
 		if line.Price, err = normalize.Money(it.field(price), it.m[price]); err != nil {
 			return nil, err
 		}
-		qty, err := normalize.Decimal(it.field("qty_ordered"), it.m["qty_ordered"])
-		if err != nil {
+		if line.Quantity, err = wholeQty(it, "qty_ordered"); err != nil {
 			return nil, err
-		}
-		if !normalize.IsNull(qty) {
-			// Magento writes quantities as decimals (2.0000); a line holds
-			// whole units.
-			whole, frac, _ := strings.Cut(strings.Trim(string(qty), `"`), ".")
-			if strings.Trim(frac, "0") != "" {
-				return nil, synclayer.FieldErrorf(it.field("qty_ordered"), "%s is not a whole quantity", normalize.Clip(string(qty)))
-			}
-			if _, err := fmt.Sscan(whole, &line.Quantity); err != nil {
-				return nil, synclayer.FieldErrorf(it.field("qty_ordered"), "%s is not a quantity", normalize.Clip(string(qty)))
-			}
 		}
 		out = append(out, line)
 	}
 	return out, nil
+}
+
+// wholeQty reads a quantity as Magento writes it, a decimal (2.0000, or
+// 2 in a cart's REST answer); a line holds whole units. Missing is 0.
+func wholeQty(it record, name string) (int64, error) {
+	qty, err := normalize.Decimal(it.field(name), it.m[name])
+	if err != nil || normalize.IsNull(qty) {
+		return 0, err
+	}
+	whole, frac, _ := strings.Cut(strings.Trim(string(qty), `"`), ".")
+	if strings.Trim(frac, "0") != "" {
+		return 0, synclayer.FieldErrorf(it.field(name), "%s is not a whole quantity", normalize.Clip(string(qty)))
+	}
+	var n int64
+	if _, err := fmt.Sscan(whole, &n); err != nil {
+		return 0, synclayer.FieldErrorf(it.field(name), "%s is not a quantity", normalize.Clip(string(qty)))
+	}
+	return n, nil
 }
 
 // orderEvent makes the event of an order read by webhook or API.

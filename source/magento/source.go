@@ -259,13 +259,13 @@ func parsePublicKey(s string) (*rsa.PublicKey, error) {
 // Name returns the block's name.
 func (s *Source) Name() string { return s.name }
 
-// ListKinds are customers, orders and products when the REST API is
-// configured, and none otherwise.
+// ListKinds are customers, orders, products and carts (quotes, for
+// cart-events) when the REST API is configured, and none otherwise.
 func (s *Source) ListKinds() []string {
 	if s.base == "" {
 		return nil
 	}
-	return []string{synclayer.ListCustomers, synclayer.ListOrders, synclayer.ListProducts}
+	return []string{synclayer.ListCustomers, synclayer.ListOrders, synclayer.ListProducts, synclayer.ListCarts}
 }
 
 // PollInterval is poll_interval: DefaultPollInterval with API credentials,

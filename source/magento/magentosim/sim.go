@@ -1,5 +1,5 @@
 // Package magentosim is a Magento 2 REST API for tests: GET
-// /rest/<store>/V1/customers/search, /orders and /products with
+// /rest/<store>/V1/customers/search, /orders, /products and /carts/search with
 // searchCriteria filters (filter groups ANDed, filters within a group
 // ORed), sort orders, pageSize and currentPage, answering as Magento
 // does, total_count included, and with the last page again for a
@@ -39,6 +39,7 @@ const (
 	Customers = "customers/search"
 	Orders    = "orders"
 	Products  = "products"
+	Carts     = "carts/search" // quotes, as CartRepositoryInterface::getList lists them
 )
 
 // Server is the simulated store. Safe for concurrent use.
@@ -61,7 +62,7 @@ type Server struct {
 // New simulates a store that takes token as a bearer token (when not ""),
 // and requests signed with o (when not nil).
 func New(token string, o *magento.OAuth) *Server {
-	return &Server{token: token, oauth: o, records: map[string]map[string]map[string]any{Customers: {}, Orders: {}, Products: {}},
+	return &Server{token: token, oauth: o, records: map[string]map[string]map[string]any{Customers: {}, Orders: {}, Products: {}, Carts: {}},
 		hooks: map[string]map[string]any{}}
 }
 
@@ -73,8 +74,8 @@ func idKey(kind string) string {
 	return "id"
 }
 
-// Put adds or replaces a record of kind (Customers, Orders, Products),
-// which must hold its id (id, or entity_id for orders) and updated_at
+// Put adds or replaces a record of kind (Customers, Orders, Products,
+// Carts), which must hold its id (id, or entity_id for orders) and updated_at
 // ("2006-01-02 15:04:05").
 func (s *Server) Put(kind string, rec map[string]any) {
 	s.mu.Lock()
@@ -111,7 +112,7 @@ func (s *Server) Requests() []*http.Request {
 	return append([]*http.Request(nil), s.requests...)
 }
 
-var route = regexp.MustCompile(`^/rest/([A-Za-z0-9_]+)/V1/(customers/search|orders|products)$`)
+var route = regexp.MustCompile(`^/rest/([A-Za-z0-9_]+)/V1/(customers/search|orders|products|carts/search)$`)
 
 // magentoError writes Magento's error body, {"message", "parameters"}.
 func magentoError(w http.ResponseWriter, status int, msg string, params any) {
@@ -120,7 +121,7 @@ func magentoError(w http.ResponseWriter, status int, msg string, params any) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"message": msg, "parameters": params})
 }
 
-var resources = map[string]string{Customers: "Magento_Customer::customer", Orders: "Magento_Sales::sales", Products: "Magento_Catalog::products"}
+var resources = map[string]string{Customers: "Magento_Customer::customer", Orders: "Magento_Sales::sales", Products: "Magento_Catalog::products", Carts: "Magento_Cart::manage"}
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hm := hookRoute.FindStringSubmatch(r.URL.Path); hm != nil {
