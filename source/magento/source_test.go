@@ -91,7 +91,7 @@ func TestSource_Poller(t *testing.T) {
 		}
 		return src.(*magento.Source)
 	}
-	if s := open(`{"api_url": "https://shop.example.com", "access_token": "t"}`); s.PollInterval() != time.Minute || len(s.ListKinds()) != 3 {
+	if s := open(`{"api_url": "https://shop.example.com", "access_token": "t"}`); s.PollInterval() != time.Minute || len(s.ListKinds()) != 4 {
 		t.Errorf("default: %v %v", s.PollInterval(), s.ListKinds())
 	}
 	if s := open(`{"api_url": "https://shop.example.com", "access_token": "t", "poll_interval": "0"}`); s.PollInterval() != 0 {

@@ -54,7 +54,7 @@ func TestSource_Parse(t *testing.T) {
 	}
 	dirs, _ := os.ReadDir("testdata")
 	for _, d := range dirs {
-		if !d.IsDir() || d.Name() == "fuzz" {
+		if !d.IsDir() || d.Name() == "fuzz" || d.Name() == "carts" { // carts are listed, not posted: cart_test.go
 			continue
 		}
 		t.Run(d.Name(), func(t *testing.T) {
