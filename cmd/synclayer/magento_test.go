@@ -23,7 +23,8 @@ var magentoOAuth = magento.OAuth{ConsumerKey: "mage-ck", ConsumerSecret: "mage-c
 // startMagento runs the program with a Magento source whose webhooks are
 // signed with magentosim's test key and whose REST API is magentosim,
 // signed with OAuth 1.0a, two records a page; poll is its poll_interval.
-func startMagento(t *testing.T, poll string) (*env, *magentosim.Server) {
+// opts change the config after.
+func startMagento(t *testing.T, poll string, opts ...envOption) (*env, *magentosim.Server) {
 	t.Helper()
 	sim := magentosim.New("", &magentoOAuth)
 	hs := httptest.NewServer(sim)
@@ -37,6 +38,9 @@ func startMagento(t *testing.T, poll string) (*env, *magentosim.Server) {
 		c.Skills.CustomerSync.FieldMapping = map[string]string{"email": "email", "firstName": "FIRSTNAME"}
 		c.Skills.OrderEvents = &CommerceSkillConfig{Enabled: true, Source: StringList{"magento"}}
 		c.Skills.ProductCatalog = &CommerceSkillConfig{Enabled: true, Source: StringList{"magento"}}
+		for _, o := range opts {
+			o(c)
+		}
 	})
 	return e, sim
 }
