@@ -93,7 +93,7 @@ func (c *Config) finishCarts(e *configErrors) {
 	const key = "skills." + skill.CartEventsName
 	configured := c.sources()
 	if len(cc.Source) == 0 {
-		e.add(key+".source", "is required: shopify, bigcommerce, custom, or a list of them (WooCommerce has no cart webhook; a plugin posts carts through custom)")
+		e.add(key+".source", "is required: shopify, bigcommerce, magento, custom, or a list of them (WooCommerce has no cart webhook; a plugin posts carts through custom)")
 	}
 	for i, src := range cc.Source {
 		switch sc, ok := configured[src]; {

@@ -146,3 +146,25 @@ func TestCarts_Kinds(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOrder_QuoteID: a listed order names the quote it was placed from
+// (quote_id), so it converts that cart by its id; quote_id 0 or missing
+// names none.
+func TestOrder_QuoteID(t *testing.T) {
+	sim, src := startSim(t)
+	for id, q := range map[int]any{300: 812, 301: 0, 302: nil} {
+		sim.Put(magentosim.Orders, map[string]any{"entity_id": id, "grand_total": "1", "order_currency_code": "EUR", "quote_id": q,
+			"updated_at": fmt.Sprintf("2026-11-20 10:00:%02d", id-300)})
+	}
+	page, err := src.List(context.Background(), synclayer.ListRequest{Kind: synclayer.ListOrders})
+	if err != nil || len(page.Events) != 3 {
+		t.Fatalf("%v %v", page.Events, err)
+	}
+	var got []string
+	for _, e := range page.Events {
+		got = append(got, e.Order.SourceID+"→"+e.Order.Order.CartID)
+	}
+	if fmt.Sprint(got) != "[300→812 301→ 302→]" {
+		t.Errorf("orders' carts %v", got)
+	}
+}

@@ -11,7 +11,8 @@
 //     /V1/webhooks/subscribe): the source is a HookRegistrar (hook.go)
 //     for `synclayer sources register` and `check`.
 //   - the REST API (client.go, list.go): a Lister over GET
-//     /rest/<store>/V1/customers/search, /orders and /products, and a Poller,
+//     /rest/<store>/V1/customers/search, /orders, /products and
+//     /carts/search (quotes, for cart-events: cart.go), and a Poller,
 //     because Magento Open Source has no webhooks at all. Requests carry an
 //     integration's access token as a bearer token, or, since 2.4.4 turned
 //     that off by default, are signed with OAuth 1.0a HMAC-SHA256

@@ -24,9 +24,9 @@ var orderStates = map[string]synclayer.OrderStatus{
 }
 
 // parseOrder reads an order: the REST OrderInterface, or the order model
-// a webhook carries. Money is read from the decimals as written. Lines
-// are the items without parent_item_id; a configurable line's child names
-// the variant bought.
+// a webhook carries; quote_id is the cart it converts. Money is read from
+// the decimals as written. Lines are the items without parent_item_id; a
+// configurable line's child names the variant bought.
 func parseOrder(r record) (*synclayer.OrderChange, error) {
 	id, err := r.id()
 	if err != nil {
@@ -63,6 +63,15 @@ func parseOrder(r record) (*synclayer.OrderChange, error) {
 	}
 	if o.Items, err = orderItems(r); err != nil {
 		return nil, err
+	}
+	// quote_id is the quote (cart) the order was placed from
+	// (OrderInterface::QUOTE_ID; QuoteManagement sets it at submit), so
+	// the order converts that cart by its id.
+	if o.CartID, err = normalize.ID(r.field("quote_id"), r.m["quote_id"]); err != nil {
+		return nil, err
+	}
+	if o.CartID == "0" {
+		o.CartID = ""
 	}
 	ch := &synclayer.OrderChange{SourceID: id, Order: o}
 	cust := &synclayer.CustomerChange{Fields: map[string]json.RawMessage{}}
