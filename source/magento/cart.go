@@ -37,7 +37,8 @@ const maxCartIDBytes = 255
 //     nil), since Magento's getList loads no items of an inactive quote
 //     and an empty cart would say it was emptied. It is never abandoned.
 //     reserved_order_id is the order's increment_id, not its entity_id
-//     (the order's id here), so it does not name the order.
+//     (the order's id here), so it does not name the order; the order's
+//     own quote_id converts the cart by id (parseOrder).
 //   - The total: CartInterface has none (GET /V1/carts/{id}/totals has
 //     them, a call per cart); grand_total or subtotal are read when an
 //     extension adds them, and otherwise the total is the sum of price ×
