@@ -271,6 +271,17 @@ func TestSourceChanges(t *testing.T) {
 	if n, known, err := e.m.sourceChanges(ctx, "magento", last); n != 0 || !known || err != nil {
 		t.Errorf("a quiet store: %d changes, known %v, %v; want 0, known", n, known, err)
 	}
+	// A changed cart is no sign of lost webhooks (Magento sends none for
+	// carts): carts are not asked.
+	sim.Put(magentosim.Carts, magentoQuote(7, 1, "quiet@example.com", magentoTime(last.Add(time.Minute)), true))
+	if n, _, err := e.m.sourceChanges(ctx, "magento", last); n != 0 || err != nil {
+		t.Errorf("a store whose only change is a cart: %d changes, %v; want 0", n, err)
+	}
+	for _, r := range sim.Requests() {
+		if strings.Contains(r.URL.Path, "/carts/") {
+			t.Errorf("source_silent asked %s", r.URL.Path)
+		}
+	}
 	for id := 2; id <= 4; id++ {
 		at := magentoTime(last.Add(time.Duration(id) * time.Minute))
 		sim.Put(magentosim.Customers, map[string]any{"id": id, "email": fmt.Sprintf("changed%d@example.com", id), "firstname": "C", "created_at": at, "updated_at": at})
