@@ -2,6 +2,7 @@ package synclayer
 
 import (
 	"context"
+	"net/url"
 	"time"
 )
 
@@ -153,3 +154,29 @@ const (
 	HookInactive  = "inactive"  // check: registered but the platform paused or disabled it
 	HookElsewhere = "elsewhere" // check: registered at another URL of the same path
 )
+
+// HookPlace is where a webhook subscription delivers, compared with the
+// URL synclayer serves the source at.
+type HookPlace int
+
+const (
+	HookPlaceOther    HookPlace = iota // another path: not this source's (another source of the same store)
+	HookPlaceTarget                    // the URL itself
+	HookPlaceSamePath                  // the URL's path on another host: an old host name, moved by register
+)
+
+// WhereHookDelivers compares a subscription's delivery URL with target,
+// as every HookRegistrar does: the same URL, the same path on another
+// host (HookElsewhere until register moves it), or another path, which
+// register and check leave alone.
+func WhereHookDelivers(hookURL, target string) HookPlace {
+	if hookURL == target {
+		return HookPlaceTarget
+	}
+	a, err1 := url.Parse(hookURL)
+	b, err2 := url.Parse(target)
+	if err1 == nil && err2 == nil && a.Path == b.Path && a.Path != "" {
+		return HookPlaceSamePath
+	}
+	return HookPlaceOther
+}

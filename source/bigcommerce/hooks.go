@@ -113,27 +113,6 @@ func covers(scope, topic string) bool {
 	return ok && strings.HasSuffix(prefix, "/") && strings.HasPrefix(topic, prefix)
 }
 
-// place is where a hook delivers, compared with the target URL.
-type place int
-
-const (
-	otherPath place = iota // another path: not this source's
-	atTarget               // the URL itself
-	samePath               // the URL's path on another host
-)
-
-func where(h Hook, target string) place {
-	if h.Destination == target {
-		return atTarget
-	}
-	a, err1 := url.Parse(h.Destination)
-	b, err2 := url.Parse(target)
-	if err1 == nil && err2 == nil && a.Path == b.Path && a.Path != "" {
-		return samePath
-	}
-	return otherPath
-}
-
 // headers are the custom headers each hook is registered with: the
 // header_name setting's, or none.
 func (s *Source) headers() map[string]string {
@@ -163,12 +142,12 @@ func (s *Source) Hooks(ctx context.Context, target string, topics []string) ([]s
 				continue
 			}
 			st := synclayer.HookState{Topic: t, ID: strconv.FormatInt(h.ID, 10), URL: h.Destination}
-			switch where(h, target) {
-			case otherPath:
+			switch synclayer.WhereHookDelivers(h.Destination, target) {
+			case synclayer.HookPlaceOther:
 				continue
-			case samePath:
+			case synclayer.HookPlaceSamePath:
 				st.Status, st.Detail = synclayer.HookElsewhere, "delivers to another host; sources register moves it to "+target
-			case atTarget:
+			case synclayer.HookPlaceTarget:
 				switch {
 				case !h.IsActive:
 					st.Status, st.Detail = synclayer.HookInactive,
@@ -217,12 +196,12 @@ func (s *Source) RegisterHooks(ctx context.Context, target string, topics []stri
 			if !covers(h.Scope, t) {
 				continue
 			}
-			switch where(h, target) {
-			case atTarget:
+			switch synclayer.WhereHookDelivers(h.Destination, target) {
+			case synclayer.HookPlaceTarget:
 				if found == nil {
 					found = &hooks[i]
 				}
-			case samePath:
+			case synclayer.HookPlaceSamePath:
 				if move == nil {
 					move = &hooks[i]
 				}

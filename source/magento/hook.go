@@ -291,15 +291,15 @@ func where(hookURL, target string) place {
 	if hookURL == target {
 		return atTarget
 	}
-	path := hookURL
-	if strings.HasPrefix(path, "{") {
-		if i := strings.Index(path, "}"); i > 0 {
-			path = path[i+1:]
+	if !strings.HasPrefix(hookURL, "{") {
+		if synclayer.WhereHookDelivers(hookURL, target) == synclayer.HookPlaceSamePath {
+			return samePath
 		}
-	} else if a, err := url.Parse(hookURL); err == nil {
-		path = a.Path
-	} else {
 		return elsewhere
+	}
+	path := hookURL
+	if i := strings.Index(path, "}"); i > 0 {
+		path = path[i+1:]
 	}
 	b, err := url.Parse(target)
 	if err == nil && path == b.Path && path != "" {

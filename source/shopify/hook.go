@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -243,9 +242,7 @@ func where(sub subscription, target string) place {
 		}
 		return atTarget
 	}
-	a, err1 := url.Parse(sub.CallbackURL)
-	b, err2 := url.Parse(target)
-	if err1 == nil && err2 == nil && a.Path == b.Path && a.Path != "" {
+	if synclayer.WhereHookDelivers(sub.CallbackURL, target) == synclayer.HookPlaceSamePath {
 		return samePath
 	}
 	return elsewhere

@@ -82,8 +82,8 @@ func (s *Source) Hooks(ctx context.Context, target string, topics []string) ([]s
 				continue
 			}
 			row := synclayer.HookState{Topic: t, ID: strconv.FormatInt(w.ID, 10), URL: w.DeliveryURL}
-			switch where(w.DeliveryURL, target) {
-			case atTarget:
+			switch synclayer.WhereHookDelivers(w.DeliveryURL, target) {
+			case synclayer.HookPlaceTarget:
 				row.Status = synclayer.HookOK
 				if w.Status != "active" {
 					row.Status, row.Detail = synclayer.HookInactive, statusDetail[w.Status]
@@ -91,7 +91,7 @@ func (s *Source) Hooks(ctx context.Context, target string, topics []string) ([]s
 						row.Detail = "status " + w.Status + "; sources register sets it active"
 					}
 				}
-			case samePath:
+			case synclayer.HookPlaceSamePath:
 				row.Status, row.Detail = synclayer.HookElsewhere, "delivers to another host; sources register moves it to "+target
 			default:
 				continue
@@ -133,14 +133,14 @@ func (s *Source) RegisterHooks(ctx context.Context, target string, topics []stri
 			if w.Topic != t {
 				continue
 			}
-			switch where(w.DeliveryURL, target) {
-			case atTarget:
+			switch synclayer.WhereHookDelivers(w.DeliveryURL, target) {
+			case synclayer.HookPlaceTarget:
 				if w.Status == "active" && found == nil {
 					found = w
 				} else if inactive == nil {
 					inactive = w
 				}
-			case samePath:
+			case synclayer.HookPlaceSamePath:
 				if move == nil {
 					move = w
 				}
@@ -205,25 +205,4 @@ func (s *Source) webhooks(ctx context.Context) ([]webhook, error) {
 			return all, nil
 		}
 	}
-}
-
-type place int
-
-const (
-	elsewhere place = iota // another path: not this source's
-	atTarget               // the URL itself
-	samePath               // the URL's path on another host
-)
-
-// where tells where a webhook delivers compared with target.
-func where(delivery, target string) place {
-	if delivery == target {
-		return atTarget
-	}
-	a, err1 := url.Parse(delivery)
-	b, err2 := url.Parse(target)
-	if err1 == nil && err2 == nil && a.Path == b.Path && a.Path != "" {
-		return samePath
-	}
-	return elsewhere
 }
