@@ -21,6 +21,16 @@ type Source interface {
 	Parse(h http.Header, body []byte, now time.Time) ([]*Event, error)
 }
 
+// WebhookAnswerer is a source whose platform reads the body of its
+// webhooks' 2xx answers: its fields are added to the program's own answer
+// ({"status", "events"}). Adobe Commerce's webhooks expect an operation,
+// {"op": "success"} for "go on unchanged", and log any other answer as a
+// failed call.
+type WebhookAnswerer interface {
+	Source
+	AnswerFields() map[string]any
+}
+
 // QueryHeader carries a webhook request's URL query to Source.Parse, set
 // by the server (any value the caller sent is replaced): a platform that
 // cannot sign its webhooks nor set a header authenticates with a secret

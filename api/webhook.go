@@ -72,7 +72,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(events) == 0 { // a ping
 		s.count(name, "ping")
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+		writeJSON(w, http.StatusOK, answer(src, map[string]any{"status": "ok"}))
 		return
 	}
 	results, err := s.cfg.Ingester.Ingest(r.Context(), events)
@@ -88,7 +88,20 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.count(name, outcome)
-	writeJSON(w, http.StatusOK, map[string]any{"status": outcome, "events": results})
+	writeJSON(w, http.StatusOK, answer(src, map[string]any{"status": outcome, "events": results}))
+}
+
+// answer adds the fields a source's platform reads in a 2xx answer
+// (synclayer.WebhookAnswerer) to the program's own; its own keys win.
+func answer(src synclayer.Source, body map[string]any) map[string]any {
+	if a, ok := src.(synclayer.WebhookAnswerer); ok {
+		for k, v := range a.AnswerFields() {
+			if _, taken := body[k]; !taken {
+				body[k] = v
+			}
+		}
+	}
+	return body
 }
 
 func (s *Server) count(source, outcome string) {

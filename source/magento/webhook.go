@@ -231,3 +231,11 @@ func (s *Source) subscriberEvent(r record, topic string, body []byte, now time.T
 	return &synclayer.Event{Source: s.name, DedupeKey: dedupeKey("subscriber", id, at), Topic: topic, Type: synclayer.EventCustomerUpdated,
 		OccurredAt: at, ReceivedAt: now.UTC(), Payload: body, Customer: ch}, nil
 }
+
+var _ synclayer.WebhookAnswerer = (*Source)(nil)
+
+// AnswerFields is {"op": "success"}: Adobe Commerce's webhooks module
+// reads an operation in the answer ("success": the save that triggered
+// the webhook goes on unchanged) and logs any other answer as a failed
+// call (https://developer.adobe.com/commerce/extensibility/webhooks/responses/).
+func (s *Source) AnswerFields() map[string]any { return map[string]any{"op": "success"} }
