@@ -45,6 +45,7 @@ type options struct {
 	backfillMemory   int // contacts in the backfill memory run (0 skips it)
 	requests         int // contacts in the destinations' requests run (0 skips it)
 	backfillAPI      int // customers in the backfill --from shopify run (0 skips it)
+	instances        int // several instances on one PostgreSQL, 1..instances (0 skips it)
 }
 
 func main() {
@@ -65,6 +66,7 @@ func main() {
 	flag.IntVar(&o.backfillMemory, "backfill-memory", 0, "contacts in a backfill whose peak memory is reported, e.g. 1000000 (0 skips it)")
 	flag.IntVar(&o.requests, "requests", 0, "contacts synced to Brevo, Klaviyo and Mailchimp at once, counting each one's requests per contact; runs alone (0 skips it)")
 	flag.IntVar(&o.backfillAPI, "backfill-api", 0, "customers seeded in a Shopify simulator and backfilled with `backfill customer-sync --from shopify --no-push` into SQLite, e.g. 100000; runs alone (0 skips it)")
+	flag.IntVar(&o.instances, "instances", 0, "postgres only: run 1, 2 … N synclayer instances on one database behind the --n webhooks spread round-robin, killing one half-way when 2 or more; runs alone (0 skips it)")
 	flag.Parse()
 	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) || o.orders < 0 || o.backfill < 0 || o.backfillMemory < 0 || o.backfillAPI < 0 {
 		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n, --orders, --backfill, --backfill-memory and --backfill-api not negative, --latency-rate positive")
@@ -72,6 +74,10 @@ func main() {
 	}
 	if o.driver != "sqlite" && o.driver != "postgres" {
 		fmt.Fprintf(os.Stderr, "bench: --driver must be sqlite or postgres, not %q\n", o.driver)
+		os.Exit(2)
+	}
+	if o.instances < 0 || (o.instances > 0 && o.driver != "postgres") {
+		fmt.Fprintln(os.Stderr, "bench: --instances needs --driver postgres: SQLite is one file for one process, so several instances cannot share it")
 		os.Exit(2)
 	}
 
@@ -89,6 +95,10 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if rep.Instances != nil && rep.Instances.failed() {
+		fmt.Fprintln(os.Stderr, "bench: with several instances, webhooks were lost, duplicated or accepted by none")
 		os.Exit(1)
 	}
 	if rep.incomplete() {
@@ -120,6 +130,13 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	cfg := serverConfig{bin: bin, dir: dir, driver: o.driver, dsn: filepath.Join(dir, "synclayer.db"),
 		secret: randomHex(24), apiKey: "xkeysib-bench-" + randomHex(16), queueConcurrency: o.queueConcurrency, orders: o.orders > 0}
+	if o.instances > 0 {
+		r, err := runInstances(ctx, cfg, o)
+		if err != nil {
+			return nil, err
+		}
+		return &report{Driver: o.driver, Cores: runtime.NumCPU(), Clients: o.c, Instances: r}, nil
+	}
 	if o.driver == "postgres" {
 		dsn, drop, err := createDatabase(ctx, o.dsn)
 		if err != nil {

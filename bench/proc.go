@@ -34,6 +34,7 @@ type serverConfig struct {
 	brevoURL         string // the simulator, with /v3
 	secret, apiKey   string // passed through the environment, as in production
 	queueConcurrency int
+	lease            time.Duration // queue.lease (0: its default)
 	listen           string
 	orders           bool // order-events on, for the order burst
 	// yamlOverride, when set, is the whole config, with %s for the
@@ -56,8 +57,14 @@ func (c serverConfig) yaml() string {
 	if c.orders {
 		b.WriteString("  order-events:\n    enabled: true\n    source: shopify\n")
 	}
+	if c.queueConcurrency > 0 || c.lease > 0 {
+		b.WriteString("queue:\n")
+	}
 	if c.queueConcurrency > 0 {
-		fmt.Fprintf(&b, "queue:\n  concurrency: %d\n", c.queueConcurrency)
+		fmt.Fprintf(&b, "  concurrency: %d\n", c.queueConcurrency)
+	}
+	if c.lease > 0 {
+		fmt.Fprintf(&b, "  lease: %s\n", c.lease)
 	}
 	return b.String()
 }

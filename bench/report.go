@@ -23,6 +23,8 @@ type report struct {
 
 	Orders   *orderPhase  `json:"orders,omitempty"`
 	Requests *requestsRun `json:"requests,omitempty"` // --requests runs alone
+	// Instances is --instances's run, which runs alone.
+	Instances *instancesRun `json:"instances,omitempty"`
 	// BackfillAPI is --backfill-api's run, which runs alone.
 	BackfillAPI *backfillAPIRun `json:"backfill_api,omitempty"`
 	Backfills   []*backfillRun  `json:"backfills,omitempty"`
@@ -93,6 +95,11 @@ func (r *report) writeText(w io.Writer) error {
 	if r.Requests != nil {
 		fmt.Fprintf(w, "synclayer bench (%s, %d cores)\n", r.Driver, r.Cores)
 		r.Requests.print(w)
+		return nil
+	}
+	if r.Instances != nil {
+		fmt.Fprintf(w, "synclayer bench (%s, %d cores)\n", r.Driver, r.Cores)
+		r.Instances.print(w)
 		return nil
 	}
 	if r.BackfillAPI != nil {
