@@ -78,29 +78,27 @@ type counter struct {
 // writeLog is every contact write by email, across instances.
 type writeLog struct {
 	mu      sync.Mutex
-	posts   map[string]int   // successful POST /contacts
+	posts   map[string]int   // successful writes, by email (POST) or ext_id (PUT)
 	creates map[string]int   // of them, 201 Created
-	by      map[string][]int // instance indexes that wrote it
-	puts    int
+	by      map[string][]int // instance indexes that tried to write it
 }
 
-func (l *writeLog) record(index int, email string, status int, put bool) {
+func (l *writeLog) record(index int, key string, status int, put bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if put {
-		if status < 300 {
-			l.puts++
-		}
+	if key == "" {
 		return
 	}
-	if email == "" || status >= 300 {
+	// Who tried is kept whatever the answer: a write cut off by the kill
+	// may have reached the simulator all the same.
+	l.by[key] = append(l.by[key], index)
+	if status >= 300 {
 		return
 	}
-	l.posts[email]++
+	l.posts[key]++
 	if status == http.StatusCreated {
-		l.creates[email]++
+		l.creates[key]++
 	}
-	l.by[email] = append(l.by[email], index)
 }
 
 type statusWriter struct {
@@ -140,6 +138,11 @@ func startCounter(index int, simURL string, log *writeLog) (*counter, error) {
 			}
 			_ = json.Unmarshal(body, &b)
 			email = strings.ToLower(b.Email)
+		} else if r.URL.Query().Get("identifierType") == "ext_id" {
+			email = "ext:" + strings.TrimPrefix(r.URL.Path, "/v3/contacts/")
+		} else {
+			email, _ = url.PathUnescape(strings.TrimPrefix(r.URL.Path, "/v3/contacts/"))
+			email = strings.ToLower(email)
 		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		proxy.ServeHTTP(sw, r)
@@ -300,22 +303,28 @@ func runInstancesOnce(ctx context.Context, base serverConfig, o options, k int) 
 
 	// Duplicates: a contact created more than once, or more writes than one
 	// acknowledged webhook per customer could cause; and two contacts with
-	// one email in the simulator.
+	// one email in the simulator. A PUT by ext_id counts for its contact's
+	// email.
+	extOf := map[string]string{}
+	for _, c := range sim.Contacts() {
+		extOf[strings.ToLower(c.Email)] = "ext:" + c.ExtID
+	}
 	log.mu.Lock()
 	for _, e := range emails {
+		writes := log.posts[e] + log.posts[extOf[e]]
+		writers := append(slices.Clone(log.by[e]), log.by[extOf[e]]...)
 		switch {
 		case log.creates[e] > 1:
 			r.Duplicates++
-		case log.posts[e] > 1 && killed >= 0 && slices.Contains(log.by[e], killed):
+		case writes > 1 && killed >= 0 && slices.Contains(writers, killed):
 			// The killed instance's write reached Brevo but its job's
 			// completion was never recorded: the lease ran out and another
 			// instance wrote the same contact again (at least once).
 			r.Redone++
-		case log.posts[e] > 1:
+		case writes > 1:
 			r.Duplicates++
 		}
 	}
-	r.Duplicates += log.puts // a new customer's one webhook is one POST
 	if killed >= 0 {
 		r.KilledAcked = len(killedEmails)
 		var lastKilled time.Time
