@@ -30,6 +30,7 @@ type instancesRun struct {
 	Webhooks     int           `json:"webhooks"`
 	Clients      int           `json:"clients"`
 	LeaseSeconds float64       `json:"lease_seconds"`
+	NoKill       bool          `json:"no_kill,omitempty"`
 	Runs         []instanceRun `json:"runs"`
 }
 
@@ -154,7 +155,7 @@ func startCounter(index int, simURL string, log *writeLog) (*counter, error) {
 
 // runInstances runs k = 1..n instances in turn.
 func runInstances(ctx context.Context, base serverConfig, o options) (*instancesRun, error) {
-	out := &instancesRun{Webhooks: o.n, Clients: o.c, LeaseSeconds: instancesLease.Seconds()}
+	out := &instancesRun{Webhooks: o.n, Clients: o.c, LeaseSeconds: instancesLease.Seconds(), NoKill: o.noKill}
 	for k := 1; k <= o.instances; k++ {
 		progress(fmt.Sprintf("instances: %d on one PostgreSQL database, %d webhooks from %d clients", k, o.n, o.c))
 		r, err := runInstancesOnce(ctx, base, o, k)
@@ -215,7 +216,7 @@ func runInstancesOnce(ctx context.Context, base serverConfig, o options, k int) 
 
 	hooks := prepareWebhooks(base.secret, 1, o.n)
 	killed := -1
-	if k >= 2 {
+	if k >= 2 && !o.noKill {
 		killed = k - 1
 	}
 	client := &http.Client{Timeout: 15 * time.Second,
@@ -382,8 +383,12 @@ func (r *instancesRun) failed() bool {
 
 // print writes one line per k.
 func (r *instancesRun) print(w io.Writer) {
-	fmt.Fprintf(w, "instances: %d webhooks, %d clients, round-robin; queue.lease %s; with 2 or more, the last is killed (SIGKILL) half-way\n",
-		r.Webhooks, r.Clients, seconds(time.Duration(r.LeaseSeconds*float64(time.Second))))
+	kill := "with 2 or more, the last is killed (SIGKILL) half-way"
+	if r.NoKill {
+		kill = "none killed (--no-kill)"
+	}
+	fmt.Fprintf(w, "instances: %d webhooks, %d clients, round-robin; queue.lease %s; %s\n",
+		r.Webhooks, r.Clients, seconds(time.Duration(r.LeaseSeconds*float64(time.Second))), kill)
 	fmt.Fprintf(w, "%-9s %8s %12s %8s  %-24s %4s %4s  %s\n", "instances", "acks/s", "delivered/s", "retries", "contact writes each", "dup", "lost", "after the kill")
 	for _, x := range r.Runs {
 		var shares []string

@@ -40,12 +40,13 @@ type options struct {
 	queueConcurrency int
 	json             bool
 	keep             bool
-	orders           int // orders/create webhooks in the order burst (0 skips it)
-	backfill         int // contacts in the backfill throughput run (0 skips it)
-	backfillMemory   int // contacts in the backfill memory run (0 skips it)
-	requests         int // contacts in the destinations' requests run (0 skips it)
-	backfillAPI      int // customers in the backfill --from shopify run (0 skips it)
-	instances        int // several instances on one PostgreSQL, 1..instances (0 skips it)
+	orders           int  // orders/create webhooks in the order burst (0 skips it)
+	backfill         int  // contacts in the backfill throughput run (0 skips it)
+	backfillMemory   int  // contacts in the backfill memory run (0 skips it)
+	requests         int  // contacts in the destinations' requests run (0 skips it)
+	backfillAPI      int  // customers in the backfill --from shopify run (0 skips it)
+	instances        int  // several instances on one PostgreSQL, 1..instances (0 skips it)
+	noKill           bool // --instances without killing one
 }
 
 func main() {
@@ -67,6 +68,7 @@ func main() {
 	flag.IntVar(&o.requests, "requests", 0, "contacts synced to Brevo, Klaviyo and Mailchimp at once, counting each one's requests per contact; runs alone (0 skips it)")
 	flag.IntVar(&o.backfillAPI, "backfill-api", 0, "customers seeded in a Shopify simulator and backfilled with `backfill customer-sync --from shopify --no-push` into SQLite, e.g. 100000; runs alone (0 skips it)")
 	flag.IntVar(&o.instances, "instances", 0, "postgres only: run 1, 2 … N synclayer instances on one database behind the --n webhooks spread round-robin, killing one half-way when 2 or more; runs alone (0 skips it)")
+	flag.BoolVar(&o.noKill, "no-kill", false, "with --instances: kill no instance, to see what the instances alone cost")
 	flag.Parse()
 	if o.n <= 0 || o.c <= 0 || o.latencyN < 0 || (o.latencyN > 0 && o.latencyRate <= 0) || o.orders < 0 || o.backfill < 0 || o.backfillMemory < 0 || o.backfillAPI < 0 {
 		fmt.Fprintln(os.Stderr, "bench: --n and --c must be positive, --latency-n, --orders, --backfill, --backfill-memory and --backfill-api not negative, --latency-rate positive")
