@@ -84,7 +84,7 @@ type writeLog struct {
 	by      map[string][]int // instance indexes that tried to write it
 }
 
-func (l *writeLog) record(index int, key string, status int, put bool) {
+func (l *writeLog) record(index int, key string, status int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if key == "" {
@@ -147,7 +147,7 @@ func startCounter(index int, simURL string, log *writeLog) (*counter, error) {
 		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		proxy.ServeHTTP(sw, r)
-		log.record(c.index, email, sw.status, put)
+		log.record(c.index, email, sw.status)
 	})}
 	go func() { _ = c.http.Serve(ln) }()
 	return c, nil

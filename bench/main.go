@@ -4,6 +4,7 @@
 //	go run ./bench [--n 20000] [--c 32] [--driver postgres] [--json]
 //	go run ./bench --orders 10000 --backfill 100000 --backfill-memory 1000000
 //	go run ./bench --backfill-api 100000
+//	go run ./bench --driver postgres --instances 3 --n 6000 [--no-kill]
 //
 // It builds the real binary and runs it as a child process, so the memory
 // and CPU reported are the server's alone, against a Brevo simulator served
