@@ -19,25 +19,7 @@ import (
 // the databases, SYNCLAYER_FAULTS_RACE=1 builds the server with -race, and
 // SYNCLAYER_FAULTS=off or -short skips the test.
 func TestFaults(t *testing.T) {
-	mode := os.Getenv("SYNCLAYER_FAULTS")
-	if mode == "off" || (testing.Short() && mode == "") {
-		t.Skip("fault injection skipped (SYNCLAYER_FAULTS=off or -short)")
-	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("SYNCLAYER_FAULTS_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("SYNCLAYER_FAULTS_SEED: %v", err)
-		}
-	}
-	drivers := []string{"sqlite", "postgres"}
-	if d := os.Getenv("SYNCLAYER_FAULTS_DRIVERS"); d != "" {
-		drivers = strings.Split(d, ",")
-	}
-	bin, err := Build(t.Context(), t.TempDir(), os.Getenv("SYNCLAYER_FAULTS_RACE") == "1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mode, seed, drivers, bin := setup(t)
 	for _, driver := range drivers {
 		t.Run(driver, func(t *testing.T) {
 			t.Parallel()
@@ -70,25 +52,7 @@ func TestFaults(t *testing.T) {
 // PostgreSQL: a Magento store polled through its REST API while the
 // server is killed at random and as the store answers a page.
 func TestFaults_Polling(t *testing.T) {
-	mode := os.Getenv("SYNCLAYER_FAULTS")
-	if mode == "off" || (testing.Short() && mode == "") {
-		t.Skip("fault injection skipped (SYNCLAYER_FAULTS=off or -short)")
-	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("SYNCLAYER_FAULTS_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("SYNCLAYER_FAULTS_SEED: %v", err)
-		}
-	}
-	drivers := []string{"sqlite", "postgres"}
-	if d := os.Getenv("SYNCLAYER_FAULTS_DRIVERS"); d != "" {
-		drivers = strings.Split(d, ",")
-	}
-	bin, err := Build(t.Context(), t.TempDir(), os.Getenv("SYNCLAYER_FAULTS_RACE") == "1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mode, seed, drivers, bin := setup(t)
 	for _, driver := range drivers {
 		t.Run(driver, func(t *testing.T) {
 			t.Parallel()
@@ -112,4 +76,31 @@ func TestFaults_Polling(t *testing.T) {
 			t.Error("the polling source broke its promise: every change once, none skipped (see the report above)")
 		})
 	}
+}
+
+// setup reads the fault runs' environment (SYNCLAYER_FAULTS,
+// SYNCLAYER_FAULTS_SEED, SYNCLAYER_FAULTS_DRIVERS, SYNCLAYER_FAULTS_RACE),
+// skipping the test when it says off or -short, and builds the server.
+func setup(t *testing.T) (mode string, seed uint64, drivers []string, bin string) {
+	t.Helper()
+	mode = os.Getenv("SYNCLAYER_FAULTS")
+	if mode == "off" || (testing.Short() && mode == "") {
+		t.Skip("fault injection skipped (SYNCLAYER_FAULTS=off or -short)")
+	}
+	seed = uint64(time.Now().UnixNano())
+	if s := os.Getenv("SYNCLAYER_FAULTS_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("SYNCLAYER_FAULTS_SEED: %v", err)
+		}
+	}
+	drivers = []string{"sqlite", "postgres"}
+	if d := os.Getenv("SYNCLAYER_FAULTS_DRIVERS"); d != "" {
+		drivers = strings.Split(d, ",")
+	}
+	bin, err := Build(t.Context(), t.TempDir(), os.Getenv("SYNCLAYER_FAULTS_RACE") == "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mode, seed, drivers, bin
 }
