@@ -2,6 +2,10 @@ package synclayer
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
 	"time"
 )
@@ -179,4 +183,37 @@ func WhereHookDelivers(hookURL, target string) HookPlace {
 		return HookPlaceSamePath
 	}
 	return HookPlaceOther
+}
+
+// EncodeCursor is a Lister's opaque cursor for v: its JSON in URL-safe
+// base64, so it is one token in a log line or a checkpoint. Each package
+// keeps its own cursor type and checks it in DecodeCursor's caller.
+func EncodeCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads an EncodeCursor token into v; an error means the
+// token is not one (the caller says which listing to start again).
+func DecodeCursor(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// RecordError is a ListPage.Failed entry: the platform's record, by kind
+// and id (clipped by the caller: it comes from the platform), and what
+// could not be read in it, EINVALID with the field err names.
+func RecordError(platform, what, id string, err error) error {
+	field := ""
+	var se *Error
+	if errors.As(err, &se) {
+		field = se.Field
+	}
+	if id == "" {
+		id = "(no id)"
+	}
+	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf("%s: %s %s: %s", platform, what, id, ErrorMessage(err))}
 }

@@ -58,17 +58,20 @@ type hookCommand struct {
 	check          bool
 	asJSON         bool
 	stdout, stderr io.Writer
+	secrets        map[string][]string // every source's, read once (loadSecrets)
 }
 
 // openSource builds the named source with its secrets: a platform that
 // signs its webhooks with a secret it is given (WooCommerce) is given it
 // when register creates a subscription.
 func (h *hookCommand) openSource(name string) (synclayer.Source, error) {
-	secrets, err := h.cfg.loadSecrets()
-	if err != nil {
-		return nil, err
+	if h.secrets == nil {
+		var err error
+		if h.secrets, err = h.cfg.loadSecrets(); err != nil {
+			return nil, err
+		}
 	}
-	return h.cfg.openSource(name, secrets[name])
+	return h.cfg.openSource(name, h.secrets[name])
 }
 
 func (h *hookCommand) verb() string {

@@ -2,7 +2,6 @@ package bigcommerce
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -59,17 +58,11 @@ type listCursor struct {
 	Skip  int       `json:"o,omitempty"` // orders: the records of Page already read
 }
 
-func (c listCursor) encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (c listCursor) encode() string { return synclayer.EncodeCursor(c) }
 
 func decodeCursor(kind, s string) (listCursor, error) {
 	var c listCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
+	err := synclayer.DecodeCursor(s, &c)
 	if err != nil || c.Kind == "" || c.Page < 1 {
 		return c, synclayer.Permanent(synclayer.FieldErrorf("cursor", "is not a BigCommerce listing cursor; start the listing again without one"))
 	}

@@ -2,7 +2,6 @@ package bigcommerce
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -225,17 +224,7 @@ func (s *Source) productEvent(p map[string]json.RawMessage, now time.Time) (*syn
 		Product: &synclayer.ProductChange{SourceID: id, Product: prod}}, nil
 }
 
-// recordError is a ListPage.Failed entry: the record, by kind and id, and
-// what could not be read in it (the field it names).
+// recordError is a ListPage.Failed entry naming the bigcommerce record.
 func recordError(what, id string, err error) error {
-	field := ""
-	var se *synclayer.Error
-	if errors.As(err, &se) {
-		field = se.Field
-	}
-	if id == "" {
-		id = "(no id)"
-	}
-	return &synclayer.Error{Code: synclayer.EINVALID, Field: field,
-		Message: fmt.Sprintf("bigcommerce: %s %s: %s", what, normalize.Clip(id), synclayer.ErrorMessage(err))}
+	return synclayer.RecordError("bigcommerce", what, normalize.Clip(id), err)
 }

@@ -3,7 +3,6 @@ package magento
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -56,17 +55,11 @@ type cursor struct {
 	From bool `json:"from,omitempty"`
 }
 
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (c cursor) encode() string { return synclayer.EncodeCursor(c) }
 
 func decodeCursor(s string) (cursor, error) {
 	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
+	err := synclayer.DecodeCursor(s, &c)
 	if err != nil {
 		return c, synclayer.Permanent(synclayer.Errorf(synclayer.EINVALID, "the stored Magento cursor %q is not one this version reads; delete the checkpoint to list again from the start", normalize.Clip(s)))
 	}

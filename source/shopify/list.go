@@ -2,9 +2,7 @@ package shopify
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -103,17 +101,11 @@ type listCursor struct {
 	Line   int    `json:"l,omitempty"`
 }
 
-func (c listCursor) encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (c listCursor) encode() string { return synclayer.EncodeCursor(c) }
 
 func decodeCursor(kind, s string) (listCursor, error) {
 	var c listCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
+	err := synclayer.DecodeCursor(s, &c)
 	if err != nil || c.Kind == "" {
 		return c, synclayer.Permanent(synclayer.FieldErrorf("cursor", "is not a Shopify listing cursor; start the listing again without one"))
 	}
@@ -285,21 +277,6 @@ func listedEvent(kind, topicName string, at time.Time, id string, node json.RawM
 	}
 }
 
-// recordError is a Failed entry: the record, by kind and id, and what
-// could not be read in it.
-func recordError(what, id string, err error) error {
-	field := ""
-	var se *synclayer.Error
-	if errors.As(err, &se) {
-		field = se.Field
-	}
-	if id == "" {
-		id = "(no id)"
-	}
-	return &synclayer.Error{Code: synclayer.EINVALID, Field: field,
-		Message: fmt.Sprintf("shopify: %s %s: %s", what, normalize.Clip(id), synclayer.ErrorMessage(err))}
-}
-
 // legacyID is the numeric id at the end of a global id
 // (gid://shopify/Customer/7001 → 7001), which the REST payloads use.
 func legacyID(gid string) string {
@@ -310,4 +287,9 @@ func legacyID(gid string) string {
 		gid = gid[:j]
 	}
 	return gid
+}
+
+// recordError is a ListPage.Failed entry naming the shopify record.
+func recordError(what, id string, err error) error {
+	return synclayer.RecordError("shopify", what, normalize.Clip(id), err)
 }

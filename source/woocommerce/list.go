@@ -2,7 +2,6 @@ package woocommerce
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,17 +62,11 @@ type listCursor struct {
 	Total int       `json:"t"`          // -1: unknown
 }
 
-func (c listCursor) encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (c listCursor) encode() string { return synclayer.EncodeCursor(c) }
 
 func decodeCursor(kind, s string) (listCursor, error) {
 	var c listCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
+	err := synclayer.DecodeCursor(s, &c)
 	if err != nil || c.Kind == "" || c.Page < 1 {
 		return c, synclayer.Permanent(synclayer.FieldErrorf("cursor", "is not a WooCommerce listing cursor; start the listing again without one"))
 	}
