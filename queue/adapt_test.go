@@ -61,13 +61,16 @@ func enqueueMany(t *testing.T, s synclayer.Store, n int) {
 // destination that takes everything is worked with more deliveries in
 // flight than the configured start, toward the cap and never past it.
 func TestWorker_ConcurrencyGrowsWhileTheDestinationKeepsUp(t *testing.T) {
+	// Deliveries slow enough (20 ms) that the claims keep every slot
+	// busy even on a loaded machine under -race: growth is counted in
+	// rounds with all slots in use.
 	s := storetest.OpenSQLite(t)
-	enqueueMany(t, s, 150)
-	d := &destinationAt{latency: 5 * time.Millisecond}
+	enqueueMany(t, s, 300)
+	d := &destinationAt{latency: 20 * time.Millisecond}
 	w := queue.New(queue.Config{Store: s, Skill: "sk", Handler: d, Concurrency: 2, MaxConcurrency: 12, Poll: 5 * time.Millisecond})
-	drain(t, w, s, 150)
+	drain(t, w, s, 300)
 	if got := w.Limit(); got < 6 || got > 12 {
-		t.Errorf("limit after 150 deliveries without a refusal: %d, want it grown from 2 toward the cap of 12", got)
+		t.Errorf("limit after 300 deliveries without a refusal: %d, want it grown from 2 toward the cap of 12", got)
 	}
 	if d.most > 12 || d.most <= 2 {
 		t.Errorf("at most %d deliveries in flight, want more than the start of 2 and no more than the cap of 12", d.most)
